@@ -1,0 +1,1 @@
+/* Placeholder: the strict codec lands here. */

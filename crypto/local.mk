@@ -1,0 +1,1 @@
+# crypto: sources, tests and targets of this module (included by Makefile.am).

@@ -1,0 +1,1 @@
+# exchange: sources, tests and targets of this module (included by Makefile.am).

@@ -1,0 +1,252 @@
+/*
+ * libcpns codec: the PDUs of shared/PROTOCOL.md §3 as plain C structs,
+ * DER encoding into caller buffers and strict decoding from hostile bytes.
+ * No asn1c type appears here; the generated code is private to the library.
+ */
+#ifndef CPNS_CODEC_H
+#define CPNS_CODEC_H
+
+#include <cpns/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CPNS_ENTITY_ID_MAX 255     /**< Octets in an Entity ID (URN). */
+#define CPNS_USER_ID_MAX 253       /**< Octets in a User ID (NAI). */
+#define CPNS_REALM_MAX 253         /**< Octets in a realm. */
+#define CPNS_NONCE_LEN 32          /**< gatewayNonce, serverNonce. */
+#define CPNS_SALT_LEN 16           /**< KdfParams.salt. */
+#define CPNS_PROOF_LEN 32          /**< AuthResponse.clientProof. */
+#define CPNS_KEY_ID_LEN 16         /**< KeyAssignment.keyId. */
+#define CPNS_SIGNATURE_LEN 32      /**< KeyAssignment.serverSignature. */
+#define CPNS_AEAD_NONCE_LEN 24     /**< KeyAssignment.aeadNonce. */
+#define CPNS_WRAPPED_EUKEY_LEN 48  /**< KeyAssignment.wrappedEUKey (32 + tag 16). */
+#define CPNS_MAX_OFFERED_SUITES 8  /**< offeredSuites SIZE (1..8). */
+#define CPNS_PROTOCOL_VERSION 1    /**< The version this library speaks. */
+#define CPNS_PDU_MAX_DEFAULT 4096  /**< Default limit on one PDU (§3). */
+#define CPNS_PDU_MAX_ENCODED 1024  /**< Upper bound of any encoded v1 PDU or AuthTranscript. */
+
+#define CPNS_OPS_LIMIT_MIN 1
+#define CPNS_OPS_LIMIT_MAX 4096
+#define CPNS_MEM_LIMIT_KIB_MIN 8
+#define CPNS_MEM_LIMIT_KIB_MAX 4194304
+
+/** Suite (ENUMERATED, extensible). */
+typedef enum cpns_suite {
+  CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 = 1
+} cpns_suite;
+
+/** GatewayMode. */
+typedef enum cpns_mode {
+  CPNS_MODE_PN_GW = 0,
+  CPNS_MODE_PNE_PLUS_PN_GW = 1
+} cpns_mode;
+
+/** Result (§8). */
+typedef enum cpns_result {
+  CPNS_RESULT_SUCCESS = 0,
+  CPNS_RESULT_AUTHENTICATION_FAILED = 1,
+  CPNS_RESULT_UNSUPPORTED_VERSION = 2,
+  CPNS_RESULT_UNSUPPORTED_SUITE = 3,
+  CPNS_RESULT_BAD_REQUEST = 4,
+  CPNS_RESULT_ENTITY_CONFLICT = 5,
+  CPNS_RESULT_TRY_LATER = 6,
+  CPNS_RESULT_SERVER_ERROR = 7
+} cpns_result;
+
+/** Returns the module's name of a result ("success", "tryLater", ...) or "unknown". */
+CPNS_EXTERN const char *cpns_result_name(int result);
+
+/** KdfParams. */
+typedef struct cpns_kdf_params {
+  uint8_t salt[CPNS_SALT_LEN];
+  uint32_t ops_limit;       /**< 1..4096 */
+  uint32_t mem_limit_kib;   /**< 8..4194304 */
+} cpns_kdf_params;
+
+/** KeyRequest. Text fields are UTF-8 octets, not NUL-terminated. */
+typedef struct cpns_key_request {
+  uint32_t version;                                /**< 1..255 */
+  size_t entity_id_len;
+  uint8_t entity_id[CPNS_ENTITY_ID_MAX];
+  size_t user_id_len;
+  uint8_t user_id[CPNS_USER_ID_MAX];
+  cpns_mode mode;
+  uint8_t gateway_nonce[CPNS_NONCE_LEN];
+  size_t offered_suites_len;                       /**< 1..8 */
+  int32_t offered_suites[CPNS_MAX_OFFERED_SUITES]; /**< may hold suites this library does not know */
+  int has_response;                                /**< second KeyRequest: 1 */
+  uint8_t server_nonce[CPNS_NONCE_LEN];            /**< valid iff has_response */
+  uint8_t client_proof[CPNS_PROOF_LEN];            /**< valid iff has_response */
+} cpns_key_request;
+
+/** KeyChallenge. */
+typedef struct cpns_key_challenge {
+  uint32_t version;
+  size_t realm_len;
+  uint8_t realm[CPNS_REALM_MAX];
+  uint8_t server_nonce[CPNS_NONCE_LEN];
+  cpns_suite suite;
+  cpns_kdf_params kdf;
+} cpns_key_challenge;
+
+/** KeyAssignment. */
+typedef struct cpns_key_assignment {
+  uint8_t key_id[CPNS_KEY_ID_LEN];
+  uint8_t server_signature[CPNS_SIGNATURE_LEN];
+  uint8_t aead_nonce[CPNS_AEAD_NONCE_LEN];
+  uint8_t wrapped_eukey[CPNS_WRAPPED_EUKEY_LEN];
+} cpns_key_assignment;
+
+/** KeyDelivery. */
+typedef struct cpns_key_delivery {
+  uint32_t version;
+  cpns_result result;
+  size_t entity_id_len;
+  uint8_t entity_id[CPNS_ENTITY_ID_MAX];
+  size_t user_id_len;
+  uint8_t user_id[CPNS_USER_ID_MAX];
+  int has_assignment;               /**< 1 iff result == CPNS_RESULT_SUCCESS */
+  cpns_key_assignment assignment;   /**< valid iff has_assignment */
+} cpns_key_delivery;
+
+/** AuthTranscript (never sent; its DER is AuthMessage, §5). */
+typedef struct cpns_auth_transcript {
+  uint32_t version;
+  size_t offered_suites_len;
+  int32_t offered_suites[CPNS_MAX_OFFERED_SUITES];
+  cpns_suite suite;
+  size_t realm_len;
+  uint8_t realm[CPNS_REALM_MAX];
+  size_t entity_id_len;
+  uint8_t entity_id[CPNS_ENTITY_ID_MAX];
+  size_t user_id_len;
+  uint8_t user_id[CPNS_USER_ID_MAX];
+  cpns_mode mode;
+  uint8_t gateway_nonce[CPNS_NONCE_LEN];
+  uint8_t server_nonce[CPNS_NONCE_LEN];
+  cpns_kdf_params kdf;
+} cpns_auth_transcript;
+
+/** Which CpnsPdu alternative a cpns_pdu holds. */
+typedef enum cpns_pdu_type {
+  CPNS_PDU_KEY_REQUEST = 1,
+  CPNS_PDU_KEY_CHALLENGE = 2,
+  CPNS_PDU_KEY_DELIVERY = 3
+} cpns_pdu_type;
+
+/** CpnsPdu. */
+typedef struct cpns_pdu {
+  cpns_pdu_type type;
+  union {
+    cpns_key_request key_request;
+    cpns_key_challenge key_challenge;
+    cpns_key_delivery key_delivery;
+  } u;
+} cpns_pdu;
+
+/** Limits for one strict decode. Zero fields take the defaults. */
+typedef struct cpns_decode_limits {
+  size_t max_len;       /**< Longest accepted input; default CPNS_PDU_MAX_DEFAULT. */
+  size_t alloc_budget;  /**< Bytes the decoder may allocate; default 16384. */
+  size_t stack_budget;  /**< Bytes of stack the decoder may use; default 32768. */
+  const cpns_mem *mem;  /**< Allocator; default cpns_mem_default(). */
+} cpns_decode_limits;
+
+/**
+ * Encodes a PDU as DER into out[0..outlen).
+ *
+ * Returns 0 and sets *written, or:
+ * CPNS_ERR_INVALID_ARGUMENT (NULL argument, unknown pdu->type),
+ * CPNS_ERR_CONSTRAINT (a field violates the module: size, range, enum),
+ * CPNS_ERR_BUFFER_TOO_SMALL, CPNS_ERR_NOMEM, CPNS_ERR_ENCODE.
+ */
+CPNS_EXTERN int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out,
+                                size_t outlen, size_t *written);
+
+/**
+ * Strictly decodes exactly one DER CpnsPdu occupying in[0..inlen): length
+ * limit, structural DER check, bounded asn1c decode, nothing left over,
+ * constraints, and re-encoding byte for byte (only canonical DER passes).
+ * Unknown suites in offeredSuites are kept; every other unknown ENUMERATED
+ * value or extension addition is rejected. On failure *pdu is zeroed and
+ * nothing is leaked.
+ *
+ * limits may be NULL for the defaults. Returns 0, or:
+ * CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_PDU_TOO_LONG, CPNS_ERR_DER_TRUNCATED,
+ * CPNS_ERR_DER_INDEFINITE_LENGTH, CPNS_ERR_DER_NON_MINIMAL_LENGTH,
+ * CPNS_ERR_DER_HIGH_TAG_FORM, CPNS_ERR_DER_TOO_DEEP,
+ * CPNS_ERR_DER_TRAILING_BYTES, CPNS_ERR_DER_CONSTRUCTED_STRING,
+ * CPNS_ERR_DER_NON_MINIMAL_INTEGER, CPNS_ERR_DER_NON_CANONICAL,
+ * CPNS_ERR_DECODE, CPNS_ERR_WRONG_CHOICE, CPNS_ERR_CONSTRAINT,
+ * CPNS_ERR_EXTENSION_PRESENT, CPNS_ERR_UNKNOWN_ENUM,
+ * CPNS_ERR_ALLOC_BUDGET, CPNS_ERR_STACK_BUDGET, CPNS_ERR_NOMEM.
+ */
+CPNS_EXTERN int cpns_pdu_decode(cpns_pdu *pdu, const uint8_t *in, size_t inlen,
+                                const cpns_decode_limits *limits);
+
+/**
+ * Encodes an AuthTranscript as DER: this is AuthMessage (§5).
+ *
+ * Returns 0 and sets *written, or CPNS_ERR_INVALID_ARGUMENT,
+ * CPNS_ERR_CONSTRAINT, CPNS_ERR_BUFFER_TOO_SMALL, CPNS_ERR_NOMEM,
+ * CPNS_ERR_ENCODE.
+ */
+CPNS_EXTERN int cpns_auth_transcript_encode(const cpns_auth_transcript *t,
+                                            uint8_t *out, size_t outlen,
+                                            size_t *written);
+
+/**
+ * Strictly decodes a DER AuthTranscript (for tools and test vectors), with
+ * the same checks and errors as cpns_pdu_decode().
+ */
+CPNS_EXTERN int cpns_auth_transcript_decode(cpns_auth_transcript *t,
+                                            const uint8_t *in, size_t inlen,
+                                            const cpns_decode_limits *limits);
+
+/**
+ * Builds the AuthTranscript of an exchange from the KeyRequest the gateway
+ * sent and the KeyChallenge the server answered with (§5). Never fails for
+ * decoded inputs; returns CPNS_ERR_INVALID_ARGUMENT on NULL.
+ */
+CPNS_EXTERN int cpns_auth_transcript_from(cpns_auth_transcript *t,
+                                          const cpns_key_request *req,
+                                          const cpns_key_challenge *chal);
+
+/**
+ * Framing on a stream (§3): from the first inlen received bytes, tells how
+ * long the whole CpnsPdu TLV is, so a reader can refuse it before buffering.
+ *
+ * Returns 0 and sets *pdu_len to the full TLV length, or to 0 when more
+ * bytes are needed to know it (at most 6 are ever needed). Errors:
+ * CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_FRAME_INVALID (not a context-tagged
+ * constructed CHOICE alternative), CPNS_ERR_DER_INDEFINITE_LENGTH,
+ * CPNS_ERR_DER_NON_MINIMAL_LENGTH, CPNS_ERR_DER_HIGH_TAG_FORM,
+ * CPNS_ERR_PDU_TOO_LONG (longer than max_len; 0 = CPNS_PDU_MAX_DEFAULT).
+ */
+CPNS_EXTERN int cpns_frame_pdu_length(const uint8_t *in, size_t inlen,
+                                      size_t max_len, size_t *pdu_len);
+
+/**
+ * Semantic validation beyond the module (PROTOCOL.md §2, §4): Entity ID and
+ * User ID syntax, result/assignment consistency. Returns 0 or the
+ * identifier error (CPNS_ERR_ID_*) of the first bad field, or
+ * CPNS_ERR_PROTOCOL for a KeyDelivery whose result and assignment disagree.
+ */
+CPNS_EXTERN int cpns_key_request_validate(const cpns_key_request *req);
+/** As cpns_key_request_validate(), for a KeyDelivery. */
+CPNS_EXTERN int cpns_key_delivery_validate(const cpns_key_delivery *del);
+
+/**
+ * Writes a readable, multi-line description of a PDU (one "field: value"
+ * per line, hex for octet strings) into out as a NUL-terminated string.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_BUFFER_TOO_SMALL.
+ */
+CPNS_EXTERN int cpns_pdu_format(const cpns_pdu *pdu, char *out, size_t outlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CPNS_CODEC_H */

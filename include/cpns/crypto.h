@@ -1,0 +1,202 @@
+/*
+ * libcpns crypto, suite 1 argon2id-hmacsha256-xchacha20poly1305
+ * (PROTOCOL.md §5, §6). Flat functions on fixed-size caller buffers, in the
+ * style of libsodium. Call cpns_init() first. Callers keep secrets in
+ * sodium_malloc() memory and wipe them with sodium_memzero().
+ */
+#ifndef CPNS_CRYPTO_H
+#define CPNS_CRYPTO_H
+
+#include <cpns/codec.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CPNS_SALTED_PASSWORD_LEN 32
+#define CPNS_CLIENT_KEY_LEN 32
+#define CPNS_SERVER_KEY_LEN 32
+#define CPNS_STORED_KEY_LEN 32
+#define CPNS_WRAP_KEY_LEN 32
+#define CPNS_EUKEY_LEN 32
+#define CPNS_SERVER_SECRET_LEN 32   /**< Server secret for fake salts. */
+#define CPNS_MASTER_KEY_LEN 32      /**< Server key sealing EUKeys at rest. */
+/** A sealed EUKey at rest: aead nonce (24) || ciphertext (32) || tag (16). */
+#define CPNS_SEALED_EUKEY_LEN (24 + 32 + 16)
+
+#define CPNS_KDF_OPS_DEFAULT 3             /**< Enrollment default opsLimit. */
+#define CPNS_KDF_MEM_KIB_DEFAULT 65536     /**< Enrollment default memLimitKiB. */
+#define CPNS_GATEWAY_MAX_OPS_DEFAULT 10    /**< Gateway bound on opsLimit (§7). */
+#define CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT 1048576 /**< Gateway bound on memLimitKiB (§7). */
+
+/** Fills buf with len octets from the system CSPRNG (randombytes_buf). */
+CPNS_EXTERN void cpns_random(uint8_t *buf, size_t len);
+
+/**
+ * SaltedPassword = Argon2id v1.3(password, salt, t = opsLimit,
+ * m = memLimitKiB KiB, p = 1, 32 octets). Allocates memLimitKiB KiB.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_KDF_PARAMS (outside the
+ * module's ranges or libsodium's minimums) or CPNS_ERR_KDF.
+ */
+CPNS_EXTERN int cpns_salted_password(uint8_t out[CPNS_SALTED_PASSWORD_LEN],
+                                     const uint8_t *password, size_t password_len,
+                                     const cpns_kdf_params *kdf);
+
+/** ClientKey = HMAC(SaltedPassword, "CPNS Client Key"). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
+CPNS_EXTERN int cpns_client_key(uint8_t out[CPNS_CLIENT_KEY_LEN],
+                                const uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN]);
+/** ServerKey = HMAC(SaltedPassword, "CPNS Server Key"). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
+CPNS_EXTERN int cpns_server_key(uint8_t out[CPNS_SERVER_KEY_LEN],
+                                const uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN]);
+/** StoredKey = H(ClientKey). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
+CPNS_EXTERN int cpns_stored_key(uint8_t out[CPNS_STORED_KEY_LEN],
+                                const uint8_t client_key[CPNS_CLIENT_KEY_LEN]);
+
+/**
+ * ClientProof = ClientKey XOR HMAC(StoredKey, AuthMessage).
+ * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
+ */
+CPNS_EXTERN int cpns_client_proof(uint8_t proof[CPNS_PROOF_LEN],
+                                  const uint8_t client_key[CPNS_CLIENT_KEY_LEN],
+                                  const uint8_t stored_key[CPNS_STORED_KEY_LEN],
+                                  const uint8_t *auth_message, size_t auth_message_len);
+
+/**
+ * Server side: ClientKey' = proof XOR HMAC(StoredKey, AuthMessage); accepts
+ * iff H(ClientKey') == StoredKey, compared in constant time. On success
+ * writes ClientKey' to client_key_out (needed for WrapKey); on failure
+ * client_key_out is zeroed.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_PROOF.
+ */
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_client_proof_verify(
+    uint8_t client_key_out[CPNS_CLIENT_KEY_LEN], const uint8_t proof[CPNS_PROOF_LEN],
+    const uint8_t stored_key[CPNS_STORED_KEY_LEN],
+    const uint8_t *auth_message, size_t auth_message_len);
+
+/** ServerSignature = HMAC(ServerKey, AuthMessage). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
+CPNS_EXTERN int cpns_server_signature(uint8_t sig[CPNS_SIGNATURE_LEN],
+                                      const uint8_t server_key[CPNS_SERVER_KEY_LEN],
+                                      const uint8_t *auth_message, size_t auth_message_len);
+
+/**
+ * Gateway side: checks sig against HMAC(ServerKey, AuthMessage) in constant
+ * time. Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_SIGNATURE.
+ */
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_server_signature_verify(
+    const uint8_t sig[CPNS_SIGNATURE_LEN], const uint8_t server_key[CPNS_SERVER_KEY_LEN],
+    const uint8_t *auth_message, size_t auth_message_len);
+
+/** WrapKey = HMAC(ClientKey, "CPNS EUKey Wrap" || H(AuthMessage)). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
+CPNS_EXTERN int cpns_wrap_key(uint8_t out[CPNS_WRAP_KEY_LEN],
+                              const uint8_t client_key[CPNS_CLIENT_KEY_LEN],
+                              const uint8_t *auth_message, size_t auth_message_len);
+
+/**
+ * wrappedEUKey = XChaCha20-Poly1305-IETF(WrapKey, aeadNonce,
+ * ad = AuthMessage || keyId, EUKey). Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
+ */
+CPNS_EXTERN int cpns_eukey_wrap(uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
+                                const uint8_t eukey[CPNS_EUKEY_LEN],
+                                const uint8_t wrap_key[CPNS_WRAP_KEY_LEN],
+                                const uint8_t aead_nonce[CPNS_AEAD_NONCE_LEN],
+                                const uint8_t *auth_message, size_t auth_message_len,
+                                const uint8_t key_id[CPNS_KEY_ID_LEN]);
+
+/**
+ * Inverse of cpns_eukey_wrap(). On failure eukey is zeroed.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_DECRYPT.
+ */
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_eukey_unwrap(
+    uint8_t eukey[CPNS_EUKEY_LEN], const uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
+    const uint8_t wrap_key[CPNS_WRAP_KEY_LEN], const uint8_t aead_nonce[CPNS_AEAD_NONCE_LEN],
+    const uint8_t *auth_message, size_t auth_message_len,
+    const uint8_t key_id[CPNS_KEY_ID_LEN]);
+
+/**
+ * Salt of the challenge for an unknown user (§6): the first 16 octets of
+ * HMAC(serverSecret, "CPNS Fake Salt" || normalized User ID).
+ * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
+ */
+CPNS_EXTERN int cpns_fake_salt(uint8_t salt[CPNS_SALT_LEN],
+                               const uint8_t server_secret[CPNS_SERVER_SECRET_LEN],
+                               const uint8_t *user_id_norm, size_t user_id_norm_len);
+
+/**
+ * Gateway policy (§7): 0 iff kdf is within the module's ranges, libsodium's
+ * minimums and ops <= max_ops, mem <= max_mem_kib (0 = the defaults above).
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_KDF_PARAMS.
+ */
+CPNS_EXTERN int cpns_kdf_check_gateway(const cpns_kdf_params *kdf,
+                                       uint32_t max_ops, uint32_t max_mem_kib);
+/**
+ * Enrollment policy: 0 iff kdf is within the module's ranges and at least
+ * libsodium's Argon2id minimums. Returns 0, CPNS_ERR_INVALID_ARGUMENT or
+ * CPNS_ERR_KDF_PARAMS.
+ */
+CPNS_EXTERN int cpns_kdf_check_enrollment(const cpns_kdf_params *kdf);
+
+/**
+ * Server credential record (§6): never holds the password. Contains
+ * secrets; keep it in sodium_malloc() memory and wipe it.
+ */
+typedef struct cpns_credential {
+  cpns_kdf_params kdf;
+  uint8_t stored_key[CPNS_STORED_KEY_LEN];
+  uint8_t server_key[CPNS_SERVER_KEY_LEN];
+} cpns_credential;
+
+/** Longest at-rest encoding of a credential record. */
+#define CPNS_CREDENTIAL_ENCODED_MAX 160
+
+/**
+ * Creates a record from a password. kdf NULL takes a fresh random salt and
+ * the defaults (opsLimit 3, memLimitKiB 65536); otherwise kdf is used as
+ * given (salt included) and must pass cpns_kdf_check_enrollment().
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_KDF_PARAMS or CPNS_ERR_KDF.
+ */
+CPNS_EXTERN int cpns_credential_create(cpns_credential *out,
+                                       const uint8_t *password, size_t password_len,
+                                       const cpns_kdf_params *kdf);
+
+/**
+ * At-rest encoding of a record: DER of CPNS-Storage.CredentialRecord
+ * (asn1/CPNS-Storage.asn1), versioned.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_BUFFER_TOO_SMALL or CPNS_ERR_ENCODE.
+ */
+CPNS_EXTERN int cpns_credential_encode(const cpns_credential *rec, uint8_t *out,
+                                       size_t outlen, size_t *written);
+/**
+ * Strict inverse of cpns_credential_encode().
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_RECORD_FORMAT.
+ */
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_credential_decode(cpns_credential *rec,
+                                                        const uint8_t *in, size_t inlen);
+
+/**
+ * Seals an EUKey at rest under the server master key (§6):
+ * XChaCha20-Poly1305 with a fresh random nonce; ad binds the normalized
+ * Entity ID, normalized User ID and keyId (each length-prefixed).
+ * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
+ */
+CPNS_EXTERN int cpns_eukey_seal(uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
+                                const uint8_t eukey[CPNS_EUKEY_LEN],
+                                const uint8_t master_key[CPNS_MASTER_KEY_LEN],
+                                const uint8_t *entity_id_norm, size_t entity_id_norm_len,
+                                const uint8_t *user_id_norm, size_t user_id_norm_len,
+                                const uint8_t key_id[CPNS_KEY_ID_LEN]);
+/**
+ * Inverse of cpns_eukey_seal(); eukey is zeroed on failure.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_DECRYPT.
+ */
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_eukey_unseal(
+    uint8_t eukey[CPNS_EUKEY_LEN], const uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
+    const uint8_t master_key[CPNS_MASTER_KEY_LEN],
+    const uint8_t *entity_id_norm, size_t entity_id_norm_len,
+    const uint8_t *user_id_norm, size_t user_id_norm_len,
+    const uint8_t key_id[CPNS_KEY_ID_LEN]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CPNS_CRYPTO_H */

@@ -1,0 +1,123 @@
+/*
+ * libcpns gateway engine (PROTOCOL.md §4, §7): sans-I/O. The host moves
+ * bytes between the engine and its socket and passes the current time in
+ * milliseconds on any monotonic clock; the engine does no I/O and keeps no
+ * global state. Not thread-safe per engine; distinct engines are independent.
+ *
+ * Life cycle: SEND (first KeyRequest) -> RECEIVE (KeyChallenge) -> DERIVE
+ * (host calls cpns_gateway_derive(), possibly on a worker thread) -> SEND
+ * (second KeyRequest) -> RECEIVE (KeyDelivery) -> DONE or FAILED.
+ */
+#ifndef CPNS_GATEWAY_H
+#define CPNS_GATEWAY_H
+
+#include <cpns/crypto.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cpns_gateway cpns_gateway;
+
+/** What the engine waits for. */
+typedef enum cpns_gateway_state {
+  CPNS_GATEWAY_SEND = 1,     /**< Has a PDU for cpns_gateway_write(). */
+  CPNS_GATEWAY_RECEIVE = 2,  /**< Wants bytes through cpns_gateway_read(). */
+  CPNS_GATEWAY_DERIVE = 3,   /**< Wants cpns_gateway_derive() (Argon2id). */
+  CPNS_GATEWAY_DONE = 4,     /**< EUKey received and verified. */
+  CPNS_GATEWAY_FAILED = 5    /**< See cpns_gateway_get_error()/get_result(). */
+} cpns_gateway_state;
+
+/** Engine settings; zero numeric fields take the defaults. */
+typedef struct cpns_gateway_settings {
+  const uint8_t *entity_id;      /**< As sent on the wire; validated. */
+  size_t entity_id_len;
+  const uint8_t *user_id;        /**< As sent on the wire; validated. */
+  size_t user_id_len;
+  cpns_mode mode;
+  const uint8_t *password;       /**< Copied into guarded memory at _new(). */
+  size_t password_len;
+  uint32_t max_ops_limit;        /**< 0 = CPNS_GATEWAY_MAX_OPS_DEFAULT */
+  uint32_t max_mem_limit_kib;    /**< 0 = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT */
+  size_t max_pdu_len;            /**< 0 = CPNS_PDU_MAX_DEFAULT */
+  uint64_t reply_timeout_ms;     /**< Server's time to answer a PDU; 0 = 30000 */
+} cpns_gateway_settings;
+
+/**
+ * Creates an engine in state SEND. mem may be NULL.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_NOMEM, CPNS_ERR_ID_*
+ * (bad Entity ID or User ID), CPNS_ERR_NOT_INITIALIZED.
+ */
+CPNS_EXTERN int cpns_gateway_new(cpns_gateway **pgw, const cpns_gateway_settings *settings,
+                                 const cpns_mem *mem, uint64_t now_ms);
+
+/** Wipes every secret and frees the engine. NULL is allowed. */
+CPNS_EXTERN void cpns_gateway_del(cpns_gateway *gw);
+
+/** Returns the current state. */
+CPNS_EXTERN cpns_gateway_state cpns_gateway_get_state(const cpns_gateway *gw);
+
+/**
+ * In state SEND, copies the next PDU to out and moves to RECEIVE. Returns 0
+ * and sets *written, or CPNS_ERR_STATE, CPNS_ERR_BUFFER_TOO_SMALL
+ * (CPNS_PDU_MAX_ENCODED always suffices).
+ */
+CPNS_EXTERN int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen,
+                                   size_t *written, uint64_t now_ms);
+
+/**
+ * In state RECEIVE, consumes up to inlen bytes (*consumed tells how many;
+ * bytes after a complete PDU are left). A complete KeyChallenge moves to
+ * DERIVE, a complete KeyDelivery to DONE or FAILED. inlen == 0 means the
+ * peer closed the stream.
+ * Returns 0, CPNS_ERR_STATE, or, moving to FAILED: the framing and decode
+ * errors of cpns_frame_pdu_length()/cpns_pdu_decode(), CPNS_ERR_PROTOCOL
+ * (wrong PDU, bad version), CPNS_ERR_SUITE_NOT_OFFERED,
+ * CPNS_ERR_KDF_PARAMS (above local bounds), CPNS_ERR_ECHO_MISMATCH,
+ * CPNS_ERR_SIGNATURE, CPNS_ERR_DECRYPT, CPNS_ERR_REFUSED (server result
+ * not success; see cpns_gateway_get_result()), CPNS_ERR_PEER_CLOSED.
+ */
+CPNS_EXTERN int cpns_gateway_read(cpns_gateway *gw, const uint8_t *in, size_t inlen,
+                                  size_t *consumed, uint64_t now_ms);
+
+/**
+ * In state DERIVE, runs Argon2id on the password and builds the proof; the
+ * password is wiped afterwards. Takes as long as the KDF parameters say;
+ * may run on another thread than the other calls, never concurrently.
+ * Returns 0 (state SEND), CPNS_ERR_STATE, or CPNS_ERR_KDF / CPNS_ERR_NOMEM
+ * (state FAILED).
+ */
+CPNS_EXTERN int cpns_gateway_derive(cpns_gateway *gw, uint64_t now_ms);
+
+/** KDF parameters and realm of the received KeyChallenge (state DERIVE or later). */
+CPNS_EXTERN int cpns_gateway_get_challenge(const cpns_gateway *gw, cpns_kdf_params *kdf,
+                                           uint8_t realm[CPNS_REALM_MAX], size_t *realm_len);
+
+/** Deadline in ms (same clock as now_ms), or UINT64_MAX when none runs. */
+CPNS_EXTERN uint64_t cpns_gateway_get_expiry(const cpns_gateway *gw);
+
+/**
+ * Call when now_ms >= the expiry. Returns 0 if nothing expired, or
+ * CPNS_ERR_TIMEOUT (state FAILED).
+ */
+CPNS_EXTERN int cpns_gateway_handle_expiry(cpns_gateway *gw, uint64_t now_ms);
+
+/** The error that moved the engine to FAILED, or 0. */
+CPNS_EXTERN int cpns_gateway_get_error(const cpns_gateway *gw);
+
+/** The result field of the received KeyDelivery, or -1 before one arrived. */
+CPNS_EXTERN int cpns_gateway_get_result(const cpns_gateway *gw);
+
+/**
+ * In state DONE, copies the EUKey and keyId out (eukey should be
+ * sodium_malloc() memory). Returns 0, CPNS_ERR_STATE or
+ * CPNS_ERR_INVALID_ARGUMENT.
+ */
+CPNS_EXTERN int cpns_gateway_get_eukey(const cpns_gateway *gw, uint8_t eukey[CPNS_EUKEY_LEN],
+                                       uint8_t key_id[CPNS_KEY_ID_LEN]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CPNS_GATEWAY_H */

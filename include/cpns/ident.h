@@ -1,0 +1,61 @@
+/*
+ * libcpns identifiers (PROTOCOL.md §2): Entity ID (RFC 8141 URN) and
+ * User ID (RFC 7542 NAI), validated by Ragel-generated machines and put in
+ * normal form. No allocation, no locale, input need not be NUL-terminated.
+ */
+#ifndef CPNS_IDENT_H
+#define CPNS_IDENT_H
+
+#include <cpns/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Validates an Entity ID and writes its normal form (lower-case "urn" and
+ * NID, upper-case %HH hex; for urn:uuid: and urn:dev:mac: the whole NSS hex
+ * lower-cased) to out. The normal form is never longer than the input, so
+ * outlen >= inlen always suffices. out may equal in.
+ *
+ * Returns 0 and sets *outlen_written, or a negative error with
+ * *error_offset (if not NULL) set to the offset of the first offending
+ * octet (inlen when the input ended too early):
+ * CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_ID_EMPTY, CPNS_ERR_ID_TOO_LONG,
+ * CPNS_ERR_ID_SYNTAX, CPNS_ERR_ID_PCT_ENCODING, CPNS_ERR_ID_NAMESPACE,
+ * CPNS_ERR_ID_TRUNCATED, CPNS_ERR_BUFFER_TOO_SMALL.
+ */
+CPNS_EXTERN int cpns_entity_id_normalize(const uint8_t *in, size_t inlen,
+                                         uint8_t *out, size_t outlen,
+                                         size_t *outlen_written,
+                                         size_t *error_offset);
+
+/**
+ * Validates a User ID and writes its normal form (realm ASCII letters
+ * lower-cased, username unchanged) to out; outlen >= inlen suffices and out
+ * may equal in.
+ *
+ * Returns 0 and sets *outlen_written, or a negative error with
+ * *error_offset set as for cpns_entity_id_normalize():
+ * CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_ID_EMPTY, CPNS_ERR_ID_TOO_LONG,
+ * CPNS_ERR_ID_SYNTAX, CPNS_ERR_ID_UTF8, CPNS_ERR_ID_TRUNCATED,
+ * CPNS_ERR_BUFFER_TOO_SMALL.
+ */
+CPNS_EXTERN int cpns_user_id_normalize(const uint8_t *in, size_t inlen,
+                                       uint8_t *out, size_t outlen,
+                                       size_t *outlen_written,
+                                       size_t *error_offset);
+
+/**
+ * Returns a short English phrase for what the grammar expected at the
+ * failing offset of the last identifier error (e.g. "hex digit after %"),
+ * derived from the error code and, where given, the offending octet.
+ * Never NULL.
+ */
+CPNS_EXTERN const char *cpns_ident_expected(int error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CPNS_IDENT_H */

@@ -1,0 +1,144 @@
+/*
+ * libcpns server session engine (PROTOCOL.md §4, §6, §8): one engine per
+ * connection, sans-I/O. Storage is the host's: the engine stops in
+ * NEED_CREDENTIAL and NEED_STORE and waits until the host answers, so a host
+ * can batch its store writes (group commit). Time is passed in ms on any
+ * monotonic clock. Not thread-safe per engine.
+ *
+ * Life cycle: RECEIVE -> NEED_CREDENTIAL -> SEND (KeyChallenge) -> RECEIVE
+ * -> NEED_STORE -> SEND (KeyDelivery) -> DONE. A KeyDelivery with an error
+ * result may be sent at any point (SEND then DONE). Bytes that are not DER
+ * move to CLOSE: the host closes without answering.
+ */
+#ifndef CPNS_SERVER_H
+#define CPNS_SERVER_H
+
+#include <cpns/crypto.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cpns_server_session cpns_server_session;
+
+/** What the session waits for. */
+typedef enum cpns_server_state {
+  CPNS_SERVER_RECEIVE = 1,          /**< Wants bytes through cpns_server_session_read(). */
+  CPNS_SERVER_NEED_CREDENTIAL = 2,  /**< Host answers with cpns_server_session_provide_credential(). */
+  CPNS_SERVER_SEND = 3,             /**< Has a PDU for cpns_server_session_write(). */
+  CPNS_SERVER_NEED_STORE = 4,       /**< Host stores the assignment, then cpns_server_session_store_done(). */
+  CPNS_SERVER_DONE = 5,             /**< KeyDelivery written; host closes. */
+  CPNS_SERVER_CLOSE = 6             /**< Close without answering (non-DER, timeout). */
+} cpns_server_state;
+
+/** Settings shared by all sessions of a server; zero numeric fields take defaults. */
+typedef struct cpns_server_settings {
+  const uint8_t *realm;            /**< Sent in every KeyChallenge. */
+  size_t realm_len;
+  const uint8_t *server_secret;    /**< CPNS_SERVER_SECRET_LEN octets (fake salts). */
+  uint32_t fake_ops_limit;         /**< Unknown users' params; 0 = CPNS_KDF_OPS_DEFAULT */
+  uint32_t fake_mem_limit_kib;     /**< 0 = CPNS_KDF_MEM_KIB_DEFAULT */
+  size_t max_pdu_len;              /**< 0 = CPNS_PDU_MAX_DEFAULT */
+  uint64_t pdu_timeout_ms;         /**< Peer's time to deliver a PDU; 0 = 10000 */
+  uint64_t exchange_timeout_ms;    /**< Whole exchange; 0 = 120000 */
+} cpns_server_settings;
+
+/** Host's answer to NEED_STORE. */
+typedef enum cpns_store_status {
+  CPNS_STORE_OK = 0,        /**< Durable: success is sent. */
+  CPNS_STORE_CONFLICT = 1,  /**< Entity bound to another user: entityConflict. */
+  CPNS_STORE_FAILED = 2     /**< Could not store: serverError, no key. */
+} cpns_store_status;
+
+/** The assignment to store durably, valid until the session moves on. */
+typedef struct cpns_server_assignment {
+  const uint8_t *entity_id_norm;
+  size_t entity_id_norm_len;
+  const uint8_t *user_id_norm;
+  size_t user_id_norm_len;
+  cpns_mode mode;
+  const uint8_t *key_id;    /**< CPNS_KEY_ID_LEN octets */
+  const uint8_t *eukey;     /**< CPNS_EUKEY_LEN octets in guarded memory; seal it before storing */
+} cpns_server_assignment;
+
+/**
+ * Creates a session in state RECEIVE. The settings' pointers are copied
+ * (secret into guarded memory). mem may be NULL.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_NOMEM, CPNS_ERR_NOT_INITIALIZED.
+ */
+CPNS_EXTERN int cpns_server_session_new(cpns_server_session **ps,
+                                        const cpns_server_settings *settings,
+                                        const cpns_mem *mem, uint64_t now_ms);
+
+/** Wipes every secret and frees the session. NULL is allowed. */
+CPNS_EXTERN void cpns_server_session_del(cpns_server_session *s);
+
+/** Returns the current state. */
+CPNS_EXTERN cpns_server_state cpns_server_session_get_state(const cpns_server_session *s);
+
+/**
+ * In state RECEIVE, consumes up to inlen bytes. inlen == 0 means the peer
+ * closed. Returns 0 (a complete well-formed PDU moves the state on; a PDU
+ * that breaks a rule queues a KeyDelivery with the matching result), or,
+ * moving to CLOSE: CPNS_ERR_PDU_TOO_LONG, the decode errors of
+ * cpns_pdu_decode(), CPNS_ERR_PEER_CLOSED. CPNS_ERR_STATE in other states.
+ */
+CPNS_EXTERN int cpns_server_session_read(cpns_server_session *s, const uint8_t *in,
+                                         size_t inlen, size_t *consumed, uint64_t now_ms);
+
+/**
+ * In state NEED_CREDENTIAL: the normalized User ID to look up.
+ * Returns 0 or CPNS_ERR_STATE.
+ */
+CPNS_EXTERN int cpns_server_session_get_user_id(const cpns_server_session *s,
+                                                const uint8_t **user_id_norm, size_t *len);
+
+/**
+ * Answers NEED_CREDENTIAL: cred is the user's record or NULL for an unknown
+ * user (a fake challenge follows); throttled != 0 answers tryLater.
+ * Returns 0 or CPNS_ERR_STATE, CPNS_ERR_INVALID_ARGUMENT.
+ */
+CPNS_EXTERN int cpns_server_session_provide_credential(cpns_server_session *s,
+                                                       const cpns_credential *cred,
+                                                       int throttled, uint64_t now_ms);
+
+/**
+ * In state SEND, copies the PDU to out (CPNS_PDU_MAX_ENCODED suffices) and
+ * moves to RECEIVE or DONE. Returns 0, CPNS_ERR_STATE or CPNS_ERR_BUFFER_TOO_SMALL.
+ */
+CPNS_EXTERN int cpns_server_session_write(cpns_server_session *s, uint8_t *out, size_t outlen,
+                                          size_t *written, uint64_t now_ms);
+
+/** In state NEED_STORE, describes the assignment. Returns 0 or CPNS_ERR_STATE. */
+CPNS_EXTERN int cpns_server_session_get_assignment(const cpns_server_session *s,
+                                                   cpns_server_assignment *a);
+
+/**
+ * Answers NEED_STORE; the EUKey is wiped from the session either way.
+ * Returns 0, CPNS_ERR_STATE or CPNS_ERR_INVALID_ARGUMENT.
+ */
+CPNS_EXTERN int cpns_server_session_store_done(cpns_server_session *s, cpns_store_status status,
+                                               uint64_t now_ms);
+
+/** Deadline in ms, or UINT64_MAX while the host owes an answer. */
+CPNS_EXTERN uint64_t cpns_server_session_get_expiry(const cpns_server_session *s);
+
+/** Call at the expiry. Returns 0, or CPNS_ERR_TIMEOUT (state CLOSE). */
+CPNS_EXTERN int cpns_server_session_handle_expiry(cpns_server_session *s, uint64_t now_ms);
+
+/** Result of the KeyDelivery queued or sent, or -1 if none (for logs and lockout). */
+CPNS_EXTERN int cpns_server_session_get_result(const cpns_server_session *s);
+
+/**
+ * Entity ID (normalized when valid, else as received) and normalized User ID
+ * of the exchange for the log line; lengths 0 when not known yet.
+ */
+CPNS_EXTERN void cpns_server_session_get_ids(const cpns_server_session *s,
+                                             const uint8_t **entity_id, size_t *entity_id_len,
+                                             const uint8_t **user_id, size_t *user_id_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CPNS_SERVER_H */
