@@ -159,8 +159,8 @@ CPNS_EXTERN int cpns_credential_create(cpns_credential *out,
                                        const cpns_kdf_params *kdf);
 
 /**
- * At-rest encoding of a record: DER of CPNS-Storage.CredentialRecord
- * (asn1/CPNS-Storage.asn1), versioned.
+ * At-rest encoding of a record: a versioned fixed layout documented in
+ * doc/formats.md.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_BUFFER_TOO_SMALL or CPNS_ERR_ENCODE.
  */
 CPNS_EXTERN int cpns_credential_encode(const cpns_credential *rec, uint8_t *out,

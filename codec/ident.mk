@@ -1,0 +1,1 @@
+# ident: sources, tests and targets of this part (included by Makefile.am).

@@ -1,0 +1,1 @@
+# gateway: sources, tests and targets of this part (included by Makefile.am).

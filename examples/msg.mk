@@ -1,0 +1,1 @@
+# msg: sources, tests and targets of this part (included by Makefile.am).

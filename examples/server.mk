@@ -1,0 +1,1 @@
+# server: sources, tests and targets of this part (included by Makefile.am).

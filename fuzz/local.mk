@@ -1,1 +1,0 @@
-# fuzz: sources, tests and targets of this module (included by Makefile.am).
