@@ -1,0 +1,267 @@
+/*
+ * Helpers shared by the example programs: passwords from a file or a
+ * no-echo prompt, hex, HOST:PORT splitting, the monotonic clock.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "examples/cli_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+/* Room for the longest password plus "\r\n" and one octet to detect overflow. */
+#define PW_BUF_LEN (CLI_PASSWORD_MAX + 3)
+
+/* Reads until EOF or the buffer is full; returns octets read or -1. */
+static ssize_t read_all(int fd, uint8_t *buf, size_t cap) {
+  size_t n = 0;
+  while (n < cap) {
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return -1;
+    }
+    if (r == 0) {
+      break;
+    }
+    n += (size_t)r;
+  }
+  return (ssize_t)n;
+}
+
+/* Strips one trailing "\n" or "\r\n". */
+static size_t strip_newline(const uint8_t *buf, size_t len) {
+  if (len > 0 && buf[len - 1] == '\n') {
+    len--;
+    if (len > 0 && buf[len - 1] == '\r') {
+      len--;
+    }
+  }
+  return len;
+}
+
+int cli_password_from_file(const char *path, uint8_t **pw, size_t *pw_len) {
+  if (path == NULL || pw == NULL || pw_len == NULL) {
+    return -1;
+  }
+  *pw = NULL;
+  *pw_len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    fprintf(stderr, "cannot open password file %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  uint8_t *buf = sodium_malloc(PW_BUF_LEN);
+  if (buf == NULL) {
+    fprintf(stderr, "out of memory reading password file %s\n", path);
+    close(fd);
+    return -1;
+  }
+  ssize_t n = read_all(fd, buf, PW_BUF_LEN);
+  int saved = errno;
+  close(fd);
+  if (n < 0) {
+    fprintf(stderr, "cannot read password file %s: %s\n", path, strerror(saved));
+    sodium_free(buf);
+    return -1;
+  }
+  size_t len = strip_newline(buf, (size_t)n);
+  if ((size_t)n == PW_BUF_LEN || len > CLI_PASSWORD_MAX) {
+    fprintf(stderr, "password file %s: password longer than %d octets\n", path,
+            CLI_PASSWORD_MAX);
+    sodium_free(buf);
+    return -1;
+  }
+  if (len == 0) {
+    fprintf(stderr, "password file %s: password is empty\n", path);
+    sodium_free(buf);
+    return -1;
+  }
+  *pw = buf;
+  *pw_len = len;
+  return 0;
+}
+
+/* Reads one line from the tty with echo off; returns its length or -1. */
+static int read_line_noecho(int fd, const char *prompt, uint8_t *buf, size_t cap, size_t *len) {
+  struct termios old, quiet;
+  int have_termios = tcgetattr(fd, &old) == 0;
+  if (have_termios) {
+    quiet = old;
+    quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+      return -1;
+    }
+  }
+  if (write(fd, prompt, strlen(prompt)) < 0) {
+    /* The prompt is cosmetic; reading still works. */
+  }
+  size_t n = 0;
+  int rc = 0;
+  int overflow = 0;
+  for (;;) {
+    uint8_t c;
+    ssize_t r = read(fd, &c, 1);
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    if (r <= 0 || c == '\n') {
+      if (r < 0) {
+        rc = -1;
+      }
+      break;
+    }
+    if (n < cap) {
+      buf[n++] = c;
+    } else {
+      overflow = 1;
+    }
+  }
+  if (have_termios) {
+    tcsetattr(fd, TCSAFLUSH, &old);
+  }
+  if (write(fd, "\n", 1) < 0) {
+    /* Cosmetic only. */
+  }
+  if (n > 0 && buf[n - 1] == '\r') {
+    n--;
+  }
+  if (overflow) {
+    fprintf(stderr, "password longer than %d octets\n", CLI_PASSWORD_MAX);
+    rc = -1;
+  }
+  *len = n;
+  return rc;
+}
+
+int cli_password_prompt(const char *prompt, int confirm, uint8_t **pw, size_t *pw_len) {
+  if (prompt == NULL || pw == NULL || pw_len == NULL) {
+    return -1;
+  }
+  *pw = NULL;
+  *pw_len = 0;
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    fprintf(stderr, "cannot open /dev/tty to prompt for a password: %s "
+                    "(use --password-file)\n", strerror(errno));
+    return -1;
+  }
+  uint8_t *first = sodium_malloc(CLI_PASSWORD_MAX);
+  uint8_t *second = confirm ? sodium_malloc(CLI_PASSWORD_MAX) : NULL;
+  int rc = -1;
+  size_t len1 = 0, len2 = 0;
+  if (first == NULL || (confirm && second == NULL)) {
+    fprintf(stderr, "out of memory reading a password\n");
+    goto out;
+  }
+  if (read_line_noecho(fd, prompt, first, CLI_PASSWORD_MAX, &len1) != 0) {
+    goto out;
+  }
+  if (len1 == 0) {
+    fprintf(stderr, "password is empty\n");
+    goto out;
+  }
+  if (confirm) {
+    if (read_line_noecho(fd, "Retype password: ", second, CLI_PASSWORD_MAX, &len2) != 0) {
+      goto out;
+    }
+    if (len1 != len2 || sodium_memcmp(first, second, len1) != 0) {
+      fprintf(stderr, "passwords do not match\n");
+      goto out;
+    }
+  }
+  *pw = first;
+  *pw_len = len1;
+  first = NULL;
+  rc = 0;
+out:
+  if (first != NULL) {
+    sodium_free(first);
+  }
+  if (second != NULL) {
+    sodium_free(second);
+  }
+  close(fd);
+  return rc;
+}
+
+void cli_hex(char *out, const uint8_t *in, size_t len) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < len; i++) {
+    out[2 * i] = digits[in[i] >> 4];
+    out[2 * i + 1] = digits[in[i] & 0x0f];
+  }
+  out[2 * len] = '\0';
+}
+
+/* Copies n octets plus NUL if it fits. */
+static int copy_part(char *dst, size_t cap, const char *src, size_t n) {
+  if (n + 1 > cap) {
+    return -1;
+  }
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+  return 0;
+}
+
+int cli_split_host_port(const char *arg, char *host, size_t hostlen, char *port, size_t portlen) {
+  if (arg == NULL || host == NULL || port == NULL) {
+    return -1;
+  }
+  const char *host_start;
+  size_t host_n;
+  const char *rest;
+  if (arg[0] == '[') {
+    const char *close_br = strchr(arg, ']');
+    if (close_br == NULL || close_br[1] != ':') {
+      return -1;
+    }
+    host_start = arg + 1;
+    host_n = (size_t)(close_br - host_start);
+    rest = close_br + 2;
+  } else {
+    const char *colon = strchr(arg, ':');
+    /* A bare IPv6 address is ambiguous: it must be bracketed. */
+    if (colon == NULL || strchr(colon + 1, ':') != NULL) {
+      return -1;
+    }
+    host_start = arg;
+    host_n = (size_t)(colon - arg);
+    rest = colon + 1;
+  }
+  size_t port_n = strlen(rest);
+  if (host_n == 0 || port_n == 0 || port_n > 5) {
+    return -1;
+  }
+  unsigned long value = 0;
+  for (size_t i = 0; i < port_n; i++) {
+    if (rest[i] < '0' || rest[i] > '9') {
+      return -1;
+    }
+    value = value * 10 + (unsigned long)(rest[i] - '0');
+  }
+  if (value > 65535) {
+    return -1;
+  }
+  if (copy_part(host, hostlen, host_start, host_n) != 0 ||
+      copy_part(port, portlen, rest, port_n) != 0) {
+    return -1;
+  }
+  return 0;
+}
+
+uint64_t cli_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
