@@ -1,0 +1,35 @@
+#!/bin/sh
+# Symbol isolation: every global symbol defined by the built libcpns.so and
+# libcpns.a must be cpns_* (libcpns.map for the first, the localized partial
+# link of Makefile.am for the second), so no internal or asn1c name can clash
+# with the program or another library. Run by `make check` in the build dir.
+set -eu
+nm_cmd=${NM:-nm}
+la=./libcpns.la
+[ -f "$la" ] || { echo "symbols.sh: $la not built" >&2; exit 99; }
+dlname=$(sed -n "s/^dlname='\(.*\)'$/\1/p" "$la")
+old_library=$(sed -n "s/^old_library='\(.*\)'$/\1/p" "$la")
+
+status=0
+checked=0
+# $1: file, $2: nm options listing its exported, defined, global symbols
+check() {
+  syms=$($nm_cmd $2 "$1" | awk 'NF >= 3 && $(NF-1) ~ /^[A-Z]$/ { print $NF }')
+  bad=$(printf '%s\n' "$syms" | grep -v -e '^cpns_' -e '^$' || true)
+  if [ -n "$bad" ]; then
+    echo "FAIL: $1 exports symbols outside cpns_*:" >&2
+    printf '  %s\n' $bad >&2
+    status=1
+  fi
+  if ! printf '%s\n' "$syms" | grep -qx 'cpns_init'; then
+    echo "FAIL: $1 does not export cpns_init" >&2
+    status=1
+  fi
+  echo "$1: $(printf '%s\n' "$syms" | grep -c '^cpns_') global symbols named cpns_*"
+  checked=$((checked + 1))
+}
+
+[ -z "$dlname" ] || check ".libs/$dlname" "-D --defined-only"
+[ -z "$old_library" ] || check ".libs/$old_library" "-g --defined-only"
+[ "$checked" -gt 0 ] || { echo "symbols.sh: neither library was built" >&2; exit 77; }
+exit $status
