@@ -2,7 +2,7 @@
  * libcpns gateway key store (PROTOCOL.md §7): the EUKey and what it belongs
  * to, sealed with XChaCha20-Poly1305 under a device key kept in a separate
  * file, versioned, written atomically with mode 0600. Files are touched only
- * by the *_save/*_load/*_generate calls, at the caller's request.
+ * by the save, load and generate calls, at the caller's request.
  */
 #ifndef CPNS_KEYSTORE_H
 #define CPNS_KEYSTORE_H

@@ -1,0 +1,109 @@
+/*
+ * Server credential records (PROTOCOL.md §6): made from a password once at
+ * enrollment, stored in the fixed versioned layout of doc/formats.md.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto/internal.h"
+
+/* Layout version 1, doc/formats.md "Credential record". */
+static const uint8_t cred_magic[4] = {'C', 'P', 'C', 'R'};
+#define CRED_VERSION 1
+#define CRED_LEN 96
+#define OFF_VERSION 4
+#define OFF_SUITE 5
+#define OFF_RESERVED 6
+#define OFF_OPS 8
+#define OFF_MEM 12
+#define OFF_SALT 16
+#define OFF_STORED (OFF_SALT + CPNS_SALT_LEN)
+#define OFF_SERVER (OFF_STORED + CPNS_STORED_KEY_LEN)
+
+_Static_assert(OFF_SERVER + CPNS_SERVER_KEY_LEN == CRED_LEN, "credential layout");
+_Static_assert(CRED_LEN <= CPNS_CREDENTIAL_ENCODED_MAX, "credential fits the public bound");
+
+int cpns_credential_create(cpns_credential *out, const uint8_t *password,
+                           size_t password_len, const cpns_kdf_params *kdf) {
+  uint8_t salted[CPNS_SALTED_PASSWORD_LEN];
+  uint8_t client_key[CPNS_CLIENT_KEY_LEN];
+  cpns_kdf_params params;
+  int rv;
+
+  if (out == NULL || (password == NULL && password_len > 0)) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (kdf == NULL) {
+    cpns_random(params.salt, sizeof(params.salt));
+    params.ops_limit = CPNS_KDF_OPS_DEFAULT;
+    params.mem_limit_kib = CPNS_KDF_MEM_KIB_DEFAULT;
+  } else {
+    rv = cpns_kdf_check_enrollment(kdf);
+    if (rv != 0) {
+      return rv;
+    }
+    params = *kdf;
+  }
+  rv = cpns_salted_password(salted, password, password_len, &params);
+  if (rv == 0) {
+    out->kdf = params;
+    (void)cpns_client_key(client_key, salted);
+    (void)cpns_stored_key(out->stored_key, client_key);
+    (void)cpns_server_key(out->server_key, salted);
+  }
+  sodium_memzero(salted, sizeof(salted));
+  sodium_memzero(client_key, sizeof(client_key));
+  return rv;
+}
+
+int cpns_credential_encode(const cpns_credential *rec, uint8_t *out,
+                           size_t outlen, size_t *written) {
+  if (rec == NULL || out == NULL || written == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  /* A record that would not decode again is not written. */
+  if (cpns_kdf_check_enrollment(&rec->kdf) != 0) {
+    return CPNS_ERR_ENCODE;
+  }
+  if (outlen < CRED_LEN) {
+    return CPNS_ERR_BUFFER_TOO_SMALL;
+  }
+  memcpy(out, cred_magic, sizeof(cred_magic));
+  out[OFF_VERSION] = CRED_VERSION;
+  out[OFF_SUITE] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+  cpnsi_put_be16(out + OFF_RESERVED, 0);
+  cpnsi_put_be32(out + OFF_OPS, rec->kdf.ops_limit);
+  cpnsi_put_be32(out + OFF_MEM, rec->kdf.mem_limit_kib);
+  memcpy(out + OFF_SALT, rec->kdf.salt, CPNS_SALT_LEN);
+  memcpy(out + OFF_STORED, rec->stored_key, CPNS_STORED_KEY_LEN);
+  memcpy(out + OFF_SERVER, rec->server_key, CPNS_SERVER_KEY_LEN);
+  *written = CRED_LEN;
+  return CPNS_OK;
+}
+
+int cpns_credential_decode(cpns_credential *rec, const uint8_t *in, size_t inlen) {
+  cpns_credential tmp;
+
+  if (rec == NULL || (in == NULL && inlen > 0)) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  sodium_memzero(rec, sizeof(*rec));
+  if (inlen != CRED_LEN || memcmp(in, cred_magic, sizeof(cred_magic)) != 0 ||
+      in[OFF_VERSION] != CRED_VERSION ||
+      in[OFF_SUITE] != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 ||
+      cpnsi_get_be16(in + OFF_RESERVED) != 0) {
+    return CPNS_ERR_RECORD_FORMAT;
+  }
+  tmp.kdf.ops_limit = cpnsi_get_be32(in + OFF_OPS);
+  tmp.kdf.mem_limit_kib = cpnsi_get_be32(in + OFF_MEM);
+  memcpy(tmp.kdf.salt, in + OFF_SALT, CPNS_SALT_LEN);
+  if (cpns_kdf_check_enrollment(&tmp.kdf) != 0) {
+    return CPNS_ERR_RECORD_FORMAT;
+  }
+  memcpy(tmp.stored_key, in + OFF_STORED, CPNS_STORED_KEY_LEN);
+  memcpy(tmp.server_key, in + OFF_SERVER, CPNS_SERVER_KEY_LEN);
+  *rec = tmp;
+  sodium_memzero(&tmp, sizeof(tmp));
+  return CPNS_OK;
+}
