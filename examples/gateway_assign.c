@@ -1,0 +1,386 @@
+/*
+ * `cpns-gateway assign`: asks a CPNS Server for an EUKey with the user's
+ * User ID and password, then keeps it in the sealed key store.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "examples/gateway.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "examples/cli_util.h"
+
+/* Default bound on each send and on each answer of the server. */
+#define DEFAULT_TIMEOUT_MS 30000u
+
+typedef struct assign_opts {
+  const char *server;
+  const char *entity_id;
+  const char *user_id;
+  const char *password_file;
+  const char *keystore;
+  const char *device_key;
+  cpns_mode mode;
+  uint32_t max_ops;
+  uint32_t max_mem_kib;
+  uint64_t timeout_ms;
+} assign_opts;
+
+/* Parses a decimal number in [min, max]; returns 0 or -1. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
+  if (s == NULL || *s < '0' || *s > '9') {
+    return -1;
+  }
+  errno = 0;
+  char *end = NULL;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < min || v > max) {
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Takes the value of --name VALUE or --name=VALUE; advances *i. NULL if absent. */
+static const char *option_value(int argc, char **argv, int *i, const char *name) {
+  const char *arg = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(arg, name, n) != 0) {
+    return NULL;
+  }
+  if (arg[n] == '=') {
+    return arg + n + 1;
+  }
+  if (arg[n] != '\0' || *i + 1 >= argc) {
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+static int usage_error(const char *msg, const char *arg) {
+  fprintf(stderr, "cpns-gateway assign: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+  fprintf(stderr, "Try 'cpns-gateway --help'.\n");
+  return GW_EXIT_USAGE;
+}
+
+static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->mode = CPNS_MODE_PN_GW;
+  o->max_ops = CPNS_GATEWAY_MAX_OPS_DEFAULT;
+  o->max_mem_kib = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT;
+  o->timeout_ms = DEFAULT_TIMEOUT_MS;
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    uint64_t num;
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      gateway_usage(stdout);
+      return -1;
+    } else if ((v = option_value(argc, argv, &i, "--server")) != NULL) {
+      o->server = v;
+    } else if ((v = option_value(argc, argv, &i, "--entity-id")) != NULL) {
+      o->entity_id = v;
+    } else if ((v = option_value(argc, argv, &i, "--user")) != NULL) {
+      o->user_id = v;
+    } else if ((v = option_value(argc, argv, &i, "--password-file")) != NULL) {
+      o->password_file = v;
+    } else if ((v = option_value(argc, argv, &i, "--keystore")) != NULL) {
+      o->keystore = v;
+    } else if ((v = option_value(argc, argv, &i, "--device-key")) != NULL) {
+      o->device_key = v;
+    } else if ((v = option_value(argc, argv, &i, "--mode")) != NULL) {
+      if (gateway_mode_parse(v, &o->mode) != 0) {
+        return usage_error("--mode must be pn-gw or pne-pn-gw", v);
+      }
+    } else if ((v = option_value(argc, argv, &i, "--max-ops")) != NULL) {
+      if (parse_u64(v, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num) != 0) {
+        return usage_error("--max-ops must be a number from 1 to 4096", v);
+      }
+      o->max_ops = (uint32_t)num;
+    } else if ((v = option_value(argc, argv, &i, "--max-mem-kib")) != NULL) {
+      if (parse_u64(v, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX, &num) != 0) {
+        return usage_error("--max-mem-kib must be a number from 8 to 4194304", v);
+      }
+      o->max_mem_kib = (uint32_t)num;
+    } else if ((v = option_value(argc, argv, &i, "--timeout-ms")) != NULL) {
+      if (parse_u64(v, 1, 86400000u, &num) != 0) {
+        return usage_error("--timeout-ms must be a number from 1 to 86400000", v);
+      }
+      o->timeout_ms = num;
+    } else {
+      return usage_error("unknown option or missing value", argv[i]);
+    }
+  }
+  if (o->server == NULL) {
+    return usage_error("missing --server HOST:PORT", NULL);
+  }
+  if (o->entity_id == NULL) {
+    return usage_error("missing --entity-id URN", NULL);
+  }
+  if (o->user_id == NULL) {
+    return usage_error("missing --user ID", NULL);
+  }
+  if (o->keystore == NULL) {
+    return usage_error("missing --keystore PATH", NULL);
+  }
+  if (o->device_key == NULL) {
+    return usage_error("missing --device-key PATH", NULL);
+  }
+  return 0;
+}
+
+/* Checks an identifier with the library's parser to say what is wrong with it. */
+static int check_identifier(const char *opt, const char *value, int is_entity) {
+  uint8_t norm[CPNS_ENTITY_ID_MAX > CPNS_USER_ID_MAX ? CPNS_ENTITY_ID_MAX : CPNS_USER_ID_MAX];
+  size_t len = strlen(value), written = 0, offset = 0;
+  int rv;
+  if (len > sizeof norm) {
+    rv = CPNS_ERR_ID_TOO_LONG;
+  } else if (is_entity) {
+    rv = cpns_entity_id_normalize((const uint8_t *)value, len, norm, sizeof norm, &written,
+                                  &offset);
+  } else {
+    rv = cpns_user_id_normalize((const uint8_t *)value, len, norm, sizeof norm, &written,
+                                &offset);
+  }
+  if (rv == 0) {
+    return 0;
+  }
+  fprintf(stderr, "cpns-gateway assign: %s is not a valid %s: %s at offset %zu (%s)\n", opt,
+          is_entity ? "Entity ID (urn:NID:NSS)" : "User ID (user@realm)", cpns_strerror(rv),
+          offset, cpns_ident_expected(rv));
+  return GW_EXIT_USAGE;
+}
+
+/* Loads the device key, creating the file first if it does not exist. */
+static int device_key_get(uint8_t *key, const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0 && errno == ENOENT) {
+    int rv = cpns_device_key_generate(path);
+    if (rv != 0) {
+      fprintf(stderr, "cpns-gateway: cannot create device key %s: %s (%s)\n", path,
+              cpns_strerror(rv), strerror(errno));
+      return GW_EXIT_LOCAL;
+    }
+    fprintf(stderr, "created device key %s\n", path);
+  }
+  int rv = cpns_device_key_load(key, path);
+  if (rv != 0) {
+    fprintf(stderr, "cpns-gateway: cannot use device key %s: %s\n", path, cpns_strerror(rv));
+    return GW_EXIT_LOCAL;
+  }
+  return 0;
+}
+
+/* Explains a refusal by the server in one line and picks its exit code. */
+static int report_refusal(int result, const assign_opts *o) {
+  switch (result) {
+  case CPNS_RESULT_AUTHENTICATION_FAILED:
+    fprintf(stderr, "cpns-gateway: authentication failed: unknown user ID or wrong password\n");
+    return GW_EXIT_AUTH;
+  case CPNS_RESULT_TRY_LATER:
+    fprintf(stderr, "cpns-gateway: the server asks to try again later "
+                    "(too many failed attempts for this user, or busy)\n");
+    break;
+  case CPNS_RESULT_ENTITY_CONFLICT:
+    fprintf(stderr, "cpns-gateway: the server refused: entity %s already belongs to "
+                    "another user\n", o->entity_id);
+    break;
+  case CPNS_RESULT_UNSUPPORTED_VERSION:
+  case CPNS_RESULT_UNSUPPORTED_SUITE:
+    fprintf(stderr, "cpns-gateway: the server refused: it does not speak this protocol "
+                    "version or cipher suite (%s)\n", cpns_result_name(result));
+    break;
+  case CPNS_RESULT_BAD_REQUEST:
+    fprintf(stderr, "cpns-gateway: the server refused the request as malformed (badRequest)\n");
+    break;
+  case CPNS_RESULT_SERVER_ERROR:
+    fprintf(stderr, "cpns-gateway: the server failed to complete the assignment "
+                    "(serverError); no key was assigned\n");
+    break;
+  default:
+    fprintf(stderr, "cpns-gateway: the server refused with result %d\n", result);
+    break;
+  }
+  return GW_EXIT_REFUSED;
+}
+
+/* Explains why the engine failed and picks the exit code. */
+static int report_failure(const cpns_gateway *gw, const assign_opts *o) {
+  int err = cpns_gateway_get_error(gw);
+  int result = cpns_gateway_get_result(gw);
+  if (result >= 0) {
+    printf("result: %s\n", cpns_result_name(result));
+  }
+  cpns_kdf_params kdf;
+  uint8_t realm[CPNS_REALM_MAX];
+  size_t realm_len;
+  switch (err) {
+  case CPNS_ERR_REFUSED:
+    return report_refusal(result, o);
+  case CPNS_ERR_TIMEOUT:
+    fprintf(stderr, "cpns-gateway: the server did not answer within %llu ms\n",
+            (unsigned long long)o->timeout_ms);
+    return GW_EXIT_NETWORK;
+  case CPNS_ERR_PEER_CLOSED:
+    fprintf(stderr, "cpns-gateway: the server closed the connection before the exchange "
+                    "finished\n");
+    return GW_EXIT_NETWORK;
+  case CPNS_ERR_KDF_PARAMS:
+    if (cpns_gateway_get_challenge(gw, &kdf, realm, &realm_len) == 0) {
+      fprintf(stderr, "cpns-gateway: refusing the server's key derivation parameters "
+                      "(Argon2id t=%u, %u KiB): above this gateway's limits "
+                      "(--max-ops %u, --max-mem-kib %u)\n",
+              (unsigned)kdf.ops_limit, (unsigned)kdf.mem_limit_kib, (unsigned)o->max_ops,
+              (unsigned)o->max_mem_kib);
+    } else {
+      fprintf(stderr, "cpns-gateway: refusing the server's key derivation parameters: "
+                      "above this gateway's limits (--max-ops %u, --max-mem-kib %u)\n",
+              (unsigned)o->max_ops, (unsigned)o->max_mem_kib);
+    }
+    return GW_EXIT_PROTOCOL;
+  case CPNS_ERR_SIGNATURE:
+    fprintf(stderr, "cpns-gateway: the server could not prove it knows the password "
+                    "(bad signature); nothing stored\n");
+    return GW_EXIT_PROTOCOL;
+  case CPNS_ERR_DECRYPT:
+    fprintf(stderr, "cpns-gateway: the delivered key does not decrypt (tampered or "
+                    "wrong key); nothing stored\n");
+    return GW_EXIT_PROTOCOL;
+  case CPNS_ERR_KDF:
+  case CPNS_ERR_NOMEM:
+    fprintf(stderr, "cpns-gateway: key derivation failed on this device: %s\n",
+            cpns_strerror(err));
+    return GW_EXIT_LOCAL;
+  default:
+    fprintf(stderr, "cpns-gateway: protocol error: %s\n", cpns_strerror(err));
+    return GW_EXIT_PROTOCOL;
+  }
+}
+
+/* Stores the EUKey of a finished engine; prints keyId. */
+static int store_result(const cpns_gateway *gw, const assign_opts *o, const uint8_t *device_key) {
+  cpns_keystore_entry *e = sodium_malloc(sizeof *e);
+  if (e == NULL) {
+    fprintf(stderr, "cpns-gateway: out of memory\n");
+    return GW_EXIT_LOCAL;
+  }
+  memset(e, 0, sizeof *e);
+  cpns_kdf_params kdf;
+  int rv = cpns_gateway_get_eukey(gw, e->eukey, e->key_id);
+  if (rv == 0) {
+    rv = cpns_gateway_get_challenge(gw, &kdf, e->realm, &e->realm_len);
+  }
+  if (rv != 0) {
+    fprintf(stderr, "cpns-gateway: internal error: %s\n", cpns_strerror(rv));
+    sodium_free(e);
+    return GW_EXIT_LOCAL;
+  }
+  e->entity_id_len = strlen(o->entity_id);
+  memcpy(e->entity_id, o->entity_id, e->entity_id_len);
+  e->user_id_len = strlen(o->user_id);
+  memcpy(e->user_id, o->user_id, e->user_id_len);
+  e->mode = o->mode;
+  e->assigned_at = (uint64_t)time(NULL);
+
+  char key_id_hex[2 * CPNS_KEY_ID_LEN + 1];
+  cli_hex(key_id_hex, e->key_id, CPNS_KEY_ID_LEN);
+  rv = cpns_keystore_save(o->keystore, e, device_key);
+  sodium_free(e);  /* wipes the EUKey */
+  printf("result: success\nkeyId: %s\n", key_id_hex);
+  if (rv != 0) {
+    fprintf(stderr, "cpns-gateway: the server assigned key %s but it cannot be stored in "
+                    "%s: %s (%s)\n", key_id_hex, o->keystore, cpns_strerror(rv),
+            strerror(errno));
+    return GW_EXIT_LOCAL;
+  }
+  return GW_EXIT_OK;
+}
+
+/* The exchange proper, once options, password and device key are at hand. */
+static int run_assign(const assign_opts *o, uint8_t *pw, size_t pw_len,
+                      const uint8_t *device_key) {
+  char host[256], port[8];
+  if (cli_split_host_port(o->server, host, sizeof host, port, sizeof port) != 0) {
+    return usage_error("--server must be HOST:PORT or [IPv6]:PORT", o->server);
+  }
+  cpns_gateway_settings s;
+  memset(&s, 0, sizeof s);
+  s.entity_id = (const uint8_t *)o->entity_id;
+  s.entity_id_len = strlen(o->entity_id);
+  s.user_id = (const uint8_t *)o->user_id;
+  s.user_id_len = strlen(o->user_id);
+  s.mode = o->mode;
+  s.password = pw;
+  s.password_len = pw_len;
+  s.max_ops_limit = o->max_ops;
+  s.max_mem_limit_kib = o->max_mem_kib;
+  s.reply_timeout_ms = o->timeout_ms;
+  cpns_gateway *gw = NULL;
+  int rv = cpns_gateway_new(&gw, &s, NULL, cli_now_ms());
+  sodium_memzero(pw, pw_len);  /* the engine has its own guarded copy */
+  if (rv != 0) {
+    fprintf(stderr, "cpns-gateway: cannot start the exchange: %s\n", cpns_strerror(rv));
+    return rv == CPNS_ERR_NOMEM ? GW_EXIT_LOCAL : GW_EXIT_USAGE;
+  }
+  int fd = gateway_connect(host, port, o->timeout_ms);
+  int code;
+  if (fd < 0) {
+    code = GW_EXIT_NETWORK;
+  } else {
+    code = gateway_exchange(gw, fd, o->timeout_ms);
+    close(fd);
+    if (code == 0) {
+      code = cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE ? store_result(gw, o, device_key)
+                                                              : report_failure(gw, o);
+    }
+  }
+  cpns_gateway_del(gw);
+  return code;
+}
+
+int gateway_assign_main(int argc, char **argv) {
+  assign_opts o;
+  int rc = parse_assign_opts(argc, argv, &o);
+  if (rc != 0) {
+    return rc < 0 ? GW_EXIT_OK : rc;  /* -1: --help was printed */
+  }
+  if ((rc = check_identifier("--entity-id", o.entity_id, 1)) != 0 ||
+      (rc = check_identifier("--user", o.user_id, 0)) != 0) {
+    return rc;
+  }
+  uint8_t *device_key = sodium_malloc(CPNS_DEVICE_KEY_LEN);
+  if (device_key == NULL) {
+    fprintf(stderr, "cpns-gateway: out of memory\n");
+    return GW_EXIT_LOCAL;
+  }
+  /* Local problems first: nothing is sent before the key can be kept. */
+  rc = device_key_get(device_key, o.device_key);
+  if (rc != 0) {
+    sodium_free(device_key);
+    return rc;
+  }
+  uint8_t *pw = NULL;
+  size_t pw_len = 0;
+  if (o.password_file != NULL) {
+    rc = cli_password_from_file(o.password_file, &pw, &pw_len);
+  } else {
+    char prompt[CPNS_USER_ID_MAX + 32];
+    snprintf(prompt, sizeof prompt, "Password for %s: ", o.user_id);
+    rc = cli_password_prompt(prompt, 0, &pw, &pw_len);
+  }
+  if (rc != 0) {
+    sodium_free(device_key);
+    return GW_EXIT_LOCAL;
+  }
+  rc = run_assign(&o, pw, pw_len, device_key);
+  sodium_free(pw);
+  sodium_free(device_key);
+  return rc;
+}

@@ -1,0 +1,246 @@
+/*
+ * cpns-gateway transport: a TCP client that moves bytes between a socket
+ * and the sans-I/O gateway engine, honouring the engine's deadline.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "examples/gateway.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "examples/cli_util.h"
+
+/* Milliseconds from now until deadline, as a poll() timeout (-1 = none). */
+static int poll_timeout(uint64_t deadline, uint64_t now) {
+  if (deadline == UINT64_MAX) {
+    return -1;
+  }
+  if (deadline <= now) {
+    return 0;
+  }
+  uint64_t left = deadline - now;
+  return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Waits for events on fd until deadline; returns poll()'s result. */
+static int wait_fd(int fd, short events, uint64_t deadline) {
+  for (;;) {
+    struct pollfd p = {.fd = fd, .events = events, .revents = 0};
+    int rc = poll(&p, 1, poll_timeout(deadline, cli_now_ms()));
+    if (rc < 0 && errno == EINTR) {
+      continue;
+    }
+    return rc;
+  }
+}
+
+/* Non-blocking connect to one address; returns the socket, -1 (errno set) or -2 on timeout. */
+static int connect_one(const struct addrinfo *ai, uint64_t deadline) {
+  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+  if (fd < 0) {
+    return -1;
+  }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    goto fail;
+  }
+  if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+    return fd;
+  }
+  if (errno != EINPROGRESS) {
+    goto fail;
+  }
+  int rc = wait_fd(fd, POLLOUT, deadline);
+  if (rc == 0) {
+    close(fd);
+    return -2;
+  }
+  if (rc < 0) {
+    goto fail;
+  }
+  int soerr = 0;
+  socklen_t len = sizeof soerr;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) {
+    goto fail;
+  }
+  if (soerr != 0) {
+    errno = soerr;
+    goto fail;
+  }
+  return fd;
+fail : {
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return -1;
+}
+}
+
+int gateway_connect(const char *host, const char *port, uint64_t timeout_ms) {
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  struct addrinfo *res = NULL;
+  int gai = getaddrinfo(host, port, &hints, &res);
+  if (gai != 0) {
+    fprintf(stderr, "cpns-gateway: cannot resolve %s: %s\n", host, gai_strerror(gai));
+    return -1;
+  }
+  uint64_t deadline = cli_now_ms() + timeout_ms;
+  int fd = -1;
+  int last_errno = 0;
+  int timed_out = 0;
+  for (const struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+    fd = connect_one(ai, deadline);
+    if (fd == -2) {
+      timed_out = 1;
+      fd = -1;
+      break;
+    }
+    if (fd < 0) {
+      last_errno = errno;
+    }
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    if (timed_out) {
+      fprintf(stderr, "cpns-gateway: cannot connect to %s port %s: no answer within %llu ms\n",
+              host, port, (unsigned long long)timeout_ms);
+    } else {
+      fprintf(stderr, "cpns-gateway: cannot connect to %s port %s: %s\n", host, port,
+              strerror(last_errno));
+    }
+  }
+  return fd;
+}
+
+/* Sends all of buf within io_timeout_ms; returns 0 or -1 with a message. */
+static int send_all(int fd, const uint8_t *buf, size_t len, uint64_t io_timeout_ms) {
+  uint64_t deadline = cli_now_ms() + io_timeout_ms;
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      int rc = wait_fd(fd, POLLOUT, deadline);
+      if (rc > 0) {
+        continue;
+      }
+      if (rc == 0) {
+        fprintf(stderr, "cpns-gateway: the server does not take our data (%llu ms)\n",
+                (unsigned long long)io_timeout_ms);
+        return -1;
+      }
+    }
+    fprintf(stderr, "cpns-gateway: connection to the server lost while sending: %s\n",
+            strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* Hands the engine its next PDU and sends it. */
+static int do_send(cpns_gateway *gw, int fd, uint64_t io_timeout_ms) {
+  uint8_t out[CPNS_PDU_MAX_ENCODED];
+  size_t written = 0;
+  int rv = cpns_gateway_write(gw, out, sizeof out, &written, cli_now_ms());
+  if (rv != 0) {
+    /* Cannot happen with a CPNS_PDU_MAX_ENCODED buffer; the engine says why. */
+    fprintf(stderr, "cpns-gateway: internal error: %s\n", cpns_strerror(rv));
+    return GW_EXIT_LOCAL;
+  }
+  return send_all(fd, out, written, io_timeout_ms) == 0 ? 0 : GW_EXIT_NETWORK;
+}
+
+/* Pending received bytes not yet consumed by the engine. */
+typedef struct rx_buf {
+  uint8_t data[CPNS_PDU_MAX_DEFAULT];
+  size_t off;
+  size_t len;
+} rx_buf;
+
+/* One step of RECEIVE: feed pending bytes, else wait for bytes or the deadline. */
+static int do_receive(cpns_gateway *gw, int fd, rx_buf *rx) {
+  if (rx->off < rx->len) {
+    size_t consumed = 0;
+    /* A failure moves the engine to FAILED; the caller reads why from it. */
+    (void)cpns_gateway_read(gw, rx->data + rx->off, rx->len - rx->off, &consumed, cli_now_ms());
+    if (consumed == 0 && cpns_gateway_get_state(gw) == CPNS_GATEWAY_RECEIVE) {
+      fprintf(stderr, "cpns-gateway: internal error: engine took no bytes\n");
+      return GW_EXIT_LOCAL;
+    }
+    rx->off += consumed;
+    return 0;
+  }
+  rx->off = rx->len = 0;
+  int rc = wait_fd(fd, POLLIN, cpns_gateway_get_expiry(gw));
+  if (rc < 0) {
+    fprintf(stderr, "cpns-gateway: poll: %s\n", strerror(errno));
+    return GW_EXIT_NETWORK;
+  }
+  if (rc == 0) {
+    uint64_t now = cli_now_ms();
+    if (now >= cpns_gateway_get_expiry(gw)) {
+      (void)cpns_gateway_handle_expiry(gw, now);
+    }
+    return 0;
+  }
+  ssize_t n = recv(fd, rx->data, sizeof rx->data, 0);
+  if (n < 0) {
+    if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+      return 0;
+    }
+    fprintf(stderr, "cpns-gateway: connection to the server lost: %s\n", strerror(errno));
+    return GW_EXIT_NETWORK;
+  }
+  if (n == 0) {
+    size_t consumed = 0;
+    /* Tells the engine the stream ended: it fails with CPNS_ERR_PEER_CLOSED. */
+    (void)cpns_gateway_read(gw, NULL, 0, &consumed, cli_now_ms());
+    return 0;
+  }
+  rx->len = (size_t)n;
+  return 0;
+}
+
+int gateway_exchange(cpns_gateway *gw, int fd, uint64_t io_timeout_ms) {
+  static rx_buf rx;  /* one exchange per process: no need for stack space */
+  rx.off = rx.len = 0;
+  for (;;) {
+    int rc = 0;
+    switch (cpns_gateway_get_state(gw)) {
+    case CPNS_GATEWAY_SEND:
+      rc = do_send(gw, fd, io_timeout_ms);
+      break;
+    case CPNS_GATEWAY_RECEIVE:
+      rc = do_receive(gw, fd, &rx);
+      break;
+    case CPNS_GATEWAY_DERIVE:
+      /* A failure moves the engine to FAILED; the caller reports it. */
+      (void)gateway_derive(gw);
+      break;
+    case CPNS_GATEWAY_DONE:
+    case CPNS_GATEWAY_FAILED:
+    default:
+      return 0;
+    }
+    if (rc != 0) {
+      return rc;
+    }
+  }
+}

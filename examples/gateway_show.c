@@ -1,0 +1,106 @@
+/*
+ * `cpns-gateway show`: opens the sealed key store and prints what it holds,
+ * one "name: value" per line; the EUKey itself only when asked to.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "examples/gateway.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "examples/cli_util.h"
+
+static int show_usage_error(const char *msg, const char *arg) {
+  fprintf(stderr, "cpns-gateway show: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+  fprintf(stderr, "Try 'cpns-gateway --help'.\n");
+  return GW_EXIT_USAGE;
+}
+
+/* Prints "name: value" for an octet string that is not NUL-terminated. */
+static void print_field(const char *name, const uint8_t *value, size_t len) {
+  printf("%s: ", name);
+  fwrite(value, 1, len, stdout);
+  putchar('\n');
+}
+
+static void print_entry(const cpns_keystore_entry *e, int reveal) {
+  char hex[2 * CPNS_EUKEY_LEN + 1];
+  print_field("realm", e->realm, e->realm_len);
+  print_field("entity", e->entity_id, e->entity_id_len);
+  print_field("user", e->user_id, e->user_id_len);
+  printf("mode: %s\n", gateway_mode_name(e->mode));
+  cli_hex(hex, e->key_id, CPNS_KEY_ID_LEN);
+  printf("keyId: %s\n", hex);
+  char when[32] = "?";
+  time_t t = (time_t)e->assigned_at;
+  struct tm tm;
+  if (gmtime_r(&t, &tm) != NULL) {
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  }
+  printf("time: %s\n", when);
+  if (reveal) {
+    cli_hex(hex, e->eukey, CPNS_EUKEY_LEN);
+    printf("eukey: %s\n", hex);
+    sodium_memzero(hex, sizeof hex);
+  }
+}
+
+int gateway_show_main(int argc, char **argv) {
+  const char *keystore = NULL, *device_key_path = NULL;
+  int reveal = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      gateway_usage(stdout);
+      return GW_EXIT_OK;
+    } else if (strcmp(argv[i], "--reveal-key") == 0) {
+      reveal = 1;
+    } else if (strcmp(argv[i], "--keystore") == 0 && i + 1 < argc) {
+      keystore = argv[++i];
+    } else if (strncmp(argv[i], "--keystore=", 11) == 0) {
+      keystore = argv[i] + 11;
+    } else if (strcmp(argv[i], "--device-key") == 0 && i + 1 < argc) {
+      device_key_path = argv[++i];
+    } else if (strncmp(argv[i], "--device-key=", 13) == 0) {
+      device_key_path = argv[i] + 13;
+    } else {
+      return show_usage_error("unknown option or missing value", argv[i]);
+    }
+  }
+  if (keystore == NULL) {
+    return show_usage_error("missing --keystore PATH", NULL);
+  }
+  if (device_key_path == NULL) {
+    return show_usage_error("missing --device-key PATH", NULL);
+  }
+  uint8_t *device_key = sodium_malloc(CPNS_DEVICE_KEY_LEN);
+  cpns_keystore_entry *e = sodium_malloc(sizeof *e);
+  int code = GW_EXIT_LOCAL;
+  if (device_key == NULL || e == NULL) {
+    fprintf(stderr, "cpns-gateway: out of memory\n");
+    goto out;
+  }
+  int rv = cpns_device_key_load(device_key, device_key_path);
+  if (rv != 0) {
+    fprintf(stderr, "cpns-gateway: cannot use device key %s: %s\n", device_key_path,
+            cpns_strerror(rv));
+    goto out;
+  }
+  rv = cpns_keystore_load(e, keystore, device_key);
+  if (rv != 0) {
+    fprintf(stderr, "cpns-gateway: cannot open key store %s: %s\n", keystore, cpns_strerror(rv));
+    goto out;
+  }
+  print_entry(e, reveal);
+  code = GW_EXIT_OK;
+out:
+  if (e != NULL) {
+    sodium_free(e);
+  }
+  if (device_key != NULL) {
+    sodium_free(device_key);
+  }
+  return code;
+}
