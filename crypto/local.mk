@@ -3,3 +3,21 @@
 libcpns_core_la_SOURCES += \
 	crypto/internal.h crypto/util.c crypto/kdf_policy.c crypto/suite1.c \
 	crypto/credential.c crypto/seal.c crypto/keystore.c crypto/keystore_file.c
+
+# TEST_LIBS carries -pthread, which automake refuses in LDADD: split it.
+CRYPTO_TEST_LINKADD = $(CORE_LIBS) $(CHECK_LIBS)
+CRYPTO_TEST_LINKFLAGS = $(AM_LDFLAGS) -pthread
+
+check_PROGRAMS += tests/test_crypto
+TESTS += tests/test_crypto
+tests_test_crypto_SOURCES = tests/test_crypto.c
+tests_test_crypto_CFLAGS = $(TEST_CFLAGS)
+tests_test_crypto_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
+tests_test_crypto_LDADD = $(CRYPTO_TEST_LINKADD)
+
+check_PROGRAMS += tests/test_keystore
+TESTS += tests/test_keystore
+tests_test_keystore_SOURCES = tests/test_keystore.c
+tests_test_keystore_CFLAGS = $(TEST_CFLAGS)
+tests_test_keystore_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
+tests_test_keystore_LDADD = $(CRYPTO_TEST_LINKADD)
