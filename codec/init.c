@@ -4,12 +4,14 @@
 
 #include <sodium.h>
 
+#include "codec/codec_internal.h"
 #include "codec/internal.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static atomic_int init_state; /* 0 not yet, 1 ok, -1 failed */
 
 static void init_run(void) {
+  cpnsi_codec_once();
   if (sodium_init() < 0) {
     atomic_store(&init_state, -1);
     return;

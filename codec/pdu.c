@@ -1,1 +1,200 @@
-/* Placeholder: the strict codec lands here. */
+/*
+ * cpns_pdu_encode / cpns_pdu_decode: CpnsPdu between the plain structs of
+ * codec.h and asn1c. Encoding builds the asn1c value on the stack, pointing
+ * into the caller's struct, so it allocates nothing.
+ */
+#include <string.h>
+
+#include "codec/codec_internal.h"
+#include "AuthResponse.h"
+#include "CpnsPdu.h"
+#include "KeyAssignment.h"
+
+static int request_to_asn(KeyRequest_t *a, const cpns_key_request *r,
+                          AuthResponse_t *resp, cpnsi_suite_storage *st) {
+  if (r->version < 1 || r->version > 255 ||
+      cpnsi_check_text(r->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
+      cpnsi_check_text(r->user_id_len, CPNS_USER_ID_MAX) < 0 ||
+      (r->mode != CPNS_MODE_PN_GW && r->mode != CPNS_MODE_PNE_PLUS_PN_GW))
+    return CPNS_ERR_CONSTRAINT;
+  a->version = (long)r->version;
+  cpnsi_octets_to_asn(&a->entityId, r->entity_id, r->entity_id_len);
+  cpnsi_octets_to_asn(&a->userId, r->user_id, r->user_id_len);
+  a->mode = (long)r->mode;
+  cpnsi_octets_to_asn(&a->gatewayNonce, r->gateway_nonce, CPNS_NONCE_LEN);
+  if (r->has_response) {
+    cpnsi_octets_to_asn(&resp->serverNonce, r->server_nonce, CPNS_NONCE_LEN);
+    cpnsi_octets_to_asn(&resp->clientProof, r->client_proof, CPNS_PROOF_LEN);
+    a->response = resp;
+  }
+  return cpnsi_suite_list_to_asn(&a->offeredSuites.list, st, r->offered_suites,
+                                 r->offered_suites_len);
+}
+
+static int challenge_to_asn(KeyChallenge_t *a, const cpns_key_challenge *c) {
+  if (c->version < 1 || c->version > 255 ||
+      cpnsi_check_text(c->realm_len, CPNS_REALM_MAX) < 0 ||
+      c->suite != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305)
+    return CPNS_ERR_CONSTRAINT;
+  a->version = (long)c->version;
+  cpnsi_octets_to_asn(&a->realm, c->realm, c->realm_len);
+  cpnsi_octets_to_asn(&a->serverNonce, c->server_nonce, CPNS_NONCE_LEN);
+  a->suite = (long)c->suite;
+  return cpnsi_kdf_to_asn(&a->kdfParams, &c->kdf);
+}
+
+static int delivery_to_asn(KeyDelivery_t *a, const cpns_key_delivery *d,
+                           KeyAssignment_t *asg) {
+  if (d->version < 1 || d->version > 255 ||
+      (int)d->result < CPNS_RESULT_SUCCESS ||
+      (int)d->result > CPNS_RESULT_SERVER_ERROR ||
+      cpnsi_check_text(d->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
+      cpnsi_check_text(d->user_id_len, CPNS_USER_ID_MAX) < 0)
+    return CPNS_ERR_CONSTRAINT;
+  a->version = (long)d->version;
+  a->result = (long)d->result;
+  cpnsi_octets_to_asn(&a->entityId, d->entity_id, d->entity_id_len);
+  cpnsi_octets_to_asn(&a->userId, d->user_id, d->user_id_len);
+  if (d->has_assignment) {
+    const cpns_key_assignment *s = &d->assignment;
+    cpnsi_octets_to_asn(&asg->keyId, s->key_id, CPNS_KEY_ID_LEN);
+    cpnsi_octets_to_asn(&asg->serverSignature, s->server_signature,
+                        CPNS_SIGNATURE_LEN);
+    cpnsi_octets_to_asn(&asg->aeadNonce, s->aead_nonce, CPNS_AEAD_NONCE_LEN);
+    cpnsi_octets_to_asn(&asg->wrappedEUKey, s->wrapped_eukey,
+                        CPNS_WRAPPED_EUKEY_LEN);
+    a->assignment = asg;
+  }
+  return 0;
+}
+
+int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
+                    size_t *written) {
+  CpnsPdu_t a;
+  AuthResponse_t resp;
+  KeyAssignment_t asg;
+  cpnsi_suite_storage st;
+  int rv;
+  if (!pdu || (!out && outlen) || !written) return CPNS_ERR_INVALID_ARGUMENT;
+  cpnsi_codec_once();
+  memset(&a, 0, sizeof(a));
+  memset(&resp, 0, sizeof(resp));
+  memset(&asg, 0, sizeof(asg));
+  switch (pdu->type) {
+  case CPNS_PDU_KEY_REQUEST:
+    a.present = CpnsPdu_PR_keyRequest;
+    rv = request_to_asn(&a.choice.keyRequest, &pdu->u.key_request, &resp, &st);
+    break;
+  case CPNS_PDU_KEY_CHALLENGE:
+    a.present = CpnsPdu_PR_keyChallenge;
+    rv = challenge_to_asn(&a.choice.keyChallenge, &pdu->u.key_challenge);
+    break;
+  case CPNS_PDU_KEY_DELIVERY:
+    a.present = CpnsPdu_PR_keyDelivery;
+    rv = delivery_to_asn(&a.choice.keyDelivery, &pdu->u.key_delivery, &asg);
+    break;
+  default:
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (rv < 0) return rv;
+  return cpnsi_encode(&asn_DEF_CpnsPdu, &a, out, outlen, written);
+}
+
+static int request_from_asn(cpns_key_request *r, const KeyRequest_t *a) {
+  int rv;
+  if ((rv = cpnsi_version_from_asn(&r->version, a->version)) < 0 ||
+      (rv = cpnsi_text_from_asn(r->entity_id, &r->entity_id_len,
+                                CPNS_ENTITY_ID_MAX, &a->entityId)) < 0 ||
+      (rv = cpnsi_text_from_asn(r->user_id, &r->user_id_len, CPNS_USER_ID_MAX,
+                                &a->userId)) < 0 ||
+      (rv = cpnsi_mode_from_asn(&r->mode, a->mode)) < 0 ||
+      (rv = cpnsi_octets_from_asn(r->gateway_nonce, CPNS_NONCE_LEN,
+                                  &a->gatewayNonce)) < 0 ||
+      (rv = cpnsi_suite_list_from_asn(r->offered_suites, &r->offered_suites_len,
+                                      &a->offeredSuites.list)) < 0)
+    return rv;
+  if (a->response) {
+    r->has_response = 1;
+    if ((rv = cpnsi_octets_from_asn(r->server_nonce, CPNS_NONCE_LEN,
+                                    &a->response->serverNonce)) < 0 ||
+        (rv = cpnsi_octets_from_asn(r->client_proof, CPNS_PROOF_LEN,
+                                    &a->response->clientProof)) < 0)
+      return rv;
+  }
+  return 0;
+}
+
+static int challenge_from_asn(cpns_key_challenge *c, const KeyChallenge_t *a) {
+  int rv;
+  if ((rv = cpnsi_version_from_asn(&c->version, a->version)) < 0 ||
+      (rv = cpnsi_text_from_asn(c->realm, &c->realm_len, CPNS_REALM_MAX,
+                                &a->realm)) < 0 ||
+      (rv = cpnsi_octets_from_asn(c->server_nonce, CPNS_NONCE_LEN,
+                                  &a->serverNonce)) < 0 ||
+      (rv = cpnsi_suite_from_asn(&c->suite, a->suite)) < 0)
+    return rv;
+  return cpnsi_kdf_from_asn(&c->kdf, &a->kdfParams);
+}
+
+static int delivery_from_asn(cpns_key_delivery *d, const KeyDelivery_t *a) {
+  int rv;
+  if ((rv = cpnsi_version_from_asn(&d->version, a->version)) < 0) return rv;
+  if (a->result < CPNS_RESULT_SUCCESS || a->result > CPNS_RESULT_SERVER_ERROR)
+    return CPNS_ERR_UNKNOWN_ENUM;
+  d->result = (cpns_result)a->result;
+  if ((rv = cpnsi_text_from_asn(d->entity_id, &d->entity_id_len,
+                                CPNS_ENTITY_ID_MAX, &a->entityId)) < 0 ||
+      (rv = cpnsi_text_from_asn(d->user_id, &d->user_id_len, CPNS_USER_ID_MAX,
+                                &a->userId)) < 0)
+    return rv;
+  if (a->assignment) {
+    const KeyAssignment_t *s = a->assignment;
+    cpns_key_assignment *o = &d->assignment;
+    d->has_assignment = 1;
+    if ((rv = cpnsi_octets_from_asn(o->key_id, CPNS_KEY_ID_LEN, &s->keyId)) < 0 ||
+        (rv = cpnsi_octets_from_asn(o->server_signature, CPNS_SIGNATURE_LEN,
+                                    &s->serverSignature)) < 0 ||
+        (rv = cpnsi_octets_from_asn(o->aead_nonce, CPNS_AEAD_NONCE_LEN,
+                                    &s->aeadNonce)) < 0 ||
+        (rv = cpnsi_octets_from_asn(o->wrapped_eukey, CPNS_WRAPPED_EUKEY_LEN,
+                                    &s->wrappedEUKey)) < 0)
+      return rv;
+  }
+  return 0;
+}
+
+static int pdu_from_asn(void *out, const void *asn) {
+  cpns_pdu *pdu = out;
+  const CpnsPdu_t *a = asn;
+  switch (a->present) {
+  case CpnsPdu_PR_keyRequest:
+    pdu->type = CPNS_PDU_KEY_REQUEST;
+    return request_from_asn(&pdu->u.key_request, &a->choice.keyRequest);
+  case CpnsPdu_PR_keyChallenge:
+    pdu->type = CPNS_PDU_KEY_CHALLENGE;
+    return challenge_from_asn(&pdu->u.key_challenge, &a->choice.keyChallenge);
+  case CpnsPdu_PR_keyDelivery:
+    pdu->type = CPNS_PDU_KEY_DELIVERY;
+    return delivery_from_asn(&pdu->u.key_delivery, &a->choice.keyDelivery);
+  default:
+    return CPNS_ERR_WRONG_CHOICE;
+  }
+}
+
+/* v1 alternatives are [0]..[2], each a constructed SEQUENCE. */
+static int pdu_outer_tag(uint8_t tag) {
+  return tag == 0xa0 || tag == 0xa1 || tag == 0xa2 ? 0 : CPNS_ERR_WRONG_CHOICE;
+}
+
+int cpns_pdu_decode(cpns_pdu *pdu, const uint8_t *in, size_t inlen,
+                    const cpns_decode_limits *limits) {
+  int rv;
+  if (!pdu) return CPNS_ERR_INVALID_ARGUMENT;
+  memset(pdu, 0, sizeof(*pdu));
+  if (!in && inlen) return CPNS_ERR_INVALID_ARGUMENT;
+  cpnsi_codec_once();
+  rv = cpnsi_strict_decode(&asn_DEF_CpnsPdu, in, inlen, limits, pdu_outer_tag,
+                           pdu_from_asn, pdu);
+  if (rv < 0) memset(pdu, 0, sizeof(*pdu));
+  return rv;
+}

@@ -1,0 +1,114 @@
+/*
+ * Codec-private declarations: the strict DER pipeline around asn1c, the
+ * structural DER checks, and the allocator hook the patched asn1c runtime
+ * calls (codec/patches/0001-allocator-hook.patch).
+ */
+#ifndef CPNS_CODEC_CODEC_INTERNAL_H
+#define CPNS_CODEC_CODEC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cpns/codec.h>
+
+#include "asn_application.h"
+#include "KdfParams.h"
+
+/* Deepest TLV nesting accepted by the pre-check: a v1 PDU nests 3 deep. */
+#define CPNSI_DER_MAX_DEPTH 8
+#define CPNSI_DEFAULT_ALLOC_BUDGET 16384
+#define CPNSI_DEFAULT_STACK_BUDGET 32768
+
+/** Allocation scope of one decode: allocator, budget and what happened. */
+typedef struct cpnsi_asn_scope {
+  const cpns_mem *mem;
+  size_t budget;      /* bytes the runtime may hold at once */
+  size_t used;        /* bytes it holds now */
+  size_t live;        /* blocks it holds now */
+  int over_budget;    /* an allocation was refused by the budget */
+  int out_of_memory;  /* the allocator itself failed */
+  int stack_exceeded; /* the runtime hit max_stack_size */
+  struct cpnsi_asn_scope *prev;
+} cpnsi_asn_scope;
+
+/** Makes scope current for this thread (until cpnsi_asn_scope_leave). */
+void cpnsi_asn_scope_enter(cpnsi_asn_scope *scope, const cpns_mem *mem,
+                           size_t budget);
+void cpnsi_asn_scope_leave(cpnsi_asn_scope *scope);
+
+/* Called by the patched asn1c runtime (asn_internal.h). */
+void *cpnsi_asn_malloc(size_t size);
+void *cpnsi_asn_calloc(size_t nmemb, size_t size);
+void *cpnsi_asn_realloc(void *ptr, size_t size);
+void cpnsi_asn_free(void *ptr);
+void cpnsi_asn_stack_exceeded(void);
+
+/**
+ * Structural DER check of exactly one TLV in in[0..len): definite minimal
+ * lengths, low tags in low-tag form, nesting at most max_depth, nothing
+ * truncated or left over. Returns 0 or a CPNS_ERR_DER_* code.
+ */
+int cpnsi_der_check(const uint8_t *in, size_t len, unsigned max_depth);
+
+/**
+ * Reads the identifier and length octets at in[0..len). Returns 0 and sets
+ * *tag (first identifier octet), *hdr_len and *content_len; 1 when more
+ * octets are needed; or a CPNS_ERR_DER_* code.
+ */
+int cpnsi_der_header(const uint8_t *in, size_t len, uint8_t *tag,
+                     size_t *hdr_len, size_t *content_len);
+
+/**
+ * Explains why input, which decodes to the value whose DER is canon, is
+ * not canon: CPNS_ERR_DER_CONSTRUCTED_STRING,
+ * CPNS_ERR_DER_NON_MINIMAL_INTEGER, CPNS_ERR_EXTENSION_PRESENT or
+ * CPNS_ERR_DER_NON_CANONICAL.
+ */
+int cpnsi_der_diagnose(const uint8_t *input, size_t input_len,
+                       const uint8_t *canon, size_t canon_len);
+
+/** Converts a decoded asn1c value into the caller's plain struct. */
+typedef int (*cpnsi_from_asn_fn)(void *out, const void *asn);
+
+/** Returns 0 if a TLV with this first identifier octet may be decoded. */
+typedef int (*cpnsi_outer_tag_fn)(uint8_t tag);
+
+/**
+ * The strict pipeline (codec.h, cpns_pdu_decode) for one asn1c type:
+ * to_plain runs before the decoded value is freed, inside the budget.
+ */
+int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
+                        size_t inlen, const cpns_decode_limits *limits,
+                        cpnsi_outer_tag_fn outer_tag, cpnsi_from_asn_fn to_plain,
+                        void *out);
+
+/** DER-encodes a value after asn_check_constraints. */
+int cpnsi_encode(asn_TYPE_descriptor_t *td, const void *value, uint8_t *out,
+                 size_t outlen, size_t *written);
+
+/* Field conversions shared by pdu.c and transcript.c. */
+int cpnsi_check_text(size_t len, size_t max);
+int cpnsi_suite_list_from_asn(int32_t *out, size_t *out_len, const void *list);
+int cpnsi_octets_from_asn(uint8_t *out, size_t len, const void *octet_string);
+int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max,
+                        const void *octet_string);
+
+/* Backing store for an offeredSuites list built for encoding. */
+typedef struct cpnsi_suite_storage {
+  long values[CPNS_MAX_OFFERED_SUITES];
+  long *ptrs[CPNS_MAX_OFFERED_SUITES];
+} cpnsi_suite_storage;
+
+void cpnsi_octets_to_asn(void *octet_string, const uint8_t *buf, size_t len);
+int cpnsi_suite_list_to_asn(void *list, cpnsi_suite_storage *st,
+                            const int32_t *suites, size_t n);
+int cpnsi_kdf_to_asn(KdfParams_t *k, const cpns_kdf_params *p);
+int cpnsi_kdf_from_asn(cpns_kdf_params *p, const KdfParams_t *k);
+int cpnsi_version_from_asn(uint32_t *out, long v);
+int cpnsi_mode_from_asn(cpns_mode *out, long v);
+int cpnsi_suite_from_asn(cpns_suite *out, long v);
+
+/* Resolves the generated type descriptors once (cpns_init and first use). */
+void cpnsi_codec_once(void);
+
+#endif /* CPNS_CODEC_CODEC_INTERNAL_H */

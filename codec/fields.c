@@ -1,0 +1,107 @@
+/*
+ * Field conversions from decoded asn1c values to the plain structs. Each
+ * re-checks its size itself, so the plain struct never depends on the
+ * runtime's constraint tables being intact.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "codec/codec_internal.h"
+#include "OCTET_STRING.h"
+#include "asn_SEQUENCE_OF.h"
+
+int cpnsi_check_text(size_t len, size_t max) {
+  return len >= 1 && len <= max ? 0 : CPNS_ERR_CONSTRAINT;
+}
+
+int cpnsi_octets_from_asn(uint8_t *out, size_t len, const void *octet_string) {
+  const OCTET_STRING_t *os = octet_string;
+  if (os->size < 0 || (size_t)os->size != len) return CPNS_ERR_CONSTRAINT;
+  memcpy(out, os->buf, len);
+  return 0;
+}
+
+int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max,
+                        const void *octet_string) {
+  const OCTET_STRING_t *os = octet_string;
+  if (os->size < 1 || (size_t)os->size > max) return CPNS_ERR_CONSTRAINT;
+  memcpy(out, os->buf, (size_t)os->size);
+  *out_len = (size_t)os->size;
+  return 0;
+}
+
+/* offeredSuites keeps suites v1 does not know, as long as they fit. */
+int cpnsi_suite_list_from_asn(int32_t *out, size_t *out_len, const void *list) {
+  const asn_anonymous_sequence_ *seq = list;
+  int i;
+  if (seq->count < 1 || seq->count > CPNS_MAX_OFFERED_SUITES)
+    return CPNS_ERR_CONSTRAINT;
+  for (i = 0; i < seq->count; i++) {
+    long v = *(const long *)seq->array[i];
+    if (v < INT32_MIN || v > INT32_MAX) return CPNS_ERR_UNKNOWN_ENUM;
+    out[i] = (int32_t)v;
+  }
+  *out_len = (size_t)seq->count;
+  return 0;
+}
+
+void cpnsi_octets_to_asn(void *octet_string, const uint8_t *buf, size_t len) {
+  OCTET_STRING_t *os = octet_string;
+  /* Encoding only reads: the const is cast away for asn1c's struct. */
+  os->buf = (uint8_t *)(uintptr_t)buf;
+  os->size = (int)len;
+}
+
+int cpnsi_suite_list_to_asn(void *list, cpnsi_suite_storage *st,
+                            const int32_t *suites, size_t n) {
+  asn_anonymous_sequence_ *seq = list;
+  size_t i;
+  if (n < 1 || n > CPNS_MAX_OFFERED_SUITES) return CPNS_ERR_CONSTRAINT;
+  for (i = 0; i < n; i++) {
+    st->values[i] = suites[i];
+    st->ptrs[i] = &st->values[i];
+  }
+  seq->array = (void **)st->ptrs;
+  seq->count = seq->size = (int)n;
+  seq->free = NULL;
+  return 0;
+}
+
+int cpnsi_kdf_to_asn(KdfParams_t *k, const cpns_kdf_params *p) {
+  cpnsi_octets_to_asn(&k->salt, p->salt, CPNS_SALT_LEN);
+  k->opsLimit = (long)p->ops_limit;
+  k->memLimitKiB = (long)p->mem_limit_kib;
+  return 0;
+}
+
+int cpnsi_kdf_from_asn(cpns_kdf_params *p, const KdfParams_t *k) {
+  int rv = cpnsi_octets_from_asn(p->salt, CPNS_SALT_LEN, &k->salt);
+  if (rv < 0) return rv;
+  if (k->opsLimit < CPNS_OPS_LIMIT_MIN || k->opsLimit > CPNS_OPS_LIMIT_MAX ||
+      k->memLimitKiB < CPNS_MEM_LIMIT_KIB_MIN ||
+      k->memLimitKiB > CPNS_MEM_LIMIT_KIB_MAX)
+    return CPNS_ERR_CONSTRAINT;
+  p->ops_limit = (uint32_t)k->opsLimit;
+  p->mem_limit_kib = (uint32_t)k->memLimitKiB;
+  return 0;
+}
+
+int cpnsi_version_from_asn(uint32_t *out, long v) {
+  if (v < 1 || v > 255) return CPNS_ERR_CONSTRAINT;
+  *out = (uint32_t)v;
+  return 0;
+}
+
+int cpnsi_mode_from_asn(cpns_mode *out, long v) {
+  if (v != CPNS_MODE_PN_GW && v != CPNS_MODE_PNE_PLUS_PN_GW)
+    return CPNS_ERR_UNKNOWN_ENUM;
+  *out = (cpns_mode)v;
+  return 0;
+}
+
+int cpnsi_suite_from_asn(cpns_suite *out, long v) {
+  if (v != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305)
+    return CPNS_ERR_UNKNOWN_ENUM;
+  *out = (cpns_suite)v;
+  return 0;
+}
