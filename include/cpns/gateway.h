@@ -39,7 +39,7 @@ typedef struct cpns_gateway_settings {
   size_t password_len;
   uint32_t max_ops_limit;        /**< 0 = CPNS_GATEWAY_MAX_OPS_DEFAULT */
   uint32_t max_mem_limit_kib;    /**< 0 = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT */
-  size_t max_pdu_len;            /**< 0 = CPNS_PDU_MAX_DEFAULT */
+  size_t max_pdu_len;            /**< 0 = CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no valid v1 PDU is longer) */
   uint64_t reply_timeout_ms;     /**< Server's time to answer a PDU; 0 = 30000 */
 } cpns_gateway_settings;
 

@@ -38,7 +38,7 @@ typedef struct cpns_server_settings {
   const uint8_t *server_secret;    /**< CPNS_SERVER_SECRET_LEN octets (fake salts). */
   uint32_t fake_ops_limit;         /**< Unknown users' params; 0 = CPNS_KDF_OPS_DEFAULT */
   uint32_t fake_mem_limit_kib;     /**< 0 = CPNS_KDF_MEM_KIB_DEFAULT */
-  size_t max_pdu_len;              /**< 0 = CPNS_PDU_MAX_DEFAULT */
+  size_t max_pdu_len;              /**< 0 = CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no valid v1 PDU is longer) */
   uint64_t pdu_timeout_ms;         /**< Peer's time to deliver a PDU; 0 = 10000 */
   uint64_t exchange_timeout_ms;    /**< Whole exchange; 0 = 120000 */
 } cpns_server_settings;
@@ -80,8 +80,11 @@ CPNS_EXTERN cpns_server_state cpns_server_session_get_state(const cpns_server_se
  * In state RECEIVE, consumes up to inlen bytes. inlen == 0 means the peer
  * closed. Returns 0 (a complete well-formed PDU moves the state on; a PDU
  * that breaks a rule queues a KeyDelivery with the matching result), or,
- * moving to CLOSE: CPNS_ERR_PDU_TOO_LONG, the decode errors of
- * cpns_pdu_decode(), CPNS_ERR_PEER_CLOSED. CPNS_ERR_STATE in other states.
+ * moving to CLOSE: CPNS_ERR_PDU_TOO_LONG, the framing errors of
+ * cpns_frame_pdu_length(), the decode errors of cpns_pdu_decode(),
+ * CPNS_ERR_PROTOCOL (first PDU is no KeyRequest: no identifiers to echo),
+ * CPNS_ERR_PEER_CLOSED. CPNS_ERR_STATE in other states. Bytes after a
+ * complete PDU are not consumed.
  */
 CPNS_EXTERN int cpns_server_session_read(cpns_server_session *s, const uint8_t *in,
                                          size_t inlen, size_t *consumed, uint64_t now_ms);

@@ -1,0 +1,392 @@
+/*
+ * Gateway engine (PROTOCOL.md §4, §5, §7): builds the KeyRequests, checks
+ * the KeyChallenge, runs Argon2id on request, verifies and unwraps the
+ * KeyDelivery. Sans-I/O: the host moves the bytes and passes the time.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include <cpns/ident.h>
+
+#include "codec/internal.h"
+#include "exchange/gateway_internal.h"
+#include "exchange/util.h"
+
+#define REPLY_TIMEOUT_DEFAULT_MS 30000
+
+static uint8_t *password_of(cpns_gateway *gw) { return (uint8_t *)(gw->sec + 1); }
+
+/* Wipes what this exchange no longer needs; the block itself is freed in _del. */
+static void wipe_password(cpns_gateway *gw) {
+  sodium_memzero(password_of(gw), gw->password_len);
+  gw->password_len = 0;
+}
+
+static void wipe_secrets(cpns_gateway *gw) {
+  sodium_memzero(gw->sec, gw->sec_size);
+  gw->password_len = 0;
+}
+
+static int fail(cpns_gateway *gw, int error) {
+  gw->state = CPNS_GATEWAY_FAILED;
+  gw->error = error;
+  gw->expiry = UINT64_MAX;
+  wipe_secrets(gw);
+  return error;
+}
+
+static int check_identifiers(const cpns_gateway_settings *st) {
+  uint8_t norm[CPNS_ENTITY_ID_MAX];
+  size_t norm_len;
+  int rv;
+  if (st->entity_id_len == 0) {
+    return CPNS_ERR_ID_EMPTY;
+  }
+  if (st->entity_id_len > CPNS_ENTITY_ID_MAX) {
+    return CPNS_ERR_ID_TOO_LONG;
+  }
+  rv = cpns_entity_id_normalize(st->entity_id, st->entity_id_len, norm, sizeof norm,
+                                &norm_len, NULL);
+  if (rv != 0) {
+    return rv;
+  }
+  if (st->user_id_len == 0) {
+    return CPNS_ERR_ID_EMPTY;
+  }
+  if (st->user_id_len > CPNS_USER_ID_MAX) {
+    return CPNS_ERR_ID_TOO_LONG;
+  }
+  return cpns_user_id_normalize(st->user_id, st->user_id_len, norm, sizeof norm, &norm_len,
+                                NULL);
+}
+
+static int check_settings(const cpns_gateway_settings *st) {
+  if ((st->entity_id == NULL && st->entity_id_len != 0) ||
+      (st->user_id == NULL && st->user_id_len != 0) ||
+      (st->password == NULL && st->password_len != 0) ||
+      st->password_len > SIZE_MAX / 2) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (st->mode != CPNS_MODE_PN_GW && st->mode != CPNS_MODE_PNE_PLUS_PN_GW) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  return check_identifiers(st);
+}
+
+static void build_first_request(cpns_gateway *gw, const cpns_gateway_settings *st) {
+  cpns_key_request *req = &gw->req;
+  req->version = CPNS_PROTOCOL_VERSION;
+  memcpy(req->entity_id, st->entity_id, st->entity_id_len);
+  req->entity_id_len = st->entity_id_len;
+  memcpy(req->user_id, st->user_id, st->user_id_len);
+  req->user_id_len = st->user_id_len;
+  req->mode = st->mode;
+  cpns_random(req->gateway_nonce, sizeof req->gateway_nonce);
+  req->offered_suites[0] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+  req->offered_suites_len = 1;
+  req->has_response = 0;
+}
+
+static int encode_request(cpns_gateway *gw) {
+  cpns_pdu pdu;
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_REQUEST;
+  pdu.u.key_request = gw->req;
+  return cpns_pdu_encode(&pdu, gw->out, sizeof gw->out, &gw->out_len);
+}
+
+int cpns_gateway_new(cpns_gateway **pgw, const cpns_gateway_settings *settings,
+                     const cpns_mem *mem, uint64_t now_ms) {
+  cpns_gateway *gw;
+  int rv;
+  (void)now_ms; /* no deadline runs until the first PDU is written */
+  if (pgw == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  *pgw = NULL;
+  mem = cpnsi_mem_pick(mem);
+  if (settings == NULL || mem == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (!cpnsi_initialized()) {
+    return CPNS_ERR_NOT_INITIALIZED;
+  }
+  rv = check_settings(settings);
+  if (rv != 0) {
+    return rv;
+  }
+  gw = mem->calloc(1, sizeof *gw, mem->user_data);
+  if (gw == NULL) {
+    return CPNS_ERR_NOMEM;
+  }
+  gw->mem = *mem;
+  gw->sec_size = cpnsi_guarded_size(sizeof *gw->sec + settings->password_len);
+  gw->sec = sodium_malloc(gw->sec_size);
+  if (gw->sec == NULL) {
+    mem->free(gw, mem->user_data);
+    return CPNS_ERR_NOMEM;
+  }
+  sodium_memzero(gw->sec, gw->sec_size);
+  if (settings->password_len != 0) {
+    memcpy(password_of(gw), settings->password, settings->password_len);
+  }
+  gw->password_len = settings->password_len;
+  gw->state = CPNS_GATEWAY_SEND;
+  gw->result = -1;
+  gw->max_ops_limit = settings->max_ops_limit;
+  gw->max_mem_limit_kib = settings->max_mem_limit_kib;
+  gw->reply_timeout_ms =
+      settings->reply_timeout_ms ? settings->reply_timeout_ms : REPLY_TIMEOUT_DEFAULT_MS;
+  gw->expiry = UINT64_MAX;
+  cpnsi_framer_init(&gw->framer, settings->max_pdu_len);
+  build_first_request(gw, settings);
+  rv = encode_request(gw);
+  if (rv != 0) {
+    cpns_gateway_del(gw);
+    return rv;
+  }
+  *pgw = gw;
+  return 0;
+}
+
+void cpns_gateway_del(cpns_gateway *gw) {
+  cpns_mem mem;
+  if (gw == NULL) {
+    return;
+  }
+  mem = gw->mem;
+  sodium_free(gw->sec); /* wipes the block before unmapping it */
+  sodium_memzero(gw, sizeof *gw);
+  mem.free(gw, mem.user_data);
+}
+
+cpns_gateway_state cpns_gateway_get_state(const cpns_gateway *gw) {
+  return gw ? gw->state : CPNS_GATEWAY_FAILED;
+}
+
+int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen, size_t *written,
+                       uint64_t now_ms) {
+  if (gw == NULL || out == NULL || written == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (gw->state != CPNS_GATEWAY_SEND) {
+    return CPNS_ERR_STATE;
+  }
+  if (outlen < gw->out_len) {
+    return CPNS_ERR_BUFFER_TOO_SMALL;
+  }
+  memcpy(out, gw->out, gw->out_len);
+  *written = gw->out_len;
+  gw->state = CPNS_GATEWAY_RECEIVE;
+  gw->expiry = cpnsi_deadline(now_ms, gw->reply_timeout_ms);
+  return 0;
+}
+
+static int on_challenge(cpns_gateway *gw, const cpns_key_challenge *chal) {
+  cpns_auth_transcript t;
+  int rv = cpnsi_gateway_check_challenge(&gw->req, chal, gw->max_ops_limit,
+                                         gw->max_mem_limit_kib);
+  if (rv != 0) {
+    return fail(gw, rv);
+  }
+  rv = cpns_auth_transcript_from(&t, &gw->req, chal);
+  if (rv == 0) {
+    rv = cpns_auth_transcript_encode(&t, gw->auth_message, sizeof gw->auth_message,
+                                     &gw->auth_message_len);
+  }
+  if (rv != 0) {
+    return fail(gw, rv);
+  }
+  gw->chal = *chal;
+  gw->has_challenge = 1;
+  gw->state = CPNS_GATEWAY_DERIVE;
+  gw->expiry = UINT64_MAX;
+  return 0;
+}
+
+static int on_delivery(cpns_gateway *gw, const cpns_key_delivery *del) {
+  const cpns_key_assignment *a = &del->assignment;
+  int rv;
+  gw->result = (int)del->result;
+  rv = cpnsi_gateway_check_delivery(&gw->req, del);
+  if (rv != 0) {
+    return fail(gw, rv);
+  }
+  if (del->result != CPNS_RESULT_SUCCESS) {
+    return fail(gw, CPNS_ERR_REFUSED);
+  }
+  if (!gw->has_challenge) {
+    /* Nothing to authenticate a key against before a challenge. */
+    return fail(gw, CPNS_ERR_PROTOCOL);
+  }
+  /* Nothing in a successful delivery is trusted before these two pass (§7). */
+  rv = cpns_server_signature_verify(a->server_signature, gw->sec->server_key,
+                                    gw->auth_message, gw->auth_message_len);
+  if (rv != 0) {
+    return fail(gw, CPNS_ERR_SIGNATURE);
+  }
+  rv = cpns_wrap_key(gw->sec->wrap_key, gw->sec->client_key, gw->auth_message,
+                     gw->auth_message_len);
+  if (rv != 0) {
+    return fail(gw, rv);
+  }
+  rv = cpns_eukey_unwrap(gw->sec->eukey, a->wrapped_eukey, gw->sec->wrap_key, a->aead_nonce,
+                         gw->auth_message, gw->auth_message_len, a->key_id);
+  if (rv != 0) {
+    return fail(gw, CPNS_ERR_DECRYPT);
+  }
+  memcpy(gw->key_id, a->key_id, sizeof gw->key_id);
+  sodium_memzero(gw->sec->client_key, sizeof gw->sec->client_key);
+  sodium_memzero(gw->sec->server_key, sizeof gw->sec->server_key);
+  sodium_memzero(gw->sec->wrap_key, sizeof gw->sec->wrap_key);
+  gw->state = CPNS_GATEWAY_DONE;
+  gw->expiry = UINT64_MAX;
+  return 0;
+}
+
+static int on_pdu(cpns_gateway *gw) {
+  cpns_pdu pdu;
+  cpns_decode_limits limits;
+  int rv;
+  memset(&limits, 0, sizeof limits);
+  limits.max_len = gw->framer.max_len;
+  limits.mem = &gw->mem;
+  rv = cpns_pdu_decode(&pdu, gw->framer.buf, gw->framer.len, &limits);
+  if (rv != 0) {
+    return fail(gw, rv);
+  }
+  switch (pdu.type) {
+  case CPNS_PDU_KEY_CHALLENGE:
+    if (gw->has_challenge) {
+      break;
+    }
+    return on_challenge(gw, &pdu.u.key_challenge);
+  case CPNS_PDU_KEY_DELIVERY:
+    return on_delivery(gw, &pdu.u.key_delivery);
+  default:
+    break;
+  }
+  return fail(gw, CPNS_ERR_PROTOCOL);
+}
+
+int cpns_gateway_read(cpns_gateway *gw, const uint8_t *in, size_t inlen, size_t *consumed,
+                      uint64_t now_ms) {
+  int rv;
+  (void)now_ms; /* deadlines are the host's to enforce via handle_expiry */
+  if (gw == NULL || consumed == NULL || (in == NULL && inlen != 0)) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  *consumed = 0;
+  if (gw->state != CPNS_GATEWAY_RECEIVE) {
+    return CPNS_ERR_STATE;
+  }
+  if (inlen == 0) {
+    return fail(gw, CPNS_ERR_PEER_CLOSED);
+  }
+  rv = cpnsi_framer_feed(&gw->framer, in, inlen, consumed);
+  if (rv != 0) {
+    return fail(gw, rv);
+  }
+  if (!cpnsi_framer_complete(&gw->framer)) {
+    return 0;
+  }
+  rv = on_pdu(gw);
+  cpnsi_framer_reset(&gw->framer);
+  return rv;
+}
+
+int cpns_gateway_derive(cpns_gateway *gw, uint64_t now_ms) {
+  cpnsi_gateway_secrets *sec;
+  int rv;
+  (void)now_ms;
+  if (gw == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (gw->state != CPNS_GATEWAY_DERIVE) {
+    return CPNS_ERR_STATE;
+  }
+  sec = gw->sec;
+  rv = cpns_salted_password(sec->salted_password, password_of(gw), gw->password_len,
+                            &gw->chal.kdf);
+  wipe_password(gw);
+  if (rv != 0) {
+    return fail(gw, rv);
+  }
+  rv = cpns_client_key(sec->client_key, sec->salted_password);
+  if (rv == 0) {
+    rv = cpns_server_key(sec->server_key, sec->salted_password);
+  }
+  if (rv == 0) {
+    rv = cpns_stored_key(sec->stored_key, sec->client_key);
+  }
+  if (rv == 0) {
+    rv = cpns_client_proof(gw->req.client_proof, sec->client_key, sec->stored_key,
+                           gw->auth_message, gw->auth_message_len);
+  }
+  sodium_memzero(sec->salted_password, sizeof sec->salted_password);
+  sodium_memzero(sec->stored_key, sizeof sec->stored_key);
+  if (rv != 0) {
+    return fail(gw, rv);
+  }
+  /* The second KeyRequest repeats the first and adds the response (§4). */
+  memcpy(gw->req.server_nonce, gw->chal.server_nonce, sizeof gw->req.server_nonce);
+  gw->req.has_response = 1;
+  rv = encode_request(gw);
+  if (rv != 0) {
+    return fail(gw, rv);
+  }
+  gw->state = CPNS_GATEWAY_SEND;
+  return 0;
+}
+
+int cpns_gateway_get_challenge(const cpns_gateway *gw, cpns_kdf_params *kdf,
+                               uint8_t realm[CPNS_REALM_MAX], size_t *realm_len) {
+  if (gw == NULL || (realm != NULL && realm_len == NULL)) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (!gw->has_challenge) {
+    return CPNS_ERR_STATE;
+  }
+  if (kdf != NULL) {
+    *kdf = gw->chal.kdf;
+  }
+  if (realm != NULL) {
+    memcpy(realm, gw->chal.realm, gw->chal.realm_len);
+  }
+  if (realm_len != NULL) {
+    *realm_len = gw->chal.realm_len;
+  }
+  return 0;
+}
+
+uint64_t cpns_gateway_get_expiry(const cpns_gateway *gw) {
+  return gw ? gw->expiry : UINT64_MAX;
+}
+
+int cpns_gateway_handle_expiry(cpns_gateway *gw, uint64_t now_ms) {
+  if (gw == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (gw->state == CPNS_GATEWAY_RECEIVE && now_ms >= gw->expiry) {
+    return fail(gw, CPNS_ERR_TIMEOUT);
+  }
+  return 0;
+}
+
+int cpns_gateway_get_error(const cpns_gateway *gw) { return gw ? gw->error : 0; }
+
+int cpns_gateway_get_result(const cpns_gateway *gw) { return gw ? gw->result : -1; }
+
+int cpns_gateway_get_eukey(const cpns_gateway *gw, uint8_t eukey[CPNS_EUKEY_LEN],
+                           uint8_t key_id[CPNS_KEY_ID_LEN]) {
+  if (gw == NULL || eukey == NULL || key_id == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (gw->state != CPNS_GATEWAY_DONE) {
+    return CPNS_ERR_STATE;
+  }
+  memcpy(eukey, gw->sec->eukey, CPNS_EUKEY_LEN);
+  memcpy(key_id, gw->key_id, CPNS_KEY_ID_LEN);
+  return 0;
+}

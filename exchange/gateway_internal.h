@@ -1,0 +1,63 @@
+/*
+ * Gateway engine internals, shared by its source files and reachable to the
+ * tests (which link the static core library).
+ */
+#ifndef CPNS_EXCHANGE_GATEWAY_INTERNAL_H
+#define CPNS_EXCHANGE_GATEWAY_INTERNAL_H
+
+#include <cpns/gateway.h>
+
+#include "exchange/framer.h"
+
+/* Secrets of one exchange, in one sodium_malloc() block; the password
+ * follows this struct inside the same block. Only octet arrays, because
+ * sodium_malloc() does not align. */
+typedef struct cpnsi_gateway_secrets {
+  uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN];
+  uint8_t stored_key[CPNS_STORED_KEY_LEN];
+  uint8_t client_key[CPNS_CLIENT_KEY_LEN];
+  uint8_t server_key[CPNS_SERVER_KEY_LEN];
+  uint8_t wrap_key[CPNS_WRAP_KEY_LEN];
+  uint8_t eukey[CPNS_EUKEY_LEN];
+} cpnsi_gateway_secrets;
+
+struct cpns_gateway {
+  cpns_mem mem;
+  cpns_gateway_state state;
+  int error;            /* why FAILED, else 0 */
+  int result;           /* result of the KeyDelivery, -1 before one */
+  int has_challenge;
+  uint32_t max_ops_limit;
+  uint32_t max_mem_limit_kib;
+  uint64_t reply_timeout_ms;
+  uint64_t expiry;      /* UINT64_MAX when no deadline runs */
+  size_t password_len;  /* 0 once wiped */
+  cpnsi_gateway_secrets *sec;  /* sodium_malloc(); password at sec + 1 */
+  size_t sec_size;
+  cpns_key_request req;        /* as sent; the second one adds the response */
+  cpns_key_challenge chal;
+  size_t auth_message_len;
+  uint8_t auth_message[CPNS_PDU_MAX_ENCODED];
+  size_t out_len;
+  uint8_t out[CPNS_PDU_MAX_ENCODED];
+  uint8_t key_id[CPNS_KEY_ID_LEN];
+  cpnsi_framer framer;
+};
+
+/**
+ * Checks a KeyChallenge against the request it answers and the local KDF
+ * bounds (§7). Returns 0, CPNS_ERR_PROTOCOL (version), CPNS_ERR_SUITE_NOT_OFFERED,
+ * CPNS_ERR_UNSUPPORTED_SUITE (offered yet unknown here) or CPNS_ERR_KDF_PARAMS.
+ */
+int cpnsi_gateway_check_challenge(const cpns_key_request *req,
+                                  const cpns_key_challenge *chal,
+                                  uint32_t max_ops_limit, uint32_t max_mem_limit_kib);
+
+/**
+ * Checks what any KeyDelivery must satisfy before its result is believed:
+ * version 1, entityId/userId echo the request byte for byte, and result and
+ * assignment agree. Returns 0, CPNS_ERR_PROTOCOL or CPNS_ERR_ECHO_MISMATCH.
+ */
+int cpnsi_gateway_check_delivery(const cpns_key_request *req, const cpns_key_delivery *del);
+
+#endif /* CPNS_EXCHANGE_GATEWAY_INTERNAL_H */

@@ -1,0 +1,68 @@
+/*
+ * Server session internals, shared by its source files and reachable to the
+ * tests (which link the static core library).
+ */
+#ifndef CPNS_EXCHANGE_SERVER_INTERNAL_H
+#define CPNS_EXCHANGE_SERVER_INTERNAL_H
+
+#include <cpns/server.h>
+
+#include "exchange/framer.h"
+
+/* Secrets of one session in one sodium_malloc() block (octet arrays only:
+ * sodium_malloc() does not align). */
+typedef struct cpnsi_server_secrets {
+  uint8_t server_secret[CPNS_SERVER_SECRET_LEN];
+  uint8_t stored_key[CPNS_STORED_KEY_LEN];
+  uint8_t server_key[CPNS_SERVER_KEY_LEN];
+  uint8_t client_key[CPNS_CLIENT_KEY_LEN];
+  uint8_t wrap_key[CPNS_WRAP_KEY_LEN];
+  uint8_t eukey[CPNS_EUKEY_LEN];
+} cpnsi_server_secrets;
+
+struct cpns_server_session {
+  cpns_mem mem;
+  cpns_server_state state;
+  cpns_server_state after_send;  /* RECEIVE after the challenge, DONE after a delivery */
+  int result;                    /* of the KeyDelivery queued or sent, else -1 */
+  int error;                     /* why CLOSE, else 0 */
+  int have_first;                /* the first KeyRequest arrived */
+  int have_challenge;            /* the KeyChallenge is queued or sent */
+  int user_known;                /* the host provided a real record */
+  uint32_t fake_ops_limit;
+  uint32_t fake_mem_limit_kib;
+  uint64_t pdu_timeout_ms;
+  uint64_t pdu_deadline;         /* the peer's next PDU is due */
+  uint64_t exchange_deadline;
+  cpnsi_server_secrets *sec;     /* sodium_malloc() */
+  size_t realm_len;
+  uint8_t realm[CPNS_REALM_MAX];
+  cpns_key_request first;        /* as received */
+  size_t entity_id_len;          /* normalized when valid, else as received */
+  uint8_t entity_id[CPNS_ENTITY_ID_MAX];
+  size_t user_id_len;
+  uint8_t user_id[CPNS_USER_ID_MAX];
+  int ids_valid;
+  cpns_key_challenge chal;
+  uint8_t key_id[CPNS_KEY_ID_LEN];
+  size_t auth_message_len;
+  uint8_t auth_message[CPNS_PDU_MAX_ENCODED];
+  size_t out_len;
+  uint8_t out[CPNS_PDU_MAX_ENCODED];
+  cpnsi_framer framer;
+};
+
+/**
+ * Applies §4/§8 to a first KeyRequest whose identifiers were normalized
+ * (ids_valid says whether both were valid). Returns -1 when the request may
+ * proceed, else the cpns_result to answer with.
+ */
+int cpnsi_server_check_first(const cpns_key_request *req, int ids_valid);
+
+/**
+ * Nonzero iff second repeats version, entityId, userId, mode, gatewayNonce
+ * and offeredSuites of first byte for byte (§4).
+ */
+int cpnsi_server_repeats_first(const cpns_key_request *first, const cpns_key_request *second);
+
+#endif /* CPNS_EXCHANGE_SERVER_INTERNAL_H */

@@ -1,0 +1,423 @@
+/*
+ * Server session engine (PROTOCOL.md §4, §5, §6, §8): one per connection,
+ * sans-I/O. The host answers NEED_CREDENTIAL and NEED_STORE when it can, so
+ * it may batch its store writes.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include <cpns/ident.h>
+
+#include "codec/internal.h"
+#include "exchange/server_internal.h"
+#include "exchange/util.h"
+
+#define PDU_TIMEOUT_DEFAULT_MS 10000
+#define EXCHANGE_TIMEOUT_DEFAULT_MS 120000
+
+static void wipe_secrets(cpns_server_session *s) {
+  sodium_memzero(s->sec, sizeof *s->sec);
+}
+
+/* Close without answering (§8: non-DER bytes; also timeouts, peer gone). */
+static int close_session(cpns_server_session *s, int error) {
+  s->state = CPNS_SERVER_CLOSE;
+  s->error = error;
+  wipe_secrets(s);
+  return error;
+}
+
+/* The last PDU: a KeyDelivery echoing the identifiers as received. */
+static int queue_delivery(cpns_server_session *s, cpns_result result,
+                          const cpns_key_assignment *assignment) {
+  cpns_pdu pdu;
+  cpns_key_delivery *del = &pdu.u.key_delivery;
+  int rv;
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_DELIVERY;
+  del->version = CPNS_PROTOCOL_VERSION;
+  del->result = result;
+  memcpy(del->entity_id, s->first.entity_id, s->first.entity_id_len);
+  del->entity_id_len = s->first.entity_id_len;
+  memcpy(del->user_id, s->first.user_id, s->first.user_id_len);
+  del->user_id_len = s->first.user_id_len;
+  if (assignment != NULL) {
+    del->has_assignment = 1;
+    del->assignment = *assignment;
+  }
+  wipe_secrets(s); /* nothing secret is needed after the last PDU */
+  rv = cpns_pdu_encode(&pdu, s->out, sizeof s->out, &s->out_len);
+  if (rv != 0) {
+    return close_session(s, rv);
+  }
+  s->result = (int)result;
+  s->state = CPNS_SERVER_SEND;
+  s->after_send = CPNS_SERVER_DONE;
+  return 0;
+}
+
+static int check_settings(const cpns_server_settings *st) {
+  cpns_kdf_params fake;
+  if (st->realm == NULL || st->realm_len == 0 || st->realm_len > CPNS_REALM_MAX ||
+      st->server_secret == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  memset(&fake, 0, sizeof fake);
+  fake.ops_limit = st->fake_ops_limit ? st->fake_ops_limit : CPNS_KDF_OPS_DEFAULT;
+  fake.mem_limit_kib = st->fake_mem_limit_kib ? st->fake_mem_limit_kib : CPNS_KDF_MEM_KIB_DEFAULT;
+  return cpns_kdf_check_enrollment(&fake) == 0 ? 0 : CPNS_ERR_INVALID_ARGUMENT;
+}
+
+int cpns_server_session_new(cpns_server_session **ps, const cpns_server_settings *settings,
+                            const cpns_mem *mem, uint64_t now_ms) {
+  cpns_server_session *s;
+  uint64_t exchange_timeout;
+  int rv;
+  if (ps == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  *ps = NULL;
+  mem = cpnsi_mem_pick(mem);
+  if (settings == NULL || mem == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (!cpnsi_initialized()) {
+    return CPNS_ERR_NOT_INITIALIZED;
+  }
+  rv = check_settings(settings);
+  if (rv != 0) {
+    return rv;
+  }
+  s = mem->calloc(1, sizeof *s, mem->user_data);
+  if (s == NULL) {
+    return CPNS_ERR_NOMEM;
+  }
+  s->mem = *mem;
+  s->sec = sodium_malloc(cpnsi_guarded_size(sizeof *s->sec));
+  if (s->sec == NULL) {
+    mem->free(s, mem->user_data);
+    return CPNS_ERR_NOMEM;
+  }
+  wipe_secrets(s);
+  memcpy(s->sec->server_secret, settings->server_secret, CPNS_SERVER_SECRET_LEN);
+  memcpy(s->realm, settings->realm, settings->realm_len);
+  s->realm_len = settings->realm_len;
+  s->fake_ops_limit = settings->fake_ops_limit ? settings->fake_ops_limit : CPNS_KDF_OPS_DEFAULT;
+  s->fake_mem_limit_kib =
+      settings->fake_mem_limit_kib ? settings->fake_mem_limit_kib : CPNS_KDF_MEM_KIB_DEFAULT;
+  s->pdu_timeout_ms = settings->pdu_timeout_ms ? settings->pdu_timeout_ms : PDU_TIMEOUT_DEFAULT_MS;
+  exchange_timeout =
+      settings->exchange_timeout_ms ? settings->exchange_timeout_ms : EXCHANGE_TIMEOUT_DEFAULT_MS;
+  s->pdu_deadline = cpnsi_deadline(now_ms, s->pdu_timeout_ms);
+  s->exchange_deadline = cpnsi_deadline(now_ms, exchange_timeout);
+  s->state = CPNS_SERVER_RECEIVE;
+  s->result = -1;
+  cpnsi_framer_init(&s->framer, settings->max_pdu_len);
+  *ps = s;
+  return 0;
+}
+
+void cpns_server_session_del(cpns_server_session *s) {
+  cpns_mem mem;
+  if (s == NULL) {
+    return;
+  }
+  mem = s->mem;
+  sodium_free(s->sec); /* wipes the block before unmapping it */
+  sodium_memzero(s, sizeof *s);
+  mem.free(s, mem.user_data);
+}
+
+cpns_server_state cpns_server_session_get_state(const cpns_server_session *s) {
+  return s ? s->state : CPNS_SERVER_CLOSE;
+}
+
+/* Keeps the identifiers for the store and the log: normalized when valid. */
+static int note_identifiers(cpns_server_session *s, const cpns_key_request *req) {
+  int entity_ok = cpns_entity_id_normalize(req->entity_id, req->entity_id_len, s->entity_id,
+                                           sizeof s->entity_id, &s->entity_id_len, NULL) == 0;
+  int user_ok = cpns_user_id_normalize(req->user_id, req->user_id_len, s->user_id,
+                                       sizeof s->user_id, &s->user_id_len, NULL) == 0;
+  if (!entity_ok) {
+    memcpy(s->entity_id, req->entity_id, req->entity_id_len);
+    s->entity_id_len = req->entity_id_len;
+  }
+  if (!user_ok) {
+    memcpy(s->user_id, req->user_id, req->user_id_len);
+    s->user_id_len = req->user_id_len;
+  }
+  return entity_ok && user_ok;
+}
+
+static int on_first_request(cpns_server_session *s, const cpns_key_request *req) {
+  int result;
+  s->first = *req;
+  s->have_first = 1;
+  s->ids_valid = note_identifiers(s, req);
+  result = cpnsi_server_check_first(req, s->ids_valid);
+  if (result >= 0) {
+    return queue_delivery(s, (cpns_result)result, NULL);
+  }
+  s->state = CPNS_SERVER_NEED_CREDENTIAL;
+  return 0;
+}
+
+static int on_second_request(cpns_server_session *s, const cpns_key_request *req) {
+  int verified;
+  if (!cpnsi_server_repeats_first(&s->first, req) || !req->has_response ||
+      sodium_memcmp(req->server_nonce, s->chal.server_nonce, CPNS_NONCE_LEN) != 0) {
+    return queue_delivery(s, CPNS_RESULT_BAD_REQUEST, NULL);
+  }
+  /* Unknown users go through the same verification, against a random
+   * StoredKey, so timing does not tell them apart (§6). */
+  verified = cpns_client_proof_verify(s->sec->client_key, req->client_proof,
+                                      s->sec->stored_key, s->auth_message,
+                                      s->auth_message_len) == 0;
+  if (!(verified & s->user_known)) {
+    return queue_delivery(s, CPNS_RESULT_AUTHENTICATION_FAILED, NULL);
+  }
+  cpns_random(s->sec->eukey, CPNS_EUKEY_LEN);
+  cpns_random(s->key_id, sizeof s->key_id);
+  s->state = CPNS_SERVER_NEED_STORE;
+  return 0;
+}
+
+static int on_pdu(cpns_server_session *s) {
+  cpns_pdu pdu;
+  cpns_decode_limits limits;
+  int rv;
+  memset(&limits, 0, sizeof limits);
+  limits.max_len = s->framer.max_len;
+  limits.mem = &s->mem;
+  rv = cpns_pdu_decode(&pdu, s->framer.buf, s->framer.len, &limits);
+  if (rv != 0) {
+    return close_session(s, rv);
+  }
+  if (!s->have_first) {
+    /* Without a KeyRequest there are no identifiers a KeyDelivery could echo. */
+    if (pdu.type != CPNS_PDU_KEY_REQUEST) {
+      return close_session(s, CPNS_ERR_PROTOCOL);
+    }
+    return on_first_request(s, &pdu.u.key_request);
+  }
+  if (pdu.type != CPNS_PDU_KEY_REQUEST) {
+    return queue_delivery(s, CPNS_RESULT_BAD_REQUEST, NULL);
+  }
+  return on_second_request(s, &pdu.u.key_request);
+}
+
+int cpns_server_session_read(cpns_server_session *s, const uint8_t *in, size_t inlen,
+                             size_t *consumed, uint64_t now_ms) {
+  int rv;
+  (void)now_ms; /* deadlines are the host's to enforce via handle_expiry */
+  if (s == NULL || consumed == NULL || (in == NULL && inlen != 0)) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  *consumed = 0;
+  if (s->state != CPNS_SERVER_RECEIVE) {
+    return CPNS_ERR_STATE;
+  }
+  if (inlen == 0) {
+    return close_session(s, CPNS_ERR_PEER_CLOSED);
+  }
+  rv = cpnsi_framer_feed(&s->framer, in, inlen, consumed);
+  if (rv != 0) {
+    return close_session(s, rv);
+  }
+  if (!cpnsi_framer_complete(&s->framer)) {
+    return 0;
+  }
+  rv = on_pdu(s);
+  cpnsi_framer_reset(&s->framer);
+  return rv;
+}
+
+int cpns_server_session_get_user_id(const cpns_server_session *s, const uint8_t **user_id_norm,
+                                    size_t *len) {
+  if (s == NULL || user_id_norm == NULL || len == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (s->state != CPNS_SERVER_NEED_CREDENTIAL) {
+    return CPNS_ERR_STATE;
+  }
+  *user_id_norm = s->user_id;
+  *len = s->user_id_len;
+  return 0;
+}
+
+/* Builds the challenge and its AuthMessage from the KDF params and keys in place. */
+static int queue_challenge(cpns_server_session *s, const cpns_kdf_params *kdf) {
+  cpns_auth_transcript t;
+  cpns_pdu pdu;
+  cpns_key_challenge *c = &s->chal;
+  c->version = CPNS_PROTOCOL_VERSION;
+  memcpy(c->realm, s->realm, s->realm_len);
+  c->realm_len = s->realm_len;
+  cpns_random(c->server_nonce, sizeof c->server_nonce);
+  c->suite = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+  c->kdf = *kdf;
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_CHALLENGE;
+  pdu.u.key_challenge = *c;
+  if (cpns_auth_transcript_from(&t, &s->first, c) != 0 ||
+      cpns_auth_transcript_encode(&t, s->auth_message, sizeof s->auth_message,
+                                  &s->auth_message_len) != 0 ||
+      cpns_pdu_encode(&pdu, s->out, sizeof s->out, &s->out_len) != 0) {
+    return queue_delivery(s, CPNS_RESULT_SERVER_ERROR, NULL);
+  }
+  s->have_challenge = 1;
+  s->state = CPNS_SERVER_SEND;
+  s->after_send = CPNS_SERVER_RECEIVE;
+  return 0;
+}
+
+int cpns_server_session_provide_credential(cpns_server_session *s, const cpns_credential *cred,
+                                           int throttled, uint64_t now_ms) {
+  cpns_kdf_params kdf;
+  (void)now_ms;
+  if (s == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (s->state != CPNS_SERVER_NEED_CREDENTIAL) {
+    return CPNS_ERR_STATE;
+  }
+  if (cred != NULL && cpns_kdf_check_enrollment(&cred->kdf) != 0) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (throttled) {
+    return queue_delivery(s, CPNS_RESULT_TRY_LATER, NULL);
+  }
+  /* The fake material is made for every user, so that the work does not
+   * depend on whether the record exists (§6). */
+  memset(&kdf, 0, sizeof kdf);
+  if (cpns_fake_salt(kdf.salt, s->sec->server_secret, s->user_id, s->user_id_len) != 0) {
+    return queue_delivery(s, CPNS_RESULT_SERVER_ERROR, NULL);
+  }
+  kdf.ops_limit = s->fake_ops_limit;
+  kdf.mem_limit_kib = s->fake_mem_limit_kib;
+  cpns_random(s->sec->stored_key, sizeof s->sec->stored_key);
+  cpns_random(s->sec->server_key, sizeof s->sec->server_key);
+  sodium_memzero(s->sec->server_secret, sizeof s->sec->server_secret);
+  s->user_known = cred != NULL;
+  if (cred != NULL) {
+    kdf = cred->kdf;
+    memcpy(s->sec->stored_key, cred->stored_key, sizeof s->sec->stored_key);
+    memcpy(s->sec->server_key, cred->server_key, sizeof s->sec->server_key);
+  }
+  return queue_challenge(s, &kdf);
+}
+
+int cpns_server_session_write(cpns_server_session *s, uint8_t *out, size_t outlen,
+                              size_t *written, uint64_t now_ms) {
+  if (s == NULL || out == NULL || written == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (s->state != CPNS_SERVER_SEND) {
+    return CPNS_ERR_STATE;
+  }
+  if (outlen < s->out_len) {
+    return CPNS_ERR_BUFFER_TOO_SMALL;
+  }
+  memcpy(out, s->out, s->out_len);
+  *written = s->out_len;
+  s->state = s->after_send;
+  if (s->state == CPNS_SERVER_RECEIVE) {
+    /* The gateway's time for its next PDU includes its Argon2id run. */
+    s->pdu_deadline = cpnsi_deadline(now_ms, s->pdu_timeout_ms);
+  }
+  return 0;
+}
+
+int cpns_server_session_get_assignment(const cpns_server_session *s, cpns_server_assignment *a) {
+  if (s == NULL || a == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (s->state != CPNS_SERVER_NEED_STORE) {
+    return CPNS_ERR_STATE;
+  }
+  a->entity_id_norm = s->entity_id;
+  a->entity_id_norm_len = s->entity_id_len;
+  a->user_id_norm = s->user_id;
+  a->user_id_norm_len = s->user_id_len;
+  a->mode = s->first.mode;
+  a->key_id = s->key_id;
+  a->eukey = s->sec->eukey;
+  return 0;
+}
+
+/* Signs, wraps and queues the successful KeyDelivery (§5). */
+static int queue_success(cpns_server_session *s) {
+  cpns_key_assignment a;
+  cpnsi_server_secrets *sec = s->sec;
+  memset(&a, 0, sizeof a);
+  memcpy(a.key_id, s->key_id, sizeof a.key_id);
+  cpns_random(a.aead_nonce, sizeof a.aead_nonce);
+  if (cpns_server_signature(a.server_signature, sec->server_key, s->auth_message,
+                            s->auth_message_len) != 0 ||
+      cpns_wrap_key(sec->wrap_key, sec->client_key, s->auth_message, s->auth_message_len) != 0 ||
+      cpns_eukey_wrap(a.wrapped_eukey, sec->eukey, sec->wrap_key, a.aead_nonce, s->auth_message,
+                      s->auth_message_len, a.key_id) != 0) {
+    return queue_delivery(s, CPNS_RESULT_SERVER_ERROR, NULL);
+  }
+  return queue_delivery(s, CPNS_RESULT_SUCCESS, &a);
+}
+
+int cpns_server_session_store_done(cpns_server_session *s, cpns_store_status status,
+                                   uint64_t now_ms) {
+  (void)now_ms;
+  if (s == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (s->state != CPNS_SERVER_NEED_STORE) {
+    return CPNS_ERR_STATE;
+  }
+  switch (status) {
+  case CPNS_STORE_OK:
+    return queue_success(s);
+  case CPNS_STORE_CONFLICT:
+    return queue_delivery(s, CPNS_RESULT_ENTITY_CONFLICT, NULL);
+  case CPNS_STORE_FAILED:
+    return queue_delivery(s, CPNS_RESULT_SERVER_ERROR, NULL);
+  }
+  return CPNS_ERR_INVALID_ARGUMENT;
+}
+
+uint64_t cpns_server_session_get_expiry(const cpns_server_session *s) {
+  if (s == NULL || s->state != CPNS_SERVER_RECEIVE) {
+    return UINT64_MAX;
+  }
+  return s->pdu_deadline < s->exchange_deadline ? s->pdu_deadline : s->exchange_deadline;
+}
+
+int cpns_server_session_handle_expiry(cpns_server_session *s, uint64_t now_ms) {
+  if (s == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (s->state == CPNS_SERVER_RECEIVE && now_ms >= cpns_server_session_get_expiry(s)) {
+    return close_session(s, CPNS_ERR_TIMEOUT);
+  }
+  return 0;
+}
+
+int cpns_server_session_get_result(const cpns_server_session *s) {
+  return s ? s->result : -1;
+}
+
+void cpns_server_session_get_ids(const cpns_server_session *s, const uint8_t **entity_id,
+                                 size_t *entity_id_len, const uint8_t **user_id,
+                                 size_t *user_id_len) {
+  int known = s != NULL && s->have_first;
+  if (entity_id != NULL) {
+    *entity_id = known ? s->entity_id : NULL;
+  }
+  if (entity_id_len != NULL) {
+    *entity_id_len = known ? s->entity_id_len : 0;
+  }
+  if (user_id != NULL) {
+    *user_id = known ? s->user_id : NULL;
+  }
+  if (user_id_len != NULL) {
+    *user_id_len = known ? s->user_id_len : 0;
+  }
+}
