@@ -1,0 +1,16 @@
+#!/bin/sh
+# End to end: scripts/demo.sh, the README's first command, runs through with
+# the default KDF parameters and shows a successful assignment.
+. "$(dirname "$0")/lib.sh"
+
+CPNS_SERVER="$CPNS_SERVER" CPNS_GATEWAY="$CPNS_GATEWAY" \
+  sh "$(dirname "$0")/../../scripts/demo.sh" >"$T/demo.out" 2>&1 || {
+  cat "$T/demo.out"
+  fail "scripts/demo.sh failed"
+}
+cat "$T/demo.out"
+grep -q '^result: success$' "$T/demo.out" || fail "demo: no success"
+grep -q 'deriving key (Argon2id, 64 MiB, t=3)' "$T/demo.out" || fail "demo: not the default KDF"
+grep -q '^assignment took ' "$T/demo.out" || fail "demo: no wall time"
+grep -q '^keyId: ' "$T/demo.out" || fail "demo: no keyId"
+ok "demo runs end to end"

@@ -1,0 +1,35 @@
+#!/bin/sh
+# End to end: repeated failures lock a User ID out with tryLater, the right
+# password included; unknown User IDs are throttled the same way.
+. "$(dirname "$0")/lib.sh"
+
+ENTITY=urn:dev:mac:0011223344ff
+server_init
+pwfile alice 'correct horse battery'
+pwfile wrong 'incorrect horse'
+user_add alice@example.com "$T/alice.pw"
+server_start
+
+i=1
+while [ $i -le 5 ]; do
+  gw_assign "$ENTITY" alice@example.com "$T/wrong.pw"
+  expect_rc 3 "failure $i"
+  i=$((i + 1))
+done
+gw_assign "$ENTITY" alice@example.com "$T/alice.pw"
+expect_rc 4 "after 5 failures"
+expect_result tryLater "after 5 failures"
+ok "5 failures, then tryLater even with the right password (exit 4)"
+
+# Unknown users get the fake challenge (default, larger KDF params): five
+# derivations here, so this part takes a moment.
+i=1
+while [ $i -le 5 ]; do
+  gw_assign "$ENTITY" mallory@example.com "$T/wrong.pw"
+  expect_rc 3 "unknown user failure $i"
+  i=$((i + 1))
+done
+gw_assign "$ENTITY" mallory@example.com "$T/wrong.pw"
+expect_rc 4 "unknown user after 5 failures"
+expect_result tryLater "unknown user after 5 failures"
+ok "unknown user throttled the same way"
