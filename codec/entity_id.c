@@ -57,6 +57,8 @@ static int generic_failure(const uint8_t *in, size_t inlen,
       what = "letter or digit (the NID cannot end in '-')";
     else if (nidlen == 1 && (ran_out || c == ':'))
       what = "another NID character (the NID has 2 to 32)";
+    else if (nidlen == 31)
+      what = "letter, digit or ':' (the 32nd NID character cannot be '-')";
     else if (nidlen >= 32)
       what = "':' after the NID (at most 32 characters)";
     else

@@ -12,3 +12,9 @@ REGEN_TARGETS += regen-ragel
 regen-ragel:
 	RAGEL="$(RAGEL)" $(SHELL) $(top_srcdir)/codec/ragel-regen.sh $(top_srcdir)/codec/ragel
 .PHONY: regen-ragel
+
+check_PROGRAMS += tests/test_ident
+TESTS += tests/test_ident
+tests_test_ident_SOURCES = tests/test_ident.c
+tests_test_ident_CFLAGS = $(TEST_CFLAGS)
+tests_test_ident_LDADD = $(TEST_LIBS)
