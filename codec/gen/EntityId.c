@@ -48,20 +48,9 @@ EntityId_constraint(asn_TYPE_descriptor_t *td, const void *sptr,
  */
 static void
 EntityId_1_inherit_TYPE_descriptor(asn_TYPE_descriptor_t *td) {
-	td->free_struct    = asn_DEF_UTF8String.free_struct;
-	td->print_struct   = asn_DEF_UTF8String.print_struct;
-	td->check_constraints = asn_DEF_UTF8String.check_constraints;
-	td->ber_decoder    = asn_DEF_UTF8String.ber_decoder;
-	td->der_encoder    = asn_DEF_UTF8String.der_encoder;
-	td->xer_decoder    = asn_DEF_UTF8String.xer_decoder;
-	td->xer_encoder    = asn_DEF_UTF8String.xer_encoder;
-	td->uper_decoder   = asn_DEF_UTF8String.uper_decoder;
-	td->uper_encoder   = asn_DEF_UTF8String.uper_encoder;
-	if(!td->per_constraints)
-		td->per_constraints = asn_DEF_UTF8String.per_constraints;
-	td->elements       = asn_DEF_UTF8String.elements;
-	td->elements_count = asn_DEF_UTF8String.elements_count;
-	td->specifics      = asn_DEF_UTF8String.specifics;
+	/* libcpns: asn_DEF_EntityId names UTF8String's functions statically; writing
+	 * the global descriptor here raced between threads. */
+	(void)td;
 }
 
 void
@@ -114,13 +103,13 @@ static const ber_tlv_tag_t asn_DEF_EntityId_tags_1[] = {
 asn_TYPE_descriptor_t asn_DEF_EntityId = {
 	"EntityId",
 	"EntityId",
-	EntityId_free,
-	EntityId_print,
+	OCTET_STRING_free,
+	UTF8String_print,
 	EntityId_constraint,
-	EntityId_decode_ber,
-	EntityId_encode_der,
-	EntityId_decode_xer,
-	EntityId_encode_xer,
+	OCTET_STRING_decode_ber,
+	OCTET_STRING_encode_der,
+	OCTET_STRING_decode_xer_utf8,
+	OCTET_STRING_encode_xer_utf8,
 	0, 0,	/* No PER support, use "-gen-PER" to enable */
 	0,	/* Use generic outmost tag fetcher */
 	asn_DEF_EntityId_tags_1,

@@ -226,7 +226,8 @@ INTEGER__compar_enum2value(const void *kp, const void *am) {
 	/* Compare strings */
 	for(ptr = key->start, end = key->stop, name = el->enum_name;
 			ptr < end; ptr++, name++) {
-		if(*ptr != *name)
+		/* libcpns: stop at the name's end even if the input holds NUL. */
+		if(*name == '\0' || *ptr != *name)
 			return *(const unsigned char *)ptr
 				- *(const unsigned char *)name;
 	}
@@ -409,9 +410,11 @@ INTEGER__xer_body_decode(asn_TYPE_descriptor_t *td, void *sptr, const void *chun
 		case 0x3c:	/* '<', start of XML encoded enumeration */
 			if(state == ST_LEADSPACE) {
 				const asn_INTEGER_enum_map_t *el;
+				/* libcpns: the name starts at this '<', not
+				 * at the chunk start (leading white space). */
 				el = INTEGER_map_enum2value(
 					(asn_INTEGER_specifics_t *)
-					td->specifics, lstart, lstop);
+					td->specifics, lp, lstop);
 				if(el) {
 					ASN_DEBUG("Found \"%s\" => %ld",
 						el->enum_name, el->nat_value);

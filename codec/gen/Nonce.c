@@ -42,20 +42,9 @@ Nonce_constraint(asn_TYPE_descriptor_t *td, const void *sptr,
  */
 static void
 Nonce_1_inherit_TYPE_descriptor(asn_TYPE_descriptor_t *td) {
-	td->free_struct    = asn_DEF_OCTET_STRING.free_struct;
-	td->print_struct   = asn_DEF_OCTET_STRING.print_struct;
-	td->check_constraints = asn_DEF_OCTET_STRING.check_constraints;
-	td->ber_decoder    = asn_DEF_OCTET_STRING.ber_decoder;
-	td->der_encoder    = asn_DEF_OCTET_STRING.der_encoder;
-	td->xer_decoder    = asn_DEF_OCTET_STRING.xer_decoder;
-	td->xer_encoder    = asn_DEF_OCTET_STRING.xer_encoder;
-	td->uper_decoder   = asn_DEF_OCTET_STRING.uper_decoder;
-	td->uper_encoder   = asn_DEF_OCTET_STRING.uper_encoder;
-	if(!td->per_constraints)
-		td->per_constraints = asn_DEF_OCTET_STRING.per_constraints;
-	td->elements       = asn_DEF_OCTET_STRING.elements;
-	td->elements_count = asn_DEF_OCTET_STRING.elements_count;
-	td->specifics      = asn_DEF_OCTET_STRING.specifics;
+	/* libcpns: asn_DEF_Nonce names OCTET_STRING's functions statically; writing
+	 * the global descriptor here raced between threads. */
+	(void)td;
 }
 
 void
@@ -108,13 +97,13 @@ static const ber_tlv_tag_t asn_DEF_Nonce_tags_1[] = {
 asn_TYPE_descriptor_t asn_DEF_Nonce = {
 	"Nonce",
 	"Nonce",
-	Nonce_free,
-	Nonce_print,
+	OCTET_STRING_free,
+	OCTET_STRING_print,
 	Nonce_constraint,
-	Nonce_decode_ber,
-	Nonce_encode_der,
-	Nonce_decode_xer,
-	Nonce_encode_xer,
+	OCTET_STRING_decode_ber,
+	OCTET_STRING_encode_der,
+	OCTET_STRING_decode_xer_hex,
+	OCTET_STRING_encode_xer,
 	0, 0,	/* No PER support, use "-gen-PER" to enable */
 	0,	/* Use generic outmost tag fetcher */
 	asn_DEF_Nonce_tags_1,

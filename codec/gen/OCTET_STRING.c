@@ -1011,7 +1011,12 @@ static ssize_t OCTET_STRING__convert_entrefs(void *sptr, const void *chunk_buf, 
 				continue;
 			}
 			if(!len || pval[len-1] != 0x3b) goto want_more;
-			assert(val > 0);
+			if(val <= 0) {
+				/* libcpns: &#0; names no character; it used
+				 * to abort on an assert. Copy it verbatim. */
+				*buf++ = ch;
+				continue;
+			}
 			p += (pval - p) + len - 1; /* Advance past entref */
 
 			if(val < 0x80) {

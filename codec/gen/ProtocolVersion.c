@@ -41,20 +41,9 @@ ProtocolVersion_constraint(asn_TYPE_descriptor_t *td, const void *sptr,
  */
 static void
 ProtocolVersion_1_inherit_TYPE_descriptor(asn_TYPE_descriptor_t *td) {
-	td->free_struct    = asn_DEF_NativeInteger.free_struct;
-	td->print_struct   = asn_DEF_NativeInteger.print_struct;
-	td->check_constraints = asn_DEF_NativeInteger.check_constraints;
-	td->ber_decoder    = asn_DEF_NativeInteger.ber_decoder;
-	td->der_encoder    = asn_DEF_NativeInteger.der_encoder;
-	td->xer_decoder    = asn_DEF_NativeInteger.xer_decoder;
-	td->xer_encoder    = asn_DEF_NativeInteger.xer_encoder;
-	td->uper_decoder   = asn_DEF_NativeInteger.uper_decoder;
-	td->uper_encoder   = asn_DEF_NativeInteger.uper_encoder;
-	if(!td->per_constraints)
-		td->per_constraints = asn_DEF_NativeInteger.per_constraints;
-	td->elements       = asn_DEF_NativeInteger.elements;
-	td->elements_count = asn_DEF_NativeInteger.elements_count;
-	td->specifics      = asn_DEF_NativeInteger.specifics;
+	/* libcpns: asn_DEF_ProtocolVersion names NativeInteger's functions statically; writing
+	 * the global descriptor here raced between threads. */
+	(void)td;
 }
 
 void
@@ -107,13 +96,13 @@ static const ber_tlv_tag_t asn_DEF_ProtocolVersion_tags_1[] = {
 asn_TYPE_descriptor_t asn_DEF_ProtocolVersion = {
 	"ProtocolVersion",
 	"ProtocolVersion",
-	ProtocolVersion_free,
-	ProtocolVersion_print,
+	NativeInteger_free,
+	NativeInteger_print,
 	ProtocolVersion_constraint,
-	ProtocolVersion_decode_ber,
-	ProtocolVersion_encode_der,
-	ProtocolVersion_decode_xer,
-	ProtocolVersion_encode_xer,
+	NativeInteger_decode_ber,
+	NativeInteger_encode_der,
+	NativeInteger_decode_xer,
+	NativeInteger_encode_xer,
 	0, 0,	/* No PER support, use "-gen-PER" to enable */
 	0,	/* Use generic outmost tag fetcher */
 	asn_DEF_ProtocolVersion_tags_1,

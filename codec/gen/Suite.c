@@ -13,9 +13,8 @@
 int
 Suite_constraint(asn_TYPE_descriptor_t *td, const void *sptr,
 			asn_app_constraint_failed_f *ctfailcb, void *app_key) {
-	/* Replace with underlying type checker */
-	td->check_constraints = asn_DEF_NativeEnumerated.check_constraints;
-	return td->check_constraints(td, sptr, ctfailcb, app_key);
+	/* libcpns: call the underlying checker without rewriting td. */
+	return asn_DEF_NativeEnumerated.check_constraints(td, sptr, ctfailcb, app_key);
 }
 
 /*
@@ -24,20 +23,9 @@ Suite_constraint(asn_TYPE_descriptor_t *td, const void *sptr,
  */
 static void
 Suite_1_inherit_TYPE_descriptor(asn_TYPE_descriptor_t *td) {
-	td->free_struct    = asn_DEF_NativeEnumerated.free_struct;
-	td->print_struct   = asn_DEF_NativeEnumerated.print_struct;
-	td->check_constraints = asn_DEF_NativeEnumerated.check_constraints;
-	td->ber_decoder    = asn_DEF_NativeEnumerated.ber_decoder;
-	td->der_encoder    = asn_DEF_NativeEnumerated.der_encoder;
-	td->xer_decoder    = asn_DEF_NativeEnumerated.xer_decoder;
-	td->xer_encoder    = asn_DEF_NativeEnumerated.xer_encoder;
-	td->uper_decoder   = asn_DEF_NativeEnumerated.uper_decoder;
-	td->uper_encoder   = asn_DEF_NativeEnumerated.uper_encoder;
-	if(!td->per_constraints)
-		td->per_constraints = asn_DEF_NativeEnumerated.per_constraints;
-	td->elements       = asn_DEF_NativeEnumerated.elements;
-	td->elements_count = asn_DEF_NativeEnumerated.elements_count;
-     /* td->specifics      = asn_DEF_NativeEnumerated.specifics;	// Defined explicitly */
+	/* libcpns: asn_DEF_Suite names NativeEnumerated's functions statically; writing
+	 * the global descriptor here raced between threads. */
+	(void)td;
 }
 
 void
@@ -107,13 +95,13 @@ static const ber_tlv_tag_t asn_DEF_Suite_tags_1[] = {
 asn_TYPE_descriptor_t asn_DEF_Suite = {
 	"Suite",
 	"Suite",
-	Suite_free,
-	Suite_print,
-	Suite_constraint,
-	Suite_decode_ber,
-	Suite_encode_der,
-	Suite_decode_xer,
-	Suite_encode_xer,
+	NativeInteger_free,
+	NativeInteger_print,
+	asn_generic_no_constraint,
+	NativeInteger_decode_ber,
+	NativeInteger_encode_der,
+	NativeInteger_decode_xer,
+	NativeEnumerated_encode_xer,
 	0, 0,	/* No PER support, use "-gen-PER" to enable */
 	0,	/* Use generic outmost tag fetcher */
 	asn_DEF_Suite_tags_1,

@@ -26,10 +26,19 @@ extern "C" {
 #define	ASN1C_ENVIRONMENT_VERSION	923	/* Compile-time version */
 int get_asn1c_environment_version(void);	/* Run-time version */
 
-#define	CALLOC(nmemb, size)	calloc(nmemb, size)
-#define	MALLOC(size)		malloc(size)
-#define	REALLOC(oldptr, size)	realloc(oldptr, size)
-#define	FREEMEM(ptr)		free(ptr)
+/*
+ * libcpns: every runtime allocation goes through the library's allocator
+ * hook, which charges it to the current decode's budget (codec/asn_mem.c).
+ */
+void *cpnsi_asn_malloc(size_t size);
+void *cpnsi_asn_calloc(size_t nmemb, size_t size);
+void *cpnsi_asn_realloc(void *ptr, size_t size);
+void cpnsi_asn_free(void *ptr);
+void cpnsi_asn_stack_exceeded(void);
+#define	CALLOC(nmemb, size)	cpnsi_asn_calloc(nmemb, size)
+#define	MALLOC(size)		cpnsi_asn_malloc(size)
+#define	REALLOC(oldptr, size)	cpnsi_asn_realloc(oldptr, size)
+#define	FREEMEM(ptr)		cpnsi_asn_free(ptr)
 
 #define	asn_debug_indent	0
 #define ASN_DEBUG_INDENT_ADD(i) do{}while(0)
@@ -118,6 +127,7 @@ ASN__STACK_OVERFLOW_CHECK(asn_codec_ctx_t *ctx) {
 		if(usedstack < -(ptrdiff_t)ctx->max_stack_size) {
 			ASN_DEBUG("Stack limit %ld reached",
 				(long)ctx->max_stack_size);
+			cpnsi_asn_stack_exceeded();	/* libcpns: tell why */
 			return -1;
 		}
 	}

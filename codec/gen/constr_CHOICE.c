@@ -344,7 +344,12 @@ CHOICE_decode_ber(asn_codec_ctx_t *opt_codec_ctx, asn_TYPE_descriptor_t *td,
 				RETURN(RC_FAIL);
 			}
 
-			/* UNREACHABLE */
+			/*
+			 * libcpns: <0><non-zero> is a malformed end-of-contents;
+			 * without this the loop spun forever on it.
+			 */
+			ASN_DEBUG("Malformed end-of-contents in %s", td->name);
+			RETURN(RC_FAIL);
 		}
 
 		NEXT_PHASE(ctx);
