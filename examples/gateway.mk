@@ -20,7 +20,7 @@ check_PROGRAMS += tests/e2e/rawpeer
 tests_e2e_rawpeer_SOURCES = tests/e2e/rawpeer.c
 tests_e2e_rawpeer_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS)
 
-# TESTS += $(GATEWAY_E2E_TESTS)  (enabled once cpns-server is built)
+TESTS += $(GATEWAY_E2E_TESTS)
 else
 EXTRA_DIST += doc/cpns-gateway.1
 endif

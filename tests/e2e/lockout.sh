@@ -8,7 +8,7 @@ server_init
 pwfile alice 'correct horse battery'
 pwfile wrong 'incorrect horse'
 user_add alice@example.com "$T/alice.pw"
-server_start
+server_start --fake-ops 1 --fake-mem-kib 8
 
 i=1
 while [ $i -le 5 ]; do
@@ -21,8 +21,7 @@ expect_rc 4 "after 5 failures"
 expect_result tryLater "after 5 failures"
 ok "5 failures, then tryLater even with the right password (exit 4)"
 
-# Unknown users get the fake challenge (default, larger KDF params): five
-# derivations here, so this part takes a moment.
+# Unknown users: failures count per User ID whether it exists or not.
 i=1
 while [ $i -le 5 ]; do
   gw_assign "$ENTITY" mallory@example.com "$T/wrong.pw"
