@@ -226,8 +226,11 @@ INTEGER__compar_enum2value(const void *kp, const void *am) {
 	/* Compare strings */
 	for(ptr = key->start, end = key->stop, name = el->enum_name;
 			ptr < end; ptr++, name++) {
-		/* libcpns: stop at the name's end even if the input holds NUL. */
-		if(*name == '\0' || *ptr != *name)
+		/* libcpns: a NUL in the input matched the name's terminator
+		 * and the loop read on past it; a longer key sorts after. */
+		if(*name == '\0')
+			return 1;
+		if(*ptr != *name)
 			return *(const unsigned char *)ptr
 				- *(const unsigned char *)name;
 	}
