@@ -21,3 +21,25 @@ tests_test_keystore_SOURCES = tests/test_keystore.c
 tests_test_keystore_CFLAGS = $(TEST_CFLAGS)
 tests_test_keystore_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
 tests_test_keystore_LDADD = $(CRYPTO_TEST_LINKADD)
+
+# Suite 1 test vectors: tests/gen_vectors writes them (`make vectors`),
+# tests/test_vectors recomputes them and checks the Argon2 reference CLI.
+check_PROGRAMS += tests/gen_vectors tests/test_vectors
+TESTS += tests/test_vectors
+tests_gen_vectors_SOURCES = tests/gen_vectors.c
+tests_gen_vectors_CFLAGS = $(OWN_CFLAGS)
+tests_gen_vectors_LDADD = $(CORE_LIBS)
+tests_test_vectors_SOURCES = tests/test_vectors.c
+tests_test_vectors_CFLAGS = $(TEST_CFLAGS)
+tests_test_vectors_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DCPNS_VECTORS_JSON='"$(abs_top_srcdir)/tests/vectors/suite1.json"' \
+	-DCPNS_ARGON2_CLI='"$(ARGON2_CLI)"'
+tests_test_vectors_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
+tests_test_vectors_LDADD = $(CRYPTO_TEST_LINKADD)
+EXTRA_DIST += tests/vectors/suite1.json tests/vectors/README.md doc/formats.md
+
+vectors: tests/gen_vectors$(EXEEXT)
+	$(AM_V_GEN)./tests/gen_vectors$(EXEEXT) > $(srcdir)/tests/vectors/suite1.json.tmp && \
+	mv $(srcdir)/tests/vectors/suite1.json.tmp $(srcdir)/tests/vectors/suite1.json
+.PHONY: vectors
+REGEN_TARGETS += vectors
