@@ -43,3 +43,22 @@ vectors: tests/gen_vectors$(EXEEXT)
 	mv $(srcdir)/tests/vectors/suite1.json.tmp $(srcdir)/tests/vectors/suite1.json
 .PHONY: vectors
 REGEN_TARGETS += vectors
+
+BENCH_TARGETS += bench/bench_crypto
+bench_bench_crypto_SOURCES = bench/bench_crypto.c
+bench_bench_crypto_CFLAGS = $(OWN_CFLAGS)
+bench_bench_crypto_LDADD = $(CORE_LIBS)
+
+EXTRA_DIST += fuzz/fuzz_keystore.c fuzz/fuzz_credential.c \
+	fuzz/corpus/keystore fuzz/corpus/credential
+if ENABLE_FUZZING
+FUZZ_TARGETS += fuzz/fuzz_keystore fuzz/fuzz_credential
+fuzz_fuzz_keystore_SOURCES = fuzz/fuzz_keystore.c
+fuzz_fuzz_keystore_CFLAGS = $(FUZZER_CC_FLAGS)
+fuzz_fuzz_keystore_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_keystore_LDADD = $(CORE_LIBS)
+fuzz_fuzz_credential_SOURCES = fuzz/fuzz_credential.c
+fuzz_fuzz_credential_CFLAGS = $(FUZZER_CC_FLAGS)
+fuzz_fuzz_credential_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_credential_LDADD = $(CORE_LIBS)
+endif
