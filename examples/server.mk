@@ -1,1 +1,30 @@
-# server: sources, tests and targets of this part (included by Makefile.am).
+# server: the cpns-server program, its unit tests and its load benchmark
+# (included by Makefile.am).
+
+# Units shared by the program and tests/test_server_store (no libevent).
+SERVER_UNIT_SOURCES = examples/server_db.h examples/server_db.c \
+	examples/server_keyfile.h examples/server_keyfile.c \
+	examples/server_lockout.h examples/server_lockout.c \
+	examples/server_store_thread.h examples/server_store_thread.c \
+	examples/server_addrlimit.h examples/server_addrlimit.c \
+	examples/server_log.h examples/server_log.c \
+	examples/cli_util.h examples/cli_util.c
+
+if ENABLE_EXAMPLES
+bin_PROGRAMS += examples/cpns-server
+dist_man_MANS += doc/cpns-server.1
+examples_cpns_server_SOURCES = examples/server_main.c \
+	examples/server_net.h examples/server_net.c $(SERVER_UNIT_SOURCES)
+examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS)
+examples_cpns_server_LDFLAGS = $(AM_LDFLAGS) -pthread
+examples_cpns_server_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS)
+
+check_PROGRAMS += tests/test_server_store
+TESTS += tests/test_server_store
+tests_test_server_store_SOURCES = tests/test_server_store.c $(SERVER_UNIT_SOURCES)
+tests_test_server_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_test_server_store_LDFLAGS = $(AM_LDFLAGS) -pthread
+tests_test_server_store_LDADD = $(CORE_LIBS) $(CHECK_LIBS) $(SQLITE_LIBS)
+else
+EXTRA_DIST += doc/cpns-server.1
+endif

@@ -1,0 +1,346 @@
+/*
+ * cpns-server database (see server_db.h). Identifiers are stored as TEXT
+ * in their normalized form, so the sqlite3 shell shows them readably.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "examples/server_db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+struct server_db {
+  sqlite3 *conn;
+  sqlite3_stmt *user_get;
+  sqlite3_stmt *assign;
+};
+
+/* Waiting for another connection's lock beats failing an exchange. */
+#define BUSY_TIMEOUT_MS 5000
+
+static const char SCHEMA_V1[] =
+    "CREATE TABLE users ("
+    " user_id TEXT PRIMARY KEY NOT NULL,"
+    " credential BLOB NOT NULL,"
+    " created_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE assignments ("
+    " entity_id TEXT PRIMARY KEY NOT NULL,"
+    " user_id TEXT NOT NULL,"
+    " mode INTEGER NOT NULL,"
+    " key_id BLOB NOT NULL,"
+    " sealed_eukey BLOB NOT NULL,"
+    " assigned_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX assignments_by_user ON assignments(user_id);"
+    "PRAGMA user_version = 1;";
+
+/* The upsert decides the entity conflict: it updates only the same user's row. */
+static const char ASSIGN_SQL[] =
+    "INSERT INTO assignments(entity_id, user_id, mode, key_id, sealed_eukey, assigned_at)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT(entity_id) DO UPDATE SET mode = excluded.mode,"
+    " key_id = excluded.key_id, sealed_eukey = excluded.sealed_eukey,"
+    " assigned_at = excluded.assigned_at"
+    " WHERE assignments.user_id = excluded.user_id";
+
+static const char USER_GET_SQL[] = "SELECT credential FROM users WHERE user_id = ?1";
+
+static void report(server_db *db, const char *what) {
+  fprintf(stderr, "database: %s: %s\n", what, sqlite3_errmsg(db->conn));
+}
+
+static int exec(server_db *db, const char *sql) {
+  char *err = NULL;
+  if (sqlite3_exec(db->conn, sql, NULL, NULL, &err) != SQLITE_OK) {
+    fprintf(stderr, "database: %s\n", err != NULL ? err : sqlite3_errmsg(db->conn));
+    sqlite3_free(err);
+    return -1;
+  }
+  return 0;
+}
+
+static int read_user_version(server_db *db, int *version) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db->conn, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+    report(db, "reading the schema version");
+    return -1;
+  }
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    report(db, "reading the schema version");
+    sqlite3_finalize(st);
+    return -1;
+  }
+  *version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return 0;
+}
+
+/* Each step takes the schema from version N to N + 1. */
+static int migrate(server_db *db, const char *path, server_db_mode mode) {
+  if (exec(db, "BEGIN IMMEDIATE") != 0) {
+    return -1;
+  }
+  int version = 0;
+  if (read_user_version(db, &version) != 0) {
+    goto fail;
+  }
+  if (version > SERVER_DB_SCHEMA_VERSION) {
+    fprintf(stderr, "database %s has schema version %d, newer than this program's %d\n",
+            path, version, SERVER_DB_SCHEMA_VERSION);
+    goto fail;
+  }
+  if (version == 0 && mode != SERVER_DB_CREATE) {
+    fprintf(stderr, "database %s is not initialized (run cpns-server init)\n", path);
+    goto fail;
+  }
+  if (version == 0 && exec(db, SCHEMA_V1) != 0) {
+    goto fail;
+  }
+  return exec(db, "COMMIT");
+fail:
+  exec(db, "ROLLBACK");
+  return -1;
+}
+
+int server_db_open(server_db **out, const char *path, server_db_mode mode) {
+  *out = NULL;
+  server_db *db = calloc(1, sizeof(*db));
+  if (db == NULL) {
+    fprintf(stderr, "out of memory opening database %s\n", path);
+    return -1;
+  }
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+  if (mode == SERVER_DB_CREATE) {
+    flags |= SQLITE_OPEN_CREATE;
+  }
+  if (sqlite3_open_v2(path, &db->conn, flags, NULL) != SQLITE_OK) {
+    fprintf(stderr, "cannot open database %s: %s%s\n", path,
+            db->conn != NULL ? sqlite3_errmsg(db->conn) : "out of memory",
+            mode == SERVER_DB_CREATE ? "" : " (run cpns-server init first)");
+    goto fail;
+  }
+  sqlite3_busy_timeout(db->conn, BUSY_TIMEOUT_MS);
+  /* WAL lets the loop thread read while the store thread writes; FULL
+   * syncs the WAL on every commit, so a committed assignment survives power loss. */
+  if (exec(db, "PRAGMA journal_mode = WAL") != 0 || exec(db, "PRAGMA synchronous = FULL") != 0 ||
+      migrate(db, path, mode) != 0) {
+    goto fail;
+  }
+  if (mode == SERVER_DB_READER && exec(db, "PRAGMA query_only = 1") != 0) {
+    goto fail;
+  }
+  if (sqlite3_prepare_v3(db->conn, USER_GET_SQL, -1, SQLITE_PREPARE_PERSISTENT, &db->user_get,
+                         NULL) != SQLITE_OK ||
+      (mode != SERVER_DB_READER &&
+       sqlite3_prepare_v3(db->conn, ASSIGN_SQL, -1, SQLITE_PREPARE_PERSISTENT, &db->assign,
+                          NULL) != SQLITE_OK)) {
+    report(db, "preparing statements");
+    goto fail;
+  }
+  *out = db;
+  return 0;
+fail:
+  server_db_close(db);
+  return -1;
+}
+
+void server_db_close(server_db *db) {
+  if (db == NULL) {
+    return;
+  }
+  sqlite3_finalize(db->user_get);
+  sqlite3_finalize(db->assign);
+  sqlite3_close(db->conn);
+  free(db);
+}
+
+static int bind_text(sqlite3_stmt *st, int col, const uint8_t *s, size_t len) {
+  return sqlite3_bind_text(st, col, (const char *)s, (int)len, SQLITE_STATIC);
+}
+
+int server_db_user_add(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                       const uint8_t *record, size_t record_len) {
+  sqlite3_stmt *st = NULL;
+  int rc = -1;
+  if (sqlite3_prepare_v2(db->conn,
+                         "INSERT INTO users(user_id, credential, created_at) VALUES(?1, ?2, ?3)",
+                         -1, &st, NULL) != SQLITE_OK) {
+    report(db, "adding a user");
+    return -1;
+  }
+  bind_text(st, 1, user_id, user_id_len);
+  sqlite3_bind_blob(st, 2, record, (int)record_len, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+  int s = sqlite3_step(st);
+  if (s == SQLITE_DONE) {
+    rc = 0;
+  } else if (sqlite3_extended_errcode(db->conn) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    rc = 1;
+  } else {
+    report(db, "adding a user");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int server_db_user_del(server_db *db, const uint8_t *user_id, size_t user_id_len) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db->conn, "DELETE FROM users WHERE user_id = ?1", -1, &st, NULL) !=
+      SQLITE_OK) {
+    report(db, "deleting a user");
+    return -1;
+  }
+  bind_text(st, 1, user_id, user_id_len);
+  int rc = -1;
+  if (sqlite3_step(st) == SQLITE_DONE) {
+    rc = sqlite3_changes(db->conn) > 0 ? 0 : 1;
+  } else {
+    report(db, "deleting a user");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int server_db_user_get(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                       cpns_credential *cred) {
+  sqlite3_stmt *st = db->user_get;
+  sodium_memzero(cred, sizeof(*cred));
+  bind_text(st, 1, user_id, user_id_len);
+  int rc = -1;
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) {
+    const void *blob = sqlite3_column_blob(st, 0);
+    int n = sqlite3_column_bytes(st, 0);
+    if (blob != NULL && n > 0 && cpns_credential_decode(cred, blob, (size_t)n) == 0) {
+      rc = 0;
+    } else {
+      fprintf(stderr, "database: malformed credential record for user %.*s\n",
+              (int)user_id_len, (const char *)user_id);
+    }
+  } else if (s == SQLITE_DONE) {
+    rc = 1;
+  } else {
+    report(db, "looking up a user");
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc;
+}
+
+int server_db_user_foreach(server_db *db, server_db_user_cb cb, void *arg) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db->conn, "SELECT user_id, credential FROM users ORDER BY user_id", -1,
+                         &st, NULL) != SQLITE_OK) {
+    report(db, "listing users");
+    return -1;
+  }
+  cpns_credential *cred = sodium_malloc(sizeof(*cred));
+  int rc = cred != NULL ? 0 : -1;
+  while (rc == 0) {
+    int s = sqlite3_step(st);
+    if (s == SQLITE_DONE) {
+      break;
+    }
+    if (s != SQLITE_ROW) {
+      report(db, "listing users");
+      rc = -1;
+      break;
+    }
+    const uint8_t *uid = sqlite3_column_text(st, 0);
+    size_t uid_len = (size_t)sqlite3_column_bytes(st, 0);
+    const void *blob = sqlite3_column_blob(st, 1);
+    int n = sqlite3_column_bytes(st, 1);
+    cpns_kdf_params kdf;
+    memset(&kdf, 0, sizeof(kdf));
+    if (blob != NULL && n > 0 && cpns_credential_decode(cred, blob, (size_t)n) == 0) {
+      kdf = cred->kdf;
+    }
+    if (cb(arg, uid, uid_len, &kdf) != 0) {
+      break;
+    }
+  }
+  if (cred != NULL) {
+    sodium_free(cred);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+cpns_store_status server_db_assign(server_db *db, const server_db_assignment *a) {
+  sqlite3_stmt *st = db->assign;
+  if (st == NULL) {
+    return CPNS_STORE_FAILED;
+  }
+  bind_text(st, 1, a->entity_id, a->entity_id_len);
+  bind_text(st, 2, a->user_id, a->user_id_len);
+  sqlite3_bind_int(st, 3, a->mode);
+  sqlite3_bind_blob(st, 4, a->key_id, CPNS_KEY_ID_LEN, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 5, a->sealed_eukey, CPNS_SEALED_EUKEY_LEN, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 6, (sqlite3_int64)a->assigned_at);
+  cpns_store_status status = CPNS_STORE_FAILED;
+  if (sqlite3_step(st) == SQLITE_DONE) {
+    /* No row changed: the WHERE of the upsert found another user's binding. */
+    status = sqlite3_changes(db->conn) > 0 ? CPNS_STORE_OK : CPNS_STORE_CONFLICT;
+  } else {
+    report(db, "storing an assignment");
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return status;
+}
+
+int server_db_begin(server_db *db) { return exec(db, "BEGIN IMMEDIATE"); }
+int server_db_commit(server_db *db) { return exec(db, "COMMIT"); }
+int server_db_rollback(server_db *db) { return exec(db, "ROLLBACK"); }
+
+int server_db_assignment_foreach(server_db *db, server_db_assignment_cb cb, void *arg) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db->conn,
+                         "SELECT entity_id, user_id, mode, key_id, sealed_eukey, assigned_at"
+                         " FROM assignments ORDER BY entity_id",
+                         -1, &st, NULL) != SQLITE_OK) {
+    report(db, "listing assignments");
+    return -1;
+  }
+  int rc = 0;
+  for (;;) {
+    int s = sqlite3_step(st);
+    if (s == SQLITE_DONE) {
+      break;
+    }
+    if (s != SQLITE_ROW) {
+      report(db, "listing assignments");
+      rc = -1;
+      break;
+    }
+    server_db_assignment a;
+    a.entity_id = sqlite3_column_text(st, 0);
+    a.entity_id_len = (size_t)sqlite3_column_bytes(st, 0);
+    a.user_id = sqlite3_column_text(st, 1);
+    a.user_id_len = (size_t)sqlite3_column_bytes(st, 1);
+    a.mode = sqlite3_column_int(st, 2);
+    a.key_id = sqlite3_column_blob(st, 3);
+    size_t key_id_len = (size_t)sqlite3_column_bytes(st, 3);
+    a.sealed_eukey = sqlite3_column_blob(st, 4);
+    size_t sealed_len = (size_t)sqlite3_column_bytes(st, 4);
+    a.assigned_at = (int64_t)sqlite3_column_int64(st, 5);
+    if (a.entity_id == NULL || a.user_id == NULL || a.key_id == NULL ||
+        key_id_len != CPNS_KEY_ID_LEN || a.sealed_eukey == NULL ||
+        sealed_len != CPNS_SEALED_EUKEY_LEN) {
+      fprintf(stderr, "database: malformed assignment row skipped\n");
+      continue;
+    }
+    if (cb(arg, &a) != 0) {
+      break;
+    }
+  }
+  sqlite3_finalize(st);
+  return rc;
+}

@@ -1,0 +1,91 @@
+/*
+ * cpns-server database (SQLite, WAL, synchronous=FULL): the user table of
+ * credential records and the assignment table. One server_db per
+ * connection; a connection is used by one thread at a time.
+ */
+#ifndef CPNS_EXAMPLES_SERVER_DB_H
+#define CPNS_EXAMPLES_SERVER_DB_H
+
+#include <stdint.h>
+
+#include <cpns/server.h>
+
+/** Schema version kept in PRAGMA user_version. */
+#define SERVER_DB_SCHEMA_VERSION 1
+
+typedef struct server_db server_db;
+
+/** How server_db_open() opens the file. */
+typedef enum server_db_mode {
+  SERVER_DB_CREATE = 1,   /**< Create the file and schema if missing (init). */
+  SERVER_DB_EXISTING = 2, /**< The file must exist and hold our schema. */
+  SERVER_DB_READER = 3    /**< As EXISTING, and refuse every write (query_only). */
+} server_db_mode;
+
+/** One stored assignment. */
+typedef struct server_db_assignment {
+  const uint8_t *entity_id;   /**< normalized */
+  size_t entity_id_len;
+  const uint8_t *user_id;     /**< normalized */
+  size_t user_id_len;
+  int mode;                   /**< cpns_mode */
+  const uint8_t *key_id;      /**< CPNS_KEY_ID_LEN octets */
+  const uint8_t *sealed_eukey;/**< CPNS_SEALED_EUKEY_LEN octets (cpns_eukey_seal) */
+  int64_t assigned_at;        /**< seconds since the epoch */
+} server_db_assignment;
+
+/**
+ * Opens the database, sets WAL and synchronous=FULL and brings the schema
+ * to SERVER_DB_SCHEMA_VERSION (creating it only in SERVER_DB_CREATE mode).
+ * Returns 0, or -1 with a message on stderr.
+ */
+int server_db_open(server_db **db, const char *path, server_db_mode mode);
+
+/** Closes the connection; NULL is allowed. */
+void server_db_close(server_db *db);
+
+/**
+ * Adds a user's encoded credential record.
+ * Returns 0, 1 if the user already exists, -1 on error (message on stderr).
+ */
+int server_db_user_add(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                       const uint8_t *record, size_t record_len);
+
+/** Deletes a user. Returns 0, 1 if there is no such user, -1 on error. */
+int server_db_user_del(server_db *db, const uint8_t *user_id, size_t user_id_len);
+
+/**
+ * Looks up and decodes a user's credential record into *cred (caller's
+ * guarded memory). Returns 0, 1 if unknown (cred zeroed), -1 on error
+ * (database failure or a malformed record; message on stderr).
+ */
+int server_db_user_get(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                       cpns_credential *cred);
+
+/** Callback for server_db_user_foreach(); a non-zero return stops the walk. */
+typedef int (*server_db_user_cb)(void *arg, const uint8_t *user_id, size_t user_id_len,
+                                 const cpns_kdf_params *kdf);
+
+/** Walks the users in User ID order. Returns 0 or -1. */
+int server_db_user_foreach(server_db *db, server_db_user_cb cb, void *arg);
+
+/**
+ * Stores an assignment inside the caller's transaction. An Entity ID bound
+ * to another user is left alone (CPNS_STORE_CONFLICT); the same user's
+ * earlier assignment is replaced. Returns CPNS_STORE_OK,
+ * CPNS_STORE_CONFLICT or CPNS_STORE_FAILED.
+ */
+cpns_store_status server_db_assign(server_db *db, const server_db_assignment *a);
+
+/** BEGIN IMMEDIATE / COMMIT / ROLLBACK. Return 0 or -1. */
+int server_db_begin(server_db *db);
+int server_db_commit(server_db *db);
+int server_db_rollback(server_db *db);
+
+/** Callback for server_db_assignment_foreach(). */
+typedef int (*server_db_assignment_cb)(void *arg, const server_db_assignment *a);
+
+/** Walks the assignments in Entity ID order. Returns 0 or -1. */
+int server_db_assignment_foreach(server_db *db, server_db_assignment_cb cb, void *arg);
+
+#endif /* CPNS_EXAMPLES_SERVER_DB_H */

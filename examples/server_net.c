@@ -1,0 +1,611 @@
+/*
+ * cpns-server network side (see server_net.h). One libevent loop thread
+ * owns every connection and session; the store thread only writes the
+ * database and wakes the loop through a manually activated event.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "examples/server_net.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <sodium.h>
+
+#include <cpns/server.h>
+
+#include "examples/cli_util.h"
+#include "examples/server_addrlimit.h"
+#include "examples/server_db.h"
+#include "examples/server_log.h"
+#include "examples/server_store_thread.h"
+
+/* Grace period for exchanges waiting on the store at shutdown. */
+#define SHUTDOWN_GRACE_MS 5000
+/* Pause of the listener after accept() fails (EMFILE) so the loop does not spin. */
+#define ACCEPT_PAUSE_MS 100
+/* Peek window: a v1 PDU is far smaller; larger reads only add syscalls' worth. */
+#define READ_CHUNK 4096
+
+typedef struct server server;
+
+typedef struct conn {
+  server *srv;
+  struct conn *prev, *next;
+  evutil_socket_t fd;
+  struct event *ev_read, *ev_write, *ev_timer;
+  cpns_server_session *session;
+  uint64_t started_ms;
+  int store_pending;    /* a job is with the store thread */
+  int closed;           /* logged and socket closed; freed when the job returns */
+  int error;            /* why the engine closed, for the log */
+  server_addr_key addr;
+  size_t out_len, out_off;
+  char peer[INET6_ADDRSTRLEN + 8];
+  uint8_t out[CPNS_PDU_MAX_ENCODED];
+} conn;
+
+struct server {
+  const server_config *cfg;
+  cpns_server_settings settings;
+  struct event_base *base;
+  struct evconnlistener *listener;
+  struct event *ev_sigint, *ev_sigterm, *ev_store_done, *ev_grace, *ev_accept_pause;
+  server_db *reader;
+  server_store *store;
+  server_lockout *lockout;
+  server_addrlimit *addrs;
+  cpns_credential *cred;  /* scratch record for lookups, guarded memory */
+  conn *conns;
+  size_t nconns;
+  int shutting_down;
+};
+
+static void conn_drive(conn *c);
+
+static void conn_free(conn *c) {
+  server *srv = c->srv;
+  if (c->prev != NULL) {
+    c->prev->next = c->next;
+  } else {
+    srv->conns = c->next;
+  }
+  if (c->next != NULL) {
+    c->next->prev = c->prev;
+  }
+  srv->nconns--;
+  event_free(c->ev_read);
+  event_free(c->ev_write);
+  event_free(c->ev_timer);
+  cpns_server_session_del(c->session);
+  free(c);
+  if (srv->shutting_down && srv->nconns == 0) {
+    event_base_loopbreak(srv->base);
+  }
+}
+
+/* Logs the exchange, closes the socket and frees c unless the store holds it. */
+static void conn_finish(conn *c) {
+  if (c->closed) {
+    return;
+  }
+  c->closed = 1;
+  server *srv = c->srv;
+  server_log_exchange_info info;
+  memset(&info, 0, sizeof(info));
+  info.peer = c->peer;
+  cpns_server_session_get_ids(c->session, &info.entity_id, &info.entity_id_len, &info.user_id,
+                              &info.user_id_len);
+  info.result = cpns_server_session_get_result(c->session);
+  info.error = c->error;
+  info.duration_ms = cli_now_ms() - c->started_ms;
+  server_log_exchange(&info);
+  if (info.result == CPNS_RESULT_SUCCESS && info.user_id_len > 0) {
+    server_lockout_success(srv->lockout, info.user_id, info.user_id_len);
+  }
+  event_del(c->ev_read);
+  event_del(c->ev_write);
+  event_del(c->ev_timer);
+  evutil_closesocket(c->fd);
+  c->fd = -1;
+  server_addrlimit_release(srv->addrs, &c->addr);
+  if (!c->store_pending) {
+    conn_free(c);
+  }
+}
+
+/* Returns 0 when everything queued is written or would block, -1 on error. */
+static int conn_flush(conn *c) {
+  while (c->out_off < c->out_len) {
+    ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return 0;
+      }
+      return -1;
+    }
+    c->out_off += (size_t)n;
+  }
+  c->out_off = c->out_len = 0;
+  return 0;
+}
+
+static void conn_provide_credential(conn *c, uint64_t now) {
+  server *srv = c->srv;
+  const uint8_t *uid = NULL;
+  size_t uid_len = 0;
+  int throttled = 1;
+  int found = 1;
+  if (cpns_server_session_get_user_id(c->session, &uid, &uid_len) == 0) {
+    throttled = server_lockout_attempt(srv->lockout, uid, uid_len, now);
+    if (!throttled) {
+      found = server_db_user_get(srv->reader, uid, uid_len, srv->cred);
+      if (found < 0) {
+        throttled = 1; /* the database failed: tryLater rather than a false "unknown" */
+      }
+    }
+  }
+  int rc = cpns_server_session_provide_credential(c->session, found == 0 ? srv->cred : NULL,
+                                                  throttled, now);
+  sodium_memzero(srv->cred, sizeof(*srv->cred));
+  if (rc != 0) {
+    c->error = rc;
+  }
+}
+
+/* Seals the EUKey and queues the assignment; answers FAILED if it cannot. */
+static void conn_submit_store(conn *c, uint64_t now) {
+  server *srv = c->srv;
+  cpns_server_assignment a;
+  server_store_job *job = NULL;
+  if (cpns_server_session_get_assignment(c->session, &a) != 0 ||
+      a.entity_id_norm_len > CPNS_ENTITY_ID_MAX || a.user_id_norm_len > CPNS_USER_ID_MAX ||
+      (job = calloc(1, sizeof(*job))) == NULL) {
+    goto fail;
+  }
+  job->owner = c;
+  job->mode = (int)a.mode;
+  job->assigned_at = (int64_t)time(NULL);
+  job->entity_id_len = a.entity_id_norm_len;
+  memcpy(job->entity_id, a.entity_id_norm, a.entity_id_norm_len);
+  job->user_id_len = a.user_id_norm_len;
+  memcpy(job->user_id, a.user_id_norm, a.user_id_norm_len);
+  memcpy(job->key_id, a.key_id, CPNS_KEY_ID_LEN);
+  if (cpns_eukey_seal(job->sealed_eukey, a.eukey, srv->cfg->keys->master_key, a.entity_id_norm,
+                      a.entity_id_norm_len, a.user_id_norm, a.user_id_norm_len,
+                      a.key_id) != 0) {
+    goto fail;
+  }
+  c->store_pending = 1;
+  server_store_submit(srv->store, job);
+  return;
+fail:
+  free(job);
+  cpns_server_session_store_done(c->session, CPNS_STORE_FAILED, now);
+}
+
+static void conn_arm_timer(conn *c, uint64_t now) {
+  uint64_t expiry = cpns_server_session_get_expiry(c->session);
+  if (expiry == UINT64_MAX) {
+    event_del(c->ev_timer);
+    return;
+  }
+  uint64_t delay = expiry > now ? expiry - now : 0;
+  struct timeval tv = {.tv_sec = (time_t)(delay / 1000), .tv_usec = (suseconds_t)(delay % 1000) * 1000};
+  event_add(c->ev_timer, &tv);
+}
+
+/* Runs the engine until it waits for the peer, the store or the socket. */
+static void conn_drive(conn *c) {
+  uint64_t now = cli_now_ms();
+  for (;;) {
+    if (c->out_len > 0) {
+      if (conn_flush(c) != 0) {
+        c->error = CPNS_ERR_PEER_CLOSED;
+        conn_finish(c);
+        return;
+      }
+      if (c->out_len > 0) {
+        event_del(c->ev_read);
+        event_add(c->ev_write, NULL);
+        break;
+      }
+    }
+    cpns_server_state st = cpns_server_session_get_state(c->session);
+    if (st == CPNS_SERVER_RECEIVE) {
+      event_add(c->ev_read, NULL);
+      break;
+    }
+    event_del(c->ev_read);
+    if (st == CPNS_SERVER_NEED_CREDENTIAL) {
+      conn_provide_credential(c, now);
+    } else if (st == CPNS_SERVER_SEND) {
+      size_t written = 0;
+      int rc = cpns_server_session_write(c->session, c->out, sizeof(c->out), &written, now);
+      if (rc != 0) {
+        c->error = rc;
+        conn_finish(c);
+        return;
+      }
+      c->out_len = written;
+      c->out_off = 0;
+    } else if (st == CPNS_SERVER_NEED_STORE) {
+      if (c->store_pending) {
+        break;
+      }
+      conn_submit_store(c, now);
+    } else {
+      conn_finish(c); /* DONE or CLOSE */
+      return;
+    }
+  }
+  conn_arm_timer(c, now);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg) {
+  (void)what;
+  conn *c = arg;
+  uint8_t buf[READ_CHUNK];
+  /* Peek, then drop only what the engine consumed: bytes after a complete
+   * PDU stay in the socket until the engine wants bytes again. */
+  ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      return;
+    }
+    n = 0; /* a reset connection is a closed one */
+  }
+  size_t consumed = 0;
+  int rc = cpns_server_session_read(c->session, buf, (size_t)n, &consumed, cli_now_ms());
+  if (rc != 0) {
+    c->error = rc;
+  }
+  if (consumed > 0 && recv(fd, buf, consumed, 0) < 0) {
+    c->error = CPNS_ERR_PEER_CLOSED;
+    conn_finish(c);
+    return;
+  }
+  if (rc == 0 && n > 0 && consumed == 0 &&
+      cpns_server_session_get_state(c->session) == CPNS_SERVER_RECEIVE) {
+    c->error = CPNS_ERR_INTERNAL; /* would spin: the engine took nothing */
+    conn_finish(c);
+    return;
+  }
+  conn_drive(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  conn_drive(arg);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  conn *c = arg;
+  int rc = cpns_server_session_handle_expiry(c->session, cli_now_ms());
+  if (rc != 0) {
+    c->error = rc;
+  }
+  conn_drive(c);
+}
+
+static void peer_name(char *out, size_t outlen, const struct sockaddr *sa) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  unsigned port = 0;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in4 = (const struct sockaddr_in *)(const void *)sa;
+    inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
+    port = ntohs(in4->sin_port);
+    snprintf(out, outlen, "%s:%u", host, port);
+  } else if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+    port = ntohs(in6->sin6_port);
+    snprintf(out, outlen, "[%s]:%u", host, port);
+  } else {
+    snprintf(out, outlen, "?");
+  }
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg) {
+  (void)l;
+  server *srv = arg;
+  server_addr_key key;
+  char peer[INET6_ADDRSTRLEN + 8];
+  peer_name(peer, sizeof(peer), sa);
+  if (server_addr_key_from(&key, sa, (socklen_t)salen) != 0) {
+    evutil_closesocket(fd);
+    return;
+  }
+  if (srv->shutting_down || srv->nconns >= srv->cfg->max_conns) {
+    fprintf(stderr, "refused peer=%s reason=\"too many connections\"\n", peer);
+    evutil_closesocket(fd);
+    return;
+  }
+  if (server_addrlimit_acquire(srv->addrs, &key) != 0) {
+    fprintf(stderr, "refused peer=%s reason=\"too many connections from this address\"\n", peer);
+    evutil_closesocket(fd);
+    return;
+  }
+  conn *c = calloc(1, sizeof(*c));
+  uint64_t now = cli_now_ms();
+  if (c == NULL || cpns_server_session_new(&c->session, &srv->settings, NULL, now) != 0) {
+    fprintf(stderr, "refused peer=%s reason=\"out of memory\"\n", peer);
+    free(c);
+    server_addrlimit_release(srv->addrs, &key);
+    evutil_closesocket(fd);
+    return;
+  }
+  c->srv = srv;
+  c->fd = fd;
+  c->addr = key;
+  c->started_ms = now;
+  memcpy(c->peer, peer, sizeof(peer));
+  c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_read, c);
+  c->ev_write = event_new(srv->base, fd, EV_WRITE, on_write, c);
+  c->ev_timer = evtimer_new(srv->base, on_timer, c);
+  c->next = srv->conns;
+  if (srv->conns != NULL) {
+    srv->conns->prev = c;
+  }
+  srv->conns = c;
+  srv->nconns++;
+  if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL) {
+    c->error = CPNS_ERR_NOMEM;
+    conn_finish(c);
+    return;
+  }
+  int one = 1;
+  /* Three small PDUs each way: Nagle would only add latency. */
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  conn_drive(c);
+}
+
+static void on_accept_pause_end(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  server *srv = arg;
+  if (srv->listener != NULL) {
+    evconnlistener_enable(srv->listener);
+  }
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg) {
+  server *srv = arg;
+  fprintf(stderr, "accept failed: %s\n", strerror(errno));
+  evconnlistener_disable(l);
+  struct timeval tv = {.tv_sec = 0, .tv_usec = ACCEPT_PAUSE_MS * 1000};
+  event_add(srv->ev_accept_pause, &tv);
+}
+
+/* Store thread -> loop: answer every session whose batch committed. */
+static void on_store_done(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  server *srv = arg;
+  server_store_job *job = server_store_take_done(srv->store);
+  while (job != NULL) {
+    server_store_job *next = job->next;
+    conn *c = job->owner;
+    c->store_pending = 0;
+    if (c->closed) {
+      conn_free(c);
+    } else {
+      cpns_server_session_store_done(c->session, job->status, cli_now_ms());
+      conn_drive(c);
+    }
+    free(job);
+    job = next;
+  }
+}
+
+/* Called on the store thread: event_active is thread-safe with evthread. */
+static void notify_store_done(void *arg) {
+  server *srv = arg;
+  event_active(srv->ev_store_done, EV_READ, 0);
+}
+
+static void on_grace_end(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  server *srv = arg;
+  fprintf(stderr, "shutdown: grace period over, %zu connection(s) dropped\n", srv->nconns);
+  event_base_loopbreak(srv->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg) {
+  (void)what;
+  server *srv = arg;
+  if (srv->shutting_down) {
+    event_base_loopbreak(srv->base);
+    return;
+  }
+  fprintf(stderr, "shutting down (signal %d)\n", (int)sig);
+  srv->shutting_down = 1;
+  if (srv->listener != NULL) {
+    evconnlistener_free(srv->listener);
+    srv->listener = NULL;
+  }
+  /* Exchanges waiting on the store get their answer; the rest close now. */
+  conn *c = srv->conns;
+  while (c != NULL) {
+    conn *next = c->next;
+    if (!c->store_pending && !c->closed) {
+      conn_finish(c);
+    }
+    c = next;
+  }
+  if (srv->nconns == 0) {
+    event_base_loopbreak(srv->base);
+    return;
+  }
+  struct timeval tv = {.tv_sec = SHUTDOWN_GRACE_MS / 1000, .tv_usec = 0};
+  event_add(srv->ev_grace, &tv);
+}
+
+static int bind_listener(server *srv) {
+  char host[256], port[8];
+  if (cli_split_host_port(srv->cfg->listen, host, sizeof(host), port, sizeof(port)) != 0) {
+    fprintf(stderr, "bad --listen %s: expected HOST:PORT or [V6]:PORT\n", srv->cfg->listen);
+    return -1;
+  }
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  int gai = getaddrinfo(host, port, &hints, &res);
+  if (gai != 0) {
+    fprintf(stderr, "cannot resolve %s: %s\n", host, gai_strerror(gai));
+    return -1;
+  }
+  for (struct addrinfo *ai = res; ai != NULL && srv->listener == NULL; ai = ai->ai_next) {
+    srv->listener = evconnlistener_new_bind(
+        srv->base, on_accept, srv,
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024, ai->ai_addr,
+        (int)ai->ai_addrlen);
+  }
+  freeaddrinfo(res);
+  if (srv->listener == NULL) {
+    fprintf(stderr, "cannot listen on %s: %s\n", srv->cfg->listen, strerror(errno));
+    return -1;
+  }
+  evconnlistener_set_error_cb(srv->listener, on_accept_error);
+  struct sockaddr_storage ss;
+  socklen_t sslen = sizeof(ss);
+  char bound[INET6_ADDRSTRLEN + 8];
+  if (getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&ss, &sslen) != 0) {
+    fprintf(stderr, "getsockname: %s\n", strerror(errno));
+    return -1;
+  }
+  peer_name(bound, sizeof(bound), (struct sockaddr *)&ss);
+  fprintf(stderr, "listening on %s\n", bound);
+  fflush(stderr);
+  return 0;
+}
+
+/* Each connection needs a descriptor: use the hard limit, not the soft one. */
+static void raise_fd_limit(size_t want) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
+      rl.rlim_cur < (rlim_t)want) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+static void server_cleanup(server *srv) {
+  if (srv->listener != NULL) {
+    evconnlistener_free(srv->listener);
+  }
+  /* Drain first: queued assignments are committed before the db closes. */
+  server_store_stop(srv->store);
+  srv->store = NULL;
+  srv->shutting_down = 0; /* no loopbreak from conn_free now */
+  while (srv->conns != NULL) {
+    conn *c = srv->conns;
+    c->store_pending = 0;
+    if (!c->closed) {
+      c->closed = 1;
+      evutil_closesocket(c->fd);
+    }
+    conn_free(c);
+  }
+  if (srv->ev_sigint != NULL) event_free(srv->ev_sigint);
+  if (srv->ev_sigterm != NULL) event_free(srv->ev_sigterm);
+  if (srv->ev_store_done != NULL) event_free(srv->ev_store_done);
+  if (srv->ev_grace != NULL) event_free(srv->ev_grace);
+  if (srv->ev_accept_pause != NULL) event_free(srv->ev_accept_pause);
+  server_db_close(srv->reader);
+  server_lockout_del(srv->lockout);
+  server_addrlimit_del(srv->addrs);
+  if (srv->cred != NULL) sodium_free(srv->cred);
+  if (srv->base != NULL) event_base_free(srv->base);
+}
+
+int server_run(const server_config *cfg_in) {
+  server_config cfg = *cfg_in;
+  if (cfg.max_conns == 0) {
+    cfg.max_conns = SERVER_MAX_CONNS_DEFAULT;
+  }
+  if (cfg.max_conns_per_addr == 0) {
+    cfg.max_conns_per_addr = SERVER_MAX_CONNS_PER_ADDR_DEFAULT;
+  }
+  server srv;
+  memset(&srv, 0, sizeof(srv));
+  srv.cfg = &cfg;
+  srv.settings.realm = cfg.realm;
+  srv.settings.realm_len = cfg.realm_len;
+  srv.settings.server_secret = cfg.keys->server_secret;
+  srv.settings.fake_ops_limit = cfg.fake_ops_limit;
+  srv.settings.fake_mem_limit_kib = cfg.fake_mem_limit_kib;
+  srv.settings.max_pdu_len = cfg.max_pdu_len;
+  srv.settings.pdu_timeout_ms = cfg.pdu_timeout_ms;
+  srv.settings.exchange_timeout_ms = cfg.exchange_timeout_ms;
+
+  signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit(cfg.max_conns + 64);
+  if (evthread_use_pthreads() != 0) {
+    fprintf(stderr, "libevent has no pthreads support\n");
+    return -1;
+  }
+  int rc = -1;
+  srv.base = event_base_new();
+  srv.cred = sodium_malloc(sizeof(*srv.cred));
+  if (srv.base == NULL || srv.cred == NULL ||
+      server_lockout_new(&srv.lockout, &cfg.lockout) != 0 ||
+      server_addrlimit_new(&srv.addrs, cfg.max_conns, cfg.max_conns_per_addr) != 0) {
+    fprintf(stderr, "out of memory starting the server\n");
+    goto out;
+  }
+  if (server_db_open(&srv.reader, cfg.db_path, SERVER_DB_READER) != 0) {
+    goto out;
+  }
+  srv.ev_store_done = event_new(srv.base, -1, 0, on_store_done, &srv);
+  srv.ev_sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
+  srv.ev_sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
+  srv.ev_grace = evtimer_new(srv.base, on_grace_end, &srv);
+  srv.ev_accept_pause = evtimer_new(srv.base, on_accept_pause_end, &srv);
+  if (srv.ev_store_done == NULL || srv.ev_sigint == NULL || srv.ev_sigterm == NULL ||
+      srv.ev_grace == NULL || srv.ev_accept_pause == NULL ||
+      event_add(srv.ev_sigint, NULL) != 0 || event_add(srv.ev_sigterm, NULL) != 0) {
+    fprintf(stderr, "cannot set up the event loop\n");
+    goto out;
+  }
+  if (server_store_start(&srv.store, cfg.db_path, cfg.store_batch_max, notify_store_done,
+                         &srv) != 0) {
+    goto out;
+  }
+  if (bind_listener(&srv) != 0) {
+    goto out;
+  }
+  event_base_dispatch(srv.base);
+  uint64_t batches = 0, jobs = 0;
+  server_store_stats(srv.store, &batches, &jobs);
+  fprintf(stderr, "stopped: %llu assignment(s) stored in %llu transaction(s)\n",
+          (unsigned long long)jobs, (unsigned long long)batches);
+  rc = 0;
+out:
+  server_cleanup(&srv);
+  return rc;
+}

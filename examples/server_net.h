@@ -1,0 +1,45 @@
+/*
+ * cpns-server network side: a libevent loop that accepts connections
+ * within the limits, moves bytes between sockets and server session
+ * engines, answers credential lookups from a read connection and hands
+ * assignments to the store thread.
+ */
+#ifndef CPNS_EXAMPLES_SERVER_NET_H
+#define CPNS_EXAMPLES_SERVER_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "examples/server_keyfile.h"
+#include "examples/server_lockout.h"
+
+/** Everything `cpns-server serve` is told. Zero numeric fields take defaults. */
+typedef struct server_config {
+  const char *db_path;
+  const char *listen;             /**< HOST:PORT, port 0 = ephemeral */
+  const uint8_t *realm;
+  size_t realm_len;
+  const server_keys *keys;
+  uint32_t fake_ops_limit;        /**< Unknown users' KDF params (match enrollment) */
+  uint32_t fake_mem_limit_kib;
+  size_t max_pdu_len;
+  uint64_t pdu_timeout_ms;
+  uint64_t exchange_timeout_ms;
+  size_t max_conns;               /**< [1024] */
+  size_t max_conns_per_addr;      /**< [16] */
+  size_t store_batch_max;         /**< [256] */
+  server_lockout_settings lockout;
+} server_config;
+
+#define SERVER_MAX_CONNS_DEFAULT 1024
+#define SERVER_MAX_CONNS_PER_ADDR_DEFAULT 16
+
+/**
+ * Runs the server until SIGINT or SIGTERM, then stops accepting, lets
+ * exchanges waiting for the store finish, drains the store thread and
+ * closes the database. Prints "listening on HOST:PORT" once bound.
+ * Returns 0 after a clean shutdown, -1 if it could not start.
+ */
+int server_run(const server_config *cfg);
+
+#endif /* CPNS_EXAMPLES_SERVER_NET_H */

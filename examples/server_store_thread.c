@@ -1,0 +1,175 @@
+/*
+ * cpns-server store thread (see server_store_thread.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "examples/server_store_thread.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "examples/server_db.h"
+
+struct server_store {
+  server_db *db;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  server_store_job *pending_head, *pending_tail;
+  server_store_job *done_head, *done_tail;
+  int stopping;
+  size_t batch_max;
+  server_store_notify_fn notify;
+  void *notify_arg;
+  uint64_t batches, jobs;
+};
+
+/* One transaction for the whole batch: one fsync pays for every job in it. */
+static void store_batch(server_store *st, server_store_job *batch) {
+  if (server_db_begin(st->db) != 0) {
+    for (server_store_job *j = batch; j != NULL; j = j->next) {
+      j->status = CPNS_STORE_FAILED;
+    }
+    return;
+  }
+  for (server_store_job *j = batch; j != NULL; j = j->next) {
+    server_db_assignment a = {
+        .entity_id = j->entity_id, .entity_id_len = j->entity_id_len,
+        .user_id = j->user_id, .user_id_len = j->user_id_len,
+        .mode = j->mode, .key_id = j->key_id, .sealed_eukey = j->sealed_eukey,
+        .assigned_at = j->assigned_at};
+    j->status = server_db_assign(st->db, &a);
+  }
+  if (server_db_commit(st->db) != 0) {
+    server_db_rollback(st->db);
+    /* Nothing was stored; a conflict found inside still stands. */
+    for (server_store_job *j = batch; j != NULL; j = j->next) {
+      if (j->status == CPNS_STORE_OK) {
+        j->status = CPNS_STORE_FAILED;
+      }
+    }
+  }
+}
+
+static void *store_main(void *arg) {
+  server_store *st = arg;
+  pthread_mutex_lock(&st->lock);
+  for (;;) {
+    while (st->pending_head == NULL && !st->stopping) {
+      pthread_cond_wait(&st->wake, &st->lock);
+    }
+    if (st->pending_head == NULL) {
+      break; /* stopping and drained */
+    }
+    server_store_job *batch = st->pending_head, *last = batch;
+    size_t n = 1;
+    while (last->next != NULL && n < st->batch_max) {
+      last = last->next;
+      n++;
+    }
+    st->pending_head = last->next;
+    if (st->pending_head == NULL) {
+      st->pending_tail = NULL;
+    }
+    last->next = NULL;
+    pthread_mutex_unlock(&st->lock);
+
+    store_batch(st, batch);
+
+    pthread_mutex_lock(&st->lock);
+    if (st->done_tail != NULL) {
+      st->done_tail->next = batch;
+    } else {
+      st->done_head = batch;
+    }
+    st->done_tail = last;
+    st->batches++;
+    st->jobs += n;
+    pthread_mutex_unlock(&st->lock);
+    if (st->notify != NULL) {
+      st->notify(st->notify_arg);
+    }
+    pthread_mutex_lock(&st->lock);
+  }
+  pthread_mutex_unlock(&st->lock);
+  return NULL;
+}
+
+int server_store_start(server_store **out, const char *db_path, size_t batch_max,
+                       server_store_notify_fn notify, void *notify_arg) {
+  *out = NULL;
+  server_store *st = calloc(1, sizeof(*st));
+  if (st == NULL) {
+    fprintf(stderr, "out of memory starting the store thread\n");
+    return -1;
+  }
+  st->batch_max = batch_max != 0 ? batch_max : 256;
+  st->notify = notify;
+  st->notify_arg = notify_arg;
+  if (server_db_open(&st->db, db_path, SERVER_DB_EXISTING) != 0) {
+    free(st);
+    return -1;
+  }
+  pthread_mutex_init(&st->lock, NULL);
+  pthread_cond_init(&st->wake, NULL);
+  if (pthread_create(&st->thread, NULL, store_main, st) != 0) {
+    fprintf(stderr, "cannot start the store thread\n");
+    pthread_cond_destroy(&st->wake);
+    pthread_mutex_destroy(&st->lock);
+    server_db_close(st->db);
+    free(st);
+    return -1;
+  }
+  *out = st;
+  return 0;
+}
+
+void server_store_submit(server_store *st, server_store_job *job) {
+  job->next = NULL;
+  pthread_mutex_lock(&st->lock);
+  if (st->pending_tail != NULL) {
+    st->pending_tail->next = job;
+  } else {
+    st->pending_head = job;
+  }
+  st->pending_tail = job;
+  pthread_cond_signal(&st->wake);
+  pthread_mutex_unlock(&st->lock);
+}
+
+server_store_job *server_store_take_done(server_store *st) {
+  pthread_mutex_lock(&st->lock);
+  server_store_job *done = st->done_head;
+  st->done_head = st->done_tail = NULL;
+  pthread_mutex_unlock(&st->lock);
+  return done;
+}
+
+void server_store_stats(server_store *st, uint64_t *batches, uint64_t *jobs) {
+  pthread_mutex_lock(&st->lock);
+  *batches = st->batches;
+  *jobs = st->jobs;
+  pthread_mutex_unlock(&st->lock);
+}
+
+void server_store_stop(server_store *st) {
+  if (st == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&st->lock);
+  st->stopping = 1;
+  pthread_cond_signal(&st->wake);
+  pthread_mutex_unlock(&st->lock);
+  pthread_join(st->thread, NULL);
+  server_store_job *j = st->done_head;
+  while (j != NULL) {
+    server_store_job *next = j->next;
+    free(j);
+    j = next;
+  }
+  server_db_close(st->db);
+  pthread_cond_destroy(&st->wake);
+  pthread_mutex_destroy(&st->lock);
+  free(st);
+}
