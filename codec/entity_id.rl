@@ -7,6 +7,12 @@
  */
 #include "codec/ident_internal.h"
 
+/* Ragel's -G2 output enters its state switch by falling through cases on
+ * purpose; the warning is off for this small file only. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+
 %%{
   machine entity_id;
   alphtype unsigned char;

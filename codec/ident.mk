@@ -18,3 +18,15 @@ TESTS += tests/test_ident
 tests_test_ident_SOURCES = tests/test_ident.c
 tests_test_ident_CFLAGS = $(TEST_CFLAGS)
 tests_test_ident_LDADD = $(TEST_LIBS)
+
+FUZZ_TARGETS += fuzz/fuzz_ident
+fuzz_fuzz_ident_SOURCES = fuzz/fuzz_ident.c
+fuzz_fuzz_ident_CFLAGS = $(FUZZER_CC_FLAGS)
+fuzz_fuzz_ident_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_ident_LDADD = $(CORE_LIBS)
+EXTRA_DIST += fuzz/corpus/ident
+
+BENCH_TARGETS += bench/bench_ident
+bench_bench_ident_SOURCES = bench/bench_ident.c
+bench_bench_ident_CFLAGS = $(OWN_CFLAGS)
+bench_bench_ident_LDADD = $(CORE_LIBS)
