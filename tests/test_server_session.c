@@ -1,0 +1,827 @@
+/*
+ * Server session engine: every rule of PROTOCOL.md §4, §6, §8 and every
+ * result code, against the real gateway engine and hand-built hostile PDUs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <sodium.h>
+
+#include "exchange/server_internal.h"
+#include "tests/exchange_harness.h"
+
+static const uint8_t zeros[64];
+
+/* Encodes a KeyRequest and feeds it whole. */
+static int feed_request(cpns_server_session *s, const cpns_key_request *req) {
+  cpns_pdu pdu;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len;
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_REQUEST;
+  pdu.u.key_request = *req;
+  len = hx_encode(&pdu, buf, sizeof buf);
+  return hx_server_feed(s, buf, len, 0, 0);
+}
+
+/* The second KeyRequest matching req and chal, with a correct proof. */
+static void second_request(cpns_key_request *second, const cpns_key_request *first,
+                           const cpns_key_challenge *chal) {
+  *second = *first;
+  second->has_response = 1;
+  memcpy(second->server_nonce, chal->server_nonce, CPNS_NONCE_LEN);
+  hx_proof(first, chal, HX_PASSWORD, second->client_proof);
+}
+
+static cpns_server_session *new_session(const cpns_server_settings *st, uint64_t now) {
+  cpns_server_session *s = NULL;
+  ck_assert_int_eq(cpns_server_session_new(&s, st, NULL, now), 0);
+  return s;
+}
+
+START_TEST(test_server_session_new_invalid_arguments) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = (cpns_server_session *)&st;
+  cpns_mem partial = *cpns_mem_default();
+  ck_assert_int_eq(cpns_server_session_new(NULL, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_server_session_new(&s, NULL, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(s);
+  st.realm = NULL;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_server_settings();
+  st.realm_len = 0;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st.realm_len = CPNS_REALM_MAX + 1;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_server_settings();
+  st.server_secret = NULL;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_server_settings();
+  st.fake_mem_limit_kib = 4; /* below Argon2id's minimum */
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_server_settings();
+  partial.realloc = NULL;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, &partial, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(s);
+  cpns_server_session_del(NULL);
+}
+END_TEST
+
+static void check_success(hx *h) {
+  uint8_t eukey[CPNS_EUKEY_LEN], key_id[CPNS_KEY_ID_LEN];
+  const uint8_t *eid, *uid;
+  size_t eid_len, uid_len;
+  ck_assert_int_eq(cpns_server_session_get_state(h->s), CPNS_SERVER_DONE);
+  ck_assert_int_eq(cpns_server_session_get_result(h->s), CPNS_RESULT_SUCCESS);
+  ck_assert_int_eq(cpns_gateway_get_state(h->gw), CPNS_GATEWAY_DONE);
+  ck_assert_int_eq(cpns_gateway_get_result(h->gw), CPNS_RESULT_SUCCESS);
+  ck_assert_int_eq(h->stored, 1);
+  ck_assert_int_eq(cpns_gateway_get_eukey(h->gw, eukey, key_id), 0);
+  ck_assert_mem_eq(eukey, h->stored_eukey, CPNS_EUKEY_LEN);
+  ck_assert_mem_eq(key_id, h->stored_key_id, CPNS_KEY_ID_LEN);
+  ck_assert_mem_ne(eukey, zeros, CPNS_EUKEY_LEN);
+  ck_assert_uint_eq(h->assignment_seen.entity_id_norm_len, strlen(HX_ENTITY_NORM));
+  ck_assert_int_eq(h->assignment_seen.mode, CPNS_MODE_PNE_PLUS_PN_GW);
+  cpns_server_session_get_ids(h->s, &eid, &eid_len, &uid, &uid_len);
+  ck_assert_uint_eq(eid_len, strlen(HX_ENTITY_NORM));
+  ck_assert_mem_eq(eid, HX_ENTITY_NORM, eid_len);
+  ck_assert_uint_eq(uid_len, strlen(HX_USER_NORM));
+  ck_assert_mem_eq(uid, HX_USER_NORM, uid_len);
+  ck_assert_uint_eq(cpns_server_session_get_expiry(h->s), UINT64_MAX);
+}
+
+START_TEST(test_server_session_exchange_success) {
+  hx h;
+  cpns_pdu pdu;
+  hx_init(&h, HX_PASSWORD);
+  hx_run(&h);
+  check_success(&h);
+  ck_assert_uint_eq(h.n_to_server, 2);
+  ck_assert_uint_eq(h.n_to_gateway, 2);
+  /* The delivery echoes the identifiers as sent, not their normal form. */
+  ck_assert_int_eq(cpns_pdu_decode(&pdu, h.to_gateway[1].bytes, h.to_gateway[1].len, NULL), 0);
+  ck_assert_uint_eq(pdu.u.key_delivery.entity_id_len, strlen(HX_ENTITY));
+  ck_assert_mem_eq(pdu.u.key_delivery.entity_id, HX_ENTITY, strlen(HX_ENTITY));
+  ck_assert_uint_eq(pdu.u.key_delivery.user_id_len, strlen(HX_USER));
+  ck_assert_int_eq(pdu.u.key_delivery.version, 1);
+  hx_free(&h);
+}
+END_TEST
+
+START_TEST(test_server_session_exchange_byte_at_a_time) {
+  hx h;
+  hx_init(&h, HX_PASSWORD);
+  h.chunk = 1;
+  hx_run(&h);
+  check_success(&h);
+  hx_free(&h);
+}
+END_TEST
+
+START_TEST(test_server_session_exchange_wrong_password) {
+  hx h;
+  hx_init(&h, "wrong password");
+  hx_run(&h);
+  ck_assert_int_eq(h.stored, 0);
+  ck_assert_int_eq(cpns_server_session_get_state(h.s), CPNS_SERVER_DONE);
+  ck_assert_int_eq(cpns_server_session_get_result(h.s), CPNS_RESULT_AUTHENTICATION_FAILED);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_FAILED);
+  ck_assert_int_eq(cpns_gateway_get_error(h.gw), CPNS_ERR_REFUSED);
+  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_AUTHENTICATION_FAILED);
+  hx_free(&h);
+}
+END_TEST
+
+START_TEST(test_server_session_exchange_unknown_user_same_shape) {
+  hx wrong, unknown, unknown2;
+  cpns_pdu cw, cu, cu2, dw, du;
+  uint8_t salt[CPNS_SALT_LEN];
+  size_t i;
+  hx_init(&wrong, "wrong password");
+  hx_run(&wrong);
+  hx_init(&unknown, HX_PASSWORD);
+  unknown.cred_mode = HX_UNKNOWN;
+  hx_run(&unknown);
+  hx_init(&unknown2, HX_PASSWORD);
+  unknown2.cred_mode = HX_UNKNOWN;
+  hx_run(&unknown2);
+  ck_assert_int_eq(unknown.stored, 0);
+  ck_assert_int_eq(cpns_server_session_get_result(unknown.s), CPNS_RESULT_AUTHENTICATION_FAILED);
+  ck_assert_int_eq(cpns_gateway_get_error(unknown.gw), cpns_gateway_get_error(wrong.gw));
+  ck_assert_int_eq(cpns_gateway_get_result(unknown.gw), cpns_gateway_get_result(wrong.gw));
+  /* Same PDUs, same sizes, in both directions. */
+  ck_assert_uint_eq(unknown.n_to_gateway, wrong.n_to_gateway);
+  for (i = 0; i < wrong.n_to_gateway; ++i) {
+    ck_assert_uint_eq(unknown.to_gateway[i].len, wrong.to_gateway[i].len);
+  }
+  ck_assert_int_eq(cpns_pdu_decode(&cw, wrong.to_gateway[0].bytes, wrong.to_gateway[0].len, NULL),
+                   0);
+  ck_assert_int_eq(
+      cpns_pdu_decode(&cu, unknown.to_gateway[0].bytes, unknown.to_gateway[0].len, NULL), 0);
+  ck_assert_int_eq(
+      cpns_pdu_decode(&cu2, unknown2.to_gateway[0].bytes, unknown2.to_gateway[0].len, NULL), 0);
+  ck_assert_int_eq(cu.u.key_challenge.kdf.ops_limit, cw.u.key_challenge.kdf.ops_limit);
+  ck_assert_int_eq(cu.u.key_challenge.kdf.mem_limit_kib, cw.u.key_challenge.kdf.mem_limit_kib);
+  ck_assert_uint_eq(cu.u.key_challenge.realm_len, cw.u.key_challenge.realm_len);
+  /* The fake salt is the §6 derivation: stable per user, not random. */
+  ck_assert_int_eq(cpns_fake_salt(salt, hx_server_secret, (const uint8_t *)HX_USER_NORM,
+                                  strlen(HX_USER_NORM)),
+                   0);
+  ck_assert_mem_eq(cu.u.key_challenge.kdf.salt, salt, CPNS_SALT_LEN);
+  ck_assert_mem_eq(cu2.u.key_challenge.kdf.salt, salt, CPNS_SALT_LEN);
+  ck_assert_mem_ne(cu.u.key_challenge.server_nonce, cu2.u.key_challenge.server_nonce,
+                   CPNS_NONCE_LEN);
+  ck_assert_int_eq(cpns_pdu_decode(&dw, wrong.to_gateway[1].bytes, wrong.to_gateway[1].len, NULL),
+                   0);
+  ck_assert_int_eq(
+      cpns_pdu_decode(&du, unknown.to_gateway[1].bytes, unknown.to_gateway[1].len, NULL), 0);
+  ck_assert_int_eq(du.u.key_delivery.result, dw.u.key_delivery.result);
+  ck_assert_int_eq(du.u.key_delivery.has_assignment, 0);
+  hx_free(&wrong);
+  hx_free(&unknown);
+  hx_free(&unknown2);
+}
+END_TEST
+
+/* An unknown user goes through proof verification against a random
+ * StoredKey, like a known one (§6 timing): the key is set, not zero. */
+START_TEST(test_server_session_provide_credential_unknown_uses_random_key) {
+  cpns_key_request req;
+  cpns_server_session *s;
+  hx_first_request(&req);
+  s = hx_session_after_first(&req, HX_UNKNOWN, NULL);
+  ck_assert_mem_ne(s->sec->stored_key, zeros, CPNS_STORED_KEY_LEN);
+  ck_assert_int_eq(s->user_known, 0);
+  /* The server secret is not needed after the challenge. */
+  ck_assert_mem_eq(s->sec->server_secret, zeros, CPNS_SERVER_SECRET_LEN);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* Each repeated field of the second KeyRequest changed in turn (§4). */
+START_TEST(test_server_session_read_repeat_differs) {
+  cpns_key_request first, second;
+  cpns_key_challenge chal;
+  cpns_server_session *s;
+  hx_first_request(&first);
+  s = hx_session_after_first(&first, HX_KNOWN, &chal);
+  second_request(&second, &first, &chal);
+  switch (_i) {
+  case 0:
+    second.version = 2;
+    break;
+  case 1:
+    second.entity_id[second.entity_id_len - 1] = '7';
+    break;
+  case 2:
+    second.user_id[0] = 'b'; /* same length, still valid */
+    break;
+  case 3:
+    second.mode = CPNS_MODE_PNE_PLUS_PN_GW;
+    break;
+  case 4:
+    second.gateway_nonce[31] ^= 1;
+    break;
+  case 5:
+    second.offered_suites[1] = 9;
+    second.offered_suites_len = 2;
+    break;
+  case 6:
+    memcpy(second.entity_id, "URN", 3); /* equivalent, but not byte for byte */
+    break;
+  default:
+    ck_abort();
+  }
+  ck_assert_int_eq(feed_request(s, &second), 0);
+  hx_expect_refusal(s, CPNS_RESULT_BAD_REQUEST);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* The control for the test above: unchanged, the hand-built request succeeds. */
+START_TEST(test_server_session_read_repeat_same_succeeds) {
+  cpns_key_request first, second;
+  cpns_key_challenge chal;
+  cpns_server_session *s;
+  cpns_pdu pdu;
+  hx_first_request(&first);
+  s = hx_session_after_first(&first, HX_KNOWN, &chal);
+  second_request(&second, &first, &chal);
+  ck_assert_int_eq(feed_request(s, &second), 0);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_NEED_STORE);
+  ck_assert_int_eq(cpns_server_session_store_done(s, CPNS_STORE_OK, 0), 0);
+  hx_server_take(s, &pdu, NULL);
+  ck_assert_int_eq(pdu.u.key_delivery.result, CPNS_RESULT_SUCCESS);
+  ck_assert_int_eq(pdu.u.key_delivery.has_assignment, 1);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_read_wrong_server_nonce) {
+  cpns_key_request first, second;
+  cpns_key_challenge chal;
+  cpns_server_session *s;
+  hx_first_request(&first);
+  s = hx_session_after_first(&first, HX_KNOWN, &chal);
+  second_request(&second, &first, &chal);
+  second.server_nonce[0] ^= 0x80;
+  ck_assert_int_eq(feed_request(s, &second), 0);
+  hx_expect_refusal(s, CPNS_RESULT_BAD_REQUEST);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_read_wrong_proof) {
+  cpns_key_request first, second;
+  cpns_key_challenge chal;
+  cpns_server_session *s;
+  hx_first_request(&first);
+  s = hx_session_after_first(&first, HX_KNOWN, &chal);
+  second_request(&second, &first, &chal);
+  second.client_proof[5] ^= 1;
+  ck_assert_int_eq(feed_request(s, &second), 0);
+  hx_expect_refusal(s, CPNS_RESULT_AUTHENTICATION_FAILED);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_read_second_without_response) {
+  cpns_key_request first;
+  cpns_server_session *s;
+  hx_first_request(&first);
+  s = hx_session_after_first(&first, HX_KNOWN, NULL);
+  ck_assert_int_eq(feed_request(s, &first), 0);
+  hx_expect_refusal(s, CPNS_RESULT_BAD_REQUEST);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_read_first_with_response) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_key_request req;
+  cpns_server_session *s = new_session(&st, 0);
+  hx_first_request(&req);
+  req.has_response = 1;
+  ck_assert_int_eq(feed_request(s, &req), 0);
+  hx_expect_refusal(s, CPNS_RESULT_BAD_REQUEST);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* A KeyChallenge or KeyDelivery where the second KeyRequest belongs. */
+START_TEST(test_server_session_read_wrong_pdu_second) {
+  cpns_key_request first;
+  cpns_key_challenge chal;
+  cpns_server_session *s;
+  cpns_pdu pdu, answer;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len;
+  hx_first_request(&first);
+  s = hx_session_after_first(&first, HX_KNOWN, &chal);
+  memset(&pdu, 0, sizeof pdu);
+  if (_i == 0) {
+    pdu.type = CPNS_PDU_KEY_CHALLENGE;
+    pdu.u.key_challenge = chal;
+  } else {
+    pdu.type = CPNS_PDU_KEY_DELIVERY;
+    pdu.u.key_delivery.version = 1;
+    pdu.u.key_delivery.result = CPNS_RESULT_TRY_LATER;
+    pdu.u.key_delivery.entity_id_len = 5;
+    memcpy(pdu.u.key_delivery.entity_id, "urn:x", 5);
+    pdu.u.key_delivery.user_id_len = 1;
+    pdu.u.key_delivery.user_id[0] = 'x';
+  }
+  len = hx_encode(&pdu, buf, sizeof buf);
+  ck_assert_int_eq(hx_server_feed(s, buf, len, 0, 0), 0);
+  ck_assert_int_eq(cpns_server_session_get_result(s), CPNS_RESULT_BAD_REQUEST);
+  hx_server_take(s, &answer, NULL);
+  ck_assert_int_eq(answer.u.key_delivery.result, CPNS_RESULT_BAD_REQUEST);
+  /* Echoes the first request, whatever the wrong PDU carried. */
+  ck_assert_uint_eq(answer.u.key_delivery.entity_id_len, first.entity_id_len);
+  ck_assert_mem_eq(answer.u.key_delivery.entity_id, first.entity_id, first.entity_id_len);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* Without a first KeyRequest there is nothing to echo: close unanswered. */
+START_TEST(test_server_session_read_wrong_pdu_first) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_pdu pdu;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len, written;
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_CHALLENGE;
+  pdu.u.key_challenge.version = 1;
+  pdu.u.key_challenge.realm_len = 1;
+  pdu.u.key_challenge.realm[0] = 'r';
+  pdu.u.key_challenge.suite = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+  pdu.u.key_challenge.kdf.ops_limit = 1;
+  pdu.u.key_challenge.kdf.mem_limit_kib = 8;
+  len = hx_encode(&pdu, buf, sizeof buf);
+  ck_assert_int_eq(hx_server_feed(s, buf, len, 0, 0), CPNS_ERR_PROTOCOL);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
+  ck_assert_int_eq(cpns_server_session_write(s, buf, sizeof buf, &written, 0), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_server_session_get_result(s), -1);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_read_version_2) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_key_request req;
+  cpns_pdu pdu;
+  hx_first_request(&req);
+  req.version = 2;
+  ck_assert_int_eq(feed_request(s, &req), 0);
+  ck_assert_int_eq(cpns_server_session_get_result(s), CPNS_RESULT_UNSUPPORTED_VERSION);
+  hx_server_take(s, &pdu, NULL);
+  ck_assert_int_eq(pdu.u.key_delivery.result, CPNS_RESULT_UNSUPPORTED_VERSION);
+  ck_assert_int_eq(pdu.u.key_delivery.version, 1); /* every server PDU is v1 */
+  ck_assert_int_eq(pdu.u.key_delivery.has_assignment, 0);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_read_no_known_suite) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_key_request req;
+  hx_first_request(&req);
+  req.offered_suites_len = 3;
+  req.offered_suites[0] = 2;
+  req.offered_suites[1] = 77;
+  req.offered_suites[2] = 1000;
+  ck_assert_int_eq(feed_request(s, &req), 0);
+  hx_expect_refusal(s, CPNS_RESULT_UNSUPPORTED_SUITE);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* Unknown suite numbers are skipped and stay in the transcript as sent. */
+START_TEST(test_server_session_read_unknown_suites_ignored) {
+  cpns_key_request first, second;
+  cpns_key_challenge chal;
+  cpns_server_session *s;
+  cpns_pdu pdu;
+  hx_first_request(&first);
+  first.offered_suites_len = 3;
+  first.offered_suites[0] = 42;
+  first.offered_suites[1] = 1;
+  first.offered_suites[2] = 7;
+  s = hx_session_after_first(&first, HX_KNOWN, &chal);
+  ck_assert_int_eq(chal.suite, CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305);
+  second_request(&second, &first, &chal);
+  ck_assert_int_eq(feed_request(s, &second), 0);
+  ck_assert_int_eq(cpns_server_session_store_done(s, CPNS_STORE_OK, 0), 0);
+  hx_server_take(s, &pdu, NULL);
+  ck_assert_int_eq(pdu.u.key_delivery.result, CPNS_RESULT_SUCCESS);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_read_bad_identifier) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_key_request req;
+  const uint8_t *eid, *uid;
+  size_t eid_len, uid_len;
+  static const char *bad_entity[] = {"urn:uuid:not-a-uuid", "not a urn", "urn:x:%zz",
+                                     "urn:dev:mac:0011"};
+  static const char *bad_user[] = {"alice@", "@example.com", "al ice", "a..b"};
+  hx_first_request(&req);
+  if (_i < 4) {
+    req.entity_id_len = strlen(bad_entity[_i]);
+    memcpy(req.entity_id, bad_entity[_i], req.entity_id_len);
+  } else {
+    req.user_id_len = strlen(bad_user[_i - 4]);
+    memcpy(req.user_id, bad_user[_i - 4], req.user_id_len);
+  }
+  ck_assert_int_eq(feed_request(s, &req), 0);
+  /* For the log, an invalid identifier is reported as received. */
+  cpns_server_session_get_ids(s, &eid, &eid_len, &uid, &uid_len);
+  if (_i < 4) {
+    ck_assert_uint_eq(eid_len, req.entity_id_len);
+    ck_assert_mem_eq(eid, req.entity_id, eid_len);
+  } else {
+    ck_assert_uint_eq(uid_len, req.user_id_len);
+    ck_assert_mem_eq(uid, req.user_id, uid_len);
+  }
+  hx_expect_refusal(s, CPNS_RESULT_BAD_REQUEST);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_provide_credential_throttled) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_key_request req;
+  cpns_credential *cred = _i == 0 ? hx_credential(HX_PASSWORD) : NULL;
+  hx_first_request(&req);
+  ck_assert_int_eq(feed_request(s, &req), 0);
+  ck_assert_int_eq(cpns_server_session_provide_credential(s, cred, 1, 0), 0);
+  hx_expect_refusal(s, CPNS_RESULT_TRY_LATER);
+  sodium_free(cred);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_provide_credential_bad_record) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_key_request req;
+  cpns_credential *cred = hx_credential(HX_PASSWORD);
+  const uint8_t *uid;
+  size_t uid_len;
+  hx_first_request(&req);
+  ck_assert_int_eq(feed_request(s, &req), 0);
+  ck_assert_int_eq(cpns_server_session_get_user_id(s, &uid, &uid_len), 0);
+  ck_assert_uint_eq(uid_len, strlen(HX_USER_NORM));
+  ck_assert_mem_eq(uid, HX_USER_NORM, uid_len);
+  cred->kdf.mem_limit_kib = 1;
+  ck_assert_int_eq(cpns_server_session_provide_credential(s, cred, 0, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_NEED_CREDENTIAL);
+  ck_assert_int_eq(cpns_server_session_provide_credential(NULL, cred, 0, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  sodium_free(cred);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_store_done_conflict) {
+  hx h;
+  hx_init(&h, HX_PASSWORD);
+  h.store_status = CPNS_STORE_CONFLICT;
+  hx_run(&h);
+  ck_assert_int_eq(h.stored, 1);
+  ck_assert_int_eq(cpns_server_session_get_result(h.s), CPNS_RESULT_ENTITY_CONFLICT);
+  ck_assert_int_eq(cpns_server_session_get_state(h.s), CPNS_SERVER_DONE);
+  ck_assert_int_eq(cpns_gateway_get_error(h.gw), CPNS_ERR_REFUSED);
+  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_ENTITY_CONFLICT);
+  hx_free(&h);
+}
+END_TEST
+
+START_TEST(test_server_session_store_done_failed) {
+  hx h;
+  uint8_t eukey[CPNS_EUKEY_LEN], key_id[CPNS_KEY_ID_LEN];
+  cpns_pdu pdu;
+  hx_init(&h, HX_PASSWORD);
+  h.store_status = CPNS_STORE_FAILED;
+  hx_run(&h);
+  ck_assert_int_eq(cpns_server_session_get_result(h.s), CPNS_RESULT_SERVER_ERROR);
+  ck_assert_int_eq(cpns_pdu_decode(&pdu, h.to_gateway[1].bytes, h.to_gateway[1].len, NULL), 0);
+  ck_assert_int_eq(pdu.u.key_delivery.has_assignment, 0);
+  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_SERVER_ERROR);
+  ck_assert_int_eq(cpns_gateway_get_eukey(h.gw, eukey, key_id), CPNS_ERR_STATE);
+  hx_free(&h);
+}
+END_TEST
+
+START_TEST(test_server_session_store_done_wipes_eukey) {
+  cpns_key_request first, second;
+  cpns_key_challenge chal;
+  cpns_server_session *s;
+  cpns_server_assignment a;
+  hx_first_request(&first);
+  s = hx_session_after_first(&first, HX_KNOWN, &chal);
+  second_request(&second, &first, &chal);
+  ck_assert_int_eq(feed_request(s, &second), 0);
+  ck_assert_int_eq(cpns_server_session_get_assignment(s, &a), 0);
+  ck_assert_mem_ne(a.eukey, zeros, CPNS_EUKEY_LEN);
+  ck_assert_int_eq(cpns_server_session_store_done(s, (cpns_store_status)9, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_NEED_STORE);
+  ck_assert_uint_eq(cpns_server_session_get_expiry(s), UINT64_MAX);
+  ck_assert_int_eq(cpns_server_session_store_done(s, CPNS_STORE_OK, 0), 0);
+  ck_assert_mem_eq(s->sec, zeros, sizeof *s->sec < sizeof zeros ? sizeof *s->sec : sizeof zeros);
+  ck_assert_int_eq(cpns_server_session_get_assignment(s, &a), CPNS_ERR_STATE);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_read_non_der) {
+  static const uint8_t indefinite[] = {0xa0, 0x80, 0x02, 0x01, 0x01, 0x00, 0x00};
+  static const uint8_t http[] = "GET / HTTP/1.1\r\n\r\n";
+  static const uint8_t bad_body[] = {0xa0, 0x03, 0x01, 0x02, 0x03};
+  static const uint8_t non_minimal[] = {0xa0, 0x81, 0x03, 0x02, 0x01, 0x01};
+  static const struct {
+    const uint8_t *bytes;
+    size_t len;
+  } cases[] = {{indefinite, sizeof indefinite},
+               {http, sizeof http - 1},
+               {bad_body, sizeof bad_body},
+               {non_minimal, sizeof non_minimal}};
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  uint8_t out[CPNS_PDU_MAX_ENCODED];
+  size_t written, consumed;
+  int rv = hx_server_feed(s, cases[_i].bytes, cases[_i].len, 0, 0);
+  ck_assert_int_lt(rv, 0);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
+  ck_assert_int_eq(cpns_server_session_write(s, out, sizeof out, &written, 0), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_server_session_read(s, out, 1, &consumed, 0), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_server_session_get_result(s), -1);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* A length above the limit closes after the length octets, before the body. */
+START_TEST(test_server_session_read_oversized_length) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  uint8_t big[64];
+  size_t consumed = 0;
+  memset(big, 0x41, sizeof big);
+  big[0] = 0xa0;
+  big[1] = 0x84;
+  big[2] = 0x7f;
+  big[3] = 0xff;
+  big[4] = 0xff;
+  big[5] = 0xff;
+  ck_assert_int_eq(cpns_server_session_read(s, big, sizeof big, &consumed, 0),
+                   CPNS_ERR_PDU_TOO_LONG);
+  ck_assert_uint_le(consumed, 6);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* Just above the configured limit: a real request with a small max_pdu_len. */
+START_TEST(test_server_session_read_over_configured_limit) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s;
+  cpns_key_request req;
+  cpns_pdu pdu;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len, consumed = 0;
+  hx_first_request(&req);
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_REQUEST;
+  pdu.u.key_request = req;
+  len = hx_encode(&pdu, buf, sizeof buf);
+  st.max_pdu_len = len - 1;
+  s = new_session(&st, 0);
+  ck_assert_int_eq(cpns_server_session_read(s, buf, len, &consumed, 0), CPNS_ERR_PDU_TOO_LONG);
+  ck_assert_uint_le(consumed, 6);
+  cpns_server_session_del(s);
+  st.max_pdu_len = len;
+  s = new_session(&st, 0);
+  ck_assert_int_eq(cpns_server_session_read(s, buf, len, &consumed, 0), 0);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_NEED_CREDENTIAL);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_read_peer_closed) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  static const uint8_t part[] = {0xa0, 0x40, 0x02};
+  size_t consumed;
+  ck_assert_int_eq(cpns_server_session_read(s, part, sizeof part, &consumed, 0), 0);
+  ck_assert_uint_eq(consumed, sizeof part);
+  ck_assert_int_eq(cpns_server_session_read(s, NULL, 0, &consumed, 0), CPNS_ERR_PEER_CLOSED);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_read_leaves_trailing_bytes) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_key_request req;
+  cpns_pdu pdu;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len, consumed;
+  hx_first_request(&req);
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_REQUEST;
+  pdu.u.key_request = req;
+  len = hx_encode(&pdu, buf, sizeof buf);
+  memset(buf + len, 0xee, 10);
+  ck_assert_int_eq(cpns_server_session_read(s, buf, len + 10, &consumed, 0), 0);
+  ck_assert_uint_eq(consumed, len);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_NEED_CREDENTIAL);
+  ck_assert_int_eq(cpns_server_session_read(s, buf + len, 10, &consumed, 0), CPNS_ERR_STATE);
+  ck_assert_uint_eq(consumed, 0);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_handle_expiry_first_pdu) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s;
+  static const uint8_t part[] = {0xa0, 0x40};
+  size_t consumed;
+  st.pdu_timeout_ms = 500;
+  s = new_session(&st, 1000);
+  ck_assert_uint_eq(cpns_server_session_get_expiry(s), 1500);
+  ck_assert_int_eq(cpns_server_session_read(s, part, sizeof part, &consumed, 1200), 0);
+  ck_assert_int_eq(cpns_server_session_handle_expiry(s, 1499), 0);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_RECEIVE);
+  ck_assert_int_eq(cpns_server_session_handle_expiry(s, 1500), CPNS_ERR_TIMEOUT);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
+  ck_assert_uint_eq(cpns_server_session_get_expiry(s), UINT64_MAX);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_handle_expiry_second_pdu) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s;
+  cpns_key_request req;
+  cpns_pdu pdu;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len, written, consumed;
+  cpns_credential *cred = hx_credential(HX_PASSWORD);
+  st.pdu_timeout_ms = 1000;
+  st.exchange_timeout_ms = 5000;
+  s = new_session(&st, 10000);
+  hx_first_request(&req);
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_REQUEST;
+  pdu.u.key_request = req;
+  len = hx_encode(&pdu, buf, sizeof buf);
+  ck_assert_int_eq(cpns_server_session_read(s, buf, len, &consumed, 10100), 0);
+  /* The host owes the answer: no deadline runs. */
+  ck_assert_uint_eq(cpns_server_session_get_expiry(s), UINT64_MAX);
+  ck_assert_int_eq(cpns_server_session_handle_expiry(s, 99999), 0);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_NEED_CREDENTIAL);
+  ck_assert_int_eq(cpns_server_session_provide_credential(s, cred, 0, 10200), 0);
+  ck_assert_uint_eq(cpns_server_session_get_expiry(s), UINT64_MAX);
+  ck_assert_int_eq(cpns_server_session_write(s, buf, sizeof buf, &written, 10300), 0);
+  ck_assert_uint_eq(cpns_server_session_get_expiry(s), 11300);
+  ck_assert_int_eq(cpns_server_session_handle_expiry(s, 11299), 0);
+  ck_assert_int_eq(cpns_server_session_handle_expiry(s, 11300), CPNS_ERR_TIMEOUT);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
+  sodium_free(cred);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* The whole-exchange deadline caps the per-PDU one. */
+START_TEST(test_server_session_handle_expiry_exchange) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s;
+  st.pdu_timeout_ms = 10000;
+  st.exchange_timeout_ms = 3000;
+  s = new_session(&st, 1000);
+  ck_assert_uint_eq(cpns_server_session_get_expiry(s), 4000);
+  ck_assert_int_eq(cpns_server_session_handle_expiry(s, 4000), CPNS_ERR_TIMEOUT);
+  cpns_server_session_del(s);
+  /* A clock near its end does not wrap the deadline around. */
+  s = new_session(&st, UINT64_MAX - 5);
+  ck_assert_uint_eq(cpns_server_session_get_expiry(s), UINT64_MAX);
+  ck_assert_int_eq(cpns_server_session_handle_expiry(s, UINT64_MAX - 4), 0);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_state_errors) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_server_assignment a;
+  const uint8_t *uid;
+  size_t uid_len, written, consumed;
+  uint8_t out[CPNS_PDU_MAX_ENCODED];
+  const uint8_t *eid;
+  size_t eid_len;
+  ck_assert_int_eq(cpns_server_session_write(s, out, sizeof out, &written, 0), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_server_session_provide_credential(s, NULL, 0, 0), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_server_session_store_done(s, CPNS_STORE_OK, 0), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_server_session_get_user_id(s, &uid, &uid_len), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_server_session_get_assignment(s, &a), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_server_session_read(s, NULL, 1, &consumed, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_server_session_read(s, out, 1, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  cpns_server_session_get_ids(s, &eid, &eid_len, &uid, &uid_len);
+  ck_assert_uint_eq(eid_len, 0);
+  ck_assert_uint_eq(uid_len, 0);
+  ck_assert_int_eq(cpns_server_session_get_result(NULL), -1);
+  ck_assert_int_eq(cpns_server_session_get_state(NULL), CPNS_SERVER_CLOSE);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_write_buffer_too_small) {
+  cpns_key_request req;
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  uint8_t out[CPNS_PDU_MAX_ENCODED];
+  size_t written;
+  hx_first_request(&req);
+  req.version = 3;
+  ck_assert_int_eq(feed_request(s, &req), 0);
+  ck_assert_int_eq(cpns_server_session_write(s, out, 10, &written, 0), CPNS_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_SEND);
+  ck_assert_int_eq(cpns_server_session_write(s, out, CPNS_PDU_MAX_ENCODED, &written, 0), 0);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_DONE);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* Bounded memory per session: a few KiB of fixed buffers. */
+START_TEST(test_server_session_sizeof_bounded) {
+  printf("sizeof(cpns_server_session) = %zu, guarded secrets = %zu\n",
+         sizeof(struct cpns_server_session), sizeof(cpnsi_server_secrets));
+  ck_assert_uint_le(sizeof(struct cpns_server_session), 6 * 1024);
+}
+END_TEST
+
+static Suite *server_session_suite(void) {
+  Suite *su = suite_create("server_session");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_server_session_new_invalid_arguments);
+  tcase_add_test(tc, test_server_session_exchange_success);
+  tcase_add_test(tc, test_server_session_exchange_byte_at_a_time);
+  tcase_add_test(tc, test_server_session_exchange_wrong_password);
+  tcase_add_test(tc, test_server_session_exchange_unknown_user_same_shape);
+  tcase_add_test(tc, test_server_session_provide_credential_unknown_uses_random_key);
+  tcase_add_loop_test(tc, test_server_session_read_repeat_differs, 0, 7);
+  tcase_add_test(tc, test_server_session_read_repeat_same_succeeds);
+  tcase_add_test(tc, test_server_session_read_wrong_server_nonce);
+  tcase_add_test(tc, test_server_session_read_wrong_proof);
+  tcase_add_test(tc, test_server_session_read_second_without_response);
+  tcase_add_test(tc, test_server_session_read_first_with_response);
+  tcase_add_loop_test(tc, test_server_session_read_wrong_pdu_second, 0, 2);
+  tcase_add_test(tc, test_server_session_read_wrong_pdu_first);
+  tcase_add_test(tc, test_server_session_read_version_2);
+  tcase_add_test(tc, test_server_session_read_no_known_suite);
+  tcase_add_test(tc, test_server_session_read_unknown_suites_ignored);
+  tcase_add_loop_test(tc, test_server_session_read_bad_identifier, 0, 8);
+  tcase_add_loop_test(tc, test_server_session_provide_credential_throttled, 0, 2);
+  tcase_add_test(tc, test_server_session_provide_credential_bad_record);
+  tcase_add_test(tc, test_server_session_store_done_conflict);
+  tcase_add_test(tc, test_server_session_store_done_failed);
+  tcase_add_test(tc, test_server_session_store_done_wipes_eukey);
+  tcase_add_loop_test(tc, test_server_session_read_non_der, 0, 4);
+  tcase_add_test(tc, test_server_session_read_oversized_length);
+  tcase_add_test(tc, test_server_session_read_over_configured_limit);
+  tcase_add_test(tc, test_server_session_read_peer_closed);
+  tcase_add_test(tc, test_server_session_read_leaves_trailing_bytes);
+  tcase_add_test(tc, test_server_session_handle_expiry_first_pdu);
+  tcase_add_test(tc, test_server_session_handle_expiry_second_pdu);
+  tcase_add_test(tc, test_server_session_handle_expiry_exchange);
+  tcase_add_test(tc, test_server_session_state_errors);
+  tcase_add_test(tc, test_server_session_write_buffer_too_small);
+  tcase_add_test(tc, test_server_session_sizeof_bounded);
+  suite_add_tcase(su, tc);
+  return su;
+}
+
+int main(void) {
+  SRunner *sr;
+  int failed;
+  if (cpns_init() != 0) {
+    return EXIT_FAILURE;
+  }
+  sr = srunner_create(server_session_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
