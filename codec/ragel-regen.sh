@@ -2,9 +2,10 @@
 # Regenerates the Ragel output in OUTDIR (default codec/ragel) from
 # codec/*.rl with Ragel 6.10 (Debian package ragel): goto-driven (-G2, the
 # fastest style; the .rl files silence its deliberate case fall-through), no
-# #line directives, and a header naming this script on every file. Runs from a scratch directory
-# so no absolute path ends up in the output. Run through `make regen`; CI
-# runs it into a temporary directory and fails on any difference.
+# #line directives, and a header naming this script on every file. Runs
+# from a scratch directory so no absolute path ends up in the output. Run
+# through `make regen`; CI runs it into a temporary directory and fails on
+# any difference.
 set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$srcdir/codec/ragel}
