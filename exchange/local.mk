@@ -14,3 +14,9 @@ TESTS += tests/test_server_session
 tests_test_server_session_SOURCES = tests/test_server_session.c $(EXCHANGE_TEST_SOURCES)
 tests_test_server_session_CFLAGS = $(TEST_CFLAGS)
 tests_test_server_session_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/test_gateway
+TESTS += tests/test_gateway
+tests_test_gateway_SOURCES = tests/test_gateway.c $(EXCHANGE_TEST_SOURCES)
+tests_test_gateway_CFLAGS = $(TEST_CFLAGS)
+tests_test_gateway_LDADD = $(TEST_LIBS)

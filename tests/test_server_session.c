@@ -12,7 +12,7 @@
 #include "exchange/server_internal.h"
 #include "tests/exchange_harness.h"
 
-static const uint8_t zeros[64];
+static const uint8_t zeros[256];
 
 /* Encodes a KeyRequest and feeds it whole. */
 static int feed_request(cpns_server_session *s, const cpns_key_request *req) {

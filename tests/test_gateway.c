@@ -1,0 +1,732 @@
+/*
+ * Gateway engine: the exchange against the real server session, and every
+ * check on what a (possibly malicious) server sends (PROTOCOL.md §4, §7).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <sodium.h>
+
+#include "exchange/gateway_internal.h"
+#include "tests/exchange_harness.h"
+
+static const uint8_t zeros[256];
+
+static cpns_gateway *new_gateway(const cpns_gateway_settings *st) {
+  cpns_gateway *gw = NULL;
+  ck_assert_int_eq(cpns_gateway_new(&gw, st, NULL, 0), 0);
+  return gw;
+}
+
+/* A gateway that has written its first KeyRequest (decoded into req) at now. */
+static cpns_gateway *gateway_waiting(const cpns_gateway_settings *st, cpns_key_request *req,
+                                     uint64_t now) {
+  cpns_gateway *gw = NULL;
+  cpns_pdu pdu;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len;
+  ck_assert_int_eq(cpns_gateway_new(&gw, st, NULL, now), 0);
+  ck_assert_int_eq(cpns_gateway_write(gw, buf, sizeof buf, &len, now), 0);
+  ck_assert_int_eq(cpns_pdu_decode(&pdu, buf, len, NULL), 0);
+  ck_assert_int_eq(pdu.type, CPNS_PDU_KEY_REQUEST);
+  if (req != NULL) {
+    *req = pdu.u.key_request;
+  }
+  return gw;
+}
+
+static void challenge_for(cpns_key_challenge *c) {
+  memset(c, 0, sizeof *c);
+  c->version = 1;
+  c->realm_len = strlen(HX_REALM);
+  memcpy(c->realm, HX_REALM, c->realm_len);
+  memset(c->server_nonce, 0x5a, sizeof c->server_nonce);
+  c->suite = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+  memcpy(c->kdf.salt, "0123456789abcdef", CPNS_SALT_LEN);
+  c->kdf.ops_limit = HX_OPS;
+  c->kdf.mem_limit_kib = HX_MEM_KIB;
+}
+
+static void delivery_for(cpns_key_delivery *d, const cpns_key_request *req, cpns_result result) {
+  memset(d, 0, sizeof *d);
+  d->version = 1;
+  d->result = result;
+  d->entity_id_len = req->entity_id_len;
+  memcpy(d->entity_id, req->entity_id, req->entity_id_len);
+  d->user_id_len = req->user_id_len;
+  memcpy(d->user_id, req->user_id, req->user_id_len);
+}
+
+static int feed_pdu(cpns_gateway *gw, const cpns_pdu *pdu) {
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len = hx_encode(pdu, buf, sizeof buf);
+  return hx_gateway_feed(gw, buf, len, 0, 0);
+}
+
+static int feed_challenge(cpns_gateway *gw, const cpns_key_challenge *c) {
+  cpns_pdu pdu;
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_CHALLENGE;
+  pdu.u.key_challenge = *c;
+  return feed_pdu(gw, &pdu);
+}
+
+static int feed_delivery(cpns_gateway *gw, const cpns_key_delivery *d) {
+  cpns_pdu pdu;
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_DELIVERY;
+  pdu.u.key_delivery = *d;
+  return feed_pdu(gw, &pdu);
+}
+
+static void expect_failed(cpns_gateway *gw, int error) {
+  uint8_t eukey[CPNS_EUKEY_LEN], key_id[CPNS_KEY_ID_LEN];
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_FAILED);
+  ck_assert_int_eq(cpns_gateway_get_error(gw), error);
+  ck_assert_int_eq(cpns_gateway_get_eukey(gw, eukey, key_id), CPNS_ERR_STATE);
+  ck_assert_uint_eq(cpns_gateway_get_expiry(gw), UINT64_MAX);
+  /* Nothing secret survives a failure. */
+  ck_assert_mem_eq(gw->sec, zeros, sizeof *gw->sec);
+  ck_assert_uint_eq(gw->password_len, 0);
+}
+
+START_TEST(test_gateway_new_invalid_arguments) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw = (cpns_gateway *)&st;
+  char long_id[300];
+  ck_assert_int_eq(cpns_gateway_new(NULL, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_gateway_new(&gw, NULL, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(gw);
+  st.mode = (cpns_mode)7;
+  ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_gateway_settings(HX_PASSWORD);
+  st.password = NULL;
+  ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_gateway_settings(HX_PASSWORD);
+  st.entity_id = NULL;
+  ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_gateway_settings(HX_PASSWORD);
+  st.entity_id_len = 0;
+  ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), CPNS_ERR_ID_EMPTY);
+  st = hx_gateway_settings(HX_PASSWORD);
+  st.entity_id = (const uint8_t *)"urn:uuid:1234";
+  st.entity_id_len = 13;
+  ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), CPNS_ERR_ID_NAMESPACE);
+  st = hx_gateway_settings(HX_PASSWORD);
+  memset(long_id, 'a', sizeof long_id);
+  st.user_id = (const uint8_t *)long_id;
+  st.user_id_len = sizeof long_id;
+  ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), CPNS_ERR_ID_TOO_LONG);
+  st.user_id = (const uint8_t *)"alice@";
+  st.user_id_len = 6;
+  ck_assert_int_lt(cpns_gateway_new(&gw, &st, NULL, 0), -199); /* an identifier error */
+  ck_assert_ptr_null(gw);
+  cpns_gateway_del(NULL);
+}
+END_TEST
+
+START_TEST(test_gateway_write_first_request) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw = new_gateway(&st);
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len;
+  cpns_pdu pdu;
+  const cpns_key_request *req = &pdu.u.key_request;
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_SEND);
+  ck_assert_uint_eq(cpns_gateway_get_expiry(gw), UINT64_MAX);
+  ck_assert_int_eq(cpns_gateway_get_result(gw), -1);
+  ck_assert_int_eq(cpns_gateway_write(gw, buf, 20, &len, 0), CPNS_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_SEND);
+  ck_assert_int_eq(cpns_gateway_write(gw, buf, sizeof buf, &len, 500), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_RECEIVE);
+  ck_assert_uint_eq(cpns_gateway_get_expiry(gw), 500 + 30000);
+  ck_assert_int_eq(cpns_pdu_decode(&pdu, buf, len, NULL), 0);
+  ck_assert_int_eq(pdu.type, CPNS_PDU_KEY_REQUEST);
+  ck_assert_int_eq(req->version, 1);
+  ck_assert_uint_eq(req->entity_id_len, strlen(HX_ENTITY));
+  ck_assert_mem_eq(req->entity_id, HX_ENTITY, req->entity_id_len); /* as given, not normalized */
+  ck_assert_mem_eq(req->user_id, HX_USER, req->user_id_len);
+  ck_assert_int_eq(req->mode, CPNS_MODE_PNE_PLUS_PN_GW);
+  ck_assert_uint_eq(req->offered_suites_len, 1);
+  ck_assert_int_eq(req->offered_suites[0], CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305);
+  ck_assert_int_eq(req->has_response, 0);
+  ck_assert_mem_ne(req->gateway_nonce, zeros, CPNS_NONCE_LEN);
+  ck_assert_int_eq(cpns_gateway_write(gw, buf, sizeof buf, &len, 0), CPNS_ERR_STATE);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+START_TEST(test_gateway_exchange_success) {
+  hx h;
+  cpns_kdf_params kdf;
+  uint8_t realm[CPNS_REALM_MAX], eukey[CPNS_EUKEY_LEN], key_id[CPNS_KEY_ID_LEN];
+  size_t realm_len;
+  cpns_pdu first, second;
+  hx_init(&h, HX_PASSWORD);
+  h.chunk = (size_t)_i * 7; /* all at once, then in 7-octet pieces */
+  hx_run(&h);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_DONE);
+  ck_assert_int_eq(cpns_gateway_get_error(h.gw), 0);
+  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_SUCCESS);
+  ck_assert_int_eq(cpns_gateway_get_eukey(h.gw, eukey, key_id), 0);
+  ck_assert_mem_eq(eukey, h.stored_eukey, CPNS_EUKEY_LEN);
+  ck_assert_mem_eq(key_id, h.stored_key_id, CPNS_KEY_ID_LEN);
+  ck_assert_int_eq(cpns_gateway_get_challenge(h.gw, &kdf, realm, &realm_len), 0);
+  ck_assert_uint_eq(realm_len, strlen(HX_REALM));
+  ck_assert_mem_eq(realm, HX_REALM, realm_len);
+  ck_assert_int_eq(kdf.ops_limit, HX_OPS);
+  ck_assert_int_eq(kdf.mem_limit_kib, HX_MEM_KIB);
+  ck_assert_mem_eq(kdf.salt, "fixed test salt!", CPNS_SALT_LEN);
+  /* The second KeyRequest repeats the first and adds the response. */
+  ck_assert_int_eq(cpns_pdu_decode(&first, h.to_server[0].bytes, h.to_server[0].len, NULL), 0);
+  ck_assert_int_eq(cpns_pdu_decode(&second, h.to_server[1].bytes, h.to_server[1].len, NULL), 0);
+  ck_assert_int_eq(second.u.key_request.has_response, 1);
+  second.u.key_request.has_response = 0;
+  memset(second.u.key_request.server_nonce, 0, CPNS_NONCE_LEN);
+  memset(second.u.key_request.client_proof, 0, CPNS_PROOF_LEN);
+  ck_assert_mem_eq(&first.u.key_request, &second.u.key_request, sizeof first.u.key_request);
+  /* Keys that served their purpose are gone. */
+  ck_assert_mem_eq(h.gw->sec->client_key, zeros, CPNS_CLIENT_KEY_LEN);
+  ck_assert_mem_eq(h.gw->sec->server_key, zeros, CPNS_SERVER_KEY_LEN);
+  ck_assert_uint_eq(h.gw->password_len, 0);
+  hx_free(&h);
+}
+END_TEST
+
+START_TEST(test_gateway_exchange_byte_at_a_time) {
+  hx h;
+  hx_init(&h, HX_PASSWORD);
+  h.chunk = 1;
+  hx_run(&h);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_DONE);
+  hx_free(&h);
+}
+END_TEST
+
+START_TEST(test_gateway_exchange_wrong_password) {
+  hx h;
+  hx_init(&h, "Correct horse battery staple");
+  hx_run(&h);
+  expect_failed(h.gw, CPNS_ERR_REFUSED);
+  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_AUTHENTICATION_FAILED);
+  hx_free(&h);
+}
+END_TEST
+
+START_TEST(test_gateway_derive_wipes_password) {
+  hx h;
+  hx_init(&h, HX_PASSWORD);
+  h.hold_at = 0;
+  ck_assert_mem_ne((uint8_t *)(h.gw->sec + 1), zeros, strlen(HX_PASSWORD));
+  /* Up to DERIVE by hand. */
+  {
+    uint8_t buf[CPNS_PDU_MAX_ENCODED];
+    size_t len;
+    ck_assert_int_eq(cpns_gateway_write(h.gw, buf, sizeof buf, &len, 0), 0);
+    ck_assert_int_eq(hx_server_feed(h.s, buf, len, 0, 0), 0);
+    ck_assert_int_eq(cpns_server_session_provide_credential(h.s, NULL, 0, 0), 0);
+    ck_assert_int_eq(cpns_server_session_write(h.s, buf, sizeof buf, &len, 0), 0);
+    ck_assert_int_eq(hx_gateway_feed(h.gw, buf, len, 0, 0), 0);
+  }
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_DERIVE);
+  ck_assert_uint_eq(cpns_gateway_get_expiry(h.gw), UINT64_MAX);
+  ck_assert_int_eq(cpns_gateway_derive(h.gw, 0), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_SEND);
+  ck_assert_uint_eq(h.gw->password_len, 0);
+  ck_assert_mem_eq((uint8_t *)(h.gw->sec + 1), zeros, strlen(HX_PASSWORD));
+  ck_assert_mem_eq(h.gw->sec->salted_password, zeros, CPNS_SALTED_PASSWORD_LEN);
+  ck_assert_int_eq(cpns_gateway_derive(h.gw, 0), CPNS_ERR_STATE);
+  hx_free(&h);
+}
+END_TEST
+
+/* A server must not make the device exhaust itself (§7). */
+START_TEST(test_gateway_read_kdf_params_above_bounds) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_challenge c;
+  cpns_gateway *gw;
+  challenge_for(&c);
+  switch (_i) {
+  case 0: /* the defaults: opsLimit <= 10 */
+    c.kdf.ops_limit = 11;
+    break;
+  case 1: /* the defaults: memLimitKiB <= 1 GiB */
+    c.kdf.mem_limit_kib = 1048576 + 1;
+    break;
+  case 2:
+    st.max_ops_limit = 1;
+    c.kdf.ops_limit = 2;
+    break;
+  case 3:
+    st.max_mem_limit_kib = 64;
+    c.kdf.mem_limit_kib = 65;
+    break;
+  default:
+    ck_abort();
+  }
+  gw = gateway_waiting(&st, NULL, 0);
+  ck_assert_int_eq(feed_challenge(gw, &c), CPNS_ERR_KDF_PARAMS);
+  expect_failed(gw, CPNS_ERR_KDF_PARAMS);
+  ck_assert_int_eq(cpns_gateway_derive(gw, 0), CPNS_ERR_STATE);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* At the bounds exactly, the challenge is accepted. */
+START_TEST(test_gateway_read_kdf_params_at_bounds) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_challenge c;
+  cpns_gateway *gw;
+  cpns_kdf_params kdf;
+  challenge_for(&c);
+  st.max_ops_limit = 2;
+  st.max_mem_limit_kib = 64;
+  c.kdf.ops_limit = 2;
+  c.kdf.mem_limit_kib = 64;
+  gw = gateway_waiting(&st, NULL, 0);
+  ck_assert_int_eq(feed_challenge(gw, &c), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_DERIVE);
+  ck_assert_int_eq(cpns_gateway_get_challenge(gw, &kdf, NULL, NULL), 0);
+  ck_assert_int_eq(kdf.mem_limit_kib, 64);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* The real server with a record above the gateway's bounds. */
+START_TEST(test_gateway_exchange_server_params_above_bounds) {
+  cpns_gateway_settings gs = hx_gateway_settings(HX_PASSWORD);
+  cpns_server_settings ss = hx_server_settings();
+  hx h;
+  gs.max_mem_limit_kib = 8;
+  ss.fake_mem_limit_kib = 16;
+  hx_init_with(&h, &gs, &ss);
+  h.cred_mode = HX_UNKNOWN;
+  hx_run(&h);
+  expect_failed(h.gw, CPNS_ERR_KDF_PARAMS);
+  hx_free(&h);
+}
+END_TEST
+
+START_TEST(test_gateway_check_challenge_suite_not_offered) {
+  cpns_key_request req;
+  cpns_key_challenge c;
+  hx_first_request(&req);
+  challenge_for(&c);
+  ck_assert_int_eq(cpnsi_gateway_check_challenge(&req, &c, 0, 0), 0);
+  req.offered_suites[0] = 9;
+  ck_assert_int_eq(cpnsi_gateway_check_challenge(&req, &c, 0, 0), CPNS_ERR_SUITE_NOT_OFFERED);
+  req.offered_suites_len = 2;
+  req.offered_suites[1] = 5;
+  c.suite = (cpns_suite)5;
+  ck_assert_int_eq(cpnsi_gateway_check_challenge(&req, &c, 0, 0), CPNS_ERR_UNSUPPORTED_SUITE);
+}
+END_TEST
+
+/* On the wire, a suite outside v1 does not even decode. */
+START_TEST(test_gateway_read_challenge_unknown_suite) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
+  cpns_key_challenge c;
+  cpns_pdu pdu;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len, i;
+  int patched = 0;
+  challenge_for(&c);
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_CHALLENGE;
+  pdu.u.key_challenge = c;
+  len = hx_encode(&pdu, buf, sizeof buf);
+  /* suite is [3] IMPLICIT ENUMERATED: 83 01 01 */
+  for (i = 0; i + 2 < len; ++i) {
+    if (buf[i] == 0x83 && buf[i + 1] == 0x01 && buf[i + 2] == 0x01) {
+      buf[i + 2] = 0x02;
+      patched = 1;
+      break;
+    }
+  }
+  ck_assert(patched);
+  ck_assert_int_lt(hx_gateway_feed(gw, buf, len, 0, 0), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_FAILED);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+START_TEST(test_gateway_read_challenge_version_2) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
+  cpns_key_challenge c;
+  challenge_for(&c);
+  c.version = 2;
+  ck_assert_int_eq(feed_challenge(gw, &c), CPNS_ERR_PROTOCOL);
+  expect_failed(gw, CPNS_ERR_PROTOCOL);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* A server may refuse at once; the result is reported, nothing trusted. */
+START_TEST(test_gateway_read_refusal_before_challenge) {
+  static const cpns_result results[] = {
+      CPNS_RESULT_UNSUPPORTED_VERSION, CPNS_RESULT_UNSUPPORTED_SUITE, CPNS_RESULT_BAD_REQUEST,
+      CPNS_RESULT_TRY_LATER,           CPNS_RESULT_SERVER_ERROR,      CPNS_RESULT_ENTITY_CONFLICT,
+      CPNS_RESULT_AUTHENTICATION_FAILED};
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_request req;
+  cpns_gateway *gw = gateway_waiting(&st, &req, 0);
+  cpns_key_delivery d;
+  delivery_for(&d, &req, results[_i]);
+  ck_assert_int_eq(feed_delivery(gw, &d), CPNS_ERR_REFUSED);
+  expect_failed(gw, CPNS_ERR_REFUSED);
+  ck_assert_int_eq(cpns_gateway_get_result(gw), (int)results[_i]);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* A successful delivery needs a challenge to be authenticated against. */
+START_TEST(test_gateway_read_success_before_challenge) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_request req;
+  cpns_gateway *gw = gateway_waiting(&st, &req, 0);
+  cpns_key_delivery d;
+  delivery_for(&d, &req, CPNS_RESULT_SUCCESS);
+  d.has_assignment = 1;
+  memset(&d.assignment, 7, sizeof d.assignment);
+  ck_assert_int_eq(feed_delivery(gw, &d), CPNS_ERR_PROTOCOL);
+  expect_failed(gw, CPNS_ERR_PROTOCOL);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+START_TEST(test_gateway_read_result_assignment_disagree) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_request req;
+  cpns_gateway *gw = gateway_waiting(&st, &req, 0);
+  cpns_key_delivery d;
+  if (_i == 0) {
+    delivery_for(&d, &req, CPNS_RESULT_SUCCESS); /* success without assignment */
+  } else {
+    delivery_for(&d, &req, CPNS_RESULT_TRY_LATER); /* refusal carrying a key */
+    d.has_assignment = 1;
+    memset(&d.assignment, 7, sizeof d.assignment);
+  }
+  ck_assert_int_eq(feed_delivery(gw, &d), CPNS_ERR_PROTOCOL);
+  expect_failed(gw, CPNS_ERR_PROTOCOL);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+START_TEST(test_gateway_read_delivery_echo_mismatch) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_request req;
+  cpns_gateway *gw = gateway_waiting(&st, &req, 0);
+  cpns_key_delivery d;
+  delivery_for(&d, &req, CPNS_RESULT_TRY_LATER);
+  switch (_i) {
+  case 0: /* the normal form is not an echo */
+    memcpy(d.entity_id, HX_ENTITY_NORM, d.entity_id_len);
+    break;
+  case 1:
+    d.user_id_len -= 1;
+    break;
+  case 2:
+    d.user_id[0] = 'b';
+    break;
+  default:
+    ck_abort();
+  }
+  ck_assert_int_eq(feed_delivery(gw, &d), CPNS_ERR_ECHO_MISMATCH);
+  expect_failed(gw, CPNS_ERR_ECHO_MISMATCH);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+START_TEST(test_gateway_read_delivery_version_2) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_request req;
+  cpns_gateway *gw = gateway_waiting(&st, &req, 0);
+  cpns_key_delivery d;
+  delivery_for(&d, &req, CPNS_RESULT_TRY_LATER);
+  d.version = 2;
+  ck_assert_int_eq(feed_delivery(gw, &d), CPNS_ERR_PROTOCOL);
+  expect_failed(gw, CPNS_ERR_PROTOCOL);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* A KeyRequest from the server, or a second KeyChallenge. */
+START_TEST(test_gateway_read_wrong_pdu) {
+  hx h;
+  cpns_pdu pdu;
+  hx_init(&h, HX_PASSWORD);
+  h.hold_at = 2;
+  hx_run(&h);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_RECEIVE);
+  if (_i == 0) {
+    ck_assert_int_eq(cpns_pdu_decode(&pdu, h.to_gateway[0].bytes, h.to_gateway[0].len, NULL), 0);
+  } else {
+    ck_assert_int_eq(cpns_pdu_decode(&pdu, h.to_server[1].bytes, h.to_server[1].len, NULL), 0);
+  }
+  ck_assert_int_eq(feed_pdu(h.gw, &pdu), CPNS_ERR_PROTOCOL);
+  expect_failed(h.gw, CPNS_ERR_PROTOCOL);
+  hx_free(&h);
+}
+END_TEST
+
+START_TEST(test_gateway_read_request_before_challenge) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_request req;
+  cpns_gateway *gw = gateway_waiting(&st, &req, 0);
+  cpns_pdu pdu;
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_REQUEST;
+  pdu.u.key_request = req; /* reflected back */
+  ck_assert_int_eq(feed_pdu(gw, &pdu), CPNS_ERR_PROTOCOL);
+  expect_failed(gw, CPNS_ERR_PROTOCOL);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* The real server's successful delivery, tampered field by field. */
+START_TEST(test_gateway_read_delivery_tampered) {
+  hx h;
+  cpns_pdu pdu;
+  cpns_key_assignment *a = &pdu.u.key_delivery.assignment;
+  int expected;
+  hx_init(&h, HX_PASSWORD);
+  h.hold_at = 2;
+  hx_run(&h);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_RECEIVE);
+  hx_server_take(h.s, &pdu, NULL);
+  ck_assert_int_eq(pdu.u.key_delivery.result, CPNS_RESULT_SUCCESS);
+  switch (_i) {
+  case 0:
+    a->server_signature[0] ^= 1;
+    expected = CPNS_ERR_SIGNATURE;
+    break;
+  case 1:
+    a->wrapped_eukey[3] ^= 0x10;
+    expected = CPNS_ERR_DECRYPT;
+    break;
+  case 2:
+    a->wrapped_eukey[CPNS_WRAPPED_EUKEY_LEN - 1] ^= 1; /* the tag */
+    expected = CPNS_ERR_DECRYPT;
+    break;
+  case 3:
+    a->key_id[15] ^= 1; /* bound as associated data */
+    expected = CPNS_ERR_DECRYPT;
+    break;
+  case 4:
+    a->aead_nonce[0] ^= 1;
+    expected = CPNS_ERR_DECRYPT;
+    break;
+  case 5:
+    pdu.u.key_delivery.entity_id[0] = 'x';
+    expected = CPNS_ERR_ECHO_MISMATCH;
+    break;
+  default:
+    ck_abort();
+  }
+  ck_assert_int_eq(feed_pdu(h.gw, &pdu), expected);
+  expect_failed(h.gw, expected);
+  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_SUCCESS);
+  hx_free(&h);
+}
+END_TEST
+
+/* Untampered, the held delivery is accepted (control for the test above). */
+START_TEST(test_gateway_read_delivery_held_untampered) {
+  hx h;
+  cpns_pdu pdu;
+  hx_init(&h, HX_PASSWORD);
+  h.hold_at = 2;
+  hx_run(&h);
+  hx_server_take(h.s, &pdu, NULL);
+  ck_assert_int_eq(feed_pdu(h.gw, &pdu), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_DONE);
+  hx_free(&h);
+}
+END_TEST
+
+/* A delivery signed for another exchange (a replay) does not verify. */
+START_TEST(test_gateway_read_delivery_replayed) {
+  hx a, b;
+  cpns_pdu pdu;
+  hx_init(&a, HX_PASSWORD);
+  hx_init(&b, HX_PASSWORD);
+  a.hold_at = 2;
+  b.hold_at = 2;
+  hx_run(&a);
+  hx_run(&b);
+  hx_server_take(a.s, &pdu, NULL);
+  ck_assert_int_eq(feed_pdu(b.gw, &pdu), CPNS_ERR_SIGNATURE);
+  hx_free(&a);
+  hx_free(&b);
+}
+END_TEST
+
+START_TEST(test_gateway_handle_expiry) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw;
+  static const uint8_t part[] = {0xa1, 0x40, 0x02};
+  size_t consumed;
+  st.reply_timeout_ms = 250;
+  gw = gateway_waiting(&st, NULL, 1000);
+  ck_assert_uint_eq(cpns_gateway_get_expiry(gw), 1250);
+  ck_assert_int_eq(cpns_gateway_read(gw, part, sizeof part, &consumed, 1100), 0);
+  ck_assert_int_eq(cpns_gateway_handle_expiry(gw, 1249), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_RECEIVE);
+  ck_assert_int_eq(cpns_gateway_handle_expiry(gw, 1250), CPNS_ERR_TIMEOUT);
+  expect_failed(gw, CPNS_ERR_TIMEOUT);
+  ck_assert_int_eq(cpns_gateway_handle_expiry(gw, 5000), 0);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+START_TEST(test_gateway_read_peer_closed) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
+  size_t consumed;
+  ck_assert_int_eq(cpns_gateway_read(gw, NULL, 0, &consumed, 0), CPNS_ERR_PEER_CLOSED);
+  expect_failed(gw, CPNS_ERR_PEER_CLOSED);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+START_TEST(test_gateway_read_non_der) {
+  static const uint8_t indefinite[] = {0xa1, 0x80, 0x02, 0x01, 0x01, 0x00, 0x00};
+  static const uint8_t text[] = "HTTP/1.1 400 Bad Request\r\n";
+  static const uint8_t bad_body[] = {0xa2, 0x03, 0x01, 0x02, 0x03};
+  static const struct {
+    const uint8_t *bytes;
+    size_t len;
+    int error;
+  } cases[] = {{indefinite, sizeof indefinite, CPNS_ERR_DER_INDEFINITE_LENGTH},
+               {text, sizeof text - 1, CPNS_ERR_FRAME_INVALID},
+               {bad_body, sizeof bad_body, 0}};
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
+  int rv = hx_gateway_feed(gw, cases[_i].bytes, cases[_i].len, 0, 0);
+  ck_assert_int_lt(rv, 0);
+  if (cases[_i].error != 0) {
+    ck_assert_int_eq(rv, cases[_i].error);
+  }
+  expect_failed(gw, rv);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+START_TEST(test_gateway_read_oversized_length) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
+  uint8_t big[100];
+  size_t consumed;
+  memset(big, 0, sizeof big);
+  big[0] = 0xa2;
+  big[1] = 0x82;
+  big[2] = 0x10; /* 4096 + 1 */
+  big[3] = 0x01;
+  ck_assert_int_eq(cpns_gateway_read(gw, big, sizeof big, &consumed, 0), CPNS_ERR_PDU_TOO_LONG);
+  ck_assert_uint_le(consumed, 4);
+  expect_failed(gw, CPNS_ERR_PDU_TOO_LONG);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+START_TEST(test_gateway_read_leaves_trailing_bytes) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
+  cpns_key_challenge c;
+  cpns_pdu pdu;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len, consumed;
+  challenge_for(&c);
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_CHALLENGE;
+  pdu.u.key_challenge = c;
+  len = hx_encode(&pdu, buf, sizeof buf);
+  memset(buf + len, 0xa1, 5);
+  ck_assert_int_eq(cpns_gateway_read(gw, buf, len + 5, &consumed, 0), 0);
+  ck_assert_uint_eq(consumed, len);
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_DERIVE);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+START_TEST(test_gateway_state_errors) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw = new_gateway(&st);
+  uint8_t buf[CPNS_PDU_MAX_ENCODED], eukey[CPNS_EUKEY_LEN], key_id[CPNS_KEY_ID_LEN];
+  size_t consumed, realm_len;
+  cpns_kdf_params kdf;
+  ck_assert_int_eq(cpns_gateway_read(gw, buf, 1, &consumed, 0), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_gateway_derive(gw, 0), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_gateway_get_challenge(gw, &kdf, buf, &realm_len), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_gateway_get_eukey(gw, eukey, key_id), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_gateway_get_eukey(gw, NULL, key_id), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_gateway_get_challenge(gw, &kdf, buf, NULL), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_gateway_handle_expiry(gw, UINT64_MAX), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_SEND);
+  ck_assert_int_eq(cpns_gateway_get_state(NULL), CPNS_GATEWAY_FAILED);
+  ck_assert_uint_eq(cpns_gateway_get_expiry(NULL), UINT64_MAX);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* Bounded memory per engine: a few KiB of fixed buffers. */
+START_TEST(test_gateway_sizeof_bounded) {
+  printf("sizeof(cpns_gateway) = %zu, guarded secrets = %zu + password\n",
+         sizeof(struct cpns_gateway), sizeof(cpnsi_gateway_secrets));
+  ck_assert_uint_le(sizeof(struct cpns_gateway), 6 * 1024);
+}
+END_TEST
+
+static Suite *gateway_suite(void) {
+  Suite *su = suite_create("gateway");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_gateway_new_invalid_arguments);
+  tcase_add_test(tc, test_gateway_write_first_request);
+  tcase_add_loop_test(tc, test_gateway_exchange_success, 0, 2);
+  tcase_add_test(tc, test_gateway_exchange_byte_at_a_time);
+  tcase_add_test(tc, test_gateway_exchange_wrong_password);
+  tcase_add_test(tc, test_gateway_derive_wipes_password);
+  tcase_add_loop_test(tc, test_gateway_read_kdf_params_above_bounds, 0, 4);
+  tcase_add_test(tc, test_gateway_read_kdf_params_at_bounds);
+  tcase_add_test(tc, test_gateway_exchange_server_params_above_bounds);
+  tcase_add_test(tc, test_gateway_check_challenge_suite_not_offered);
+  tcase_add_test(tc, test_gateway_read_challenge_unknown_suite);
+  tcase_add_test(tc, test_gateway_read_challenge_version_2);
+  tcase_add_loop_test(tc, test_gateway_read_refusal_before_challenge, 0, 7);
+  tcase_add_test(tc, test_gateway_read_success_before_challenge);
+  tcase_add_loop_test(tc, test_gateway_read_result_assignment_disagree, 0, 2);
+  tcase_add_loop_test(tc, test_gateway_read_delivery_echo_mismatch, 0, 3);
+  tcase_add_test(tc, test_gateway_read_delivery_version_2);
+  tcase_add_loop_test(tc, test_gateway_read_wrong_pdu, 0, 2);
+  tcase_add_test(tc, test_gateway_read_request_before_challenge);
+  tcase_add_loop_test(tc, test_gateway_read_delivery_tampered, 0, 6);
+  tcase_add_test(tc, test_gateway_read_delivery_held_untampered);
+  tcase_add_test(tc, test_gateway_read_delivery_replayed);
+  tcase_add_test(tc, test_gateway_handle_expiry);
+  tcase_add_test(tc, test_gateway_read_peer_closed);
+  tcase_add_loop_test(tc, test_gateway_read_non_der, 0, 3);
+  tcase_add_test(tc, test_gateway_read_oversized_length);
+  tcase_add_test(tc, test_gateway_read_leaves_trailing_bytes);
+  tcase_add_test(tc, test_gateway_state_errors);
+  tcase_add_test(tc, test_gateway_sizeof_bounded);
+  suite_add_tcase(su, tc);
+  return su;
+}
+
+int main(void) {
+  SRunner *sr;
+  int failed;
+  if (cpns_init() != 0) {
+    return EXIT_FAILURE;
+  }
+  sr = srunner_create(gateway_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
