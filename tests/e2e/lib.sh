@@ -41,9 +41,17 @@ server_stop() {
   return $rc
 }
 
+# On exit: a server that does not stop cleanly (crash, sanitizer report)
+# fails a test that otherwise passed.
 cleanup() {
-  server_stop >/dev/null 2>&1
+  status=$?
+  if ! server_stop 2>/dev/null && [ "$status" = 0 ]; then
+    echo "FAIL: cpns-server did not exit cleanly on SIGTERM" >&2
+    tail -n 40 "$T/server.log" >&2
+    status=1
+  fi
   rm -rf "$T"
+  exit $status
 }
 trap cleanup EXIT
 trap 'exit 99' HUP INT TERM
