@@ -20,3 +20,27 @@ TESTS += tests/test_gateway
 tests_test_gateway_SOURCES = tests/test_gateway.c $(EXCHANGE_TEST_SOURCES)
 tests_test_gateway_CFLAGS = $(TEST_CFLAGS)
 tests_test_gateway_LDADD = $(TEST_LIBS)
+
+# Fuzz targets: arbitrary byte streams, split where the input says, into
+# each engine (fuzz/fuzz_session_util.h describes the input format).
+FUZZ_TARGETS += fuzz/fuzz_server_session fuzz/fuzz_gateway_session
+fuzz_fuzz_server_session_SOURCES = fuzz/fuzz_server_session.c fuzz/fuzz_session_util.h
+fuzz_fuzz_server_session_CFLAGS = $(FUZZER_CC_FLAGS)
+fuzz_fuzz_server_session_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_server_session_LDADD = $(CORE_LIBS)
+fuzz_fuzz_gateway_session_SOURCES = fuzz/fuzz_gateway_session.c fuzz/fuzz_session_util.h
+fuzz_fuzz_gateway_session_CFLAGS = $(FUZZER_CC_FLAGS)
+fuzz_fuzz_gateway_session_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_gateway_session_LDADD = $(CORE_LIBS)
+EXTRA_DIST += fuzz/corpus/server_session fuzz/corpus/gateway_session
+
+# Seeds are real exchanges recorded under the targets' deterministic CSPRNG:
+# `make session-corpus` rewrites them (deterministically) in the source tree.
+check_PROGRAMS += fuzz/gen_session_corpus
+fuzz_gen_session_corpus_SOURCES = fuzz/gen_session_corpus.c fuzz/fuzz_session_util.h
+fuzz_gen_session_corpus_CFLAGS = $(TEST_CFLAGS)
+fuzz_gen_session_corpus_LDADD = $(CORE_LIBS)
+session-corpus: fuzz/gen_session_corpus$(EXEEXT)
+	$(MKDIR_P) $(top_srcdir)/fuzz/corpus/server_session $(top_srcdir)/fuzz/corpus/gateway_session
+	./fuzz/gen_session_corpus$(EXEEXT) $(top_srcdir)/fuzz/corpus
+.PHONY: session-corpus

@@ -1,0 +1,109 @@
+/*
+ * libFuzzer target: an arbitrary byte stream from a "server", split where
+ * the input says (fuzz_session_util.h), into a gateway engine whose host
+ * writes, derives and reads. Options octet: bit 0 wrong password, bit 4 a
+ * 128-octet PDU limit, bit 5 mode pnePlusPnGw.
+ */
+#include "fuzz/fuzz_session_util.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  fz_setup();
+  return 0;
+}
+
+/* Plays the host until the engine waits for bytes or is finished. */
+static void host_steps(cpns_gateway *gw, uint64_t now) {
+  uint8_t out[CPNS_PDU_MAX_ENCODED];
+  size_t written;
+  for (;;) {
+    switch (cpns_gateway_get_state(gw)) {
+    case CPNS_GATEWAY_SEND:
+      if (cpns_gateway_write(gw, out, sizeof out, &written, now) != 0) {
+        abort();
+      }
+      fz_check_sent(out, written, 0);
+      break;
+    case CPNS_GATEWAY_DERIVE: {
+      cpns_kdf_params kdf;
+      if (cpns_gateway_get_challenge(gw, &kdf, NULL, NULL) != 0 || kdf.ops_limit > 2 ||
+          kdf.mem_limit_kib > 64) {
+        abort(); /* the bounds must hold before any Argon2id run */
+      }
+      if (cpns_gateway_derive(gw, now) != 0) {
+        abort();
+      }
+      break;
+    }
+    case CPNS_GATEWAY_DONE: {
+      uint8_t eukey[CPNS_EUKEY_LEN], key_id[CPNS_KEY_ID_LEN];
+      if (cpns_gateway_get_eukey(gw, eukey, key_id) != 0 ||
+          cpns_gateway_get_result(gw) != CPNS_RESULT_SUCCESS) {
+        abort();
+      }
+      return;
+    }
+    case CPNS_GATEWAY_FAILED:
+      if (cpns_gateway_get_error(gw) >= 0) {
+        abort();
+      }
+      return;
+    default:
+      return;
+    }
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  cpns_gateway_settings st;
+  cpns_gateway *gw = NULL;
+  uint64_t now = 0;
+  size_t off = 1;
+  if (size < 1) {
+    return 0;
+  }
+  st = fz_gateway_settings(data[0]);
+  fz_rng_reset();
+  if (cpns_gateway_new(&gw, &st, NULL, now) != 0) {
+    abort();
+  }
+  host_steps(gw, now);
+  while (off < size) {
+    cpns_gateway_state state = cpns_gateway_get_state(gw);
+    uint8_t ev = data[off++];
+    if (state == CPNS_GATEWAY_DONE || state == CPNS_GATEWAY_FAILED) {
+      break;
+    }
+    if (ev == FZ_EVENT_CLOSE) {
+      size_t consumed;
+      (void)cpns_gateway_read(gw, NULL, 0, &consumed, now);
+    } else if (ev == FZ_EVENT_TIME) {
+      now += off < size ? (uint64_t)data[off++] * 1000 : 1000;
+      (void)cpns_gateway_handle_expiry(gw, now);
+    } else {
+      size_t n = size - off < ev ? size - off : ev;
+      const uint8_t *chunk = data + off;
+      off += n;
+      while (n > 0 && cpns_gateway_get_state(gw) == CPNS_GATEWAY_RECEIVE) {
+        size_t consumed = 0;
+        int rv = cpns_gateway_read(gw, chunk, n, &consumed, now);
+        if (consumed > n || (rv != 0 && cpns_gateway_get_state(gw) != CPNS_GATEWAY_FAILED)) {
+          abort();
+        }
+        chunk += consumed;
+        n -= consumed;
+        host_steps(gw, now);
+        if (consumed == 0) {
+          break;
+        }
+      }
+    }
+    host_steps(gw, now);
+  }
+  cpns_gateway_del(gw);
+  return 0;
+}
