@@ -178,6 +178,32 @@ static int device_key_get(uint8_t *key, const char *path) {
   return 0;
 }
 
+/*
+ * Checks that the key store's directory is writable: the server keeps the
+ * assignment, so failing to store the key afterwards would waste it.
+ */
+static int keystore_dir_check(const char *path) {
+  char dir[4096];
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) {
+    snprintf(dir, sizeof dir, ".");
+  } else if (slash == path) {
+    snprintf(dir, sizeof dir, "/");
+  } else if ((size_t)(slash - path) < sizeof dir) {
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+  } else {
+    fprintf(stderr, "cpns-gateway: key store path too long: %s\n", path);
+    return GW_EXIT_LOCAL;
+  }
+  if (access(dir, W_OK | X_OK) != 0) {
+    fprintf(stderr, "cpns-gateway: cannot write the key store %s: directory %s: %s\n", path,
+            dir, strerror(errno));
+    return GW_EXIT_LOCAL;
+  }
+  return 0;
+}
+
 /* Explains a refusal by the server in one line and picks its exit code. */
 static int report_refusal(int result, const assign_opts *o) {
   switch (result) {
@@ -361,7 +387,10 @@ int gateway_assign_main(int argc, char **argv) {
     return GW_EXIT_LOCAL;
   }
   /* Local problems first: nothing is sent before the key can be kept. */
-  rc = device_key_get(device_key, o.device_key);
+  rc = keystore_dir_check(o.keystore);
+  if (rc == 0) {
+    rc = device_key_get(device_key, o.device_key);
+  }
   if (rc != 0) {
     sodium_free(device_key);
     return rc;

@@ -51,6 +51,12 @@ rc=0
 [ "$rc" = 7 ] || fail "show with another device key: exit $rc, want 7"
 ok "another device key does not open the key store (exit 7): $(cat "$T/show.out")"
 
+# A key store that cannot be written is found before anything is sent.
+GW_KS="$T/missing-dir/gw.ks" gw_assign urn:dev:mac:0011223344dd alice@example.com "$T/alice.pw"
+expect_rc 7 "key store in a missing directory"
+[ "$(assignments_count urn:dev:mac:0011223344dd)" = 0 ] || fail "assigned although unstorable"
+ok "unwritable key store: exit 7 before contacting the server"
+
 # Usage errors: 2.
 rc=0
 "$CPNS_GATEWAY" assign --server 127.0.0.1:1 >/dev/null 2>&1 || rc=$?
