@@ -6,12 +6,16 @@
 
 #include "examples/gateway.h"
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
 #include <sodium.h>
 
 #include "examples/cli_util.h"
+
+/* ": <errno text>" after CPNS_ERR_IO (the library leaves errno set), else "". */
+#define IO_DETAIL(rv) ((rv) == CPNS_ERR_IO ? ": " : ""), ((rv) == CPNS_ERR_IO ? strerror(errno) : "")
 
 static int show_usage_error(const char *msg, const char *arg) {
   fprintf(stderr, "cpns-gateway show: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
@@ -84,13 +88,14 @@ int gateway_show_main(int argc, char **argv) {
   }
   int rv = cpns_device_key_load(device_key, device_key_path);
   if (rv != 0) {
-    fprintf(stderr, "cpns-gateway: cannot use device key %s: %s\n", device_key_path,
-            cpns_strerror(rv));
+    fprintf(stderr, "cpns-gateway: cannot use device key %s: %s%s%s\n", device_key_path,
+            cpns_strerror(rv), IO_DETAIL(rv));
     goto out;
   }
   rv = cpns_keystore_load(e, keystore, device_key);
   if (rv != 0) {
-    fprintf(stderr, "cpns-gateway: cannot open key store %s: %s\n", keystore, cpns_strerror(rv));
+    fprintf(stderr, "cpns-gateway: cannot open key store %s: %s%s%s\n", keystore,
+            cpns_strerror(rv), IO_DETAIL(rv));
     goto out;
   }
   print_entry(e, reveal);
