@@ -819,13 +819,14 @@ asn_INTEGER2long(const INTEGER_t *iptr, long *lptr) {
 		return 0;
 	}
 
-	/* Perform the sign initialization */
-	/* Actually l = -(*b >> 7); gains nothing, yet unreadable! */
-	if((*b >> 7)) l = -1; else l = 0;
-
-	/* Conversion engine */
-	for(; b < end; b++)
-		l = (l << 8) | *b;
+	/* libcpns: shift in unsigned arithmetic; (l << 8) with l < 0 is
+	 * undefined behaviour (fatal under UBSan). */
+	{
+		unsigned long ul = (*b >> 7) ? ~0UL : 0UL;
+		for(; b < end; b++)
+			ul = (ul << 8) | *b;
+		l = (long)ul;
+	}
 
 	*lptr = l;
 	return 0;

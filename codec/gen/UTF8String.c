@@ -107,8 +107,10 @@ static ssize_t
 UTF8String__process(const UTF8String_t *st, uint32_t *dst, size_t dstlen) {
 	size_t length;
 	uint8_t *buf = st->buf;
-	uint8_t *end = buf + st->size;
-	uint32_t *dstend = dst + dstlen;
+	/* libcpns: no arithmetic on NULL (UBSan: UTF8String_length()
+	 * passes dst = NULL; an empty string may have buf = NULL). */
+	uint8_t *end = buf ? buf + st->size : buf;
+	uint32_t *dstend = dst ? dst + dstlen : dst;
 
 	for(length = 0; buf < end; length++) {
 		int ch = *buf;
