@@ -11,3 +11,20 @@ tests_test_codec_SOURCES = tests/test_codec.c
 tests_test_codec_CFLAGS = $(TEST_CFLAGS)
 tests_test_codec_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/codec/gen
 tests_test_codec_LDADD = $(TEST_LIBS)
+
+# Fuzzing the strict decoder; seeds from `make pdu-corpus` (deterministic).
+FUZZ_TARGETS += fuzz/fuzz_pdu
+fuzz_fuzz_pdu_SOURCES = fuzz/fuzz_pdu.c
+fuzz_fuzz_pdu_CFLAGS = $(FUZZER_CC_FLAGS)
+fuzz_fuzz_pdu_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_pdu_LDADD = $(CORE_LIBS)
+EXTRA_DIST += fuzz/corpus/pdu
+
+check_PROGRAMS += fuzz/gen_pdu_corpus
+fuzz_gen_pdu_corpus_SOURCES = fuzz/gen_pdu_corpus.c
+fuzz_gen_pdu_corpus_CFLAGS = $(TEST_CFLAGS)
+fuzz_gen_pdu_corpus_LDADD = $(CORE_LIBS)
+pdu-corpus: fuzz/gen_pdu_corpus$(EXEEXT)
+	$(MKDIR_P) $(top_srcdir)/fuzz/corpus/pdu
+	./fuzz/gen_pdu_corpus$(EXEEXT) $(top_srcdir)/fuzz/corpus/pdu
+.PHONY: pdu-corpus
