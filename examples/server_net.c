@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +37,7 @@
 #define SHUTDOWN_GRACE_MS 5000
 /* Pause of the listener after accept() fails (EMFILE) so the loop does not spin. */
 #define ACCEPT_PAUSE_MS 100
-/* Peek window: a v1 PDU is far smaller; larger reads only add syscalls' worth. */
+/* Read size: a v1 PDU is far smaller. */
 #define READ_CHUNK 4096
 
 typedef struct server server;
@@ -55,6 +54,8 @@ typedef struct conn {
   int error;            /* why the engine closed, for the log */
   server_addr_key addr;
   size_t out_len, out_off;
+  uint8_t *pending;     /* bytes read but not yet taken by the engine */
+  size_t pending_len;
   char peer[INET6_ADDRSTRLEN + 8];
   uint8_t out[CPNS_PDU_MAX_ENCODED];
 } conn;
@@ -92,6 +93,7 @@ static void conn_free(conn *c) {
   event_free(c->ev_write);
   event_free(c->ev_timer);
   cpns_server_session_del(c->session);
+  free(c->pending);
   free(c);
   if (srv->shutting_down && srv->nconns == 0) {
     event_base_loopbreak(srv->base);
@@ -212,6 +214,35 @@ static void conn_arm_timer(conn *c, uint64_t now) {
   event_add(c->ev_timer, &tv);
 }
 
+/* Feeds bytes to the engine; keeps what it did not take for later. */
+static int conn_feed(conn *c, const uint8_t *in, size_t n, uint64_t now) {
+  size_t consumed = 0;
+  int rc = cpns_server_session_read(c->session, in, n, &consumed, now);
+  if (rc != 0) {
+    c->error = rc;
+    return 0;
+  }
+  if (consumed > n || (n > 0 && consumed == 0 &&
+                       cpns_server_session_get_state(c->session) == CPNS_SERVER_RECEIVE)) {
+    c->error = CPNS_ERR_INTERNAL; /* would spin: the engine took nothing */
+    return -1;
+  }
+  if (consumed < n) {
+    /* Bytes after a complete PDU (a peer that did not wait for our answer):
+     * kept for when the engine wants bytes again; rare, so allocated here. */
+    uint8_t *rest = malloc(n - consumed);
+    if (rest == NULL) {
+      c->error = CPNS_ERR_NOMEM;
+      return -1;
+    }
+    memcpy(rest, in + consumed, n - consumed);
+    free(c->pending);
+    c->pending = rest;
+    c->pending_len = n - consumed;
+  }
+  return 0;
+}
+
 /* Runs the engine until it waits for the peer, the store or the socket. */
 static void conn_drive(conn *c) {
   uint64_t now = cli_now_ms();
@@ -230,10 +261,23 @@ static void conn_drive(conn *c) {
     }
     cpns_server_state st = cpns_server_session_get_state(c->session);
     if (st == CPNS_SERVER_RECEIVE) {
+      if (c->pending != NULL) {
+        uint8_t *in = c->pending;
+        size_t n = c->pending_len;
+        c->pending = NULL;
+        c->pending_len = 0;
+        int rc = conn_feed(c, in, n, now);
+        free(in);
+        if (rc != 0) {
+          conn_finish(c);
+          return;
+        }
+        continue;
+      }
+      /* Stays added while the engine answers synchronously: fewer epoll_ctl calls. */
       event_add(c->ev_read, NULL);
       break;
     }
-    event_del(c->ev_read);
     if (st == CPNS_SERVER_NEED_CREDENTIAL) {
       conn_provide_credential(c, now);
     } else if (st == CPNS_SERVER_SEND) {
@@ -247,6 +291,8 @@ static void conn_drive(conn *c) {
       c->out_len = written;
       c->out_off = 0;
     } else if (st == CPNS_SERVER_NEED_STORE) {
+      /* Not reading while the store works: level-triggered readiness would spin. */
+      event_del(c->ev_read);
       if (c->store_pending) {
         break;
       }
@@ -262,29 +308,19 @@ static void conn_drive(conn *c) {
 static void on_read(evutil_socket_t fd, short what, void *arg) {
   (void)what;
   conn *c = arg;
+  if (cpns_server_session_get_state(c->session) != CPNS_SERVER_RECEIVE) {
+    event_del(c->ev_read);
+    return;
+  }
   uint8_t buf[READ_CHUNK];
-  /* Peek, then drop only what the engine consumed: bytes after a complete
-   * PDU stay in the socket until the engine wants bytes again. */
-  ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK);
+  ssize_t n = recv(fd, buf, sizeof(buf), 0);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
       return;
     }
     n = 0; /* a reset connection is a closed one */
   }
-  size_t consumed = 0;
-  int rc = cpns_server_session_read(c->session, buf, (size_t)n, &consumed, cli_now_ms());
-  if (rc != 0) {
-    c->error = rc;
-  }
-  if (consumed > 0 && recv(fd, buf, consumed, 0) < 0) {
-    c->error = CPNS_ERR_PEER_CLOSED;
-    conn_finish(c);
-    return;
-  }
-  if (rc == 0 && n > 0 && consumed == 0 &&
-      cpns_server_session_get_state(c->session) == CPNS_SERVER_RECEIVE) {
-    c->error = CPNS_ERR_INTERNAL; /* would spin: the engine took nothing */
+  if (conn_feed(c, buf, (size_t)n, cli_now_ms()) != 0) {
     conn_finish(c);
     return;
   }
@@ -375,9 +411,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     conn_finish(c);
     return;
   }
-  int one = 1;
-  /* Three small PDUs each way: Nagle would only add latency. */
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  /* No TCP_NODELAY: each answer is one send() after the peer's request
+   * acknowledged everything before it, so Nagle never holds it back. */
   conn_drive(c);
 }
 
@@ -600,10 +635,11 @@ int server_run(const server_config *cfg_in) {
     goto out;
   }
   event_base_dispatch(srv.base);
-  uint64_t batches = 0, jobs = 0;
-  server_store_stats(srv.store, &batches, &jobs);
-  fprintf(stderr, "stopped: %llu assignment(s) stored in %llu transaction(s)\n",
-          (unsigned long long)jobs, (unsigned long long)batches);
+  uint64_t batches = 0, jobs = 0, busy_us = 0;
+  server_store_stats(srv.store, &batches, &jobs, &busy_us);
+  fprintf(stderr, "stopped: %llu assignment(s) stored in %llu transaction(s), %.2f ms each\n",
+          (unsigned long long)jobs, (unsigned long long)batches,
+          batches > 0 ? (double)busy_us / 1000.0 / (double)batches : 0.0);
   rc = 0;
 out:
   server_cleanup(&srv);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "examples/server_db.h"
 
@@ -23,7 +24,14 @@ struct server_store {
   server_store_notify_fn notify;
   void *notify_arg;
   uint64_t batches, jobs;
+  uint64_t busy_us; /* time spent storing, for the stats */
 };
+
+static uint64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 /* One transaction for the whole batch: one fsync pays for every job in it. */
 static void store_batch(server_store *st, server_store_job *batch) {
@@ -75,9 +83,12 @@ static void *store_main(void *arg) {
     last->next = NULL;
     pthread_mutex_unlock(&st->lock);
 
+    uint64_t t0 = mono_us();
     store_batch(st, batch);
+    uint64_t spent = mono_us() - t0;
 
     pthread_mutex_lock(&st->lock);
+    st->busy_us += spent;
     if (st->done_tail != NULL) {
       st->done_tail->next = batch;
     } else {
@@ -146,10 +157,11 @@ server_store_job *server_store_take_done(server_store *st) {
   return done;
 }
 
-void server_store_stats(server_store *st, uint64_t *batches, uint64_t *jobs) {
+void server_store_stats(server_store *st, uint64_t *batches, uint64_t *jobs, uint64_t *busy_us) {
   pthread_mutex_lock(&st->lock);
   *batches = st->batches;
   *jobs = st->jobs;
+  *busy_us = st->busy_us;
   pthread_mutex_unlock(&st->lock);
 }
 

@@ -52,7 +52,7 @@ server_store_job *server_store_take_done(server_store *st);
  */
 void server_store_stop(server_store *st);
 
-/** Batches and jobs committed so far (for logs and benchmarks). */
-void server_store_stats(server_store *st, uint64_t *batches, uint64_t *jobs);
+/** Batches and jobs stored so far and the time spent storing them (logs, benchmarks). */
+void server_store_stats(server_store *st, uint64_t *batches, uint64_t *jobs, uint64_t *busy_us);
 
 #endif /* CPNS_EXAMPLES_SERVER_STORE_THREAD_H */

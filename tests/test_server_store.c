@@ -401,8 +401,8 @@ START_TEST(test_store_thread_batch_conflict) {
   ck_assert_int_eq(back[1]->status, CPNS_STORE_CONFLICT);
   ck_assert_int_eq(back[2]->status, CPNS_STORE_OK);
   ck_assert_int_eq(back[3]->status, CPNS_STORE_OK);
-  uint64_t batches = 0, jobs = 0;
-  server_store_stats(st, &batches, &jobs);
+  uint64_t batches = 0, jobs = 0, busy_us = 0;
+  server_store_stats(st, &batches, &jobs, &busy_us);
   ck_assert_uint_eq(jobs, 4);
   ck_assert_uint_ge(batches, 1);
   ck_assert_uint_le(batches, 4);

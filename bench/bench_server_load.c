@@ -1,0 +1,491 @@
+/*
+ * Load benchmark for cpns-server: starts a server on loopback (temporary
+ * database, one user enrolled with Argon2id t=1, 8 KiB), runs N concurrent
+ * gateways doing real exchanges for a fixed time and prints exchanges/s;
+ * then a bare-TCP baseline of the same shape (connect + 2 request/response
+ * round trips with the same byte sizes, against a trivial libevent server)
+ * and the ratio; then the server's RSS per idle connection.
+ *
+ * Usage: bench_server_load [--server PATH] [--clients N] [--seconds S] [--idle N]
+ *                          [--log FILE]   (FILE receives the server's stderr)
+ * PATH defaults to $CPNS_SERVER or examples/cpns-server (run from the build dir).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <cpns/gateway.h>
+
+#define MAX_CLIENTS 256
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "bench_server_load: %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+static int connect_loopback(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    return -1;
+  }
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+    close(fd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return fd;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static int recv_exact(int fd, uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t r = recv(fd, p, n, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+/* ---- one real exchange with the gateway engine over a blocking socket ---- */
+
+/* PDU sizes of the exchange: request 1, challenge, request 2, delivery. */
+static size_t pdu_sizes[4];
+
+/* Each client is its own user: the server's lockout counts a user's
+ * concurrent attempts, and gateways of different owners is the real load. */
+static int run_exchange(uint16_t port, const char *entity, int user_no, int record_sizes) {
+  static const uint8_t password[] = "bench password";
+  char user[64];
+  snprintf(user, sizeof(user), "bench%d@example.com", user_no);
+  cpns_gateway_settings gs;
+  memset(&gs, 0, sizeof(gs));
+  gs.entity_id = (const uint8_t *)entity;
+  gs.entity_id_len = strlen(entity);
+  gs.user_id = (const uint8_t *)user;
+  gs.user_id_len = strlen(user);
+  gs.mode = CPNS_MODE_PN_GW;
+  gs.password = password;
+  gs.password_len = sizeof(password) - 1;
+  cpns_gateway *gw = NULL;
+  if (cpns_gateway_new(&gw, &gs, NULL, now_ms()) != 0) {
+    return -1;
+  }
+  int fd = connect_loopback(port);
+  int ok = -1, pdu = 0;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t have = 0, pdu_bytes = 0;
+  while (fd >= 0) {
+    cpns_gateway_state st = cpns_gateway_get_state(gw);
+    if (st == CPNS_GATEWAY_SEND) {
+      size_t n = 0;
+      if (cpns_gateway_write(gw, buf, sizeof(buf), &n, now_ms()) != 0 || send_all(fd, buf, n) != 0) break;
+      if (record_sizes && pdu < 4) pdu_sizes[pdu] = n;
+      pdu++;
+    } else if (st == CPNS_GATEWAY_RECEIVE) {
+      ssize_t r = recv(fd, buf + have, sizeof(buf) - have, 0);
+      if (r < 0 && errno == EINTR) continue;
+      size_t in = r > 0 ? have + (size_t)r : 0;
+      size_t consumed = 0;
+      cpns_gateway_read(gw, buf, in, &consumed, now_ms());
+      pdu_bytes += consumed;
+      if (cpns_gateway_get_state(gw) != CPNS_GATEWAY_RECEIVE) {
+        if (record_sizes && pdu < 4) pdu_sizes[pdu] = pdu_bytes;
+        pdu++;
+        pdu_bytes = 0;
+      }
+      have = in - consumed;
+      memmove(buf, buf + consumed, have);
+      if (r <= 0) break;
+    } else if (st == CPNS_GATEWAY_DERIVE) {
+      if (cpns_gateway_derive(gw, now_ms()) != 0) break;
+    } else {
+      ok = st == CPNS_GATEWAY_DONE ? 0 : -1;
+      break;
+    }
+  }
+  if (cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE) ok = 0;
+  if (fd >= 0) close(fd);
+  cpns_gateway_del(gw);
+  return ok;
+}
+
+/* ---- the bare-TCP baseline: same shape, no protocol ---- */
+
+static int bare_exchange(uint16_t port) {
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  memset(buf, 0xa5, sizeof(buf));
+  int fd = connect_loopback(port);
+  if (fd < 0) return -1;
+  int rc = (send_all(fd, buf, pdu_sizes[0]) == 0 && recv_exact(fd, buf, pdu_sizes[1]) == 0 &&
+            send_all(fd, buf, pdu_sizes[2]) == 0 && recv_exact(fd, buf, pdu_sizes[3]) == 0) ? 0 : -1;
+  close(fd);
+  return rc;
+}
+
+typedef struct bare_conn {
+  struct event *ev;
+  size_t got;
+  int step; /* 0: reading request 1, 1: reading request 2 */
+} bare_conn;
+
+static void bare_on_read(evutil_socket_t fd, short what, void *arg) {
+  (void)what;
+  bare_conn *c = arg;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  ssize_t r = recv(fd, buf, sizeof(buf), 0);
+  if (r < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (r <= 0) goto done;
+  c->got += (size_t)r;
+  size_t want = pdu_sizes[c->step == 0 ? 0 : 2];
+  if (c->got < want) return;
+  memset(buf, 0x5a, sizeof(buf));
+  if (send(fd, buf, pdu_sizes[c->step == 0 ? 1 : 3], MSG_NOSIGNAL) < 0 || c->step == 1) goto done;
+  c->step = 1;
+  c->got = 0;
+  return;
+done:
+  event_free(c->ev);
+  close(fd);
+  free(c);
+}
+
+static void bare_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                           int len, void *arg) {
+  (void)l; (void)sa; (void)len;
+  struct event_base *base = arg;
+  bare_conn *c = calloc(1, sizeof(*c));
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  c->ev = event_new(base, fd, EV_READ | EV_PERSIST, bare_on_read, c);
+  event_add(c->ev, NULL);
+}
+
+/* Child process: serves the baseline until killed; writes its port to out_fd. */
+static void bare_server(int out_fd) {
+  struct event_base *base = event_base_new();
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct evconnlistener *l = evconnlistener_new_bind(base, bare_on_accept, base,
+      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024, (struct sockaddr *)&sa, sizeof(sa));
+  if (l == NULL) _exit(1);
+  socklen_t slen = sizeof(sa);
+  getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&sa, &slen);
+  uint16_t port = ntohs(sa.sin_port);
+  if (write(out_fd, &port, sizeof(port)) != sizeof(port)) _exit(1);
+  close(out_fd);
+  event_base_dispatch(base);
+  _exit(0);
+}
+
+/* ---- load threads ---- */
+
+typedef struct load {
+  uint16_t port;
+  int bare;
+  uint64_t deadline;
+  int id;
+  uint64_t done, failed;
+} load;
+
+static void *load_main(void *arg) {
+  load *w = arg;
+  char entity[64];
+  snprintf(entity, sizeof(entity), "urn:dev:mac:0000000000%02x", w->id & 0xff);
+  while (now_ms() < w->deadline) {
+    int rc = w->bare ? bare_exchange(w->port) : run_exchange(w->port, entity, w->id, 0);
+    if (rc == 0) w->done++; else w->failed++;
+  }
+  return NULL;
+}
+
+/* CPU time (user + system) of this process, in ms. */
+static double self_cpu_ms(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+}
+
+/* CPU time of another process, in ms (from /proc, clock ticks). */
+static double proc_cpu_ms(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  unsigned long ut = 0, st = 0;
+  if (f != NULL) {
+    /* Fields 14 and 15 after "pid (comm) state"; comm has no spaces here. */
+    if (fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) {
+      ut = st = 0;
+    }
+    fclose(f);
+  }
+  return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double run_load(uint16_t port, int bare, int clients, unsigned seconds, uint64_t *failed) {
+  pthread_t th[MAX_CLIENTS];
+  load w[MAX_CLIENTS];
+  uint64_t start = now_ms();
+  for (int i = 0; i < clients; i++) {
+    w[i] = (load){.port = port, .bare = bare, .deadline = start + seconds * 1000u, .id = i};
+    pthread_create(&th[i], NULL, load_main, &w[i]);
+  }
+  uint64_t total = 0;
+  *failed = 0;
+  for (int i = 0; i < clients; i++) {
+    pthread_join(th[i], NULL);
+    total += w[i].done;
+    *failed += w[i].failed;
+  }
+  return (double)total * 1000.0 / (double)(now_ms() - start);
+}
+
+/* ---- the server under test ---- */
+
+static char tmpdir[256];
+
+static int run_cmd(char *const argv[]) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static const char *server_log_path; /* --log: keep the server's stderr */
+
+static void *drain_main(void *arg) {
+  int fd = (int)(intptr_t)arg;
+  int out = server_log_path != NULL ? open(server_log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) {
+    if (out >= 0 && write(out, buf, (size_t)n) != n) {
+      close(out);
+      out = -1;
+    }
+  }
+  if (out >= 0) close(out);
+  return NULL;
+}
+
+/* Starts `cpns-server serve`; returns its pid and port once it printed "listening on". */
+static pid_t start_server(const char *server, const char *db, const char *key, int max_conns,
+                          uint16_t *port) {
+  int p[2];
+  if (pipe(p) != 0) die("pipe");
+  char conns[16];
+  snprintf(conns, sizeof(conns), "%d", max_conns);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(p[1], 2);
+    close(p[0]);
+    close(p[1]);
+    char *argv[] = {(char *)server, "serve", "--db", (char *)db, "--key-file", (char *)key,
+                    "--listen", "127.0.0.1:0", "--realm", "example.com", "--fake-ops", "1",
+                    "--fake-mem-kib", "8", "--pdu-timeout-ms", "120000", "--max-conns", conns,
+                    "--max-conns-per-addr", conns, NULL};
+    execv(server, argv);
+    _exit(127);
+  }
+  close(p[1]);
+  FILE *f = fdopen(p[0], "r");
+  char line[256];
+  *port = 0;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    unsigned v;
+    if (sscanf(line, "listening on 127.0.0.1:%u", &v) == 1) {
+      *port = (uint16_t)v;
+      break;
+    }
+  }
+  if (*port == 0) {
+    fprintf(stderr, "bench_server_load: %s did not start\n", server);
+    exit(1);
+  }
+  /* Keep reading its log lines so the server never blocks on stderr. */
+  pthread_t th;
+  pthread_create(&th, NULL, drain_main, (void *)(intptr_t)fileno(f));
+  pthread_detach(th);
+  return pid;
+}
+
+static long vm_rss_kib(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  long kib = -1;
+  while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  }
+  if (f != NULL) fclose(f);
+  return kib;
+}
+
+int main(int argc, char **argv) {
+  const char *server = getenv("CPNS_SERVER") ? getenv("CPNS_SERVER") : "examples/cpns-server";
+  int clients = 16, idle = 1000;
+  unsigned seconds = 3;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--server") == 0) server = argv[i + 1];
+    else if (strcmp(argv[i], "--clients") == 0) clients = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--seconds") == 0) seconds = (unsigned)atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--idle") == 0) idle = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--log") == 0) server_log_path = argv[i + 1];
+  }
+  if (clients < 1 || clients > MAX_CLIENTS || seconds < 1 || seconds > 60 || idle < 0 ||
+      idle > 10000) {
+    fprintf(stderr, "usage: bench_server_load [--server PATH] [--clients 1..%d] "
+                    "[--seconds 1..60] [--idle 0..10000] [--log FILE]\n", MAX_CLIENTS);
+    return 2;
+  }
+  if (cpns_init() != 0) return 1;
+  signal(SIGPIPE, SIG_IGN);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+
+  snprintf(tmpdir, sizeof(tmpdir), "%s/cpns-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  if (mkdtemp(tmpdir) == NULL) die("mkdtemp");
+  char db[300], key[300], pw[300];
+  snprintf(db, sizeof(db), "%s/db", tmpdir);
+  snprintf(key, sizeof(key), "%s/key", tmpdir);
+  snprintf(pw, sizeof(pw), "%s/pw", tmpdir);
+  FILE *f = fopen(pw, "w");
+  if (f == NULL) die("password file");
+  fputs("bench password\n", f);
+  fclose(f);
+  char *init[] = {(char *)server, "init", "--db", db, "--key-file", key, NULL};
+  char user[64];
+  char *add[] = {(char *)server, "user", "add", "--db", db, "--user", user,
+                 "--password-file", pw, "--ops", "1", "--mem-kib", "8", NULL};
+  int setup = run_cmd(init);
+  for (int i = 0; i < clients && setup == 0; i++) {
+    snprintf(user, sizeof(user), "bench%d@example.com", i);
+    setup = run_cmd(add);
+  }
+  if (setup != 0) {
+    fprintf(stderr, "bench_server_load: cannot set up %s with %s (build it first)\n", tmpdir, server);
+    return 1;
+  }
+  uint16_t port = 0;
+  pid_t spid = start_server(server, db, key, idle + clients + 16, &port);
+
+  if (run_exchange(port, "urn:dev:mac:00000000ffff", 0, 1) != 0) {
+    fprintf(stderr, "bench_server_load: the first exchange failed\n");
+    kill(spid, SIGTERM);
+    return 1;
+  }
+  printf("exchange PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets\n",
+         pdu_sizes[0], pdu_sizes[1], pdu_sizes[2], pdu_sizes[3]);
+
+  uint64_t failed = 0;
+  double c0 = self_cpu_ms(), s0 = proc_cpu_ms(spid);
+  double rate = run_load(port, 0, clients, seconds, &failed);
+  double n = rate * seconds;
+  printf("cpns-server: %d concurrent gateways, %u s: %.0f exchanges/s (%llu failed); "
+         "CPU per exchange: server %.0f us, gateways %.0f us\n", clients, seconds, rate,
+         (unsigned long long)failed, n > 0 ? (proc_cpu_ms(spid) - s0) * 1000.0 / n : 0.0,
+         n > 0 ? (self_cpu_ms() - c0) * 1000.0 / n : 0.0);
+
+  int p[2];
+  if (pipe(p) != 0) die("pipe");
+  pid_t bpid = fork();
+  if (bpid == 0) {
+    close(p[0]);
+    bare_server(p[1]);
+  }
+  close(p[1]);
+  uint16_t bport = 0;
+  if (read(p[0], &bport, sizeof(bport)) != sizeof(bport)) die("baseline server");
+  close(p[0]);
+  uint64_t bfailed = 0;
+  c0 = self_cpu_ms();
+  s0 = proc_cpu_ms(bpid);
+  double brate = run_load(bport, 1, clients, seconds, &bfailed);
+  n = brate * seconds;
+  double bserver = proc_cpu_ms(bpid) - s0;
+  kill(bpid, SIGTERM);
+  waitpid(bpid, NULL, 0);
+  printf("bare TCP baseline: %d concurrent clients, %u s: %.0f exchanges/s (%llu failed); "
+         "CPU per exchange: server %.0f us, clients %.0f us\n", clients, seconds, brate,
+         (unsigned long long)bfailed, n > 0 ? bserver * 1000.0 / n : 0.0,
+         n > 0 ? (self_cpu_ms() - c0) * 1000.0 / n : 0.0);
+  printf("server rate / bare TCP rate: %.1f%%\n", brate > 0 ? 100.0 * rate / brate : 0.0);
+
+  if (idle > 0) {
+    long before = vm_rss_kib(spid);
+    int *fds = calloc((size_t)idle, sizeof(int));
+    int opened = 0;
+    for (int i = 0; i < idle; i++) {
+      fds[i] = connect_loopback(port);
+      if (fds[i] >= 0) opened++;
+    }
+    /* The server accepts in order: once a later exchange completes, every
+     * idle connection before it has been accepted and has its session. */
+    run_exchange(port, "urn:dev:mac:00000000fffe", 0, 0);
+    long after = vm_rss_kib(spid);
+    printf("server RSS: %ld KiB before, %ld KiB with %d idle connections: %.2f KiB per connection\n",
+           before, after, opened, opened > 0 ? (double)(after - before) / opened : 0.0);
+    for (int i = 0; i < idle; i++) {
+      if (fds[i] >= 0) close(fds[i]);
+    }
+    free(fds);
+  }
+  kill(spid, SIGTERM);
+  waitpid(spid, NULL, 0);
+  char cmd[320];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+  if (system(cmd) != 0) fprintf(stderr, "bench_server_load: could not remove %s\n", tmpdir);
+  return 0;
+}
