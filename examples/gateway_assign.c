@@ -398,7 +398,9 @@ int gateway_assign_main(int argc, char **argv) {
   uint8_t *pw = NULL;
   size_t pw_len = 0;
   if (o.password_file != NULL) {
-    rc = cli_password_from_file(o.password_file, &pw, &pw_len);
+    /* "-": standard input, for automation that pipes the password in. */
+    const char *file = strcmp(o.password_file, "-") == 0 ? "/dev/stdin" : o.password_file;
+    rc = cli_password_from_file(file, &pw, &pw_len);
   } else {
     char prompt[CPNS_USER_ID_MAX + 32];
     snprintf(prompt, sizeof prompt, "Password for %s: ", o.user_id);

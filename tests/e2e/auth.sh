@@ -33,6 +33,6 @@ cmp -s "$T/gw.out" "$T/wrong.out" || fail "stdout differs between unknown user a
 ok "unknown user: same exit code, result and message"
 
 [ "$(assignments_count "$ENTITY")" = 0 ] || fail "a failed exchange left an assignment"
-gw_assign "$ENTITY" alice@example.com "$T/alice.pw"
+gw_assign "$ENTITY" alice@example.com - <"$T/alice.pw"
 expect_rc 0 "right password after failures"
-ok "right password still works"
+ok "right password (from standard input) still works"
