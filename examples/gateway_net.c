@@ -41,46 +41,46 @@ static int wait_fd(int fd, short events, uint64_t deadline) {
   }
 }
 
-/* Non-blocking connect to one address; returns the socket, -1 (errno set) or -2 on timeout. */
+/* Finishes a non-blocking connect; returns 0, -1 (errno set) or -2 on timeout. */
+static int connect_wait(int fd, const struct addrinfo *ai, uint64_t deadline) {
+  if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+    return 0;
+  }
+  if (errno != EINPROGRESS) {
+    return -1;
+  }
+  int rc = wait_fd(fd, POLLOUT, deadline);
+  if (rc <= 0) {
+    return rc == 0 ? -2 : -1;
+  }
+  int soerr = 0;
+  socklen_t len = sizeof soerr;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) {
+    return -1;
+  }
+  if (soerr != 0) {
+    errno = soerr;
+    return -1;
+  }
+  return 0;
+}
+
+/* Connects to one address; returns a non-blocking socket, -1 (errno set) or -2 on timeout. */
 static int connect_one(const struct addrinfo *ai, uint64_t deadline) {
   int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
   if (fd < 0) {
     return -1;
   }
   int flags = fcntl(fd, F_GETFL);
-  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-    goto fail;
-  }
-  if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-    return fd;
-  }
-  if (errno != EINPROGRESS) {
-    goto fail;
-  }
-  int rc = wait_fd(fd, POLLOUT, deadline);
-  if (rc == 0) {
+  int rc = flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -1
+                                                                   : connect_wait(fd, ai, deadline);
+  if (rc != 0) {
+    int saved = errno;
     close(fd);
-    return -2;
-  }
-  if (rc < 0) {
-    goto fail;
-  }
-  int soerr = 0;
-  socklen_t len = sizeof soerr;
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) {
-    goto fail;
-  }
-  if (soerr != 0) {
-    errno = soerr;
-    goto fail;
+    errno = saved;
+    return rc;
   }
   return fd;
-fail : {
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return -1;
-}
 }
 
 int gateway_connect(const char *host, const char *port, uint64_t timeout_ms) {
