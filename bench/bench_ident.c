@@ -25,7 +25,7 @@ static const char *const entity_ids[] = {
 static const char *const user_ids[] = {
   "alice@Example.COM",
   "fred.smith+cpns@eng.example.net",
-  "\xc3\xbcser.n\xc3\xa4me@b\xc3\xbc" "cher.example",
+  "\xc3\xbcser.n\xc3\xa4me@b\xc3\xbc\x63her.example", /* "c" as \x63: \xbcc would run on */
 };
 
 static double now_ns(void) {
