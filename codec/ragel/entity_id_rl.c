@@ -13,7 +13,7 @@
 
 /* Ragel's -G2 output enters its state switch by falling through cases on
  * purpose; the warning is off for this small file only. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #endif
 

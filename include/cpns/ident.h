@@ -18,6 +18,11 @@ extern "C" {
  * lower-cased) to out. The normal form is never longer than the input, so
  * outlen >= inlen always suffices. out may equal in.
  *
+ * Namespace rules: the NSS of urn:uuid: is exactly 8-4-4-4-12 hex digits
+ * (RFC 4122); a urn:dev: NSS starting with "mac:" (any case) is exactly
+ * "mac:" and 12 or 16 hex digits (RFC 9039). %-encoding is refused in both
+ * (CPNS_ERR_ID_NAMESPACE), so each has one spelling per identifier.
+ *
  * Returns 0 and sets *outlen_written, or a negative error with
  * *error_offset (if not NULL) set to the offset of the first offending
  * octet (inlen when the input ended too early):
