@@ -28,3 +28,9 @@ pdu-corpus: fuzz/gen_pdu_corpus$(EXEEXT)
 	$(MKDIR_P) $(top_srcdir)/fuzz/corpus/pdu
 	./fuzz/gen_pdu_corpus$(EXEEXT) $(top_srcdir)/fuzz/corpus/pdu
 .PHONY: pdu-corpus
+
+BENCH_TARGETS += bench/bench_codec
+bench_bench_codec_SOURCES = bench/bench_codec.c
+bench_bench_codec_CFLAGS = $(OWN_CFLAGS)
+bench_bench_codec_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/codec/gen
+bench_bench_codec_LDADD = $(CORE_LIBS)

@@ -1,0 +1,158 @@
+/*
+ * Codec benchmark: ns per cpns_pdu_encode, per strict cpns_pdu_decode, and
+ * per plain asn1c ber_decode (+ free) of the same bytes, for each PDU shape.
+ * The strict decode does strictly more (pre-check, constraints, re-encode
+ * and compare); the target is that it is no slower than the plain decode.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cpns/codec.h>
+
+#include "AuthTranscript.h"
+#include "CpnsPdu.h"
+#include "ber_decoder.h"
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void fill(uint8_t *p, size_t n, uint8_t seed) {
+  size_t i;
+  for (i = 0; i < n; i++) p[i] = (uint8_t)(seed + i * 13);
+}
+
+static volatile int sink;
+
+typedef struct shape {
+  const char *name;
+  cpns_pdu pdu;
+  int transcript;
+  cpns_auth_transcript t;
+} shape;
+
+#define ITER 200000
+
+static double bench_encode(const shape *s) {
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t n;
+  double t0 = now_ns();
+  int i;
+  for (i = 0; i < ITER; i++)
+    sink += s->transcript ? cpns_auth_transcript_encode(&s->t, buf, sizeof(buf), &n)
+                          : cpns_pdu_encode(&s->pdu, buf, sizeof(buf), &n);
+  return (now_ns() - t0) / ITER;
+}
+
+static double bench_strict(const shape *s, const uint8_t *b, size_t n) {
+  cpns_pdu p;
+  cpns_auth_transcript t;
+  double t0 = now_ns();
+  int i;
+  for (i = 0; i < ITER; i++)
+    sink += s->transcript ? cpns_auth_transcript_decode(&t, b, n, NULL)
+                          : cpns_pdu_decode(&p, b, n, NULL);
+  return (now_ns() - t0) / ITER;
+}
+
+static double bench_plain(const shape *s, const uint8_t *b, size_t n) {
+  asn_TYPE_descriptor_t *td = s->transcript ? &asn_DEF_AuthTranscript : &asn_DEF_CpnsPdu;
+  double t0 = now_ns();
+  int i;
+  for (i = 0; i < ITER; i++) {
+    void *v = NULL;
+    asn_dec_rval_t rv = ber_decode(NULL, td, &v, b, n);
+    sink += rv.code;
+    td->free_struct(td, v, 0);
+  }
+  return (now_ns() - t0) / ITER;
+}
+
+int main(void) {
+  static shape shapes[6];
+  cpns_key_request *r;
+  cpns_key_challenge *c;
+  cpns_key_delivery *d;
+  size_t i;
+  if (cpns_init() != 0) return 1;
+
+  shapes[0].name = "keyRequest (first)";
+  shapes[0].pdu.type = CPNS_PDU_KEY_REQUEST;
+  r = &shapes[0].pdu.u.key_request;
+  r->version = 1;
+  memcpy(r->entity_id, "urn:dev:mac:0011223344556677", 28);
+  r->entity_id_len = 28;
+  memcpy(r->user_id, "alice@example.org", 17);
+  r->user_id_len = 17;
+  fill(r->gateway_nonce, 32, 1);
+  r->offered_suites_len = 2;
+  r->offered_suites[0] = 1;
+  r->offered_suites[1] = 2;
+  shapes[1] = shapes[0];
+  shapes[1].name = "keyRequest (second)";
+  shapes[1].pdu.u.key_request.has_response = 1;
+  fill(shapes[1].pdu.u.key_request.server_nonce, 32, 2);
+  fill(shapes[1].pdu.u.key_request.client_proof, 32, 3);
+
+  shapes[2].name = "keyChallenge";
+  shapes[2].pdu.type = CPNS_PDU_KEY_CHALLENGE;
+  c = &shapes[2].pdu.u.key_challenge;
+  c->version = 1;
+  memcpy(c->realm, "example.org", 11);
+  c->realm_len = 11;
+  fill(c->server_nonce, 32, 4);
+  c->suite = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+  fill(c->kdf.salt, 16, 5);
+  c->kdf.ops_limit = 3;
+  c->kdf.mem_limit_kib = 65536;
+
+  shapes[3].name = "keyDelivery (refused)";
+  shapes[3].pdu.type = CPNS_PDU_KEY_DELIVERY;
+  d = &shapes[3].pdu.u.key_delivery;
+  d->version = 1;
+  d->result = CPNS_RESULT_AUTHENTICATION_FAILED;
+  memcpy(d->entity_id, r->entity_id, 28);
+  d->entity_id_len = 28;
+  memcpy(d->user_id, r->user_id, 17);
+  d->user_id_len = 17;
+  shapes[4] = shapes[3];
+  shapes[4].name = "keyDelivery (success)";
+  d = &shapes[4].pdu.u.key_delivery;
+  d->result = CPNS_RESULT_SUCCESS;
+  d->has_assignment = 1;
+  fill(d->assignment.key_id, 16, 6);
+  fill(d->assignment.server_signature, 32, 7);
+  fill(d->assignment.aead_nonce, 24, 8);
+  fill(d->assignment.wrapped_eukey, 48, 9);
+
+  shapes[5].name = "AuthTranscript";
+  shapes[5].transcript = 1;
+  if (cpns_auth_transcript_from(&shapes[5].t, &shapes[1].pdu.u.key_request,
+                                &shapes[2].pdu.u.key_challenge) != 0)
+    return 1;
+
+  printf("%-22s %6s %12s %14s %14s %8s\n", "PDU", "octets", "encode ns",
+         "strict dec ns", "asn1c dec ns", "ratio");
+  for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+    uint8_t buf[CPNS_PDU_MAX_ENCODED];
+    size_t n;
+    double enc, strict, plain;
+    int rc = shapes[i].transcript
+                 ? cpns_auth_transcript_encode(&shapes[i].t, buf, sizeof(buf), &n)
+                 : cpns_pdu_encode(&shapes[i].pdu, buf, sizeof(buf), &n);
+    if (rc != 0) {
+      fprintf(stderr, "%s: encode failed: %s\n", shapes[i].name, cpns_strerror(rc));
+      return 1;
+    }
+    enc = bench_encode(&shapes[i]);
+    strict = bench_strict(&shapes[i], buf, n);
+    plain = bench_plain(&shapes[i], buf, n);
+    printf("%-22s %6zu %12.0f %14.0f %14.0f %8.2f\n", shapes[i].name, n, enc,
+           strict, plain, strict / plain);
+  }
+  return sink == 42 ? 1 : 0;
+}

@@ -1,0 +1,210 @@
+/*
+ * cpns-msg decode FILE|-: strict decoding of one CpnsPdu (or AuthTranscript)
+ * with a verdict on each level: DER, the ASN.1 module (v1), and the
+ * identifier and consistency rules of PROTOCOL.md §2 and §4.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpns/codec.h>
+
+#include "examples/cpns_msg.h"
+
+/* Reads at most this much: enough to see that a longer input is too long. */
+#define READ_CAP (64 * 1024)
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: cpns-msg decode [--transcript] [--hex] [--max-len N] FILE|-\n");
+  return 2;
+}
+
+static const char *error_name(int rc) {
+  switch (rc) {
+  case CPNS_ERR_PDU_TOO_LONG: return "CPNS_ERR_PDU_TOO_LONG";
+  case CPNS_ERR_DER_TRUNCATED: return "CPNS_ERR_DER_TRUNCATED";
+  case CPNS_ERR_DER_INDEFINITE_LENGTH: return "CPNS_ERR_DER_INDEFINITE_LENGTH";
+  case CPNS_ERR_DER_NON_MINIMAL_LENGTH: return "CPNS_ERR_DER_NON_MINIMAL_LENGTH";
+  case CPNS_ERR_DER_HIGH_TAG_FORM: return "CPNS_ERR_DER_HIGH_TAG_FORM";
+  case CPNS_ERR_DER_TOO_DEEP: return "CPNS_ERR_DER_TOO_DEEP";
+  case CPNS_ERR_DER_TRAILING_BYTES: return "CPNS_ERR_DER_TRAILING_BYTES";
+  case CPNS_ERR_DER_CONSTRUCTED_STRING: return "CPNS_ERR_DER_CONSTRUCTED_STRING";
+  case CPNS_ERR_DER_NON_MINIMAL_INTEGER: return "CPNS_ERR_DER_NON_MINIMAL_INTEGER";
+  case CPNS_ERR_DER_NON_CANONICAL: return "CPNS_ERR_DER_NON_CANONICAL";
+  case CPNS_ERR_DECODE: return "CPNS_ERR_DECODE";
+  case CPNS_ERR_WRONG_CHOICE: return "CPNS_ERR_WRONG_CHOICE";
+  case CPNS_ERR_CONSTRAINT: return "CPNS_ERR_CONSTRAINT";
+  case CPNS_ERR_EXTENSION_PRESENT: return "CPNS_ERR_EXTENSION_PRESENT";
+  case CPNS_ERR_UNKNOWN_ENUM: return "CPNS_ERR_UNKNOWN_ENUM";
+  case CPNS_ERR_ALLOC_BUDGET: return "CPNS_ERR_ALLOC_BUDGET";
+  case CPNS_ERR_STACK_BUDGET: return "CPNS_ERR_STACK_BUDGET";
+  case CPNS_ERR_NOMEM: return "CPNS_ERR_NOMEM";
+  case CPNS_ERR_PROTOCOL: return "CPNS_ERR_PROTOCOL";
+  case CPNS_ERR_ID_EMPTY: return "CPNS_ERR_ID_EMPTY";
+  case CPNS_ERR_ID_TOO_LONG: return "CPNS_ERR_ID_TOO_LONG";
+  case CPNS_ERR_ID_SYNTAX: return "CPNS_ERR_ID_SYNTAX";
+  case CPNS_ERR_ID_UTF8: return "CPNS_ERR_ID_UTF8";
+  case CPNS_ERR_ID_PCT_ENCODING: return "CPNS_ERR_ID_PCT_ENCODING";
+  case CPNS_ERR_ID_NAMESPACE: return "CPNS_ERR_ID_NAMESPACE";
+  case CPNS_ERR_ID_TRUNCATED: return "CPNS_ERR_ID_TRUNCATED";
+  }
+  return "error";
+}
+
+/* What a rejection says about each level: 1 yes, 0 no, -1 not reached. */
+static void verdict(int rc, int *der, int *module) {
+  switch (rc) {
+  case CPNS_ERR_DER_TRUNCATED: case CPNS_ERR_DER_INDEFINITE_LENGTH:
+  case CPNS_ERR_DER_NON_MINIMAL_LENGTH: case CPNS_ERR_DER_HIGH_TAG_FORM:
+  case CPNS_ERR_DER_TOO_DEEP: case CPNS_ERR_DER_TRAILING_BYTES:
+    *der = 0, *module = -1;
+    return;
+  case CPNS_ERR_DER_CONSTRUCTED_STRING: case CPNS_ERR_DER_NON_MINIMAL_INTEGER:
+  case CPNS_ERR_DER_NON_CANONICAL:
+    *der = 0, *module = 1; /* the value is fine, its encoding is not DER */
+    return;
+  case CPNS_ERR_DECODE: case CPNS_ERR_WRONG_CHOICE:
+    *der = -1, *module = 0; /* well-formed TLVs that do not fit the module */
+    return;
+  case CPNS_ERR_CONSTRAINT: case CPNS_ERR_EXTENSION_PRESENT:
+  case CPNS_ERR_UNKNOWN_ENUM:
+    *der = -1, *module = 0;
+    return;
+  default:
+    *der = -1, *module = -1;
+  }
+}
+
+static const char *level(int v) {
+  return v > 0 ? "yes" : v == 0 ? "no" : "not determined (rejected earlier)";
+}
+
+/* Whole input into buf; returns its length, or -1 with a message. */
+static long read_input(const char *path, uint8_t *buf, size_t cap) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  size_t n;
+  if (!f) {
+    fprintf(stderr, "cpns-msg: %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  n = fread(buf, 1, cap, f);
+  if (ferror(f)) {
+    fprintf(stderr, "cpns-msg: %s: read error\n", path);
+    if (f != stdin) fclose(f);
+    return -1;
+  }
+  if (f != stdin) fclose(f);
+  return (long)n;
+}
+
+/* Hex text (white space ignored) to octets in place; -1 if malformed. */
+static long unhex(uint8_t *buf, size_t len) {
+  size_t i, out = 0;
+  int hi = -1;
+  for (i = 0; i < len; i++) {
+    int c = buf[i], v;
+    if (isspace(c)) continue;
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    else return -1;
+    if (hi < 0) {
+      hi = v;
+    } else {
+      buf[out++] = (uint8_t)(hi << 4 | v);
+      hi = -1;
+    }
+  }
+  return hi < 0 ? (long)out : -1;
+}
+
+static int print_transcript(const cpns_auth_transcript *t) {
+  size_t i;
+  printf("AuthTranscript\nversion: %lu\nofferedSuites:", (unsigned long)t->version);
+  for (i = 0; i < t->offered_suites_len; i++) printf(" %ld", (long)t->offered_suites[i]);
+  printf("\nsuite: %d\nrealm: %.*s\nentityId: %.*s\nuserId: %.*s\nmode: %d\n",
+         (int)t->suite, (int)t->realm_len, (const char *)t->realm,
+         (int)t->entity_id_len, (const char *)t->entity_id, (int)t->user_id_len,
+         (const char *)t->user_id, (int)t->mode);
+  printf("kdfParams.opsLimit: %lu\nkdfParams.memLimitKiB: %lu\n",
+         (unsigned long)t->kdf.ops_limit, (unsigned long)t->kdf.mem_limit_kib);
+  return 0;
+}
+
+int msg_decode_main(int argc, char **argv) {
+  static uint8_t buf[READ_CAP];
+  static char text[16384];
+  cpns_decode_limits limits;
+  const char *path = NULL;
+  int transcript = 0, hex = 0, rc, der, module, i;
+  long n;
+
+  memset(&limits, 0, sizeof(limits));
+  for (i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      printf("usage: cpns-msg decode [--transcript] [--hex] [--max-len N] FILE|-\n"
+             "Strictly decodes one DER CpnsPdu from FILE (or standard input),\n"
+             "prints it and exits 0, or prints why it is rejected and exits 1.\n"
+             "  --transcript  decode an AuthTranscript (AuthMessage) instead\n"
+             "  --hex         the input is hexadecimal text\n"
+             "  --max-len N   longest accepted input (default %d octets)\n",
+             CPNS_PDU_MAX_DEFAULT);
+      return 0;
+    } else if (strcmp(argv[i], "--transcript") == 0) {
+      transcript = 1;
+    } else if (strcmp(argv[i], "--hex") == 0) {
+      hex = 1;
+    } else if (strcmp(argv[i], "--max-len") == 0 && i + 1 < argc) {
+      char *end;
+      unsigned long v = strtoul(argv[++i], &end, 10);
+      if (*end || v == 0 || v > READ_CAP) return usage();
+      limits.max_len = v;
+    } else if (!path && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)) {
+      path = argv[i];
+    } else {
+      return usage();
+    }
+  }
+  if (!path) return usage();
+  n = read_input(path, buf, sizeof(buf));
+  if (n < 0) return 2;
+  if (hex && (n = unhex(buf, (size_t)n)) < 0) {
+    fprintf(stderr, "cpns-msg: %s: not hexadecimal text\n", path);
+    return 2;
+  }
+
+  if (transcript) {
+    cpns_auth_transcript t;
+    rc = cpns_auth_transcript_decode(&t, buf, (size_t)n, &limits);
+    if (rc == 0) {
+      printf("valid DER: yes\nvalid per module: yes\n");
+      return print_transcript(&t);
+    }
+  } else {
+    cpns_pdu pdu;
+    rc = cpns_pdu_decode(&pdu, buf, (size_t)n, &limits);
+    if (rc == 0) {
+      int sem = pdu.type == CPNS_PDU_KEY_REQUEST
+                    ? cpns_key_request_validate(&pdu.u.key_request)
+                : pdu.type == CPNS_PDU_KEY_DELIVERY
+                    ? cpns_key_delivery_validate(&pdu.u.key_delivery)
+                    : 0;
+      printf("valid DER: yes\nvalid per module: yes\n");
+      if (sem == 0)
+        printf("valid per PROTOCOL.md (identifiers, consistency): yes\n");
+      else
+        printf("valid per PROTOCOL.md (identifiers, consistency): no: %s (%s, %d)\n",
+               cpns_strerror(sem), error_name(sem), sem);
+      if (cpns_pdu_format(&pdu, text, sizeof(text)) != 0) return 2;
+      fputs(text, stdout);
+      return 0;
+    }
+  }
+  verdict(rc, &der, &module);
+  printf("rejected: %s (%s, %d)\n", cpns_strerror(rc), error_name(rc), rc);
+  printf("valid DER: %s\nvalid per module: %s\n", level(der), level(module));
+  return 1;
+}
