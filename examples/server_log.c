@@ -47,7 +47,9 @@ void server_log_exchange(const server_log_exchange_info *info) {
     fprintf(stderr,
             "exchange peer=%s entity=%s user=%s result=none closed=\"%s\" duration_ms=%llu\n",
             info->peer, entity[0] ? entity : "-", user[0] ? user : "-",
-            info->error != 0 ? cpns_strerror(info->error) : "closed",
+            info->reason != NULL ? info->reason
+            : info->error != 0   ? cpns_strerror(info->error)
+                                 : "closed",
             (unsigned long long)info->duration_ms);
   }
 }

@@ -17,6 +17,7 @@ typedef struct server_log_exchange_info {
   size_t user_id_len;
   int result;                 /**< cpns_result, or -1 when nothing was answered */
   int error;                  /**< why the connection closed without a result (0 if none) */
+  const char *reason;         /**< overrides error's text when not NULL (e.g. shutdown) */
   uint64_t duration_ms;
 } server_log_exchange_info;
 

@@ -52,6 +52,7 @@ typedef struct conn {
   int store_pending;    /* a job is with the store thread */
   int closed;           /* logged and socket closed; freed when the job returns */
   int error;            /* why the engine closed, for the log */
+  const char *reason;   /* why we closed, for the log (overrides error) */
   server_addr_key addr;
   size_t out_len, out_off;
   uint8_t *pending;     /* bytes read but not yet taken by the engine */
@@ -89,9 +90,10 @@ static void conn_free(conn *c) {
     c->next->prev = c->prev;
   }
   srv->nconns--;
-  event_free(c->ev_read);
-  event_free(c->ev_write);
-  event_free(c->ev_timer);
+  /* Any of them may be NULL when conn setup ran out of memory. */
+  if (c->ev_read != NULL) event_free(c->ev_read);
+  if (c->ev_write != NULL) event_free(c->ev_write);
+  if (c->ev_timer != NULL) event_free(c->ev_timer);
   cpns_server_session_del(c->session);
   free(c->pending);
   free(c);
@@ -114,14 +116,15 @@ static void conn_finish(conn *c) {
                               &info.user_id_len);
   info.result = cpns_server_session_get_result(c->session);
   info.error = c->error;
+  info.reason = c->reason;
   info.duration_ms = cli_now_ms() - c->started_ms;
   server_log_exchange(&info);
   if (info.result == CPNS_RESULT_SUCCESS && info.user_id_len > 0) {
     server_lockout_success(srv->lockout, info.user_id, info.user_id_len);
   }
-  event_del(c->ev_read);
-  event_del(c->ev_write);
-  event_del(c->ev_timer);
+  if (c->ev_read != NULL) event_del(c->ev_read);
+  if (c->ev_write != NULL) event_del(c->ev_write);
+  if (c->ev_timer != NULL) event_del(c->ev_timer);
   evutil_closesocket(c->fd);
   c->fd = -1;
   server_addrlimit_release(srv->addrs, &c->addr);
@@ -486,6 +489,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
   while (c != NULL) {
     conn *next = c->next;
     if (!c->store_pending && !c->closed) {
+      c->reason = "server shutting down";
       conn_finish(c);
     }
     c = next;
