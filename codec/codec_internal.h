@@ -28,6 +28,8 @@ typedef struct cpnsi_asn_scope {
   int over_budget;    /* an allocation was refused by the budget */
   int out_of_memory;  /* the allocator itself failed */
   int stack_exceeded; /* the runtime hit max_stack_size */
+  int arena;          /* blocks may come from this thread's arena */
+  size_t heap_blocks; /* blocks it holds from mem (not the arena) */
   struct cpnsi_asn_scope *prev;
 } cpnsi_asn_scope;
 
@@ -35,6 +37,12 @@ typedef struct cpnsi_asn_scope {
 void cpnsi_asn_scope_enter(cpnsi_asn_scope *scope, const cpns_mem *mem,
                            size_t budget);
 void cpnsi_asn_scope_leave(cpnsi_asn_scope *scope);
+
+/**
+ * Returns 1 and drops every block at once if all of them are in the arena
+ * (the decoded value then needs no free_struct), else 0.
+ */
+int cpnsi_asn_scope_release_all(cpnsi_asn_scope *scope);
 
 /* Called by the patched asn1c runtime (asn_internal.h). */
 void *cpnsi_asn_malloc(size_t size);
@@ -70,17 +78,22 @@ int cpnsi_der_diagnose(const uint8_t *input, size_t input_len,
 /** Converts a decoded asn1c value into the caller's plain struct. */
 typedef int (*cpnsi_from_asn_fn)(void *out, const void *asn);
 
+/** Writes the canonical DER of a plain struct (der_writer.c). */
+typedef int (*cpnsi_write_plain_fn)(const void *plain, uint8_t *out,
+                                    size_t outlen, size_t *written);
+
 /** Returns 0 if a TLV with this first identifier octet may be decoded. */
 typedef int (*cpnsi_outer_tag_fn)(uint8_t tag);
 
 /**
  * The strict pipeline (codec.h, cpns_pdu_decode) for one asn1c type:
- * to_plain runs before the decoded value is freed, inside the budget.
+ * to_plain runs before the decoded value is freed, inside the budget;
+ * write_plain re-encodes the plain result for the canonical comparison.
  */
 int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
                         size_t inlen, const cpns_decode_limits *limits,
                         cpnsi_outer_tag_fn outer_tag, cpnsi_from_asn_fn to_plain,
-                        void *out);
+                        cpnsi_write_plain_fn write_plain, void *out);
 
 /** DER-encodes a value after asn_check_constraints. */
 int cpnsi_encode(asn_TYPE_descriptor_t *td, const void *value, uint8_t *out,
@@ -103,6 +116,7 @@ void cpnsi_octets_to_asn(void *octet_string, const uint8_t *buf, size_t len);
 int cpnsi_suite_list_to_asn(void *list, cpnsi_suite_storage *st,
                             const int32_t *suites, size_t n);
 int cpnsi_kdf_to_asn(KdfParams_t *k, const cpns_kdf_params *p);
+int cpnsi_kdf_check(const cpns_kdf_params *p);
 int cpnsi_kdf_from_asn(cpns_kdf_params *p, const KdfParams_t *k);
 int cpnsi_version_from_asn(uint32_t *out, long v);
 int cpnsi_mode_from_asn(cpns_mode *out, long v);

@@ -54,11 +54,17 @@ static int check_list(const uint8_t *in, size_t len, unsigned depth,
   size_t pos = 0;
   if (depth > max_depth) return CPNS_ERR_DER_TOO_DEEP;
   while (pos < len) {
-    uint8_t tag;
+    uint8_t tag = in[pos];
     size_t hdr, clen;
-    int rv = cpnsi_der_header(in + pos, len - pos, &tag, &hdr, &clen);
-    if (rv == 1) return CPNS_ERR_DER_TRUNCATED;
-    if (rv < 0) return rv;
+    int rv;
+    if ((tag & 0x1f) != 0x1f && len - pos >= 2 && in[pos + 1] < 0x80) {
+      hdr = 2; /* the usual case: low tag, short definite length */
+      clen = in[pos + 1];
+    } else {
+      rv = cpnsi_der_header(in + pos, len - pos, &tag, &hdr, &clen);
+      if (rv == 1) return CPNS_ERR_DER_TRUNCATED;
+      if (rv < 0) return rv;
+    }
     if (clen > len - pos - hdr) return CPNS_ERR_DER_TRUNCATED;
     if (tag & 0x20) {
       rv = check_list(in + pos + hdr, clen, depth + 1, max_depth);

@@ -74,6 +74,14 @@ int cpnsi_kdf_to_asn(KdfParams_t *k, const cpns_kdf_params *p) {
   return 0;
 }
 
+int cpnsi_kdf_check(const cpns_kdf_params *p) {
+  if (p->ops_limit < CPNS_OPS_LIMIT_MIN || p->ops_limit > CPNS_OPS_LIMIT_MAX ||
+      p->mem_limit_kib < CPNS_MEM_LIMIT_KIB_MIN ||
+      p->mem_limit_kib > CPNS_MEM_LIMIT_KIB_MAX)
+    return CPNS_ERR_CONSTRAINT;
+  return 0;
+}
+
 int cpnsi_kdf_from_asn(cpns_kdf_params *p, const KdfParams_t *k) {
   int rv = cpnsi_octets_from_asn(p->salt, CPNS_SALT_LEN, &k->salt);
   if (rv < 0) return rv;

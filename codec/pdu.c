@@ -6,17 +6,51 @@
 #include <string.h>
 
 #include "codec/codec_internal.h"
+#include "codec/der_writer.h"
 #include "AuthResponse.h"
 #include "CpnsPdu.h"
 #include "KeyAssignment.h"
 
-static int request_to_asn(KeyRequest_t *a, const cpns_key_request *r,
-                          AuthResponse_t *resp, cpnsi_suite_storage *st) {
+static int request_check(const cpns_key_request *r) {
   if (r->version < 1 || r->version > 255 ||
       cpnsi_check_text(r->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
       cpnsi_check_text(r->user_id_len, CPNS_USER_ID_MAX) < 0 ||
-      (r->mode != CPNS_MODE_PN_GW && r->mode != CPNS_MODE_PNE_PLUS_PN_GW))
+      (r->mode != CPNS_MODE_PN_GW && r->mode != CPNS_MODE_PNE_PLUS_PN_GW) ||
+      r->offered_suites_len < 1 ||
+      r->offered_suites_len > CPNS_MAX_OFFERED_SUITES)
     return CPNS_ERR_CONSTRAINT;
+  return 0;
+}
+
+static int challenge_check(const cpns_key_challenge *c) {
+  if (c->version < 1 || c->version > 255 ||
+      cpnsi_check_text(c->realm_len, CPNS_REALM_MAX) < 0 ||
+      c->suite != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305)
+    return CPNS_ERR_CONSTRAINT;
+  return cpnsi_kdf_check(&c->kdf);
+}
+
+static int delivery_check(const cpns_key_delivery *d) {
+  if (d->version < 1 || d->version > 255 ||
+      (int)d->result < CPNS_RESULT_SUCCESS ||
+      (int)d->result > CPNS_RESULT_SERVER_ERROR ||
+      cpnsi_check_text(d->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
+      cpnsi_check_text(d->user_id_len, CPNS_USER_ID_MAX) < 0)
+    return CPNS_ERR_CONSTRAINT;
+  return 0;
+}
+
+int cpnsi_pdu_check(const cpns_pdu *pdu) {
+  switch (pdu->type) {
+  case CPNS_PDU_KEY_REQUEST: return request_check(&pdu->u.key_request);
+  case CPNS_PDU_KEY_CHALLENGE: return challenge_check(&pdu->u.key_challenge);
+  case CPNS_PDU_KEY_DELIVERY: return delivery_check(&pdu->u.key_delivery);
+  }
+  return CPNS_ERR_INVALID_ARGUMENT;
+}
+
+static int request_to_asn(KeyRequest_t *a, const cpns_key_request *r,
+                          AuthResponse_t *resp, cpnsi_suite_storage *st) {
   a->version = (long)r->version;
   cpnsi_octets_to_asn(&a->entityId, r->entity_id, r->entity_id_len);
   cpnsi_octets_to_asn(&a->userId, r->user_id, r->user_id_len);
@@ -32,10 +66,6 @@ static int request_to_asn(KeyRequest_t *a, const cpns_key_request *r,
 }
 
 static int challenge_to_asn(KeyChallenge_t *a, const cpns_key_challenge *c) {
-  if (c->version < 1 || c->version > 255 ||
-      cpnsi_check_text(c->realm_len, CPNS_REALM_MAX) < 0 ||
-      c->suite != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305)
-    return CPNS_ERR_CONSTRAINT;
   a->version = (long)c->version;
   cpnsi_octets_to_asn(&a->realm, c->realm, c->realm_len);
   cpnsi_octets_to_asn(&a->serverNonce, c->server_nonce, CPNS_NONCE_LEN);
@@ -45,12 +75,6 @@ static int challenge_to_asn(KeyChallenge_t *a, const cpns_key_challenge *c) {
 
 static int delivery_to_asn(KeyDelivery_t *a, const cpns_key_delivery *d,
                            KeyAssignment_t *asg) {
-  if (d->version < 1 || d->version > 255 ||
-      (int)d->result < CPNS_RESULT_SUCCESS ||
-      (int)d->result > CPNS_RESULT_SERVER_ERROR ||
-      cpnsi_check_text(d->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
-      cpnsi_check_text(d->user_id_len, CPNS_USER_ID_MAX) < 0)
-    return CPNS_ERR_CONSTRAINT;
   a->version = (long)d->version;
   a->result = (long)d->result;
   cpnsi_octets_to_asn(&a->entityId, d->entity_id, d->entity_id_len);
@@ -70,12 +94,21 @@ static int delivery_to_asn(KeyDelivery_t *a, const cpns_key_delivery *d,
 
 int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
                     size_t *written) {
+  int rv;
+  if (!pdu || (!out && outlen) || !written) return CPNS_ERR_INVALID_ARGUMENT;
+  if ((rv = cpnsi_pdu_check(pdu)) < 0) return rv;
+  return cpnsi_der_write_pdu(pdu, out, outlen, written);
+}
+
+int cpnsi_pdu_encode_asn1c(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
+                           size_t *written) {
   CpnsPdu_t a;
   AuthResponse_t resp;
   KeyAssignment_t asg;
   cpnsi_suite_storage st;
   int rv;
   if (!pdu || (!out && outlen) || !written) return CPNS_ERR_INVALID_ARGUMENT;
+  if ((rv = cpnsi_pdu_check(pdu)) < 0) return rv;
   cpnsi_codec_once();
   memset(&a, 0, sizeof(a));
   memset(&resp, 0, sizeof(resp));
@@ -89,12 +122,10 @@ int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
     a.present = CpnsPdu_PR_keyChallenge;
     rv = challenge_to_asn(&a.choice.keyChallenge, &pdu->u.key_challenge);
     break;
-  case CPNS_PDU_KEY_DELIVERY:
+  default:
     a.present = CpnsPdu_PR_keyDelivery;
     rv = delivery_to_asn(&a.choice.keyDelivery, &pdu->u.key_delivery, &asg);
     break;
-  default:
-    return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (rv < 0) return rv;
   return cpnsi_encode(&asn_DEF_CpnsPdu, &a, out, outlen, written);
@@ -181,6 +212,11 @@ static int pdu_from_asn(void *out, const void *asn) {
   }
 }
 
+static int pdu_write(const void *plain, uint8_t *out, size_t outlen,
+                     size_t *written) {
+  return cpnsi_der_write_pdu(plain, out, outlen, written);
+}
+
 /* v1 alternatives are [0]..[2], each a constructed SEQUENCE. */
 static int pdu_outer_tag(uint8_t tag) {
   return tag == 0xa0 || tag == 0xa1 || tag == 0xa2 ? 0 : CPNS_ERR_WRONG_CHOICE;
@@ -194,7 +230,7 @@ int cpns_pdu_decode(cpns_pdu *pdu, const uint8_t *in, size_t inlen,
   if (!in && inlen) return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_codec_once();
   rv = cpnsi_strict_decode(&asn_DEF_CpnsPdu, in, inlen, limits, pdu_outer_tag,
-                           pdu_from_asn, pdu);
+                           pdu_from_asn, pdu_write, pdu);
   if (rv < 0) memset(pdu, 0, sizeof(*pdu));
   return rv;
 }

@@ -53,7 +53,7 @@ static int decode_failure(const cpnsi_asn_scope *scope) {
 int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
                         size_t inlen, const cpns_decode_limits *limits,
                         cpnsi_outer_tag_fn outer_tag, cpnsi_from_asn_fn to_plain,
-                        void *out) {
+                        cpnsi_write_plain_fn write_plain, void *out) {
   /* The runtime measures stack use from this frame: ctx must be local. */
   asn_codec_ctx_t ctx;
   cpnsi_asn_scope scope;
@@ -90,21 +90,25 @@ int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
     rv = CPNS_ERR_DER_TRAILING_BYTES;
     goto done;
   }
-  rv = cpnsi_encode(td, value, canon, sizeof(canon), &canon_len);
-  if (rv == CPNS_ERR_BUFFER_TOO_SMALL) {
-    rv = CPNS_ERR_DER_NON_CANONICAL; /* longer than any canonical PDU */
-    goto done;
+  {
+    char errbuf[128];
+    size_t errlen = sizeof(errbuf);
+    if (asn_check_constraints(td, value, errbuf, &errlen) != 0) {
+      rv = CPNS_ERR_CONSTRAINT;
+      goto done;
+    }
   }
-  if (rv < 0) goto done;
-  /* v1 rules (unknown enumerations) before byte comparison: a value the
-   * module allows but v1 does not know is reported as such. */
+  /* v1 rules (unknown enumerations) and the plain struct's own size checks;
+   * then the canonical comparison, on the plain value that is returned. */
   rv = to_plain(out, value);
+  if (rv < 0) goto done;
+  rv = write_plain(out, canon, sizeof(canon), &canon_len);
   if (rv < 0) goto done;
   if (canon_len != inlen || memcmp(canon, in, inlen) != 0)
     rv = cpnsi_der_diagnose(in, inlen, canon, canon_len);
 
 done:
-  if (value) td->free_struct(td, value, 0);
+  if (value && !cpnsi_asn_scope_release_all(&scope)) td->free_struct(td, value, 0);
   cpnsi_asn_scope_leave(&scope);
   if (rv == 0 && scope.live != 0) rv = CPNS_ERR_INTERNAL; /* runtime leaked */
   return rv;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codec/codec_internal.h"
+#include "codec/der_writer.h"
 #include "AuthTranscript.h"
 
 int cpns_auth_transcript_from(cpns_auth_transcript *t,
@@ -32,20 +33,36 @@ int cpns_auth_transcript_from(cpns_auth_transcript *t,
   return 0;
 }
 
-int cpns_auth_transcript_encode(const cpns_auth_transcript *t, uint8_t *out,
-                                size_t outlen, size_t *written) {
-  AuthTranscript_t a;
-  cpnsi_suite_storage st;
-  int rv;
-  if (!t || (!out && outlen) || !written) return CPNS_ERR_INVALID_ARGUMENT;
-  cpnsi_codec_once();
+int cpnsi_transcript_check(const cpns_auth_transcript *t) {
   if (t->version < 1 || t->version > 255 ||
       t->suite != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 ||
       cpnsi_check_text(t->realm_len, CPNS_REALM_MAX) < 0 ||
       cpnsi_check_text(t->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
       cpnsi_check_text(t->user_id_len, CPNS_USER_ID_MAX) < 0 ||
-      (t->mode != CPNS_MODE_PN_GW && t->mode != CPNS_MODE_PNE_PLUS_PN_GW))
+      (t->mode != CPNS_MODE_PN_GW && t->mode != CPNS_MODE_PNE_PLUS_PN_GW) ||
+      t->offered_suites_len < 1 ||
+      t->offered_suites_len > CPNS_MAX_OFFERED_SUITES)
     return CPNS_ERR_CONSTRAINT;
+  return cpnsi_kdf_check(&t->kdf);
+}
+
+int cpns_auth_transcript_encode(const cpns_auth_transcript *t, uint8_t *out,
+                                size_t outlen, size_t *written) {
+  int rv;
+  if (!t || (!out && outlen) || !written) return CPNS_ERR_INVALID_ARGUMENT;
+  if ((rv = cpnsi_transcript_check(t)) < 0) return rv;
+  return cpnsi_der_write_transcript(t, out, outlen, written);
+}
+
+int cpnsi_auth_transcript_encode_asn1c(const cpns_auth_transcript *t,
+                                       uint8_t *out, size_t outlen,
+                                       size_t *written) {
+  AuthTranscript_t a;
+  cpnsi_suite_storage st;
+  int rv;
+  if (!t || (!out && outlen) || !written) return CPNS_ERR_INVALID_ARGUMENT;
+  if ((rv = cpnsi_transcript_check(t)) < 0) return rv;
+  cpnsi_codec_once();
   memset(&a, 0, sizeof(a));
   a.version = (long)t->version;
   rv = cpnsi_suite_list_to_asn(&a.offeredSuites.list, &st, t->offered_suites,
@@ -60,6 +77,11 @@ int cpns_auth_transcript_encode(const cpns_auth_transcript *t, uint8_t *out,
   cpnsi_octets_to_asn(&a.serverNonce, t->server_nonce, CPNS_NONCE_LEN);
   cpnsi_kdf_to_asn(&a.kdfParams, &t->kdf);
   return cpnsi_encode(&asn_DEF_AuthTranscript, &a, out, outlen, written);
+}
+
+static int transcript_write(const void *plain, uint8_t *out, size_t outlen,
+                            size_t *written) {
+  return cpnsi_der_write_transcript(plain, out, outlen, written);
 }
 
 static int transcript_from_asn(void *out, const void *asn) {
@@ -97,7 +119,8 @@ int cpns_auth_transcript_decode(cpns_auth_transcript *t, const uint8_t *in,
   if (!in && inlen) return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_codec_once();
   rv = cpnsi_strict_decode(&asn_DEF_AuthTranscript, in, inlen, limits,
-                           transcript_outer_tag, transcript_from_asn, t);
+                           transcript_outer_tag, transcript_from_asn,
+                           transcript_write, t);
   if (rv < 0) memset(t, 0, sizeof(*t));
   return rv;
 }

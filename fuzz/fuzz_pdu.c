@@ -2,7 +2,8 @@
  * Fuzz target for the strict DER codec: arbitrary bytes through
  * cpns_pdu_decode, cpns_auth_transcript_decode and cpns_frame_pdu_length.
  * Whatever is accepted must re-encode to exactly the input (only canonical
- * DER passes), must frame to its own length, and must format; whatever is
+ * DER passes), with the direct writer and with asn1c's der_encode alike,
+ * must frame to its own length, and must format; whatever is
  * rejected must be rejected with a documented code. A tight allocation
  * budget must fail cleanly too.
  */
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include <cpns/codec.h>
+
+#include "codec/der_writer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,6 +49,8 @@ static void fuzz_pdu(const uint8_t *data, size_t size) {
   }
   check(cpns_pdu_encode(&p, again, sizeof(again), &n) == 0);
   check(n == size && memcmp(again, data, size) == 0);
+  check(cpnsi_pdu_encode_asn1c(&p, again, sizeof(again), &n) == 0);
+  check(n == size && memcmp(again, data, size) == 0);
   check(frc == 0 && framed == size);
   check(cpns_pdu_format(&p, text, sizeof(text)) == 0);
   check(strlen(text) < sizeof(text));
@@ -61,6 +66,8 @@ static void fuzz_transcript(const uint8_t *data, size_t size) {
     return;
   }
   check(cpns_auth_transcript_encode(&t, again, sizeof(again), &n) == 0);
+  check(n == size && memcmp(again, data, size) == 0);
+  check(cpnsi_auth_transcript_encode_asn1c(&t, again, sizeof(again), &n) == 0);
   check(n == size && memcmp(again, data, size) == 0);
 }
 

@@ -14,6 +14,7 @@
 /* asn1c's "enum Suite" and Check's "struct Suite" share a tag name. */
 #define Suite asn1c_Suite
 #include "codec/codec_internal.h"
+#include "codec/der_writer.h"
 #include "AuthTranscript.h"
 #include "CpnsPdu.h"
 #include "Result.h"
@@ -343,6 +344,92 @@ START_TEST(test_auth_transcript_from_takes_each_field) {
   ck_assert_int_eq(cpns_auth_transcript_from(NULL, &req.u.key_request,
                                              &chal.u.key_challenge),
                    CPNS_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* ---- the direct writer against asn1c's der_encode ----------------------- */
+
+static void assert_same_as_asn1c(const cpns_pdu *p) {
+  uint8_t a[CPNS_PDU_MAX_ENCODED], b[CPNS_PDU_MAX_ENCODED];
+  size_t na = 0, nb = 0;
+  ck_assert_int_eq(cpns_pdu_encode(p, a, sizeof(a), &na), 0);
+  ck_assert_int_eq(cpnsi_pdu_encode_asn1c(p, b, sizeof(b), &nb), 0);
+  ck_assert_uint_eq(na, nb);
+  ck_assert_int_eq(memcmp(a, b, na), 0);
+}
+
+START_TEST(test_pdu_encode_matches_asn1c) {
+  static const int32_t odd_suites[] = {1, 0, -1, 127, 128, -128, -129, 2147483647};
+  static const uint32_t versions[] = {1, 127, 128, 255};
+  static const uint32_t ops[] = {1, 127, 128, 255, 256, 4096};
+  static const uint32_t mems[] = {8, 32767, 32768, 65535, 65536, 4194304};
+  size_t lens[] = {1, 127, 128, 200, 253};
+  cpns_pdu p;
+  size_t i, j;
+  int r;
+  for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+    for (j = 0; j < 2; j++) {
+      p = sample_request((int)j);
+      p.u.key_request.entity_id_len = lens[i] + 2 * j;
+      p.u.key_request.user_id_len = lens[i];
+      p.u.key_request.version = versions[i % 4];
+      p.u.key_request.offered_suites_len = i + 4;
+      memcpy(p.u.key_request.offered_suites, odd_suites, sizeof(odd_suites));
+      assert_same_as_asn1c(&p);
+    }
+    p = sample_challenge();
+    p.u.key_challenge.realm_len = lens[i];
+    for (j = 0; j < sizeof(ops) / sizeof(ops[0]); j++) {
+      p.u.key_challenge.kdf.ops_limit = ops[j];
+      p.u.key_challenge.kdf.mem_limit_kib = mems[j];
+      assert_same_as_asn1c(&p);
+    }
+  }
+  for (r = CPNS_RESULT_SUCCESS; r <= CPNS_RESULT_SERVER_ERROR; r++) {
+    p = sample_delivery(r == CPNS_RESULT_SUCCESS);
+    p.u.key_delivery.result = (cpns_result)r;
+    assert_same_as_asn1c(&p);
+    p.u.key_delivery.has_assignment = !p.u.key_delivery.has_assignment;
+    p.u.key_delivery.entity_id_len = 255;
+    assert_same_as_asn1c(&p);
+  }
+}
+END_TEST
+
+START_TEST(test_auth_transcript_encode_matches_asn1c) {
+  cpns_auth_transcript t = sample_transcript();
+  uint8_t a[CPNS_PDU_MAX_ENCODED], b[CPNS_PDU_MAX_ENCODED];
+  size_t na, nb, i;
+  for (i = 0; i < 3; i++) {
+    if (i == 1) { /* every field at its largest */
+      t.realm_len = 253;
+      t.entity_id_len = 255;
+      t.user_id_len = 253;
+      t.offered_suites_len = 8;
+      t.kdf.ops_limit = 4096;
+      t.kdf.mem_limit_kib = 4194304;
+      t.version = 255;
+    }
+    if (i == 2) {
+      t.realm_len = t.entity_id_len = t.user_id_len = 1;
+      t.offered_suites_len = 1;
+    }
+    ck_assert_int_eq(cpns_auth_transcript_encode(&t, a, sizeof(a), &na), 0);
+    ck_assert_int_eq(cpnsi_auth_transcript_encode_asn1c(&t, b, sizeof(b), &nb), 0);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_int_eq(memcmp(a, b, na), 0);
+    ck_assert_uint_le(na, CPNS_PDU_MAX_ENCODED);
+  }
+}
+END_TEST
+
+START_TEST(test_pdu_encode_asn1c_reference_errors) {
+  cpns_pdu p = sample_request(1);
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t n;
+  ck_assert_int_eq(cpnsi_pdu_encode_asn1c(&p, buf, 10, &n), CPNS_ERR_BUFFER_TOO_SMALL);
+  p.u.key_request.version = 0;
+  ck_assert_int_eq(cpnsi_pdu_encode_asn1c(&p, buf, sizeof(buf), &n), CPNS_ERR_CONSTRAINT);
 }
 END_TEST
 
@@ -1119,6 +1206,9 @@ static Suite *codec_suite(void) {
   tcase_add_test(tc, test_pdu_encode_known_bytes);
   tcase_add_test(tc, test_auth_transcript_encode_round_trip);
   tcase_add_test(tc, test_auth_transcript_from_takes_each_field);
+  tcase_add_test(tc, test_pdu_encode_matches_asn1c);
+  tcase_add_test(tc, test_auth_transcript_encode_matches_asn1c);
+  tcase_add_test(tc, test_pdu_encode_asn1c_reference_errors);
   tcase_add_test(tc, test_pdu_encode_invalid_arguments);
   tcase_add_test(tc, test_pdu_encode_buffer_too_small);
   tcase_add_test(tc, test_pdu_encode_constraint_edges);

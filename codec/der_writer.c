@@ -1,0 +1,186 @@
+/*
+ * Direct DER writer for the v1 PDUs and AuthTranscript. asn1c's DER encoder
+ * measures every nested member again at each level; this writer fills the
+ * buffer backwards in one pass, so each length is known when its header is
+ * written. Its output is tested (tests/test_codec.c, fuzz/fuzz_pdu.c) to be
+ * byte-identical to asn1c's der_encode of the same value, which stays the
+ * reference (cpnsi_*_encode_asn1c).
+ *
+ * Callers have checked every field against the module (pdu.c, transcript.c).
+ */
+#include <string.h>
+
+#include "codec/codec_internal.h"
+#include "codec/der_writer.h"
+
+/* Writes backwards from the end of buf; pos == SIZE_MAX after overflow. */
+typedef struct rev {
+  uint8_t *buf;
+  size_t pos;
+} rev;
+
+#define OVERFLOW ((size_t)-1)
+
+static void put_bytes(rev *w, const uint8_t *p, size_t n) {
+  if (n > w->pos) { /* OVERFLOW is larger than any n: stays there */
+    w->pos = OVERFLOW;
+    return;
+  }
+  w->pos -= n;
+  memcpy(w->buf + w->pos, p, n);
+}
+
+static void put_byte(rev *w, uint8_t b) {
+  if (w->pos == 0 || w->pos == OVERFLOW) {
+    w->pos = OVERFLOW;
+    return;
+  }
+  w->buf[--w->pos] = b;
+}
+
+/* Identifier and length octets of a TLV whose contents end at end. */
+static void put_header(rev *w, uint8_t tag, size_t end) {
+  size_t len;
+  if (w->pos == OVERFLOW) return;
+  len = end - w->pos;
+  if (len < 0x80) {
+    put_byte(w, (uint8_t)len);
+  } else {
+    uint8_t n = 0;
+    while (len) {
+      put_byte(w, (uint8_t)len);
+      len >>= 8;
+      n++;
+    }
+    put_byte(w, (uint8_t)(0x80 | n));
+  }
+  put_byte(w, tag);
+}
+
+static void put_octets(rev *w, uint8_t tag, const uint8_t *p, size_t n) {
+  size_t end = w->pos;
+  put_bytes(w, p, n);
+  put_header(w, tag, end);
+}
+
+/* INTEGER / ENUMERATED: minimal two's complement, least significant first. */
+static void put_integer(rev *w, uint8_t tag, long v) {
+  size_t end = w->pos;
+  unsigned long u = (unsigned long)v;
+  int negative = v < 0;
+  for (;;) {
+    uint8_t b = (uint8_t)u;
+    put_byte(w, b);
+    u = negative ? (u >> 8) | ~(~0UL >> 8) : u >> 8;
+    /* Done once the rest is pure sign extension of this octet's top bit. */
+    if (u == (negative ? ~0UL : 0UL) && ((b & 0x80) != 0) == negative) break;
+  }
+  put_header(w, tag, end);
+}
+
+static void put_suites(rev *w, uint8_t tag, const int32_t *s, size_t n) {
+  size_t end = w->pos, i;
+  for (i = n; i > 0; i--) put_integer(w, 0x0a, s[i - 1]);
+  put_header(w, tag, end);
+}
+
+static void put_kdf(rev *w, uint8_t tag, const cpns_kdf_params *k) {
+  size_t end = w->pos;
+  put_integer(w, 0x82, (long)k->mem_limit_kib);
+  put_integer(w, 0x81, (long)k->ops_limit);
+  put_octets(w, 0x80, k->salt, CPNS_SALT_LEN);
+  put_header(w, tag, end);
+}
+
+static void put_request(rev *w, const cpns_key_request *r) {
+  size_t end = w->pos;
+  if (r->has_response) {
+    size_t rend = w->pos;
+    put_octets(w, 0x81, r->client_proof, CPNS_PROOF_LEN);
+    put_octets(w, 0x80, r->server_nonce, CPNS_NONCE_LEN);
+    put_header(w, 0xa6, rend);
+  }
+  put_suites(w, 0xa5, r->offered_suites, r->offered_suites_len);
+  put_octets(w, 0x84, r->gateway_nonce, CPNS_NONCE_LEN);
+  put_integer(w, 0x83, (long)r->mode);
+  put_octets(w, 0x82, r->user_id, r->user_id_len);
+  put_octets(w, 0x81, r->entity_id, r->entity_id_len);
+  put_integer(w, 0x80, (long)r->version);
+  put_header(w, 0xa0, end);
+}
+
+static void put_challenge(rev *w, const cpns_key_challenge *c) {
+  size_t end = w->pos;
+  put_kdf(w, 0xa4, &c->kdf);
+  put_integer(w, 0x83, (long)c->suite);
+  put_octets(w, 0x82, c->server_nonce, CPNS_NONCE_LEN);
+  put_octets(w, 0x81, c->realm, c->realm_len);
+  put_integer(w, 0x80, (long)c->version);
+  put_header(w, 0xa1, end);
+}
+
+static void put_delivery(rev *w, const cpns_key_delivery *d) {
+  size_t end = w->pos;
+  if (d->has_assignment) {
+    const cpns_key_assignment *a = &d->assignment;
+    size_t aend = w->pos;
+    put_octets(w, 0x83, a->wrapped_eukey, CPNS_WRAPPED_EUKEY_LEN);
+    put_octets(w, 0x82, a->aead_nonce, CPNS_AEAD_NONCE_LEN);
+    put_octets(w, 0x81, a->server_signature, CPNS_SIGNATURE_LEN);
+    put_octets(w, 0x80, a->key_id, CPNS_KEY_ID_LEN);
+    put_header(w, 0xa4, aend);
+  }
+  put_octets(w, 0x83, d->user_id, d->user_id_len);
+  put_octets(w, 0x82, d->entity_id, d->entity_id_len);
+  put_integer(w, 0x81, (long)d->result);
+  put_integer(w, 0x80, (long)d->version);
+  put_header(w, 0xa2, end);
+}
+
+static void put_transcript(rev *w, const cpns_auth_transcript *t) {
+  size_t end = w->pos;
+  put_kdf(w, 0xa9, &t->kdf);
+  put_octets(w, 0x88, t->server_nonce, CPNS_NONCE_LEN);
+  put_octets(w, 0x87, t->gateway_nonce, CPNS_NONCE_LEN);
+  put_integer(w, 0x86, (long)t->mode);
+  put_octets(w, 0x85, t->user_id, t->user_id_len);
+  put_octets(w, 0x84, t->entity_id, t->entity_id_len);
+  put_octets(w, 0x83, t->realm, t->realm_len);
+  put_integer(w, 0x82, (long)t->suite);
+  put_suites(w, 0xa1, t->offered_suites, t->offered_suites_len);
+  put_integer(w, 0x80, (long)t->version);
+  put_header(w, 0x30, end);
+}
+
+/* Moves the finished encoding from the scratch tail to the caller's out. */
+static int finish(const rev *w, const uint8_t *scratch, size_t cap, uint8_t *out,
+                  size_t outlen, size_t *written) {
+  size_t n;
+  if (w->pos == OVERFLOW) return CPNS_ERR_ENCODE; /* above any v1 bound */
+  n = cap - w->pos;
+  if (n > outlen) return CPNS_ERR_BUFFER_TOO_SMALL;
+  memcpy(out, scratch + w->pos, n);
+  *written = n;
+  return 0;
+}
+
+int cpnsi_der_write_pdu(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
+                        size_t *written) {
+  uint8_t scratch[CPNS_PDU_MAX_ENCODED];
+  rev w = {scratch, sizeof(scratch)};
+  switch (pdu->type) {
+  case CPNS_PDU_KEY_REQUEST: put_request(&w, &pdu->u.key_request); break;
+  case CPNS_PDU_KEY_CHALLENGE: put_challenge(&w, &pdu->u.key_challenge); break;
+  case CPNS_PDU_KEY_DELIVERY: put_delivery(&w, &pdu->u.key_delivery); break;
+  default: return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  return finish(&w, scratch, sizeof(scratch), out, outlen, written);
+}
+
+int cpnsi_der_write_transcript(const cpns_auth_transcript *t, uint8_t *out,
+                               size_t outlen, size_t *written) {
+  uint8_t scratch[CPNS_PDU_MAX_ENCODED];
+  rev w = {scratch, sizeof(scratch)};
+  put_transcript(&w, t);
+  return finish(&w, scratch, sizeof(scratch), out, outlen, written);
+}
