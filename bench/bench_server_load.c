@@ -477,6 +477,19 @@ int main(int argc, char **argv) {
     long after = vm_rss_kib(spid);
     printf("server RSS: %ld KiB before, %ld KiB with %d idle connections: %.2f KiB per connection\n",
            before, after, opened, opened > 0 ? (double)(after - before) / opened : 0.0);
+    /* One octet of a KeyRequest each: now every connection holds a session. */
+    const uint8_t first = 0xa0;
+    for (int i = 0; i < idle; i++) {
+      if (fds[i] >= 0 && send(fds[i], &first, 1, MSG_NOSIGNAL) != 1) {
+        close(fds[i]);
+        fds[i] = -1;
+        opened--;
+      }
+    }
+    run_exchange(port, "urn:dev:mac:00000000fffe", 0, 0);
+    long busy = vm_rss_kib(spid);
+    printf("server RSS: %ld KiB with %d connections inside an exchange: %.2f KiB per connection\n",
+           busy, opened, opened > 0 ? (double)(busy - before) / opened : 0.0);
     for (int i = 0; i < idle; i++) {
       if (fds[i] >= 0) close(fds[i]);
     }

@@ -37,6 +37,8 @@
 #define SHUTDOWN_GRACE_MS 5000
 /* Pause of the listener after accept() fails (EMFILE) so the loop does not spin. */
 #define ACCEPT_PAUSE_MS 100
+/* The engine's default time for a PDU (server.h), applied before it exists. */
+#define SERVER_PDU_TIMEOUT_DEFAULT_MS 10000
 /* Read size: a v1 PDU is far smaller. */
 #define READ_CHUNK 4096
 
@@ -47,7 +49,9 @@ typedef struct conn {
   struct conn *prev, *next;
   evutil_socket_t fd;
   struct event *ev_read, *ev_write, *ev_timer;
-  cpns_server_session *session;
+  cpns_server_session *session; /* NULL until the peer's first bytes: idle
+                                   connections cost no engine memory */
+  uint8_t *out;                 /* CPNS_PDU_MAX_ENCODED octets, with the session */
   uint64_t started_ms;
   int store_pending;    /* a job is with the store thread */
   int closed;           /* logged and socket closed; freed when the job returns */
@@ -58,7 +62,6 @@ typedef struct conn {
   uint8_t *pending;     /* bytes read but not yet taken by the engine */
   size_t pending_len;
   char peer[INET6_ADDRSTRLEN + 8];
-  uint8_t out[CPNS_PDU_MAX_ENCODED];
 } conn;
 
 struct server {
@@ -95,6 +98,7 @@ static void conn_free(conn *c) {
   if (c->ev_write != NULL) event_free(c->ev_write);
   if (c->ev_timer != NULL) event_free(c->ev_timer);
   cpns_server_session_del(c->session);
+  free(c->out);
   free(c->pending);
   free(c);
   if (srv->shutting_down && srv->nconns == 0) {
@@ -112,9 +116,12 @@ static void conn_finish(conn *c) {
   server_log_exchange_info info;
   memset(&info, 0, sizeof(info));
   info.peer = c->peer;
-  cpns_server_session_get_ids(c->session, &info.entity_id, &info.entity_id_len, &info.user_id,
-                              &info.user_id_len);
-  info.result = cpns_server_session_get_result(c->session);
+  info.result = -1;
+  if (c->session != NULL) {
+    cpns_server_session_get_ids(c->session, &info.entity_id, &info.entity_id_len,
+                                &info.user_id, &info.user_id_len);
+    info.result = cpns_server_session_get_result(c->session);
+  }
   info.error = c->error;
   info.reason = c->reason;
   info.duration_ms = cli_now_ms() - c->started_ms;
@@ -285,7 +292,7 @@ static void conn_drive(conn *c) {
       conn_provide_credential(c, now);
     } else if (st == CPNS_SERVER_SEND) {
       size_t written = 0;
-      int rc = cpns_server_session_write(c->session, c->out, sizeof(c->out), &written, now);
+      int rc = cpns_server_session_write(c->session, c->out, CPNS_PDU_MAX_ENCODED, &written, now);
       if (rc != 0) {
         c->error = rc;
         conn_finish(c);
@@ -308,9 +315,27 @@ static void conn_drive(conn *c) {
   conn_arm_timer(c, now);
 }
 
+/* First bytes: the engine starts now, its clock from the accept so the
+ * peer gets no more time for its first PDU than with an eager session. */
+static int conn_start_session(conn *c) {
+  c->out = malloc(CPNS_PDU_MAX_ENCODED);
+  int rc = c->out == NULL ? CPNS_ERR_NOMEM
+                          : cpns_server_session_new(&c->session, &c->srv->settings, NULL,
+                                                    c->started_ms);
+  if (rc != 0) {
+    c->error = rc;
+    return -1;
+  }
+  return 0;
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg) {
   (void)what;
   conn *c = arg;
+  if (c->session == NULL && conn_start_session(c) != 0) {
+    conn_finish(c);
+    return;
+  }
   if (cpns_server_session_get_state(c->session) != CPNS_SERVER_RECEIVE) {
     event_del(c->ev_read);
     return;
@@ -340,6 +365,11 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   conn *c = arg;
+  if (c->session == NULL) {
+    c->error = CPNS_ERR_TIMEOUT; /* never sent a byte */
+    conn_finish(c);
+    return;
+  }
   int rc = cpns_server_session_handle_expiry(c->session, cli_now_ms());
   if (rc != 0) {
     c->error = rc;
@@ -388,9 +418,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   }
   conn *c = calloc(1, sizeof(*c));
   uint64_t now = cli_now_ms();
-  if (c == NULL || cpns_server_session_new(&c->session, &srv->settings, NULL, now) != 0) {
+  if (c == NULL) {
     fprintf(stderr, "refused peer=%s reason=\"out of memory\"\n", peer);
-    free(c);
     server_addrlimit_release(srv->addrs, &key);
     evutil_closesocket(fd);
     return;
@@ -416,7 +445,15 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   }
   /* No TCP_NODELAY: each answer is one send() after the peer's request
    * acknowledged everything before it, so Nagle never holds it back. */
-  conn_drive(c);
+  uint64_t first_pdu_ms = srv->settings.pdu_timeout_ms != 0 ? srv->settings.pdu_timeout_ms
+                                                            : SERVER_PDU_TIMEOUT_DEFAULT_MS;
+  if (srv->settings.exchange_timeout_ms != 0 && srv->settings.exchange_timeout_ms < first_pdu_ms) {
+    first_pdu_ms = srv->settings.exchange_timeout_ms;
+  }
+  struct timeval tv = {.tv_sec = (time_t)(first_pdu_ms / 1000),
+                       .tv_usec = (suseconds_t)(first_pdu_ms % 1000) * 1000};
+  event_add(c->ev_read, NULL);
+  event_add(c->ev_timer, &tv);
 }
 
 static void on_accept_pause_end(evutil_socket_t fd, short what, void *arg) {
