@@ -3,12 +3,21 @@
 # libcpns.a must be cpns_* (libcpns.map for the first, the localized partial
 # link of Makefile.am for the second), so no internal or asn1c name can clash
 # with the program or another library. Run by `make check` in the build dir.
+# With LIBDIR (`make installcheck`), checks the installed copies there.
 set -eu
 nm_cmd=${NM:-nm}
-la=./libcpns.la
-[ -f "$la" ] || { echo "symbols.sh: $la not built" >&2; exit 99; }
-dlname=$(sed -n "s/^dlname='\(.*\)'$/\1/p" "$la")
-old_library=$(sed -n "s/^old_library='\(.*\)'$/\1/p" "$la")
+libdir=${1:-}
+if [ -n "$libdir" ]; then
+  objdir=$libdir
+  dlname=; [ ! -e "$libdir/libcpns.so" ] || dlname=libcpns.so
+  old_library=; [ ! -e "$libdir/libcpns.a" ] || old_library=libcpns.a
+else
+  objdir=.libs
+  la=./libcpns.la
+  [ -f "$la" ] || { echo "symbols.sh: $la not built" >&2; exit 99; }
+  dlname=$(sed -n "s/^dlname='\(.*\)'$/\1/p" "$la")
+  old_library=$(sed -n "s/^old_library='\(.*\)'$/\1/p" "$la")
+fi
 
 status=0
 checked=0
@@ -29,7 +38,7 @@ check() {
   checked=$((checked + 1))
 }
 
-[ -z "$dlname" ] || check ".libs/$dlname" "-D --defined-only"
-[ -z "$old_library" ] || check ".libs/$old_library" "-g --defined-only"
+[ -z "$dlname" ] || check "$objdir/$dlname" "-D --defined-only"
+[ -z "$old_library" ] || check "$objdir/$old_library" "-g --defined-only"
 [ "$checked" -gt 0 ] || { echo "symbols.sh: neither library was built" >&2; exit 77; }
 exit $status
