@@ -51,7 +51,7 @@ bench_bench_crypto_LDADD = $(CORE_LIBS)
 
 EXTRA_DIST += fuzz/fuzz_keystore.c fuzz/fuzz_credential.c \
 	fuzz/corpus/keystore fuzz/corpus/credential
-if ENABLE_FUZZING
+# Unconditional: without --enable-fuzzing `make check` replays the corpora.
 FUZZ_TARGETS += fuzz/fuzz_keystore fuzz/fuzz_credential
 fuzz_fuzz_keystore_SOURCES = fuzz/fuzz_keystore.c
 fuzz_fuzz_keystore_CFLAGS = $(FUZZER_CC_FLAGS)
@@ -61,4 +61,3 @@ fuzz_fuzz_credential_SOURCES = fuzz/fuzz_credential.c
 fuzz_fuzz_credential_CFLAGS = $(FUZZER_CC_FLAGS)
 fuzz_fuzz_credential_LDFLAGS = $(FUZZER_LINK_FLAGS)
 fuzz_fuzz_credential_LDADD = $(CORE_LIBS)
-endif
