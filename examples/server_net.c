@@ -159,7 +159,8 @@ static int conn_flush(conn *c) {
   return 0;
 }
 
-static void conn_provide_credential(conn *c, uint64_t now) {
+/* Returns 0, or -1 when the engine refused the answer (would loop). */
+static int conn_provide_credential(conn *c, uint64_t now) {
   server *srv = c->srv;
   const uint8_t *uid = NULL;
   size_t uid_len = 0;
@@ -179,11 +180,14 @@ static void conn_provide_credential(conn *c, uint64_t now) {
   sodium_memzero(srv->cred, sizeof(*srv->cred));
   if (rc != 0) {
     c->error = rc;
+    return -1;
   }
+  return 0;
 }
 
-/* Seals the EUKey and queues the assignment; answers FAILED if it cannot. */
-static void conn_submit_store(conn *c, uint64_t now) {
+/* Seals the EUKey and queues the assignment; answers FAILED if it cannot.
+ * Returns 0, or -1 when the engine refused that answer. */
+static int conn_submit_store(conn *c, uint64_t now) {
   server *srv = c->srv;
   cpns_server_assignment a;
   server_store_job *job = NULL;
@@ -207,10 +211,15 @@ static void conn_submit_store(conn *c, uint64_t now) {
   }
   c->store_pending = 1;
   server_store_submit(srv->store, job);
-  return;
+  return 0;
 fail:
   free(job);
-  cpns_server_session_store_done(c->session, CPNS_STORE_FAILED, now);
+  int rc = cpns_server_session_store_done(c->session, CPNS_STORE_FAILED, now);
+  if (rc != 0) {
+    c->error = rc;
+    return -1;
+  }
+  return 0;
 }
 
 static void conn_arm_timer(conn *c, uint64_t now) {
@@ -289,7 +298,10 @@ static void conn_drive(conn *c) {
       break;
     }
     if (st == CPNS_SERVER_NEED_CREDENTIAL) {
-      conn_provide_credential(c, now);
+      if (conn_provide_credential(c, now) != 0) {
+        conn_finish(c);
+        return;
+      }
     } else if (st == CPNS_SERVER_SEND) {
       size_t written = 0;
       int rc = cpns_server_session_write(c->session, c->out, CPNS_PDU_MAX_ENCODED, &written, now);
@@ -306,7 +318,10 @@ static void conn_drive(conn *c) {
       if (c->store_pending) {
         break;
       }
-      conn_submit_store(c, now);
+      if (conn_submit_store(c, now) != 0) {
+        conn_finish(c);
+        return;
+      }
     } else {
       conn_finish(c); /* DONE or CLOSE */
       return;
@@ -486,8 +501,13 @@ static void on_store_done(evutil_socket_t fd, short what, void *arg) {
     if (c->closed) {
       conn_free(c);
     } else {
-      cpns_server_session_store_done(c->session, job->status, cli_now_ms());
-      conn_drive(c);
+      int rc = cpns_server_session_store_done(c->session, job->status, cli_now_ms());
+      if (rc != 0) {
+        c->error = rc;
+        conn_finish(c);
+      } else {
+        conn_drive(c);
+      }
     }
     free(job);
     job = next;
