@@ -1195,6 +1195,48 @@ START_TEST(test_der_check_internal_cases) {
 }
 END_TEST
 
+START_TEST(test_asn_mem_arena_and_heap_blocks) {
+  cpnsi_asn_scope scope;
+  unsigned char *small, *big, *grown, *mid;
+  size_t i;
+  cpnsi_asn_scope_enter(&scope, NULL, 1u << 20);
+  ck_assert_int_eq(scope.arena, 1);
+  small = cpnsi_asn_calloc(3, 10);
+  ck_assert_ptr_nonnull(small);
+  for (i = 0; i < 30; i++) ck_assert_uint_eq(small[i], 0);
+  big = cpnsi_asn_malloc(20000); /* larger than the arena: from the heap */
+  ck_assert_ptr_nonnull(big);
+  ck_assert_uint_eq(scope.heap_blocks, 1);
+  memset(big, 1, 20000);
+  mid = cpnsi_asn_malloc(16);
+  ck_assert_ptr_nonnull(mid);
+  small[0] = 42;
+  grown = cpnsi_asn_realloc(small, 64); /* not the newest block: moves */
+  ck_assert_ptr_nonnull(grown);
+  ck_assert_ptr_ne(grown, small);
+  ck_assert_uint_eq(grown[0], 42);
+  small = cpnsi_asn_malloc(8);
+  ck_assert_ptr_nonnull(small);
+  mid = small;
+  small = cpnsi_asn_realloc(small, 200); /* the newest block: grows in place */
+  ck_assert_ptr_eq(small, mid);
+  ck_assert_uint_eq(scope.used, 20000 + 16 + 64 + 200);
+  ck_assert_uint_eq(scope.live, 4);
+  ck_assert_int_eq(cpnsi_asn_scope_release_all(&scope), 0); /* heap block held */
+  cpnsi_asn_free(big);
+  ck_assert_uint_eq(scope.heap_blocks, 0);
+  ck_assert_int_eq(cpnsi_asn_scope_release_all(&scope), 1);
+  ck_assert_uint_eq(scope.live, 0);
+  ck_assert_uint_eq(scope.used, 0);
+  cpnsi_asn_scope_leave(&scope);
+  /* The budget still applies to arena blocks. */
+  cpnsi_asn_scope_enter(&scope, NULL, 100);
+  ck_assert_ptr_null(cpnsi_asn_malloc(101));
+  ck_assert_int_eq(scope.over_budget, 1);
+  cpnsi_asn_scope_leave(&scope);
+}
+END_TEST
+
 static Suite *codec_suite(void) {
   Suite *s = suite_create("codec");
   TCase *tc = tcase_create("core");
@@ -1243,6 +1285,7 @@ static Suite *codec_suite(void) {
   tcase_add_test(tc, test_codec_runtime_xer_enumerated_nul);
   tcase_add_test(tc, test_pdu_decode_threads);
   tcase_add_test(tc, test_der_check_internal_cases);
+  tcase_add_test(tc, test_asn_mem_arena_and_heap_blocks);
   suite_add_tcase(s, tc);
   return s;
 }
