@@ -78,9 +78,10 @@ int cpnsi_der_diagnose(const uint8_t *input, size_t input_len,
 /** Converts a decoded asn1c value into the caller's plain struct. */
 typedef int (*cpnsi_from_asn_fn)(void *out, const void *asn);
 
-/** Writes the canonical DER of a plain struct (der_writer.c). */
-typedef int (*cpnsi_write_plain_fn)(const void *plain, uint8_t *out,
-                                    size_t outlen, size_t *written);
+/** Writes the canonical DER of a plain struct into scratch (der_writer.c). */
+typedef int (*cpnsi_write_plain_fn)(const void *plain,
+                                    uint8_t scratch[CPNS_PDU_MAX_ENCODED],
+                                    const uint8_t **der, size_t *len);
 
 /** Returns 0 if a TLV with this first identifier octet may be decoded. */
 typedef int (*cpnsi_outer_tag_fn)(uint8_t tag);

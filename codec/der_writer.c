@@ -13,53 +13,51 @@
 #include "codec/codec_internal.h"
 #include "codec/der_writer.h"
 
-/* Writes backwards from the end of buf; pos == SIZE_MAX after overflow. */
+/* Writes backwards from the end of buf. Room is checked once per TLV; after
+ * a failed check pos is OVERFLOW and every later write is skipped. */
 typedef struct rev {
   uint8_t *buf;
   size_t pos;
 } rev;
 
 #define OVERFLOW ((size_t)-1)
+#define MAX_HEADER 6 /* tag, 0x84, four length octets */
 
-static void put_bytes(rev *w, const uint8_t *p, size_t n) {
-  if (n > w->pos) { /* OVERFLOW is larger than any n: stays there */
+static int room(rev *w, size_t n) {
+  if (w->pos == OVERFLOW || w->pos < n) {
     w->pos = OVERFLOW;
-    return;
+    return 0;
   }
-  w->pos -= n;
-  memcpy(w->buf + w->pos, p, n);
-}
-
-static void put_byte(rev *w, uint8_t b) {
-  if (w->pos == 0 || w->pos == OVERFLOW) {
-    w->pos = OVERFLOW;
-    return;
-  }
-  w->buf[--w->pos] = b;
+  return 1;
 }
 
 /* Identifier and length octets of a TLV whose contents end at end. */
 static void put_header(rev *w, uint8_t tag, size_t end) {
+  uint8_t *p;
   size_t len;
-  if (w->pos == OVERFLOW) return;
+  if (!room(w, MAX_HEADER)) return;
+  p = w->buf + w->pos;
   len = end - w->pos;
   if (len < 0x80) {
-    put_byte(w, (uint8_t)len);
+    *--p = (uint8_t)len;
   } else {
     uint8_t n = 0;
     while (len) {
-      put_byte(w, (uint8_t)len);
+      *--p = (uint8_t)len;
       len >>= 8;
       n++;
     }
-    put_byte(w, (uint8_t)(0x80 | n));
+    *--p = (uint8_t)(0x80 | n);
   }
-  put_byte(w, tag);
+  *--p = tag;
+  w->pos = (size_t)(p - w->buf);
 }
 
 static void put_octets(rev *w, uint8_t tag, const uint8_t *p, size_t n) {
   size_t end = w->pos;
-  put_bytes(w, p, n);
+  if (!room(w, n)) return;
+  w->pos -= n;
+  memcpy(w->buf + w->pos, p, n);
   put_header(w, tag, end);
 }
 
@@ -67,14 +65,18 @@ static void put_octets(rev *w, uint8_t tag, const uint8_t *p, size_t n) {
 static void put_integer(rev *w, uint8_t tag, long v) {
   size_t end = w->pos;
   unsigned long u = (unsigned long)v;
-  int negative = v < 0;
+  const unsigned long sign = v < 0 ? ~0UL : 0UL;
+  uint8_t *p;
+  if (!room(w, sizeof(long) + 1)) return;
+  p = w->buf + w->pos;
   for (;;) {
     uint8_t b = (uint8_t)u;
-    put_byte(w, b);
-    u = negative ? (u >> 8) | ~(~0UL >> 8) : u >> 8;
-    /* Done once the rest is pure sign extension of this octet's top bit. */
-    if (u == (negative ? ~0UL : 0UL) && ((b & 0x80) != 0) == negative) break;
+    *--p = b;
+    u = (u >> 8) | (sign & ~(~0UL >> 8));
+    /* Done once the rest is the sign extension of this octet's top bit. */
+    if (u == sign && (b & 0x80) == (sign & 0x80)) break;
   }
+  w->pos = (size_t)(p - w->buf);
   put_header(w, tag, end);
 }
 
@@ -152,35 +154,58 @@ static void put_transcript(rev *w, const cpns_auth_transcript *t) {
   put_header(w, 0x30, end);
 }
 
-/* Moves the finished encoding from the scratch tail to the caller's out. */
-static int finish(const rev *w, const uint8_t *scratch, size_t cap, uint8_t *out,
-                  size_t outlen, size_t *written) {
-  size_t n;
+/* Where the finished encoding starts in scratch. */
+static int finish(const rev *w, size_t cap, const uint8_t **der, size_t *len) {
   if (w->pos == OVERFLOW) return CPNS_ERR_ENCODE; /* above any v1 bound */
-  n = cap - w->pos;
-  if (n > outlen) return CPNS_ERR_BUFFER_TOO_SMALL;
-  memcpy(out, scratch + w->pos, n);
-  *written = n;
+  *der = w->buf + w->pos;
+  *len = cap - w->pos;
   return 0;
 }
 
-int cpnsi_der_write_pdu(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
-                        size_t *written) {
-  uint8_t scratch[CPNS_PDU_MAX_ENCODED];
-  rev w = {scratch, sizeof(scratch)};
+int cpnsi_der_write_pdu_in(const cpns_pdu *pdu,
+                           uint8_t scratch[CPNS_PDU_MAX_ENCODED],
+                           const uint8_t **der, size_t *len) {
+  rev w = {scratch, CPNS_PDU_MAX_ENCODED};
   switch (pdu->type) {
   case CPNS_PDU_KEY_REQUEST: put_request(&w, &pdu->u.key_request); break;
   case CPNS_PDU_KEY_CHALLENGE: put_challenge(&w, &pdu->u.key_challenge); break;
   case CPNS_PDU_KEY_DELIVERY: put_delivery(&w, &pdu->u.key_delivery); break;
   default: return CPNS_ERR_INVALID_ARGUMENT;
   }
-  return finish(&w, scratch, sizeof(scratch), out, outlen, written);
+  return finish(&w, CPNS_PDU_MAX_ENCODED, der, len);
+}
+
+int cpnsi_der_write_transcript_in(const cpns_auth_transcript *t,
+                                  uint8_t scratch[CPNS_PDU_MAX_ENCODED],
+                                  const uint8_t **der, size_t *len) {
+  rev w = {scratch, CPNS_PDU_MAX_ENCODED};
+  put_transcript(&w, t);
+  return finish(&w, CPNS_PDU_MAX_ENCODED, der, len);
+}
+
+static int copy_out(int rv, const uint8_t *der, size_t len, uint8_t *out,
+                    size_t outlen, size_t *written) {
+  if (rv < 0) return rv;
+  if (len > outlen) return CPNS_ERR_BUFFER_TOO_SMALL;
+  memcpy(out, der, len);
+  *written = len;
+  return 0;
+}
+
+int cpnsi_der_write_pdu(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
+                        size_t *written) {
+  uint8_t scratch[CPNS_PDU_MAX_ENCODED];
+  const uint8_t *der = NULL;
+  size_t len = 0;
+  int rv = cpnsi_der_write_pdu_in(pdu, scratch, &der, &len);
+  return copy_out(rv, der, len, out, outlen, written);
 }
 
 int cpnsi_der_write_transcript(const cpns_auth_transcript *t, uint8_t *out,
                                size_t outlen, size_t *written) {
   uint8_t scratch[CPNS_PDU_MAX_ENCODED];
-  rev w = {scratch, sizeof(scratch)};
-  put_transcript(&w, t);
-  return finish(&w, scratch, sizeof(scratch), out, outlen, written);
+  const uint8_t *der = NULL;
+  size_t len = 0;
+  int rv = cpnsi_der_write_transcript_in(t, scratch, &der, &len);
+  return copy_out(rv, der, len, out, outlen, written);
 }

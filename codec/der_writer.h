@@ -9,6 +9,15 @@
 
 #include <cpns/codec.h>
 
+/** Writes into the end of scratch; *der points at the encoding's start. */
+int cpnsi_der_write_pdu_in(const cpns_pdu *pdu,
+                           uint8_t scratch[CPNS_PDU_MAX_ENCODED],
+                           const uint8_t **der, size_t *len);
+int cpnsi_der_write_transcript_in(const cpns_auth_transcript *t,
+                                  uint8_t scratch[CPNS_PDU_MAX_ENCODED],
+                                  const uint8_t **der, size_t *len);
+
+/** Writes into out[0..outlen). */
 int cpnsi_der_write_pdu(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
                         size_t *written);
 int cpnsi_der_write_transcript(const cpns_auth_transcript *t, uint8_t *out,

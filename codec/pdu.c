@@ -212,9 +212,9 @@ static int pdu_from_asn(void *out, const void *asn) {
   }
 }
 
-static int pdu_write(const void *plain, uint8_t *out, size_t outlen,
-                     size_t *written) {
-  return cpnsi_der_write_pdu(plain, out, outlen, written);
+static int pdu_write(const void *plain, uint8_t scratch[CPNS_PDU_MAX_ENCODED],
+                     const uint8_t **der, size_t *len) {
+  return cpnsi_der_write_pdu_in(plain, scratch, der, len);
 }
 
 /* v1 alternatives are [0]..[2], each a constructed SEQUENCE. */

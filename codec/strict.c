@@ -57,7 +57,8 @@ int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
   /* The runtime measures stack use from this frame: ctx must be local. */
   asn_codec_ctx_t ctx;
   cpnsi_asn_scope scope;
-  uint8_t canon[CPNS_PDU_MAX_ENCODED];
+  uint8_t scratch[CPNS_PDU_MAX_ENCODED];
+  const uint8_t *canon = NULL;
   size_t canon_len = 0, max_len = CPNS_PDU_MAX_DEFAULT;
   size_t alloc_budget = CPNSI_DEFAULT_ALLOC_BUDGET;
   size_t stack_budget = CPNSI_DEFAULT_STACK_BUDGET;
@@ -102,7 +103,7 @@ int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
    * then the canonical comparison, on the plain value that is returned. */
   rv = to_plain(out, value);
   if (rv < 0) goto done;
-  rv = write_plain(out, canon, sizeof(canon), &canon_len);
+  rv = write_plain(out, scratch, &canon, &canon_len);
   if (rv < 0) goto done;
   if (canon_len != inlen || memcmp(canon, in, inlen) != 0)
     rv = cpnsi_der_diagnose(in, inlen, canon, canon_len);

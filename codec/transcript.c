@@ -79,9 +79,9 @@ int cpnsi_auth_transcript_encode_asn1c(const cpns_auth_transcript *t,
   return cpnsi_encode(&asn_DEF_AuthTranscript, &a, out, outlen, written);
 }
 
-static int transcript_write(const void *plain, uint8_t *out, size_t outlen,
-                            size_t *written) {
-  return cpnsi_der_write_transcript(plain, out, outlen, written);
+static int transcript_write(const void *plain, uint8_t scratch[CPNS_PDU_MAX_ENCODED],
+                            const uint8_t **der, size_t *len) {
+  return cpnsi_der_write_transcript_in(plain, scratch, der, len);
 }
 
 static int transcript_from_asn(void *out, const void *asn) {

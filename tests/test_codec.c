@@ -1195,6 +1195,34 @@ START_TEST(test_der_check_internal_cases) {
 }
 END_TEST
 
+START_TEST(test_codec_runtime_utf8_ascii_fast_path) {
+  /* Each odd sequence after 0..20 ASCII octets and before 0..9 more: the
+   * eight-at-a-time ASCII skip must count and reject exactly as before. */
+  static const struct { const char *s; size_t len; ssize_t chars; } mid[] = {
+    {"", 0, 0}, {"\xc3\xa9", 2, 1}, {"\xe2\x82\xac", 3, 1},
+    {"\xf0\x9f\x98\x80", 4, 1}, {"\x80", 1, -1}, {"\xc3", 1, -1},
+    {"\xc0\x80", 2, -1}, {"\xc3\x41", 2, -1}, {"\xff", 1, -1}};
+  size_t m, pre, post;
+  for (m = 0; m < sizeof(mid) / sizeof(mid[0]); m++)
+    for (pre = 0; pre <= 20; pre++)
+      for (post = 0; post <= 9; post++) {
+        uint8_t buf[64];
+        UTF8String_t st;
+        ssize_t got;
+        memset(buf, 'x', pre);
+        memcpy(buf + pre, mid[m].s, mid[m].len);
+        memset(buf + pre + mid[m].len, 'y', post);
+        st.buf = buf;
+        st.size = (int)(pre + mid[m].len + post);
+        got = UTF8String_length(&st);
+        if (mid[m].chars >= 0)
+          ck_assert_int_eq(got, (ssize_t)(pre + post) + mid[m].chars);
+        else
+          ck_assert_int_lt(got, 0);
+      }
+}
+END_TEST
+
 START_TEST(test_asn_mem_arena_and_heap_blocks) {
   cpnsi_asn_scope scope;
   unsigned char *small, *big, *grown, *mid;
@@ -1286,6 +1314,7 @@ static Suite *codec_suite(void) {
   tcase_add_test(tc, test_pdu_decode_threads);
   tcase_add_test(tc, test_der_check_internal_cases);
   tcase_add_test(tc, test_asn_mem_arena_and_heap_blocks);
+  tcase_add_test(tc, test_codec_runtime_utf8_ascii_fast_path);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -118,6 +118,29 @@ UTF8String__process(const UTF8String_t *st, uint32_t *dst, size_t dstlen) {
 		int32_t value;
 		int want;
 
+		/*
+		 * libcpns: ASCII fast path. Validation (dst == NULL) runs on
+		 * every decoded identifier; skip eight ASCII octets at once.
+		 */
+		if(ch < 0x80) {
+			if(!dst) {
+				while(end - buf >= 8) {
+					uint64_t w;
+					memcpy(&w, buf, 8);
+					if(w & 0x8080808080808080ULL) break;
+					buf += 8;
+					length += 8;
+				}
+				if(buf == end) break;
+				ch = *buf;
+				if(ch >= 0x80) { length--; continue; }
+			} else if(dst < dstend) {
+				*dst++ = ch;
+			}
+			buf++;
+			continue;
+		}
+
 		/* Compute the sequence length */
 		want = UTF8String_ht[0][ch >> 4];
 		switch(want) {
