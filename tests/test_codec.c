@@ -701,6 +701,34 @@ START_TEST(test_pdu_decode_constructed_string) {
 }
 END_TEST
 
+START_TEST(test_pdu_decode_constructed_octet_string) {
+  /* KeyAssignment.keyId as a constructed OCTET STRING (two segments). */
+  der seq = {{0}, 0}, a = {{0}, 0}, key = {{0}, 0}, d = {{0}, 0};
+  put_int(&seq, 0x80, 1);
+  put_int(&seq, 0x81, 0);
+  put_fill(&seq, 0x82, 9);
+  put_fill(&seq, 0x83, 5);
+  put_fill(&key, 0x04, 10);
+  put_fill(&key, 0x04, 6);
+  put_wrap(&a, 0xa0, &key);
+  put_fill(&a, 0x81, 32);
+  put_fill(&a, 0x82, 24);
+  put_fill(&a, 0x83, 48);
+  put_wrap(&seq, 0xa4, &a);
+  put_wrap(&d, 0xa2, &seq);
+  ck_assert_int_eq(decode_bytes(d.b, d.n), CPNS_ERR_DER_CONSTRUCTED_STRING);
+}
+END_TEST
+
+START_TEST(test_pdu_decode_inner_non_minimal_length) {
+  /* userId's length 5 written as 81 05. */
+  static const uint8_t bad[] = {
+    0xa2, 0x19, 0x80, 0x01, 0x01, 0x81, 0x01, 0x06, 0x82, 0x09, 'u', 'r', 'n',
+    ':', 'a', ':', 'b', ':', 'c', 0x83, 0x81, 0x05, 'a', 'l', 'i', 'c', 'e'};
+  ck_assert_int_eq(decode_bytes(bad, sizeof(bad)), CPNS_ERR_DER_NON_MINIMAL_LENGTH);
+}
+END_TEST
+
 START_TEST(test_pdu_decode_high_tag_form) {
   /* [0] written in high-tag-number form. */
   static const uint8_t outer[] = {0xbf, 0x00, 0x00};
@@ -1291,6 +1319,8 @@ static Suite *codec_suite(void) {
   tcase_add_test(tc, test_pdu_decode_non_minimal_length);
   tcase_add_test(tc, test_pdu_decode_non_minimal_integer);
   tcase_add_test(tc, test_pdu_decode_constructed_string);
+  tcase_add_test(tc, test_pdu_decode_constructed_octet_string);
+  tcase_add_test(tc, test_pdu_decode_inner_non_minimal_length);
   tcase_add_test(tc, test_pdu_decode_high_tag_form);
   tcase_add_test(tc, test_pdu_decode_wrong_choice);
   tcase_add_test(tc, test_pdu_decode_extension_present);
