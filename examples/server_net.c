@@ -39,6 +39,8 @@
 #define ACCEPT_PAUSE_MS 100
 /* The engine's default time for a PDU (server.h), applied before it exists. */
 #define SERVER_PDU_TIMEOUT_DEFAULT_MS 10000
+/* Session secret slots kept locked (of CPNS_SECPOOL_SLOT_DEFAULT octets). */
+#define SECPOOL_SLOTS_MAX 4096
 /* Read size: a v1 PDU is far smaller. */
 #define READ_CHUNK 4096
 
@@ -75,6 +77,7 @@ struct server {
   server_lockout *lockout;
   server_addrlimit *addrs;
   cpns_credential *cred;  /* scratch record for lookups, guarded memory */
+  cpns_secpool *secpool;  /* every session's secrets: no mmap per connection */
   conn *conns;
   size_t nconns;
   int shutting_down;
@@ -636,6 +639,7 @@ static void server_cleanup(server *srv) {
   server_lockout_del(srv->lockout);
   server_addrlimit_del(srv->addrs);
   if (srv->cred != NULL) sodium_free(srv->cred);
+  cpns_secpool_del(srv->secpool); /* after the last session */
   if (srv->base != NULL) event_base_free(srv->base);
 }
 
@@ -668,12 +672,17 @@ int server_run(const server_config *cfg_in) {
   int rc = -1;
   srv.base = event_base_new();
   srv.cred = sodium_malloc(sizeof(*srv.cred));
+  /* One slot per connection the server admits, up to a locked-memory
+   * budget; a session that finds none free gets its own sodium_malloc(). */
+  size_t pool_slots = cfg.max_conns < SECPOOL_SLOTS_MAX ? cfg.max_conns : SECPOOL_SLOTS_MAX;
   if (srv.base == NULL || srv.cred == NULL ||
+      cpns_secpool_new(&srv.secpool, pool_slots, 0, NULL) != 0 ||
       server_lockout_new(&srv.lockout, &cfg.lockout) != 0 ||
       server_addrlimit_new(&srv.addrs, cfg.max_conns, cfg.max_conns_per_addr) != 0) {
     fprintf(stderr, "out of memory starting the server\n");
     goto out;
   }
+  srv.settings.secpool = srv.secpool;
   if (server_db_open(&srv.reader, cfg.db_path, SERVER_DB_READER) != 0) {
     goto out;
   }

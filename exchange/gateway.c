@@ -11,6 +11,7 @@
 
 #include "codec/internal.h"
 #include "exchange/gateway_internal.h"
+#include "exchange/secpool_internal.h"
 #include "exchange/util.h"
 
 #define REPLY_TIMEOUT_DEFAULT_MS 30000
@@ -122,12 +123,11 @@ int cpns_gateway_new(cpns_gateway **pgw, const cpns_gateway_settings *settings,
   }
   gw->mem = *mem;
   gw->sec_size = cpnsi_guarded_size(sizeof *gw->sec + settings->password_len);
-  gw->sec = sodium_malloc(gw->sec_size);
+  gw->sec = cpnsi_secblock_new(settings->secpool, gw->sec_size, &gw->sec_pool);
   if (gw->sec == NULL) {
     mem->free(gw, mem->user_data);
     return CPNS_ERR_NOMEM;
   }
-  sodium_memzero(gw->sec, gw->sec_size);
   if (settings->password_len != 0) {
     memcpy(password_of(gw), settings->password, settings->password_len);
   }
@@ -156,7 +156,7 @@ void cpns_gateway_del(cpns_gateway *gw) {
     return;
   }
   mem = gw->mem;
-  sodium_free(gw->sec); /* wipes the block before unmapping it */
+  cpnsi_secblock_del(gw->sec, gw->sec_pool); /* wipes the block */
   sodium_memzero(gw, sizeof *gw);
   mem.free(gw, mem.user_data);
 }

@@ -9,7 +9,7 @@
 
 #include "exchange/framer.h"
 
-/* Secrets of one exchange, in one sodium_malloc() block; the password
+/* Secrets of one exchange, in one guarded block (pool slot or sodium_malloc()); the password
  * follows this struct inside the same block. Only octet arrays, because
  * sodium_malloc() does not align. */
 typedef struct cpnsi_gateway_secrets {
@@ -32,8 +32,9 @@ struct cpns_gateway {
   uint64_t reply_timeout_ms;
   uint64_t expiry;      /* UINT64_MAX when no deadline runs */
   size_t password_len;  /* 0 once wiped */
-  cpnsi_gateway_secrets *sec;  /* sodium_malloc(); password at sec + 1 */
+  cpnsi_gateway_secrets *sec;  /* guarded (cpnsi_secblock_new()); password at sec + 1 */
   size_t sec_size;
+  cpns_secpool *sec_pool;      /* the pool sec came from, or NULL */
   cpns_key_request req;        /* as sent; the second one adds the response */
   cpns_key_challenge chal;
   size_t auth_message_len;

@@ -2,6 +2,7 @@
 # §4, §6-§8), their tests and fuzz targets (included by Makefile.am).
 libcpns_core_la_SOURCES += \
 	exchange/util.h exchange/framer.h exchange/framer.c \
+	exchange/secpool_internal.h exchange/secpool.c \
 	exchange/gateway_internal.h exchange/gateway_check.c exchange/gateway.c \
 	exchange/server_internal.h exchange/server_rules.c exchange/server_session.c
 
@@ -20,6 +21,12 @@ TESTS += tests/test_gateway
 tests_test_gateway_SOURCES = tests/test_gateway.c $(EXCHANGE_TEST_SOURCES)
 tests_test_gateway_CFLAGS = $(TEST_CFLAGS)
 tests_test_gateway_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/test_secpool
+TESTS += tests/test_secpool
+tests_test_secpool_SOURCES = tests/test_secpool.c $(EXCHANGE_TEST_SOURCES)
+tests_test_secpool_CFLAGS = $(TEST_CFLAGS)
+tests_test_secpool_LDADD = $(TEST_LIBS)
 
 # Fuzz targets: arbitrary byte streams, split where the input says, into
 # each engine (fuzz/fuzz_session_util.h describes the input format).

@@ -9,15 +9,25 @@
 
 #include "exchange/framer.h"
 
-/* Secrets of one session in one sodium_malloc() block (octet arrays only:
- * sodium_malloc() does not align). */
+/* Everything random one exchange needs, drawn in a single cpns_random()
+ * call when the challenge is built: a system call each costs more than the
+ * rest of the randomness. The nonces and keyId are public once sent. */
+typedef struct cpnsi_server_fresh {
+  uint8_t stored_key[CPNS_STORED_KEY_LEN];  /* fake, replaced by a known user's */
+  uint8_t server_key[CPNS_SERVER_KEY_LEN];  /* likewise (§6) */
+  uint8_t eukey[CPNS_EUKEY_LEN];
+  uint8_t server_nonce[CPNS_NONCE_LEN];
+  uint8_t key_id[CPNS_KEY_ID_LEN];
+  uint8_t aead_nonce[CPNS_AEAD_NONCE_LEN];
+} cpnsi_server_fresh;
+
+/* Secrets of one session in one guarded block: a cpns_secpool slot or a
+ * sodium_malloc() block (octet arrays only: no alignment is promised). */
 typedef struct cpnsi_server_secrets {
   uint8_t server_secret[CPNS_SERVER_SECRET_LEN];
-  uint8_t stored_key[CPNS_STORED_KEY_LEN];
-  uint8_t server_key[CPNS_SERVER_KEY_LEN];
   uint8_t client_key[CPNS_CLIENT_KEY_LEN];
   uint8_t wrap_key[CPNS_WRAP_KEY_LEN];
-  uint8_t eukey[CPNS_EUKEY_LEN];
+  cpnsi_server_fresh fresh;
 } cpnsi_server_secrets;
 
 struct cpns_server_session {
@@ -34,7 +44,8 @@ struct cpns_server_session {
   uint64_t pdu_timeout_ms;
   uint64_t pdu_deadline;         /* the peer's next PDU is due */
   uint64_t exchange_deadline;
-  cpnsi_server_secrets *sec;     /* sodium_malloc() */
+  cpnsi_server_secrets *sec;     /* guarded: see cpnsi_secblock_new() */
+  cpns_secpool *sec_pool;        /* the pool sec came from, or NULL */
   size_t realm_len;
   uint8_t realm[CPNS_REALM_MAX];
   cpns_key_request first;        /* as received */
@@ -44,7 +55,6 @@ struct cpns_server_session {
   uint8_t user_id[CPNS_USER_ID_MAX];
   int ids_valid;
   cpns_key_challenge chal;
-  uint8_t key_id[CPNS_KEY_ID_LEN];
   size_t auth_message_len;
   uint8_t auth_message[CPNS_PDU_MAX_ENCODED];
   size_t out_len;

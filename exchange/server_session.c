@@ -10,6 +10,7 @@
 #include <cpns/ident.h>
 
 #include "codec/internal.h"
+#include "exchange/secpool_internal.h"
 #include "exchange/server_internal.h"
 #include "exchange/util.h"
 
@@ -94,12 +95,11 @@ int cpns_server_session_new(cpns_server_session **ps, const cpns_server_settings
     return CPNS_ERR_NOMEM;
   }
   s->mem = *mem;
-  s->sec = sodium_malloc(cpnsi_guarded_size(sizeof *s->sec));
+  s->sec = cpnsi_secblock_new(settings->secpool, sizeof *s->sec, &s->sec_pool);
   if (s->sec == NULL) {
     mem->free(s, mem->user_data);
     return CPNS_ERR_NOMEM;
   }
-  wipe_secrets(s);
   memcpy(s->sec->server_secret, settings->server_secret, CPNS_SERVER_SECRET_LEN);
   memcpy(s->realm, settings->realm, settings->realm_len);
   s->realm_len = settings->realm_len;
@@ -124,7 +124,7 @@ void cpns_server_session_del(cpns_server_session *s) {
     return;
   }
   mem = s->mem;
-  sodium_free(s->sec); /* wipes the block before unmapping it */
+  cpnsi_secblock_del(s->sec, s->sec_pool); /* wipes the block */
   sodium_memzero(s, sizeof *s);
   mem.free(s, mem.user_data);
 }
@@ -172,13 +172,11 @@ static int on_second_request(cpns_server_session *s, const cpns_key_request *req
   /* Unknown users go through the same verification, against a random
    * StoredKey, so timing does not tell them apart (§6). */
   verified = cpns_client_proof_verify(s->sec->client_key, req->client_proof,
-                                      s->sec->stored_key, s->auth_message,
+                                      s->sec->fresh.stored_key, s->auth_message,
                                       s->auth_message_len) == 0;
   if (!(verified & s->user_known)) {
     return queue_delivery(s, CPNS_RESULT_AUTHENTICATION_FAILED, NULL);
   }
-  cpns_random(s->sec->eukey, CPNS_EUKEY_LEN);
-  cpns_random(s->key_id, sizeof s->key_id);
   s->state = CPNS_SERVER_NEED_STORE;
   return 0;
 }
@@ -254,7 +252,7 @@ static int queue_challenge(cpns_server_session *s, const cpns_kdf_params *kdf) {
   c->version = CPNS_PROTOCOL_VERSION;
   memcpy(c->realm, s->realm, s->realm_len);
   c->realm_len = s->realm_len;
-  cpns_random(c->server_nonce, sizeof c->server_nonce);
+  memcpy(c->server_nonce, s->sec->fresh.server_nonce, sizeof c->server_nonce);
   c->suite = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
   c->kdf = *kdf;
   memset(&pdu, 0, sizeof pdu);
@@ -296,14 +294,13 @@ int cpns_server_session_provide_credential(cpns_server_session *s, const cpns_cr
   }
   kdf.ops_limit = s->fake_ops_limit;
   kdf.mem_limit_kib = s->fake_mem_limit_kib;
-  cpns_random(s->sec->stored_key, sizeof s->sec->stored_key);
-  cpns_random(s->sec->server_key, sizeof s->sec->server_key);
+  cpns_random((uint8_t *)&s->sec->fresh, sizeof s->sec->fresh);
   sodium_memzero(s->sec->server_secret, sizeof s->sec->server_secret);
   s->user_known = cred != NULL;
   if (cred != NULL) {
     kdf = cred->kdf;
-    memcpy(s->sec->stored_key, cred->stored_key, sizeof s->sec->stored_key);
-    memcpy(s->sec->server_key, cred->server_key, sizeof s->sec->server_key);
+    memcpy(s->sec->fresh.stored_key, cred->stored_key, sizeof s->sec->fresh.stored_key);
+    memcpy(s->sec->fresh.server_key, cred->server_key, sizeof s->sec->fresh.server_key);
   }
   return queue_challenge(s, &kdf);
 }
@@ -341,8 +338,8 @@ int cpns_server_session_get_assignment(const cpns_server_session *s, cpns_server
   a->user_id_norm = s->user_id;
   a->user_id_norm_len = s->user_id_len;
   a->mode = s->first.mode;
-  a->key_id = s->key_id;
-  a->eukey = s->sec->eukey;
+  a->key_id = s->sec->fresh.key_id;
+  a->eukey = s->sec->fresh.eukey;
   return 0;
 }
 
@@ -351,12 +348,12 @@ static int queue_success(cpns_server_session *s) {
   cpns_key_assignment a;
   cpnsi_server_secrets *sec = s->sec;
   memset(&a, 0, sizeof a);
-  memcpy(a.key_id, s->key_id, sizeof a.key_id);
-  cpns_random(a.aead_nonce, sizeof a.aead_nonce);
-  if (cpns_server_signature(a.server_signature, sec->server_key, s->auth_message,
+  memcpy(a.key_id, sec->fresh.key_id, sizeof a.key_id);
+  memcpy(a.aead_nonce, sec->fresh.aead_nonce, sizeof a.aead_nonce);
+  if (cpns_server_signature(a.server_signature, sec->fresh.server_key, s->auth_message,
                             s->auth_message_len) != 0 ||
       cpns_wrap_key(sec->wrap_key, sec->client_key, s->auth_message, s->auth_message_len) != 0 ||
-      cpns_eukey_wrap(a.wrapped_eukey, sec->eukey, sec->wrap_key, a.aead_nonce, s->auth_message,
+      cpns_eukey_wrap(a.wrapped_eukey, sec->fresh.eukey, sec->wrap_key, a.aead_nonce, s->auth_message,
                       s->auth_message_len, a.key_id) != 0) {
     return queue_delivery(s, CPNS_RESULT_SERVER_ERROR, NULL);
   }

@@ -192,7 +192,7 @@ START_TEST(test_server_session_provide_credential_unknown_uses_random_key) {
   cpns_server_session *s;
   hx_first_request(&req);
   s = hx_session_after_first(&req, HX_UNKNOWN, NULL);
-  ck_assert_mem_ne(s->sec->stored_key, zeros, CPNS_STORED_KEY_LEN);
+  ck_assert_mem_ne(s->sec->fresh.stored_key, zeros, CPNS_STORED_KEY_LEN);
   ck_assert_int_eq(s->user_known, 0);
   /* The server secret is not needed after the challenge. */
   ck_assert_mem_eq(s->sec->server_secret, zeros, CPNS_SERVER_SECRET_LEN);

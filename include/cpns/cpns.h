@@ -8,6 +8,7 @@
 #include <cpns/ident.h>
 #include <cpns/crypto.h>
 #include <cpns/keystore.h>
+#include <cpns/secpool.h>
 #include <cpns/gateway.h>
 #include <cpns/server.h>
 

@@ -12,6 +12,7 @@
 #define CPNS_GATEWAY_H
 
 #include <cpns/crypto.h>
+#include <cpns/secpool.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,9 @@ typedef struct cpns_gateway_settings {
   uint32_t max_mem_limit_kib;    /**< 0 = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT */
   size_t max_pdu_len;            /**< 0 = CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no valid v1 PDU is longer) */
   uint64_t reply_timeout_ms;     /**< Server's time to answer a PDU; 0 = 30000 */
+  cpns_secpool *secpool;         /**< Optional: the engine borrows its secret block here
+                                      (cpns/secpool.h); NULL = its own sodium_malloc().
+                                      Must outlive the engine. */
 } cpns_gateway_settings;
 
 /**

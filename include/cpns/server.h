@@ -14,6 +14,7 @@
 #define CPNS_SERVER_H
 
 #include <cpns/crypto.h>
+#include <cpns/secpool.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,9 @@ typedef struct cpns_server_settings {
   size_t max_pdu_len;              /**< 0 = CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no valid v1 PDU is longer) */
   uint64_t pdu_timeout_ms;         /**< Peer's time to deliver a PDU; 0 = 10000 */
   uint64_t exchange_timeout_ms;    /**< Whole exchange; 0 = 120000 */
+  cpns_secpool *secpool;           /**< Optional: sessions borrow their secret block here
+                                        (cpns/secpool.h); NULL = one sodium_malloc() each.
+                                        Must outlive every session made with it. */
 } cpns_server_settings;
 
 /** Host's answer to NEED_STORE. */
