@@ -18,6 +18,8 @@ struct server_db {
   sqlite3 *conn;
   sqlite3_stmt *user_get;
   sqlite3_stmt *assign;
+  /* The store thread's transaction statements, parsed once. */
+  sqlite3_stmt *begin, *commit, *rollback;
 };
 
 /* Waiting for another connection's lock beats failing an exchange. */
@@ -116,7 +118,9 @@ int server_db_open(server_db **out, const char *path, server_db_mode mode) {
     fprintf(stderr, "out of memory opening database %s\n", path);
     return -1;
   }
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+  /* One thread at a time uses a connection (the store's moves to its
+   * thread once): SQLite's own per-call mutex would only cost. */
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (mode == SERVER_DB_CREATE) {
     flags |= SQLITE_OPEN_CREATE;
   }
@@ -139,8 +143,14 @@ int server_db_open(server_db **out, const char *path, server_db_mode mode) {
   if (sqlite3_prepare_v3(db->conn, USER_GET_SQL, -1, SQLITE_PREPARE_PERSISTENT, &db->user_get,
                          NULL) != SQLITE_OK ||
       (mode != SERVER_DB_READER &&
-       sqlite3_prepare_v3(db->conn, ASSIGN_SQL, -1, SQLITE_PREPARE_PERSISTENT, &db->assign,
-                          NULL) != SQLITE_OK)) {
+       (sqlite3_prepare_v3(db->conn, ASSIGN_SQL, -1, SQLITE_PREPARE_PERSISTENT, &db->assign,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->conn, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT,
+                           &db->begin, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->conn, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &db->commit,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->conn, "ROLLBACK", -1, SQLITE_PREPARE_PERSISTENT,
+                           &db->rollback, NULL) != SQLITE_OK))) {
     report(db, "preparing statements");
     goto fail;
   }
@@ -157,6 +167,9 @@ void server_db_close(server_db *db) {
   }
   sqlite3_finalize(db->user_get);
   sqlite3_finalize(db->assign);
+  sqlite3_finalize(db->begin);
+  sqlite3_finalize(db->commit);
+  sqlite3_finalize(db->rollback);
   sqlite3_close(db->conn);
   free(db);
 }
@@ -296,9 +309,21 @@ cpns_store_status server_db_assign(server_db *db, const server_db_assignment *a)
   return status;
 }
 
-int server_db_begin(server_db *db) { return exec(db, "BEGIN IMMEDIATE"); }
-int server_db_commit(server_db *db) { return exec(db, "COMMIT"); }
-int server_db_rollback(server_db *db) { return exec(db, "ROLLBACK"); }
+static int run_prepared(server_db *db, sqlite3_stmt *st, const char *what) {
+  if (st == NULL) {
+    return -1;
+  }
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+  if (rc != 0) {
+    report(db, what);
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+int server_db_begin(server_db *db) { return run_prepared(db, db->begin, "BEGIN"); }
+int server_db_commit(server_db *db) { return run_prepared(db, db->commit, "COMMIT"); }
+int server_db_rollback(server_db *db) { return run_prepared(db, db->rollback, "ROLLBACK"); }
 
 int server_db_assignment_foreach(server_db *db, server_db_assignment_cb cb, void *arg) {
   sqlite3_stmt *st = NULL;

@@ -72,6 +72,9 @@ struct server {
   struct event_base *base;
   struct evconnlistener *listener;
   struct event *ev_sigint, *ev_sigterm, *ev_store_done, *ev_grace, *ev_accept_pause;
+  struct event *ev_log_flush; /* writes the lines of one loop pass in one go */
+  struct event *ev_store_submit; /* hands the pass's assignments to the store */
+  server_store_job *submit_head, *submit_tail; /* not handed over yet */
   server_db *reader;
   server_store *store;
   server_lockout *lockout;
@@ -84,6 +87,16 @@ struct server {
 };
 
 static void conn_drive(conn *c);
+
+/* stderr is fully buffered while the loop runs: every line written in one
+ * pass of the loop goes out in one write() at the end of the pass. */
+static void log_flush_soon(server *srv) {
+  if (srv->ev_log_flush != NULL) {
+    event_active(srv->ev_log_flush, EV_TIMEOUT, 0);
+  } else {
+    fflush(stderr);
+  }
+}
 
 static void conn_free(conn *c) {
   server *srv = c->srv;
@@ -129,6 +142,7 @@ static void conn_finish(conn *c) {
   info.reason = c->reason;
   info.duration_ms = cli_now_ms() - c->started_ms;
   server_log_exchange(&info);
+  log_flush_soon(srv);
   if (info.result == CPNS_RESULT_SUCCESS && info.user_id_len > 0) {
     server_lockout_success(srv->lockout, info.user_id, info.user_id_len);
   }
@@ -213,7 +227,15 @@ static int conn_submit_store(conn *c, uint64_t now) {
     goto fail;
   }
   c->store_pending = 1;
-  server_store_submit(srv->store, job);
+  /* Handed over at the end of this pass of the loop, with the others of the
+   * pass: one wake-up of the store thread and a larger group commit. */
+  if (srv->submit_tail != NULL) {
+    srv->submit_tail->next = job;
+  } else {
+    srv->submit_head = job;
+  }
+  srv->submit_tail = job;
+  event_active(srv->ev_store_submit, EV_TIMEOUT, 0);
   return 0;
 fail:
   free(job);
@@ -426,11 +448,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   }
   if (srv->shutting_down || srv->nconns >= srv->cfg->max_conns) {
     fprintf(stderr, "refused peer=%s reason=\"too many connections\"\n", peer);
+    log_flush_soon(srv);
     evutil_closesocket(fd);
     return;
   }
   if (server_addrlimit_acquire(srv->addrs, &key) != 0) {
     fprintf(stderr, "refused peer=%s reason=\"too many connections from this address\"\n", peer);
+    log_flush_soon(srv);
     evutil_closesocket(fd);
     return;
   }
@@ -438,6 +462,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   uint64_t now = cli_now_ms();
   if (c == NULL) {
     fprintf(stderr, "refused peer=%s reason=\"out of memory\"\n", peer);
+    log_flush_soon(srv);
     server_addrlimit_release(srv->addrs, &key);
     evutil_closesocket(fd);
     return;
@@ -486,9 +511,28 @@ static void on_accept_pause_end(evutil_socket_t fd, short what, void *arg) {
 static void on_accept_error(struct evconnlistener *l, void *arg) {
   server *srv = arg;
   fprintf(stderr, "accept failed: %s\n", strerror(errno));
+  log_flush_soon(srv);
   evconnlistener_disable(l);
   struct timeval tv = {.tv_sec = 0, .tv_usec = ACCEPT_PAUSE_MS * 1000};
   event_add(srv->ev_accept_pause, &tv);
+}
+
+/* Runs after the callbacks already due in this pass of the loop. */
+static void on_log_flush(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  (void)arg;
+  fflush(stderr);
+}
+
+static void on_store_submit(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  server *srv = arg;
+  if (srv->submit_head != NULL) {
+    server_store_submit(srv->store, srv->submit_head);
+    srv->submit_head = srv->submit_tail = NULL;
+  }
 }
 
 /* Store thread -> loop: answer every session whose batch committed. */
@@ -497,6 +541,7 @@ static void on_store_done(evutil_socket_t fd, short what, void *arg) {
   (void)what;
   server *srv = arg;
   server_store_job *job = server_store_take_done(srv->store);
+  log_flush_soon(srv); /* the store thread may have reported a database error */
   while (job != NULL) {
     server_store_job *next = job->next;
     conn *c = job->owner;
@@ -528,6 +573,7 @@ static void on_grace_end(evutil_socket_t fd, short what, void *arg) {
   (void)what;
   server *srv = arg;
   fprintf(stderr, "shutdown: grace period over, %zu connection(s) dropped\n", srv->nconns);
+  log_flush_soon(srv);
   event_base_loopbreak(srv->base);
 }
 
@@ -539,6 +585,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
     return;
   }
   fprintf(stderr, "shutting down (signal %d)\n", (int)sig);
+  log_flush_soon(srv);
   srv->shutting_down = 1;
   if (srv->listener != NULL) {
     evconnlistener_free(srv->listener);
@@ -617,7 +664,12 @@ static void server_cleanup(server *srv) {
   if (srv->listener != NULL) {
     evconnlistener_free(srv->listener);
   }
-  /* Drain first: queued assignments are committed before the db closes. */
+  /* Drain first: queued assignments are committed before the db closes;
+   * those not handed over yet (the loop stopped mid-pass) are too. */
+  if (srv->submit_head != NULL && srv->store != NULL) {
+    server_store_submit(srv->store, srv->submit_head);
+  }
+  srv->submit_head = srv->submit_tail = NULL;
   server_store_stop(srv->store);
   srv->store = NULL;
   srv->shutting_down = 0; /* no loopbreak from conn_free now */
@@ -633,6 +685,8 @@ static void server_cleanup(server *srv) {
   if (srv->ev_sigint != NULL) event_free(srv->ev_sigint);
   if (srv->ev_sigterm != NULL) event_free(srv->ev_sigterm);
   if (srv->ev_store_done != NULL) event_free(srv->ev_store_done);
+  if (srv->ev_log_flush != NULL) event_free(srv->ev_log_flush);
+  if (srv->ev_store_submit != NULL) event_free(srv->ev_store_submit);
   if (srv->ev_grace != NULL) event_free(srv->ev_grace);
   if (srv->ev_accept_pause != NULL) event_free(srv->ev_accept_pause);
   server_db_close(srv->reader);
@@ -664,6 +718,8 @@ int server_run(const server_config *cfg_in) {
   srv.settings.exchange_timeout_ms = cfg.exchange_timeout_ms;
 
   signal(SIGPIPE, SIG_IGN);
+  /* See log_flush_soon(); exit() flushes what is left. */
+  setvbuf(stderr, NULL, _IOFBF, 1 << 16);
   raise_fd_limit(cfg.max_conns + 64);
   if (evthread_use_pthreads() != 0) {
     fprintf(stderr, "libevent has no pthreads support\n");
@@ -687,11 +743,14 @@ int server_run(const server_config *cfg_in) {
     goto out;
   }
   srv.ev_store_done = event_new(srv.base, -1, 0, on_store_done, &srv);
+  srv.ev_log_flush = event_new(srv.base, -1, 0, on_log_flush, &srv);
+  srv.ev_store_submit = event_new(srv.base, -1, 0, on_store_submit, &srv);
   srv.ev_sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
   srv.ev_sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
   srv.ev_grace = evtimer_new(srv.base, on_grace_end, &srv);
   srv.ev_accept_pause = evtimer_new(srv.base, on_accept_pause_end, &srv);
-  if (srv.ev_store_done == NULL || srv.ev_sigint == NULL || srv.ev_sigterm == NULL ||
+  if (srv.ev_store_done == NULL || srv.ev_log_flush == NULL || srv.ev_store_submit == NULL ||
+      srv.ev_sigint == NULL || srv.ev_sigterm == NULL ||
       srv.ev_grace == NULL || srv.ev_accept_pause == NULL ||
       event_add(srv.ev_sigint, NULL) != 0 || event_add(srv.ev_sigterm, NULL) != 0) {
     fprintf(stderr, "cannot set up the event loop\n");

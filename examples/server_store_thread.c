@@ -137,14 +137,17 @@ int server_store_start(server_store **out, const char *db_path, size_t batch_max
 }
 
 void server_store_submit(server_store *st, server_store_job *job) {
-  job->next = NULL;
+  server_store_job *last = job;
+  while (last->next != NULL) {
+    last = last->next;
+  }
   pthread_mutex_lock(&st->lock);
   if (st->pending_tail != NULL) {
     st->pending_tail->next = job;
   } else {
     st->pending_head = job;
   }
-  st->pending_tail = job;
+  st->pending_tail = last;
   pthread_cond_signal(&st->wake);
   pthread_mutex_unlock(&st->lock);
 }

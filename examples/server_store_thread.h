@@ -40,7 +40,11 @@ typedef void (*server_store_notify_fn)(void *arg);
 int server_store_start(server_store **st, const char *db_path, size_t batch_max,
                        server_store_notify_fn notify, void *notify_arg);
 
-/** Queues a job (ownership passes until it comes back from take_done). */
+/**
+ * Queues jobs: job and those linked from it by next, up to a NULL next
+ * (ownership passes until they come back from take_done). Jobs queued in one
+ * call cost one wake-up and land in the same transaction (up to batch_max).
+ */
 void server_store_submit(server_store *st, server_store_job *job);
 
 /** Takes every finished job, oldest first (NULL if none). */
