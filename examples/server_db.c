@@ -18,8 +18,9 @@ struct server_db {
   sqlite3 *conn;
   sqlite3_stmt *user_get;
   sqlite3_stmt *assign;
-  /* The store thread's transaction statements, parsed once. */
-  sqlite3_stmt *begin, *commit, *rollback;
+  /* Transaction statements, parsed once: the store thread's, and the
+   * reader's (read_begin and commit). */
+  sqlite3_stmt *begin, *commit, *rollback, *read_begin;
 };
 
 /* Waiting for another connection's lock beats failing an exchange. */
@@ -142,13 +143,16 @@ int server_db_open(server_db **out, const char *path, server_db_mode mode) {
   }
   if (sqlite3_prepare_v3(db->conn, USER_GET_SQL, -1, SQLITE_PREPARE_PERSISTENT, &db->user_get,
                          NULL) != SQLITE_OK ||
+      sqlite3_prepare_v3(db->conn, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &db->commit,
+                         NULL) != SQLITE_OK ||
+      (mode == SERVER_DB_READER &&
+       sqlite3_prepare_v3(db->conn, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &db->read_begin,
+                          NULL) != SQLITE_OK) ||
       (mode != SERVER_DB_READER &&
        (sqlite3_prepare_v3(db->conn, ASSIGN_SQL, -1, SQLITE_PREPARE_PERSISTENT, &db->assign,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(db->conn, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT,
                            &db->begin, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v3(db->conn, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &db->commit,
-                           NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(db->conn, "ROLLBACK", -1, SQLITE_PREPARE_PERSISTENT,
                            &db->rollback, NULL) != SQLITE_OK))) {
     report(db, "preparing statements");
@@ -170,6 +174,7 @@ void server_db_close(server_db *db) {
   sqlite3_finalize(db->begin);
   sqlite3_finalize(db->commit);
   sqlite3_finalize(db->rollback);
+  sqlite3_finalize(db->read_begin);
   sqlite3_close(db->conn);
   free(db);
 }
@@ -324,6 +329,19 @@ static int run_prepared(server_db *db, sqlite3_stmt *st, const char *what) {
 int server_db_begin(server_db *db) { return run_prepared(db, db->begin, "BEGIN"); }
 int server_db_commit(server_db *db) { return run_prepared(db, db->commit, "COMMIT"); }
 int server_db_rollback(server_db *db) { return run_prepared(db, db->rollback, "ROLLBACK"); }
+
+int server_db_read_begin(server_db *db) {
+  if (!sqlite3_get_autocommit(db->conn)) {
+    return 0; /* already open */
+  }
+  return run_prepared(db, db->read_begin, "BEGIN");
+}
+
+void server_db_read_end(server_db *db) {
+  if (!sqlite3_get_autocommit(db->conn)) {
+    run_prepared(db, db->commit, "ending a read transaction");
+  }
+}
 
 int server_db_assignment_foreach(server_db *db, server_db_assignment_cb cb, void *arg) {
   sqlite3_stmt *st = NULL;

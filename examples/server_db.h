@@ -82,6 +82,16 @@ int server_db_begin(server_db *db);
 int server_db_commit(server_db *db);
 int server_db_rollback(server_db *db);
 
+/**
+ * Reader (SERVER_DB_READER): opens a read transaction that the following
+ * lookups share until server_db_read_end(): one snapshot, and one lock
+ * round trip instead of one per lookup. No-op if one is open. Returns 0 or -1.
+ */
+int server_db_read_begin(server_db *db);
+
+/** Ends the read transaction of server_db_read_begin(), if one is open. */
+void server_db_read_end(server_db *db);
+
 /** Callback for server_db_assignment_foreach(). */
 typedef int (*server_db_assignment_cb)(void *arg, const server_db_assignment *a);
 

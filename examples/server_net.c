@@ -72,8 +72,10 @@ struct server {
   struct event_base *base;
   struct evconnlistener *listener;
   struct event *ev_sigint, *ev_sigterm, *ev_store_done, *ev_grace, *ev_accept_pause;
-  struct event *ev_log_flush; /* writes the lines of one loop pass in one go */
-  struct event *ev_store_submit; /* hands the pass's assignments to the store */
+  /* Work deferred to the end of the current pass of the loop: the pass's
+   * log lines in one write(), its assignments in one store hand-over, its
+   * credential lookups in one read transaction. */
+  struct event *ev_pass_end;
   server_store_job *submit_head, *submit_tail; /* not handed over yet */
   server_db *reader;
   server_store *store;
@@ -88,15 +90,17 @@ struct server {
 
 static void conn_drive(conn *c);
 
-/* stderr is fully buffered while the loop runs: every line written in one
- * pass of the loop goes out in one write() at the end of the pass. */
-static void log_flush_soon(server *srv) {
-  if (srv->ev_log_flush != NULL) {
-    event_active(srv->ev_log_flush, EV_TIMEOUT, 0);
+/* Runs on_pass_end() after the callbacks already due in this pass. */
+static void pass_end_soon(server *srv) {
+  if (srv->ev_pass_end != NULL) {
+    event_active(srv->ev_pass_end, EV_TIMEOUT, 0);
   } else {
     fflush(stderr);
   }
 }
+
+/* stderr is fully buffered while the loop runs: flushed at the pass end. */
+static void log_flush_soon(server *srv) { pass_end_soon(srv); }
 
 static void conn_free(conn *c) {
   server *srv = c->srv;
@@ -186,6 +190,9 @@ static int conn_provide_credential(conn *c, uint64_t now) {
   if (cpns_server_session_get_user_id(c->session, &uid, &uid_len) == 0) {
     throttled = server_lockout_attempt(srv->lockout, uid, uid_len, now);
     if (!throttled) {
+      if (server_db_read_begin(srv->reader) == 0) {
+        pass_end_soon(srv); /* ends it */
+      }
       found = server_db_user_get(srv->reader, uid, uid_len, srv->cred);
       if (found < 0) {
         throttled = 1; /* the database failed: tryLater rather than a false "unknown" */
@@ -235,7 +242,7 @@ static int conn_submit_store(conn *c, uint64_t now) {
     srv->submit_head = job;
   }
   srv->submit_tail = job;
-  event_active(srv->ev_store_submit, EV_TIMEOUT, 0);
+  pass_end_soon(srv);
   return 0;
 fail:
   free(job);
@@ -517,15 +524,7 @@ static void on_accept_error(struct evconnlistener *l, void *arg) {
   event_add(srv->ev_accept_pause, &tv);
 }
 
-/* Runs after the callbacks already due in this pass of the loop. */
-static void on_log_flush(evutil_socket_t fd, short what, void *arg) {
-  (void)fd;
-  (void)what;
-  (void)arg;
-  fflush(stderr);
-}
-
-static void on_store_submit(evutil_socket_t fd, short what, void *arg) {
+static void on_pass_end(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   server *srv = arg;
@@ -533,6 +532,8 @@ static void on_store_submit(evutil_socket_t fd, short what, void *arg) {
     server_store_submit(srv->store, srv->submit_head);
     srv->submit_head = srv->submit_tail = NULL;
   }
+  server_db_read_end(srv->reader);
+  fflush(stderr);
 }
 
 /* Store thread -> loop: answer every session whose batch committed. */
@@ -685,10 +686,10 @@ static void server_cleanup(server *srv) {
   if (srv->ev_sigint != NULL) event_free(srv->ev_sigint);
   if (srv->ev_sigterm != NULL) event_free(srv->ev_sigterm);
   if (srv->ev_store_done != NULL) event_free(srv->ev_store_done);
-  if (srv->ev_log_flush != NULL) event_free(srv->ev_log_flush);
-  if (srv->ev_store_submit != NULL) event_free(srv->ev_store_submit);
+  if (srv->ev_pass_end != NULL) event_free(srv->ev_pass_end);
   if (srv->ev_grace != NULL) event_free(srv->ev_grace);
   if (srv->ev_accept_pause != NULL) event_free(srv->ev_accept_pause);
+  if (srv->reader != NULL) server_db_read_end(srv->reader);
   server_db_close(srv->reader);
   server_lockout_del(srv->lockout);
   server_addrlimit_del(srv->addrs);
@@ -743,13 +744,12 @@ int server_run(const server_config *cfg_in) {
     goto out;
   }
   srv.ev_store_done = event_new(srv.base, -1, 0, on_store_done, &srv);
-  srv.ev_log_flush = event_new(srv.base, -1, 0, on_log_flush, &srv);
-  srv.ev_store_submit = event_new(srv.base, -1, 0, on_store_submit, &srv);
+  srv.ev_pass_end = event_new(srv.base, -1, 0, on_pass_end, &srv);
   srv.ev_sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
   srv.ev_sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
   srv.ev_grace = evtimer_new(srv.base, on_grace_end, &srv);
   srv.ev_accept_pause = evtimer_new(srv.base, on_accept_pause_end, &srv);
-  if (srv.ev_store_done == NULL || srv.ev_log_flush == NULL || srv.ev_store_submit == NULL ||
+  if (srv.ev_store_done == NULL || srv.ev_pass_end == NULL ||
       srv.ev_sigint == NULL || srv.ev_sigterm == NULL ||
       srv.ev_grace == NULL || srv.ev_accept_pause == NULL ||
       event_add(srv.ev_sigint, NULL) != 0 || event_add(srv.ev_sigterm, NULL) != 0) {
