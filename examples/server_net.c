@@ -1,7 +1,7 @@
 /*
  * cpns-server network side (see server_net.h). One libevent loop thread
  * owns every connection and session; the store thread only writes the
- * database and wakes the loop through a manually activated event.
+ * database and wakes the loop through a pipe, so libevent runs without locks.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -22,7 +22,6 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <event2/thread.h>
 #include <sodium.h>
 
 #include <cpns/server.h>
@@ -72,6 +71,7 @@ struct server {
   struct event_base *base;
   struct evconnlistener *listener;
   struct event *ev_sigint, *ev_sigterm, *ev_store_done, *ev_grace, *ev_accept_pause;
+  int wake_pipe[2];       /* store thread -> loop; the loop's base needs no locks */
   /* Work deferred to the end of the current pass of the loop: the pass's
    * log lines in one write(), its assignments in one store hand-over, its
    * credential lookups in one read transaction. */
@@ -538,9 +538,11 @@ static void on_pass_end(evutil_socket_t fd, short what, void *arg) {
 
 /* Store thread -> loop: answer every session whose batch committed. */
 static void on_store_done(evutil_socket_t fd, short what, void *arg) {
-  (void)fd;
   (void)what;
   server *srv = arg;
+  uint8_t drain[64];
+  while (read(fd, drain, sizeof(drain)) > 0) {
+  }
   server_store_job *job = server_store_take_done(srv->store);
   log_flush_soon(srv); /* the store thread may have reported a database error */
   while (job != NULL) {
@@ -563,10 +565,14 @@ static void on_store_done(evutil_socket_t fd, short what, void *arg) {
   }
 }
 
-/* Called on the store thread: event_active is thread-safe with evthread. */
+/* Called on the store thread. A full pipe already holds a wake-up. */
 static void notify_store_done(void *arg) {
   server *srv = arg;
-  event_active(srv->ev_store_done, EV_READ, 0);
+  const uint8_t one = 1;
+  ssize_t n;
+  do {
+    n = write(srv->wake_pipe[1], &one, 1);
+  } while (n < 0 && errno == EINTR);
 }
 
 static void on_grace_end(evutil_socket_t fd, short what, void *arg) {
@@ -686,6 +692,9 @@ static void server_cleanup(server *srv) {
   if (srv->ev_sigint != NULL) event_free(srv->ev_sigint);
   if (srv->ev_sigterm != NULL) event_free(srv->ev_sigterm);
   if (srv->ev_store_done != NULL) event_free(srv->ev_store_done);
+  for (int i = 0; i < 2; i++) {
+    if (srv->wake_pipe[i] >= 0) close(srv->wake_pipe[i]);
+  }
   if (srv->ev_pass_end != NULL) event_free(srv->ev_pass_end);
   if (srv->ev_grace != NULL) event_free(srv->ev_grace);
   if (srv->ev_accept_pause != NULL) event_free(srv->ev_accept_pause);
@@ -722,11 +731,10 @@ int server_run(const server_config *cfg_in) {
   /* See log_flush_soon(); exit() flushes what is left. */
   setvbuf(stderr, NULL, _IOFBF, 1 << 16);
   raise_fd_limit(cfg.max_conns + 64);
-  if (evthread_use_pthreads() != 0) {
-    fprintf(stderr, "libevent has no pthreads support\n");
-    return -1;
-  }
+  /* Only the loop thread touches libevent (the store thread writes to
+   * wake_pipe), so the base runs without evthread's locks. */
   int rc = -1;
+  srv.wake_pipe[0] = srv.wake_pipe[1] = -1;
   srv.base = event_base_new();
   srv.cred = sodium_malloc(sizeof(*srv.cred));
   /* One slot per connection the server admits, up to a locked-memory
@@ -743,7 +751,15 @@ int server_run(const server_config *cfg_in) {
   if (server_db_open(&srv.reader, cfg.db_path, SERVER_DB_READER) != 0) {
     goto out;
   }
-  srv.ev_store_done = event_new(srv.base, -1, 0, on_store_done, &srv);
+  if (pipe(srv.wake_pipe) != 0 || evutil_make_socket_nonblocking(srv.wake_pipe[0]) != 0 ||
+      evutil_make_socket_nonblocking(srv.wake_pipe[1]) != 0 ||
+      evutil_make_socket_closeonexec(srv.wake_pipe[0]) != 0 ||
+      evutil_make_socket_closeonexec(srv.wake_pipe[1]) != 0) {
+    fprintf(stderr, "cannot create the store wake-up pipe: %s\n", strerror(errno));
+    goto out;
+  }
+  srv.ev_store_done =
+      event_new(srv.base, srv.wake_pipe[0], EV_READ | EV_PERSIST, on_store_done, &srv);
   srv.ev_pass_end = event_new(srv.base, -1, 0, on_pass_end, &srv);
   srv.ev_sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
   srv.ev_sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
@@ -752,7 +768,8 @@ int server_run(const server_config *cfg_in) {
   if (srv.ev_store_done == NULL || srv.ev_pass_end == NULL ||
       srv.ev_sigint == NULL || srv.ev_sigterm == NULL ||
       srv.ev_grace == NULL || srv.ev_accept_pause == NULL ||
-      event_add(srv.ev_sigint, NULL) != 0 || event_add(srv.ev_sigterm, NULL) != 0) {
+      event_add(srv.ev_sigint, NULL) != 0 || event_add(srv.ev_sigterm, NULL) != 0 ||
+      event_add(srv.ev_store_done, NULL) != 0) {
     fprintf(stderr, "cannot set up the event loop\n");
     goto out;
   }
