@@ -1,10 +1,11 @@
 /*
  * Load benchmark for cpns-server: starts a server on loopback (temporary
- * database, one user enrolled with Argon2id t=1, 8 KiB), runs N concurrent
- * gateways doing real exchanges for a fixed time and prints exchanges/s;
- * then a bare-TCP baseline of the same shape (connect + 2 request/response
- * round trips with the same byte sizes, against a trivial libevent server)
- * and the ratio; then the server's RSS per idle connection.
+ * database, one user per gateway enrolled with Argon2id t=1, 8 KiB), runs N
+ * concurrent gateways doing real exchanges and prints exchanges/s, in 1 s
+ * rounds alternating with a bare-TCP baseline of the same shape (connect +
+ * 2 request/response round trips with the same byte sizes, against a
+ * trivial libevent server), and the ratio; then the server's RSS per idle
+ * connection.
  *
  * The gateways keep their Argon2id result per (user, salt, params) by
  * default (see cached_exchange()); --gateway engine runs the gateway engine
@@ -403,22 +404,30 @@ static double proc_cpu_ms(pid_t pid) {
   return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
-static double run_load(uint16_t port, int kind, int clients, unsigned seconds, uint64_t *failed) {
+/* One kind of load, summed over its rounds. */
+typedef struct tally {
+  uint64_t done, failed;
+  double ms, server_cpu_ms, self_cpu_ms;
+} tally;
+
+/* Runs clients load threads of this kind for ms; server is the pid serving them. */
+static void run_round(tally *t, uint16_t port, int kind, int clients, unsigned ms, pid_t server) {
   pthread_t th[MAX_CLIENTS];
   load w[MAX_CLIENTS];
+  double c0 = self_cpu_ms(), s0 = proc_cpu_ms(server);
   uint64_t start = now_ms();
   for (int i = 0; i < clients; i++) {
-    w[i] = (load){.port = port, .kind = kind, .deadline = start + seconds * 1000u, .id = i};
+    w[i] = (load){.port = port, .kind = kind, .deadline = start + ms, .id = i};
     pthread_create(&th[i], NULL, load_main, &w[i]);
   }
-  uint64_t total = 0;
-  *failed = 0;
   for (int i = 0; i < clients; i++) {
     pthread_join(th[i], NULL);
-    total += w[i].done;
-    *failed += w[i].failed;
+    t->done += w[i].done;
+    t->failed += w[i].failed;
   }
-  return (double)total * 1000.0 / (double)(now_ms() - start);
+  t->ms += (double)(now_ms() - start);
+  t->server_cpu_ms += proc_cpu_ms(server) - s0;
+  t->self_cpu_ms += self_cpu_ms() - c0;
 }
 
 /* ---- the server under test ---- */
@@ -580,16 +589,6 @@ int main(int argc, char **argv) {
   printf("exchange PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets\n",
          pdu_sizes[0], pdu_sizes[1], pdu_sizes[2], pdu_sizes[3]);
 
-  uint64_t failed = 0;
-  double c0 = self_cpu_ms(), s0 = proc_cpu_ms(spid);
-  double rate = run_load(port, kind, clients, seconds, &failed);
-  double n = rate * seconds;
-  printf("cpns-server: %d concurrent gateways (%s), %u s: %.0f exchanges/s (%llu failed); "
-         "CPU per exchange: server %.0f us, gateways %.0f us\n", clients,
-         kind == LOAD_ENGINE ? "engine, Argon2id each" : "cached keys", seconds, rate,
-         (unsigned long long)failed, n > 0 ? (proc_cpu_ms(spid) - s0) * 1000.0 / n : 0.0,
-         n > 0 ? (self_cpu_ms() - c0) * 1000.0 / n : 0.0);
-
   int p[2];
   if (pipe(p) != 0) die("pipe");
   pid_t bpid = fork();
@@ -601,19 +600,31 @@ int main(int argc, char **argv) {
   uint16_t bport = 0;
   if (read(p[0], &bport, sizeof(bport)) != sizeof(bport)) die("baseline server");
   close(p[0]);
-  uint64_t bfailed = 0;
-  c0 = self_cpu_ms();
-  s0 = proc_cpu_ms(bpid);
-  double brate = run_load(bport, LOAD_BARE, clients, seconds, &bfailed);
-  n = brate * seconds;
-  double bserver = proc_cpu_ms(bpid) - s0;
+  /* Alternating 1 s rounds: a machine whose load changes meanwhile weighs
+   * on both figures alike. */
+  tally cpns, bare;
+  memset(&cpns, 0, sizeof(cpns));
+  memset(&bare, 0, sizeof(bare));
+  for (unsigned r = 0; r < seconds; r++) {
+    run_round(&cpns, port, kind, clients, 1000, spid);
+    run_round(&bare, bport, LOAD_BARE, clients, 1000, bpid);
+  }
   kill(bpid, SIGTERM);
   waitpid(bpid, NULL, 0);
+  double rate = cpns.ms > 0 ? (double)cpns.done * 1000.0 / cpns.ms : 0.0;
+  double brate = bare.ms > 0 ? (double)bare.done * 1000.0 / bare.ms : 0.0;
+  double n = (double)cpns.done, bn = (double)bare.done;
+  printf("cpns-server: %d concurrent gateways (%s), %u s: %.0f exchanges/s (%llu failed); "
+         "CPU per exchange: server %.0f us, gateways %.0f us\n", clients,
+         kind == LOAD_ENGINE ? "engine, Argon2id each" : "cached keys", seconds, rate,
+         (unsigned long long)cpns.failed, n > 0 ? cpns.server_cpu_ms * 1000.0 / n : 0.0,
+         n > 0 ? cpns.self_cpu_ms * 1000.0 / n : 0.0);
   printf("bare TCP baseline: %d concurrent clients, %u s: %.0f exchanges/s (%llu failed); "
          "CPU per exchange: server %.0f us, clients %.0f us\n", clients, seconds, brate,
-         (unsigned long long)bfailed, n > 0 ? bserver * 1000.0 / n : 0.0,
-         n > 0 ? (self_cpu_ms() - c0) * 1000.0 / n : 0.0);
-  printf("server rate / bare TCP rate: %.1f%%\n", brate > 0 ? 100.0 * rate / brate : 0.0);
+         (unsigned long long)bare.failed, bn > 0 ? bare.server_cpu_ms * 1000.0 / bn : 0.0,
+         bn > 0 ? bare.self_cpu_ms * 1000.0 / bn : 0.0);
+  printf("server rate / bare TCP rate: %.1f%% (%u alternating 1 s rounds each)\n",
+         brate > 0 ? 100.0 * rate / brate : 0.0, seconds);
 
   if (idle > 0) {
     long before = vm_rss_kib(spid);
