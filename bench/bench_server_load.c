@@ -41,7 +41,7 @@
 
 #include <cpns/gateway.h>
 
-#define MAX_CLIENTS 256
+#define MAX_CLIENTS 1024
 
 static uint64_t now_ms(void) {
   struct timespec ts;
@@ -361,7 +361,7 @@ typedef struct load {
 static void *load_main(void *arg) {
   load *w = arg;
   char entity[64];
-  snprintf(entity, sizeof(entity), "urn:dev:mac:0000000000%02x", w->id & 0xff);
+  snprintf(entity, sizeof(entity), "urn:dev:mac:%012x", (unsigned)w->id); /* one per gateway */
   key_cache *kc = sodium_malloc(sizeof(*kc));
   cpns_secpool *pool = NULL;
   if (kc == NULL || cpns_secpool_new(&pool, 1, 0, NULL) != 0) {
