@@ -34,4 +34,14 @@ BENCH_TARGETS += bench/bench_codec
 bench_bench_codec_SOURCES = bench/bench_codec.c
 bench_bench_codec_CFLAGS = $(OWN_CFLAGS)
 bench_bench_codec_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/codec/gen
-bench_bench_codec_LDADD = $(CORE_LIBS)
+bench_bench_codec_LDADD = bench/stock_asn1c.o $(CORE_LIBS)
+EXTRA_bench_bench_codec_DEPENDENCIES = bench/stock_asn1c.o
+# Its "stock asn1c" column: asn1/ through Debian's asn1c 0.9.28 with the
+# unpatched runtime, built here (needs asn1c), all but one symbol local.
+bench/stock_asn1c.o: $(top_srcdir)/bench/stock-asn1c.sh $(top_srcdir)/bench/stock_asn1c.c \
+		$(top_srcdir)/bench/stock_asn1c.h $(top_srcdir)/asn1/CPNS-EUKey.asn1
+	$(AM_V_GEN)$(MKDIR_P) bench && ASN1C="$(ASN1C)" CC="$(CC)" \
+	  CFLAGS="$(AM_CFLAGS) $(CFLAGS)" LD="$(LD)" OBJCOPY="$(OBJCOPY)" \
+	  $(SHELL) $(top_srcdir)/bench/stock-asn1c.sh $(top_srcdir) $@
+CLEANFILES += bench/stock_asn1c.o
+EXTRA_DIST += bench/stock-asn1c.sh bench/stock_asn1c.c bench/stock_asn1c.h
