@@ -75,7 +75,11 @@ int cpnsi_der_header(const uint8_t *in, size_t len, uint8_t *tag,
 int cpnsi_der_diagnose(const uint8_t *input, size_t input_len,
                        const uint8_t *canon, size_t canon_len);
 
-/** Converts a decoded asn1c value into the caller's plain struct. */
+/**
+ * Converts a decoded asn1c value into the caller's plain struct. Must fail
+ * with CPNS_ERR_CONSTRAINT on every value asn_check_constraints rejects
+ * (the strict decode runs that walk only when this fails otherwise).
+ */
 typedef int (*cpnsi_from_asn_fn)(void *out, const void *asn);
 
 /** Writes the canonical DER of a plain struct into scratch (der_writer.c). */

@@ -1,13 +1,17 @@
 /*
  * Field conversions from decoded asn1c values to the plain structs. Each
  * re-checks its size itself, so the plain struct never depends on the
- * runtime's constraint tables being intact.
+ * runtime's constraint tables being intact. Together they check every
+ * constraint of the module (strict.c relies on it to skip the generic
+ * asn_check_constraints walk on success): sizes in octets imply the
+ * UTF8String sizes in characters once the text is valid UTF-8.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "codec/codec_internal.h"
 #include "OCTET_STRING.h"
+#include "UTF8String.h"
 #include "asn_SEQUENCE_OF.h"
 
 int cpnsi_check_text(size_t len, size_t max) {
@@ -25,6 +29,9 @@ int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max,
                         const void *octet_string) {
   const OCTET_STRING_t *os = octet_string;
   if (os->size < 1 || (size_t)os->size > max) return CPNS_ERR_CONSTRAINT;
+  /* The same validation the UTF8String constraints run; valid UTF-8 has at
+   * least one character per 1..max octets and at most one per octet. */
+  if (UTF8String_length(os) < 0) return CPNS_ERR_CONSTRAINT;
   memcpy(out, os->buf, (size_t)os->size);
   *out_len = (size_t)os->size;
   return 0;

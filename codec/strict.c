@@ -91,18 +91,20 @@ int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
     rv = CPNS_ERR_DER_TRAILING_BYTES;
     goto done;
   }
-  {
+  /* Constraints, v1 rules (unknown enumerations) and the plain struct's own
+   * size checks in one pass: to_plain checks every constraint of the module
+   * (fields.c), so its success implies asn_check_constraints' success. The
+   * generic walk runs only when to_plain fails for another reason, where a
+   * constraint violation must still take precedence as it always has. */
+  rv = to_plain(out, value);
+  if (rv < 0) {
     char errbuf[128];
     size_t errlen = sizeof(errbuf);
-    if (asn_check_constraints(td, value, errbuf, &errlen) != 0) {
+    if (rv != CPNS_ERR_CONSTRAINT && asn_check_constraints(td, value, errbuf, &errlen) != 0)
       rv = CPNS_ERR_CONSTRAINT;
-      goto done;
-    }
+    goto done;
   }
-  /* v1 rules (unknown enumerations) and the plain struct's own size checks;
-   * then the canonical comparison, on the plain value that is returned. */
-  rv = to_plain(out, value);
-  if (rv < 0) goto done;
+  /* Then the canonical comparison, on the plain value that is returned. */
   rv = write_plain(out, scratch, &canon, &canon_len);
   if (rv < 0) goto done;
   if (canon_len != inlen || memcmp(canon, in, inlen) != 0)

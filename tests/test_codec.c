@@ -628,6 +628,146 @@ START_TEST(test_pdu_decode_delivery_edges) {
 }
 END_TEST
 
+/* Text fields: the UTF8String constraints (valid UTF-8, 1..N characters)
+ * are checked by the field conversions, without asn_check_constraints. */
+typedef struct text_field {
+  uint8_t *buf;
+  size_t *len;
+} text_field;
+
+static int decode_with_text(cpns_pdu *p, cpns_auth_transcript *t, text_field f,
+                            const char *bytes, size_t n) {
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len = 0;
+  cpns_pdu q;
+  cpns_auth_transcript u;
+  uint8_t saved[CPNS_ENTITY_ID_MAX];
+  size_t saved_len = *f.len;
+  int rv;
+  memcpy(saved, f.buf, saved_len);
+  memcpy(f.buf, bytes, n);
+  *f.len = n;
+  if (t) {
+    ck_assert_int_eq(cpns_auth_transcript_encode(t, buf, sizeof(buf), &len), 0);
+    rv = cpns_auth_transcript_decode(&u, buf, len, NULL);
+  } else {
+    len = encode(p, buf, sizeof(buf));
+    rv = cpns_pdu_decode(&q, buf, len, NULL);
+  }
+  /* The other fields' cases start from the valid sample again. */
+  memcpy(f.buf, saved, saved_len);
+  *f.len = saved_len;
+  return rv;
+}
+
+START_TEST(test_pdu_decode_text_utf8) {
+  static const struct {
+    const char *bytes;
+    size_t n;
+    int err;
+  } cases[] = {
+      {"ab\xc3\xa9", 4, 0},                         /* two-octet character */
+      {"\xe2\x82\xac", 3, 0},                       /* three octets */
+      {"\xf0\x9f\x98\x80", 4, 0},                   /* four octets */
+      {"a\xff", 2, CPNS_ERR_CONSTRAINT},            /* never valid */
+      {"a\x80", 2, CPNS_ERR_CONSTRAINT},            /* lone continuation */
+      {"a\xc3", 2, CPNS_ERR_CONSTRAINT},            /* truncated */
+      {"\xc3" "a", 2, CPNS_ERR_CONSTRAINT},         /* bad continuation */
+      {"\xc0\x80", 2, CPNS_ERR_CONSTRAINT},         /* overlong NUL */
+      {"\xe0\x80\xaf", 3, CPNS_ERR_CONSTRAINT},     /* overlong '/' */
+      {"abcdefgh\xfe", 9, CPNS_ERR_CONSTRAINT},     /* after the ASCII fast path */
+  };
+  cpns_pdu req = sample_request(1), chal = sample_challenge(), del = sample_delivery(1);
+  cpns_auth_transcript tr = sample_transcript();
+  const struct {
+    cpns_pdu *p;
+    cpns_auth_transcript *t;
+    text_field f;
+  } fields[] = {
+      {&req, NULL, {req.u.key_request.entity_id, &req.u.key_request.entity_id_len}},
+      {&req, NULL, {req.u.key_request.user_id, &req.u.key_request.user_id_len}},
+      {&chal, NULL, {chal.u.key_challenge.realm, &chal.u.key_challenge.realm_len}},
+      {&del, NULL, {del.u.key_delivery.entity_id, &del.u.key_delivery.entity_id_len}},
+      {&del, NULL, {del.u.key_delivery.user_id, &del.u.key_delivery.user_id_len}},
+      {NULL, &tr, {tr.realm, &tr.realm_len}},
+      {NULL, &tr, {tr.entity_id, &tr.entity_id_len}},
+      {NULL, &tr, {tr.user_id, &tr.user_id_len}},
+  };
+  char big[CPNS_ENTITY_ID_MAX + 2];
+  size_t i, k;
+  for (k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+      ck_assert_msg(decode_with_text(fields[k].p, fields[k].t, fields[k].f,
+                                     cases[i].bytes, cases[i].n) == cases[i].err,
+                    "field %zu case %zu", k, i);
+  /* The octet limit is the binding one: 128 characters in 256 octets fit the
+   * module's SIZE (1..255) in characters but not the plain struct. */
+  for (i = 0; i + 1 < sizeof(big); i += 2) memcpy(big + i, "\xc3\xa9", 2);
+  big[254] = 'a';
+  ck_assert_int_eq(decode_with_text(&req, NULL, fields[0].f, big, 255), 0);
+  memcpy(req.u.key_request.entity_id, big, 255);
+  req.u.key_request.entity_id_len = 255;
+  {
+    cpns_pdu q;
+    uint8_t buf[CPNS_PDU_MAX_ENCODED];
+    size_t n = encode(&req, buf, sizeof(buf));
+    /* Grow entityId by one octet in place: 0x81 0xff -> 0x82 0x01 0x00. */
+    der d = {{0}, 0}, seq = {{0}, 0};
+    size_t hdr = buf[1] < 0x80 ? 2 : 2 + (buf[1] & 0x7f);
+    size_t pos = hdr, end = n;
+    while (pos < end) {
+      uint8_t tag = buf[pos];
+      size_t l = buf[pos + 1], h = 2;
+      if (l & 0x80) {
+        size_t m = l & 0x7f, j;
+        for (l = 0, j = 0; j < m; j++) l = (l << 8) | buf[pos + 2 + j];
+        h += m;
+      }
+      if (tag == 0x81) {
+        uint8_t tmp[CPNS_ENTITY_ID_MAX + 1];
+        memcpy(tmp, buf + pos + h, l);
+        tmp[l] = 'a';
+        put_tlv(&seq, tag, tmp, l + 1);
+      } else {
+        put_tlv(&seq, tag, buf + pos + h, l);
+      }
+      pos += h + l;
+    }
+    put_wrap(&d, 0xa0, &seq);
+    ck_assert_int_eq(cpns_pdu_decode(&q, d.b, d.n, NULL), CPNS_ERR_CONSTRAINT);
+  }
+}
+END_TEST
+
+/* A constraint violation is reported as such even when the conversion meets
+ * an unknown enumeration first (the generic constraint walk then decides). */
+START_TEST(test_pdu_decode_constraint_precedes_unknown_enum) {
+  req_spec s = default_req();
+  chal_spec c = default_chal();
+  del_spec d = {8, 1, 15, 32, 24, 48};
+  s.mode = 2;
+  ck_assert_int_eq(decode_spec(&s), CPNS_ERR_UNKNOWN_ENUM);
+  s.suites = 9;
+  ck_assert_int_eq(decode_spec(&s), CPNS_ERR_CONSTRAINT);
+  s = default_req();
+  s.mode = 2;
+  s.response = 1;
+  s.proof_len = 31;
+  ck_assert_int_eq(decode_spec(&s), CPNS_ERR_CONSTRAINT);
+  c.suite = 2;
+  ck_assert_int_eq(decode_challenge(&c), CPNS_ERR_UNKNOWN_ENUM);
+  c.ops = 0;
+  ck_assert_int_eq(decode_challenge(&c), CPNS_ERR_CONSTRAINT);
+  c = default_chal();
+  c.suite = 2;
+  c.salt_len = 15;
+  ck_assert_int_eq(decode_challenge(&c), CPNS_ERR_CONSTRAINT);
+  ck_assert_int_eq(decode_delivery(&d), CPNS_ERR_CONSTRAINT);
+  d.key_id = 16;
+  ck_assert_int_eq(decode_delivery(&d), CPNS_ERR_UNKNOWN_ENUM);
+}
+END_TEST
+
 /* ---- non-DER forms, each with its own code ------------------------------- */
 
 static int decode_bytes(const uint8_t *b, size_t n) {
@@ -1314,6 +1454,8 @@ static Suite *codec_suite(void) {
   tcase_add_test(tc, test_pdu_decode_request_edges);
   tcase_add_test(tc, test_pdu_decode_challenge_edges);
   tcase_add_test(tc, test_pdu_decode_delivery_edges);
+  tcase_add_test(tc, test_pdu_decode_text_utf8);
+  tcase_add_test(tc, test_pdu_decode_constraint_precedes_unknown_enum);
   tcase_add_test(tc, test_pdu_decode_trailing_bytes);
   tcase_add_test(tc, test_pdu_decode_truncated);
   tcase_add_test(tc, test_pdu_decode_non_minimal_length);
