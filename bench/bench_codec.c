@@ -41,7 +41,8 @@ typedef struct shape {
   cpns_auth_transcript t;
 } shape;
 
-/* Defaults; `bench_codec ITER ROUNDS` shortens a run under callgrind. */
+/* Defaults; `bench_codec ITER ROUNDS [SHAPE]` shortens a run under
+ * callgrind, SHAPE (0..5) picking one row. */
 static int ITER = 50000;
 static int ROUNDS = 7; /* the best round counts: the machine may be shared */
 
@@ -94,8 +95,10 @@ int main(int argc, char **argv) {
   cpns_key_challenge *c;
   cpns_key_delivery *d;
   size_t i;
+  int only = -1;
   if (argc > 1) ITER = atoi(argv[1]);
   if (argc > 2) ROUNDS = atoi(argv[2]);
+  if (argc > 3) only = atoi(argv[3]);
   if (ITER < 1 || ROUNDS < 1) {
     fprintf(stderr, "usage: bench_codec [ITERATIONS [ROUNDS]]\n");
     return 2;
@@ -164,6 +167,7 @@ int main(int argc, char **argv) {
     size_t n;
     double enc, strict, plain, stock;
     size_t consumed = 0;
+    if (only >= 0 && (size_t)only != i) continue;
     int rc = shapes[i].transcript
                  ? cpns_auth_transcript_encode(&shapes[i].t, buf, sizeof(buf), &n)
                  : cpns_pdu_encode(&shapes[i].pdu, buf, sizeof(buf), &n);

@@ -67,8 +67,15 @@ static void put_integer(rev *w, uint8_t tag, long v) {
   unsigned long u = (unsigned long)v;
   const unsigned long sign = v < 0 ? ~0UL : 0UL;
   uint8_t *p;
-  if (!room(w, sizeof(long) + 1)) return;
+  if (!room(w, sizeof(long) + 1 + MAX_HEADER)) return;
   p = w->buf + w->pos;
+  if (u < 0x80) { /* most fields (version, enumerations): one octet */
+    p[-1] = (uint8_t)u;
+    p[-2] = 1;
+    p[-3] = tag;
+    w->pos -= 3;
+    return;
+  }
   for (;;) {
     uint8_t b = (uint8_t)u;
     *--p = b;
