@@ -251,7 +251,7 @@ static int on_pdu(cpns_gateway *gw) {
   int rv;
   memset(&limits, 0, sizeof limits);
   limits.max_len = gw->framer.max_len;
-  limits.mem = &gw->mem;
+  limits.mem = cpnsi_mem_for_decode(&gw->mem);
   rv = cpns_pdu_decode(&pdu, gw->framer.buf, gw->framer.len, &limits);
   if (rv != 0) {
     return fail(gw, rv);

@@ -187,7 +187,7 @@ static int on_pdu(cpns_server_session *s) {
   int rv;
   memset(&limits, 0, sizeof limits);
   limits.max_len = s->framer.max_len;
-  limits.mem = &s->mem;
+  limits.mem = cpnsi_mem_for_decode(&s->mem);
   rv = cpns_pdu_decode(&pdu, s->framer.buf, s->framer.len, &limits);
   if (rv != 0) {
     return close_session(s, rv);

@@ -23,6 +23,20 @@ static inline const cpns_mem *cpnsi_mem_pick(const cpns_mem *mem) {
   return mem;
 }
 
+/**
+ * The allocator to hand a decode: NULL when mem is the default one, so the
+ * decode takes its blocks from the codec's per-thread arena (no malloc/free
+ * per decoded field) instead of the heap.
+ */
+static inline const cpns_mem *cpnsi_mem_for_decode(const cpns_mem *mem) {
+  const cpns_mem *d = cpns_mem_default();
+  if (mem->malloc == d->malloc && mem->free == d->free && mem->calloc == d->calloc &&
+      mem->realloc == d->realloc && mem->user_data == d->user_data) {
+    return NULL;
+  }
+  return mem;
+}
+
 /** Size rounded up so a sodium_malloc() block (end-aligned) is suitably aligned. */
 static inline size_t cpnsi_guarded_size(size_t n) {
   return (n + 15u) & ~(size_t)15u;
