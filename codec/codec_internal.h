@@ -54,7 +54,8 @@ void cpnsi_asn_stack_exceeded(void);
 /**
  * Structural DER check of exactly one TLV in in[0..len): definite minimal
  * lengths, low tags in low-tag form, nesting at most max_depth, nothing
- * truncated or left over. Returns 0 or a CPNS_ERR_DER_* code.
+ * truncated or left over. Returns 0 or a CPNS_ERR_DER_* code
+ * (CPNS_ERR_INTERNAL if max_depth exceeds CPNSI_DER_MAX_DEPTH).
  */
 int cpnsi_der_check(const uint8_t *in, size_t len, unsigned max_depth);
 

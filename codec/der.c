@@ -48,42 +48,53 @@ int cpnsi_der_header(const uint8_t *in, size_t len, uint8_t *tag,
   return 0;
 }
 
-/* Checks the TLVs filling in[0..len) exactly, each at depth. */
-static int check_list(const uint8_t *in, size_t len, unsigned depth,
-                      unsigned max_depth) {
-  size_t pos = 0;
+/* Checks the TLVs filling in[0..len), the contents of the outer TLV, in
+ * document order without recursion: ends[] holds where each open enclosing
+ * list ends. The lists inside the outer TLV are at depth 2 and deeper. */
+static int check_contents(const uint8_t *in, size_t len, unsigned max_depth) {
+  size_t ends[CPNSI_DER_MAX_DEPTH];
+  size_t pos = 0, end = len;
+  unsigned depth = 2;
   if (depth > max_depth) return CPNS_ERR_DER_TOO_DEEP;
-  while (pos < len) {
-    uint8_t tag = in[pos];
+  for (;;) {
+    uint8_t tag;
     size_t hdr, clen;
-    int rv;
-    if ((tag & 0x1f) != 0x1f && len - pos >= 2 && in[pos + 1] < 0x80) {
+    while (pos == end) { /* this list is complete: back to its parent */
+      if (depth == 2) return 0;
+      end = ends[--depth - 2];
+    }
+    tag = in[pos];
+    if ((tag & 0x1f) != 0x1f && end - pos >= 2 && in[pos + 1] < 0x80) {
       hdr = 2; /* the usual case: low tag, short definite length */
       clen = in[pos + 1];
     } else {
-      rv = cpnsi_der_header(in + pos, len - pos, &tag, &hdr, &clen);
+      int rv = cpnsi_der_header(in + pos, end - pos, &tag, &hdr, &clen);
       if (rv == 1) return CPNS_ERR_DER_TRUNCATED;
       if (rv < 0) return rv;
     }
-    if (clen > len - pos - hdr) return CPNS_ERR_DER_TRUNCATED;
+    if (clen > end - pos - hdr) return CPNS_ERR_DER_TRUNCATED;
+    pos += hdr;
     if (tag & 0x20) {
-      rv = check_list(in + pos + hdr, clen, depth + 1, max_depth);
-      if (rv < 0) return rv;
+      if (depth + 1 > max_depth) return CPNS_ERR_DER_TOO_DEEP;
+      ends[depth++ - 2] = end;
+      end = pos + clen;
+    } else {
+      pos += clen;
     }
-    pos += hdr + clen;
   }
-  return 0;
 }
 
 int cpnsi_der_check(const uint8_t *in, size_t len, unsigned max_depth) {
   uint8_t tag;
   size_t hdr, clen;
-  int rv = cpnsi_der_header(in, len, &tag, &hdr, &clen);
+  int rv;
+  if (max_depth > CPNSI_DER_MAX_DEPTH) return CPNS_ERR_INTERNAL;
+  rv = cpnsi_der_header(in, len, &tag, &hdr, &clen);
   if (rv == 1) return CPNS_ERR_DER_TRUNCATED;
   if (rv < 0) return rv;
   if (clen > len - hdr) return CPNS_ERR_DER_TRUNCATED;
   if (tag & 0x20) {
-    rv = check_list(in + hdr, clen, 2, max_depth);
+    rv = check_contents(in + hdr, clen, max_depth);
     if (rv < 0) return rv;
   }
   if (hdr + clen != len) return CPNS_ERR_DER_TRAILING_BYTES;
