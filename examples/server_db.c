@@ -226,6 +226,11 @@ int server_db_user_del(server_db *db, const uint8_t *user_id, size_t user_id_len
   return rc;
 }
 
+void server_db_library_setup(void) {
+  /* Fails harmlessly (SQLITE_MISUSE) if SQLite was already initialised. */
+  (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int server_db_user_get(server_db *db, const uint8_t *user_id, size_t user_id_len,
                        cpns_credential *cred) {
   sqlite3_stmt *st = db->user_get;

@@ -98,4 +98,11 @@ typedef int (*server_db_assignment_cb)(void *arg, const server_db_assignment *a)
 /** Walks the assignments in Entity ID order. Returns 0 or -1. */
 int server_db_assignment_foreach(server_db *db, server_db_assignment_cb cb, void *arg);
 
+/**
+ * Process-wide SQLite settings; call once at startup, before any other
+ * server_db function and before a second thread exists. Without memory
+ * statistics SQLite takes no global mutex on each of its allocations.
+ */
+void server_db_library_setup(void);
+
 #endif /* CPNS_EXAMPLES_SERVER_DB_H */

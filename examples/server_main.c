@@ -515,6 +515,7 @@ int main(int argc, char **argv) {
   }
   /* The database holds credential records, its -wal/-shm files too: owner only. */
   umask(077);
+  server_db_library_setup();
   if (cpns_init() != 0) {
     fprintf(stderr, "cannot initialise libcpns (libsodium)\n");
     return 1;
