@@ -128,6 +128,9 @@ int cpnsi_version_from_asn(uint32_t *out, long v);
 int cpnsi_mode_from_asn(cpns_mode *out, long v);
 int cpnsi_suite_from_asn(cpns_suite *out, long v);
 
+/** memset(p, 0, n) through libc, never inlined (mem.c says why). */
+void cpnsi_zero(void *p, size_t n);
+
 /* Resolves the generated type descriptors once (cpns_init and first use). */
 void cpnsi_codec_once(void);
 

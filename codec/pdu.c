@@ -226,11 +226,11 @@ int cpns_pdu_decode(cpns_pdu *pdu, const uint8_t *in, size_t inlen,
                     const cpns_decode_limits *limits) {
   int rv;
   if (!pdu) return CPNS_ERR_INVALID_ARGUMENT;
-  memset(pdu, 0, sizeof(*pdu));
+  cpnsi_zero(pdu, sizeof(*pdu));
   if (!in && inlen) return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_codec_once();
   rv = cpnsi_strict_decode(&asn_DEF_CpnsPdu, in, inlen, limits, pdu_outer_tag,
                            pdu_from_asn, pdu_write, pdu);
-  if (rv < 0) memset(pdu, 0, sizeof(*pdu));
+  if (rv < 0) cpnsi_zero(pdu, sizeof(*pdu));
   return rv;
 }

@@ -115,12 +115,12 @@ int cpns_auth_transcript_decode(cpns_auth_transcript *t, const uint8_t *in,
                                 size_t inlen, const cpns_decode_limits *limits) {
   int rv;
   if (!t) return CPNS_ERR_INVALID_ARGUMENT;
-  memset(t, 0, sizeof(*t));
+  cpnsi_zero(t, sizeof(*t));
   if (!in && inlen) return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_codec_once();
   rv = cpnsi_strict_decode(&asn_DEF_AuthTranscript, in, inlen, limits,
                            transcript_outer_tag, transcript_from_asn,
                            transcript_write, t);
-  if (rv < 0) memset(t, 0, sizeof(*t));
+  if (rv < 0) cpnsi_zero(t, sizeof(*t));
   return rv;
 }
