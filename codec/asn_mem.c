@@ -31,7 +31,8 @@ static _Thread_local int arena_taken;   /* by an open scope */
 
 void cpnsi_asn_scope_enter(cpnsi_asn_scope *scope, const cpns_mem *mem,
                            size_t budget) {
-  memset(scope, 0, sizeof(*scope));
+  static const cpnsi_asn_scope empty;
+  *scope = empty;
   scope->mem = mem ? mem : cpns_mem_default();
   scope->budget = budget;
   if (!mem && !arena_taken) {

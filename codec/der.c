@@ -89,9 +89,15 @@ int cpnsi_der_check(const uint8_t *in, size_t len, unsigned max_depth) {
   size_t hdr, clen;
   int rv;
   if (max_depth > CPNSI_DER_MAX_DEPTH) return CPNS_ERR_INTERNAL;
-  rv = cpnsi_der_header(in, len, &tag, &hdr, &clen);
-  if (rv == 1) return CPNS_ERR_DER_TRUNCATED;
-  if (rv < 0) return rv;
+  if (len >= 2 && (in[0] & 0x1f) != 0x1f && in[1] < 0x80) {
+    tag = in[0]; /* low tag, short definite length */
+    hdr = 2;
+    clen = in[1];
+  } else {
+    rv = cpnsi_der_header(in, len, &tag, &hdr, &clen);
+    if (rv == 1) return CPNS_ERR_DER_TRUNCATED;
+    if (rv < 0) return rv;
+  }
   if (clen > len - hdr) return CPNS_ERR_DER_TRUNCATED;
   if (tag & 0x20) {
     rv = check_contents(in + hdr, clen, max_depth);
