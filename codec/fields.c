@@ -25,18 +25,29 @@ int cpnsi_octets_from_asn(uint8_t *out, size_t len, const void *octet_string) {
   return 0;
 }
 
-/* Copies n octets and tells whether they are all ASCII, in one pass. ASCII
- * is valid UTF-8 of one character per octet (UTF8String__process counts it
- * so): most identifiers need no full validation. */
-static int copy_ascii(uint8_t *out, const uint8_t *p, size_t n) {
+/* Whether p[0..n) is all ASCII, a word at a time (the last word overlapping
+ * the one before). ASCII is valid UTF-8 of one character per octet
+ * (UTF8String__process counts it so): most identifiers need no full
+ * validation. */
+static int all_ascii(const uint8_t *p, size_t n) {
   uint64_t acc = 0, w;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    memcpy(&w, p + i, 8);
-    memcpy(out + i, &w, 8);
+  uint32_t h;
+  size_t i;
+  if (n >= 8) {
+    for (i = 0; i + 8 <= n; i += 8) {
+      memcpy(&w, p + i, 8);
+      acc |= w;
+    }
+    memcpy(&w, p + n - 8, 8);
     acc |= w;
+  } else if (n >= 4) {
+    memcpy(&h, p, 4);
+    acc = h;
+    memcpy(&h, p + n - 4, 4);
+    acc |= h;
+  } else {
+    for (i = 0; i < n; i++) acc |= p[i];
   }
-  for (; i < n; i++) acc |= out[i] = p[i];
   return !(acc & 0x8080808080808080ULL);
 }
 
@@ -46,8 +57,9 @@ int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max,
   if (os->size < 1 || (size_t)os->size > max) return CPNS_ERR_CONSTRAINT;
   /* The same validation the UTF8String constraints run; valid UTF-8 has at
    * least one character per 1..max octets and at most one per octet. */
-  if (!copy_ascii(out, os->buf, (size_t)os->size) && UTF8String_length(os) < 0)
+  if (!all_ascii(os->buf, (size_t)os->size) && UTF8String_length(os) < 0)
     return CPNS_ERR_CONSTRAINT;
+  memcpy(out, os->buf, (size_t)os->size);
   *out_len = (size_t)os->size;
   return 0;
 }

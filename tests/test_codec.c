@@ -676,6 +676,9 @@ START_TEST(test_pdu_decode_text_utf8) {
       {"\xc0\x80", 2, CPNS_ERR_CONSTRAINT},         /* overlong NUL */
       {"\xe0\x80\xaf", 3, CPNS_ERR_CONSTRAINT},     /* overlong '/' */
       {"abcdefgh\xfe", 9, CPNS_ERR_CONSTRAINT},     /* after the ASCII fast path */
+      {"ab\xff" "cde", 6, CPNS_ERR_CONSTRAINT},     /* inside 4..7 octets */
+      {"abcdefghijk\xffmnopq", 17, CPNS_ERR_CONSTRAINT}, /* inside a word */
+      {"abcdefghijklmnopq", 17, 0},
   };
   cpns_pdu req = sample_request(1), chal = sample_challenge(), del = sample_delivery(1);
   cpns_auth_transcript tr = sample_transcript();
