@@ -42,6 +42,9 @@
 #define SECPOOL_SLOTS_MAX 4096
 /* Read size: a v1 PDU is far smaller. */
 #define READ_CHUNK 4096
+/* Closed connections kept with their events and output buffer for the next
+ * accepts: no calloc/event_new/malloc and frees per exchange. */
+#define CONN_SPARE_MAX 64
 
 typedef struct server server;
 
@@ -85,6 +88,8 @@ struct server {
   cpns_secpool *secpool;  /* every session's secrets: no mmap per connection */
   conn *conns;
   size_t nconns;
+  conn *spare;            /* see CONN_SPARE_MAX, linked by next */
+  size_t nspare;
   int shutting_down;
 };
 
@@ -102,6 +107,56 @@ static void pass_end_soon(server *srv) {
 /* stderr is fully buffered while the loop runs: flushed at the pass end. */
 static void log_flush_soon(server *srv) { pass_end_soon(srv); }
 
+/* Frees what conn_free() keeps for reuse; any of them may be NULL when conn
+ * setup ran out of memory. */
+static void conn_release(conn *c) {
+  if (c->ev_read != NULL) event_free(c->ev_read);
+  if (c->ev_write != NULL) event_free(c->ev_write);
+  if (c->ev_timer != NULL) event_free(c->ev_timer);
+  free(c->out);
+  free(c);
+}
+
+/* A zeroed conn, from the spares when there is one (its events and output
+ * buffer kept; conn_set_events() points the events at the new socket). */
+static conn *conn_alloc(server *srv) {
+  conn *c = srv->spare;
+  if (c == NULL) {
+    return calloc(1, sizeof(*c));
+  }
+  srv->spare = c->next;
+  srv->nspare--;
+  struct event *r = c->ev_read, *w = c->ev_write, *t = c->ev_timer;
+  uint8_t *out = c->out;
+  memset(c, 0, sizeof(*c));
+  c->ev_read = r;
+  c->ev_write = w;
+  c->ev_timer = t;
+  c->out = out;
+  return c;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg);
+static void on_write(evutil_socket_t fd, short what, void *arg);
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+
+/* Returns 0, or -1 when the events could not be made. */
+static int conn_set_events(conn *c) {
+  server *srv = c->srv;
+  if (c->ev_read != NULL) { /* a spare: all three exist and are not pending */
+    if (event_assign(c->ev_read, srv->base, c->fd, EV_READ | EV_PERSIST, on_read, c) != 0 ||
+        event_assign(c->ev_write, srv->base, c->fd, EV_WRITE, on_write, c) != 0 ||
+        evtimer_assign(c->ev_timer, srv->base, on_timer, c) != 0) {
+      return -1;
+    }
+    return 0;
+  }
+  c->ev_read = event_new(srv->base, c->fd, EV_READ | EV_PERSIST, on_read, c);
+  c->ev_write = event_new(srv->base, c->fd, EV_WRITE, on_write, c);
+  c->ev_timer = evtimer_new(srv->base, on_timer, c);
+  return c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL ? -1 : 0;
+}
+
 static void conn_free(conn *c) {
   server *srv = c->srv;
   if (c->prev != NULL) {
@@ -113,14 +168,20 @@ static void conn_free(conn *c) {
     c->next->prev = c->prev;
   }
   srv->nconns--;
-  /* Any of them may be NULL when conn setup ran out of memory. */
-  if (c->ev_read != NULL) event_free(c->ev_read);
-  if (c->ev_write != NULL) event_free(c->ev_write);
-  if (c->ev_timer != NULL) event_free(c->ev_timer);
   cpns_server_session_del(c->session);
-  free(c->out);
+  c->session = NULL;
   free(c->pending);
-  free(c);
+  c->pending = NULL;
+  /* Its events are not pending (conn_finish deleted them): reusable. */
+  if (c->ev_read != NULL && c->ev_write != NULL && c->ev_timer != NULL &&
+      srv->nspare < CONN_SPARE_MAX) {
+    c->prev = NULL;
+    c->next = srv->spare;
+    srv->spare = c;
+    srv->nspare++;
+  } else {
+    conn_release(c);
+  }
   if (srv->shutting_down && srv->nconns == 0) {
     event_base_loopbreak(srv->base);
   }
@@ -365,7 +426,9 @@ static void conn_drive(conn *c) {
 /* First bytes: the engine starts now, its clock from the accept so the
  * peer gets no more time for its first PDU than with an eager session. */
 static int conn_start_session(conn *c) {
-  c->out = malloc(CPNS_PDU_MAX_ENCODED);
+  if (c->out == NULL) {
+    c->out = malloc(CPNS_PDU_MAX_ENCODED); /* a spare conn still has one */
+  }
   int rc = c->out == NULL ? CPNS_ERR_NOMEM
                           : cpns_server_session_new(&c->session, &c->srv->settings, NULL,
                                                     c->started_ms);
@@ -465,7 +528,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     evutil_closesocket(fd);
     return;
   }
-  conn *c = calloc(1, sizeof(*c));
+  conn *c = conn_alloc(srv);
   uint64_t now = cli_now_ms();
   if (c == NULL) {
     fprintf(stderr, "refused peer=%s reason=\"out of memory\"\n", peer);
@@ -479,16 +542,14 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   c->addr = key;
   c->started_ms = now;
   memcpy(c->peer, peer, sizeof(peer));
-  c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_read, c);
-  c->ev_write = event_new(srv->base, fd, EV_WRITE, on_write, c);
-  c->ev_timer = evtimer_new(srv->base, on_timer, c);
+  int events_rc = conn_set_events(c);
   c->next = srv->conns;
   if (srv->conns != NULL) {
     srv->conns->prev = c;
   }
   srv->conns = c;
   srv->nconns++;
-  if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL) {
+  if (events_rc != 0) {
     c->error = CPNS_ERR_NOMEM;
     conn_finish(c);
     return;
@@ -689,6 +750,12 @@ static void server_cleanup(server *srv) {
     }
     conn_free(c);
   }
+  while (srv->spare != NULL) {
+    conn *c = srv->spare;
+    srv->spare = c->next;
+    conn_release(c);
+  }
+  srv->nspare = 0;
   if (srv->ev_sigint != NULL) event_free(srv->ev_sigint);
   if (srv->ev_sigterm != NULL) event_free(srv->ev_sigterm);
   if (srv->ev_store_done != NULL) event_free(srv->ev_store_done);
