@@ -417,20 +417,33 @@ static int print_user(void *arg, const uint8_t *uid, size_t uid_len, const cpns_
   return 0;
 }
 
-static int cmd_user_list(int argc, char **argv) {
+/*
+ * The listing commands take only --db: parses it and opens the database for
+ * reading. Returns -1 with *db set, or the exit code to return now.
+ */
+static int open_db_for_listing(int argc, char **argv, const char *usage, server_db **db) {
   static const int allowed[] = {OPT_DB, 0};
   options o;
   memset(&o, 0, sizeof(o));
-  int p = parse_options(argc, argv, allowed, USAGE_USER_LIST, &o);
+  int p = parse_options(argc, argv, allowed, usage, &o);
   if (p != 0) {
     return p > 0 ? 0 : EXIT_USAGE;
   }
-  if (require(o.db, "--db", USAGE_USER_LIST)) {
+  if (require(o.db, "--db", usage)) {
     return EXIT_USAGE;
   }
-  server_db *db = NULL;
-  if (server_db_open(&db, o.db, SERVER_DB_READER) != 0) {
+  *db = NULL;
+  if (server_db_open(db, o.db, SERVER_DB_READER) != 0) {
     return 1;
+  }
+  return -1;
+}
+
+static int cmd_user_list(int argc, char **argv) {
+  server_db *db;
+  int early = open_db_for_listing(argc, argv, USAGE_USER_LIST, &db);
+  if (early >= 0) {
+    return early;
   }
   int rc = server_db_user_foreach(db, print_user, NULL);
   server_db_close(db);
@@ -454,19 +467,10 @@ static int print_assignment(void *arg, const server_db_assignment *a) {
 }
 
 static int cmd_assignments(int argc, char **argv) {
-  static const int allowed[] = {OPT_DB, 0};
-  options o;
-  memset(&o, 0, sizeof(o));
-  int p = parse_options(argc, argv, allowed, USAGE_ASSIGNMENTS, &o);
-  if (p != 0) {
-    return p > 0 ? 0 : EXIT_USAGE;
-  }
-  if (require(o.db, "--db", USAGE_ASSIGNMENTS)) {
-    return EXIT_USAGE;
-  }
-  server_db *db = NULL;
-  if (server_db_open(&db, o.db, SERVER_DB_READER) != 0) {
-    return 1;
+  server_db *db;
+  int early = open_db_for_listing(argc, argv, USAGE_ASSIGNMENTS, &db);
+  if (early >= 0) {
+    return early;
   }
   int rc = server_db_assignment_foreach(db, print_assignment, NULL);
   server_db_close(db);
