@@ -58,52 +58,30 @@ static void host_steps(cpns_gateway *gw, uint64_t now) {
   }
 }
 
+static int gw_read(void *ctx, const uint8_t *in, size_t inlen, size_t *consumed, uint64_t now) {
+  return cpns_gateway_read(ctx, in, inlen, consumed, now);
+}
+static void gw_expiry(void *ctx, uint64_t now) { (void)cpns_gateway_handle_expiry(ctx, now); }
+static int gw_receiving(void *ctx) { return cpns_gateway_get_state(ctx) == CPNS_GATEWAY_RECEIVE; }
+static int gw_failed(void *ctx) { return cpns_gateway_get_state(ctx) == CPNS_GATEWAY_FAILED; }
+static int gw_finished(void *ctx) {
+  return gw_failed(ctx) || cpns_gateway_get_state(ctx) == CPNS_GATEWAY_DONE;
+}
+static void gw_host_steps(void *ctx, uint64_t now) { host_steps(ctx, now); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cpns_gateway_settings st;
   cpns_gateway *gw = NULL;
-  uint64_t now = 0;
-  size_t off = 1;
   if (size < 1) {
     return 0;
   }
   st = fz_gateway_settings(data[0]);
   fz_rng_reset();
-  if (cpns_gateway_new(&gw, &st, NULL, now) != 0) {
+  if (cpns_gateway_new(&gw, &st, NULL, 0) != 0) {
     abort();
   }
-  host_steps(gw, now);
-  while (off < size) {
-    cpns_gateway_state state = cpns_gateway_get_state(gw);
-    uint8_t ev = data[off++];
-    if (state == CPNS_GATEWAY_DONE || state == CPNS_GATEWAY_FAILED) {
-      break;
-    }
-    if (ev == FZ_EVENT_CLOSE) {
-      size_t consumed;
-      (void)cpns_gateway_read(gw, NULL, 0, &consumed, now);
-    } else if (ev == FZ_EVENT_TIME) {
-      now += off < size ? (uint64_t)data[off++] * 1000 : 1000;
-      (void)cpns_gateway_handle_expiry(gw, now);
-    } else {
-      size_t n = size - off < ev ? size - off : ev;
-      const uint8_t *chunk = data + off;
-      off += n;
-      while (n > 0 && cpns_gateway_get_state(gw) == CPNS_GATEWAY_RECEIVE) {
-        size_t consumed = 0;
-        int rv = cpns_gateway_read(gw, chunk, n, &consumed, now);
-        if (consumed > n || (rv != 0 && cpns_gateway_get_state(gw) != CPNS_GATEWAY_FAILED)) {
-          abort();
-        }
-        chunk += consumed;
-        n -= consumed;
-        host_steps(gw, now);
-        if (consumed == 0) {
-          break;
-        }
-      }
-    }
-    host_steps(gw, now);
-  }
+  fz_engine e = {gw, gw_read, gw_expiry, gw_receiving, gw_finished, gw_failed, gw_host_steps};
+  fz_play(data, size, &e);
   cpns_gateway_del(gw);
   return 0;
 }

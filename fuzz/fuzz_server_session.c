@@ -70,54 +70,42 @@ static void host_steps(cpns_server_session *s, uint8_t opts, uint64_t now) {
   }
 }
 
+typedef struct server_ctx {
+  cpns_server_session *s;
+  uint8_t opts;
+} server_ctx;
+
+static int sv_read(void *ctx, const uint8_t *in, size_t inlen, size_t *consumed, uint64_t now) {
+  return cpns_server_session_read(((server_ctx *)ctx)->s, in, inlen, consumed, now);
+}
+static void sv_expiry(void *ctx, uint64_t now) {
+  (void)cpns_server_session_handle_expiry(((server_ctx *)ctx)->s, now);
+}
+static cpns_server_state sv_state(void *ctx) {
+  return cpns_server_session_get_state(((server_ctx *)ctx)->s);
+}
+static int sv_receiving(void *ctx) { return sv_state(ctx) == CPNS_SERVER_RECEIVE; }
+static int sv_closed(void *ctx) { return sv_state(ctx) == CPNS_SERVER_CLOSE; }
+static int sv_finished(void *ctx) { return sv_closed(ctx) || sv_state(ctx) == CPNS_SERVER_DONE; }
+static void sv_host_steps(void *ctx, uint64_t now) {
+  server_ctx *c = ctx;
+  host_steps(c->s, c->opts, now);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cpns_server_settings st;
-  cpns_server_session *s = NULL;
-  uint64_t now = 0;
-  size_t off = 1;
-  uint8_t opts;
+  server_ctx c = {NULL, 0};
   if (size < 1) {
     return 0;
   }
-  opts = data[0];
-  st = fz_server_settings(opts);
+  c.opts = data[0];
+  st = fz_server_settings(c.opts);
   fz_rng_reset();
-  if (cpns_server_session_new(&s, &st, NULL, now) != 0) {
+  if (cpns_server_session_new(&c.s, &st, NULL, 0) != 0) {
     abort();
   }
-  while (off < size) {
-    cpns_server_state state = cpns_server_session_get_state(s);
-    uint8_t ev = data[off++];
-    if (state == CPNS_SERVER_DONE || state == CPNS_SERVER_CLOSE) {
-      break;
-    }
-    if (ev == FZ_EVENT_CLOSE) {
-      size_t consumed;
-      (void)cpns_server_session_read(s, NULL, 0, &consumed, now);
-    } else if (ev == FZ_EVENT_TIME) {
-      now += off < size ? (uint64_t)data[off++] * 1000 : 1000;
-      (void)cpns_server_session_handle_expiry(s, now);
-    } else {
-      size_t n = size - off < ev ? size - off : ev;
-      const uint8_t *chunk = data + off;
-      off += n;
-      /* A host keeps unconsumed bytes and offers them again later. */
-      while (n > 0 && cpns_server_session_get_state(s) == CPNS_SERVER_RECEIVE) {
-        size_t consumed = 0;
-        int rv = cpns_server_session_read(s, chunk, n, &consumed, now);
-        if (consumed > n || (rv != 0 && cpns_server_session_get_state(s) != CPNS_SERVER_CLOSE)) {
-          abort();
-        }
-        chunk += consumed;
-        n -= consumed;
-        host_steps(s, opts, now);
-        if (consumed == 0) {
-          break;
-        }
-      }
-    }
-    host_steps(s, opts, now);
-  }
-  cpns_server_session_del(s);
+  fz_engine e = {&c, sv_read, sv_expiry, sv_receiving, sv_finished, sv_closed, sv_host_steps};
+  fz_play(data, size, &e);
+  cpns_server_session_del(c.s);
   return 0;
 }

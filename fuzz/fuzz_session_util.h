@@ -130,4 +130,54 @@ static inline void fz_check_sent(const uint8_t *buf, size_t len, int from_server
   }
 }
 
+/* What the event loop needs of one engine; ctx is the target's own. */
+typedef struct fz_engine {
+  void *ctx;
+  int (*read)(void *ctx, const uint8_t *in, size_t inlen, size_t *consumed, uint64_t now);
+  void (*handle_expiry)(void *ctx, uint64_t now);
+  int (*receiving)(void *ctx);         /* waits for bytes */
+  int (*finished)(void *ctx);          /* nothing more will happen */
+  int (*closed_on_error)(void *ctx);   /* the state a read error must leave */
+  void (*host_steps)(void *ctx, uint64_t now); /* play the host until it waits */
+} fz_engine;
+
+/*
+ * Feeds the events of data[1..size) (format above) to an engine. A host
+ * keeps the bytes a read did not consume and offers them again later; a
+ * read that fails must leave the engine in its failed/closed state.
+ */
+static inline void fz_play(const uint8_t *data, size_t size, const fz_engine *e) {
+  uint64_t now = 0;
+  size_t off = 1;
+  e->host_steps(e->ctx, now);
+  while (off < size && !e->finished(e->ctx)) {
+    uint8_t ev = data[off++];
+    if (ev == FZ_EVENT_CLOSE) {
+      size_t consumed;
+      (void)e->read(e->ctx, NULL, 0, &consumed, now);
+    } else if (ev == FZ_EVENT_TIME) {
+      now += off < size ? (uint64_t)data[off++] * 1000 : 1000;
+      e->handle_expiry(e->ctx, now);
+    } else {
+      size_t n = size - off < ev ? size - off : ev;
+      const uint8_t *chunk = data + off;
+      off += n;
+      while (n > 0 && e->receiving(e->ctx)) {
+        size_t consumed = 0;
+        int rv = e->read(e->ctx, chunk, n, &consumed, now);
+        if (consumed > n || (rv != 0 && !e->closed_on_error(e->ctx))) {
+          abort();
+        }
+        chunk += consumed;
+        n -= consumed;
+        e->host_steps(e->ctx, now);
+        if (consumed == 0) {
+          break;
+        }
+      }
+    }
+    e->host_steps(e->ctx, now);
+  }
+}
+
 #endif /* CPNS_FUZZ_SESSION_UTIL_H */
