@@ -152,12 +152,16 @@ typedef struct options {
   server_config serve;
 } options;
 
+static const char *required_value(const options *o, int code);
+
 /*
- * Parses argv for one command; allowed lists the option codes it takes.
- * Returns 0, 1 when --help was printed, -1 on a usage error.
+ * Parses argv for one command into a zeroed *o: allowed lists the option
+ * codes it takes, required (a subset of the string options) those it must
+ * have; both end in 0. Returns -1 to go on, or the exit code to return now:
+ * 0 when --help was printed, EXIT_USAGE on a usage error.
  */
-static int parse_options(int argc, char **argv, const int *allowed, const char *usage,
-                         options *o) {
+static int parse_options(int argc, char **argv, const int *allowed, const int *required,
+                         const char *usage, options *o) {
   static const struct option longopts[] = {
       {"db", required_argument, NULL, OPT_DB},
       {"key-file", required_argument, NULL, OPT_KEY_FILE},
@@ -182,13 +186,14 @@ static int parse_options(int argc, char **argv, const int *allowed, const char *
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0}};
   const uint64_t day_ms = 24ull * 3600 * 1000;
+  memset(o, 0, sizeof(*o));
   optind = 1;
   opterr = 1;
   int c;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
     if (c == OPT_HELP) {
       fputs(usage, stdout);
-      return 1;
+      return 0;
     }
     int ok = 0;
     for (const int *a = allowed; *a != 0; a++) {
@@ -199,7 +204,7 @@ static int parse_options(int argc, char **argv, const int *allowed, const char *
         fprintf(stderr, "option not valid for this command: %s\n", argv[optind - 1]);
       }
       fputs(usage, stderr);
-      return -1;
+      return EXIT_USAGE;
     }
     uint64_t v = 0;
     int rc = 0;
@@ -266,36 +271,46 @@ static int parse_options(int argc, char **argv, const int *allowed, const char *
       default: break;
     }
     if (rc != 0) {
-      return -1;
+      return EXIT_USAGE;
     }
   }
   if (optind < argc) {
     fprintf(stderr, "unexpected argument: %s\n", argv[optind]);
     fputs(usage, stderr);
-    return -1;
+    return EXIT_USAGE;
   }
-  return 0;
+  for (const int *r = required; *r != 0; r++) {
+    if (required_value(o, *r) == NULL) {
+      for (const struct option *l = longopts; l->name != NULL; l++) {
+        if (l->val == *r) {
+          fprintf(stderr, "missing --%s\n", l->name);
+        }
+      }
+      fputs(usage, stderr);
+      return EXIT_USAGE;
+    }
+  }
+  return -1;
 }
 
-static int require(const char *value, const char *name, const char *usage) {
-  if (value == NULL) {
-    fprintf(stderr, "missing %s\n", name);
-    fputs(usage, stderr);
-    return -1;
+/* The value of a string option, for the required check. */
+static const char *required_value(const options *o, int code) {
+  switch (code) {
+    case OPT_DB: return o->db;
+    case OPT_KEY_FILE: return o->key_file;
+    case OPT_USER: return o->user;
+    case OPT_LISTEN: return o->listen;
+    case OPT_REALM: return o->realm;
+    default: return NULL;
   }
-  return 0;
 }
 
 static int cmd_init(int argc, char **argv) {
   static const int allowed[] = {OPT_DB, OPT_KEY_FILE, 0};
   options o;
-  memset(&o, 0, sizeof(o));
-  int p = parse_options(argc, argv, allowed, USAGE_INIT, &o);
-  if (p != 0) {
-    return p > 0 ? 0 : EXIT_USAGE;
-  }
-  if (require(o.db, "--db", USAGE_INIT) || require(o.key_file, "--key-file", USAGE_INIT)) {
-    return EXIT_USAGE;
+  int early = parse_options(argc, argv, allowed, allowed, USAGE_INIT, &o);
+  if (early >= 0) {
+    return early;
   }
   server_db *db = NULL;
   if (server_db_open(&db, o.db, SERVER_DB_CREATE) != 0) {
@@ -311,14 +326,11 @@ static int cmd_init(int argc, char **argv) {
 
 static int cmd_user_add(int argc, char **argv) {
   static const int allowed[] = {OPT_DB, OPT_USER, OPT_PASSWORD_FILE, OPT_OPS, OPT_MEM_KIB, 0};
+  static const int required[] = {OPT_DB, OPT_USER, 0};
   options o;
-  memset(&o, 0, sizeof(o));
-  int p = parse_options(argc, argv, allowed, USAGE_USER_ADD, &o);
-  if (p != 0) {
-    return p > 0 ? 0 : EXIT_USAGE;
-  }
-  if (require(o.db, "--db", USAGE_USER_ADD) || require(o.user, "--user", USAGE_USER_ADD)) {
-    return EXIT_USAGE;
+  int early = parse_options(argc, argv, allowed, required, USAGE_USER_ADD, &o);
+  if (early >= 0) {
+    return early;
   }
   uint8_t uid[CPNS_USER_ID_MAX];
   size_t uid_len = 0;
@@ -385,13 +397,9 @@ out:
 static int cmd_user_del(int argc, char **argv) {
   static const int allowed[] = {OPT_DB, OPT_USER, 0};
   options o;
-  memset(&o, 0, sizeof(o));
-  int p = parse_options(argc, argv, allowed, USAGE_USER_DEL, &o);
-  if (p != 0) {
-    return p > 0 ? 0 : EXIT_USAGE;
-  }
-  if (require(o.db, "--db", USAGE_USER_DEL) || require(o.user, "--user", USAGE_USER_DEL)) {
-    return EXIT_USAGE;
+  int early = parse_options(argc, argv, allowed, allowed, USAGE_USER_DEL, &o);
+  if (early >= 0) {
+    return early;
   }
   uint8_t uid[CPNS_USER_ID_MAX];
   size_t uid_len = 0;
@@ -424,13 +432,9 @@ static int print_user(void *arg, const uint8_t *uid, size_t uid_len, const cpns_
 static int open_db_for_listing(int argc, char **argv, const char *usage, server_db **db) {
   static const int allowed[] = {OPT_DB, 0};
   options o;
-  memset(&o, 0, sizeof(o));
-  int p = parse_options(argc, argv, allowed, usage, &o);
-  if (p != 0) {
-    return p > 0 ? 0 : EXIT_USAGE;
-  }
-  if (require(o.db, "--db", usage)) {
-    return EXIT_USAGE;
+  int early = parse_options(argc, argv, allowed, allowed, usage, &o);
+  if (early >= 0) {
+    return early;
   }
   *db = NULL;
   if (server_db_open(db, o.db, SERVER_DB_READER) != 0) {
@@ -483,15 +487,11 @@ static int cmd_serve(int argc, char **argv) {
                                 OPT_MAX_CONNS_PER_ADDR, OPT_LOCKOUT_THRESHOLD, OPT_LOCKOUT_BASE,
                                 OPT_LOCKOUT_MAX, OPT_LOCKOUT_TABLE, OPT_FAKE_OPS, OPT_FAKE_MEM,
                                 OPT_STORE_BATCH, 0};
+  static const int required[] = {OPT_DB, OPT_KEY_FILE, OPT_LISTEN, OPT_REALM, 0};
   options o;
-  memset(&o, 0, sizeof(o));
-  int p = parse_options(argc, argv, allowed, USAGE_SERVE, &o);
-  if (p != 0) {
-    return p > 0 ? 0 : EXIT_USAGE;
-  }
-  if (require(o.db, "--db", USAGE_SERVE) || require(o.key_file, "--key-file", USAGE_SERVE) ||
-      require(o.listen, "--listen", USAGE_SERVE) || require(o.realm, "--realm", USAGE_SERVE)) {
-    return EXIT_USAGE;
+  int early = parse_options(argc, argv, allowed, required, USAGE_SERVE, &o);
+  if (early >= 0) {
+    return early;
   }
   size_t realm_len = strlen(o.realm);
   if (realm_len == 0 || realm_len > CPNS_REALM_MAX) {
