@@ -14,6 +14,19 @@
 void cpnsi_hmac2(uint8_t out[32], const uint8_t *key, size_t keylen,
                  const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
+/**
+ * The one way an EUKey is encrypted, on the wire (wrap) and at rest (seal):
+ * XChaCha20-Poly1305-IETF of its 32 octets, 48 octets out.
+ */
+void cpnsi_eukey_encrypt(uint8_t out[CPNS_EUKEY_LEN + 16], const uint8_t eukey[CPNS_EUKEY_LEN],
+                         const uint8_t key[32], const uint8_t nonce[CPNS_AEAD_NONCE_LEN],
+                         const uint8_t *ad, size_t adlen);
+
+/** Inverse of cpnsi_eukey_encrypt(): 0, or CPNS_ERR_DECRYPT with eukey zeroed. */
+int cpnsi_eukey_decrypt(uint8_t eukey[CPNS_EUKEY_LEN], const uint8_t in[CPNS_EUKEY_LEN + 16],
+                        const uint8_t key[32], const uint8_t nonce[CPNS_AEAD_NONCE_LEN],
+                        const uint8_t *ad, size_t adlen);
+
 /** Nonzero iff kdf is within the ASN.1 module's ranges and libsodium's minimums. */
 int cpnsi_kdf_in_range(const cpns_kdf_params *kdf);
 

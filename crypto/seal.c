@@ -57,9 +57,7 @@ int cpns_eukey_seal(uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
     return rv;
   }
   randombytes_buf(sealed, NONCE_LEN);
-  crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + NONCE_LEN, NULL, eukey,
-                                             CPNS_EUKEY_LEN, ad, adlen, NULL,
-                                             sealed, master_key);
+  cpnsi_eukey_encrypt(sealed + NONCE_LEN, eukey, master_key, sealed, ad, adlen);
   return CPNS_OK;
 }
 
@@ -85,11 +83,5 @@ int cpns_eukey_unseal(uint8_t eukey[CPNS_EUKEY_LEN],
   if (rv != 0) {
     return rv;
   }
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          eukey, NULL, NULL, sealed + NONCE_LEN, CPNS_SEALED_EUKEY_LEN - NONCE_LEN,
-          ad, adlen, sealed, master_key) != 0) {
-    sodium_memzero(eukey, CPNS_EUKEY_LEN);
-    return CPNS_ERR_DECRYPT;
-  }
-  return CPNS_OK;
+  return cpnsi_eukey_decrypt(eukey, sealed + NONCE_LEN, master_key, sealed, ad, adlen);
 }

@@ -201,8 +201,7 @@ int cpns_eukey_wrap(uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
   if (rv != 0) {
     return rv;
   }
-  crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped, NULL, eukey, CPNS_EUKEY_LEN,
-                                             ad, adlen, NULL, aead_nonce, wrap_key);
+  cpnsi_eukey_encrypt(wrapped, eukey, wrap_key, aead_nonce, ad, adlen);
   return CPNS_OK;
 }
 
@@ -228,13 +227,7 @@ int cpns_eukey_unwrap(uint8_t eukey[CPNS_EUKEY_LEN],
   if (rv != 0) {
     return rv;
   }
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(eukey, NULL, NULL, wrapped,
-                                                 CPNS_WRAPPED_EUKEY_LEN, ad, adlen,
-                                                 aead_nonce, wrap_key) != 0) {
-    sodium_memzero(eukey, CPNS_EUKEY_LEN);
-    return CPNS_ERR_DECRYPT;
-  }
-  return CPNS_OK;
+  return cpnsi_eukey_decrypt(eukey, wrapped, wrap_key, aead_nonce, ad, adlen);
 }
 
 int cpns_fake_salt(uint8_t salt[CPNS_SALT_LEN],

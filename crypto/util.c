@@ -1,4 +1,4 @@
-/* Small helpers of the crypto module: HMAC over two parts, byte order. */
+/* Small helpers of the crypto module: HMAC over two parts, EUKey AEAD, byte order. */
 #include <sodium.h>
 
 #include "crypto/internal.h"
@@ -42,4 +42,22 @@ uint32_t cpnsi_get_be32(const uint8_t *p) {
 
 uint64_t cpnsi_get_be64(const uint8_t *p) {
   return ((uint64_t)cpnsi_get_be32(p) << 32) | cpnsi_get_be32(p + 4);
+}
+
+void cpnsi_eukey_encrypt(uint8_t out[CPNS_EUKEY_LEN + 16], const uint8_t eukey[CPNS_EUKEY_LEN],
+                         const uint8_t key[32], const uint8_t nonce[CPNS_AEAD_NONCE_LEN],
+                         const uint8_t *ad, size_t adlen) {
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out, NULL, eukey, CPNS_EUKEY_LEN, ad, adlen, NULL,
+                                             nonce, key);
+}
+
+int cpnsi_eukey_decrypt(uint8_t eukey[CPNS_EUKEY_LEN], const uint8_t in[CPNS_EUKEY_LEN + 16],
+                        const uint8_t key[32], const uint8_t nonce[CPNS_AEAD_NONCE_LEN],
+                        const uint8_t *ad, size_t adlen) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(eukey, NULL, NULL, in, CPNS_EUKEY_LEN + 16, ad,
+                                                 adlen, nonce, key) != 0) {
+    sodium_memzero(eukey, CPNS_EUKEY_LEN);
+    return CPNS_ERR_DECRYPT;
+  }
+  return CPNS_OK;
 }
