@@ -795,6 +795,9 @@ int server_run(const server_config *cfg_in) {
   srv.settings.exchange_timeout_ms = cfg.exchange_timeout_ms;
 
   signal(SIGPIPE, SIG_IGN);
+  /* A write past the file size limit fails (EFBIG, an SQLite I/O error the
+   * exchange answers with serverError) instead of killing the server. */
+  signal(SIGXFSZ, SIG_IGN);
   /* See log_flush_soon(); exit() flushes what is left. */
   setvbuf(stderr, NULL, _IOFBF, 1 << 16);
   raise_fd_limit(cfg.max_conns + 64);
