@@ -7,14 +7,14 @@
 # PRAGMA integrity_check must say ok.
 . "$(dirname "$0")/lib.sh"
 
-ROUNDS=$(long_or_short 5 2)
+ROUNDS=$(long_or_short 10 2)
 CLIENTS=$(long_or_short 32 8)
 USERS=$(long_or_short 32 8)
 # The kill comes with the K-th acknowledgement of the round, K drawn from
 # [KILL_MIN, KILL_MIN + KILL_SPAN): the other clients are then anywhere in
 # their exchanges, the store thread anywhere in its batches.
-KILL_MIN=$(long_or_short 200 20)
-KILL_SPAN=$(long_or_short 800 60)
+KILL_MIN=$(long_or_short 500 20)
+KILL_SPAN=$(long_or_short 5000 60)
 # Extra `cpns-server serve` options for this load, in one place.
 : "${KILL9_SERVE_OPTS:=}"
 
