@@ -14,8 +14,9 @@
  * is appended to FILE as "ENTITY KEYID-HEX" before the next exchange starts.
  * With --kill-pid, the K-th acknowledgement sends SIGKILL to PID. A thread
  * stops when the server refuses its connection (it is gone) or after S
- * seconds (the safety bound). Prints "acknowledged A failed F" and exits 0,
- * or 1 on a setup error.
+ * seconds (the safety bound). Prints "acknowledged A failed F", then for
+ * each KeyDelivery result other than success its name and count (of the
+ * failed ones), and exits 0, or 1 on a setup error.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -54,6 +55,7 @@ typedef struct shared {
   FILE *acks;
   pthread_mutex_t acks_lock;
   atomic_ulong acknowledged, failed;
+  atomic_ulong refused_by_result[CPNS_RESULT_SERVER_ERROR + 1]; /* KeyDelivery results */
 } shared;
 
 typedef struct client {
@@ -185,8 +187,11 @@ static exchange_outcome run_exchange(client *cl, const char *entity, const char 
     } else if (st == CPNS_GATEWAY_DERIVE) {
       cpns_gateway_derive(gw, cli_now_ms());
     } else {
+      int result = cpns_gateway_get_result(gw);
       if (st == CPNS_GATEWAY_DONE && cpns_gateway_get_eukey(gw, cl->eukey, key_id) == 0) {
         out = EXCHANGE_ACK;
+      } else if (result > 0 && result <= CPNS_RESULT_SERVER_ERROR) {
+        atomic_fetch_add(&cl->sh->refused_by_result[result], 1);
       }
       break;
     }
@@ -296,6 +301,9 @@ int main(int argc, char **argv) {
   atomic_init(&sh.deadline_ms, cli_now_ms() + seconds * 1000u);
   atomic_init(&sh.acknowledged, 0);
   atomic_init(&sh.failed, 0);
+  for (int r = 0; r <= CPNS_RESULT_SERVER_ERROR; r++) {
+    atomic_init(&sh.refused_by_result[r], 0);
+  }
   pthread_mutex_init(&sh.acks_lock, NULL);
   sh.acks = fopen(acks_path, "a");
   if (sh.acks == NULL) {
@@ -329,7 +337,13 @@ int main(int argc, char **argv) {
   fclose(sh.acks);
   pthread_mutex_destroy(&sh.acks_lock);
   sodium_free(pw);
-  printf("acknowledged %lu failed %lu\n", atomic_load(&sh.acknowledged),
-         atomic_load(&sh.failed));
+  printf("acknowledged %lu failed %lu", atomic_load(&sh.acknowledged), atomic_load(&sh.failed));
+  for (int r = 1; r <= CPNS_RESULT_SERVER_ERROR; r++) {
+    unsigned long n = atomic_load(&sh.refused_by_result[r]);
+    if (n > 0) {
+      printf(" %s %lu", cpns_result_name(r), n);
+    }
+  }
+  printf("\n");
   return status;
 }

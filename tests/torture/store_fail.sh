@@ -9,10 +9,21 @@
 command -v prlimit >/dev/null 2>&1 || { echo "SKIP: prlimit (util-linux) not installed"; exit 77; }
 
 CYCLES=$(long_or_short 5 2)
+# Under each fault, concurrent gateways for a while too: none may be
+# acknowledged (that would be a key delivered without being stored).
+LOAD_CLIENTS=$(long_or_short 16 4)
+LOAD_SECONDS=$(long_or_short 3 1)
+LOAD_USERS=4
 
 server_init
 pwfile alice 'correct horse battery'
 user_add alice@example.com "$T/alice.pw"
+pwfile load 'torture load password'
+i=0
+while [ $i -lt $LOAD_USERS ]; do
+  user_add "load$i@example.com" "$T/load.pw"
+  i=$((i + 1))
+done
 server_start
 gw_assign urn:dev:mac:00aa00000000 alice@example.com "$T/alice.pw"
 expect_rc 0 "before the fault"
@@ -28,7 +39,14 @@ while [ $cycle -le "$CYCLES" ]; do
   expect_result serverError "store failure, cycle $cycle"
   [ ! -e "$T/fault$cycle.ks" ] || fail "cycle $cycle: a key store was written on serverError"
   kill -0 "$SERVER_PID" 2>/dev/null || fail "cycle $cycle: the server died of the store failure"
-  ok "cycle $cycle, fault: exit $GW_RC, $(last_line "$T/gw.err"); no key store"
+  : >"$T/fault.acks"
+  "$CPNS_LOADGEN" --port "$SERVER_PORT" --users $LOAD_USERS --password-file "$T/load.pw" \
+    --clients "$LOAD_CLIENTS" --round "$cycle" --acks "$T/fault.acks" \
+    --seconds "$LOAD_SECONDS" >"$T/loadgen.out" 2>&1 || fail "loadgen: $(cat "$T/loadgen.out")"
+  [ ! -s "$T/fault.acks" ] || fail "cycle $cycle: assignments acknowledged under the fault"
+  kill -0 "$SERVER_PID" 2>/dev/null || fail "cycle $cycle: the server died under load"
+  ok "cycle $cycle, fault: exit $GW_RC, $(last_line "$T/gw.err"); no key store;" \
+    "$LOAD_CLIENTS clients for $LOAD_SECONDS s: $(cat "$T/loadgen.out")"
 
   prlimit --pid "$SERVER_PID" --fsize="$fsize": || fail "prlimit cannot restore the limit"
   GW_KS="$T/ok$cycle.ks" gw_assign "$entity" alice@example.com "$T/alice.pw"
