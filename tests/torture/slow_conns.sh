@@ -19,6 +19,14 @@ MAX_CONNS=$((SLOW + 100))
 PDU_TIMEOUT_MS=120000
 LATENCY_MAX_MS=1000
 
+# The server and slowconn each need a descriptor per connection; both raise
+# their soft limit to the hard one.
+hard_fds=$(ulimit -Hn)
+if [ "$hard_fds" != unlimited ] && [ "$hard_fds" -lt $((MAX_CONNS + 100)) ]; then
+  echo "SKIP: hard limit of open files $hard_fds, below $((MAX_CONNS + 100))"
+  exit 77
+fi
+
 server_init
 pwfile alice 'correct horse battery'
 user_add alice@example.com "$T/alice.pw"
