@@ -51,6 +51,12 @@ server_reap_killed() {
   fi
 }
 
+# server_alive: the server runs (kill -0 also succeeds on a zombie).
+server_alive() {
+  state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$SERVER_PID/status" 2>/dev/null)
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 # server_rss_kib: the running server's resident set (VmRSS), KiB.
 server_rss_kib() {
   sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$SERVER_PID/status"

@@ -38,13 +38,13 @@ while [ $cycle -le "$CYCLES" ]; do
   expect_rc 4 "store failure, cycle $cycle"
   expect_result serverError "store failure, cycle $cycle"
   [ ! -e "$T/fault$cycle.ks" ] || fail "cycle $cycle: a key store was written on serverError"
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "cycle $cycle: the server died of the store failure"
+  server_alive || fail "cycle $cycle: the server died of the store failure"
   : >"$T/fault.acks"
   "$CPNS_LOADGEN" --port "$SERVER_PORT" --users $LOAD_USERS --password-file "$T/load.pw" \
     --clients "$LOAD_CLIENTS" --round "$cycle" --acks "$T/fault.acks" \
     --seconds "$LOAD_SECONDS" >"$T/loadgen.out" 2>&1 || fail "loadgen: $(cat "$T/loadgen.out")"
   [ ! -s "$T/fault.acks" ] || fail "cycle $cycle: assignments acknowledged under the fault"
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "cycle $cycle: the server died under load"
+  server_alive || fail "cycle $cycle: the server died under load"
   ok "cycle $cycle, fault: exit $GW_RC, $(last_line "$T/gw.err"); no key store;" \
     "$LOAD_CLIENTS clients for $LOAD_SECONDS s: $(cat "$T/loadgen.out")"
 
