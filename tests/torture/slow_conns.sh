@@ -41,7 +41,8 @@ probe() {
     alice@example.com "$T/alice.pw"
   latency=$(($(now_ms) - t0))
   expect_rc 0 "$1"
-  [ "$latency" -lt "$LATENCY_MAX_MS" ] || fail "$1: gateway took $latency ms (limit $LATENCY_MAX_MS)"
+  [ "$latency" -lt "$LATENCY_MAX_MS" ] ||
+    fail "$1: gateway took $latency ms (limit $LATENCY_MAX_MS)"
 }
 
 # Descriptors before any connection (measured after the warm-up, the
