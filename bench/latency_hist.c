@@ -99,6 +99,17 @@ int lat_hist_self_check(void) {
       rc = -1;
     }
   }
+  /* Below 2^SUB_BITS ns every value has its own bucket: nearest ranks are exact. */
+  if (rc == 0) {
+    memset(h, 0, sizeof(*h));
+    for (uint64_t ns = 1; ns <= 200; ns++) lat_hist_record(h, ns);
+    if (lat_hist_percentile(h, 0.5) != 1 || lat_hist_percentile(h, 50) != 100 ||
+        lat_hist_percentile(h, 99) != 198 || lat_hist_percentile(h, 99.9) != 200 ||
+        lat_hist_percentile(h, 100) != 200) {
+      fprintf(stderr, "latency histogram: wrong nearest rank among 1..200 ns\n");
+      rc = -1;
+    }
+  }
   free(v);
   free(h);
   return rc;
