@@ -731,7 +731,7 @@ static void report_idle_rss(pid_t server, uint16_t port, int idle) {
 /* "64,1000" -> levels; 0 if every one is in 1..MAX_CLIENTS. */
 static int parse_levels(const char *list, int levels[MAX_LEVELS], int *nlevels) {
   *nlevels = 0;
-  while (*list != '\0') {
+  for (;;) {
     char *end;
     long v = strtol(list, &end, 10);
     if (end == list || v < 1 || v > MAX_CLIENTS || *nlevels == MAX_LEVELS ||
@@ -739,9 +739,9 @@ static int parse_levels(const char *list, int levels[MAX_LEVELS], int *nlevels) 
       return -1;
     }
     levels[(*nlevels)++] = (int)v;
-    list = *end == ',' ? end + 1 : end;
+    if (*end == '\0') return 0;
+    list = end + 1; /* a number must follow the comma */
   }
-  return *nlevels > 0 ? 0 : -1;
 }
 
 static double ms_of(uint64_t ns) { return (double)ns / 1e6; }
