@@ -1,10 +1,12 @@
 /*
  * Load benchmark for cpns-server: starts a server on loopback (temporary
  * database, one user per gateway enrolled with Argon2id t=1, 8 KiB), runs N
- * concurrent gateways doing real exchanges and prints exchanges/s, in 1 s
- * rounds alternating with a bare-TCP baseline of the same shape (connect +
- * 2 request/response round trips with the same byte sizes, against a
- * trivial libevent server), and the ratio; then the server's RSS per idle
+ * concurrent gateways doing real exchanges, for each N of --clients (64 and
+ * 1,000 by default), in 1 s rounds alternating with a bare-TCP baseline of
+ * the same shape (connect + 2 request/response round trips with the same
+ * byte sizes, against a trivial libevent server). It prints per N both
+ * rates, their ratio and the p50/p99/max latency of both (connect to
+ * KeyDelivery read, see the table's heading); then the server's RSS per idle
  * connection.
  *
  * The gateways keep their Argon2id result per (user, salt, params) by
@@ -12,10 +14,10 @@
  * with a full Argon2id per exchange instead. The generator shares the cores
  * with the server, so its per-exchange work is kept small: HMAC key pads set
  * up once per key, gateway nonces from a per-thread ChaCha20 stream (no
- * getrandom() per exchange).
+ * getrandom() per exchange), latencies into a per-thread histogram.
  *
- * Usage: bench_server_load [--server PATH] [--clients N] [--seconds S] [--idle N]
- *                          [--gateway cached|engine]
+ * Usage: bench_server_load [--server PATH] [--clients N[,N...]] [--seconds S]
+ *                          [--idle N] [--gateway cached|engine]
  *                          [--log FILE]   (FILE receives the server's stderr)
  * PATH defaults to $CPNS_SERVER or examples/cpns-server (run from the build dir).
  */
@@ -44,13 +46,17 @@
 
 #include <cpns/gateway.h>
 
+#include "bench/latency_hist.h"
+
 #define MAX_CLIENTS 1024
 
-static uint64_t now_ms(void) {
+static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+static uint64_t now_ms(void) { return now_ns() / 1000000u; }
 
 static void die(const char *what) {
   fprintf(stderr, "bench_server_load: %s: %s\n", what, strerror(errno));
@@ -106,7 +112,7 @@ static size_t pdu_sizes[4];
 /* Each client is its own user: the server's lockout counts a user's
  * concurrent attempts, and gateways of different owners is the real load. */
 static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_secpool *pool,
-                        int record_sizes) {
+                        int record_sizes, uint64_t *latency_ns) {
   static const uint8_t password[] = "bench password";
   char user[64];
   snprintf(user, sizeof(user), "bench%d@example.com", user_no);
@@ -124,6 +130,7 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
   if (cpns_gateway_new(&gw, &gs, NULL, now_ms()) != 0) {
     return -1;
   }
+  uint64_t t0 = now_ns(), t_delivery = 0;
   int fd = connect_loopback(port);
   int ok = -1, pdu = 0;
   uint8_t buf[CPNS_PDU_MAX_ENCODED];
@@ -144,6 +151,7 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
       pdu_bytes += consumed;
       if (cpns_gateway_get_state(gw) != CPNS_GATEWAY_RECEIVE) {
         if (record_sizes && pdu < 4) pdu_sizes[pdu] = pdu_bytes;
+        if (pdu == 3) t_delivery = now_ns(); /* read and checked by the engine */
         pdu++;
         pdu_bytes = 0;
       }
@@ -158,6 +166,7 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
     }
   }
   if (cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE) ok = 0;
+  if (ok == 0 && latency_ns != NULL) *latency_ns = t_delivery - t0;
   if (fd >= 0) close(fd);
   cpns_gateway_del(gw);
   return ok;
@@ -292,7 +301,7 @@ static int derive_keys(key_cache *kc, const cpns_kdf_params *kdf) {
 }
 
 static int cached_exchange(uint16_t port, const char *entity, int user_no, key_cache *kc,
-                           int record_sizes) {
+                           int record_sizes, uint64_t *latency_ns) {
   cpns_pdu pdu, in;
   cpns_key_request *req = &pdu.u.key_request;
   uint8_t buf[CPNS_PDU_MAX_ENCODED], auth[CPNS_PDU_MAX_ENCODED];
@@ -308,6 +317,7 @@ static int cached_exchange(uint16_t port, const char *entity, int user_no, key_c
   gateway_nonce(kc, req->gateway_nonce, sizeof(req->gateway_nonce));
   req->offered_suites[0] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
   req->offered_suites_len = 1;
+  uint64_t t0 = now_ns(), t_delivery = 0;
   int fd = connect_loopback(port);
   if (fd < 0) return -1;
   int ok = -1;
@@ -327,8 +337,11 @@ static int cached_exchange(uint16_t port, const char *entity, int user_no, key_c
   fast_proof(kc, req->client_proof, auth, auth_len);
   memcpy(req->server_nonce, chal->server_nonce, sizeof(req->server_nonce));
   req->has_response = 1;
-  if (send_pdu(fd, &pdu, buf, &len[2]) != 0 || recv_pdu(fd, buf, sizeof(buf), &len[3]) != 0 ||
-      cpns_pdu_decode(&in, buf, len[3], NULL) != 0 || in.type != CPNS_PDU_KEY_DELIVERY) {
+  if (send_pdu(fd, &pdu, buf, &len[2]) != 0 || recv_pdu(fd, buf, sizeof(buf), &len[3]) != 0) {
+    goto out;
+  }
+  t_delivery = now_ns();
+  if (cpns_pdu_decode(&in, buf, len[3], NULL) != 0 || in.type != CPNS_PDU_KEY_DELIVERY) {
     goto out;
   }
   /* The gateway's checks: signed by the server, and the key unwraps. */
@@ -344,6 +357,7 @@ static int cached_exchange(uint16_t port, const char *entity, int user_no, key_c
   sodium_memzero(kc->wrap_key, sizeof(kc->wrap_key));
   sodium_memzero(kc->eukey, sizeof(kc->eukey));
   if (ok == 0 && record_sizes) memcpy(pdu_sizes, len, sizeof(pdu_sizes));
+  if (ok == 0 && latency_ns != NULL) *latency_ns = t_delivery - t0;
 out:
   close(fd);
   return ok;
@@ -351,13 +365,15 @@ out:
 
 /* ---- the bare-TCP baseline: same shape, no protocol ---- */
 
-static int bare_exchange(uint16_t port) {
+static int bare_exchange(uint16_t port, uint64_t *latency_ns) {
   uint8_t buf[CPNS_PDU_MAX_ENCODED];
   memset(buf, 0xa5, sizeof(buf));
+  uint64_t t0 = now_ns();
   int fd = connect_loopback(port);
   if (fd < 0) return -1;
   int rc = (send_all(fd, buf, pdu_sizes[0]) == 0 && recv_exact(fd, buf, pdu_sizes[1]) == 0 &&
             send_all(fd, buf, pdu_sizes[2]) == 0 && recv_exact(fd, buf, pdu_sizes[3]) == 0) ? 0 : -1;
+  if (rc == 0) *latency_ns = now_ns() - t0;
   close(fd);
   return rc;
 }
@@ -425,11 +441,20 @@ static void bare_server(int out_fd) {
  * time (--engine), or the bare-TCP baseline. */
 enum { LOAD_CACHED, LOAD_ENGINE, LOAD_BARE };
 
+/* One gateway's state kept across rounds and concurrency levels, so that
+ * only its very first exchange derives keys. */
+typedef struct gateway_keys {
+  key_cache *kc; /* sodium_malloc() */
+  cpns_secpool *pool;
+} gateway_keys;
+
 typedef struct load {
   uint16_t port;
   int kind;
   uint64_t deadline;
   int id;
+  gateway_keys *keys;
+  lat_hist *hist; /* this thread's, merged after the join: no lock per exchange */
   uint64_t done, failed;
 } load;
 
@@ -437,22 +462,19 @@ static void *load_main(void *arg) {
   load *w = arg;
   char entity[64];
   snprintf(entity, sizeof(entity), "urn:dev:mac:%012x", (unsigned)w->id); /* one per gateway */
-  key_cache *kc = sodium_malloc(sizeof(*kc));
-  cpns_secpool *pool = NULL;
-  if (kc == NULL || cpns_secpool_new(&pool, 1, 0, NULL) != 0) {
-    fprintf(stderr, "bench_server_load: out of guarded memory\n");
-    exit(1);
-  }
-  memset(kc, 0, sizeof(*kc));
-  randombytes_buf(kc->nonce_key, sizeof(kc->nonce_key));
   while (now_ms() < w->deadline) {
-    int rc = w->kind == LOAD_BARE     ? bare_exchange(w->port)
-             : w->kind == LOAD_ENGINE ? run_exchange(w->port, entity, w->id, pool, 0)
-                                      : cached_exchange(w->port, entity, w->id, kc, 0);
-    if (rc == 0) w->done++; else w->failed++;
+    uint64_t ns = 0;
+    int rc = w->kind == LOAD_BARE ? bare_exchange(w->port, &ns)
+             : w->kind == LOAD_ENGINE
+                 ? run_exchange(w->port, entity, w->id, w->keys->pool, 0, &ns)
+                 : cached_exchange(w->port, entity, w->id, w->keys->kc, 0, &ns);
+    if (rc == 0) {
+      w->done++;
+      lat_hist_record(w->hist, ns);
+    } else {
+      w->failed++;
+    }
   }
-  cpns_secpool_del(pool);
-  sodium_free(kc);
   return NULL;
 }
 
@@ -480,21 +502,55 @@ static double proc_cpu_ms(pid_t pid) {
   return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* One kind of load, summed over its rounds. */
+/* A TcpExt counter of /proc/net/netstat (whole machine), or -1. */
+static long long tcp_ext_counter(const char *name) {
+  FILE *f = fopen("/proc/net/netstat", "r");
+  char names[4096], values[4096];
+  long long found = -1;
+  while (f != NULL && found < 0 && fgets(names, sizeof(names), f) != NULL &&
+         fgets(values, sizeof(values), f) != NULL) {
+    if (strncmp(names, "TcpExt:", 7) != 0) continue;
+    char *ns = NULL, *vs = NULL;
+    char *n = strtok_r(names, " \n", &ns), *v = strtok_r(values, " \n", &vs);
+    while (n != NULL && v != NULL) {
+      if (strcmp(n, name) == 0) {
+        found = strtoll(v, NULL, 10);
+        break;
+      }
+      n = strtok_r(NULL, " \n", &ns);
+      v = strtok_r(NULL, " \n", &vs);
+    }
+  }
+  if (f != NULL) fclose(f);
+  return found;
+}
+
+/* One kind of load at one concurrency, summed over its rounds. */
 typedef struct tally {
   uint64_t done, failed;
+  /* SYNs the kernel dropped at a full listen queue during the rounds (the
+   * whole machine's count): each costs its exchange a 1 s retransmission. */
+  long long listen_drops;
   double ms, server_cpu_ms, self_cpu_ms;
+  lat_hist hist;
 } tally;
 
-/* Runs clients load threads of this kind for ms; server is the pid serving them. */
-static void run_round(tally *t, uint16_t port, int kind, int clients, unsigned ms, pid_t server) {
+/* Runs clients load threads of this kind for ms; server is the pid serving
+ * them; hists holds one zeroed histogram per thread and is left zeroed. */
+static void run_round(tally *t, uint16_t port, int kind, int clients, unsigned ms, pid_t server,
+                      gateway_keys *keys, lat_hist *hists) {
   pthread_t th[MAX_CLIENTS];
   load w[MAX_CLIENTS];
   double c0 = self_cpu_ms(), s0 = proc_cpu_ms(server);
+  long long drops0 = tcp_ext_counter("ListenDrops");
   uint64_t start = now_ms();
   for (int i = 0; i < clients; i++) {
-    w[i] = (load){.port = port, .kind = kind, .deadline = start + ms, .id = i};
-    pthread_create(&th[i], NULL, load_main, &w[i]);
+    w[i] = (load){.port = port, .kind = kind, .deadline = start + ms, .id = i,
+                  .keys = &keys[i], .hist = &hists[i]};
+    if (pthread_create(&th[i], NULL, load_main, &w[i]) != 0) {
+      fprintf(stderr, "bench_server_load: cannot start load thread %d\n", i);
+      exit(1);
+    }
   }
   for (int i = 0; i < clients; i++) {
     pthread_join(th[i], NULL);
@@ -504,9 +560,52 @@ static void run_round(tally *t, uint16_t port, int kind, int clients, unsigned m
   t->ms += (double)(now_ms() - start);
   t->server_cpu_ms += proc_cpu_ms(server) - s0;
   t->self_cpu_ms += self_cpu_ms() - c0;
+  long long drops1 = tcp_ext_counter("ListenDrops");
+  if (drops0 >= 0 && drops1 >= drops0) t->listen_drops += drops1 - drops0;
+  for (int i = 0; i < clients; i++) {
+    lat_hist_merge(&t->hist, &hists[i]);
+    memset(&hists[i], 0, sizeof(hists[i]));
+  }
 }
 
 /* ---- the server under test ---- */
+
+/* The server's command lines, all here: when its options change, only this
+ * block does. Users are enrolled with the cheapest Argon2id (t=1, 8 KiB):
+ * the gateways' side is cached anyway, and the server never runs it. */
+#define BENCH_OPS_LIMIT "1"
+#define BENCH_MEM_KIB "8"
+#define ARGV_MAX 32
+
+typedef struct server_files {
+  const char *server, *db, *key, *password_file;
+} server_files;
+
+static void command_init(char *argv[ARGV_MAX], const server_files *sf) {
+  char *a[] = {(char *)sf->server, "init", "--db", (char *)sf->db, "--key-file", (char *)sf->key,
+               NULL};
+  _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
+  memcpy(argv, a, sizeof(a));
+}
+
+static void command_user_add(char *argv[ARGV_MAX], const server_files *sf, char *user) {
+  char *a[] = {(char *)sf->server, "user", "add", "--db", (char *)sf->db, "--user", user,
+               "--password-file", (char *)sf->password_file, "--ops", BENCH_OPS_LIMIT,
+               "--mem-kib", BENCH_MEM_KIB, NULL};
+  _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
+  memcpy(argv, a, sizeof(a));
+}
+
+/* max_conns: the bench opens them all from 127.0.0.1. A PDU timeout far
+ * beyond any round, so that the idle connections stay. */
+static void command_serve(char *argv[ARGV_MAX], const server_files *sf, char *max_conns) {
+  char *a[] = {(char *)sf->server, "serve", "--db", (char *)sf->db, "--key-file", (char *)sf->key,
+               "--listen", "127.0.0.1:0", "--realm", "example.com", "--fake-ops", BENCH_OPS_LIMIT,
+               "--fake-mem-kib", BENCH_MEM_KIB, "--pdu-timeout-ms", "120000", "--max-conns",
+               max_conns, "--max-conns-per-addr", max_conns, NULL};
+  _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
+  memcpy(argv, a, sizeof(a));
+}
 
 static char tmpdir[256];
 
@@ -541,22 +640,18 @@ static void *drain_main(void *arg) {
 }
 
 /* Starts `cpns-server serve`; returns its pid and port once it printed "listening on". */
-static pid_t start_server(const char *server, const char *db, const char *key, int max_conns,
-                          uint16_t *port) {
+static pid_t start_server(const server_files *sf, int max_conns, uint16_t *port) {
   int p[2];
   if (pipe(p) != 0) die("pipe");
-  char conns[16];
+  char conns[16], *argv[ARGV_MAX];
   snprintf(conns, sizeof(conns), "%d", max_conns);
+  command_serve(argv, sf, conns);
   pid_t pid = fork();
   if (pid == 0) {
     dup2(p[1], 2);
     close(p[0]);
     close(p[1]);
-    char *argv[] = {(char *)server, "serve", "--db", (char *)db, "--key-file", (char *)key,
-                    "--listen", "127.0.0.1:0", "--realm", "example.com", "--fake-ops", "1",
-                    "--fake-mem-kib", "8", "--pdu-timeout-ms", "120000", "--max-conns", conns,
-                    "--max-conns-per-addr", conns, NULL};
-    execv(server, argv);
+    execv(argv[0], argv);
     _exit(127);
   }
   close(p[1]);
@@ -571,7 +666,7 @@ static pid_t start_server(const char *server, const char *db, const char *key, i
     }
   }
   if (*port == 0) {
-    fprintf(stderr, "bench_server_load: %s did not start\n", server);
+    fprintf(stderr, "bench_server_load: %s did not start\n", sf->server);
     exit(1);
   }
   /* Keep reading its log lines so the server never blocks on stderr. */
@@ -593,28 +688,95 @@ static long vm_rss_kib(pid_t pid) {
   return kib;
 }
 
+/* The server's RSS with idle connections open, then with each inside an
+ * exchange (one octet sent), against none; measured on a fresh server, whose
+ * heap has not grown under load yet. Kernel socket buffers are not in it. */
+static void report_idle_rss(pid_t server, uint16_t port, int idle) {
+  long before = vm_rss_kib(server);
+  int *fds = calloc((size_t)idle, sizeof(int));
+  int opened = 0;
+  if (fds == NULL) die("calloc");
+  for (int i = 0; i < idle; i++) {
+    fds[i] = connect_loopback(port);
+    if (fds[i] >= 0) opened++;
+  }
+  /* The server accepts in order: once a later exchange completes, every
+   * idle connection before it has been accepted (no session until its
+   * first octet). */
+  run_exchange(port, "urn:dev:mac:00000000fffe", 0, NULL, 0, NULL);
+  long after = vm_rss_kib(server);
+  printf("server RSS: %ld KiB before, %ld KiB with %d idle connections: %.2f KiB per connection\n",
+         before, after, opened, opened > 0 ? (double)(after - before) / opened : 0.0);
+  /* One octet of a KeyRequest each: now every connection holds a session. */
+  const uint8_t first = 0xa0;
+  for (int i = 0; i < idle; i++) {
+    if (fds[i] >= 0 && send(fds[i], &first, 1, MSG_NOSIGNAL) != 1) {
+      close(fds[i]);
+      fds[i] = -1;
+      opened--;
+    }
+  }
+  run_exchange(port, "urn:dev:mac:00000000fffe", 0, NULL, 0, NULL);
+  long busy = vm_rss_kib(server);
+  printf("server RSS: %ld KiB with %d connections inside an exchange: %.2f KiB per connection\n",
+         busy, opened, opened > 0 ? (double)(busy - before) / opened : 0.0);
+  for (int i = 0; i < idle; i++) {
+    if (fds[i] >= 0) close(fds[i]);
+  }
+  free(fds);
+}
+
+#define MAX_LEVELS 8
+
+/* "64,1000" -> levels; 0 if every one is in 1..MAX_CLIENTS. */
+static int parse_levels(const char *list, int levels[MAX_LEVELS], int *nlevels) {
+  *nlevels = 0;
+  for (;;) {
+    char *end;
+    long v = strtol(list, &end, 10);
+    if (end == list || v < 1 || v > MAX_CLIENTS || *nlevels == MAX_LEVELS ||
+        (*end != ',' && *end != '\0')) {
+      return -1;
+    }
+    levels[(*nlevels)++] = (int)v;
+    if (*end == '\0') return 0;
+    list = end + 1; /* a number must follow the comma */
+  }
+}
+
+static double ms_of(uint64_t ns) { return (double)ns / 1e6; }
+
 int main(int argc, char **argv) {
   const char *server = getenv("CPNS_SERVER") ? getenv("CPNS_SERVER") : "examples/cpns-server";
-  int clients = 16, idle = 1000, kind = LOAD_CACHED;
+  const char *clients_list = "64,1000";
+  int idle = 1000, kind = LOAD_CACHED, levels[MAX_LEVELS], nlevels = 0;
   unsigned seconds = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--server") == 0) server = argv[i + 1];
-    else if (strcmp(argv[i], "--clients") == 0) clients = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--clients") == 0) clients_list = argv[i + 1];
     else if (strcmp(argv[i], "--seconds") == 0) seconds = (unsigned)atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--idle") == 0) idle = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--log") == 0) server_log_path = argv[i + 1];
     else if (strcmp(argv[i], "--gateway") == 0)
       kind = strcmp(argv[i + 1], "engine") == 0 ? LOAD_ENGINE
              : strcmp(argv[i + 1], "cached") == 0 ? LOAD_CACHED : -1;
+    else kind = -1;
   }
-  if (clients < 1 || clients > MAX_CLIENTS || seconds < 1 || seconds > 60 || idle < 0 ||
-      idle > 10000 || kind < 0) {
-    fprintf(stderr, "usage: bench_server_load [--server PATH] [--clients 1..%d] "
+  if (argc % 2 == 0 || parse_levels(clients_list, levels, &nlevels) != 0 || seconds < 1 ||
+      seconds > 60 || idle < 0 || idle > 10000 || kind < 0) {
+    fprintf(stderr, "usage: bench_server_load [--server PATH] [--clients N[,N...]] "
                     "[--seconds 1..60] [--idle 0..10000] [--gateway cached|engine] "
-                    "[--log FILE]\n", MAX_CLIENTS);
+                    "[--log FILE]\n"
+                    "  --clients: concurrent gateways, 1..%d, up to %d levels (default 64,1000)\n"
+                    "  --seconds: alternating 1 s rounds per level and load (default 3)\n",
+            MAX_CLIENTS, MAX_LEVELS);
     return 2;
   }
-  if (cpns_init() != 0) return 1;
+  int max_clients = 0;
+  for (int l = 0; l < nlevels; l++) {
+    if (levels[l] > max_clients) max_clients = levels[l];
+  }
+  if (cpns_init() != 0 || lat_hist_self_check() != 0) return 1;
   signal(SIGPIPE, SIG_IGN);
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -628,25 +790,27 @@ int main(int argc, char **argv) {
   snprintf(db, sizeof(db), "%s/db", tmpdir);
   snprintf(key, sizeof(key), "%s/key", tmpdir);
   snprintf(pw, sizeof(pw), "%s/pw", tmpdir);
-  FILE *f = fopen(pw, "w");
-  if (f == NULL) die("password file");
-  fputs("bench password\n", f);
-  fclose(f);
-  char *init[] = {(char *)server, "init", "--db", db, "--key-file", key, NULL};
-  char user[64];
-  char *add[] = {(char *)server, "user", "add", "--db", db, "--user", user,
-                 "--password-file", pw, "--ops", "1", "--mem-kib", "8", NULL};
-  int setup = run_cmd(init);
-  for (int i = 0; i < clients && setup == 0; i++) {
+  int pw_fd = open(pw, O_WRONLY | O_CREAT | O_EXCL, 0600); /* a password file is private */
+  static const char pw_line[] = "bench password\n";
+  if (pw_fd < 0 || write(pw_fd, pw_line, sizeof(pw_line) - 1) != sizeof(pw_line) - 1 ||
+      close(pw_fd) != 0) {
+    die("password file");
+  }
+  const server_files sf = {.server = server, .db = db, .key = key, .password_file = pw};
+  char *cmd_argv[ARGV_MAX], user[64];
+  command_init(cmd_argv, &sf);
+  int setup = run_cmd(cmd_argv);
+  command_user_add(cmd_argv, &sf, user);
+  for (int i = 0; i < max_clients && setup == 0; i++) {
     snprintf(user, sizeof(user), "bench%d@example.com", i);
-    setup = run_cmd(add);
+    setup = run_cmd(cmd_argv);
   }
   if (setup != 0) {
     fprintf(stderr, "bench_server_load: cannot set up %s with %s (build it first)\n", tmpdir, server);
     return 1;
   }
   uint16_t port = 0;
-  pid_t spid = start_server(server, db, key, idle + clients + 16, &port);
+  pid_t spid = start_server(&sf, idle + max_clients + 16, &port);
 
   /* The engine's exchange and the cached one must send the same bytes. */
   size_t engine_sizes[4];
@@ -654,9 +818,9 @@ int main(int argc, char **argv) {
   if (kc == NULL) die("sodium_malloc");
   memset(kc, 0, sizeof(*kc));
   randombytes_buf(kc->nonce_key, sizeof(kc->nonce_key));
-  int engine_rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, NULL, 1);
+  int engine_rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, NULL, 1, NULL);
   memcpy(engine_sizes, pdu_sizes, sizeof(pdu_sizes));
-  if (engine_rc != 0 || cached_exchange(port, "urn:dev:mac:00000000ffff", 0, kc, 1) != 0 ||
+  if (engine_rc != 0 || cached_exchange(port, "urn:dev:mac:00000000ffff", 0, kc, 1, NULL) != 0 ||
       memcmp(engine_sizes, pdu_sizes, sizeof(pdu_sizes)) != 0) {
     fprintf(stderr, "bench_server_load: the first exchanges failed\n");
     kill(spid, SIGTERM);
@@ -665,6 +829,7 @@ int main(int argc, char **argv) {
   sodium_free(kc);
   printf("exchange PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets\n",
          pdu_sizes[0], pdu_sizes[1], pdu_sizes[2], pdu_sizes[3]);
+  if (idle > 0) report_idle_rss(spid, port, idle);
 
   int p[2];
   if (pipe(p) != 0) die("pipe");
@@ -677,64 +842,74 @@ int main(int argc, char **argv) {
   uint16_t bport = 0;
   if (read(p[0], &bport, sizeof(bport)) != sizeof(bport)) die("baseline server");
   close(p[0]);
-  /* Alternating 1 s rounds: a machine whose load changes meanwhile weighs
-   * on both figures alike. */
-  tally cpns, bare;
-  memset(&cpns, 0, sizeof(cpns));
-  memset(&bare, 0, sizeof(bare));
-  for (unsigned r = 0; r < seconds; r++) {
-    run_round(&cpns, port, kind, clients, 1000, spid);
-    run_round(&bare, bport, LOAD_BARE, clients, 1000, bpid);
+
+  gateway_keys *keys = calloc((size_t)max_clients, sizeof(*keys));
+  lat_hist *hists = calloc((size_t)max_clients, sizeof(*hists));
+  tally *cpns = calloc(MAX_LEVELS, sizeof(*cpns)), *bare = calloc(MAX_LEVELS, sizeof(*bare));
+  if (keys == NULL || hists == NULL || cpns == NULL || bare == NULL) die("calloc");
+  for (int i = 0; i < max_clients; i++) {
+    keys[i].kc = sodium_malloc(sizeof(*keys[i].kc));
+    if (keys[i].kc == NULL ||
+        (kind == LOAD_ENGINE && cpns_secpool_new(&keys[i].pool, 1, 0, NULL) != 0)) {
+      fprintf(stderr, "bench_server_load: out of guarded memory\n");
+      return 1;
+    }
+    memset(keys[i].kc, 0, sizeof(*keys[i].kc));
+    randombytes_buf(keys[i].kc->nonce_key, sizeof(keys[i].kc->nonce_key));
+  }
+  for (int l = 0; l < nlevels; l++) {
+    int clients = levels[l];
+    /* Alternating 1 s rounds: a machine whose load changes meanwhile weighs
+     * on both figures alike. */
+    for (unsigned r = 0; r < seconds; r++) {
+      run_round(&cpns[l], port, kind, clients, 1000, spid, keys, hists);
+      run_round(&bare[l], bport, LOAD_BARE, clients, 1000, bpid, keys, hists);
+    }
+    double n = (double)cpns[l].done, bn = (double)bare[l].done;
+    printf("cpns-server: %d concurrent gateways (%s), %u s: %llu exchanges (%llu failed); "
+           "CPU per exchange: server %.0f us, gateways %.0f us; listen drops %lld\n", clients,
+           kind == LOAD_ENGINE ? "engine, Argon2id each" : "cached keys", seconds,
+           (unsigned long long)cpns[l].done, (unsigned long long)cpns[l].failed,
+           n > 0 ? cpns[l].server_cpu_ms * 1000.0 / n : 0.0,
+           n > 0 ? cpns[l].self_cpu_ms * 1000.0 / n : 0.0, cpns[l].listen_drops);
+    printf("bare TCP baseline: %d concurrent clients, %u s: %llu exchanges (%llu failed); "
+           "CPU per exchange: server %.0f us, clients %.0f us; listen drops %lld\n", clients,
+           seconds, (unsigned long long)bare[l].done, (unsigned long long)bare[l].failed,
+           bn > 0 ? bare[l].server_cpu_ms * 1000.0 / bn : 0.0,
+           bn > 0 ? bare[l].self_cpu_ms * 1000.0 / bn : 0.0, bare[l].listen_drops);
+    fflush(stdout);
   }
   kill(bpid, SIGTERM);
   waitpid(bpid, NULL, 0);
-  double rate = cpns.ms > 0 ? (double)cpns.done * 1000.0 / cpns.ms : 0.0;
-  double brate = bare.ms > 0 ? (double)bare.done * 1000.0 / bare.ms : 0.0;
-  double n = (double)cpns.done, bn = (double)bare.done;
-  printf("cpns-server: %d concurrent gateways (%s), %u s: %.0f exchanges/s (%llu failed); "
-         "CPU per exchange: server %.0f us, gateways %.0f us\n", clients,
-         kind == LOAD_ENGINE ? "engine, Argon2id each" : "cached keys", seconds, rate,
-         (unsigned long long)cpns.failed, n > 0 ? cpns.server_cpu_ms * 1000.0 / n : 0.0,
-         n > 0 ? cpns.self_cpu_ms * 1000.0 / n : 0.0);
-  printf("bare TCP baseline: %d concurrent clients, %u s: %.0f exchanges/s (%llu failed); "
-         "CPU per exchange: server %.0f us, clients %.0f us\n", clients, seconds, brate,
-         (unsigned long long)bare.failed, bn > 0 ? bare.server_cpu_ms * 1000.0 / bn : 0.0,
-         bn > 0 ? bare.self_cpu_ms * 1000.0 / bn : 0.0);
-  printf("server rate / bare TCP rate: %.1f%% (%u alternating 1 s rounds each)\n",
-         brate > 0 ? 100.0 * rate / brate : 0.0, seconds);
-
-  if (idle > 0) {
-    long before = vm_rss_kib(spid);
-    int *fds = calloc((size_t)idle, sizeof(int));
-    int opened = 0;
-    for (int i = 0; i < idle; i++) {
-      fds[i] = connect_loopback(port);
-      if (fds[i] >= 0) opened++;
-    }
-    /* The server accepts in order: once a later exchange completes, every
-     * idle connection before it has been accepted and has its session. */
-    run_exchange(port, "urn:dev:mac:00000000fffe", 0, NULL, 0);
-    long after = vm_rss_kib(spid);
-    printf("server RSS: %ld KiB before, %ld KiB with %d idle connections: %.2f KiB per connection\n",
-           before, after, opened, opened > 0 ? (double)(after - before) / opened : 0.0);
-    /* One octet of a KeyRequest each: now every connection holds a session. */
-    const uint8_t first = 0xa0;
-    for (int i = 0; i < idle; i++) {
-      if (fds[i] >= 0 && send(fds[i], &first, 1, MSG_NOSIGNAL) != 1) {
-        close(fds[i]);
-        fds[i] = -1;
-        opened--;
-      }
-    }
-    run_exchange(port, "urn:dev:mac:00000000fffe", 0, NULL, 0);
-    long busy = vm_rss_kib(spid);
-    printf("server RSS: %ld KiB with %d connections inside an exchange: %.2f KiB per connection\n",
-           busy, opened, opened > 0 ? (double)(busy - before) / opened : 0.0);
-    for (int i = 0; i < idle; i++) {
-      if (fds[i] >= 0) close(fds[i]);
-    }
-    free(fds);
+  for (int i = 0; i < max_clients; i++) {
+    cpns_secpool_del(keys[i].pool);
+    sodium_free(keys[i].kc);
   }
+  free(keys);
+  free(hists);
+
+  printf("\nRates in exchanges/s over %u alternating 1 s rounds per load. Latency in ms, of each\n"
+         "successful exchange: from socket()+connect() until the last octet of the KeyDelivery\n"
+         "(bare TCP: of the 4th message) has been read, so it includes the gateway's own work\n"
+         "between the PDUs; closed loop: each gateway starts its next exchange when one ends.\n"
+         "A max near 1000 ms is a SYN the kernel dropped at a full listen queue and resent\n"
+         "1 s later (\"listen drops\" above, counted for the whole machine).\n",
+         seconds);
+  printf("%8s %10s %10s %7s | %-26s | %-26s\n", "gateways", "server/s", "bare/s", "ratio",
+         "   server p50     p99     max", "     bare p50     p99     max");
+  for (int l = 0; l < nlevels; l++) {
+    double rate = cpns[l].ms > 0 ? (double)cpns[l].done * 1000.0 / cpns[l].ms : 0.0;
+    double brate = bare[l].ms > 0 ? (double)bare[l].done * 1000.0 / bare[l].ms : 0.0;
+    const lat_hist *h = &cpns[l].hist, *bh = &bare[l].hist;
+    printf("%8d %10.0f %10.0f %6.1f%% | %10.2f %7.2f %7.2f | %10.2f %7.2f %7.2f\n", levels[l],
+           rate, brate, brate > 0 ? 100.0 * rate / brate : 0.0,
+           ms_of(lat_hist_percentile(h, 50)), ms_of(lat_hist_percentile(h, 99)),
+           ms_of(lat_hist_percentile(h, 100)), ms_of(lat_hist_percentile(bh, 50)),
+           ms_of(lat_hist_percentile(bh, 99)), ms_of(lat_hist_percentile(bh, 100)));
+  }
+  free(cpns);
+  free(bare);
+
   kill(spid, SIGTERM);
   waitpid(spid, NULL, 0);
   char cmd[320];

@@ -28,7 +28,8 @@ tests_test_server_store_LDADD = $(CORE_LIBS) $(CHECK_LIBS) $(SQLITE_LIBS)
 
 # Load generator against a cpns-server it starts itself (make bench).
 BENCH_TARGETS += bench/bench_server_load
-bench_bench_server_load_SOURCES = bench/bench_server_load.c
+bench_bench_server_load_SOURCES = bench/bench_server_load.c bench/latency_hist.c \
+	bench/latency_hist.h
 bench_bench_server_load_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS)
 bench_bench_server_load_LDFLAGS = $(AM_LDFLAGS) -pthread
 bench_bench_server_load_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS)
