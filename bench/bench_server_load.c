@@ -553,8 +553,8 @@ static pid_t start_server(const char *server, const char *db, const char *key, i
     close(p[0]);
     close(p[1]);
     char *argv[] = {(char *)server, "serve", "--db", (char *)db, "--key-file", (char *)key,
-                    "--listen", "127.0.0.1:0", "--realm", "example.com", "--fake-ops", "1",
-                    "--fake-mem-kib", "8", "--pdu-timeout-ms", "120000", "--max-conns", conns,
+                    "--listen", "127.0.0.1:0", "--realm", "example.com",
+                    "--pdu-timeout-ms", "120000", "--max-conns", conns,
                     "--max-conns-per-addr", conns, NULL};
     execv(server, argv);
     _exit(127);
@@ -632,10 +632,12 @@ int main(int argc, char **argv) {
   if (f == NULL) die("password file");
   fputs("bench password\n", f);
   fclose(f);
-  char *init[] = {(char *)server, "init", "--db", db, "--key-file", key, NULL};
+  /* Small enrollment defaults: users and unknown User IDs alike. */
+  char *init[] = {(char *)server, "init", "--db", db, "--key-file", key,
+                  "--ops", "1", "--mem-kib", "8", NULL};
   char user[64];
-  char *add[] = {(char *)server, "user", "add", "--db", db, "--user", user,
-                 "--password-file", pw, "--ops", "1", "--mem-kib", "8", NULL};
+  char *add[] = {(char *)server, "user", "add", "--db", db, "--key-file", key, "--user", user,
+                 "--password-file", pw, NULL};
   int setup = run_cmd(init);
   for (int i = 0; i < clients && setup == 0; i++) {
     snprintf(user, sizeof(user), "bench%d@example.com", i);
