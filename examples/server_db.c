@@ -175,7 +175,8 @@ static int seal_plain_records(server_db *db, const char *path) {
     goto out;
   }
   for (;;) {
-    sqlite3_bind_text(next, 1, (const char *)last, (int)last_len, SQLITE_STATIC);
+    /* Copied at bind: last is overwritten below while next still holds its row. */
+    sqlite3_bind_text(next, 1, (const char *)last, (int)last_len, SQLITE_TRANSIENT);
     int s = sqlite3_step(next);
     if (s == SQLITE_DONE) {
       break;
