@@ -42,7 +42,7 @@ user_add alice@example.com "$T/alice.pw"
 user_add bob@example.com "$T/bob.pw" 1 8
 grep -q 'warning: .*bob@example.com.*ops 1, mem-kib 8.*defaults (ops 2, mem-kib 16).*distinguishable' \
   "$T/useradd.err" || fail "no warning for non-default parameters: $(cat "$T/useradd.err")"
-ok "user add: defaults silently, others with a warning ($(cat "$T/useradd.err" | cut -c1-60)...)"
+ok "user add: defaults silently, others with a warning ($(cut -c1-60 "$T/useradd.err")...)"
 
 "$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
 sed -n '1,2p' "$T/list.out" | tr '\n' ' ' | grep -q '^default-ops: 2 default-mem-kib: 16 $' ||
@@ -67,16 +67,19 @@ ok "init on an existing database keeps its defaults"
 grep -q -- '--fake-ops was removed.*init --ops' "$T/fake.out" || fail "serve said: $(cat "$T/fake.out")"
 ok "serve --fake-ops: usage error naming init --ops"
 
+# expect_kdf USER OPS MEM_KIB: USER's challenge offers these parameters.
+expect_kdf() {
+  challenge_for "$1"
+  if ! grep -q "^kdfParams.opsLimit: $2\$" "$T/challenge.txt" ||
+    ! grep -q "^kdfParams.memLimitKiB: $3\$" "$T/challenge.txt"; then
+    fail "$1's challenge, want t=$2, $3 KiB: $(cat "$T/challenge.txt")"
+  fi
+}
+
 server_start
-challenge_for mallory@example.com
-grep -q '^kdfParams.opsLimit: 2$' "$T/challenge.txt" && grep -q '^kdfParams.memLimitKiB: 16$' "$T/challenge.txt" ||
-  fail "unknown user's challenge: $(cat "$T/challenge.txt")"
-cp "$T/challenge.txt" "$T/unknown.txt"
-challenge_for alice@example.com
-grep -q '^kdfParams.opsLimit: 2$' "$T/challenge.txt" && grep -q '^kdfParams.memLimitKiB: 16$' "$T/challenge.txt" ||
-  fail "alice's challenge: $(cat "$T/challenge.txt")"
-challenge_for bob@example.com
-grep -q '^kdfParams.memLimitKiB: 8$' "$T/challenge.txt" || fail "bob's challenge: $(cat "$T/challenge.txt")"
+expect_kdf mallory@example.com 2 16
+expect_kdf alice@example.com 2 16
+expect_kdf bob@example.com 1 8
 ok "challenges: unknown user and alice t=2, 16 KiB (the stored defaults); bob 8 KiB"
 
 gw_assign urn:dev:mac:0011223344ff alice@example.com "$T/alice.pw"

@@ -79,8 +79,10 @@ secrets_absent "serving"
 server_stop || fail "cpns-server did not stop cleanly"
 secrets_absent "after serve"
 "$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
-grep -q '^default-ops: 3$' "$T/list.out" && grep -q '^default-mem-kib: 65536$' "$T/list.out" ||
+if ! grep -q '^default-ops: 3$' "$T/list.out" || ! grep -q '^default-mem-kib: 65536$' "$T/list.out"
+then
   fail "upgraded defaults: $(cat "$T/list.out")"
+fi
 [ "$(grep -c '^defaults: no' "$T/list.out")" = 2 ] || fail "user list: $(cat "$T/list.out")"
 ok "no StoredKey or ServerKey in the database or WAL; defaults 3/65536, both users marked"
 
