@@ -583,15 +583,15 @@ typedef struct server_files {
 
 static void command_init(char *argv[ARGV_MAX], const server_files *sf) {
   char *a[] = {(char *)sf->server, "init", "--db", (char *)sf->db, "--key-file", (char *)sf->key,
-               NULL};
+               "--ops", BENCH_OPS_LIMIT, "--mem-kib", BENCH_MEM_KIB, NULL};
   _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
   memcpy(argv, a, sizeof(a));
 }
 
 static void command_user_add(char *argv[ARGV_MAX], const server_files *sf, char *user) {
-  char *a[] = {(char *)sf->server, "user", "add", "--db", (char *)sf->db, "--user", user,
-               "--password-file", (char *)sf->password_file, "--ops", BENCH_OPS_LIMIT,
-               "--mem-kib", BENCH_MEM_KIB, NULL};
+  char *a[] = {(char *)sf->server, "user", "add", "--db", (char *)sf->db, "--key-file",
+               (char *)sf->key, "--user", user, "--password-file", (char *)sf->password_file,
+               NULL};
   _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
   memcpy(argv, a, sizeof(a));
 }
@@ -600,8 +600,7 @@ static void command_user_add(char *argv[ARGV_MAX], const server_files *sf, char 
  * beyond any round, so that the idle connections stay. */
 static void command_serve(char *argv[ARGV_MAX], const server_files *sf, char *max_conns) {
   char *a[] = {(char *)sf->server, "serve", "--db", (char *)sf->db, "--key-file", (char *)sf->key,
-               "--listen", "127.0.0.1:0", "--realm", "example.com", "--fake-ops", BENCH_OPS_LIMIT,
-               "--fake-mem-kib", BENCH_MEM_KIB, "--pdu-timeout-ms", "120000", "--max-conns",
+               "--listen", "127.0.0.1:0", "--realm", "example.com", "--pdu-timeout-ms", "120000", "--max-conns",
                max_conns, "--max-conns-per-addr", max_conns, NULL};
   _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
   memcpy(argv, a, sizeof(a));

@@ -2,7 +2,8 @@
 # gateway key store (PROTOCOL.md §5-§7). Included by Makefile.am.
 libcpns_core_la_SOURCES += \
 	crypto/internal.h crypto/util.c crypto/kdf_policy.c crypto/suite1.c \
-	crypto/credential.c crypto/seal.c crypto/keystore.c crypto/keystore_file.c
+	crypto/credential.c crypto/credential_seal.c crypto/seal.c crypto/keystore.c \
+	crypto/keystore_file.c
 
 # TEST_LIBS carries -pthread, which automake refuses in LDADD: split it.
 CRYPTO_TEST_LINKADD = $(CORE_LIBS) $(CHECK_LIBS)

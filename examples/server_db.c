@@ -1,11 +1,13 @@
 /*
  * cpns-server database (see server_db.h). Identifiers are stored as TEXT
  * in their normalized form, so the sqlite3 shell shows them readably.
+ * Credential records are sealed (cpns_credential_seal, doc/formats.md).
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include "examples/server_db.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@ struct server_db {
   /* Transaction statements, parsed once: the store thread's, and the
    * reader's (read_begin and commit). */
   sqlite3_stmt *begin, *commit, *rollback, *read_begin;
+  const uint8_t *record_key; /* caller's guarded memory; NULL: no record access */
+  int created;               /* this open made the schema */
 };
 
 /* Waiting for another connection's lock beats failing an exchange. */
@@ -42,6 +46,18 @@ static const char SCHEMA_V1[] =
     ") WITHOUT ROWID;"
     "CREATE INDEX assignments_by_user ON assignments(user_id);"
     "PRAGMA user_version = 1;";
+
+/* Version 2: users.credential holds sealed records; settings holds the
+ * enrollment defaults. Tables that join this step are created here too;
+ * upgrade_to_v2() seals the records and sets the version. */
+static const char SCHEMA_V2_STEP[] =
+    "CREATE TABLE settings ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " value INTEGER NOT NULL"
+    ") WITHOUT ROWID;";
+
+static const char SETTING_OPS[] = "enroll_ops_limit";
+static const char SETTING_MEM[] = "enroll_mem_limit_kib";
 
 /* The upsert decides the entity conflict: it updates only the same user's row. */
 static const char ASSIGN_SQL[] =
@@ -85,8 +101,148 @@ static int read_user_version(server_db *db, int *version) {
   return 0;
 }
 
-/* Each step takes the schema from version N to N + 1. */
-static int migrate(server_db *db, const char *path, server_db_mode mode) {
+static int put_setting(server_db *db, const char *name, uint32_t value) {
+  sqlite3_stmt *st = NULL;
+  int rc = -1;
+  if (sqlite3_prepare_v2(db->conn,
+                         "INSERT INTO settings(name, value) VALUES(?1, ?2)"
+                         " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                         -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)value);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+  }
+  if (rc != 0) {
+    report(db, "storing a setting");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Reads a setting that must be a positive 32-bit value. */
+static int get_setting(server_db *db, const char *name, uint32_t *value) {
+  sqlite3_stmt *st = NULL;
+  int rc = -1;
+  if (sqlite3_prepare_v2(db->conn, "SELECT value FROM settings WHERE name = ?1", -1, &st,
+                         NULL) != SQLITE_OK) {
+    report(db, "reading a setting");
+    return -1;
+  }
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+    sqlite3_int64 v = sqlite3_column_int64(st, 0);
+    if (v > 0 && v <= (sqlite3_int64)UINT32_MAX) {
+      *value = (uint32_t)v;
+      rc = 0;
+    }
+  }
+  if (rc != 0) {
+    if (s == SQLITE_ROW || s == SQLITE_DONE) {
+      fprintf(stderr, "database: setting %s is missing or invalid\n", name);
+    } else {
+      report(db, "reading a setting");
+    }
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/*
+ * Replaces every plain (schema 1) credential record by its sealed form,
+ * one user after the other in User ID order (no row is changed under a
+ * running SELECT). Inside the caller's transaction.
+ */
+static int seal_plain_records(server_db *db, const char *path) {
+  sqlite3_stmt *next = NULL, *put = NULL;
+  cpns_credential *cred = sodium_malloc(sizeof(*cred));
+  uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN];
+  uint8_t last[CPNS_USER_ID_MAX];
+  size_t last_len = 0;
+  long count = 0;
+  int rc = -1;
+  if (cred == NULL) {
+    fprintf(stderr, "out of memory upgrading database %s\n", path);
+    return -1;
+  }
+  if (sqlite3_prepare_v2(db->conn,
+                         "SELECT user_id, credential FROM users WHERE user_id > ?1"
+                         " ORDER BY user_id LIMIT 1",
+                         -1, &next, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(db->conn, "UPDATE users SET credential = ?2 WHERE user_id = ?1", -1,
+                         &put, NULL) != SQLITE_OK) {
+    report(db, "upgrading the credential records");
+    goto out;
+  }
+  for (;;) {
+    /* Copied at bind: last is overwritten below while next still holds its row. */
+    sqlite3_bind_text(next, 1, (const char *)last, (int)last_len, SQLITE_TRANSIENT);
+    int s = sqlite3_step(next);
+    if (s == SQLITE_DONE) {
+      break;
+    }
+    if (s != SQLITE_ROW) {
+      report(db, "upgrading the credential records");
+      goto out;
+    }
+    const uint8_t *uid = sqlite3_column_text(next, 0);
+    size_t uid_len = (size_t)sqlite3_column_bytes(next, 0);
+    const uint8_t *blob = sqlite3_column_blob(next, 1);
+    size_t n = (size_t)sqlite3_column_bytes(next, 1);
+    if (uid == NULL || uid_len == 0 || uid_len > CPNS_USER_ID_MAX) {
+      fprintf(stderr, "database %s: a user row has an invalid User ID; not upgraded\n", path);
+      goto out;
+    }
+    if (cpns_credential_decode(cred, blob, n) != 0 ||
+        cpns_credential_seal(sealed, cred, db->record_key, uid, uid_len) != 0) {
+      /* Such a user could not log in under version 1 either. */
+      fprintf(stderr, "database %s: malformed credential record for user %.*s; not upgraded "
+                      "(remove the row with the sqlite3 shell, then enroll the user again)\n",
+              path, (int)uid_len, (const char *)uid);
+      goto out;
+    }
+    memcpy(last, uid, uid_len); /* the row's memory ends with the reset */
+    last_len = uid_len;
+    sqlite3_reset(next);
+    sqlite3_bind_text(put, 1, (const char *)last, (int)last_len, SQLITE_STATIC);
+    sqlite3_bind_blob(put, 2, sealed, (int)sizeof(sealed), SQLITE_STATIC);
+    s = sqlite3_step(put);
+    sqlite3_reset(put);
+    if (s != SQLITE_DONE) {
+      report(db, "sealing a credential record");
+      goto out;
+    }
+    count++;
+  }
+  if (count > 0) {
+    fprintf(stderr, "database %s: sealed %ld credential record(s)\n", path, count);
+  }
+  rc = 0;
+out:
+  sodium_free(cred);
+  sqlite3_finalize(next);
+  sqlite3_finalize(put);
+  return rc;
+}
+
+/* Version 1 -> 2, inside the caller's transaction. */
+static int upgrade_to_v2(server_db *db, const char *path) {
+  if (exec(db, SCHEMA_V2_STEP) != 0 ||
+      put_setting(db, SETTING_OPS, CPNS_KDF_OPS_DEFAULT) != 0 ||
+      put_setting(db, SETTING_MEM, CPNS_KDF_MEM_KIB_DEFAULT) != 0 ||
+      seal_plain_records(db, path) != 0) {
+    return -1;
+  }
+  return exec(db, "PRAGMA user_version = 2");
+}
+
+/*
+ * Brings the schema to SERVER_DB_SCHEMA_VERSION in one transaction, each
+ * step taking it from version N to N + 1. Sets *upgraded when an existing
+ * database changed (not when the schema was created).
+ */
+static int migrate(server_db *db, const char *path, server_db_mode mode, int *upgraded) {
+  *upgraded = 0;
   if (exec(db, "BEGIN IMMEDIATE") != 0) {
     return -1;
   }
@@ -103,22 +259,60 @@ static int migrate(server_db *db, const char *path, server_db_mode mode) {
     fprintf(stderr, "database %s is not initialized (run cpns-server init)\n", path);
     goto fail;
   }
-  if (version == 0 && exec(db, SCHEMA_V1) != 0) {
-    goto fail;
+  if (version == 0) {
+    if (exec(db, SCHEMA_V1) != 0) {
+      goto fail;
+    }
+    db->created = 1;
+    version = 1;
+  }
+  if (version == 1) {
+    /* An empty new database needs no key; existing records do. */
+    if (!db->created && db->record_key == NULL) {
+      fprintf(stderr,
+              "database %s has schema version 1 (credential records not sealed); run "
+              "`cpns-server serve` or `cpns-server user add` with --key-file once to "
+              "upgrade it to version %d\n",
+              path, SERVER_DB_SCHEMA_VERSION);
+      goto fail;
+    }
+    if (upgrade_to_v2(db, path) != 0) {
+      goto fail;
+    }
+    *upgraded = !db->created;
   }
   return exec(db, "COMMIT");
 fail:
   exec(db, "ROLLBACK");
+  db->created = 0;
   return -1;
 }
 
+/*
+ * After an upgrade rewrote records: rebuild the file so that no freed page
+ * keeps an old plain record, and empty the WAL, which may hold them too.
+ */
+static void scrub_after_upgrade(server_db *db, const char *path) {
+  if (exec(db, "VACUUM") != 0 || exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0) {
+    fprintf(stderr, "warning: database %s upgraded, but old unsealed records may remain in "
+                    "its free pages until `VACUUM` succeeds\n", path);
+  }
+}
+
 int server_db_open(server_db **out, const char *path, server_db_mode mode) {
+  return server_db_open_with_key(out, path, mode, NULL);
+}
+
+int server_db_open_with_key(server_db **out, const char *path, server_db_mode mode,
+                            const uint8_t record_key[CPNS_CREDENTIAL_SEAL_KEY_LEN]) {
   *out = NULL;
+  int upgraded = 0;
   server_db *db = calloc(1, sizeof(*db));
   if (db == NULL) {
     fprintf(stderr, "out of memory opening database %s\n", path);
     return -1;
   }
+  db->record_key = record_key;
   /* One thread at a time uses a connection (the store's moves to its
    * thread once): SQLite's own per-call mutex would only cost. */
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -133,10 +327,15 @@ int server_db_open(server_db **out, const char *path, server_db_mode mode) {
   }
   sqlite3_busy_timeout(db->conn, BUSY_TIMEOUT_MS);
   /* WAL lets the loop thread read while the store thread writes; FULL
-   * syncs the WAL on every commit, so a committed assignment survives power loss. */
+   * syncs the WAL on every commit, so a committed assignment survives power
+   * loss. secure_delete zeroes what a change frees: a replaced or deleted
+   * record leaves no copy in the page. */
   if (exec(db, "PRAGMA journal_mode = WAL") != 0 || exec(db, "PRAGMA synchronous = FULL") != 0 ||
-      migrate(db, path, mode) != 0) {
+      exec(db, "PRAGMA secure_delete = ON") != 0 || migrate(db, path, mode, &upgraded) != 0) {
     goto fail;
+  }
+  if (upgraded) {
+    scrub_after_upgrade(db, path);
   }
   if (mode == SERVER_DB_READER && exec(db, "PRAGMA query_only = 1") != 0) {
     goto fail;
@@ -184,9 +383,18 @@ static int bind_text(sqlite3_stmt *st, int col, const uint8_t *s, size_t len) {
 }
 
 int server_db_user_add(server_db *db, const uint8_t *user_id, size_t user_id_len,
-                       const uint8_t *record, size_t record_len) {
+                       const cpns_credential *cred) {
+  uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN];
   sqlite3_stmt *st = NULL;
   int rc = -1;
+  if (db->record_key == NULL) {
+    fprintf(stderr, "database: adding a user needs the key file\n");
+    return -1;
+  }
+  if (cpns_credential_seal(sealed, cred, db->record_key, user_id, user_id_len) != 0) {
+    fprintf(stderr, "database: cannot seal the credential record\n");
+    return -1;
+  }
   if (sqlite3_prepare_v2(db->conn,
                          "INSERT INTO users(user_id, credential, created_at) VALUES(?1, ?2, ?3)",
                          -1, &st, NULL) != SQLITE_OK) {
@@ -194,7 +402,7 @@ int server_db_user_add(server_db *db, const uint8_t *user_id, size_t user_id_len
     return -1;
   }
   bind_text(st, 1, user_id, user_id_len);
-  sqlite3_bind_blob(st, 2, record, (int)record_len, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, sealed, (int)sizeof(sealed), SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
   int s = sqlite3_step(st);
   if (s == SQLITE_DONE) {
@@ -226,6 +434,46 @@ int server_db_user_del(server_db *db, const uint8_t *user_id, size_t user_id_len
   return rc;
 }
 
+int server_db_created(const server_db *db) { return db->created; }
+
+int server_db_get_defaults(server_db *db, server_db_defaults *out) {
+  cpns_kdf_params kdf;
+  memset(&kdf, 0, sizeof(kdf));
+  if (get_setting(db, SETTING_OPS, &kdf.ops_limit) != 0 ||
+      get_setting(db, SETTING_MEM, &kdf.mem_limit_kib) != 0) {
+    return -1;
+  }
+  if (cpns_kdf_check_enrollment(&kdf) != 0) {
+    fprintf(stderr, "database: stored enrollment defaults (ops %" PRIu32 ", mem-kib %" PRIu32
+                    ") are out of range\n", kdf.ops_limit, kdf.mem_limit_kib);
+    return -1;
+  }
+  out->ops_limit = kdf.ops_limit;
+  out->mem_limit_kib = kdf.mem_limit_kib;
+  return 0;
+}
+
+int server_db_set_defaults(server_db *db, const server_db_defaults *d) {
+  cpns_kdf_params kdf;
+  memset(&kdf, 0, sizeof(kdf));
+  kdf.ops_limit = d->ops_limit;
+  kdf.mem_limit_kib = d->mem_limit_kib;
+  if (cpns_kdf_check_enrollment(&kdf) != 0) {
+    fprintf(stderr, "enrollment defaults out of range: ops %" PRIu32 ", mem-kib %" PRIu32 "\n",
+            d->ops_limit, d->mem_limit_kib);
+    return -1;
+  }
+  if (exec(db, "BEGIN IMMEDIATE") != 0) {
+    return -1;
+  }
+  if (put_setting(db, SETTING_OPS, d->ops_limit) != 0 ||
+      put_setting(db, SETTING_MEM, d->mem_limit_kib) != 0) {
+    exec(db, "ROLLBACK");
+    return -1;
+  }
+  return exec(db, "COMMIT");
+}
+
 void server_db_library_setup(void) {
   /* Fails harmlessly (SQLITE_MISUSE) if SQLite was already initialised. */
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -239,13 +487,19 @@ int server_db_user_get(server_db *db, const uint8_t *user_id, size_t user_id_len
   int rc = -1;
   int s = sqlite3_step(st);
   if (s == SQLITE_ROW) {
-    const void *blob = sqlite3_column_blob(st, 0);
-    int n = sqlite3_column_bytes(st, 0);
-    if (blob != NULL && n > 0 && cpns_credential_decode(cred, blob, (size_t)n) == 0) {
+    const uint8_t *blob = sqlite3_column_blob(st, 0);
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    int u = db->record_key != NULL
+                ? cpns_credential_unseal(cred, blob, n, db->record_key, user_id, user_id_len)
+                : CPNS_ERR_INVALID_ARGUMENT;
+    if (u == 0) {
       rc = 0;
     } else {
-      fprintf(stderr, "database: malformed credential record for user %.*s\n",
-              (int)user_id_len, (const char *)user_id);
+      fprintf(stderr, "database: credential record for user %.*s %s\n", (int)user_id_len,
+              (const char *)user_id,
+              u == CPNS_ERR_DECRYPT ? "does not open (another key file, or an altered row)"
+              : u == CPNS_ERR_RECORD_FORMAT ? "is malformed"
+                                            : "cannot be read without the key file");
     }
   } else if (s == SQLITE_DONE) {
     rc = 1;
@@ -264,8 +518,7 @@ int server_db_user_foreach(server_db *db, server_db_user_cb cb, void *arg) {
     report(db, "listing users");
     return -1;
   }
-  cpns_credential *cred = sodium_malloc(sizeof(*cred));
-  int rc = cred != NULL ? 0 : -1;
+  int rc = 0;
   while (rc == 0) {
     int s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
@@ -278,19 +531,16 @@ int server_db_user_foreach(server_db *db, server_db_user_cb cb, void *arg) {
     }
     const uint8_t *uid = sqlite3_column_text(st, 0);
     size_t uid_len = (size_t)sqlite3_column_bytes(st, 0);
-    const void *blob = sqlite3_column_blob(st, 1);
-    int n = sqlite3_column_bytes(st, 1);
+    const uint8_t *blob = sqlite3_column_blob(st, 1);
+    size_t n = (size_t)sqlite3_column_bytes(st, 1);
     cpns_kdf_params kdf;
-    memset(&kdf, 0, sizeof(kdf));
-    if (blob != NULL && n > 0 && cpns_credential_decode(cred, blob, (size_t)n) == 0) {
-      kdf = cred->kdf;
+    if (cpns_credential_sealed_kdf(&kdf, blob, n) != 0) {
+      fprintf(stderr, "database: malformed credential record for user %.*s\n", (int)uid_len,
+              (const char *)uid); /* listed with zero parameters */
     }
     if (cb(arg, uid, uid_len, &kdf) != 0) {
       break;
     }
-  }
-  if (cred != NULL) {
-    sodium_free(cred);
   }
   sqlite3_finalize(st);
   return rc;

@@ -1,17 +1,26 @@
 /*
  * cpns-server database (SQLite, WAL, synchronous=FULL): the user table of
- * credential records and the assignment table. One server_db per
- * connection; a connection is used by one thread at a time.
+ * credential records (sealed under the key file's record key since schema
+ * 2), the assignment table and the settings (enrollment defaults). One
+ * server_db per connection; a connection is used by one thread at a time.
  */
 #ifndef CPNS_EXAMPLES_SERVER_DB_H
 #define CPNS_EXAMPLES_SERVER_DB_H
 
 #include <stdint.h>
 
+#include <cpns/crypto.h>
 #include <cpns/server.h>
 
 /** Schema version kept in PRAGMA user_version. */
-#define SERVER_DB_SCHEMA_VERSION 1
+#define SERVER_DB_SCHEMA_VERSION 2
+
+/** The Argon2id parameters `user add` enrolls with unless told otherwise,
+ * and that `serve` shows unknown User IDs (stored by init; schema 2). */
+typedef struct server_db_defaults {
+  uint32_t ops_limit;
+  uint32_t mem_limit_kib;
+} server_db_defaults;
 
 typedef struct server_db server_db;
 
@@ -35,29 +44,57 @@ typedef struct server_db_assignment {
 } server_db_assignment;
 
 /**
- * Opens the database, sets WAL and synchronous=FULL and brings the schema
- * to SERVER_DB_SCHEMA_VERSION (creating it only in SERVER_DB_CREATE mode).
- * Returns 0, or -1 with a message on stderr.
+ * Opens the database without the record key, sets WAL and synchronous=FULL
+ * and checks the schema (creating it only in SERVER_DB_CREATE mode). Such a
+ * connection cannot read or add credential records, and refuses a database
+ * that still needs the upgrade to SERVER_DB_SCHEMA_VERSION (that takes the
+ * key). Returns 0, or -1 with a message on stderr.
  */
 int server_db_open(server_db **db, const char *path, server_db_mode mode);
+
+/**
+ * As server_db_open(), with the key that seals credential records
+ * (server_keys.record_key; it must outlive the connection). A schema-1
+ * database is upgraded in one transaction: every plain record sealed under
+ * record_key and bound to its User ID, the enrollment defaults set to
+ * 3 / 65536; then the file is vacuumed and its WAL truncated so that no
+ * plain record stays on disk. Returns 0, or -1 with a message on stderr.
+ */
+int server_db_open_with_key(server_db **db, const char *path, server_db_mode mode,
+                            const uint8_t record_key[CPNS_CREDENTIAL_SEAL_KEY_LEN]);
+
+/** 1 if this server_db_open*() created the schema (a new database), else 0. */
+int server_db_created(const server_db *db);
+
+/** Reads the enrollment defaults. Returns 0 or -1 (message on stderr). */
+int server_db_get_defaults(server_db *db, server_db_defaults *out);
+
+/**
+ * Stores the enrollment defaults (they must pass cpns_kdf_check_enrollment).
+ * Returns 0 or -1 (message on stderr).
+ */
+int server_db_set_defaults(server_db *db, const server_db_defaults *d);
 
 /** Closes the connection; NULL is allowed. */
 void server_db_close(server_db *db);
 
 /**
- * Adds a user's encoded credential record.
+ * Adds a user's credential record, sealed under the record key and bound to
+ * the normalized User ID (needs server_db_open_with_key()).
  * Returns 0, 1 if the user already exists, -1 on error (message on stderr).
  */
 int server_db_user_add(server_db *db, const uint8_t *user_id, size_t user_id_len,
-                       const uint8_t *record, size_t record_len);
+                       const cpns_credential *cred);
 
 /** Deletes a user. Returns 0, 1 if there is no such user, -1 on error. */
 int server_db_user_del(server_db *db, const uint8_t *user_id, size_t user_id_len);
 
 /**
- * Looks up and decodes a user's credential record into *cred (caller's
- * guarded memory). Returns 0, 1 if unknown (cred zeroed), -1 on error
- * (database failure or a malformed record; message on stderr).
+ * Looks up and unseals a user's credential record into *cred (caller's
+ * guarded memory; needs server_db_open_with_key()). Returns 0, 1 if unknown
+ * (cred zeroed), -1 on error (database failure, no key, or a record that is
+ * malformed or does not open under the key for this User ID; message on
+ * stderr).
  */
 int server_db_user_get(server_db *db, const uint8_t *user_id, size_t user_id_len,
                        cpns_credential *cred);
@@ -66,7 +103,10 @@ int server_db_user_get(server_db *db, const uint8_t *user_id, size_t user_id_len
 typedef int (*server_db_user_cb)(void *arg, const uint8_t *user_id, size_t user_id_len,
                                  const cpns_kdf_params *kdf);
 
-/** Walks the users in User ID order. Returns 0 or -1. */
+/**
+ * Walks the users in User ID order with the KDF parameters of each record's
+ * clear header (no key needed; zero for a malformed record). Returns 0 or -1.
+ */
 int server_db_user_foreach(server_db *db, server_db_user_cb cb, void *arg);
 
 /**

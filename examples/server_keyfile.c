@@ -162,6 +162,7 @@ int server_keyfile_load(const char *path, server_keys **keys) {
   memcpy(k->server_secret, buf + SERVER_KEYFILE_MAGIC_LEN, CPNS_SERVER_SECRET_LEN);
   memcpy(k->master_key, buf + SERVER_KEYFILE_MAGIC_LEN + CPNS_SERVER_SECRET_LEN,
          CPNS_MASTER_KEY_LEN);
+  (void)cpns_credential_seal_key(k->record_key, k->master_key);
   *keys = k;
   k = NULL;
   rc = 0;

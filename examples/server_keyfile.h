@@ -1,6 +1,7 @@
 /*
- * cpns-server key file: the server secret (fake salts) and the EUKey master
- * key, kept apart from the database in a 0600 file created atomically.
+ * cpns-server key file: the server secret (fake salts) and the master key
+ * (EUKeys, and through a derived key the credential records, sealed at
+ * rest), kept apart from the database in a 0600 file created atomically.
  */
 #ifndef CPNS_EXAMPLES_SERVER_KEYFILE_H
 #define CPNS_EXAMPLES_SERVER_KEYFILE_H
@@ -17,6 +18,8 @@
 typedef struct server_keys {
   uint8_t server_secret[CPNS_SERVER_SECRET_LEN];
   uint8_t master_key[CPNS_MASTER_KEY_LEN];
+  /** Derived at load (cpns_credential_seal_key), not stored: seals credential records. */
+  uint8_t record_key[CPNS_CREDENTIAL_SEAL_KEY_LEN];
 } server_keys;
 
 /**

@@ -31,8 +31,10 @@ static const char USAGE[] =
     "CPNS server: assigns EUKeys to PN gateways (OMA CPNS).\n"
     "\n"
     "Commands:\n"
-    "  init --db PATH --key-file PATH     create the database and the key file\n"
-    "  user add --db PATH --user ID [--password-file F] [--ops N] [--mem-kib N]\n"
+    "  init --db PATH --key-file PATH [--ops N] [--mem-kib N]\n"
+    "                                     create the database and the key file\n"
+    "  user add --db PATH --key-file PATH --user ID [--password-file F]\n"
+    "           [--ops N] [--mem-kib N]\n"
     "  user del --db PATH --user ID\n"
     "  user list --db PATH\n"
     "  serve --db PATH --key-file PATH --listen HOST:PORT --realm REALM [limits]\n"
@@ -42,23 +44,30 @@ static const char USAGE[] =
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 static const char USAGE_INIT[] =
-    "Usage: cpns-server init --db PATH --key-file PATH\n"
+    "Usage: cpns-server init --db PATH --key-file PATH [--ops N] [--mem-kib N]\n"
     "\n"
-    "Creates the SQLite database (or brings an existing one to the current\n"
-    "schema) and a new key file holding the server secret and the EUKey\n"
-    "master key (mode 0600, created atomically; an existing key file is\n"
-    "never replaced). Keep the key file apart from the database.\n";
+    "Creates the SQLite database and a new key file holding the server secret\n"
+    "and the master key that seals EUKeys and credential records (mode 0600,\n"
+    "created atomically; an existing key file is never replaced). Keep the key\n"
+    "file apart from the database.\n"
+    "The database stores the enrollment defaults: the Argon2id parameters\n"
+    "`user add` uses and `serve` shows unknown User IDs, so that those cannot\n"
+    "be told apart from enrolled users.\n"
+    "  --ops N       default opsLimit (default 3)\n"
+    "  --mem-kib N   default memLimitKiB (default 65536)\n";
 
 static const char USAGE_USER_ADD[] =
-    "Usage: cpns-server user add --db PATH --user ID [--password-file F]\n"
-    "                            [--ops N] [--mem-kib N]\n"
+    "Usage: cpns-server user add --db PATH --key-file PATH --user ID\n"
+    "                            [--password-file F] [--ops N] [--mem-kib N]\n"
     "\n"
     "Enrolls a user: stores a credential record derived from the password\n"
-    "(Argon2id; never the password). Without --password-file the password is\n"
-    "asked twice on the terminal without echo. A password file holds the\n"
-    "password octets; one trailing newline is stripped.\n"
-    "  --ops N       Argon2id opsLimit (default 3)\n"
-    "  --mem-kib N   Argon2id memLimitKiB (default 65536)\n"
+    "(Argon2id; never the password), sealed under the key file. Without\n"
+    "--password-file the password is asked twice on the terminal without echo.\n"
+    "A password file holds the password octets; one trailing newline is stripped.\n"
+    "  --ops N       Argon2id opsLimit (default: the database's, see init)\n"
+    "  --mem-kib N   Argon2id memLimitKiB (default: the database's)\n"
+    "Other parameters than the database's defaults make the user\n"
+    "distinguishable from unknown User IDs (a warning says so).\n"
     "Prints \"user: ID\" (the normalized User ID).\n";
 
 static const char USAGE_USER_DEL[] =
@@ -69,8 +78,10 @@ static const char USAGE_USER_DEL[] =
 static const char USAGE_USER_LIST[] =
     "Usage: cpns-server user list --db PATH\n"
     "\n"
-    "Lists users, one block per user: \"user: ID\", \"ops: N\", \"mem-kib: N\",\n"
-    "then an empty line.\n";
+    "Lists the enrollment defaults (\"default-ops: N\", \"default-mem-kib: N\",\n"
+    "an empty line), then one block per user: \"user: ID\", \"ops: N\",\n"
+    "\"mem-kib: N\", \"defaults: yes\" or \"defaults: no (...)\" for a user\n"
+    "that can be told apart from unknown User IDs, then an empty line.\n";
 
 static const char USAGE_ASSIGNMENTS[] =
     "Usage: cpns-server assignments --db PATH\n"
@@ -83,7 +94,9 @@ static const char USAGE_SERVE[] =
     "Usage: cpns-server serve --db PATH --key-file PATH --listen HOST:PORT\n"
     "                         --realm REALM [OPTIONS]\n"
     "\n"
-    "Serves EUKey assignments until SIGINT or SIGTERM. Prints\n"
+    "Serves EUKey assignments until SIGINT or SIGTERM. Unknown User IDs get\n"
+    "the enrollment defaults stored by init. A schema-1 database is upgraded\n"
+    "first (its credential records sealed). Prints\n"
     "\"listening on HOST:PORT\" on stderr once bound (port 0 picks a free port)\n"
     "and one line per exchange.\n"
     "  --max-pdu N              longest PDU accepted, octets (default 4096)\n"
@@ -95,9 +108,6 @@ static const char USAGE_SERVE[] =
     "  --lockout-base-ms N      first back-off, doubled per further attempt (default 1000)\n"
     "  --lockout-max-ms N       longest back-off (default 900000)\n"
     "  --lockout-table N        User IDs tracked for lockout (default 65536)\n"
-    "  --fake-ops N             KDF opsLimit shown for unknown users (default 3)\n"
-    "  --fake-mem-kib N         KDF memLimitKiB shown for unknown users (default 65536)\n"
-    "                           (set both to the values users are enrolled with)\n"
     "  --store-batch N          assignments per store transaction at most (default 256)\n";
 
 /* Strict decimal parse into [min, max]. */
@@ -256,13 +266,12 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
         o->serve.lockout.capacity = (size_t)v;
         break;
       case OPT_FAKE_OPS:
-        rc = parse_u64("--fake-ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &v);
-        o->serve.fake_ops_limit = (uint32_t)v;
-        break;
       case OPT_FAKE_MEM:
-        rc = parse_u64("--fake-mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
-                       &v);
-        o->serve.fake_mem_limit_kib = (uint32_t)v;
+        /* Removed: parameters apart from enrollment's revealed who exists. */
+        fprintf(stderr, "%s was removed: unknown User IDs get the enrollment defaults stored "
+                        "in the database (cpns-server init --ops N --mem-kib N)\n",
+                c == OPT_FAKE_OPS ? "--fake-ops" : "--fake-mem-kib");
+        rc = -1;
         break;
       case OPT_STORE_BATCH:
         rc = parse_u64("--store-batch", optarg, 1, 100000, &v);
@@ -306,18 +315,40 @@ static const char *required_value(const options *o, int code) {
 }
 
 static int cmd_init(int argc, char **argv) {
-  static const int allowed[] = {OPT_DB, OPT_KEY_FILE, 0};
+  static const int allowed[] = {OPT_DB, OPT_KEY_FILE, OPT_OPS, OPT_MEM_KIB, 0};
+  static const int required[] = {OPT_DB, OPT_KEY_FILE, 0};
   options o;
-  int early = parse_options(argc, argv, allowed, allowed, USAGE_INIT, &o);
+  int early = parse_options(argc, argv, allowed, required, USAGE_INIT, &o);
   if (early >= 0) {
     return early;
+  }
+  server_db_defaults want = {
+      .ops_limit = o.ops != 0 ? (uint32_t)o.ops : CPNS_KDF_OPS_DEFAULT,
+      .mem_limit_kib = o.mem_kib != 0 ? (uint32_t)o.mem_kib : CPNS_KDF_MEM_KIB_DEFAULT};
+  cpns_kdf_params check = {.ops_limit = want.ops_limit, .mem_limit_kib = want.mem_limit_kib};
+  if (cpns_kdf_check_enrollment(&check) != 0) {
+    fprintf(stderr, "--ops %" PRIu32 " --mem-kib %" PRIu32 ": below Argon2id's minimums\n",
+            want.ops_limit, want.mem_limit_kib);
+    return EXIT_USAGE;
   }
   server_db *db = NULL;
   if (server_db_open(&db, o.db, SERVER_DB_CREATE) != 0) {
     return 1;
   }
+  server_db_defaults have;
+  int rc = 0;
+  if (server_db_created(db)) {
+    rc = server_db_set_defaults(db, &want);
+  } else if ((rc = server_db_get_defaults(db, &have)) == 0 && (o.ops != 0 || o.mem_kib != 0) &&
+             (have.ops_limit != want.ops_limit || have.mem_limit_kib != want.mem_limit_kib)) {
+    /* Enrolled users keep theirs: changing the defaults would single them out. */
+    fprintf(stderr, "database %s already exists with enrollment defaults ops %" PRIu32
+                    ", mem-kib %" PRIu32 "; not changed\n",
+            o.db, have.ops_limit, have.mem_limit_kib);
+    rc = -1;
+  }
   server_db_close(db);
-  if (server_keyfile_create(o.key_file) != 0) {
+  if (rc != 0 || server_keyfile_create(o.key_file) != 0) {
     return 1;
   }
   fprintf(stderr, "created database %s and key file %s\n", o.db, o.key_file);
@@ -325,8 +356,9 @@ static int cmd_init(int argc, char **argv) {
 }
 
 static int cmd_user_add(int argc, char **argv) {
-  static const int allowed[] = {OPT_DB, OPT_USER, OPT_PASSWORD_FILE, OPT_OPS, OPT_MEM_KIB, 0};
-  static const int required[] = {OPT_DB, OPT_USER, 0};
+  static const int allowed[] = {OPT_DB, OPT_KEY_FILE, OPT_USER, OPT_PASSWORD_FILE, OPT_OPS,
+                                OPT_MEM_KIB, 0};
+  static const int required[] = {OPT_DB, OPT_KEY_FILE, OPT_USER, 0};
   options o;
   int early = parse_options(argc, argv, allowed, required, USAGE_USER_ADD, &o);
   if (early >= 0) {
@@ -337,17 +369,24 @@ static int cmd_user_add(int argc, char **argv) {
   if (normalize_user(o.user, uid, &uid_len) != 0) {
     return EXIT_USAGE;
   }
+  server_keys *keys = NULL;
   server_db *db = NULL;
-  /* Open first: a wrong --db fails before the password is asked. */
-  if (server_db_open(&db, o.db, SERVER_DB_EXISTING) != 0) {
+  server_db_defaults defaults;
+  /* Open first: a wrong --db or --key-file fails before the password is asked. */
+  if (server_keyfile_load(o.key_file, &keys) != 0) {
+    return 1;
+  }
+  if (server_db_open_with_key(&db, o.db, SERVER_DB_EXISTING, keys->record_key) != 0 ||
+      server_db_get_defaults(db, &defaults) != 0) {
+    server_db_close(db);
+    server_keys_free(keys);
     return 1;
   }
   int status = 1;
   uint8_t *pw = NULL;
   size_t pw_len = 0;
   cpns_credential *cred = sodium_malloc(sizeof(*cred));
-  uint8_t *record = sodium_malloc(CPNS_CREDENTIAL_ENCODED_MAX);
-  if (cred == NULL || record == NULL) {
+  if (cred == NULL) {
     fprintf(stderr, "out of memory\n");
     goto out;
   }
@@ -357,25 +396,15 @@ static int cmd_user_add(int argc, char **argv) {
     goto out;
   }
   cpns_kdf_params kdf;
-  const cpns_kdf_params *kdfp = NULL;
-  if (o.ops != 0 || o.mem_kib != 0) {
-    cpns_random(kdf.salt, sizeof(kdf.salt));
-    kdf.ops_limit = o.ops != 0 ? (uint32_t)o.ops : CPNS_KDF_OPS_DEFAULT;
-    kdf.mem_limit_kib = o.mem_kib != 0 ? (uint32_t)o.mem_kib : CPNS_KDF_MEM_KIB_DEFAULT;
-    kdfp = &kdf;
-  }
-  rc = cpns_credential_create(cred, pw, pw_len, kdfp);
+  cpns_random(kdf.salt, sizeof(kdf.salt));
+  kdf.ops_limit = o.ops != 0 ? (uint32_t)o.ops : defaults.ops_limit;
+  kdf.mem_limit_kib = o.mem_kib != 0 ? (uint32_t)o.mem_kib : defaults.mem_limit_kib;
+  rc = cpns_credential_create(cred, pw, pw_len, &kdf);
   if (rc != 0) {
     fprintf(stderr, "cannot create the credential record: %s\n", cpns_strerror(rc));
     goto out;
   }
-  size_t record_len = 0;
-  rc = cpns_credential_encode(cred, record, CPNS_CREDENTIAL_ENCODED_MAX, &record_len);
-  if (rc != 0) {
-    fprintf(stderr, "cannot encode the credential record: %s\n", cpns_strerror(rc));
-    goto out;
-  }
-  rc = server_db_user_add(db, uid, uid_len, record, record_len);
+  rc = server_db_user_add(db, uid, uid_len, cred);
   if (rc == 1) {
     fprintf(stderr, "user %.*s already exists (delete it first to change the password)\n",
             (int)uid_len, (const char *)uid);
@@ -384,13 +413,21 @@ static int cmd_user_add(int argc, char **argv) {
   if (rc != 0) {
     goto out;
   }
+  if (kdf.ops_limit != defaults.ops_limit || kdf.mem_limit_kib != defaults.mem_limit_kib) {
+    fprintf(stderr, "warning: user %.*s enrolled with ops %" PRIu32 ", mem-kib %" PRIu32
+                    ", not the database's defaults (ops %" PRIu32 ", mem-kib %" PRIu32 "): "
+                    "unknown User IDs are answered with the defaults, so this user is "
+                    "distinguishable from them\n",
+            (int)uid_len, (const char *)uid, kdf.ops_limit, kdf.mem_limit_kib,
+            defaults.ops_limit, defaults.mem_limit_kib);
+  }
   printf("user: %.*s\n", (int)uid_len, (const char *)uid);
   status = 0;
 out:
   if (pw != NULL) sodium_free(pw);
   if (cred != NULL) sodium_free(cred);
-  if (record != NULL) sodium_free(record);
   server_db_close(db);
+  server_keys_free(keys);
   return status;
 }
 
@@ -419,9 +456,11 @@ static int cmd_user_del(int argc, char **argv) {
 }
 
 static int print_user(void *arg, const uint8_t *uid, size_t uid_len, const cpns_kdf_params *kdf) {
-  (void)arg;
-  printf("user: %.*s\nops: %" PRIu32 "\nmem-kib: %" PRIu32 "\n\n", (int)uid_len,
-         (const char *)uid, kdf->ops_limit, kdf->mem_limit_kib);
+  const server_db_defaults *d = arg;
+  int same = kdf->ops_limit == d->ops_limit && kdf->mem_limit_kib == d->mem_limit_kib;
+  printf("user: %.*s\nops: %" PRIu32 "\nmem-kib: %" PRIu32 "\ndefaults: %s\n\n", (int)uid_len,
+         (const char *)uid, kdf->ops_limit, kdf->mem_limit_kib,
+         same ? "yes" : "no (distinguishable from unknown User IDs)");
   return 0;
 }
 
@@ -449,7 +488,13 @@ static int cmd_user_list(int argc, char **argv) {
   if (early >= 0) {
     return early;
   }
-  int rc = server_db_user_foreach(db, print_user, NULL);
+  server_db_defaults d;
+  int rc = server_db_get_defaults(db, &d);
+  if (rc == 0) {
+    printf("default-ops: %" PRIu32 "\ndefault-mem-kib: %" PRIu32 "\n\n", d.ops_limit,
+           d.mem_limit_kib);
+    rc = server_db_user_foreach(db, print_user, &d);
+  }
   server_db_close(db);
   return rc == 0 ? 0 : 1;
 }

@@ -788,8 +788,6 @@ int server_run(const server_config *cfg_in) {
   srv.settings.realm = cfg.realm;
   srv.settings.realm_len = cfg.realm_len;
   srv.settings.server_secret = cfg.keys->server_secret;
-  srv.settings.fake_ops_limit = cfg.fake_ops_limit;
-  srv.settings.fake_mem_limit_kib = cfg.fake_mem_limit_kib;
   srv.settings.max_pdu_len = cfg.max_pdu_len;
   srv.settings.pdu_timeout_ms = cfg.pdu_timeout_ms;
   srv.settings.exchange_timeout_ms = cfg.exchange_timeout_ms;
@@ -818,9 +816,16 @@ int server_run(const server_config *cfg_in) {
     goto out;
   }
   srv.settings.secpool = srv.secpool;
-  if (server_db_open(&srv.reader, cfg.db_path, SERVER_DB_READER) != 0) {
+  /* Opened first, with the key: upgrades an old schema before anything runs.
+   * Unknown User IDs get the enrollment defaults, like enrolled users. */
+  server_db_defaults defaults;
+  if (server_db_open_with_key(&srv.reader, cfg.db_path, SERVER_DB_READER,
+                              cfg.keys->record_key) != 0 ||
+      server_db_get_defaults(srv.reader, &defaults) != 0) {
     goto out;
   }
+  srv.settings.fake_ops_limit = defaults.ops_limit;
+  srv.settings.fake_mem_limit_kib = defaults.mem_limit_kib;
   if (pipe(srv.wake_pipe) != 0 || evutil_make_socket_nonblocking(srv.wake_pipe[0]) != 0 ||
       evutil_make_socket_nonblocking(srv.wake_pipe[1]) != 0 ||
       evutil_make_socket_closeonexec(srv.wake_pipe[0]) != 0 ||

@@ -20,8 +20,6 @@ typedef struct server_config {
   const uint8_t *realm;
   size_t realm_len;
   const server_keys *keys;
-  uint32_t fake_ops_limit;        /**< Unknown users' KDF params (match enrollment) */
-  uint32_t fake_mem_limit_kib;
   size_t max_pdu_len;
   uint64_t pdu_timeout_ms;
   uint64_t exchange_timeout_ms;

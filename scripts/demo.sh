@@ -69,8 +69,8 @@ run "$SERVER" init --db "$DIR/server.db" --key-file "$DIR/server.key"
 step "2. Enroll user alice@example.com (password from a file; default Argon2id parameters)"
 printf '%s\n' 'correct horse battery staple' >"$DIR/alice.pw"
 chmod 600 "$DIR/alice.pw"
-run "$SERVER" user add --db "$DIR/server.db" --user alice@example.com \
-  --password-file "$DIR/alice.pw"
+run "$SERVER" user add --db "$DIR/server.db" --key-file "$DIR/server.key" \
+  --user alice@example.com --password-file "$DIR/alice.pw"
 
 step "3. Serve on 127.0.0.1, port chosen by the system"
 mkfifo "$DIR/server.fifo"

@@ -453,6 +453,133 @@ START_TEST(test_eukey_unseal_rejects_wrong_binding) {
 }
 END_TEST
 
+/* 1 iff needle occurs in hay. */
+static int contains(const uint8_t *hay, size_t hay_len, const uint8_t *needle, size_t len) {
+  for (size_t i = 0; i + len <= hay_len; i++) {
+    if (memcmp(hay + i, needle, len) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* A sealed record's key, independent of the EUKey master key. */
+static void record_key(uint8_t key[CPNS_CREDENTIAL_SEAL_KEY_LEN]) {
+  uint8_t mk[CPNS_MASTER_KEY_LEN];
+  memset(mk, 1, sizeof(mk));
+  ck_assert_int_eq(cpns_credential_seal_key(key, mk), 0);
+}
+
+START_TEST(test_credential_seal_key_definition) {
+  uint8_t mk[32], key[32], mac[32];
+  memset(mk, 1, sizeof(mk));
+  ck_assert_int_eq(cpns_credential_seal_key(key, mk), 0);
+  crypto_auth_hmacsha256(mac, (const uint8_t *)"CPNS Credential Seal Key", 24, mk);
+  ck_assert_mem_eq(key, mac, 32);
+  ck_assert_mem_ne(key, mk, 32);
+  ck_assert_int_eq(cpns_credential_seal_key(key, NULL), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_credential_seal_key(NULL, mk), CPNS_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+START_TEST(test_credential_unseal_round_trip) {
+  cpns_credential *c = make_cred(), *d = sodium_malloc(sizeof(*d));
+  uint8_t key[32], sealed[CPNS_SEALED_CREDENTIAL_LEN], sealed2[CPNS_SEALED_CREDENTIAL_LEN];
+  cpns_kdf_params kdf;
+  record_key(key);
+  ck_assert_int_eq(cpns_credential_seal(sealed, c, key, (const uint8_t *)USR, strlen(USR)), 0);
+  ck_assert_int_eq(cpns_credential_unseal(d, sealed, sizeof(sealed), key, (const uint8_t *)USR,
+                                          strlen(USR)), 0);
+  ck_assert_mem_eq(d, c, sizeof(*c));
+  /* Neither secret appears in the sealed octets. */
+  ck_assert(!contains(sealed, sizeof(sealed), c->stored_key, CPNS_STORED_KEY_LEN));
+  ck_assert(!contains(sealed, sizeof(sealed), c->server_key, CPNS_SERVER_KEY_LEN));
+  /* The clear header gives the parameters without the key. */
+  ck_assert_int_eq(cpns_credential_sealed_kdf(&kdf, sealed, sizeof(sealed)), 0);
+  ck_assert_mem_eq(&kdf, &c->kdf, sizeof(kdf));
+  /* Fresh nonce every time. */
+  ck_assert_int_eq(cpns_credential_seal(sealed2, c, key, (const uint8_t *)USR, strlen(USR)), 0);
+  ck_assert_mem_eq(sealed, sealed2, 32);
+  ck_assert_mem_ne(sealed + 32, sealed2 + 32, 24);
+  sodium_free(c);
+  sodium_free(d);
+}
+END_TEST
+
+START_TEST(test_credential_unseal_rejects) {
+  cpns_credential *c = make_cred(), *d = sodium_malloc(sizeof(*d));
+  uint8_t key[32], sealed[CPNS_SEALED_CREDENTIAL_LEN + 1], zero[sizeof(*d)];
+  const uint8_t *u = (const uint8_t *)USR;
+  size_t ulen = strlen(USR), i;
+  cpns_kdf_params kdf;
+  memset(zero, 0, sizeof(zero));
+  record_key(key);
+  ck_assert_int_eq(cpns_credential_seal(sealed, c, key, u, ulen), 0);
+  /* Wrong key. */
+  key[0] ^= 1;
+  memset(d, 0x77, sizeof(*d));
+  ck_assert_int_eq(cpns_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen),
+                   CPNS_ERR_DECRYPT);
+  ck_assert_mem_eq(d, zero, sizeof(*d));
+  key[0] ^= 1;
+  /* Another user's row. */
+  ck_assert_int_eq(cpns_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key,
+                                          (const uint8_t *)"bob@example.org", 15),
+                   CPNS_ERR_DECRYPT);
+  ck_assert_int_eq(cpns_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen - 1),
+                   CPNS_ERR_DECRYPT);
+  /* Every octet matters: header ones fail the format check or the tag. */
+  for (i = 0; i < CPNS_SEALED_CREDENTIAL_LEN; i++) {
+    sealed[i] ^= 0x01;
+    memset(d, 0x77, sizeof(*d));
+    int rv = cpns_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen);
+    ck_assert_msg(rv == CPNS_ERR_DECRYPT || (i < 32 && rv == CPNS_ERR_RECORD_FORMAT),
+                  "octet %zu: %d", i, rv);
+    ck_assert_mem_eq(d, zero, sizeof(*d));
+    sealed[i] ^= 0x01;
+  }
+  /* The KDF parameters are authenticated: a raised opsLimit does not open. */
+  sealed[11] = 2;
+  ck_assert_int_eq(cpns_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen),
+                   CPNS_ERR_DECRYPT);
+  sealed[11] = 1;
+  /* Truncated, extended, empty. */
+  for (i = 0; i <= CPNS_SEALED_CREDENTIAL_LEN + 1; i++) {
+    if (i != CPNS_SEALED_CREDENTIAL_LEN) {
+      ck_assert_int_eq(cpns_credential_unseal(d, sealed, i, key, u, ulen), CPNS_ERR_RECORD_FORMAT);
+      ck_assert_int_eq(cpns_credential_sealed_kdf(&kdf, sealed, i), CPNS_ERR_RECORD_FORMAT);
+    }
+  }
+  /* A plain (unsealed) record is not a sealed one. */
+  uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
+  size_t n;
+  ck_assert_int_eq(cpns_credential_encode(c, plain, sizeof(plain), &n), 0);
+  ck_assert_int_eq(cpns_credential_unseal(d, plain, n, key, u, ulen), CPNS_ERR_RECORD_FORMAT);
+  /* Still intact after all that. */
+  ck_assert_int_eq(cpns_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen), 0);
+  ck_assert_mem_eq(d, c, sizeof(*c));
+  /* Arguments. */
+  ck_assert_int_eq(cpns_credential_unseal(NULL, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_credential_unseal(d, NULL, 1, key, u, ulen), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, NULL, u, ulen),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, 256),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_credential_seal(sealed, c, key, u, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_credential_seal(sealed, c, key, NULL, 1), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_credential_seal(sealed, NULL, key, u, ulen), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_credential_sealed_kdf(NULL, sealed, CPNS_SEALED_CREDENTIAL_LEN),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  c->kdf.ops_limit = 0;
+  ck_assert_int_eq(cpns_credential_seal(sealed, c, key, u, ulen), CPNS_ERR_ENCODE);
+  sodium_free(c);
+  sodium_free(d);
+}
+END_TEST
+
 START_TEST(test_random_fills) {
   uint8_t a[32] = {0}, b[32] = {0};
   cpns_random(a, sizeof(a));
@@ -488,6 +615,9 @@ static Suite *crypto_suite(void) {
   tcase_add_test(tc, test_fake_salt_definition);
   tcase_add_test(tc, test_eukey_unseal_round_trip);
   tcase_add_test(tc, test_eukey_unseal_rejects_wrong_binding);
+  tcase_add_test(tc, test_credential_seal_key_definition);
+  tcase_add_test(tc, test_credential_unseal_round_trip);
+  tcase_add_test(tc, test_credential_unseal_rejects);
   tcase_add_test(tc, test_random_fills);
   suite_add_tcase(s, tc);
   return s;

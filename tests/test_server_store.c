@@ -122,22 +122,96 @@ END_TEST
 
 /* ---- database ---- */
 
+/* The record key a test database is opened with (server_keys.record_key). */
+static const uint8_t *test_record_key(void) {
+  static uint8_t key[CPNS_CREDENTIAL_SEAL_KEY_LEN];
+  uint8_t master[CPNS_MASTER_KEY_LEN];
+  memset(master, 0x42, sizeof(master));
+  ck_assert_int_eq(cpns_credential_seal_key(key, master), 0);
+  return key;
+}
+
 static server_db *open_new_db(char *path, size_t len) {
   path_in_tmp(path, len, "cpns.db");
   server_db *db = NULL;
-  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_CREATE), 0);
+  ck_assert_int_eq(server_db_open_with_key(&db, path, SERVER_DB_CREATE, test_record_key()), 0);
   return db;
 }
 
-static void make_record(uint8_t *rec, size_t *rec_len, const char *pw, uint32_t ops) {
+/* A credential record (guarded memory; sodium_free it). */
+static cpns_credential *make_cred(const char *pw, uint32_t ops) {
   cpns_credential *cred = sodium_malloc(sizeof(*cred));
   cpns_kdf_params kdf;
+  ck_assert_ptr_nonnull(cred);
   cpns_random(kdf.salt, sizeof(kdf.salt));
   kdf.ops_limit = ops;
   kdf.mem_limit_kib = 8;
   ck_assert_int_eq(cpns_credential_create(cred, (const uint8_t *)pw, strlen(pw), &kdf), 0);
-  ck_assert_int_eq(cpns_credential_encode(cred, rec, CPNS_CREDENTIAL_ENCODED_MAX, rec_len), 0);
-  sodium_free(cred);
+  return cred;
+}
+
+static int raw_user_version(const char *path) {
+  sqlite3 *raw = NULL;
+  sqlite3_stmt *st = NULL;
+  ck_assert_int_eq(sqlite3_open_v2(path, &raw, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+  int v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  return v;
+}
+
+/* Runs one SQL statement with an optional blob (?1) on the file directly. */
+static void raw_exec_blob(const char *path, const char *sql, const void *blob, int blob_len) {
+  sqlite3 *raw = NULL;
+  sqlite3_stmt *st = NULL;
+  ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_prepare_v2(raw, sql, -1, &st, NULL), SQLITE_OK);
+  if (blob != NULL) {
+    sqlite3_bind_blob(st, 1, blob, blob_len, SQLITE_TRANSIENT);
+  }
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+}
+
+/* 1 iff the file at path (if it exists) contains the len octets of needle. */
+static int file_contains(const char *path, const uint8_t *needle, size_t len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    ck_assert_int_eq(errno, ENOENT);
+    return 0;
+  }
+  size_t cap = 1 << 16, n = 0;
+  uint8_t *buf = malloc(cap);
+  ck_assert_ptr_nonnull(buf);
+  size_t got;
+  while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap);
+      ck_assert_ptr_nonnull(buf);
+    }
+  }
+  fclose(f);
+  int found = 0;
+  for (size_t i = 0; !found && i + len <= n; i++) {
+    found = memcmp(buf + i, needle, len) == 0;
+  }
+  free(buf);
+  return found;
+}
+
+/* Neither 32-octet secret of cred is anywhere in the database or its WAL. */
+static void assert_secrets_absent(const char *path, const cpns_credential *cred) {
+  char wal[600];
+  snprintf(wal, sizeof(wal), "%s-wal", path);
+  ck_assert(!file_contains(path, cred->stored_key, CPNS_STORED_KEY_LEN));
+  ck_assert(!file_contains(path, cred->server_key, CPNS_SERVER_KEY_LEN));
+  ck_assert(!file_contains(wal, cred->stored_key, CPNS_STORED_KEY_LEN));
+  ck_assert(!file_contains(wal, cred->server_key, CPNS_SERVER_KEY_LEN));
 }
 
 START_TEST(test_db_open_existing_requires_init) {
@@ -158,14 +232,12 @@ END_TEST
 START_TEST(test_db_schema_version_wal) {
   char path[512];
   server_db *db = open_new_db(path, sizeof(path));
+  ck_assert_int_eq(server_db_created(db), 1);
   server_db_close(db);
+  ck_assert_int_eq(raw_user_version(path), SERVER_DB_SCHEMA_VERSION);
   sqlite3 *raw = NULL;
   ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
   sqlite3_stmt *st = NULL;
-  ck_assert_int_eq(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-  ck_assert_int_eq(sqlite3_column_int(st, 0), SERVER_DB_SCHEMA_VERSION);
-  sqlite3_finalize(st);
   ck_assert_int_eq(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
   ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
   ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
@@ -174,34 +246,71 @@ START_TEST(test_db_schema_version_wal) {
   ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(raw);
   ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_EXISTING), -1);
-  /* Opening again with CREATE keeps data (idempotent init). */
+}
+END_TEST
+
+START_TEST(test_db_defaults) {
+  char path[512];
+  server_db *db = open_new_db(path, sizeof(path));
+  server_db_defaults d = {0, 0};
+  /* A new database starts with the library's enrollment defaults. */
+  ck_assert_int_eq(server_db_get_defaults(db, &d), 0);
+  ck_assert_uint_eq(d.ops_limit, CPNS_KDF_OPS_DEFAULT);
+  ck_assert_uint_eq(d.mem_limit_kib, CPNS_KDF_MEM_KIB_DEFAULT);
+  server_db_defaults want = {1, 8};
+  ck_assert_int_eq(server_db_set_defaults(db, &want), 0);
+  server_db_defaults bad = {1, 7}; /* below Argon2id's minimum */
+  ck_assert_int_eq(server_db_set_defaults(db, &bad), -1);
+  bad.ops_limit = 0;
+  bad.mem_limit_kib = 8;
+  ck_assert_int_eq(server_db_set_defaults(db, &bad), -1);
+  server_db_close(db);
+  /* Kept, and readable without the key; reopening creates nothing. */
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_READER), 0);
+  ck_assert_int_eq(server_db_created(db), 0);
+  ck_assert_int_eq(server_db_get_defaults(db, &d), 0);
+  ck_assert_uint_eq(d.ops_limit, 1);
+  ck_assert_uint_eq(d.mem_limit_kib, 8);
+  server_db_close(db);
+  /* A value out of range in the file is refused, not used. */
+  raw_exec_blob(path, "UPDATE settings SET value = 4 WHERE name = 'enroll_mem_limit_kib'",
+                NULL, 0);
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_READER), 0);
+  ck_assert_int_eq(server_db_get_defaults(db, &d), -1);
+  server_db_close(db);
+  raw_exec_blob(path, "DELETE FROM settings WHERE name = 'enroll_ops_limit'", NULL, 0);
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_READER), 0);
+  ck_assert_int_eq(server_db_get_defaults(db, &d), -1);
+  server_db_close(db);
 }
 END_TEST
 
 START_TEST(test_db_user_add_get_del) {
   char path[512];
   server_db *db = open_new_db(path, sizeof(path));
-  uint8_t rec[CPNS_CREDENTIAL_ENCODED_MAX];
-  size_t rec_len = 0;
-  make_record(rec, &rec_len, "secret", 1);
+  cpns_credential *expect = make_cred("secret", 1);
   const uint8_t *uid = (const uint8_t *)"alice@example.com";
   size_t uid_len = strlen((const char *)uid);
-  ck_assert_int_eq(server_db_user_add(db, uid, uid_len, rec, rec_len), 0);
-  ck_assert_int_eq(server_db_user_add(db, uid, uid_len, rec, rec_len), 1);
+  ck_assert_int_eq(server_db_user_add(db, uid, uid_len, expect), 0);
+  ck_assert_int_eq(server_db_user_add(db, uid, uid_len, expect), 1);
 
   cpns_credential *cred = sodium_malloc(sizeof(*cred));
-  cpns_credential *expect = sodium_malloc(sizeof(*expect));
-  ck_assert_int_eq(cpns_credential_decode(expect, rec, rec_len), 0);
   ck_assert_int_eq(server_db_user_get(db, uid, uid_len, cred), 0);
-  ck_assert_mem_eq(cred->stored_key, expect->stored_key, CPNS_STORED_KEY_LEN);
-  ck_assert_uint_eq(cred->kdf.ops_limit, 1);
+  ck_assert_mem_eq(cred, expect, sizeof(*cred));
   ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"bob", 3, cred), 1);
 
   /* A reader connection sees the writer's data and cannot write. */
   server_db *reader = NULL;
-  ck_assert_int_eq(server_db_open(&reader, path, SERVER_DB_READER), 0);
+  ck_assert_int_eq(server_db_open_with_key(&reader, path, SERVER_DB_READER, test_record_key()),
+                   0);
   ck_assert_int_eq(server_db_user_get(reader, uid, uid_len, cred), 0);
-  ck_assert_int_eq(server_db_user_add(reader, (const uint8_t *)"bob", 3, rec, rec_len), -1);
+  ck_assert_int_eq(server_db_user_add(reader, (const uint8_t *)"bob", 3, expect), -1);
+  server_db_close(reader);
+
+  /* Without the key a connection can neither read nor add records. */
+  ck_assert_int_eq(server_db_open(&reader, path, SERVER_DB_EXISTING), 0);
+  ck_assert_int_eq(server_db_user_get(reader, uid, uid_len, cred), -1);
+  ck_assert_int_eq(server_db_user_add(reader, (const uint8_t *)"bob", 3, expect), -1);
   server_db_close(reader);
 
   ck_assert_int_eq(server_db_user_del(db, uid, uid_len), 0);
@@ -213,15 +322,50 @@ START_TEST(test_db_user_add_get_del) {
 }
 END_TEST
 
+START_TEST(test_db_records_sealed_on_disk) {
+  char path[512];
+  server_db *db = open_new_db(path, sizeof(path));
+  cpns_credential *c = make_cred("secret", 1);
+  ck_assert_int_eq(server_db_user_add(db, (const uint8_t *)"alice", 5, c), 0);
+  /* Checked with the connection open (data in the WAL) and after close. */
+  assert_secrets_absent(path, c);
+  /* The check can fail: the plain encoding would be found. */
+  uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
+  size_t n = 0;
+  ck_assert_int_eq(cpns_credential_encode(c, plain, sizeof(plain), &n), 0);
+  raw_exec_blob(path, "INSERT INTO users VALUES('plain', ?1, 0)", plain, (int)n);
+  char wal[600];
+  snprintf(wal, sizeof(wal), "%s-wal", path);
+  ck_assert(file_contains(path, c->stored_key, CPNS_STORED_KEY_LEN) ||
+            file_contains(wal, c->stored_key, CPNS_STORED_KEY_LEN));
+  server_db_close(db);
+  sodium_free(c);
+}
+END_TEST
+
 START_TEST(test_db_user_get_malformed_record) {
   char path[512];
   server_db *db = open_new_db(path, sizeof(path));
   uint8_t junk[20] = {1, 2, 3};
-  ck_assert_int_eq(server_db_user_add(db, (const uint8_t *)"eve", 3, junk, sizeof(junk)), 0);
+  raw_exec_blob(path, "INSERT INTO users VALUES('eve', ?1, 0)", junk, sizeof(junk));
   cpns_credential *cred = sodium_malloc(sizeof(*cred));
   ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"eve", 3, cred), -1);
-  sodium_free(cred);
+  /* A sealed record copied to another user's row does not open there. */
+  cpns_credential *c = make_cred("pw", 1);
+  ck_assert_int_eq(server_db_user_add(db, (const uint8_t *)"amy", 3, c), 0);
+  raw_exec_blob(path, "UPDATE users SET credential = (SELECT credential FROM users"
+                      " WHERE user_id = 'amy') WHERE user_id = 'eve'", NULL, 0);
+  ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"eve", 3, cred), -1);
+  ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"amy", 3, cred), 0);
   server_db_close(db);
+  /* Under another key file's record key nothing opens. */
+  uint8_t other[CPNS_CREDENTIAL_SEAL_KEY_LEN];
+  memset(other, 0x43, sizeof(other));
+  ck_assert_int_eq(server_db_open_with_key(&db, path, SERVER_DB_READER, other), 0);
+  ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"amy", 3, cred), -1);
+  server_db_close(db);
+  sodium_free(cred);
+  sodium_free(c);
 }
 END_TEST
 
@@ -242,19 +386,22 @@ static int collect_user(void *arg, const uint8_t *uid, size_t len, const cpns_kd
 START_TEST(test_db_user_foreach_sorted) {
   char path[512];
   server_db *db = open_new_db(path, sizeof(path));
-  uint8_t rec[CPNS_CREDENTIAL_ENCODED_MAX];
-  size_t rec_len = 0;
-  make_record(rec, &rec_len, "pw", 2);
-  ck_assert_int_eq(server_db_user_add(db, (const uint8_t *)"zed", 3, rec, rec_len), 0);
-  ck_assert_int_eq(server_db_user_add(db, (const uint8_t *)"amy", 3, rec, rec_len), 0);
-  collected c;
-  memset(&c, 0, sizeof(c));
-  ck_assert_int_eq(server_db_user_foreach(db, collect_user, &c), 0);
-  ck_assert_int_eq(c.n, 2);
-  ck_assert_str_eq(c.names[0], "amy");
-  ck_assert_str_eq(c.names[1], "zed");
-  ck_assert_int_eq(c.ops[0], 2);
+  cpns_credential *c = make_cred("pw", 2);
+  ck_assert_int_eq(server_db_user_add(db, (const uint8_t *)"zed", 3, c), 0);
+  ck_assert_int_eq(server_db_user_add(db, (const uint8_t *)"amy", 3, c), 0);
   server_db_close(db);
+  /* Listing needs no key: the parameters are in the clear header. */
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_READER), 0);
+  collected col;
+  memset(&col, 0, sizeof(col));
+  ck_assert_int_eq(server_db_user_foreach(db, collect_user, &col), 0);
+  ck_assert_int_eq(col.n, 2);
+  ck_assert_str_eq(col.names[0], "amy");
+  ck_assert_str_eq(col.names[1], "zed");
+  ck_assert_int_eq(col.ops[0], 2);
+  ck_assert_int_eq(col.ops[1], 2);
+  server_db_close(db);
+  sodium_free(c);
 }
 END_TEST
 
@@ -287,6 +434,128 @@ static int collect_row(void *arg, const server_db_assignment *a) {
   memcpy(r->sealed, a->sealed_eukey, CPNS_SEALED_EUKEY_LEN);
   return 0;
 }
+
+/* The schema of release 3934e41 (schema version 1), verbatim. */
+static const char V1_SCHEMA[] =
+    "CREATE TABLE users ("
+    " user_id TEXT PRIMARY KEY NOT NULL,"
+    " credential BLOB NOT NULL,"
+    " created_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE assignments ("
+    " entity_id TEXT PRIMARY KEY NOT NULL,"
+    " user_id TEXT NOT NULL,"
+    " mode INTEGER NOT NULL,"
+    " key_id BLOB NOT NULL,"
+    " sealed_eukey BLOB NOT NULL,"
+    " assigned_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX assignments_by_user ON assignments(user_id);"
+    "PRAGMA user_version = 1;";
+
+/* A schema-1 database as release 3934e41 leaves it, users holding plain records. */
+static void make_v1_db(const char *path, cpns_credential **creds, const char *const *users,
+                       int n) {
+  sqlite3 *raw = NULL;
+  ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA journal_mode = WAL", NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(raw, V1_SCHEMA, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(raw);
+  for (int i = 0; i < n; i++) {
+    uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
+    size_t len = 0;
+    char sql[200];
+    ck_assert_int_eq(cpns_credential_encode(creds[i], plain, sizeof(plain), &len), 0);
+    snprintf(sql, sizeof(sql), "INSERT INTO users VALUES('%s', ?1, 1700000000)", users[i]);
+    raw_exec_blob(path, sql, plain, (int)len);
+  }
+  raw_exec_blob(path, "INSERT INTO assignments VALUES('urn:a:1', 'amy', 1, zeroblob(16),"
+                      " zeroblob(72), 1)", NULL, 0);
+}
+
+START_TEST(test_db_upgrade_v1_seals_records) {
+  char path[512];
+  path_in_tmp(path, sizeof(path), "v1.db");
+  static const char *const users[] = {"amy", "bob@example.com", "zed"};
+  cpns_credential *creds[3] = {make_cred("a", 1), make_cred("b", 2), make_cred("z", 1)};
+  make_v1_db(path, creds, users, 3);
+  /* The plain records are there to begin with (so the final check means something). */
+  ck_assert(file_contains(path, creds[1]->server_key, CPNS_SERVER_KEY_LEN));
+
+  /* Without the key: refused, database untouched. */
+  server_db *db = NULL;
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_EXISTING), -1);
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_READER), -1);
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_CREATE), -1);
+  ck_assert_int_eq(raw_user_version(path), 1);
+
+  /* With it: upgraded, nothing else lost. */
+  ck_assert_int_eq(server_db_open_with_key(&db, path, SERVER_DB_READER, test_record_key()), 0);
+  ck_assert_int_eq(server_db_created(db), 0);
+  ck_assert_int_eq(raw_user_version(path), 2);
+  cpns_credential *got = sodium_malloc(sizeof(*got));
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)users[i], strlen(users[i]), got), 0);
+    ck_assert_mem_eq(got, creds[i], sizeof(*got));
+  }
+  server_db_defaults d;
+  ck_assert_int_eq(server_db_get_defaults(db, &d), 0);
+  ck_assert_uint_eq(d.ops_limit, 3);
+  ck_assert_uint_eq(d.mem_limit_kib, 65536);
+  rows r;
+  memset(&r, 0, sizeof(r));
+  ck_assert_int_eq(server_db_assignment_foreach(db, collect_row, &r), 0);
+  ck_assert_int_eq(r.n, 1);
+  for (int i = 0; i < 3; i++) {
+    assert_secrets_absent(path, creds[i]);
+  }
+  server_db_close(db);
+  for (int i = 0; i < 3; i++) {
+    assert_secrets_absent(path, creds[i]);
+    sodium_free(creds[i]);
+  }
+  /* Upgraded once: reopening without the key works now. */
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_EXISTING), 0);
+  server_db_close(db);
+  sodium_free(got);
+}
+END_TEST
+
+START_TEST(test_db_upgrade_v1_malformed_rolls_back) {
+  char path[512];
+  path_in_tmp(path, sizeof(path), "v1bad.db");
+  static const char *const users[] = {"amy", "bob"};
+  cpns_credential *creds[2] = {make_cred("a", 1), make_cred("b", 1)};
+  make_v1_db(path, creds, users, 2);
+  uint8_t junk[96] = {'C', 'P', 'C', 'R', 9};
+  raw_exec_blob(path, "UPDATE users SET credential = ?1 WHERE user_id = 'bob'", junk,
+                sizeof(junk));
+  server_db *db = NULL;
+  ck_assert_int_eq(server_db_open_with_key(&db, path, SERVER_DB_EXISTING, test_record_key()), -1);
+  /* One transaction: amy's record was not sealed either. */
+  ck_assert_int_eq(raw_user_version(path), 1);
+  uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
+  size_t n = 0;
+  ck_assert_int_eq(cpns_credential_encode(creds[0], plain, sizeof(plain), &n), 0);
+  sqlite3 *raw = NULL;
+  sqlite3_stmt *st = NULL;
+  ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_prepare_v2(raw, "SELECT credential FROM users WHERE user_id = 'amy'",
+                                      -1, &st, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+  ck_assert_int_eq(sqlite3_column_bytes(st, 0), (int)n);
+  ck_assert_mem_eq(sqlite3_column_blob(st, 0), plain, n);
+  sqlite3_finalize(st);
+  ck_assert_int_eq(sqlite3_prepare_v2(raw, "SELECT count(*) FROM sqlite_schema"
+                                      " WHERE name = 'settings'", -1, &st, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+  ck_assert_int_eq(sqlite3_column_int(st, 0), 0);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  sodium_free(creds[0]);
+  sodium_free(creds[1]);
+}
+END_TEST
 
 START_TEST(test_db_assign_replace_and_conflict) {
   char path[512];
@@ -633,9 +902,13 @@ static Suite *server_store_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_db_open_existing_requires_init);
   tcase_add_test(tc, test_db_schema_version_wal);
+  tcase_add_test(tc, test_db_defaults);
   tcase_add_test(tc, test_db_user_add_get_del);
+  tcase_add_test(tc, test_db_records_sealed_on_disk);
   tcase_add_test(tc, test_db_user_get_malformed_record);
   tcase_add_test(tc, test_db_user_foreach_sorted);
+  tcase_add_test(tc, test_db_upgrade_v1_seals_records);
+  tcase_add_test(tc, test_db_upgrade_v1_malformed_rolls_back);
   tcase_add_test(tc, test_db_assign_replace_and_conflict);
   tcase_add_test(tc, test_db_assign_rollback_not_stored);
   suite_add_tcase(s, tc);

@@ -172,6 +172,61 @@ CPNS_EXTERN int cpns_credential_encode(const cpns_credential *rec, uint8_t *out,
 CPNS_EXTERN CPNS_WARN_UNUSED int cpns_credential_decode(cpns_credential *rec,
                                                         const uint8_t *in, size_t inlen);
 
+/** Key sealing credential records at rest (cpns_credential_seal_key()). */
+#define CPNS_CREDENTIAL_SEAL_KEY_LEN 32
+/**
+ * A sealed credential record (doc/formats.md): header in the clear (32:
+ * magic, version, suite, KDF parameters, salt) || aead nonce (24) ||
+ * ciphertext of StoredKey || ServerKey (64) || tag (16).
+ */
+#define CPNS_SEALED_CREDENTIAL_LEN (32 + 24 + 64 + 16)
+
+/**
+ * The key that seals credential records, derived from the server master
+ * key so that the EUKey key is never used for anything else:
+ * HMAC(master_key, "CPNS Credential Seal Key"). Keep it in guarded memory.
+ * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
+ */
+CPNS_EXTERN int cpns_credential_seal_key(uint8_t out[CPNS_CREDENTIAL_SEAL_KEY_LEN],
+                                         const uint8_t master_key[CPNS_MASTER_KEY_LEN]);
+
+/**
+ * Seals a credential record at rest (§6): XChaCha20-Poly1305 of StoredKey
+ * and ServerKey with a fresh random nonce; ad = "CPNS Credential Record" ||
+ * the clear header || len16(User ID) || normalized User ID, so a record
+ * copied to another user's row, or with altered KDF parameters, does not open.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT (NULL, or a User ID of 0 or more
+ * than CPNS_USER_ID_MAX octets) or CPNS_ERR_ENCODE (rec->kdf fails
+ * cpns_kdf_check_enrollment()).
+ */
+CPNS_EXTERN int cpns_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN],
+                                     const cpns_credential *rec,
+                                     const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
+                                     const uint8_t *user_id_norm, size_t user_id_norm_len);
+
+/**
+ * Inverse of cpns_credential_seal() on hostile input of any length; rec is
+ * zeroed unless it returns 0.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT (NULL, or a bad User ID length),
+ * CPNS_ERR_RECORD_FORMAT (not CPNS_SEALED_CREDENTIAL_LEN octets, wrong
+ * magic, version, suite or reserved octets, KDF parameters out of range) or
+ * CPNS_ERR_DECRYPT (wrong key, another User ID, or altered octets).
+ */
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_credential_unseal(
+    cpns_credential *rec, const uint8_t *sealed, size_t sealed_len,
+    const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
+    const uint8_t *user_id_norm, size_t user_id_norm_len);
+
+/**
+ * Reads the KDF parameters and salt from a sealed record's clear header
+ * without the key (for listings): not authenticated until
+ * cpns_credential_unseal() succeeds. kdf is zeroed on failure.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_RECORD_FORMAT.
+ */
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_credential_sealed_kdf(cpns_kdf_params *kdf,
+                                                            const uint8_t *sealed,
+                                                            size_t sealed_len);
+
 /**
  * Seals an EUKey at rest under the server master key (§6):
  * XChaCha20-Poly1305 with a fresh random nonce; ad binds the normalized

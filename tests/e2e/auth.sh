@@ -7,9 +7,9 @@ server_init
 pwfile alice 'correct horse battery'
 pwfile wrong 'incorrect horse'
 user_add alice@example.com "$T/alice.pw"
-# Unknown users get a fake challenge with the server's default parameters:
-# make them alice's so that the whole gateway output can be compared.
-server_start --fake-ops 1 --fake-mem-kib 8
+# Unknown users get a fake challenge with the enrollment defaults, which
+# alice was enrolled with: the whole gateway output can be compared.
+server_start
 
 gw_assign "$ENTITY" alice@example.com "$T/wrong.pw"
 expect_rc 3 "wrong password"

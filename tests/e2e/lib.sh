@@ -82,16 +82,28 @@ pwfile() {
   printf '%s\n' "$2" >"$T/$1.pw"
 }
 
+# server_init [OPS MEM_KIB]: database and key file; the enrollment defaults
+# (which unknown User IDs are shown too) are small unless given.
 server_init() {
   "$CPNS_SERVER" init --db "$T/server.db" --key-file "$T/server.key" \
-    >"$T/init.out" 2>&1 || fail "cpns-server init: $(cat "$T/init.out")"
+    --ops "${1:-1}" --mem-kib "${2:-8}" >"$T/init.out" 2>&1 ||
+    fail "cpns-server init: $(cat "$T/init.out")"
 }
 
-# user_add USER PWFILE [OPS MEM_KIB]: enrolls a user, small KDF by default.
+# user_add USER PWFILE [OPS MEM_KIB]: enrolls a user with the database's
+# defaults, or with the parameters given; stderr in $T/useradd.err.
 user_add() {
-  "$CPNS_SERVER" user add --db "$T/server.db" --user "$1" --password-file "$2" \
-    --ops "${3:-1}" --mem-kib "${4:-8}" >"$T/useradd.out" 2>&1 ||
-    fail "cpns-server user add $1: $(cat "$T/useradd.out")"
+  if [ $# -ge 4 ]; then
+    set -- "$1" "$2" --ops "$3" --mem-kib "$4"
+  else
+    set -- "$1" "$2"
+  fi
+  user=$1
+  pw=$2
+  shift 2
+  "$CPNS_SERVER" user add --db "$T/server.db" --key-file "$T/server.key" --user "$user" \
+    --password-file "$pw" "$@" >"$T/useradd.out" 2>"$T/useradd.err" ||
+    fail "cpns-server user add $user: $(cat "$T/useradd.out" "$T/useradd.err")"
 }
 
 # server_start [SERVE OPTIONS...]: starts `cpns-server serve` on an ephemeral

@@ -7,6 +7,10 @@
  *     "closed after N bytes" (N = octets the server sent) and exits 0 when it
  *     closed, exits 1 if it is still open after MAX_WAIT_MS (a safety bound
  *     so a broken server cannot hang the test suite, not a timing check).
+ *   rawpeer ask PORT HEX MAX_WAIT_MS
+ *     as send, then reads the server's first answer, one DER PDU, prints
+ *     "received HEX" and closes; exits 1 if the server closed first or
+ *     nothing complete came within MAX_WAIT_MS (a safety bound).
  *   rawpeer listen MAX_WAIT_MS
  *     listens on 127.0.0.1:0, prints "listening on 127.0.0.1:PORT" on
  *     stdout, accepts one connection and reads from it without ever
@@ -161,6 +165,77 @@ static int cmd_send(const char *port_s, const char *hex, const char *wait_s) {
   return 0;
 }
 
+/* Octets of the DER TLV at the start of buf[0, len), 0 if not complete yet,
+ * (size_t)-1 if its length cannot be one of a PDU. */
+static size_t der_tlv_len(const uint8_t *buf, size_t len) {
+  if (len < 2) {
+    return 0;
+  }
+  size_t hdr = 2, body = buf[1];
+  if (buf[1] & 0x80) {
+    size_t n = buf[1] & 0x7f;
+    if (n == 0 || n > 2) {
+      return (size_t)-1; /* not a PDU of ours */
+    }
+    if (len < 2 + n) {
+      return 0;
+    }
+    body = 0;
+    for (size_t i = 0; i < n; i++) {
+      body = body << 8 | buf[2 + i];
+    }
+    hdr += n;
+  }
+  return len >= hdr + body ? hdr + body : 0;
+}
+
+static int cmd_ask(const char *port_s, const char *hex, const char *wait_s) {
+  static uint8_t data[MAX_HEX_OCTETS], answer[MAX_HEX_OCTETS];
+  uint64_t port, wait_ms;
+  long len = decode_hex(hex, data, sizeof data);
+  if (parse_ms(port_s, &port) != 0 || port == 0 || port > 65535 || len < 0 ||
+      parse_ms(wait_s, &wait_ms) != 0) {
+    fprintf(stderr, "rawpeer: bad arguments\n");
+    return 2;
+  }
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = loopback((uint16_t)port);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      send(fd, data, (size_t)len, MSG_NOSIGNAL) != (ssize_t)len) {
+    fprintf(stderr, "rawpeer: connect or send: %s\n", strerror(errno));
+    return 2;
+  }
+  uint64_t deadline = now_ms() + wait_ms;
+  size_t got = 0, want = 0;
+  while (want == 0 && got < sizeof answer) {
+    uint64_t now = now_ms();
+    struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+    if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
+      break;
+    }
+    ssize_t n = recv(fd, answer + got, sizeof answer - got, 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    got += (size_t)n;
+    want = der_tlv_len(answer, got);
+  }
+  close(fd);
+  if (want == 0 || want == (size_t)-1) {
+    printf("no complete answer (%zu bytes)\n", got);
+    return 1;
+  }
+  printf("received ");
+  for (size_t i = 0; i < want; i++) {
+    printf("%02x", answer[i]);
+  }
+  printf("\n");
+  return 0;
+}
+
 static int cmd_listen(const char *wait_s) {
   uint64_t wait_ms;
   if (parse_ms(wait_s, &wait_ms) != 0) {
@@ -199,9 +274,12 @@ int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "send") == 0) {
     return cmd_send(argv[2], argv[3], argv[4]);
   }
+  if (argc == 5 && strcmp(argv[1], "ask") == 0) {
+    return cmd_ask(argv[2], argv[3], argv[4]);
+  }
   if (argc == 3 && strcmp(argv[1], "listen") == 0) {
     return cmd_listen(argv[2]);
   }
-  fprintf(stderr, "usage: rawpeer send PORT HEX MAX_WAIT_MS | rawpeer listen MAX_WAIT_MS\n");
+  fprintf(stderr, "usage: rawpeer send|ask PORT HEX MAX_WAIT_MS | rawpeer listen MAX_WAIT_MS\n");
   return 2;
 }

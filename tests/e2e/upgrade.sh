@@ -1,0 +1,97 @@
+#!/bin/sh
+# End to end: a schema-1 database made by the previous release (fixture
+# tests/e2e/v1, see make.sh there) is upgraded by serve: its credential
+# records sealed, no one enrolled again, assignments kept; afterwards
+# neither StoredKey nor ServerKey of any user is anywhere in its files.
+. "$(dirname "$0")/lib.sh"
+
+V1="$(cd "$(dirname "$0")" && pwd)/v1"
+
+# spaced_hex FILE: the file's octets as " hh hh ...", for aligned searches.
+spaced_hex() {
+  od -An -tx1 -v "$1" | tr '\n' ' ' | tr -s ' '
+  echo
+}
+
+# v1_secrets: the StoredKey and ServerKey of every plain record ("CPCR",
+# version 1, suite 1) in the fixture, one spaced hex string per line.
+v1_secrets() {
+  spaced_hex "$V1/server.db" | sed 's/ 43 50 43 52 01 01 00 00 /\n&/g' | sed -n '2,$p' |
+    while IFS= read -r rec; do
+      printf '%s\n' "$rec" | cut -c97-192   # octets 32..63: StoredKey
+      printf '%s\n' "$rec" | cut -c193-288  # octets 64..95: ServerKey
+    done
+}
+
+# secrets_absent WHAT: fails if a secret of v1_secrets is in the database or its WAL.
+secrets_absent() {
+  for f in "$T/server.db" "$T/server.db-wal"; do
+    [ -e "$f" ] || continue
+    spaced_hex "$f" >"$T/hex"
+    while IFS= read -r s; do
+      ! grep -q -- "$s" "$T/hex" || fail "$1: a StoredKey or ServerKey is in $(basename "$f")"
+    done <"$T/secrets"
+  done
+}
+
+fixture() {
+  rm -f "$T"/server.db*
+  cp "$V1/server.db" "$V1/server.key" "$T/"
+  chmod 600 "$T/server.key" "$T/server.db"
+}
+
+for u in alice bob; do
+  cp "$V1/$u.pw" "$T/$u.pw"
+  chmod 600 "$T/$u.pw"
+done
+v1_secrets >"$T/secrets"
+[ "$(wc -l <"$T/secrets")" = 4 ] || fail "the fixture should hold 2 plain records: $(cat "$T/secrets")"
+
+# Commands without the key file refuse a version-1 database and say which upgrade it.
+fixture
+for cmd in "user list" assignments "user del --user bob@example.com"; do
+  # shellcheck disable=SC2086
+  "$CPNS_SERVER" $cmd --db "$T/server.db" >"$T/cmd.out" 2>&1 && fail "$cmd accepted schema 1"
+  grep -q 'schema version 1.*cpns-server serve.*cpns-server user add.*--key-file' "$T/cmd.out" ||
+    fail "$cmd said: $(cat "$T/cmd.out")"
+done
+spaced_hex "$T/server.db" | grep -q -- "$(head -n 1 "$T/secrets")" ||
+  fail "a refused command changed the database"
+ok "user list, assignments, user del: refused on schema 1, naming serve and user add"
+
+# serve upgrades it.
+server_start
+grep -q 'sealed 2 credential record(s)' "$T/server.log" || fail "no upgrade reported"
+"$CPNS_SERVER" assignments --db "$T/server.db" >"$T/assignments.out" 2>&1 ||
+  fail "assignments after the upgrade: $(cat "$T/assignments.out")"
+cmp -s "$T/assignments.out" "$V1/assignments.txt" || fail "assignments changed in the upgrade"
+gw_assign urn:dev:mac:0011223344bb alice@example.com "$T/alice.pw"
+expect_rc 0 "alice after the upgrade"
+GW_KS="$T/bob.ks" gw_assign urn:dev:mac:0011223344aa bob@example.com "$T/bob.pw"
+expect_result entityConflict "bob on alice's entity from schema 1"
+pwfile wrong 'wrong password'
+GW_KS="$T/bob.ks" gw_assign urn:dev:mac:0011223344cc bob@example.com "$T/wrong.pw"
+expect_result authenticationFailed "bob with a wrong password"
+GW_KS="$T/bob.ks" gw_assign urn:dev:mac:0011223344cc bob@example.com "$T/bob.pw"
+expect_rc 0 "bob after the upgrade"
+ok "serve upgraded schema 1: alice and bob get keys without enrolling again, old assignment kept"
+secrets_absent "serving"
+server_stop || fail "cpns-server did not stop cleanly"
+secrets_absent "after serve"
+"$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
+if ! grep -q '^default-ops: 3$' "$T/list.out" || ! grep -q '^default-mem-kib: 65536$' "$T/list.out"
+then
+  fail "upgraded defaults: $(cat "$T/list.out")"
+fi
+[ "$(grep -c '^defaults: no' "$T/list.out")" = 2 ] || fail "user list: $(cat "$T/list.out")"
+ok "no StoredKey or ServerKey in the database or WAL; defaults 3/65536, both users marked"
+
+# user add upgrades it too.
+fixture
+pwfile carol 'carol carol carol'
+user_add carol@example.com "$T/carol.pw" 1 8
+grep -q 'sealed 2 credential record(s)' "$T/useradd.err" || fail "user add did not upgrade"
+"$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
+[ "$(grep -c '^user: ' "$T/list.out")" = 3 ] || fail "user list: $(cat "$T/list.out")"
+secrets_absent "after user add"
+ok "user add upgraded schema 1 as well"
