@@ -195,11 +195,12 @@ static int conn_set_events(conn *c) {
  * for it (owner c; see on_store_done), else 0.
  */
 static int conn_end_attempt(conn *c, void *owner) {
-  const uint8_t *uid = NULL;
-  size_t uid_len = 0;
+  const uint8_t *eid = NULL, *uid = NULL;
+  size_t eid_len = 0, uid_len = 0;
   c->lockout_counted = 0;
-  if (cpns_server_session_get_user_id(c->session, &uid, &uid_len) != 0) {
-    return 0;
+  cpns_server_session_get_ids(c->session, &eid, &eid_len, &uid, &uid_len);
+  if (uid_len == 0) {
+    return 0; /* cannot happen: the User ID was looked up */
   }
   if (server_lockout_end(c->srv->lockout, uid, uid_len, c->proof_ok, wall_now_ms(), owner)) {
     c->store_pending = 1;
