@@ -555,7 +555,9 @@ static pid_t start_server(const char *server, const char *db, const char *key, i
     char *argv[] = {(char *)server, "serve", "--db", (char *)db, "--key-file", (char *)key,
                     "--listen", "127.0.0.1:0", "--realm", "example.com", "--fake-ops", "1",
                     "--fake-mem-kib", "8", "--pdu-timeout-ms", "120000", "--max-conns", conns,
-                    "--max-conns-per-addr", conns, NULL};
+                    "--max-conns-per-addr", conns,
+                    /* Every gateway comes from 127.0.0.1: no per-source budget. */
+                    "--source-rate", "1000000", "--source-burst", "1000000", NULL};
     execv(server, argv);
     _exit(127);
   }
