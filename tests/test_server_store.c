@@ -854,6 +854,29 @@ START_TEST(test_addrlimit_per_address_and_total) {
 }
 END_TEST
 
+START_TEST(test_addrlimit_ipv6_per_64) {
+  server_addrlimit *al = NULL;
+  ck_assert_int_eq(server_addrlimit_new(&al, 8, 2), 0);
+  /* A peer picks any address of its /64: they share one limit. */
+  server_addr_key a = v6_key("2001:db8:0:1::1"), b = v6_key("2001:db8:0:1:8000::2");
+  server_addr_key c = v6_key("2001:db8:0:1:ffff:ffff:ffff:ffff"), d = v6_key("2001:db8:0:2::1");
+  ck_assert_int_eq(server_addrlimit_acquire(al, &a), 0);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &b), 0);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &c), 1);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &d), 0); /* the next /64 */
+  server_addrlimit_release(al, &a);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &c), 0);
+  /* IPv4 stays per address, mapped or not. */
+  server_addr_key v1 = v4_key(0x7f000001), m1 = v6_key("::ffff:127.0.0.1");
+  server_addr_key v2 = v4_key(0x7f000002);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &v1), 0);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &m1), 0);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &v1), 1);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &v2), 0);
+  server_addrlimit_del(al);
+}
+END_TEST
+
 /* ---- log and cli helpers ---- */
 
 START_TEST(test_log_escape_control_chars) {
@@ -953,6 +976,7 @@ static Suite *server_store_suite(void) {
   tcase_add_test(tc, test_ratelimit_ipv6_by_64_and_mapped_v4);
   tcase_add_test(tc, test_ratelimit_full_table);
   tcase_add_test(tc, test_addrlimit_per_address_and_total);
+  tcase_add_test(tc, test_addrlimit_ipv6_per_64);
   tcase_add_test(tc, test_log_escape_control_chars);
   tcase_add_test(tc, test_cli_password_from_file_strips_newline);
   tcase_add_test(tc, test_cli_split_host_port_forms);
