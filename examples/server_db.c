@@ -125,7 +125,8 @@ static int migrate(server_db *db, const char *path, server_db_mode mode) {
   if (version == 0 && exec(db, SCHEMA_V1) != 0) {
     goto fail;
   }
-  if (version < 2 && (exec(db, SCHEMA_V2_LOCKOUT) != 0 || exec(db, "PRAGMA user_version = 2") != 0)) {
+  if (version < 2 &&
+      (exec(db, SCHEMA_V2_LOCKOUT) != 0 || exec(db, "PRAGMA user_version = 2") != 0)) {
     goto fail;
   }
   return exec(db, "COMMIT");

@@ -943,7 +943,9 @@ int server_run(const server_config *cfg_in) {
   event_base_dispatch(srv.base);
   uint64_t batches = 0, jobs = 0, busy_us = 0;
   server_store_stats(srv.store, &batches, &jobs, &busy_us);
-  fprintf(stderr, "stopped: %llu assignment(s) stored in %llu transaction(s), %.2f ms each\n",
+  fprintf(stderr,
+          "stopped: %llu store job(s) (assignments, lockout rows) in %llu transaction(s),"
+          " %.2f ms each\n",
           (unsigned long long)jobs, (unsigned long long)batches,
           batches > 0 ? (double)busy_us / 1000.0 / (double)batches : 0.0);
   rc = 0;

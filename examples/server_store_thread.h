@@ -20,7 +20,7 @@ typedef enum server_store_kind {
   SERVER_STORE_ASSIGN = 0,       /**< An assignment (the fields up to sealed_eukey). */
   SERVER_STORE_LOCKOUT_PUT = 1,  /**< user_id's lockout row := lockout. */
   SERVER_STORE_LOCKOUT_DEL = 2,  /**< Delete user_id's lockout row. */
-  SERVER_STORE_LOCKOUT_PURGE = 3 /**< Delete rows expired by lockout (see server_db_lockout_purge). */
+  SERVER_STORE_LOCKOUT_PURGE = 3 /**< Delete expired rows (server_db_lockout_purge). */
 } server_store_kind;
 
 /** One write; for an assignment the EUKey is already sealed. */

@@ -123,6 +123,8 @@ END_TEST
 
 /* ---- database ---- */
 
+static const uint8_t ALICE[] = "alice";
+
 static server_db *open_new_db(char *path, size_t len) {
   path_in_tmp(path, len, "cpns.db");
   server_db *db = NULL;
@@ -176,6 +178,47 @@ START_TEST(test_db_schema_version_wal) {
   sqlite3_close(raw);
   ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_EXISTING), -1);
   /* Opening again with CREATE keeps data (idempotent init). */
+}
+END_TEST
+
+/* A database made by the previous release (schema 1) gains the lockout
+ * table when opened, and keeps its rows. */
+START_TEST(test_db_upgrade_v1_adds_lockout) {
+  char path[512];
+  path_in_tmp(path, sizeof(path), "v1.db");
+  sqlite3 *raw = NULL;
+  ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(raw,
+                                "PRAGMA journal_mode = WAL;"
+                                "CREATE TABLE users (user_id TEXT PRIMARY KEY NOT NULL,"
+                                " credential BLOB NOT NULL, created_at INTEGER NOT NULL)"
+                                " WITHOUT ROWID;"
+                                "CREATE TABLE assignments (entity_id TEXT PRIMARY KEY NOT NULL,"
+                                " user_id TEXT NOT NULL, mode INTEGER NOT NULL,"
+                                " key_id BLOB NOT NULL, sealed_eukey BLOB NOT NULL,"
+                                " assigned_at INTEGER NOT NULL) WITHOUT ROWID;"
+                                "CREATE INDEX assignments_by_user ON assignments(user_id);"
+                                "INSERT INTO users VALUES('alice', x'00', 1);"
+                                "PRAGMA user_version = 1;",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(raw);
+  server_db *db = NULL;
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_READER), 0);
+  server_db_lockout row;
+  ck_assert_int_eq(server_db_lockout_get(db, ALICE, 5, &row), 1);
+  server_db_close(db);
+  ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  ck_assert_int_eq(sqlite3_prepare_v2(raw, "SELECT (SELECT count(*) FROM users),"
+                                      " (SELECT count(*) FROM lockout), user_version"
+                                      " FROM pragma_user_version", -1, &st, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+  ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+  ck_assert_int_eq(sqlite3_column_int(st, 1), 0);
+  ck_assert_int_eq(sqlite3_column_int(st, 2), SERVER_DB_SCHEMA_VERSION);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
 }
 END_TEST
 
@@ -467,8 +510,6 @@ START_TEST(test_store_sealed_eukey_roundtrip) {
 END_TEST
 
 /* ---- lockout ---- */
-
-static const uint8_t ALICE[] = "alice";
 
 /* A lockout table over a real database: the reader it reads rows from, and
  * the jobs it emitted, run by a real store thread in flush(). */
@@ -950,6 +991,7 @@ static Suite *server_store_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_db_open_existing_requires_init);
   tcase_add_test(tc, test_db_schema_version_wal);
+  tcase_add_test(tc, test_db_upgrade_v1_adds_lockout);
   tcase_add_test(tc, test_db_user_add_get_del);
   tcase_add_test(tc, test_db_user_get_malformed_record);
   tcase_add_test(tc, test_db_user_foreach_sorted);
