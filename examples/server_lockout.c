@@ -193,8 +193,9 @@ static void settle(server_lockout *lo, uint32_t i) {
   lru_push_front(lo, i);
 }
 
+/* A clock set back makes nothing expire (last failure in the future). */
 static int expired(const server_lockout *lo, const entry *e, uint64_t now_ms) {
-  return e->inflight == 0 && now_ms >= e->blocked_until_ms &&
+  return e->inflight == 0 && now_ms >= e->blocked_until_ms && now_ms >= e->last_failure_ms &&
          now_ms - e->last_failure_ms >= lo->cfg.window_ms;
 }
 
@@ -391,7 +392,8 @@ void server_lockout_maintain(server_lockout *lo, uint64_t now_ms) {
   server_store_job *job = calloc(1, sizeof(*job));
   if (job != NULL) {
     job->kind = SERVER_STORE_LOCKOUT_PURGE;
-    job->lockout.last_failure_ms = (int64_t)(now_ms - lo->cfg.window_ms);
+    job->lockout.last_failure_ms =
+        now_ms > lo->cfg.window_ms ? (int64_t)(now_ms - lo->cfg.window_ms) : 0;
     job->lockout.blocked_until_ms = (int64_t)now_ms;
     lo->emit(lo->emit_arg, job);
   }
