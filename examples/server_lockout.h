@@ -21,13 +21,15 @@
  * success of a User ID with no failures on record writes nothing. A failure
  * writes the row (failures, last failure, blocked-until, wall-clock ms since
  * the epoch); the caller holds the failure's answer until that job has come
- * back (server_net.c), so every failure a peer was told about is durable.
- * What a crash (kill -9, power loss) can lose is therefore: the failures of
+ * back (server_net.c), so every failure a peer was told about is committed
+ * (unless the store failed: then it stays in memory and is retried). What a
+ * crash (kill -9, power loss) can lose is therefore: the failures of
  * exchanges that ended without an answer (closed, timed out) whose job was
  * in the store batch being written or queued behind it (at most one batch
- * when the store keeps up), and the attempts in flight, at most `threshold`
- * per User ID. A clean stop (SIGTERM) loses nothing: open exchanges end as
- * failures and the store drains its queue.
+ * when the store keeps up), and the attempts in flight: at most `threshold`
+ * per User ID, and no more than the open connections in all. A clean stop
+ * (SIGTERM) loses nothing: open exchanges end as failures and the store
+ * drains its queue.
  *
  * Bounded memory. At most `capacity` User IDs are held. An entry whose
  * state is committed may leave memory (the table has it and is read back on
