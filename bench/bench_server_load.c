@@ -601,7 +601,9 @@ static void command_user_add(char *argv[ARGV_MAX], const server_files *sf, char 
 static void command_serve(char *argv[ARGV_MAX], const server_files *sf, char *max_conns) {
   char *a[] = {(char *)sf->server, "serve", "--db", (char *)sf->db, "--key-file", (char *)sf->key,
                "--listen", "127.0.0.1:0", "--realm", "example.com", "--pdu-timeout-ms", "120000", "--max-conns",
-               max_conns, "--max-conns-per-addr", max_conns, NULL};
+               max_conns, "--max-conns-per-addr", max_conns,
+               /* Every gateway comes from 127.0.0.1: no per-source budget. */
+               "--source-rate", "1000000", "--source-burst", "1000000", NULL};
   _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
   memcpy(argv, a, sizeof(a));
 }

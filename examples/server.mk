@@ -7,6 +7,7 @@ SERVER_UNIT_SOURCES = examples/server_db.h examples/server_db.c \
 	examples/server_lockout.h examples/server_lockout.c \
 	examples/server_store_thread.h examples/server_store_thread.c \
 	examples/server_addrlimit.h examples/server_addrlimit.c \
+	examples/server_ratelimit.h examples/server_ratelimit.c \
 	examples/server_log.h examples/server_log.c \
 	examples/cli_util.h examples/cli_util.c
 

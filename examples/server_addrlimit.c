@@ -73,6 +73,11 @@ int server_addr_key_from(server_addr_key *key, const struct sockaddr *sa, sockle
   if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
     const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
     memcpy(key->octets, &in6->sin6_addr, 16);
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(key->octets, v4_mapped, sizeof(v4_mapped)) != 0) {
+      /* One site gets a /64: its addresses inside are the peer's to pick. */
+      memset(key->octets + 8, 0, 8);
+    }
     return 0;
   }
   return -1;

@@ -1,6 +1,7 @@
 /*
  * cpns-server per-address connection limit: counts open connections per
- * peer IP address (IPv4 kept as IPv4-mapped IPv6) in a bounded table.
+ * peer IPv4 address or IPv6 /64 (IPv4 and IPv4-mapped IPv6 both kept as
+ * IPv4-mapped IPv6) in a bounded table.
  */
 #ifndef CPNS_EXAMPLES_SERVER_ADDRLIMIT_H
 #define CPNS_EXAMPLES_SERVER_ADDRLIMIT_H
@@ -11,7 +12,7 @@
 
 typedef struct server_addrlimit server_addrlimit;
 
-/** A peer address as the table keys it. */
+/** A peer address as the limits key it: IPv4-mapped, or an IPv6 /64 (low 8 octets zero). */
 typedef struct server_addr_key {
   uint8_t octets[16];
 } server_addr_key;
@@ -25,7 +26,7 @@ int server_addrlimit_new(server_addrlimit **al, size_t max_addrs, size_t max_per
 /** Frees the table; NULL is allowed. */
 void server_addrlimit_del(server_addrlimit *al);
 
-/** Fills *key from an AF_INET or AF_INET6 address. Returns 0 or -1. */
+/** Fills *key from an AF_INET or AF_INET6 address (see server_addr_key). Returns 0 or -1. */
 int server_addr_key_from(server_addr_key *key, const struct sockaddr *sa, socklen_t len);
 
 /** Counts a new connection. Returns 0, 1 when the address is at its limit or the table full. */

@@ -20,6 +20,8 @@ struct server_db {
   sqlite3 *conn;
   sqlite3_stmt *user_get;
   sqlite3_stmt *assign;
+  /* Lockout rows: get on every connection, the writes on the store's. */
+  sqlite3_stmt *lockout_get, *lockout_put, *lockout_del, *lockout_purge;
   /* Transaction statements, parsed once: the store thread's, and the
    * reader's (read_begin and commit). */
   sqlite3_stmt *begin, *commit, *rollback, *read_begin;
@@ -27,8 +29,14 @@ struct server_db {
   int created;               /* this open made the schema */
 };
 
-/* Waiting for another connection's lock beats failing an exchange. */
+/* Waiting for another connection's lock beats failing an exchange: for the
+ * store thread and the commands. */
 #define BUSY_TIMEOUT_MS 5000
+/* The reader runs on the event loop: a lock held elsewhere (another process
+ * with locking_mode=EXCLUSIVE, a recovery) must not stall every connection;
+ * the lookup fails fast and the peer gets tryLater. WAL readers are never
+ * blocked by our own writer, so this costs nothing in normal operation. */
+#define READER_BUSY_TIMEOUT_MS 2
 
 static const char SCHEMA_V1[] =
     "CREATE TABLE users ("
@@ -54,6 +62,15 @@ static const char SCHEMA_V2_STEP[] =
     "CREATE TABLE settings ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " value INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    /* Per normalized User ID, known or not, the failures since its last
+     * success, in wall-clock ms since the epoch so a restart keeps them
+     * (server_lockout.h). */
+    "CREATE TABLE lockout ("
+    " user_id TEXT PRIMARY KEY NOT NULL,"
+    " failures INTEGER NOT NULL,"
+    " last_failure_ms INTEGER NOT NULL,"
+    " blocked_until_ms INTEGER NOT NULL"
     ") WITHOUT ROWID;";
 
 static const char SETTING_OPS[] = "enroll_ops_limit";
@@ -299,6 +316,41 @@ static void scrub_after_upgrade(server_db *db, const char *path) {
   }
 }
 
+/* ---- lockout rows (prepared with the connection) ---- */
+
+static const char LOCKOUT_GET_SQL[] =
+    "SELECT failures, last_failure_ms, blocked_until_ms FROM lockout WHERE user_id = ?1";
+static const char LOCKOUT_PUT_SQL[] =
+    "INSERT INTO lockout(user_id, failures, last_failure_ms, blocked_until_ms)"
+    " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(user_id) DO UPDATE SET"
+    " failures = excluded.failures, last_failure_ms = excluded.last_failure_ms,"
+    " blocked_until_ms = excluded.blocked_until_ms";
+static const char LOCKOUT_DEL_SQL[] = "DELETE FROM lockout WHERE user_id = ?1";
+static const char LOCKOUT_PURGE_SQL[] =
+    "DELETE FROM lockout WHERE last_failure_ms <= ?1 AND blocked_until_ms <= ?2";
+
+static int lockout_prepare(server_db *db, server_db_mode mode) {
+  int rc = sqlite3_prepare_v3(db->conn, LOCKOUT_GET_SQL, -1, SQLITE_PREPARE_PERSISTENT,
+                              &db->lockout_get, NULL);
+  if (rc == SQLITE_OK && mode != SERVER_DB_READER) {
+    rc = sqlite3_prepare_v3(db->conn, LOCKOUT_PUT_SQL, -1, SQLITE_PREPARE_PERSISTENT,
+                            &db->lockout_put, NULL);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_prepare_v3(db->conn, LOCKOUT_DEL_SQL, -1, SQLITE_PREPARE_PERSISTENT,
+                              &db->lockout_del, NULL);
+    }
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_prepare_v3(db->conn, LOCKOUT_PURGE_SQL, -1, SQLITE_PREPARE_PERSISTENT,
+                              &db->lockout_purge, NULL);
+    }
+  }
+  if (rc != SQLITE_OK) {
+    report(db, "preparing the lockout statements");
+    return -1;
+  }
+  return 0;
+}
+
 int server_db_open(server_db **out, const char *path, server_db_mode mode) {
   return server_db_open_with_key(out, path, mode, NULL);
 }
@@ -337,8 +389,11 @@ int server_db_open_with_key(server_db **out, const char *path, server_db_mode mo
   if (upgraded) {
     scrub_after_upgrade(db, path);
   }
-  if (mode == SERVER_DB_READER && exec(db, "PRAGMA query_only = 1") != 0) {
-    goto fail;
+  if (mode == SERVER_DB_READER) {
+    if (exec(db, "PRAGMA query_only = 1") != 0) {
+      goto fail;
+    }
+    sqlite3_busy_timeout(db->conn, READER_BUSY_TIMEOUT_MS); /* after the migration */
   }
   if (sqlite3_prepare_v3(db->conn, USER_GET_SQL, -1, SQLITE_PREPARE_PERSISTENT, &db->user_get,
                          NULL) != SQLITE_OK ||
@@ -355,6 +410,9 @@ int server_db_open_with_key(server_db **out, const char *path, server_db_mode mo
         sqlite3_prepare_v3(db->conn, "ROLLBACK", -1, SQLITE_PREPARE_PERSISTENT,
                            &db->rollback, NULL) != SQLITE_OK))) {
     report(db, "preparing statements");
+    goto fail;
+  }
+  if (lockout_prepare(db, mode) != 0) {
     goto fail;
   }
   *out = db;
@@ -374,6 +432,10 @@ void server_db_close(server_db *db) {
   sqlite3_finalize(db->commit);
   sqlite3_finalize(db->rollback);
   sqlite3_finalize(db->read_begin);
+  sqlite3_finalize(db->lockout_get);
+  sqlite3_finalize(db->lockout_put);
+  sqlite3_finalize(db->lockout_del);
+  sqlite3_finalize(db->lockout_purge);
   sqlite3_close(db->conn);
   free(db);
 }
@@ -641,4 +703,78 @@ int server_db_assignment_foreach(server_db *db, server_db_assignment_cb cb, void
   }
   sqlite3_finalize(st);
   return rc;
+}
+
+/* ---- lockout rows ---- */
+
+int server_db_lockout_get(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                          server_db_lockout *row) {
+  sqlite3_stmt *st = db->lockout_get;
+  memset(row, 0, sizeof(*row));
+  bind_text(st, 1, user_id, user_id_len);
+  int rc = -1;
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) {
+    sqlite3_int64 failures = sqlite3_column_int64(st, 0);
+    row->failures = failures < 0 ? 0 : failures > UINT32_MAX ? UINT32_MAX : (uint32_t)failures;
+    row->last_failure_ms = (int64_t)sqlite3_column_int64(st, 1);
+    row->blocked_until_ms = (int64_t)sqlite3_column_int64(st, 2);
+    rc = 0;
+  } else if (s == SQLITE_DONE) {
+    rc = 1;
+  } else {
+    report(db, "reading a lockout row");
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc;
+}
+
+/* Steps a write statement once; returns 0 or -1. */
+static int step_write(server_db *db, sqlite3_stmt *st, const char *what) {
+  if (st == NULL) {
+    return -1;
+  }
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+  if (rc != 0) {
+    report(db, what);
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc;
+}
+
+int server_db_lockout_put(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                          const server_db_lockout *row) {
+  sqlite3_stmt *st = db->lockout_put;
+  if (st == NULL) {
+    return -1;
+  }
+  bind_text(st, 1, user_id, user_id_len);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)row->failures);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)row->last_failure_ms);
+  sqlite3_bind_int64(st, 4, (sqlite3_int64)row->blocked_until_ms);
+  return step_write(db, st, "storing a lockout row");
+}
+
+int server_db_lockout_del(server_db *db, const uint8_t *user_id, size_t user_id_len) {
+  sqlite3_stmt *st = db->lockout_del;
+  if (st == NULL) {
+    return -1;
+  }
+  bind_text(st, 1, user_id, user_id_len);
+  return step_write(db, st, "deleting a lockout row");
+}
+
+int64_t server_db_lockout_purge(server_db *db, int64_t failed_before_ms, int64_t now_ms) {
+  sqlite3_stmt *st = db->lockout_purge;
+  if (st == NULL) {
+    return -1;
+  }
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)failed_before_ms);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)now_ms);
+  if (step_write(db, st, "purging lockout rows") != 0) {
+    return -1;
+  }
+  return (int64_t)sqlite3_changes64(db->conn);
 }

@@ -1,8 +1,9 @@
 /*
  * cpns-server database (SQLite, WAL, synchronous=FULL): the user table of
  * credential records (sealed under the key file's record key since schema
- * 2), the assignment table and the settings (enrollment defaults). One
- * server_db per connection; a connection is used by one thread at a time.
+ * 2), the assignment table, the settings (enrollment defaults) and the
+ * lockout table. One server_db per connection; a connection is used by one
+ * thread at a time.
  */
 #ifndef CPNS_EXAMPLES_SERVER_DB_H
 #define CPNS_EXAMPLES_SERVER_DB_H
@@ -128,6 +129,8 @@ int server_db_rollback(server_db *db);
  * round trip instead of one per lookup. No-op if one is open. Returns 0 or -1.
  */
 int server_db_read_begin(server_db *db);
+/* (Lookups on the reader fail with -1 instead of waiting when another
+ * process holds the database locked: the loop thread answers tryLater.) */
 
 /** Ends the read transaction of server_db_read_begin(), if one is open. */
 void server_db_read_end(server_db *db);
@@ -137,6 +140,37 @@ typedef int (*server_db_assignment_cb)(void *arg, const server_db_assignment *a)
 
 /** Walks the assignments in Entity ID order. Returns 0 or -1. */
 int server_db_assignment_foreach(server_db *db, server_db_assignment_cb cb, void *arg);
+
+/*
+ * Lockout rows (schema version 2): one per normalized User ID with failures
+ * since its last success. Times are wall-clock ms since the epoch.
+ */
+typedef struct server_db_lockout {
+  uint32_t failures;
+  int64_t last_failure_ms;
+  int64_t blocked_until_ms;
+} server_db_lockout;
+
+/**
+ * Reads a User ID's lockout row (any connection; the reader's inside its read
+ * transaction). Returns 0, 1 if there is none (row zeroed), -1 on error,
+ * SQLITE_BUSY included: the reader waits a few ms at most.
+ */
+int server_db_lockout_get(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                          server_db_lockout *row);
+
+/** Inserts or replaces a lockout row inside the caller's transaction. Returns 0 or -1. */
+int server_db_lockout_put(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                          const server_db_lockout *row);
+
+/** Deletes a lockout row (none is fine) inside the caller's transaction. Returns 0 or -1. */
+int server_db_lockout_del(server_db *db, const uint8_t *user_id, size_t user_id_len);
+
+/**
+ * Deletes the rows whose last failure is at or before failed_before_ms and
+ * whose block ended by now_ms. Returns the rows deleted or -1.
+ */
+int64_t server_db_lockout_purge(server_db *db, int64_t failed_before_ms, int64_t now_ms);
 
 /**
  * Process-wide SQLite settings; call once at startup, before any other

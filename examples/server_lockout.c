@@ -1,7 +1,8 @@
 /*
- * cpns-server lockout table (see server_lockout.h): a fixed array of
+ * cpns-server lockout cache (see server_lockout.h): a fixed array of
  * entries, hash chains keyed by SipHash under a random key (so peers cannot
- * aim User IDs at one chain) and an LRU list for eviction.
+ * aim User IDs at one chain), and an LRU list holding only the entries that
+ * may leave memory (nothing in flight, nothing unsaved).
  */
 #include "examples/server_lockout.h"
 
@@ -16,25 +17,35 @@
 typedef struct entry {
   uint32_t hash_next;
   uint32_t lru_prev, lru_next;
-  uint32_t attempts;
-  uint64_t blocked_until_ms;
+  uint32_t attempts;        /* since the last success: failures + in flight */
+  uint32_t inflight;        /* begun, not ended */
+  uint32_t jobs;            /* emitted, not back from the store */
+  uint8_t unsaved;          /* the last write failed (or could not be made) */
+  uint8_t row;              /* the table may hold a row for it */
+  uint8_t in_lru;
   uint8_t id_len;
+  uint64_t last_failure_ms;
+  uint64_t blocked_until_ms;
   uint8_t id[CPNS_USER_ID_MAX];
 } entry;
 
 struct server_lockout {
   server_lockout_settings cfg;
+  server_db *reader;
+  server_lockout_emit_fn emit;
+  void *emit_arg;
   entry *entries;
   uint32_t *buckets;
   size_t nbuckets;
-  uint32_t free_head;       /* recycled entries, chained by hash_next */
-  uint32_t never_used;      /* entries from here on were never touched */
+  uint32_t free_head;          /* recycled entries, chained by hash_next */
+  uint32_t never_used;         /* entries from here on were never touched */
   uint32_t lru_head, lru_tail; /* head = most recently used */
   size_t used;
   uint8_t hash_key[crypto_shorthash_KEYBYTES];
 };
 
-int server_lockout_new(server_lockout **out, const server_lockout_settings *settings) {
+int server_lockout_new(server_lockout **out, const server_lockout_settings *settings,
+                       server_db *reader, server_lockout_emit_fn emit, void *emit_arg) {
   *out = NULL;
   server_lockout *lo = calloc(1, sizeof(*lo));
   if (lo == NULL) {
@@ -52,12 +63,22 @@ int server_lockout_new(server_lockout **out, const server_lockout_settings *sett
   if (lo->cfg.max_ms == 0) {
     lo->cfg.max_ms = 15 * 60 * 1000;
   }
+  if (lo->cfg.window_ms == 0) {
+    lo->cfg.window_ms = 60 * 60 * 1000;
+  }
+  /* A block must not outlive the failures it stands for. */
+  if (lo->cfg.window_ms < lo->cfg.max_ms) {
+    lo->cfg.window_ms = lo->cfg.max_ms;
+  }
   if (lo->cfg.capacity == 0) {
     lo->cfg.capacity = 65536;
   }
   if (lo->cfg.capacity > UINT32_MAX / 2) {
     lo->cfg.capacity = UINT32_MAX / 2;
   }
+  lo->reader = reader;
+  lo->emit = emit;
+  lo->emit_arg = emit_arg;
   lo->nbuckets = 1;
   while (lo->nbuckets < lo->cfg.capacity) {
     lo->nbuckets <<= 1;
@@ -99,6 +120,9 @@ static size_t bucket_of(const server_lockout *lo, const uint8_t *id, size_t len)
 
 static void lru_unlink(server_lockout *lo, uint32_t i) {
   entry *e = &lo->entries[i];
+  if (!e->in_lru) {
+    return;
+  }
   if (e->lru_prev != NONE) {
     lo->entries[e->lru_prev].lru_next = e->lru_next;
   } else {
@@ -109,6 +133,7 @@ static void lru_unlink(server_lockout *lo, uint32_t i) {
   } else {
     lo->lru_tail = e->lru_prev;
   }
+  e->in_lru = 0;
 }
 
 static void lru_push_front(server_lockout *lo, uint32_t i) {
@@ -121,6 +146,7 @@ static void lru_push_front(server_lockout *lo, uint32_t i) {
     lo->lru_tail = i;
   }
   lo->lru_head = i;
+  e->in_lru = 1;
 }
 
 /* Finds an entry; *link points at the chain slot that refers to it. */
@@ -138,8 +164,10 @@ static uint32_t find(server_lockout *lo, const uint8_t *id, size_t len, uint32_t
   return NONE;
 }
 
-static void remove_entry(server_lockout *lo, uint32_t i, uint32_t *link) {
+static void remove_entry(server_lockout *lo, uint32_t i) {
   entry *e = &lo->entries[i];
+  uint32_t *link;
+  find(lo, e->id, e->id_len, &link);
   *link = e->hash_next;
   lru_unlink(lo, i);
   memset(e, 0, sizeof(*e));
@@ -148,12 +176,27 @@ static void remove_entry(server_lockout *lo, uint32_t i, uint32_t *link) {
   lo->used--;
 }
 
-static void evict_lru(server_lockout *lo) {
-  uint32_t victim = lo->lru_tail;
-  entry *e = &lo->entries[victim];
-  uint32_t *link;
-  find(lo, e->id, e->id_len, &link);
-  remove_entry(lo, victim, link);
+static int pinned(const entry *e) { return e->inflight > 0 || e->jobs > 0 || e->unsaved; }
+
+/* After a change: an entry with nothing to remember goes; one that may leave
+ * memory joins the LRU list (as most recent); a pinned one leaves it. */
+static void settle(server_lockout *lo, uint32_t i) {
+  entry *e = &lo->entries[i];
+  lru_unlink(lo, i);
+  if (pinned(e)) {
+    return;
+  }
+  if (e->attempts == 0 && !e->row) {
+    remove_entry(lo, i);
+    return;
+  }
+  lru_push_front(lo, i);
+}
+
+/* A clock set back makes nothing expire (last failure in the future). */
+static int expired(const server_lockout *lo, const entry *e, uint64_t now_ms) {
+  return e->inflight == 0 && now_ms >= e->blocked_until_ms && now_ms >= e->last_failure_ms &&
+         now_ms - e->last_failure_ms >= lo->cfg.window_ms;
 }
 
 /* base << (attempts - threshold), capped at max without overflowing. */
@@ -166,58 +209,192 @@ static uint64_t backoff_ms(const server_lockout *lo, uint32_t attempts) {
   return d < lo->cfg.max_ms ? d : lo->cfg.max_ms;
 }
 
-int server_lockout_attempt(server_lockout *lo, const uint8_t *id, size_t len, uint64_t now_ms) {
+static server_store_job *new_job(const entry *e, server_store_kind kind) {
+  server_store_job *job = calloc(1, sizeof(*job));
+  if (job != NULL) {
+    job->kind = kind;
+    job->user_id_len = e->id_len;
+    memcpy(job->user_id, e->id, e->id_len);
+    job->lockout.failures = e->attempts;
+    job->lockout.last_failure_ms = (int64_t)e->last_failure_ms;
+    job->lockout.blocked_until_ms = (int64_t)e->blocked_until_ms;
+  }
+  return job;
+}
+
+/* Emits the entry's current state (a put, or a delete when it has no
+ * failures). Returns the job, or NULL (out of memory: left unsaved, which
+ * keeps it in memory until server_lockout_maintain() retries). */
+static server_store_job *save(server_lockout *lo, entry *e, void *owner) {
+  server_store_job *job =
+      new_job(e, e->attempts > 0 ? SERVER_STORE_LOCKOUT_PUT : SERVER_STORE_LOCKOUT_DEL);
+  if (job == NULL) {
+    e->unsaved = 1;
+    return NULL;
+  }
+  job->owner = owner;
+  e->unsaved = 0;
+  e->jobs++;
+  e->row = job->kind == SERVER_STORE_LOCKOUT_PUT;
+  lo->emit(lo->emit_arg, job);
+  return job;
+}
+
+/* A new entry for a User ID not held, filled from its row. Returns the
+ * entry, or NONE when the row cannot be read or no entry can be freed. */
+static uint32_t load(server_lockout *lo, const uint8_t *id, size_t len, uint64_t now_ms) {
+  if (lo->used == lo->cfg.capacity) {
+    if (lo->lru_tail == NONE) {
+      return NONE; /* every entry holds state not yet committed */
+    }
+    remove_entry(lo, lo->lru_tail); /* committed: the table still has it */
+  }
+  server_db_lockout row;
+  int found = server_db_lockout_get(lo->reader, id, len, &row);
+  if (found < 0) {
+    return NONE;
+  }
+  uint32_t i;
+  if (lo->free_head != NONE) {
+    i = lo->free_head;
+    lo->free_head = lo->entries[i].hash_next;
+  } else {
+    i = lo->never_used++;
+  }
+  entry *e = &lo->entries[i];
+  memset(e, 0, sizeof(*e));
+  uint32_t *link;
+  find(lo, id, len, &link);
+  e->hash_next = NONE;
+  *link = i;
+  e->id_len = (uint8_t)len;
+  memcpy(e->id, id, len);
+  lo->used++;
+  if (found == 0) {
+    e->row = 1;
+    e->attempts = row.failures;
+    e->last_failure_ms = row.last_failure_ms > 0 ? (uint64_t)row.last_failure_ms : 0;
+    e->blocked_until_ms = row.blocked_until_ms > 0 ? (uint64_t)row.blocked_until_ms : 0;
+    if (expired(lo, e, now_ms)) {
+      e->attempts = 0; /* the row is purged later or overwritten */
+      e->blocked_until_ms = 0;
+    }
+  }
+  return i;
+}
+
+server_lockout_verdict server_lockout_begin(server_lockout *lo, const uint8_t *id, size_t len,
+                                            uint64_t now_ms) {
   if (len > CPNS_USER_ID_MAX) {
     len = CPNS_USER_ID_MAX;
   }
   uint32_t *link;
   uint32_t i = find(lo, id, len, &link);
   if (i == NONE) {
-    if (lo->used == lo->cfg.capacity) {
-      evict_lru(lo);
-      find(lo, id, len, &link); /* the eviction may have changed the chain */
+    i = load(lo, id, len, now_ms);
+    if (i == NONE) {
+      return SERVER_LOCKOUT_UNAVAILABLE;
     }
-    entry *e;
-    if (lo->free_head != NONE) {
-      i = lo->free_head;
-      e = &lo->entries[i];
-      lo->free_head = e->hash_next;
-    } else {
-      i = lo->never_used++;
-      e = &lo->entries[i];
-    }
-    e->hash_next = NONE;
-    *link = i;
-    e->id_len = (uint8_t)len;
-    memcpy(e->id, id, len);
-    e->attempts = 0;
-    e->blocked_until_ms = 0;
-    lo->used++;
-  } else {
-    lru_unlink(lo, i);
   }
-  lru_push_front(lo, i);
   entry *e = &lo->entries[i];
+  if (e->attempts > 0 && expired(lo, e, now_ms)) {
+    e->attempts = 0; /* the row is purged later or overwritten */
+    e->blocked_until_ms = 0;
+  }
   if (now_ms < e->blocked_until_ms) {
-    return 1;
+    settle(lo, i); /* most recently used */
+    return SERVER_LOCKOUT_THROTTLED;
   }
   if (e->attempts < UINT32_MAX) {
     e->attempts++;
   }
+  e->inflight++;
   if (e->attempts >= lo->cfg.threshold) {
     /* Blocks the attempts after this one; a success clears it. */
     e->blocked_until_ms = now_ms + backoff_ms(lo, e->attempts);
   }
-  return 0;
+  settle(lo, i);
+  return SERVER_LOCKOUT_GO;
 }
 
-void server_lockout_success(server_lockout *lo, const uint8_t *id, size_t len) {
+int server_lockout_end(server_lockout *lo, const uint8_t *id, size_t len, int success,
+                       uint64_t now_ms, void *owner) {
   if (len > CPNS_USER_ID_MAX) {
-    return;
+    len = CPNS_USER_ID_MAX;
   }
   uint32_t *link;
   uint32_t i = find(lo, id, len, &link);
-  if (i != NONE) {
-    remove_entry(lo, i, link);
+  if (i == NONE) {
+    return 0; /* not begun: an entry in flight never leaves */
+  }
+  entry *e = &lo->entries[i];
+  if (e->inflight > 0) {
+    e->inflight--;
+  }
+  int waits = 0;
+  if (success) {
+    e->attempts = 0;
+    e->blocked_until_ms = 0;
+    e->last_failure_ms = 0;
+    if (e->row || e->unsaved) {
+      save(lo, e, NULL); /* a delete */
+    }
+  } else {
+    if (e->attempts == 0) {
+      e->attempts = 1; /* begun before a concurrent success cleared the count */
+    }
+    e->last_failure_ms = now_ms;
+    waits = save(lo, e, owner) != NULL && owner != NULL;
+  }
+  settle(lo, i);
+  return waits;
+}
+
+void server_lockout_stored(server_lockout *lo, const server_store_job *job) {
+  uint32_t *link;
+  uint32_t i = find(lo, job->user_id, job->user_id_len, &link);
+  if (job->kind == SERVER_STORE_LOCKOUT_PURGE || i == NONE) {
+    return; /* a purge, or (cannot happen) an entry gone while its job was out */
+  }
+  entry *e = &lo->entries[i];
+  if (e->jobs > 0) {
+    e->jobs--;
+  }
+  if (job->status != CPNS_STORE_OK) {
+    /* Kept in memory until a later write of it commits; maintain retries. */
+    e->unsaved = 1;
+    if (job->kind == SERVER_STORE_LOCKOUT_DEL) {
+      e->row = 1;
+    }
+  }
+  settle(lo, i);
+}
+
+void server_lockout_maintain(server_lockout *lo, uint64_t now_ms) {
+  for (uint32_t i = 0; i < lo->never_used; i++) {
+    entry *e = &lo->entries[i];
+    if (e->id_len == 0) {
+      continue; /* free (a User ID is never empty) */
+    }
+    if (e->attempts > 0 && expired(lo, e, now_ms)) {
+      e->attempts = 0;
+      e->blocked_until_ms = 0;
+      e->row = 0; /* the purge below deletes it */
+      if (e->unsaved && e->jobs == 0) {
+        e->unsaved = 0; /* nothing left to save */
+      }
+    }
+    if (e->unsaved && e->jobs == 0) {
+      save(lo, e, NULL);
+    }
+    settle(lo, i);
+  }
+  server_store_job *job = calloc(1, sizeof(*job));
+  if (job != NULL) {
+    job->kind = SERVER_STORE_LOCKOUT_PURGE;
+    job->lockout.last_failure_ms =
+        now_ms > lo->cfg.window_ms ? (int64_t)(now_ms - lo->cfg.window_ms) : 0;
+    job->lockout.blocked_until_ms = (int64_t)now_ms;
+    lo->emit(lo->emit_arg, job);
   }
 }

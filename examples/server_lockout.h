@@ -1,19 +1,54 @@
 /*
- * cpns-server lockout: per User ID (known or not) back-off after repeated
- * failed attempts (PROTOCOL.md §6), kept in memory in a bounded table.
+ * cpns-server lockout: per User ID (known or not: no existence leak)
+ * back-off after repeated failed attempts (PROTOCOL.md §6), kept in the
+ * database's lockout table so that it survives restarts, with a bounded
+ * in-memory cache in front of it.
  *
- * An attempt counts when the credential is looked up (so concurrent
- * attempts count too), and only a successful exchange resets the count.
- * After `threshold` consecutive attempts without success, further attempts
- * are throttled (tryLater) for base_ms, doubling with each further attempt
- * up to max_ms. When the table is full the least recently used entry is
- * dropped; state is lost on restart.
+ * Counting. An attempt counts when the credential is looked up
+ * (server_lockout_begin), so attempts still in flight count too and no more
+ * than `threshold` guesses run at once for one User ID. It ends as a
+ * success (the proof verified: success or entityConflict), which forgets the
+ * User ID's failures, or as a failure (any other end: wrong proof, close,
+ * timeout). After `threshold` attempts without success further attempts are
+ * throttled (tryLater, not counted) for base_ms, doubled with each further
+ * attempt up to max_ms. Failures are forgotten window_ms after the last one
+ * (and once no block runs): expired rows are purged from memory and, in a
+ * store batch, from the table (server_lockout_maintain).
+ *
+ * Persistence. Writes are store-thread jobs (server_store_thread.h) handed
+ * to the emit callback, committed with the assignments' group commit in the
+ * order they were made; the table never writes the database itself. A
+ * success of a User ID with no failures on record writes nothing. A failure
+ * writes the row (failures, last failure, blocked-until, wall-clock ms since
+ * the epoch); the caller holds the failure's answer until that job has come
+ * back (server_net.c), so every failure a peer was told about is committed
+ * (unless the store failed: then it stays in memory and is retried). What a
+ * crash (kill -9, power loss) can lose is therefore: the failures of
+ * exchanges that ended without an answer (closed, timed out) whose job was
+ * in the store batch being written or queued behind it (at most one batch
+ * when the store keeps up), and the attempts in flight: at most `threshold`
+ * per User ID, and no more than the open connections in all. A clean stop
+ * (SIGTERM) loses nothing: open exchanges end as failures and the store
+ * drains its queue.
+ *
+ * Bounded memory. At most `capacity` User IDs are held. An entry whose
+ * state is committed may leave memory (the table has it and is read back on
+ * the next attempt, in the loop pass's read transaction); one with attempts
+ * in flight, writes not yet committed or a write that failed never does.
+ * When no entry can leave, server_lockout_begin answers
+ * SERVER_LOCKOUT_UNAVAILABLE (tryLater) rather than forget one.
+ *
+ * Times are wall-clock ms (they are stored); a clock set back lengthens
+ * blocks, one set forward shortens them.
  */
 #ifndef CPNS_EXAMPLES_SERVER_LOCKOUT_H
 #define CPNS_EXAMPLES_SERVER_LOCKOUT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "examples/server_db.h"
+#include "examples/server_store_thread.h"
 
 typedef struct server_lockout server_lockout;
 
@@ -22,26 +57,60 @@ typedef struct server_lockout_settings {
   uint32_t threshold;   /**< Attempts before throttling [5]. */
   uint64_t base_ms;     /**< First back-off [1000]. */
   uint64_t max_ms;      /**< Longest back-off [900000, 15 min]. */
-  size_t capacity;      /**< User IDs tracked at most [65536]. */
+  uint64_t window_ms;   /**< Failures forgotten this long after the last one
+                             [3600000, 1 h]; raised to max_ms if shorter. */
+  size_t capacity;      /**< User IDs held in memory at most [65536]. */
 } server_lockout_settings;
 
-/** Creates a table. Returns 0 or -1 (out of memory). */
-int server_lockout_new(server_lockout **lo, const server_lockout_settings *settings);
-
-/** Frees the table; NULL is allowed. */
-void server_lockout_del(server_lockout *lo);
+/** Takes ownership of a write job; it comes back through server_lockout_stored(). */
+typedef void (*server_lockout_emit_fn)(void *arg, server_store_job *job);
 
 /**
- * Called when a User ID's credential is looked up. Returns 1 when the
- * attempt is throttled (not counted), else counts it and returns 0.
+ * Creates a table that reads rows it does not hold from reader (the loop
+ * thread's connection) and sends its writes to emit. Returns 0 or -1 (out
+ * of memory).
  */
-int server_lockout_attempt(server_lockout *lo, const uint8_t *user_id, size_t len,
-                           uint64_t now_ms);
+int server_lockout_new(server_lockout **lo, const server_lockout_settings *settings,
+                       server_db *reader, server_lockout_emit_fn emit, void *emit_arg);
 
-/** A successful exchange: forgets the User ID's failures. */
-void server_lockout_success(server_lockout *lo, const uint8_t *user_id, size_t len);
+/** Frees the table; NULL is allowed. Jobs still out are the caller's. */
+void server_lockout_del(server_lockout *lo);
 
-/** Number of User IDs currently tracked (tests). */
+typedef enum server_lockout_verdict {
+  SERVER_LOCKOUT_GO = 0,         /**< Counted: go on, then server_lockout_end(). */
+  SERVER_LOCKOUT_THROTTLED = 1,  /**< Within a back-off: tryLater, not counted. */
+  SERVER_LOCKOUT_UNAVAILABLE = 2 /**< Row unreadable (database busy) or the cache full
+                                      of entries that may not leave: tryLater, not counted. */
+} server_lockout_verdict;
+
+/** A User ID's credential is being looked up at now_ms (wall clock). */
+server_lockout_verdict server_lockout_begin(server_lockout *lo, const uint8_t *user_id,
+                                            size_t len, uint64_t now_ms);
+
+/**
+ * Ends an attempt that server_lockout_begin() answered GO: success != 0
+ * forgets the failures (a delete job if a row may exist), else records a
+ * failure (a put job). The put job carries owner. Returns 1 when a put job
+ * carrying owner was emitted (the caller may wait for it to come back),
+ * else 0.
+ */
+int server_lockout_end(server_lockout *lo, const uint8_t *user_id, size_t len, int success,
+                       uint64_t now_ms, void *owner);
+
+/**
+ * A job emitted by this table came back from the store (status set); the
+ * caller frees it afterwards. The reader's read transaction must have ended
+ * since the commit (server_db_read_end), so later reads see it.
+ */
+void server_lockout_stored(server_lockout *lo, const server_store_job *job);
+
+/**
+ * Periodic upkeep: forgets expired entries held in memory, emits again the
+ * writes that failed, and emits one job purging expired rows from the table.
+ */
+void server_lockout_maintain(server_lockout *lo, uint64_t now_ms);
+
+/** Number of User IDs held in memory (tests). */
 size_t server_lockout_size(const server_lockout *lo);
 
 #endif /* CPNS_EXAMPLES_SERVER_LOCKOUT_H */

@@ -103,11 +103,16 @@ static const char USAGE_SERVE[] =
     "  --pdu-timeout-ms N       time for the peer to send one PDU (default 10000)\n"
     "  --exchange-timeout-ms N  time for a whole exchange (default 120000)\n"
     "  --max-conns N            open connections in total (default 1024)\n"
-    "  --max-conns-per-addr N   open connections per peer address (default 16)\n"
+    "  --max-conns-per-addr N   open connections per IPv4 address or IPv6 /64 (default 16)\n"
+    "  --source-rate N          first KeyRequests per second per IPv4 address or IPv6 /64\n"
+    "                           (default 20); beyond the burst they get tryLater\n"
+    "  --source-burst N         ... and at once (default 100)\n"
     "  --lockout-threshold N    failed attempts before tryLater (default 5)\n"
     "  --lockout-base-ms N      first back-off, doubled per further attempt (default 1000)\n"
     "  --lockout-max-ms N       longest back-off (default 900000)\n"
-    "  --lockout-table N        User IDs tracked for lockout (default 65536)\n"
+    "  --lockout-window-ms N    failures forgotten this long after the last one\n"
+    "                           (default 3600000; at least --lockout-max-ms)\n"
+    "  --lockout-table N        User IDs of the lockout table held in memory (default 65536)\n"
     "  --store-batch N          assignments per store transaction at most (default 256)\n";
 
 /* Strict decimal parse into [min, max]. */
@@ -153,7 +158,8 @@ enum {
   OPT_DB = 1000, OPT_KEY_FILE, OPT_USER, OPT_PASSWORD_FILE, OPT_OPS, OPT_MEM_KIB, OPT_LISTEN,
   OPT_REALM, OPT_MAX_PDU, OPT_PDU_TIMEOUT, OPT_EXCHANGE_TIMEOUT, OPT_MAX_CONNS,
   OPT_MAX_CONNS_PER_ADDR, OPT_LOCKOUT_THRESHOLD, OPT_LOCKOUT_BASE, OPT_LOCKOUT_MAX,
-  OPT_LOCKOUT_TABLE, OPT_FAKE_OPS, OPT_FAKE_MEM, OPT_STORE_BATCH, OPT_HELP
+  OPT_LOCKOUT_TABLE, OPT_FAKE_OPS, OPT_FAKE_MEM, OPT_STORE_BATCH, OPT_LOCKOUT_WINDOW,
+  OPT_SOURCE_RATE, OPT_SOURCE_BURST, OPT_HELP
 };
 
 typedef struct options {
@@ -193,6 +199,9 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
       {"fake-ops", required_argument, NULL, OPT_FAKE_OPS},
       {"fake-mem-kib", required_argument, NULL, OPT_FAKE_MEM},
       {"store-batch", required_argument, NULL, OPT_STORE_BATCH},
+      {"lockout-window-ms", required_argument, NULL, OPT_LOCKOUT_WINDOW},
+      {"source-rate", required_argument, NULL, OPT_SOURCE_RATE},
+      {"source-burst", required_argument, NULL, OPT_SOURCE_BURST},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0}};
   const uint64_t day_ms = 24ull * 3600 * 1000;
@@ -264,6 +273,17 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
       case OPT_LOCKOUT_TABLE:
         rc = parse_u64("--lockout-table", optarg, 1, 16000000, &v);
         o->serve.lockout.capacity = (size_t)v;
+        break;
+      case OPT_LOCKOUT_WINDOW:
+        rc = parse_u64("--lockout-window-ms", optarg, 1, 30 * day_ms, &o->serve.lockout.window_ms);
+        break;
+      case OPT_SOURCE_RATE:
+        rc = parse_u64("--source-rate", optarg, 1, 1000000, &v);
+        o->serve.source_rate = (uint32_t)v;
+        break;
+      case OPT_SOURCE_BURST:
+        rc = parse_u64("--source-burst", optarg, 1, 1000000, &v);
+        o->serve.source_burst = (uint32_t)v;
         break;
       case OPT_FAKE_OPS:
       case OPT_FAKE_MEM:
@@ -531,7 +551,8 @@ static int cmd_serve(int argc, char **argv) {
                                 OPT_PDU_TIMEOUT, OPT_EXCHANGE_TIMEOUT, OPT_MAX_CONNS,
                                 OPT_MAX_CONNS_PER_ADDR, OPT_LOCKOUT_THRESHOLD, OPT_LOCKOUT_BASE,
                                 OPT_LOCKOUT_MAX, OPT_LOCKOUT_TABLE, OPT_FAKE_OPS, OPT_FAKE_MEM,
-                                OPT_STORE_BATCH, 0};
+                                OPT_STORE_BATCH, OPT_LOCKOUT_WINDOW, OPT_SOURCE_RATE,
+                                OPT_SOURCE_BURST, 0};
   static const int required[] = {OPT_DB, OPT_KEY_FILE, OPT_LISTEN, OPT_REALM, 0};
   options o;
   int early = parse_options(argc, argv, allowed, required, USAGE_SERVE, &o);

@@ -30,6 +30,7 @@
 #include "examples/server_addrlimit.h"
 #include "examples/server_db.h"
 #include "examples/server_log.h"
+#include "examples/server_ratelimit.h"
 #include "examples/server_store_thread.h"
 
 /* Grace period for exchanges waiting on the store at shutdown. */
@@ -45,6 +46,11 @@
 /* Closed connections kept with their events and output buffer for the next
  * accepts: no calloc/event_new/malloc and frees per exchange. */
 #define CONN_SPARE_MAX 64
+/* Lockout upkeep (expired entries purged from memory and table, failed
+ * writes retried) this often. */
+#define LOCKOUT_MAINTAIN_MS 60000
+/* Sources (IPv4 addresses, IPv6 /64s) whose request budget is tracked at once. */
+#define SOURCE_TABLE_MAX 65536
 
 typedef struct server server;
 
@@ -58,6 +64,8 @@ typedef struct conn {
   uint8_t *out;                 /* CPNS_PDU_MAX_ENCODED octets, with the session */
   uint64_t started_ms;
   int store_pending;    /* a job is with the store thread */
+  int lockout_counted;  /* a lockout attempt begun and not ended */
+  int proof_ok;         /* the peer's proof verified (the engine asked to store) */
   int closed;           /* logged and socket closed; freed when the job returns */
   int error;            /* why the engine closed, for the log */
   const char *reason;   /* why we closed, for the log (overrides error) */
@@ -84,6 +92,8 @@ struct server {
   server_store *store;
   server_lockout *lockout;
   server_addrlimit *addrs;
+  server_ratelimit *sources; /* first KeyRequests per source */
+  struct event *ev_lockout_maintain;
   cpns_credential *cred;  /* scratch record for lookups, guarded memory */
   cpns_secpool *secpool;  /* every session's secrets: no mmap per connection */
   conn *conns;
@@ -106,6 +116,28 @@ static void pass_end_soon(server *srv) {
 
 /* stderr is fully buffered while the loop runs: flushed at the pass end. */
 static void log_flush_soon(server *srv) { pass_end_soon(srv); }
+
+/* Lockout state is in wall-clock time: it is stored and outlives the process. */
+static uint64_t wall_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Queues a job for the store at the end of this pass, after those already
+ * queued: one wake-up of the store thread and a larger group commit. */
+static void submit_soon(server *srv, server_store_job *job) {
+  if (srv->submit_tail != NULL) {
+    srv->submit_tail->next = job;
+  } else {
+    srv->submit_head = job;
+  }
+  srv->submit_tail = job;
+  pass_end_soon(srv);
+}
+
+/* The lockout table's writes (server_lockout_emit_fn). */
+static void emit_lockout_job(void *arg, server_store_job *job) { submit_soon(arg, job); }
 
 /* Frees what conn_free() keeps for reuse; any of them may be NULL when conn
  * setup ran out of memory. */
@@ -155,6 +187,26 @@ static int conn_set_events(conn *c) {
   c->ev_write = event_new(srv->base, c->fd, EV_WRITE, on_write, c);
   c->ev_timer = evtimer_new(srv->base, on_timer, c);
   return c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL ? -1 : 0;
+}
+
+/*
+ * Ends the exchange's lockout attempt: a success if the proof verified, else
+ * a failure. Returns 1 when the failure's write carries c and c must wait
+ * for it (owner c; see on_store_done), else 0.
+ */
+static int conn_end_attempt(conn *c, void *owner) {
+  const uint8_t *eid = NULL, *uid = NULL;
+  size_t eid_len = 0, uid_len = 0;
+  c->lockout_counted = 0;
+  cpns_server_session_get_ids(c->session, &eid, &eid_len, &uid, &uid_len);
+  if (uid_len == 0) {
+    return 0; /* cannot happen: the User ID was looked up */
+  }
+  if (server_lockout_end(c->srv->lockout, uid, uid_len, c->proof_ok, wall_now_ms(), owner)) {
+    c->store_pending = 1;
+    return 1;
+  }
+  return 0;
 }
 
 static void conn_free(conn *c) {
@@ -208,8 +260,8 @@ static void conn_finish(conn *c) {
   info.duration_ms = cli_now_ms() - c->started_ms;
   server_log_exchange(&info);
   log_flush_soon(srv);
-  if (info.result == CPNS_RESULT_SUCCESS && info.user_id_len > 0) {
-    server_lockout_success(srv->lockout, info.user_id, info.user_id_len);
+  if (c->lockout_counted) {
+    conn_end_attempt(c, NULL); /* closed before an answer: nobody waits for it */
   }
   if (c->ev_read != NULL) event_del(c->ev_read);
   if (c->ev_write != NULL) event_del(c->ev_write);
@@ -248,16 +300,20 @@ static int conn_provide_credential(conn *c, uint64_t now) {
   size_t uid_len = 0;
   int throttled = 1;
   int found = 1;
-  if (cpns_server_session_get_user_id(c->session, &uid, &uid_len) == 0) {
-    throttled = server_lockout_attempt(srv->lockout, uid, uid_len, now);
-    if (!throttled) {
-      if (server_db_read_begin(srv->reader) == 0) {
-        pass_end_soon(srv); /* ends it */
-      }
-      found = server_db_user_get(srv->reader, uid, uid_len, srv->cred);
-      if (found < 0) {
-        throttled = 1; /* the database failed: tryLater rather than a false "unknown" */
-      }
+  /* tryLater, in this order: the source's budget is spent; the database
+   * failed or is locked by another process (rather than a false "unknown"
+   * or a stalled loop); the User ID is in a back-off, or its lockout state
+   * cannot be kept. Only the last step counts an attempt. */
+  if (cpns_server_session_get_user_id(c->session, &uid, &uid_len) == 0 &&
+      server_ratelimit_take(srv->sources, &c->addr, now) == 0) {
+    if (server_db_read_begin(srv->reader) == 0) {
+      pass_end_soon(srv); /* ends it */
+    }
+    found = server_db_user_get(srv->reader, uid, uid_len, srv->cred);
+    if (found >= 0 &&
+        server_lockout_begin(srv->lockout, uid, uid_len, wall_now_ms()) == SERVER_LOCKOUT_GO) {
+      throttled = 0;
+      c->lockout_counted = 1;
     }
   }
   int rc = cpns_server_session_provide_credential(c->session, found == 0 ? srv->cred : NULL,
@@ -295,15 +351,7 @@ static int conn_submit_store(conn *c, uint64_t now) {
     goto fail;
   }
   c->store_pending = 1;
-  /* Handed over at the end of this pass of the loop, with the others of the
-   * pass: one wake-up of the store thread and a larger group commit. */
-  if (srv->submit_tail != NULL) {
-    srv->submit_tail->next = job;
-  } else {
-    srv->submit_head = job;
-  }
-  srv->submit_tail = job;
-  pass_end_soon(srv);
+  submit_soon(srv, job);
   return 0;
 fail:
   free(job);
@@ -396,6 +444,17 @@ static void conn_drive(conn *c) {
         return;
       }
     } else if (st == CPNS_SERVER_SEND) {
+      if (c->store_pending) {
+        event_del(c->ev_read);
+        break; /* the answer waits for its failure to be stored */
+      }
+      /* A KeyDelivery is queued: the attempt's verdict. A failure is made
+       * durable before the peer learns it (server_lockout.h). */
+      if (c->lockout_counted && cpns_server_session_get_result(c->session) >= 0 &&
+          conn_end_attempt(c, c)) {
+        event_del(c->ev_read);
+        break;
+      }
       size_t written = 0;
       int rc = cpns_server_session_write(c->session, c->out, CPNS_PDU_MAX_ENCODED, &written, now);
       if (rc != 0) {
@@ -411,6 +470,7 @@ static void conn_drive(conn *c) {
       if (c->store_pending) {
         break;
       }
+      c->proof_ok = 1;
       if (conn_submit_store(c, now) != 0) {
         conn_finish(c);
         return;
@@ -606,19 +666,29 @@ static void on_store_done(evutil_socket_t fd, short what, void *arg) {
   }
   server_store_job *job = server_store_take_done(srv->store);
   log_flush_soon(srv); /* the store thread may have reported a database error */
+  /* Lockout entries committed below may leave memory and be read back: the
+   * next read must see these commits, not this pass's older snapshot. */
+  server_db_read_end(srv->reader);
   while (job != NULL) {
     server_store_job *next = job->next;
     conn *c = job->owner;
-    c->store_pending = 0;
-    if (c->closed) {
-      conn_free(c);
-    } else {
-      int rc = cpns_server_session_store_done(c->session, job->status, cli_now_ms());
-      if (rc != 0) {
-        c->error = rc;
-        conn_finish(c);
+    if (job->kind != SERVER_STORE_ASSIGN) {
+      server_lockout_stored(srv->lockout, job);
+    }
+    if (c != NULL) {
+      c->store_pending = 0;
+      if (c->closed) {
+        conn_free(c);
+      } else if (job->kind != SERVER_STORE_ASSIGN) {
+        conn_drive(c); /* sends the answer the failure waited for */
       } else {
-        conn_drive(c);
+        int rc = cpns_server_session_store_done(c->session, job->status, cli_now_ms());
+        if (rc != 0) {
+          c->error = rc;
+          conn_finish(c);
+        } else {
+          conn_drive(c);
+        }
       }
     }
     free(job);
@@ -634,6 +704,13 @@ static void notify_store_done(void *arg) {
   do {
     n = write(srv->wake_pipe[1], &one, 1);
   } while (n < 0 && errno == EINTR);
+}
+
+static void on_lockout_maintain(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  server *srv = arg;
+  server_lockout_maintain(srv->lockout, wall_now_ms());
 }
 
 static void on_grace_end(evutil_socket_t fd, short what, void *arg) {
@@ -765,10 +842,12 @@ static void server_cleanup(server *srv) {
   if (srv->ev_pass_end != NULL) event_free(srv->ev_pass_end);
   if (srv->ev_grace != NULL) event_free(srv->ev_grace);
   if (srv->ev_accept_pause != NULL) event_free(srv->ev_accept_pause);
+  if (srv->ev_lockout_maintain != NULL) event_free(srv->ev_lockout_maintain);
   if (srv->reader != NULL) server_db_read_end(srv->reader);
   server_db_close(srv->reader);
   server_lockout_del(srv->lockout);
   server_addrlimit_del(srv->addrs);
+  server_ratelimit_del(srv->sources);
   if (srv->cred != NULL) sodium_free(srv->cred);
   cpns_secpool_del(srv->secpool); /* after the last session */
   if (srv->base != NULL) event_base_free(srv->base);
@@ -781,6 +860,12 @@ int server_run(const server_config *cfg_in) {
   }
   if (cfg.max_conns_per_addr == 0) {
     cfg.max_conns_per_addr = SERVER_MAX_CONNS_PER_ADDR_DEFAULT;
+  }
+  if (cfg.source_rate == 0) {
+    cfg.source_rate = SERVER_SOURCE_RATE_DEFAULT;
+  }
+  if (cfg.source_burst == 0) {
+    cfg.source_burst = SERVER_SOURCE_BURST_DEFAULT;
   }
   server srv;
   memset(&srv, 0, sizeof(srv));
@@ -810,8 +895,9 @@ int server_run(const server_config *cfg_in) {
   size_t pool_slots = cfg.max_conns < SECPOOL_SLOTS_MAX ? cfg.max_conns : SECPOOL_SLOTS_MAX;
   if (srv.base == NULL || srv.cred == NULL ||
       cpns_secpool_new(&srv.secpool, pool_slots, 0, NULL) != 0 ||
-      server_lockout_new(&srv.lockout, &cfg.lockout) != 0 ||
-      server_addrlimit_new(&srv.addrs, cfg.max_conns, cfg.max_conns_per_addr) != 0) {
+      server_addrlimit_new(&srv.addrs, cfg.max_conns, cfg.max_conns_per_addr) != 0 ||
+      server_ratelimit_new(&srv.sources, cfg.source_rate, cfg.source_burst,
+                           SOURCE_TABLE_MAX) != 0) {
     fprintf(stderr, "out of memory starting the server\n");
     goto out;
   }
@@ -826,6 +912,10 @@ int server_run(const server_config *cfg_in) {
   }
   srv.settings.fake_ops_limit = defaults.ops_limit;
   srv.settings.fake_mem_limit_kib = defaults.mem_limit_kib;
+  if (server_lockout_new(&srv.lockout, &cfg.lockout, srv.reader, emit_lockout_job, &srv) != 0) {
+    fprintf(stderr, "out of memory starting the server\n");
+    goto out;
+  }
   if (pipe(srv.wake_pipe) != 0 || evutil_make_socket_nonblocking(srv.wake_pipe[0]) != 0 ||
       evutil_make_socket_nonblocking(srv.wake_pipe[1]) != 0 ||
       evutil_make_socket_closeonexec(srv.wake_pipe[0]) != 0 ||
@@ -840,7 +930,10 @@ int server_run(const server_config *cfg_in) {
   srv.ev_sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
   srv.ev_grace = evtimer_new(srv.base, on_grace_end, &srv);
   srv.ev_accept_pause = evtimer_new(srv.base, on_accept_pause_end, &srv);
-  if (srv.ev_store_done == NULL || srv.ev_pass_end == NULL ||
+  srv.ev_lockout_maintain = event_new(srv.base, -1, EV_PERSIST, on_lockout_maintain, &srv);
+  struct timeval maintain_tv = {.tv_sec = LOCKOUT_MAINTAIN_MS / 1000, .tv_usec = 0};
+  if (srv.ev_store_done == NULL || srv.ev_pass_end == NULL || srv.ev_lockout_maintain == NULL ||
+      event_add(srv.ev_lockout_maintain, &maintain_tv) != 0 ||
       srv.ev_sigint == NULL || srv.ev_sigterm == NULL ||
       srv.ev_grace == NULL || srv.ev_accept_pause == NULL ||
       event_add(srv.ev_sigint, NULL) != 0 || event_add(srv.ev_sigterm, NULL) != 0 ||
@@ -858,7 +951,9 @@ int server_run(const server_config *cfg_in) {
   event_base_dispatch(srv.base);
   uint64_t batches = 0, jobs = 0, busy_us = 0;
   server_store_stats(srv.store, &batches, &jobs, &busy_us);
-  fprintf(stderr, "stopped: %llu assignment(s) stored in %llu transaction(s), %.2f ms each\n",
+  fprintf(stderr,
+          "stopped: %llu store job(s) (assignments, lockout rows) in %llu transaction(s),"
+          " %.2f ms each\n",
           (unsigned long long)jobs, (unsigned long long)batches,
           batches > 0 ? (double)busy_us / 1000.0 / (double)batches : 0.0);
   rc = 0;

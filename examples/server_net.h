@@ -24,7 +24,10 @@ typedef struct server_config {
   uint64_t pdu_timeout_ms;
   uint64_t exchange_timeout_ms;
   size_t max_conns;               /**< [1024] */
-  size_t max_conns_per_addr;      /**< [16] */
+  size_t max_conns_per_addr;      /**< Per IPv4 address or IPv6 /64 [16] */
+  uint32_t source_rate;           /**< First KeyRequests per second per source (IPv4
+                                       address, IPv6 /64) [20] */
+  uint32_t source_burst;          /**< ... and in a burst [100] */
   size_t store_batch_max;         /**< [256] */
   server_lockout_settings lockout;
 } server_config;

@@ -33,6 +33,31 @@ static uint64_t mono_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static cpns_store_status store_one(server_db *db, const server_store_job *j) {
+  int rc = -1;
+  switch (j->kind) {
+    case SERVER_STORE_ASSIGN: {
+      server_db_assignment a = {
+          .entity_id = j->entity_id, .entity_id_len = j->entity_id_len,
+          .user_id = j->user_id, .user_id_len = j->user_id_len,
+          .mode = j->mode, .key_id = j->key_id, .sealed_eukey = j->sealed_eukey,
+          .assigned_at = j->assigned_at};
+      return server_db_assign(db, &a);
+    }
+    case SERVER_STORE_LOCKOUT_PUT:
+      rc = server_db_lockout_put(db, j->user_id, j->user_id_len, &j->lockout);
+      break;
+    case SERVER_STORE_LOCKOUT_DEL:
+      rc = server_db_lockout_del(db, j->user_id, j->user_id_len);
+      break;
+    case SERVER_STORE_LOCKOUT_PURGE:
+      rc = server_db_lockout_purge(db, j->lockout.last_failure_ms, j->lockout.blocked_until_ms) < 0
+               ? -1 : 0;
+      break;
+  }
+  return rc == 0 ? CPNS_STORE_OK : CPNS_STORE_FAILED;
+}
+
 /* One transaction for the whole batch: one fsync pays for every job in it. */
 static void store_batch(server_store *st, server_store_job *batch) {
   if (server_db_begin(st->db) != 0) {
@@ -42,12 +67,7 @@ static void store_batch(server_store *st, server_store_job *batch) {
     return;
   }
   for (server_store_job *j = batch; j != NULL; j = j->next) {
-    server_db_assignment a = {
-        .entity_id = j->entity_id, .entity_id_len = j->entity_id_len,
-        .user_id = j->user_id, .user_id_len = j->user_id_len,
-        .mode = j->mode, .key_id = j->key_id, .sealed_eukey = j->sealed_eukey,
-        .assigned_at = j->assigned_at};
-    j->status = server_db_assign(st->db, &a);
+    j->status = store_one(st->db, j);
   }
   if (server_db_commit(st->db) != 0) {
     server_db_rollback(st->db);

@@ -1,5 +1,6 @@
 /*
- * cpns-server store thread: writes assignments with group commit. The loop
+ * cpns-server store thread: writes assignments and lockout rows with group
+ * commit, in the order the jobs were submitted. The loop
  * thread submits jobs; the store thread takes every pending job (up to a
  * batch limit), stores them in one transaction, commits (WAL, synchronous=
  * FULL: durable), moves them to the done list and calls notify, which wakes
@@ -12,11 +13,25 @@
 
 #include <cpns/server.h>
 
-/** One assignment to store; the EUKey is already sealed. */
+#include "examples/server_db.h"
+
+/** What a job writes. */
+typedef enum server_store_kind {
+  SERVER_STORE_ASSIGN = 0,       /**< An assignment (the fields up to sealed_eukey). */
+  SERVER_STORE_LOCKOUT_PUT = 1,  /**< user_id's lockout row := lockout. */
+  SERVER_STORE_LOCKOUT_DEL = 2,  /**< Delete user_id's lockout row. */
+  SERVER_STORE_LOCKOUT_PURGE = 3 /**< Delete expired rows (server_db_lockout_purge). */
+} server_store_kind;
+
+/** One write; for an assignment the EUKey is already sealed. */
 typedef struct server_store_job {
   struct server_store_job *next;
-  void *owner;                  /**< The submitter's context (its connection). */
-  cpns_store_status status;     /**< Set by the store thread. */
+  void *owner;                  /**< The submitter's context (its connection), or NULL. */
+  cpns_store_status status;     /**< Set by the store thread (OK or FAILED for lockout jobs). */
+  server_store_kind kind;
+  /** LOCKOUT_PUT: the row; LOCKOUT_PURGE: last_failure_ms = the cutoff,
+   * blocked_until_ms = now. */
+  server_db_lockout lockout;
   int mode;
   int64_t assigned_at;
   size_t entity_id_len;

@@ -1,7 +1,7 @@
 /*
  * Check suite for cpns-server's units: key file, database (users,
  * assignments, schema version), store thread group commit, lockout,
- * per-address limits, log escaping and cli_util helpers.
+ * per-source budget, per-address limits, log escaping and cli_util helpers.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -28,6 +28,7 @@
 #include "examples/server_keyfile.h"
 #include "examples/server_lockout.h"
 #include "examples/server_log.h"
+#include "examples/server_ratelimit.h"
 #include "examples/server_store_thread.h"
 
 static char tmpdir[256];
@@ -130,6 +131,8 @@ static const uint8_t *test_record_key(void) {
   ck_assert_int_eq(cpns_credential_seal_key(key, master), 0);
   return key;
 }
+
+static const uint8_t ALICE[] = "alice";
 
 static server_db *open_new_db(char *path, size_t len) {
   path_in_tmp(path, len, "cpns.db");
@@ -285,6 +288,8 @@ START_TEST(test_db_defaults) {
 }
 END_TEST
 
+/* A database made by the previous release (schema 1) gains the lockout
+ * table when opened, and keeps its rows. */
 START_TEST(test_db_user_add_get_del) {
   char path[512];
   server_db *db = open_new_db(path, sizeof(path));
@@ -506,6 +511,9 @@ START_TEST(test_db_upgrade_v1_seals_records) {
   memset(&r, 0, sizeof(r));
   ck_assert_int_eq(server_db_assignment_foreach(db, collect_row, &r), 0);
   ck_assert_int_eq(r.n, 1);
+  server_db_lockout lrow; /* the lockout table exists, empty */
+  ck_assert_int_eq(server_db_lockout_get(db, (const uint8_t *)users[0], strlen(users[0]), &lrow),
+                   1);
   for (int i = 0; i < 3; i++) {
     assert_secrets_absent(path, creds[i]);
   }
@@ -736,68 +744,362 @@ END_TEST
 
 /* ---- lockout ---- */
 
-static const uint8_t ALICE[] = "alice";
+/* A lockout table over a real database: the reader it reads rows from, and
+ * the jobs it emitted, run by a real store thread in flush(). */
+typedef struct lockout_fixture {
+  char path[512];
+  server_db *reader;
+  server_store *store;
+  server_lockout *lo;
+  waiter w;
+  server_store_job *head, *tail;
+  size_t emitted;
+} lockout_fixture;
+
+static void collect_job(void *arg, server_store_job *job) {
+  lockout_fixture *f = arg;
+  if (f->tail != NULL) {
+    f->tail->next = job;
+  } else {
+    f->head = job;
+  }
+  f->tail = job;
+  f->emitted++;
+}
+
+static void fixture_open_table(lockout_fixture *f, const server_lockout_settings *s) {
+  ck_assert_int_eq(server_lockout_new(&f->lo, s, f->reader, collect_job, f), 0);
+}
+
+static void fixture_start(lockout_fixture *f, const server_lockout_settings *s) {
+  memset(f, 0, sizeof(*f));
+  pthread_mutex_init(&f->w.lock, NULL);
+  pthread_cond_init(&f->w.cond, NULL);
+  server_db_close(open_new_db(f->path, sizeof(f->path)));
+  ck_assert_int_eq(server_db_open(&f->reader, f->path, SERVER_DB_READER), 0);
+  ck_assert_int_eq(server_store_start(&f->store, f->path, 0, notify, &f->w), 0);
+  fixture_open_table(f, s);
+}
+
+/* Hands the emitted jobs to the store thread, waits (condition variable)
+ * until all came back and reports them to the table, as server_net does.
+ * Returns how many failed. */
+static int flush(lockout_fixture *f) {
+  if (f->head == NULL) {
+    return 0;
+  }
+  size_t want = 0;
+  for (server_store_job *j = f->head; j != NULL; j = j->next) {
+    want++;
+  }
+  server_store_submit(f->store, f->head);
+  f->head = f->tail = NULL;
+  int failed = 0;
+  for (size_t got = 0; got < want;) {
+    pthread_mutex_lock(&f->w.lock);
+    while (f->w.notified == 0) {
+      pthread_cond_wait(&f->w.cond, &f->w.lock);
+    }
+    f->w.notified = 0;
+    pthread_mutex_unlock(&f->w.lock);
+    server_db_read_end(f->reader);
+    for (server_store_job *j = server_store_take_done(f->store); j != NULL;) {
+      server_store_job *next = j->next;
+      failed += j->status != CPNS_STORE_OK;
+      server_lockout_stored(f->lo, j);
+      free(j);
+      got++;
+      j = next;
+    }
+  }
+  return failed;
+}
+
+static void fixture_stop(lockout_fixture *f) {
+  flush(f);
+  server_lockout_del(f->lo);
+  server_store_stop(f->store);
+  server_db_close(f->reader);
+}
+
+static server_lockout_verdict begin(lockout_fixture *f, const char *id, uint64_t t) {
+  return server_lockout_begin(f->lo, (const uint8_t *)id, strlen(id), t);
+}
+
+static void fail_attempt(lockout_fixture *f, const char *id, uint64_t t) {
+  ck_assert_int_eq(begin(f, id, t), SERVER_LOCKOUT_GO);
+  server_lockout_end(f->lo, (const uint8_t *)id, strlen(id), 0, t, NULL);
+}
+
+/* The table's row for id: returns 0 and fills *row, or 1 if there is none. */
+static int row_of(lockout_fixture *f, const char *id, server_db_lockout *row) {
+  server_db_read_end(f->reader);
+  return server_db_lockout_get(f->reader, (const uint8_t *)id, strlen(id), row);
+}
 
 START_TEST(test_lockout_after_threshold_and_growth) {
   server_lockout_settings s = {.threshold = 3, .base_ms = 1000, .max_ms = 4000, .capacity = 8};
-  server_lockout *lo = NULL;
-  ck_assert_int_eq(server_lockout_new(&lo, &s), 0);
+  lockout_fixture f;
+  fixture_start(&f, &s);
   uint64_t t = 1000000;
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, t), 0);
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, t), 0);
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, t), 0); /* third counted, then blocked */
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, t + 999), 1);
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, t + 1000), 0); /* 4th: 2 s block */
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, t + 2999), 1);
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, t + 3000), 0); /* 5th: 4 s */
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, t + 6999), 1);
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, t + 7000), 0); /* 6th: capped 4 s */
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, t + 10999), 1);
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, t + 11000), 0);
+  fail_attempt(&f, "alice", t);
+  fail_attempt(&f, "alice", t);
+  fail_attempt(&f, "alice", t); /* third counted, then blocked */
+  ck_assert_int_eq(begin(&f, "alice", t + 999), SERVER_LOCKOUT_THROTTLED);
+  fail_attempt(&f, "alice", t + 1000); /* 4th: 2 s block */
+  ck_assert_int_eq(begin(&f, "alice", t + 2999), SERVER_LOCKOUT_THROTTLED);
+  fail_attempt(&f, "alice", t + 3000); /* 5th: 4 s */
+  ck_assert_int_eq(begin(&f, "alice", t + 6999), SERVER_LOCKOUT_THROTTLED);
+  fail_attempt(&f, "alice", t + 7000); /* 6th: capped 4 s */
+  ck_assert_int_eq(begin(&f, "alice", t + 10999), SERVER_LOCKOUT_THROTTLED);
+  ck_assert_int_eq(begin(&f, "alice", t + 11000), SERVER_LOCKOUT_GO);
+  /* Attempts in flight count: the 7th is out, the 8th would be a guess too many. */
+  ck_assert_int_eq(begin(&f, "alice", t + 11000), SERVER_LOCKOUT_THROTTLED);
+  server_lockout_end(f.lo, ALICE, 5, 0, t + 11000, NULL);
   /* Another User ID is not affected. */
-  ck_assert_int_eq(server_lockout_attempt(lo, (const uint8_t *)"bob", 3, t + 11000), 0);
-  server_lockout_del(lo);
+  ck_assert_int_eq(begin(&f, "bob", t + 11000), SERVER_LOCKOUT_GO);
+  server_lockout_end(f.lo, (const uint8_t *)"bob", 3, 1, t + 11000, NULL);
+  ck_assert_int_eq(flush(&f), 0);
+  server_db_lockout row;
+  ck_assert_int_eq(row_of(&f, "alice", &row), 0);
+  ck_assert_uint_eq(row.failures, 7);
+  ck_assert_int_eq(row.last_failure_ms, (int64_t)(t + 11000));
+  ck_assert_int_eq(row.blocked_until_ms, (int64_t)(t + 15000));
+  ck_assert_int_eq(row_of(&f, "bob", &row), 1);
+  fixture_stop(&f);
 }
 END_TEST
 
-START_TEST(test_lockout_success_resets) {
-  server_lockout *lo = NULL;
-  ck_assert_int_eq(server_lockout_new(&lo, NULL), 0); /* defaults: 5 attempts */
+START_TEST(test_lockout_success_resets_and_costs_no_write) {
+  lockout_fixture f;
+  fixture_start(&f, NULL); /* defaults: 5 attempts */
+  /* A success with no failures on record emits no write (the hot path). */
+  ck_assert_int_eq(begin(&f, "alice", 100), SERVER_LOCKOUT_GO);
+  ck_assert_int_eq(server_lockout_end(f.lo, ALICE, 5, 1, 100, NULL), 0);
+  ck_assert_uint_eq(f.emitted, 0);
+  ck_assert_uint_eq(server_lockout_size(f.lo), 0);
   for (int i = 0; i < 4; i++) {
-    ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, 100), 0);
+    fail_attempt(&f, "alice", 100);
   }
-  server_lockout_success(lo, ALICE, 5);
-  ck_assert_uint_eq(server_lockout_size(lo), 0);
+  ck_assert_uint_eq(f.emitted, 4);
+  ck_assert_int_eq(flush(&f), 0);
+  server_db_lockout row;
+  ck_assert_int_eq(row_of(&f, "alice", &row), 0);
+  ck_assert_uint_eq(row.failures, 4);
+  /* Success: the row goes, and with it the entry once that is committed. */
+  ck_assert_int_eq(begin(&f, "alice", 100), SERVER_LOCKOUT_GO);
+  server_lockout_end(f.lo, ALICE, 5, 1, 100, NULL);
+  ck_assert_uint_eq(f.emitted, 5);
+  ck_assert_uint_eq(server_lockout_size(f.lo), 1); /* its delete is not committed yet */
+  ck_assert_int_eq(flush(&f), 0);
+  ck_assert_uint_eq(server_lockout_size(f.lo), 0);
+  ck_assert_int_eq(row_of(&f, "alice", &row), 1);
   for (int i = 0; i < 5; i++) {
-    ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, 100), 0);
+    fail_attempt(&f, "alice", 100);
   }
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, 100), 1);
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, 1099), 1);
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, 1100), 0);
-  server_lockout_del(lo);
+  ck_assert_int_eq(begin(&f, "alice", 100), SERVER_LOCKOUT_THROTTLED);
+  ck_assert_int_eq(begin(&f, "alice", 1099), SERVER_LOCKOUT_THROTTLED);
+  ck_assert_int_eq(begin(&f, "alice", 1100), SERVER_LOCKOUT_GO);
+  /* The put job carries its owner, for the caller that holds the answer. */
+  int owner_tag = 0;
+  ck_assert_int_eq(server_lockout_end(f.lo, ALICE, 5, 0, 1100, &owner_tag), 1);
+  ck_assert_ptr_eq(f.tail->owner, &owner_tag);
+  ck_assert_int_eq(f.tail->kind, SERVER_STORE_LOCKOUT_PUT);
+  fixture_stop(&f);
 }
 END_TEST
 
-START_TEST(test_lockout_bounded_lru_eviction) {
+/* The flood of issue 8 in small: far more User IDs than the table holds. */
+START_TEST(test_lockout_never_drops_live_entries) {
   server_lockout_settings s = {.threshold = 1, .base_ms = 100000, .capacity = 4};
-  server_lockout *lo = NULL;
-  ck_assert_int_eq(server_lockout_new(&lo, &s), 0);
+  lockout_fixture f;
+  fixture_start(&f, &s);
+  fail_attempt(&f, "alice", 10); /* locked; its write not committed yet */
   char id[16];
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, 10), 0);
+  for (int i = 0; i < 3; i++) { /* three attempts in flight */
+    snprintf(id, sizeof(id), "u%d", i);
+    ck_assert_int_eq(begin(&f, id, 10), SERVER_LOCKOUT_GO);
+  }
+  /* Full of entries that may not leave: refused, not forgotten. */
+  ck_assert_int_eq(begin(&f, "u3", 11), SERVER_LOCKOUT_UNAVAILABLE);
   for (int i = 0; i < 3; i++) {
     snprintf(id, sizeof(id), "u%d", i);
-    ck_assert_int_eq(server_lockout_attempt(lo, (const uint8_t *)id, strlen(id), 10), 0);
+    server_lockout_end(f.lo, (const uint8_t *)id, strlen(id), 0, 11, NULL);
   }
-  ck_assert_int_eq(server_lockout_attempt(lo, ALICE, 5, 11), 1); /* alice most recent now */
-  for (int i = 3; i < 100; i++) {
+  ck_assert_int_eq(begin(&f, "u3", 11), SERVER_LOCKOUT_UNAVAILABLE); /* writes still out */
+  ck_assert_uint_eq(server_lockout_size(f.lo), 4);
+  ck_assert_int_eq(flush(&f), 0);
+  /* Committed entries make room now; alice's state comes back from the table. */
+  for (int i = 3; i < 500; i++) {
     snprintf(id, sizeof(id), "u%d", i);
-    ck_assert_int_eq(server_lockout_attempt(lo, (const uint8_t *)id, strlen(id), 12), 0);
-    ck_assert_uint_le(server_lockout_size(lo), 4);
+    fail_attempt(&f, id, 12);
+    ck_assert_uint_le(server_lockout_size(f.lo), 4);
+    if (i % 3 == 0) {
+      ck_assert_int_eq(flush(&f), 0);
+    }
   }
-  /* u99 is tracked and blocked; the oldest ones were evicted. */
-  ck_assert_int_eq(server_lockout_attempt(lo, (const uint8_t *)"u99", 3, 13), 1);
-  ck_assert_int_eq(server_lockout_attempt(lo, (const uint8_t *)"u0", 2, 13), 0);
-  server_lockout_del(lo);
+  ck_assert_int_eq(flush(&f), 0);
+  ck_assert_int_eq(begin(&f, "alice", 13), SERVER_LOCKOUT_THROTTLED);
+  ck_assert_int_eq(begin(&f, "u3", 13), SERVER_LOCKOUT_THROTTLED);
+  ck_assert_int_eq(begin(&f, "u499", 13), SERVER_LOCKOUT_THROTTLED);
+  /* Unknown and known User IDs alike: an ID never seen gets its first attempt. */
+  ck_assert_int_eq(begin(&f, "new", 13), SERVER_LOCKOUT_GO);
+  fixture_stop(&f);
+}
+END_TEST
+
+START_TEST(test_lockout_survives_restart) {
+  server_lockout_settings s = {.threshold = 2, .base_ms = 5000, .capacity = 16};
+  lockout_fixture f;
+  fixture_start(&f, &s);
+  fail_attempt(&f, "alice", 1000);
+  fail_attempt(&f, "alice", 1000);
+  ck_assert_int_eq(flush(&f), 0);
+  server_lockout_del(f.lo);
+  fixture_open_table(&f, &s); /* a new process's empty cache */
+  ck_assert_uint_eq(server_lockout_size(f.lo), 0);
+  ck_assert_int_eq(begin(&f, "alice", 5999), SERVER_LOCKOUT_THROTTLED);
+  ck_assert_int_eq(begin(&f, "alice", 6000), SERVER_LOCKOUT_GO); /* the back-off still ends */
+  server_lockout_end(f.lo, ALICE, 5, 1, 6000, NULL);
+  ck_assert_int_eq(flush(&f), 0);
+  server_db_lockout row;
+  ck_assert_int_eq(row_of(&f, "alice", &row), 1);
+  fixture_stop(&f);
+}
+END_TEST
+
+START_TEST(test_lockout_expired_purged) {
+  server_lockout_settings s = {.threshold = 1, .base_ms = 100, .max_ms = 100,
+                               .window_ms = 1000, .capacity = 16};
+  lockout_fixture f;
+  fixture_start(&f, &s);
+  fail_attempt(&f, "alice", 1000);
+  fail_attempt(&f, "bob", 1500);
+  ck_assert_int_eq(flush(&f), 0);
+  ck_assert_uint_eq(server_lockout_size(f.lo), 2);
+  server_lockout_maintain(f.lo, 2000); /* alice's failure is 1000 ms old: gone */
+  ck_assert_uint_eq(server_lockout_size(f.lo), 1);
+  ck_assert_int_eq(flush(&f), 0);
+  server_db_lockout row;
+  ck_assert_int_eq(row_of(&f, "alice", &row), 1);
+  ck_assert_int_eq(row_of(&f, "bob", &row), 0);
+  /* A clock set back expires nothing. */
+  server_lockout_maintain(f.lo, 100);
+  ck_assert_uint_eq(server_lockout_size(f.lo), 1);
+  /* An expired row read back counts for nothing either. */
+  server_lockout_del(f.lo);
+  fixture_open_table(&f, &s);
+  ck_assert_int_eq(begin(&f, "bob", 2500), SERVER_LOCKOUT_GO);
+  ck_assert_int_eq(begin(&f, "bob", 2500), SERVER_LOCKOUT_THROTTLED); /* threshold 1 again */
+  fixture_stop(&f);
+}
+END_TEST
+
+START_TEST(test_lockout_failed_write_kept) {
+  server_lockout_settings s = {.threshold = 1, .base_ms = 100000, .capacity = 2};
+  lockout_fixture f;
+  fixture_start(&f, &s);
+  /* Writes of lockout rows fail (as on a full disk); reads still work. */
+  sqlite3 *raw = NULL;
+  ck_assert_int_eq(sqlite3_open(f.path, &raw), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(raw, "CREATE TRIGGER full BEFORE INSERT ON lockout"
+                                     " BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+                                NULL, NULL, NULL), SQLITE_OK);
+  fail_attempt(&f, "alice", 10);
+  ck_assert_int_eq(flush(&f), 1);
+  /* Never dropped while unsaved: a second ID fits, a third does not. */
+  fail_attempt(&f, "bob", 10);
+  ck_assert_int_eq(flush(&f), 1);
+  ck_assert_int_eq(begin(&f, "carol", 11), SERVER_LOCKOUT_UNAVAILABLE);
+  ck_assert_int_eq(begin(&f, "alice", 11), SERVER_LOCKOUT_THROTTLED);
+  /* Repaired: upkeep writes them again, then they may leave. */
+  ck_assert_int_eq(sqlite3_exec(raw, "DROP TRIGGER full", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(raw);
+  server_lockout_maintain(f.lo, 12);
+  ck_assert_int_eq(flush(&f), 0);
+  fail_attempt(&f, "carol", 13);
+  server_db_lockout row;
+  ck_assert_int_eq(row_of(&f, "alice", &row), 0);
+  ck_assert_int_eq(row_of(&f, "bob", &row), 0);
+  fixture_stop(&f);
+}
+END_TEST
+
+/* ---- per-source budget ---- */
+
+static server_addr_key v4_key(uint32_t host_order) {
+  struct sockaddr_in a4;
+  memset(&a4, 0, sizeof(a4));
+  a4.sin_family = AF_INET;
+  a4.sin_addr.s_addr = htonl(host_order);
+  server_addr_key k;
+  ck_assert_int_eq(server_addr_key_from(&k, (struct sockaddr *)&a4, sizeof(a4)), 0);
+  return k;
+}
+
+static server_addr_key v6_key(const char *text) {
+  struct sockaddr_in6 a6;
+  memset(&a6, 0, sizeof(a6));
+  a6.sin6_family = AF_INET6;
+  ck_assert_int_eq(inet_pton(AF_INET6, text, &a6.sin6_addr), 1);
+  server_addr_key k;
+  ck_assert_int_eq(server_addr_key_from(&k, (struct sockaddr *)&a6, sizeof(a6)), 0);
+  return k;
+}
+
+START_TEST(test_ratelimit_burst_refill_per_source) {
+  server_ratelimit *rl = NULL;
+  ck_assert_int_eq(server_ratelimit_new(&rl, 20, 100, 16), 0);
+  server_addr_key a = v4_key(0x7f000001), b = v4_key(0x7f000002);
+  for (int i = 0; i < 100; i++) {
+    ck_assert_int_eq(server_ratelimit_take(rl, &a, 1000), 0);
+  }
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 1000), 1);
+  ck_assert_int_eq(server_ratelimit_take(rl, &b, 1000), 0); /* another source is served */
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 1049), 1); /* 0.98 of a token */
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 1050), 0); /* 20 per second */
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 1050), 1);
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 1000000), 0); /* refilled, capped at the burst */
+  for (int i = 0; i < 99; i++) {
+    ck_assert_int_eq(server_ratelimit_take(rl, &a, 1000000), 0);
+  }
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 1000000), 1);
+  server_ratelimit_del(rl);
+}
+END_TEST
+
+START_TEST(test_ratelimit_ipv6_by_64_and_mapped_v4) {
+  server_ratelimit *rl = NULL;
+  ck_assert_int_eq(server_ratelimit_new(&rl, 1, 2, 16), 0);
+  server_addr_key x1 = v6_key("2001:db8:1:2::1"), x2 = v6_key("2001:db8:1:2:ffff:1:2:3");
+  server_addr_key y = v6_key("2001:db8:1:3::1");
+  ck_assert_mem_eq(x1.octets, x2.octets, 16);
+  ck_assert_int_eq(server_ratelimit_take(rl, &x1, 0), 0);
+  ck_assert_int_eq(server_ratelimit_take(rl, &x2, 0), 0);
+  ck_assert_int_eq(server_ratelimit_take(rl, &x1, 0), 1); /* one /64, one budget */
+  ck_assert_int_eq(server_ratelimit_take(rl, &y, 0), 0);  /* the next /64 has its own */
+  /* IPv4-mapped IPv6 (a dual-stack listener) is the IPv4 address, whole. */
+  server_addr_key m1 = v6_key("::ffff:127.0.0.1"), m2 = v6_key("::ffff:127.0.0.2");
+  server_addr_key v1 = v4_key(0x7f000001);
+  ck_assert_mem_eq(m1.octets, v1.octets, 16);
+  ck_assert_int_ne(memcmp(m1.octets, m2.octets, 16), 0);
+  server_ratelimit_del(rl);
+}
+END_TEST
+
+START_TEST(test_ratelimit_full_table) {
+  server_ratelimit *rl = NULL;
+  ck_assert_int_eq(server_ratelimit_new(&rl, 10, 10, 2), 0);
+  server_addr_key a = v4_key(1), b = v4_key(2), c = v4_key(3);
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 0), 0);
+  ck_assert_int_eq(server_ratelimit_take(rl, &b, 0), 0);
+  /* Both buckets still refilling: their state may not be forgotten. */
+  ck_assert_int_eq(server_ratelimit_take(rl, &c, 50), 1);
+  ck_assert_uint_eq(server_ratelimit_size(rl), 2);
+  /* a is full again after 100 ms: it carries nothing and makes room. */
+  ck_assert_int_eq(server_ratelimit_take(rl, &c, 100), 0);
+  ck_assert_uint_eq(server_ratelimit_size(rl), 2);
+  server_ratelimit_del(rl);
 }
 END_TEST
 
@@ -825,6 +1127,29 @@ START_TEST(test_addrlimit_per_address_and_total) {
   ck_assert_int_eq(server_addrlimit_acquire(al, &k1), 0);
   server_addrlimit_release(al, &k2);
   ck_assert_int_eq(server_addrlimit_acquire(al, &k3), 0);
+  server_addrlimit_del(al);
+}
+END_TEST
+
+START_TEST(test_addrlimit_ipv6_per_64) {
+  server_addrlimit *al = NULL;
+  ck_assert_int_eq(server_addrlimit_new(&al, 8, 2), 0);
+  /* A peer picks any address of its /64: they share one limit. */
+  server_addr_key a = v6_key("2001:db8:0:1::1"), b = v6_key("2001:db8:0:1:8000::2");
+  server_addr_key c = v6_key("2001:db8:0:1:ffff:ffff:ffff:ffff"), d = v6_key("2001:db8:0:2::1");
+  ck_assert_int_eq(server_addrlimit_acquire(al, &a), 0);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &b), 0);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &c), 1);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &d), 0); /* the next /64 */
+  server_addrlimit_release(al, &a);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &c), 0);
+  /* IPv4 stays per address, mapped or not. */
+  server_addr_key v1 = v4_key(0x7f000001), m1 = v6_key("::ffff:127.0.0.1");
+  server_addr_key v2 = v4_key(0x7f000002);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &v1), 0);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &m1), 0);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &v1), 1);
+  ck_assert_int_eq(server_addrlimit_acquire(al, &v2), 0);
   server_addrlimit_del(al);
 }
 END_TEST
@@ -923,9 +1248,16 @@ static Suite *server_store_suite(void) {
   tc = tcase_create("limits");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_lockout_after_threshold_and_growth);
-  tcase_add_test(tc, test_lockout_success_resets);
-  tcase_add_test(tc, test_lockout_bounded_lru_eviction);
+  tcase_add_test(tc, test_lockout_success_resets_and_costs_no_write);
+  tcase_add_test(tc, test_lockout_never_drops_live_entries);
+  tcase_add_test(tc, test_lockout_survives_restart);
+  tcase_add_test(tc, test_lockout_expired_purged);
+  tcase_add_test(tc, test_lockout_failed_write_kept);
+  tcase_add_test(tc, test_ratelimit_burst_refill_per_source);
+  tcase_add_test(tc, test_ratelimit_ipv6_by_64_and_mapped_v4);
+  tcase_add_test(tc, test_ratelimit_full_table);
   tcase_add_test(tc, test_addrlimit_per_address_and_total);
+  tcase_add_test(tc, test_addrlimit_ipv6_per_64);
   tcase_add_test(tc, test_log_escape_control_chars);
   tcase_add_test(tc, test_cli_password_from_file_strips_newline);
   tcase_add_test(tc, test_cli_split_host_port_forms);
