@@ -8,7 +8,8 @@
 # Prints each target's executions; fails on a crash, leak, timeout or OOM and
 # keeps the reproducer in BUILDDIR/fuzz-artifacts/<t>/.
 # With FUZZ_CORPUS_OUT=DIR the grown corpora stay in DIR/<t>/ (for
-# `make fuzz-merge FUZZ_MERGE_FROM=DIR`).
+# `make fuzz-merge FUZZ_MERGE_FROM=DIR`); with FUZZ_RUNS=N a target also
+# stops after N executions (whichever comes first).
 set -eu
 seconds=${1:?usage: run-fuzzers.sh SECONDS [BUILDDIR]}
 builddir=${2:-.}
@@ -31,6 +32,7 @@ for prog in $targets; do
   [ ! -f "$dict" ] || set -- "$@" -dict="$dict"
   max_len=$(sed -n 's/^max_len *= *//p' "$srcdir/fuzz/fuzz_$t.options" 2>/dev/null || true)
   [ -z "$max_len" ] || set -- "$@" -max_len="$max_len"
+  [ -z "${FUZZ_RUNS:-}" ] || set -- "$@" -runs="$FUZZ_RUNS"
   [ -d "$srcdir/fuzz/corpus/$t" ] && cp -R "$srcdir/fuzz/corpus/$t/." "$corpus/"
   artifacts=$builddir/fuzz-artifacts/$t
   mkdir -p "$artifacts"
@@ -45,8 +47,9 @@ for prog in $targets; do
   fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 || true)
+  time=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
   printf '%-24s %s: %s execs in %ss, %s, corpus %s files\n' "fuzz_$t" "$result" \
-    "${execs:-?}" "$seconds" "${cov:-cov: ?}" "$(ls "$corpus" | wc -l)"
+    "${execs:-?}" "${time:-$seconds}" "${cov:-cov: ?}" "$(ls "$corpus" | wc -l)"
   if [ "$result" = FAILED ]; then
     tail -n 60 "$log" >&2
     echo "reproducer(s) in $artifacts/" >&2
