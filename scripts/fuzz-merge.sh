@@ -13,8 +13,11 @@
 # the named seeds: only inputs that add coverage features are kept, smallest
 # first, each named by the SHA-1 of its content. An empty seed is kept too:
 # libFuzzer runs the empty input by itself, so a merge never keeps one, but
-# the replay of `make check` needs it. The script then checks that the new
-# corpus has at least the features of the old one plus FROMDIR's.
+# the replay of `make check` needs it. The script then counts the features
+# of the new corpus against those of the old one plus FROMDIR's: libFuzzer's
+# count of one corpus varies by a feature or two from run to run (the codec
+# keeps state across inputs), so up to 0.5% less passes; more leaves the
+# corpus as it was and fails.
 set -eu
 builddir=${1:-.}
 [ $# -eq 0 ] || shift
@@ -75,7 +78,8 @@ for prog in $targets; do
     continue
   fi
   after_ft=$(features "$new")
-  if [ -z "$after_ft" ] || [ -z "$before_ft" ] || [ "$after_ft" -lt "$before_ft" ]; then
+  if [ -z "$after_ft" ] || [ -z "$before_ft" ] ||
+     [ "$after_ft" -lt $((before_ft - before_ft / 200)) ]; then
     echo "fuzz-merge: fuzz_$t: merged corpus has ${after_ft:-?} features, before ${before_ft:-?}; corpus left as it was" >&2
     status=1
     continue
