@@ -8,12 +8,17 @@
 #
 # COUNT requests (default 20000, or $FLOOD_COUNT) against a server holding
 # at most TABLE User IDs in memory (default 4096, or $FLOOD_TABLE): `make
-# check` floods five times past a small table; `make torture` runs
-# 100000 against the default table of 65536.
+# check` floods five times past a small table; `make torture`
+# (TORTURE_LONG=1) runs 100000 against the default table of 65536.
 . "$(dirname "$0")/lib.sh"
 
-COUNT=${1:-${FLOOD_COUNT:-20000}}
-TABLE=${2:-${FLOOD_TABLE:-4096}}
+if [ "${TORTURE_LONG:-0}" = 1 ]; then
+  COUNT=${1:-${FLOOD_COUNT:-100000}}
+  TABLE=${2:-${FLOOD_TABLE:-65536}}
+else
+  COUNT=${1:-${FLOOD_COUNT:-20000}}
+  TABLE=${2:-${FLOOD_TABLE:-4096}}
+fi
 : "${CPNS_FLOOD:=$CPNS_BUILDDIR/tests/e2e/flood}"
 [ -x "$CPNS_FLOOD" ] || { echo "missing program $CPNS_FLOOD" >&2; exit 99; }
 

@@ -16,10 +16,11 @@ tests_torture_slowconn_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS) -pthread
 
 TESTS += $(TORTURE_TESTS)
 
-# Each long test in turn, its figures on the terminal; 77 is a skip.
+# Each long test in turn, its figures on the terminal; 77 is a skip. The
+# lockout flood (an e2e test, short in `make check`) runs at full size here.
 torture: examples/cpns-server examples/cpns-gateway tests/e2e/rawpeer \
-	tests/torture/loadgen tests/torture/slowconn
-	@failed=0; for t in $(TORTURE_TESTS); do \
+	tests/torture/loadgen tests/torture/slowconn tests/e2e/flood
+	@failed=0; for t in $(TORTURE_TESTS) tests/e2e/lockout_flood.sh; do \
 	  echo "=== $$t (long)"; rc=0; \
 	  TORTURE_LONG=1 $(SHELL) $(srcdir)/$$t || rc=$$?; \
 	  if test $$rc = 77; then echo "SKIP: $$t"; \
