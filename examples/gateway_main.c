@@ -12,8 +12,8 @@ void gateway_usage(FILE *out) {
       "Usage:\n"
       "  cpns-gateway assign --server HOST:PORT --entity-id URN --user ID\n"
       "                      --keystore PATH --device-key PATH [--password-file FILE]\n"
-      "                      [--mode pn-gw|pne-pn-gw] [--max-ops N] [--max-mem-kib N]\n"
-      "                      [--timeout-ms N]\n"
+      "                      [--mode pn-gw|pne-pn-gw] [--min-ops N] [--max-ops N]\n"
+      "                      [--min-mem-kib N] [--max-mem-kib N] [--timeout-ms N]\n"
       "  cpns-gateway show --keystore PATH --device-key PATH [--reveal-key]\n"
       "  cpns-gateway --help | --version\n"
       "\n"
@@ -24,7 +24,9 @@ void gateway_usage(FILE *out) {
       "        key file is created if it does not exist.\n"
       "        Prints \"result: ...\" and, on success, \"keyId: <hex>\" on stdout.\n"
       "  --mode          pn-gw (default) or pne-pn-gw\n"
+      "  --min-ops N     refuse a server asking for Argon2id t < N (default 3)\n"
       "  --max-ops N     refuse a server asking for Argon2id t > N (default 10)\n"
+      "  --min-mem-kib N refuse a server asking for less than N KiB (default 65536)\n"
       "  --max-mem-kib N refuse a server asking for more than N KiB (default 1048576)\n"
       "  --timeout-ms N  time allowed to connect and for each answer (default 30000)\n"
       "show    prints realm, entity, user, mode, keyId and time of the stored key,\n"
@@ -36,7 +38,7 @@ void gateway_usage(FILE *out) {
       "  3  authentication failed (unknown user ID or wrong password)\n"
       "  4  refused by the server (tryLater, entityConflict, serverError, ...)\n"
       "  5  network failure (cannot connect, connection lost, no answer in time)\n"
-      "  6  protocol error (invalid answer, bad signature, KDF parameters above limits)\n"
+      "  6  protocol error (invalid answer, bad signature, KDF parameters outside limits)\n"
       "  7  local error (key store, device key, password file, memory)\n",
       out);
 }
