@@ -630,7 +630,8 @@ int main(int argc, char **argv) {
   snprintf(db, sizeof(db), "%s/db", tmpdir);
   snprintf(key, sizeof(key), "%s/key", tmpdir);
   snprintf(pw, sizeof(pw), "%s/pw", tmpdir);
-  FILE *f = fopen(pw, "w");
+  int pw_fd = open(pw, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* refused if others may read it */
+  FILE *f = pw_fd >= 0 ? fdopen(pw_fd, "w") : NULL;
   if (f == NULL) die("password file");
   fputs("bench password\n", f);
   fclose(f);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,26 +50,60 @@ static size_t strip_newline(const uint8_t *buf, size_t len) {
   return len;
 }
 
+/*
+ * Opens a secret file for reading, or says why not: a symbolic link could
+ * point anywhere an attacker chose, and a file others can read is no secret.
+ */
+static int open_private_file(const char *path) {
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ELOOP) {
+      fprintf(stderr, "password file %s is a symbolic link; refusing it (name the file "
+                      "itself)\n", path);
+    } else {
+      fprintf(stderr, "cannot open password file %s: %s\n", path, strerror(errno));
+    }
+    return -1;
+  }
+  if (fstat(fd, &st) != 0) {
+    fprintf(stderr, "cannot stat password file %s: %s\n", path, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    fprintf(stderr, "password file %s is accessible by group or others (mode %03o); "
+                    "run chmod 600 on it\n", path, (unsigned)(st.st_mode & 0777));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 int cli_password_from_file(const char *path, uint8_t **pw, size_t *pw_len) {
   if (path == NULL || pw == NULL || pw_len == NULL) {
     return -1;
   }
   *pw = NULL;
   *pw_len = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int from_stdin = strcmp(path, "-") == 0;
+  int fd = from_stdin ? STDIN_FILENO : open_private_file(path);
   if (fd < 0) {
-    fprintf(stderr, "cannot open password file %s: %s\n", path, strerror(errno));
     return -1;
   }
   uint8_t *buf = sodium_malloc(PW_BUF_LEN);
   if (buf == NULL) {
     fprintf(stderr, "out of memory reading password file %s\n", path);
-    close(fd);
+    if (!from_stdin) {
+      close(fd);
+    }
     return -1;
   }
   ssize_t n = read_all(fd, buf, PW_BUF_LEN);
   int saved = errno;
-  close(fd);
+  if (!from_stdin) {
+    close(fd);
+  }
   if (n < 0) {
     fprintf(stderr, "cannot read password file %s: %s\n", path, strerror(saved));
     sodium_free(buf);

@@ -4,7 +4,8 @@ EXTRA_DIST += scripts/demo.sh tests/e2e/lib.sh $(GATEWAY_E2E_TESTS)
 
 GATEWAY_E2E_TESTS = tests/e2e/success.sh tests/e2e/auth.sh tests/e2e/replace.sh \
 	tests/e2e/lockout.sh tests/e2e/restart.sh tests/e2e/hostile.sh \
-	tests/e2e/stall.sh tests/e2e/kdf_bounds.sh tests/e2e/demo.sh
+	tests/e2e/stall.sh tests/e2e/kdf_bounds.sh tests/e2e/demo.sh \
+	tests/e2e/secret_files.sh
 
 if ENABLE_EXAMPLES
 bin_PROGRAMS += examples/cpns-gateway

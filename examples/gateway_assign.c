@@ -196,7 +196,9 @@ static int device_key_get(uint8_t *key, const char *path) {
   }
   int rv = cpns_device_key_load(key, path);
   if (rv != 0) {
-    fprintf(stderr, "cpns-gateway: cannot use device key %s: %s\n", path, cpns_strerror(rv));
+    int saved = errno;
+    fprintf(stderr, "cpns-gateway: cannot use device key %s: %s%s%s\n", path, cpns_strerror(rv),
+            rv == CPNS_ERR_IO ? ": " : "", rv == CPNS_ERR_IO ? strerror(saved) : "");
     return GW_EXIT_LOCAL;
   }
   return 0;
@@ -433,8 +435,7 @@ int gateway_assign_main(int argc, char **argv) {
   size_t pw_len = 0;
   if (o.password_file != NULL) {
     /* "-": standard input, for automation that pipes the password in. */
-    const char *file = strcmp(o.password_file, "-") == 0 ? "/dev/stdin" : o.password_file;
-    rc = cli_password_from_file(file, &pw, &pw_len);
+    rc = cli_password_from_file(o.password_file, &pw, &pw_len);
   } else {
     char prompt[CPNS_USER_ID_MAX + 32];
     snprintf(prompt, sizeof prompt, "Password for %s: ", o.user_id);

@@ -56,7 +56,8 @@ static const char USAGE_USER_ADD[] =
     "Enrolls a user: stores a credential record derived from the password\n"
     "(Argon2id; never the password). Without --password-file the password is\n"
     "asked twice on the terminal without echo. A password file holds the\n"
-    "password octets; one trailing newline is stripped.\n"
+    "password octets; one trailing newline is stripped. It must be mode 0600\n"
+    "and not a symbolic link; - reads standard input.\n"
     "  --ops N       Argon2id opsLimit (default 3)\n"
     "  --mem-kib N   Argon2id memLimitKiB (default 65536)\n"
     "Prints \"user: ID\" (the normalized User ID).\n";

@@ -77,9 +77,10 @@ field() {
   sed -n "s/^$1: //p" "$2" | head -n 1
 }
 
-# pwfile NAME PASSWORD: writes $T/NAME.pw with a trailing newline.
+# pwfile NAME PASSWORD: writes $T/NAME.pw with a trailing newline, mode 0600
+# (the programs refuse a password file that group or others can access).
 pwfile() {
-  printf '%s\n' "$2" >"$T/$1.pw"
+  (umask 077 && printf '%s\n' "$2" >"$T/$1.pw") || fail "cannot write $T/$1.pw"
 }
 
 server_init() {
