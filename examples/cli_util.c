@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -126,15 +127,57 @@ int cli_password_from_file(const char *path, uint8_t **pw, size_t *pw_len) {
   return 0;
 }
 
+/*
+ * The terminal settings to put back if a signal ends the program while echo
+ * is off (^C at the prompt): otherwise the user's shell is left without echo.
+ */
+static const int echo_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+static struct termios echo_saved;
+static volatile sig_atomic_t echo_fd = -1;
+
+static void restore_echo_and_reraise(int sig) {
+  int saved_errno = errno;
+  if (echo_fd >= 0) {
+    tcsetattr(echo_fd, TCSANOW, &echo_saved); /* async-signal-safe */
+  }
+  signal(sig, SIG_DFL);
+  raise(sig); /* delivered with its default action once this handler returns */
+  errno = saved_errno;
+}
+
+/* Between these two calls a terminating signal restores the terminal first. */
+static void echo_guard_begin(int fd, const struct termios *old, struct sigaction *prev) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = restore_echo_and_reraise;
+  sigfillset(&sa.sa_mask); /* one handler at a time: the first signal wins */
+  echo_saved = *old;
+  echo_fd = fd;
+  for (size_t i = 0; i < sizeof echo_signals / sizeof echo_signals[0]; i++) {
+    sigaction(echo_signals[i], &sa, &prev[i]);
+  }
+}
+
+static void echo_guard_end(const struct sigaction *prev) {
+  for (size_t i = 0; i < sizeof echo_signals / sizeof echo_signals[0]; i++) {
+    sigaction(echo_signals[i], &prev[i], NULL);
+  }
+  echo_fd = -1;
+}
+
 /* Reads one line from the tty with echo off; returns its length or -1. */
 static int read_line_noecho(int fd, const char *prompt, uint8_t *buf, size_t cap, size_t *len) {
   struct termios old, quiet;
+  struct sigaction prev[sizeof echo_signals / sizeof echo_signals[0]];
   int have_termios = tcgetattr(fd, &old) == 0;
   if (have_termios) {
     quiet = old;
     quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
+    /* Guard first: a signal between the two calls still finds old to restore. */
+    echo_guard_begin(fd, &old, prev);
     if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+      echo_guard_end(prev);
       return -1;
     }
   }
@@ -164,6 +207,7 @@ static int read_line_noecho(int fd, const char *prompt, uint8_t *buf, size_t cap
   }
   if (have_termios) {
     tcsetattr(fd, TCSAFLUSH, &old);
+    echo_guard_end(prev);
   }
   if (write(fd, "\n", 1) < 0) {
     /* Cosmetic only. */

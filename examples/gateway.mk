@@ -21,7 +21,12 @@ check_PROGRAMS += tests/e2e/rawpeer
 tests_e2e_rawpeer_SOURCES = tests/e2e/rawpeer.c
 tests_e2e_rawpeer_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS)
 
-TESTS += $(GATEWAY_E2E_TESTS)
+# Terminal echo after a signal at the password prompt (a pseudo-terminal).
+check_PROGRAMS += tests/e2e/prompt_signal
+tests_e2e_prompt_signal_SOURCES = tests/e2e/prompt_signal.c
+tests_e2e_prompt_signal_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS)
+
+TESTS += $(GATEWAY_E2E_TESTS) tests/e2e/prompt_signal
 else
 EXTRA_DIST += doc/cpns-gateway.1
 endif
