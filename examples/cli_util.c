@@ -154,7 +154,10 @@ static void echo_guard_begin(int fd, const struct termios *old, struct sigaction
   echo_saved = *old;
   echo_fd = fd;
   for (size_t i = 0; i < sizeof echo_signals / sizeof echo_signals[0]; i++) {
-    sigaction(echo_signals[i], &sa, &prev[i]);
+    /* A signal the caller ignores (nohup: SIGHUP) stays ignored. */
+    if (sigaction(echo_signals[i], NULL, &prev[i]) == 0 && prev[i].sa_handler != SIG_IGN) {
+      sigaction(echo_signals[i], &sa, NULL);
+    }
   }
 }
 
