@@ -126,6 +126,8 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
   gs.password = password;
   gs.password_len = sizeof(password) - 1;
   gs.secpool = pool;
+  gs.min_ops_limit = 1;  /* users are enrolled with --ops 1 --mem-kib 8 below */
+  gs.min_mem_limit_kib = 8;
   cpns_gateway *gw = NULL;
   if (cpns_gateway_new(&gw, &gs, NULL, now_ms()) != 0) {
     return -1;

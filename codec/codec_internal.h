@@ -12,6 +12,7 @@
 #include <cpns/codec.h>
 
 #include "asn_application.h"
+#include "ENUMERATED.h"
 #include "KdfParams.h"
 
 /* Deepest TLV nesting accepted by the pre-check: a v1 PDU nests 3 deep. */
@@ -107,20 +108,24 @@ int cpnsi_encode(asn_TYPE_descriptor_t *td, const void *value, uint8_t *out,
 
 /* Field conversions shared by pdu.c and transcript.c. */
 int cpnsi_check_text(size_t len, size_t max);
-int cpnsi_suite_list_from_asn(int32_t *out, size_t *out_len, const void *list);
+int cpnsi_suite_list_from_asn(int32_t *out, cpns_suite_wide *wide, size_t *out_len,
+                              const void *list);
+/** Checks a plain offeredSuites list (1..8 values, cpns_suite_wide's rules): 0 or CPNS_ERR_CONSTRAINT. */
+int cpnsi_suite_list_check(const int32_t *suites, const cpns_suite_wide *wide, size_t n);
 int cpnsi_octets_from_asn(uint8_t *out, size_t len, const void *octet_string);
 int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max,
                         const void *octet_string);
 
-/* Backing store for an offeredSuites list built for encoding. */
+/* Backing store for an offeredSuites list (of ENUMERATED_t) built for encoding. */
 typedef struct cpnsi_suite_storage {
-  long values[CPNS_MAX_OFFERED_SUITES];
-  long *ptrs[CPNS_MAX_OFFERED_SUITES];
+  ENUMERATED_t values[CPNS_MAX_OFFERED_SUITES];
+  ENUMERATED_t *ptrs[CPNS_MAX_OFFERED_SUITES];
+  uint8_t small[CPNS_MAX_OFFERED_SUITES][4]; /* contents of the int32_t values */
 } cpnsi_suite_storage;
 
 void cpnsi_octets_to_asn(void *octet_string, const uint8_t *buf, size_t len);
-int cpnsi_suite_list_to_asn(void *list, cpnsi_suite_storage *st,
-                            const int32_t *suites, size_t n);
+int cpnsi_suite_list_to_asn(void *list, cpnsi_suite_storage *st, const int32_t *suites,
+                            const cpns_suite_wide *wide, size_t n);
 int cpnsi_kdf_to_asn(KdfParams_t *k, const cpns_kdf_params *p);
 int cpnsi_kdf_check(const cpns_kdf_params *p);
 int cpnsi_kdf_from_asn(cpns_kdf_params *p, const KdfParams_t *k);

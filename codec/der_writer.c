@@ -95,9 +95,19 @@ TLV_STEP void put_integer(rev *w, uint8_t tag, long v) {
   put_header(w, tag, end);
 }
 
-static void put_suites(rev *w, uint8_t tag, const int32_t *s, size_t n) {
-  size_t end = w->pos, i;
-  for (i = n; i > 0; i--) put_integer(w, 0x0a, s[i - 1]);
+/* Values outside int32_t are written as they were received (cpns_suite_wide). */
+static void put_suites(rev *w, uint8_t tag, const int32_t *s, const cpns_suite_wide *wide,
+                       size_t n) {
+  size_t end = w->pos, i, used = 0;
+  for (i = 0; i < n; i++) used += wide->len[i];
+  for (i = n; i > 0; i--) {
+    if (wide->len[i - 1] != 0) {
+      used -= wide->len[i - 1];
+      put_octets(w, 0x0a, wide->octets + used, wide->len[i - 1]);
+    } else {
+      put_integer(w, 0x0a, s[i - 1]);
+    }
+  }
   put_header(w, tag, end);
 }
 
@@ -117,7 +127,7 @@ static void put_request(rev *w, const cpns_key_request *r) {
     put_octets(w, 0x80, r->server_nonce, CPNS_NONCE_LEN);
     put_header(w, 0xa6, rend);
   }
-  put_suites(w, 0xa5, r->offered_suites, r->offered_suites_len);
+  put_suites(w, 0xa5, r->offered_suites, &r->offered_suites_wide, r->offered_suites_len);
   put_octets(w, 0x84, r->gateway_nonce, CPNS_NONCE_LEN);
   put_integer(w, 0x83, (long)r->mode);
   put_octets(w, 0x82, r->user_id, r->user_id_len);
@@ -164,7 +174,7 @@ static void put_transcript(rev *w, const cpns_auth_transcript *t) {
   put_octets(w, 0x84, t->entity_id, t->entity_id_len);
   put_octets(w, 0x83, t->realm, t->realm_len);
   put_integer(w, 0x82, (long)t->suite);
-  put_suites(w, 0xa1, t->offered_suites, t->offered_suites_len);
+  put_suites(w, 0xa1, t->offered_suites, &t->offered_suites_wide, t->offered_suites_len);
   put_integer(w, 0x80, (long)t->version);
   put_header(w, 0x30, end);
 }

@@ -64,18 +64,66 @@ int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max,
   return 0;
 }
 
-/* offeredSuites keeps suites v1 does not know, as long as they fit. */
-int cpnsi_suite_list_from_asn(int32_t *out, size_t *out_len, const void *list) {
+/* INTEGER contents whose first nine bits are all equal are not minimal. */
+static int minimal_integer(const uint8_t *c, size_t len) {
+  return len >= 1 && !(len >= 2 && ((c[0] == 0x00 && !(c[1] & 0x80)) ||
+                                    (c[0] == 0xff && (c[1] & 0x80))));
+}
+
+/* Two's complement contents of at most four octets (none: 0). */
+static int32_t int32_from_contents(const uint8_t *c, size_t len) {
+  uint32_t u = len > 0 && (c[0] & 0x80) ? UINT32_MAX : 0;
+  size_t i;
+  for (i = 0; i < len; i++) u = (u << 8) | c[i];
+  return (int32_t)u; /* two's complement on every platform we build for */
+}
+
+/*
+ * offeredSuites keeps every suite number, known or not (§3): those within
+ * int32_t as values, longer ones as their contents (cpns_suite_wide). Short
+ * non-minimal contents become a value whose re-encoding differs, which the
+ * canonical comparison reports; long ones are checked here, as they are
+ * copied as they are.
+ */
+int cpnsi_suite_list_from_asn(int32_t *out, cpns_suite_wide *wide, size_t *out_len,
+                              const void *list) {
   const asn_anonymous_sequence_ *seq = list;
+  size_t used = 0;
   int i;
+  memset(wide, 0, sizeof(*wide));
   if (seq->count < 1 || seq->count > CPNS_MAX_OFFERED_SUITES)
     return CPNS_ERR_CONSTRAINT;
   for (i = 0; i < seq->count; i++) {
-    long v = *(const long *)seq->array[i];
-    if (v < INT32_MIN || v > INT32_MAX) return CPNS_ERR_UNKNOWN_ENUM;
-    out[i] = (int32_t)v;
+    const ENUMERATED_t *e = seq->array[i];
+    size_t len = e->size > 0 ? (size_t)e->size : 0;
+    if (len <= 4) {
+      out[i] = int32_from_contents(e->buf, len);
+      continue;
+    }
+    if (!minimal_integer(e->buf, len)) return CPNS_ERR_DER_NON_MINIMAL_INTEGER;
+    if (len > CPNS_SUITE_WIDE_OCTETS_MAX - used) return CPNS_ERR_CONSTRAINT;
+    memcpy(wide->octets + used, e->buf, len);
+    wide->len[i] = (uint8_t)len;
+    used += len;
+    out[i] = CPNS_SUITE_WIDE;
   }
   *out_len = (size_t)seq->count;
+  return 0;
+}
+
+int cpnsi_suite_list_check(const int32_t *suites, const cpns_suite_wide *wide, size_t n) {
+  size_t i, used = 0;
+  if (n < 1 || n > CPNS_MAX_OFFERED_SUITES) return CPNS_ERR_CONSTRAINT;
+  for (i = 0; i < CPNS_MAX_OFFERED_SUITES; i++) {
+    size_t len = wide->len[i];
+    if (len == 0) continue;
+    /* What decoding would give back: only past n nothing, and only values
+     * longer than int32_t, minimal, marked as such, within the room. */
+    if (i >= n || len < 5 || suites[i] != CPNS_SUITE_WIDE ||
+        len > CPNS_SUITE_WIDE_OCTETS_MAX - used || !minimal_integer(wide->octets + used, len))
+      return CPNS_ERR_CONSTRAINT;
+    used += len;
+  }
   return 0;
 }
 
@@ -86,14 +134,31 @@ void cpnsi_octets_to_asn(void *octet_string, const uint8_t *buf, size_t len) {
   os->size = (int)len;
 }
 
-int cpnsi_suite_list_to_asn(void *list, cpnsi_suite_storage *st,
-                            const int32_t *suites, size_t n) {
+int cpnsi_suite_list_to_asn(void *list, cpnsi_suite_storage *st, const int32_t *suites,
+                            const cpns_suite_wide *wide, size_t n) {
   asn_anonymous_sequence_ *seq = list;
-  size_t i;
-  if (n < 1 || n > CPNS_MAX_OFFERED_SUITES) return CPNS_ERR_CONSTRAINT;
+  size_t i, used = 0;
+  if (cpnsi_suite_list_check(suites, wide, n) < 0) return CPNS_ERR_CONSTRAINT;
+  memset(st, 0, sizeof(*st));
   for (i = 0; i < n; i++) {
-    st->values[i] = suites[i];
-    st->ptrs[i] = &st->values[i];
+    ENUMERATED_t *e = &st->values[i];
+    if (wide->len[i] != 0) {
+      e->buf = (uint8_t *)(uintptr_t)(wide->octets + used); /* encoding only reads */
+      e->size = wide->len[i];
+      used += wide->len[i];
+    } else {
+      /* Minimal contents: drop leading octets that only extend the sign. */
+      uint32_t u = (uint32_t)suites[i];
+      size_t len = 4;
+      st->small[i][0] = (uint8_t)(u >> 24);
+      st->small[i][1] = (uint8_t)(u >> 16);
+      st->small[i][2] = (uint8_t)(u >> 8);
+      st->small[i][3] = (uint8_t)u;
+      while (len > 1 && !minimal_integer(st->small[i] + 4 - len, len)) len--;
+      e->buf = st->small[i] + 4 - len;
+      e->size = (int)len;
+    }
+    st->ptrs[i] = e;
   }
   seq->array = (void **)st->ptrs;
   seq->count = seq->size = (int)n;

@@ -77,11 +77,21 @@ static void put_text(text_out *o, const char *name, const uint8_t *p, size_t n) 
   put(o, "\"\n");
 }
 
-static void put_suites(text_out *o, const int32_t *s, size_t n) {
-  size_t i;
+/* A value outside int32_t shows as its two's complement contents in hex. */
+static void put_suites(text_out *o, const int32_t *s, const cpns_suite_wide *wide, size_t n) {
+  size_t i, j, used = 0;
   put(o, "offeredSuites:");
-  for (i = 0; i < n && i < CPNS_MAX_OFFERED_SUITES; i++)
-    put(o, " %ld(%s)", (long)s[i], suite_name(s[i]));
+  for (i = 0; i < n && i < CPNS_MAX_OFFERED_SUITES; i++) {
+    size_t len = wide->len[i];
+    if (len == 0 || len > CPNS_SUITE_WIDE_OCTETS_MAX - used) {
+      put(o, " %ld(%s)", (long)s[i], suite_name(s[i]));
+      continue;
+    }
+    put(o, " 0x");
+    for (j = 0; j < len; j++) put(o, "%02x", wide->octets[used + j]);
+    put(o, "(unknown)");
+    used += len;
+  }
   put(o, "\n");
 }
 
@@ -106,7 +116,7 @@ int cpns_pdu_format(const cpns_pdu *pdu, char *out, size_t outlen) {
     put_text(&o, "userId", r->user_id, clamp(r->user_id_len, CPNS_USER_ID_MAX));
     put(&o, "mode: %d(%s)\n", (int)r->mode, mode_name((int)r->mode));
     put_hex(&o, "gatewayNonce", r->gateway_nonce, CPNS_NONCE_LEN);
-    put_suites(&o, r->offered_suites, r->offered_suites_len);
+    put_suites(&o, r->offered_suites, &r->offered_suites_wide, r->offered_suites_len);
     if (r->has_response) {
       put_hex(&o, "response.serverNonce", r->server_nonce, CPNS_NONCE_LEN);
       put_hex(&o, "response.clientProof", r->client_proof, CPNS_PROOF_LEN);

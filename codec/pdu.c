@@ -16,8 +16,8 @@ static int request_check(const cpns_key_request *r) {
       cpnsi_check_text(r->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
       cpnsi_check_text(r->user_id_len, CPNS_USER_ID_MAX) < 0 ||
       (r->mode != CPNS_MODE_PN_GW && r->mode != CPNS_MODE_PNE_PLUS_PN_GW) ||
-      r->offered_suites_len < 1 ||
-      r->offered_suites_len > CPNS_MAX_OFFERED_SUITES)
+      cpnsi_suite_list_check(r->offered_suites, &r->offered_suites_wide,
+                             r->offered_suites_len) < 0)
     return CPNS_ERR_CONSTRAINT;
   return 0;
 }
@@ -62,7 +62,7 @@ static int request_to_asn(KeyRequest_t *a, const cpns_key_request *r,
     a->response = resp;
   }
   return cpnsi_suite_list_to_asn(&a->offeredSuites.list, st, r->offered_suites,
-                                 r->offered_suites_len);
+                                 &r->offered_suites_wide, r->offered_suites_len);
 }
 
 static int challenge_to_asn(KeyChallenge_t *a, const cpns_key_challenge *c) {
@@ -141,8 +141,8 @@ static int request_from_asn(cpns_key_request *r, const KeyRequest_t *a) {
       (rv = cpnsi_mode_from_asn(&r->mode, a->mode)) < 0 ||
       (rv = cpnsi_octets_from_asn(r->gateway_nonce, CPNS_NONCE_LEN,
                                   &a->gatewayNonce)) < 0 ||
-      (rv = cpnsi_suite_list_from_asn(r->offered_suites, &r->offered_suites_len,
-                                      &a->offeredSuites.list)) < 0)
+      (rv = cpnsi_suite_list_from_asn(r->offered_suites, &r->offered_suites_wide,
+                                      &r->offered_suites_len, &a->offeredSuites.list)) < 0)
     return rv;
   if (a->response) {
     r->has_response = 1;

@@ -19,6 +19,7 @@ int cpns_auth_transcript_from(cpns_auth_transcript *t,
     t->offered_suites_len = CPNS_MAX_OFFERED_SUITES; /* encode rejects it */
   memcpy(t->offered_suites, req->offered_suites,
          t->offered_suites_len * sizeof(t->offered_suites[0]));
+  t->offered_suites_wide = req->offered_suites_wide; /* suites as sent, known or not */
   t->suite = chal->suite;
   t->realm_len = chal->realm_len <= CPNS_REALM_MAX ? chal->realm_len : 0;
   memcpy(t->realm, chal->realm, t->realm_len);
@@ -40,8 +41,8 @@ int cpnsi_transcript_check(const cpns_auth_transcript *t) {
       cpnsi_check_text(t->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
       cpnsi_check_text(t->user_id_len, CPNS_USER_ID_MAX) < 0 ||
       (t->mode != CPNS_MODE_PN_GW && t->mode != CPNS_MODE_PNE_PLUS_PN_GW) ||
-      t->offered_suites_len < 1 ||
-      t->offered_suites_len > CPNS_MAX_OFFERED_SUITES)
+      cpnsi_suite_list_check(t->offered_suites, &t->offered_suites_wide,
+                             t->offered_suites_len) < 0)
     return CPNS_ERR_CONSTRAINT;
   return cpnsi_kdf_check(&t->kdf);
 }
@@ -66,7 +67,7 @@ int cpnsi_auth_transcript_encode_asn1c(const cpns_auth_transcript *t,
   memset(&a, 0, sizeof(a));
   a.version = (long)t->version;
   rv = cpnsi_suite_list_to_asn(&a.offeredSuites.list, &st, t->offered_suites,
-                               t->offered_suites_len);
+                               &t->offered_suites_wide, t->offered_suites_len);
   if (rv < 0) return rv;
   a.suite = (long)t->suite;
   cpnsi_octets_to_asn(&a.realm, t->realm, t->realm_len);
@@ -89,8 +90,8 @@ static int transcript_from_asn(void *out, const void *asn) {
   const AuthTranscript_t *a = asn;
   int rv;
   if ((rv = cpnsi_version_from_asn(&t->version, a->version)) < 0 ||
-      (rv = cpnsi_suite_list_from_asn(t->offered_suites, &t->offered_suites_len,
-                                      &a->offeredSuites.list)) < 0 ||
+      (rv = cpnsi_suite_list_from_asn(t->offered_suites, &t->offered_suites_wide,
+                                      &t->offered_suites_len, &a->offeredSuites.list)) < 0 ||
       (rv = cpnsi_suite_from_asn(&t->suite, a->suite)) < 0 ||
       (rv = cpnsi_text_from_asn(t->realm, &t->realm_len, CPNS_REALM_MAX,
                                 &a->realm)) < 0 ||

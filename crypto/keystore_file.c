@@ -108,7 +108,8 @@ static int read_private_file(const char *path, uint8_t *buf, size_t cap, size_t 
   size_t got = 0;
   int fd, rv = CPNS_OK;
 
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* A symbolic link could point anywhere: the secret file itself or nothing. */
+  fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     return CPNS_ERR_IO;
   }

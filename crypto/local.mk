@@ -24,9 +24,10 @@ tests_test_keystore_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
 tests_test_keystore_LDADD = $(CRYPTO_TEST_LINKADD)
 
 # Suite 1 test vectors: tests/gen_vectors writes them (`make vectors`),
-# tests/test_vectors recomputes them and checks the Argon2 reference CLI.
-check_PROGRAMS += tests/gen_vectors tests/test_vectors
-TESTS += tests/test_vectors
+# tests/test_vectors recomputes them; tests/test_vectors_argon2_cli (same
+# source) checks them against the Argon2 reference CLI, SKIP without it.
+check_PROGRAMS += tests/gen_vectors tests/test_vectors tests/test_vectors_argon2_cli
+TESTS += tests/test_vectors tests/test_vectors_argon2_cli
 tests_gen_vectors_SOURCES = tests/gen_vectors.c
 tests_gen_vectors_CFLAGS = $(OWN_CFLAGS)
 tests_gen_vectors_LDADD = $(CORE_LIBS)
@@ -37,6 +38,12 @@ tests_test_vectors_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DCPNS_ARGON2_CLI='"$(ARGON2_CLI)"'
 tests_test_vectors_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
 tests_test_vectors_LDADD = $(CRYPTO_TEST_LINKADD)
+tests_test_vectors_argon2_cli_SOURCES = tests/test_vectors.c
+tests_test_vectors_argon2_cli_CFLAGS = $(TEST_CFLAGS)
+tests_test_vectors_argon2_cli_CPPFLAGS = $(tests_test_vectors_CPPFLAGS) \
+	-DCPNS_VECTORS_ARGON2_CLI_ONLY
+tests_test_vectors_argon2_cli_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
+tests_test_vectors_argon2_cli_LDADD = $(CRYPTO_TEST_LINKADD)
 EXTRA_DIST += tests/vectors/suite1.json tests/vectors/README.md doc/formats.md
 
 vectors: tests/gen_vectors$(EXEEXT)

@@ -8,8 +8,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,26 +51,60 @@ static size_t strip_newline(const uint8_t *buf, size_t len) {
   return len;
 }
 
+/*
+ * Opens a secret file for reading, or says why not: a symbolic link could
+ * point anywhere an attacker chose, and a file others can read is no secret.
+ */
+static int open_private_file(const char *path) {
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ELOOP) {
+      fprintf(stderr, "password file %s is a symbolic link; refusing it (name the file "
+                      "itself)\n", path);
+    } else {
+      fprintf(stderr, "cannot open password file %s: %s\n", path, strerror(errno));
+    }
+    return -1;
+  }
+  if (fstat(fd, &st) != 0) {
+    fprintf(stderr, "cannot stat password file %s: %s\n", path, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    fprintf(stderr, "password file %s is accessible by group or others (mode %03o); "
+                    "run chmod 600 on it\n", path, (unsigned)(st.st_mode & 0777));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 int cli_password_from_file(const char *path, uint8_t **pw, size_t *pw_len) {
   if (path == NULL || pw == NULL || pw_len == NULL) {
     return -1;
   }
   *pw = NULL;
   *pw_len = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int from_stdin = strcmp(path, "-") == 0;
+  int fd = from_stdin ? STDIN_FILENO : open_private_file(path);
   if (fd < 0) {
-    fprintf(stderr, "cannot open password file %s: %s\n", path, strerror(errno));
     return -1;
   }
   uint8_t *buf = sodium_malloc(PW_BUF_LEN);
   if (buf == NULL) {
     fprintf(stderr, "out of memory reading password file %s\n", path);
-    close(fd);
+    if (!from_stdin) {
+      close(fd);
+    }
     return -1;
   }
   ssize_t n = read_all(fd, buf, PW_BUF_LEN);
   int saved = errno;
-  close(fd);
+  if (!from_stdin) {
+    close(fd);
+  }
   if (n < 0) {
     fprintf(stderr, "cannot read password file %s: %s\n", path, strerror(saved));
     sodium_free(buf);
@@ -91,15 +127,60 @@ int cli_password_from_file(const char *path, uint8_t **pw, size_t *pw_len) {
   return 0;
 }
 
+/*
+ * The terminal settings to put back if a signal ends the program while echo
+ * is off (^C at the prompt): otherwise the user's shell is left without echo.
+ */
+static const int echo_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+static struct termios echo_saved;
+static volatile sig_atomic_t echo_fd = -1;
+
+static void restore_echo_and_reraise(int sig) {
+  int saved_errno = errno;
+  if (echo_fd >= 0) {
+    tcsetattr(echo_fd, TCSANOW, &echo_saved); /* async-signal-safe */
+  }
+  signal(sig, SIG_DFL);
+  raise(sig); /* delivered with its default action once this handler returns */
+  errno = saved_errno;
+}
+
+/* Between these two calls a terminating signal restores the terminal first. */
+static void echo_guard_begin(int fd, const struct termios *old, struct sigaction *prev) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = restore_echo_and_reraise;
+  sigfillset(&sa.sa_mask); /* one handler at a time: the first signal wins */
+  echo_saved = *old;
+  echo_fd = fd;
+  for (size_t i = 0; i < sizeof echo_signals / sizeof echo_signals[0]; i++) {
+    /* A signal the caller ignores (nohup: SIGHUP) stays ignored. */
+    if (sigaction(echo_signals[i], NULL, &prev[i]) == 0 && prev[i].sa_handler != SIG_IGN) {
+      sigaction(echo_signals[i], &sa, NULL);
+    }
+  }
+}
+
+static void echo_guard_end(const struct sigaction *prev) {
+  for (size_t i = 0; i < sizeof echo_signals / sizeof echo_signals[0]; i++) {
+    sigaction(echo_signals[i], &prev[i], NULL);
+  }
+  echo_fd = -1;
+}
+
 /* Reads one line from the tty with echo off; returns its length or -1. */
 static int read_line_noecho(int fd, const char *prompt, uint8_t *buf, size_t cap, size_t *len) {
   struct termios old, quiet;
+  struct sigaction prev[sizeof echo_signals / sizeof echo_signals[0]];
   int have_termios = tcgetattr(fd, &old) == 0;
   if (have_termios) {
     quiet = old;
     quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
+    /* Guard first: a signal between the two calls still finds old to restore. */
+    echo_guard_begin(fd, &old, prev);
     if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+      echo_guard_end(prev);
       return -1;
     }
   }
@@ -129,6 +210,7 @@ static int read_line_noecho(int fd, const char *prompt, uint8_t *buf, size_t cap
   }
   if (have_termios) {
     tcsetattr(fd, TCSAFLUSH, &old);
+    echo_guard_end(prev);
   }
   if (write(fd, "\n", 1) < 0) {
     /* Cosmetic only. */

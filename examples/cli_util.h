@@ -13,7 +13,9 @@
 
 /**
  * Reads a password file: its octets, one trailing "\n" (or "\r\n")
- * stripped. *pw is sodium_malloc() memory the caller frees with
+ * stripped; "-" reads standard input. A file is refused when it is a
+ * symbolic link (opened with O_NOFOLLOW) or when group or others may read
+ * or write it. *pw is sodium_malloc() memory the caller frees with
  * sodium_free(). Returns 0, or -1 with a message on stderr naming the file.
  */
 int cli_password_from_file(const char *path, uint8_t **pw, size_t *pw_len);

@@ -124,7 +124,17 @@ static long unhex(uint8_t *buf, size_t len) {
 static int print_transcript(const cpns_auth_transcript *t) {
   size_t i;
   printf("AuthTranscript\nversion: %lu\nofferedSuites:", (unsigned long)t->version);
-  for (i = 0; i < t->offered_suites_len; i++) printf(" %ld", (long)t->offered_suites[i]);
+  size_t used = 0;
+  for (i = 0; i < t->offered_suites_len; i++) {
+    size_t len = t->offered_suites_wide.len[i];
+    if (len == 0) {
+      printf(" %ld", (long)t->offered_suites[i]);
+      continue;
+    }
+    printf(" 0x"); /* outside int32_t: its two's complement contents */
+    for (size_t j = 0; j < len; j++) printf("%02x", t->offered_suites_wide.octets[used + j]);
+    used += len;
+  }
   printf("\nsuite: %d\nrealm: %.*s\nentityId: %.*s\nuserId: %.*s\nmode: %d\n",
          (int)t->suite, (int)t->realm_len, (const char *)t->realm,
          (int)t->entity_id_len, (const char *)t->entity_id, (int)t->user_id_len,

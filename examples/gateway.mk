@@ -7,7 +7,7 @@ GATEWAY_E2E_TESTS = tests/e2e/success.sh tests/e2e/auth.sh tests/e2e/replace.sh 
 	tests/e2e/stall.sh tests/e2e/kdf_bounds.sh tests/e2e/demo.sh tests/e2e/defaults.sh \
 	tests/e2e/upgrade.sh \
 	tests/e2e/lockout_flood.sh tests/e2e/lockout_restart.sh tests/e2e/source_budget.sh \
-	tests/e2e/db_busy.sh
+	tests/e2e/db_busy.sh tests/e2e/secret_files.sh
 
 if ENABLE_EXAMPLES
 bin_PROGRAMS += examples/cpns-gateway
@@ -36,7 +36,12 @@ tests_e2e_dbhold_SOURCES = tests/e2e/dbhold.c
 tests_e2e_dbhold_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS) $(SQLITE_CFLAGS)
 tests_e2e_dbhold_LDADD = $(SQLITE_LIBS)
 
-TESTS += $(GATEWAY_E2E_TESTS)
+# Terminal echo after a signal at the password prompt (a pseudo-terminal).
+check_PROGRAMS += tests/e2e/prompt_signal
+tests_e2e_prompt_signal_SOURCES = tests/e2e/prompt_signal.c
+tests_e2e_prompt_signal_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS)
+
+TESTS += $(GATEWAY_E2E_TESTS) tests/e2e/prompt_signal
 else
 EXTRA_DIST += doc/cpns-gateway.1
 endif

@@ -28,6 +28,8 @@ typedef struct assign_opts {
   const char *keystore;
   const char *device_key;
   cpns_mode mode;
+  uint32_t min_ops;
+  uint32_t min_mem_kib;
   uint32_t max_ops;
   uint32_t max_mem_kib;
   uint64_t timeout_ms;
@@ -73,6 +75,8 @@ static int usage_error(const char *msg, const char *arg) {
 static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
   memset(o, 0, sizeof *o);
   o->mode = CPNS_MODE_PN_GW;
+  o->min_ops = CPNS_GATEWAY_MIN_OPS_DEFAULT;
+  o->min_mem_kib = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT;
   o->max_ops = CPNS_GATEWAY_MAX_OPS_DEFAULT;
   o->max_mem_kib = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT;
   o->timeout_ms = DEFAULT_TIMEOUT_MS;
@@ -98,6 +102,16 @@ static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
       if (gateway_mode_parse(v, &o->mode) != 0) {
         return usage_error("--mode must be pn-gw or pne-pn-gw", v);
       }
+    } else if ((v = option_value(argc, argv, &i, "--min-ops")) != NULL) {
+      if (parse_u64(v, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num) != 0) {
+        return usage_error("--min-ops must be a number from 1 to 4096", v);
+      }
+      o->min_ops = (uint32_t)num;
+    } else if ((v = option_value(argc, argv, &i, "--min-mem-kib")) != NULL) {
+      if (parse_u64(v, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX, &num) != 0) {
+        return usage_error("--min-mem-kib must be a number from 8 to 4194304", v);
+      }
+      o->min_mem_kib = (uint32_t)num;
     } else if ((v = option_value(argc, argv, &i, "--max-ops")) != NULL) {
       if (parse_u64(v, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num) != 0) {
         return usage_error("--max-ops must be a number from 1 to 4096", v);
@@ -116,6 +130,16 @@ static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
     } else {
       return usage_error("unknown option or missing value", argv[i]);
     }
+  }
+  if (o->min_ops > o->max_ops) {
+    fprintf(stderr, "cpns-gateway assign: --min-ops %u is above --max-ops %u\n",
+            (unsigned)o->min_ops, (unsigned)o->max_ops);
+    return GW_EXIT_USAGE;
+  }
+  if (o->min_mem_kib > o->max_mem_kib) {
+    fprintf(stderr, "cpns-gateway assign: --min-mem-kib %u is above --max-mem-kib %u\n",
+            (unsigned)o->min_mem_kib, (unsigned)o->max_mem_kib);
+    return GW_EXIT_USAGE;
   }
   if (o->server == NULL) {
     return usage_error("missing --server HOST:PORT", NULL);
@@ -172,7 +196,9 @@ static int device_key_get(uint8_t *key, const char *path) {
   }
   int rv = cpns_device_key_load(key, path);
   if (rv != 0) {
-    fprintf(stderr, "cpns-gateway: cannot use device key %s: %s\n", path, cpns_strerror(rv));
+    int saved = errno;
+    fprintf(stderr, "cpns-gateway: cannot use device key %s: %s%s%s\n", path, cpns_strerror(rv),
+            rv == CPNS_ERR_IO ? ": " : "", rv == CPNS_ERR_IO ? strerror(saved) : "");
     return GW_EXIT_LOCAL;
   }
   return 0;
@@ -237,6 +263,27 @@ static int report_refusal(int result, const assign_opts *o) {
   return GW_EXIT_REFUSED;
 }
 
+/* Names the server's KDF parameters and the local bounds they break (§7). */
+static void report_kdf_refusal(const cpns_gateway *gw, const assign_opts *o) {
+  cpns_kdf_params kdf;
+  char asked[64] = "";
+  const char *why = "outside this gateway's bounds";
+  if (cpns_gateway_get_challenge(gw, &kdf, NULL, NULL) == 0) {
+    snprintf(asked, sizeof asked, " (Argon2id t=%u, %u KiB)", (unsigned)kdf.ops_limit,
+             (unsigned)kdf.mem_limit_kib);
+    if (kdf.ops_limit < o->min_ops || kdf.mem_limit_kib < o->min_mem_kib) {
+      /* Cheap parameters are what a server impostor asks for (§9). */
+      why = "below this gateway's minimums (password guesses would be cheap)";
+    } else if (kdf.ops_limit > o->max_ops || kdf.mem_limit_kib > o->max_mem_kib) {
+      why = "above this gateway's limits";
+    }
+  }
+  fprintf(stderr, "cpns-gateway: refusing the server's key derivation parameters%s: %s "
+                  "(--min-ops %u, --max-ops %u, --min-mem-kib %u, --max-mem-kib %u)\n",
+          asked, why, (unsigned)o->min_ops, (unsigned)o->max_ops, (unsigned)o->min_mem_kib,
+          (unsigned)o->max_mem_kib);
+}
+
 /* Explains why the engine failed and picks the exit code. */
 static int report_failure(const cpns_gateway *gw, const assign_opts *o) {
   int err = cpns_gateway_get_error(gw);
@@ -244,9 +291,6 @@ static int report_failure(const cpns_gateway *gw, const assign_opts *o) {
   if (result >= 0) {
     printf("result: %s\n", cpns_result_name(result));
   }
-  cpns_kdf_params kdf;
-  uint8_t realm[CPNS_REALM_MAX];
-  size_t realm_len;
   switch (err) {
   case CPNS_ERR_REFUSED:
     return report_refusal(result, o);
@@ -259,17 +303,7 @@ static int report_failure(const cpns_gateway *gw, const assign_opts *o) {
                     "finished\n");
     return GW_EXIT_NETWORK;
   case CPNS_ERR_KDF_PARAMS:
-    if (cpns_gateway_get_challenge(gw, &kdf, realm, &realm_len) == 0) {
-      fprintf(stderr, "cpns-gateway: refusing the server's key derivation parameters "
-                      "(Argon2id t=%u, %u KiB): above this gateway's limits "
-                      "(--max-ops %u, --max-mem-kib %u)\n",
-              (unsigned)kdf.ops_limit, (unsigned)kdf.mem_limit_kib, (unsigned)o->max_ops,
-              (unsigned)o->max_mem_kib);
-    } else {
-      fprintf(stderr, "cpns-gateway: refusing the server's key derivation parameters: "
-                      "above this gateway's limits (--max-ops %u, --max-mem-kib %u)\n",
-              (unsigned)o->max_ops, (unsigned)o->max_mem_kib);
-    }
+    report_kdf_refusal(gw, o);
     return GW_EXIT_PROTOCOL;
   case CPNS_ERR_SIGNATURE:
     fprintf(stderr, "cpns-gateway: the server could not prove it knows the password "
@@ -345,6 +379,8 @@ static int run_assign(const assign_opts *o, uint8_t *pw, size_t pw_len,
   s.mode = o->mode;
   s.password = pw;
   s.password_len = pw_len;
+  s.min_ops_limit = o->min_ops;
+  s.min_mem_limit_kib = o->min_mem_kib;
   s.max_ops_limit = o->max_ops;
   s.max_mem_limit_kib = o->max_mem_kib;
   s.reply_timeout_ms = o->timeout_ms;
@@ -399,8 +435,7 @@ int gateway_assign_main(int argc, char **argv) {
   size_t pw_len = 0;
   if (o.password_file != NULL) {
     /* "-": standard input, for automation that pipes the password in. */
-    const char *file = strcmp(o.password_file, "-") == 0 ? "/dev/stdin" : o.password_file;
-    rc = cli_password_from_file(file, &pw, &pw_len);
+    rc = cli_password_from_file(o.password_file, &pw, &pw_len);
   } else {
     char prompt[CPNS_USER_ID_MAX + 32];
     snprintf(prompt, sizeof prompt, "Password for %s: ", o.user_id);

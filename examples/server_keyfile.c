@@ -109,7 +109,12 @@ int server_keyfile_load(const char *path, server_keys **keys) {
   *keys = NULL;
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    fprintf(stderr, "cannot open key file %s: %s\n", path, strerror(errno));
+    if (errno == ELOOP) {
+      fprintf(stderr, "key file %s is a symbolic link; refusing it (name the file itself)\n",
+              path);
+    } else {
+      fprintf(stderr, "cannot open key file %s: %s\n", path, strerror(errno));
+    }
     return -1;
   }
   struct stat st;

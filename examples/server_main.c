@@ -64,6 +64,7 @@ static const char USAGE_USER_ADD[] =
     "(Argon2id; never the password), sealed under the key file. Without\n"
     "--password-file the password is asked twice on the terminal without echo.\n"
     "A password file holds the password octets; one trailing newline is stripped.\n"
+    "It must be mode 0600 and not a symbolic link; - reads standard input.\n"
     "  --ops N       Argon2id opsLimit (default: the database's, see init)\n"
     "  --mem-kib N   Argon2id memLimitKiB (default: the database's)\n"
     "Other parameters than the database's defaults make the user\n"

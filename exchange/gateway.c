@@ -62,7 +62,17 @@ static int check_identifiers(const cpns_gateway_settings *st) {
                                 NULL);
 }
 
+static uint32_t or_default(uint32_t v, uint32_t dflt) { return v != 0 ? v : dflt; }
+
+static void resolve_kdf_bounds(cpnsi_kdf_bounds *b, const cpns_gateway_settings *st) {
+  b->min_ops = or_default(st->min_ops_limit, CPNS_GATEWAY_MIN_OPS_DEFAULT);
+  b->min_mem_kib = or_default(st->min_mem_limit_kib, CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT);
+  b->max_ops = or_default(st->max_ops_limit, CPNS_GATEWAY_MAX_OPS_DEFAULT);
+  b->max_mem_kib = or_default(st->max_mem_limit_kib, CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT);
+}
+
 static int check_settings(const cpns_gateway_settings *st) {
+  cpnsi_kdf_bounds b;
   if ((st->entity_id == NULL && st->entity_id_len != 0) ||
       (st->user_id == NULL && st->user_id_len != 0) ||
       (st->password == NULL && st->password_len != 0) ||
@@ -70,6 +80,11 @@ static int check_settings(const cpns_gateway_settings *st) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (st->mode != CPNS_MODE_PN_GW && st->mode != CPNS_MODE_PNE_PLUS_PN_GW) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  /* An empty range would refuse every challenge only after a round trip. */
+  resolve_kdf_bounds(&b, st);
+  if (b.min_ops > b.max_ops || b.min_mem_kib > b.max_mem_kib) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   return check_identifiers(st);
@@ -134,8 +149,7 @@ int cpns_gateway_new(cpns_gateway **pgw, const cpns_gateway_settings *settings,
   gw->password_len = settings->password_len;
   gw->state = CPNS_GATEWAY_SEND;
   gw->result = -1;
-  gw->max_ops_limit = settings->max_ops_limit;
-  gw->max_mem_limit_kib = settings->max_mem_limit_kib;
+  resolve_kdf_bounds(&gw->kdf_bounds, settings);
   gw->reply_timeout_ms =
       settings->reply_timeout_ms ? settings->reply_timeout_ms : REPLY_TIMEOUT_DEFAULT_MS;
   gw->expiry = UINT64_MAX;
@@ -185,8 +199,10 @@ int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen, size_t *wr
 
 static int on_challenge(cpns_gateway *gw, const cpns_key_challenge *chal) {
   cpns_auth_transcript t;
-  int rv = cpnsi_gateway_check_challenge(&gw->req, chal, gw->max_ops_limit,
-                                         gw->max_mem_limit_kib);
+  int rv = cpnsi_gateway_check_challenge(&gw->req, chal, &gw->kdf_bounds);
+  /* Kept even when refused, so that the host can say what was asked. */
+  gw->chal = *chal;
+  gw->chal_received = 1;
   if (rv != 0) {
     return fail(gw, rv);
   }
@@ -198,7 +214,6 @@ static int on_challenge(cpns_gateway *gw, const cpns_key_challenge *chal) {
   if (rv != 0) {
     return fail(gw, rv);
   }
-  gw->chal = *chal;
   gw->has_challenge = 1;
   gw->state = CPNS_GATEWAY_DERIVE;
   gw->expiry = UINT64_MAX;
@@ -345,7 +360,7 @@ int cpns_gateway_get_challenge(const cpns_gateway *gw, cpns_kdf_params *kdf,
   if (gw == NULL || (realm != NULL && realm_len == NULL)) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
-  if (!gw->has_challenge) {
+  if (!gw->chal_received) {
     return CPNS_ERR_STATE;
   }
   if (kdf != NULL) {

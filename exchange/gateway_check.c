@@ -15,7 +15,7 @@ static int suite_offered(const cpns_key_request *req, int32_t suite) {
 
 int cpnsi_gateway_check_challenge(const cpns_key_request *req,
                                   const cpns_key_challenge *chal,
-                                  uint32_t max_ops_limit, uint32_t max_mem_limit_kib) {
+                                  const cpnsi_kdf_bounds *bounds) {
   if (chal->version != CPNS_PROTOCOL_VERSION) {
     return CPNS_ERR_PROTOCOL;
   }
@@ -25,8 +25,10 @@ int cpnsi_gateway_check_challenge(const cpns_key_request *req,
   if (chal->suite != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305) {
     return CPNS_ERR_UNSUPPORTED_SUITE;
   }
-  /* A malicious server must not make the device exhaust itself (§7). */
-  return cpns_kdf_check_gateway(&chal->kdf, max_ops_limit, max_mem_limit_kib) == 0
+  /* A malicious server must not make the device exhaust itself, nor get a
+   * proof that is cheap to attack offline (§7, §9). */
+  return cpns_kdf_check_gateway(&chal->kdf, bounds->min_ops, bounds->min_mem_kib,
+                                bounds->max_ops, bounds->max_mem_kib) == 0
              ? 0
              : CPNS_ERR_KDF_PARAMS;
 }

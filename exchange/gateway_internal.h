@@ -21,14 +21,22 @@ typedef struct cpnsi_gateway_secrets {
   uint8_t eukey[CPNS_EUKEY_LEN];
 } cpnsi_gateway_secrets;
 
+/* The KDF parameters this gateway will run (§7), defaults resolved at _new(). */
+typedef struct cpnsi_kdf_bounds {
+  uint32_t min_ops;
+  uint32_t min_mem_kib;
+  uint32_t max_ops;
+  uint32_t max_mem_kib;
+} cpnsi_kdf_bounds;
+
 struct cpns_gateway {
   cpns_mem mem;
   cpns_gateway_state state;
   int error;            /* why FAILED, else 0 */
   int result;           /* result of the KeyDelivery, -1 before one */
-  int has_challenge;
-  uint32_t max_ops_limit;
-  uint32_t max_mem_limit_kib;
+  int has_challenge;     /* a KeyChallenge was accepted: proofs and keys refer to it */
+  int chal_received;     /* chal holds the KeyChallenge received, accepted or not */
+  cpnsi_kdf_bounds kdf_bounds;
   uint64_t reply_timeout_ms;
   uint64_t expiry;      /* UINT64_MAX when no deadline runs */
   size_t password_len;  /* 0 once wiped */
@@ -47,12 +55,13 @@ struct cpns_gateway {
 
 /**
  * Checks a KeyChallenge against the request it answers and the local KDF
- * bounds (§7). Returns 0, CPNS_ERR_PROTOCOL (version), CPNS_ERR_SUITE_NOT_OFFERED,
- * CPNS_ERR_UNSUPPORTED_SUITE (offered yet unknown here) or CPNS_ERR_KDF_PARAMS.
+ * bounds (§7, both minimums and maximums). Returns 0, CPNS_ERR_PROTOCOL (version),
+ * CPNS_ERR_SUITE_NOT_OFFERED, CPNS_ERR_UNSUPPORTED_SUITE (offered yet unknown
+ * here) or CPNS_ERR_KDF_PARAMS.
  */
 int cpnsi_gateway_check_challenge(const cpns_key_request *req,
                                   const cpns_key_challenge *chal,
-                                  uint32_t max_ops_limit, uint32_t max_mem_limit_kib);
+                                  const cpnsi_kdf_bounds *bounds);
 
 /**
  * Checks what any KeyDelivery must satisfy before its result is believed:

@@ -116,6 +116,20 @@ int main(int argc, char **argv) {
   n = put_pdu("request-first.der", &p, buf);
   p = request(1, 8, 255);
   put_pdu("request-second-max.der", &p, buf);
+  {
+    /* Suite numbers outside int32_t (§3: ignored, kept as sent): 5 and 20 octets. */
+    cpns_pdu w = request(0, 3, 20);
+    cpns_suite_wide *wide = &w.u.key_request.offered_suites_wide;
+    w.u.key_request.offered_suites[0] = CPNS_SUITE_WIDE;
+    w.u.key_request.offered_suites[2] = CPNS_SUITE_WIDE;
+    wide->len[0] = 5;
+    wide->len[2] = 20;
+    memset(wide->octets, 0xff, 25);
+    wide->octets[0] = 0x01;
+    wide->octets[1] = 0x00;
+    wide->octets[5] = 0x80;
+    put_pdu("request-wide-suites.der", &w, buf);
+  }
   q = challenge();
   put_pdu("challenge.der", &q, buf);
   for (r = CPNS_RESULT_SUCCESS; r <= CPNS_RESULT_SERVER_ERROR; r++) {

@@ -45,6 +45,9 @@ cpns_gateway_settings hx_gateway_settings(const char *password) {
   st.mode = CPNS_MODE_PNE_PLUS_PN_GW;
   st.password = (const uint8_t *)password;
   st.password_len = strlen(password);
+  /* The records use HX_OPS/HX_MEM_KIB, below the suite 1 floors (§7). */
+  st.min_ops_limit = HX_OPS;
+  st.min_mem_limit_kib = HX_MEM_KIB;
   return st;
 }
 

@@ -358,6 +358,210 @@ static void assert_same_as_asn1c(const cpns_pdu *p) {
   ck_assert_int_eq(memcmp(a, b, na), 0);
 }
 
+/* A first KeyRequest whose offeredSuites holds these ENUMERATED contents. */
+static void build_request_suites(der *out, const uint8_t *const *contents, const size_t *lens,
+                                 size_t n) {
+  der seq = {{0}, 0}, suites = {{0}, 0};
+  size_t i;
+  put_int(&seq, 0x80, 1);
+  put_fill(&seq, 0x81, 20);
+  put_fill(&seq, 0x82, 10);
+  put_int(&seq, 0x83, 0);
+  put_fill(&seq, 0x84, 32);
+  for (i = 0; i < n; i++) put_tlv(&suites, 0x0a, contents[i], lens[i]);
+  put_wrap(&seq, 0xa5, &suites);
+  out->n = 0;
+  put_wrap(out, 0xa0, &seq);
+}
+
+/* Contents of len octets: 0x01 then zeros (positive), or 0xfe then 0xff (negative). */
+static void long_value(uint8_t *c, size_t len, int negative) {
+  memset(c, negative ? 0xff : 0x00, len);
+  c[0] = negative ? 0xfe : 0x01;
+}
+
+/* Decodes; on success re-encodes and checks the octets come back as sent. */
+static int decode_reproduces(const der *d, cpns_pdu *p) {
+  uint8_t again[CPNS_PDU_MAX_ENCODED];
+  size_t n = 0;
+  int rv = cpns_pdu_decode(p, d->b, d->n, NULL);
+  if (rv != 0) return rv;
+  ck_assert_int_eq(cpns_pdu_encode(p, again, sizeof(again), &n), 0);
+  ck_assert_uint_eq(n, d->n);
+  ck_assert_int_eq(memcmp(again, d->b, n), 0);
+  return 0;
+}
+
+/*
+ * §3: offeredSuites may hold any suite number; a receiver ignores those it
+ * does not know. Numbers outside int32_t, however long, decode (as
+ * cpns_suite_wide) and encode back to the same octets; known ones still read
+ * as values.
+ */
+START_TEST(test_pdu_decode_offered_suites_any_size) {
+  static const size_t sizes[] = {5, 6, 8, 9, 16, 64, CPNS_SUITE_WIDE_OCTETS_MAX};
+  uint8_t big[CPNS_SUITE_WIDE_OCTETS_MAX], one = 1;
+  const uint8_t *contents[3];
+  size_t lens[3], i;
+  int negative;
+  der d;
+  cpns_pdu p;
+  char text[2048];
+  for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+    for (negative = 0; negative < 2; negative++) {
+      long_value(big, sizes[i], negative);
+      contents[0] = &one;
+      lens[0] = 1;
+      contents[1] = big;
+      lens[1] = sizes[i];
+      build_request_suites(&d, contents, lens, 2);
+      ck_assert_msg(decode_reproduces(&d, &p) == 0, "%zu octets", sizes[i]);
+      ck_assert_uint_eq(p.u.key_request.offered_suites_len, 2);
+      ck_assert_int_eq(p.u.key_request.offered_suites[0], 1);
+      ck_assert_int_eq(p.u.key_request.offered_suites[1], CPNS_SUITE_WIDE);
+      ck_assert_uint_eq(p.u.key_request.offered_suites_wide.len[0], 0);
+      ck_assert_uint_eq(p.u.key_request.offered_suites_wide.len[1], sizes[i]);
+      ck_assert_int_eq(memcmp(p.u.key_request.offered_suites_wide.octets, big, sizes[i]), 0);
+      ck_assert_int_eq(cpns_pdu_format(&p, text, sizeof(text)), 0);
+      ck_assert_ptr_nonnull(strstr(text, negative ? " 0xfeffffff" : " 0x01000000"));
+    }
+  }
+  /* Several, around a known one: each keeps its place and octets. */
+  long_value(big, 5, 0);
+  long_value(big + 5, 12, 1);
+  contents[0] = big;
+  lens[0] = 5;
+  contents[1] = &one;
+  lens[1] = 1;
+  contents[2] = big + 5;
+  lens[2] = 12;
+  build_request_suites(&d, contents, lens, 3);
+  ck_assert_int_eq(decode_reproduces(&d, &p), 0);
+  ck_assert_int_eq(p.u.key_request.offered_suites[1], 1);
+  ck_assert_uint_eq(p.u.key_request.offered_suites_wide.len[0], 5);
+  ck_assert_uint_eq(p.u.key_request.offered_suites_wide.len[2], 12);
+  ck_assert_int_eq(memcmp(p.u.key_request.offered_suites_wide.octets, big, 17), 0);
+}
+END_TEST
+
+/* DER stays strict for long suite numbers; the room for them is bounded. */
+START_TEST(test_pdu_decode_offered_suites_long_strict) {
+  uint8_t c[CPNS_SUITE_WIDE_OCTETS_MAX + 1];
+  const uint8_t *contents[2] = {c, c};
+  size_t lens[2];
+  der d;
+  cpns_pdu p;
+  /* Non-minimal: a leading octet that only extends the sign. */
+  static const uint8_t non_minimal[][7] = {
+      {0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00}, /* 2^39 on 7 octets */
+      {0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff},
+      {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01}, /* 1 on 7 octets */
+      {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+  for (size_t i = 0; i < sizeof(non_minimal) / sizeof(non_minimal[0]); i++) {
+    contents[0] = non_minimal[i];
+    lens[0] = sizeof(non_minimal[i]);
+    build_request_suites(&d, contents, lens, 1);
+    ck_assert_int_eq(cpns_pdu_decode(&p, d.b, d.n, NULL), CPNS_ERR_DER_NON_MINIMAL_INTEGER);
+  }
+  contents[0] = (const uint8_t *)"\x00\x01"; /* short non-minimal: as before */
+  lens[0] = 2;
+  build_request_suites(&d, contents, lens, 1);
+  ck_assert_int_eq(cpns_pdu_decode(&p, d.b, d.n, NULL), CPNS_ERR_DER_NON_MINIMAL_INTEGER);
+  lens[0] = 0; /* no contents octet at all */
+  build_request_suites(&d, contents, lens, 1);
+  ck_assert_int_lt(cpns_pdu_decode(&p, d.b, d.n, NULL), 0);
+  /* The room: CPNS_SUITE_WIDE_OCTETS_MAX octets in all, not one more. */
+  long_value(c, sizeof(c), 0);
+  contents[0] = contents[1] = c;
+  lens[0] = CPNS_SUITE_WIDE_OCTETS_MAX - 5;
+  lens[1] = 5;
+  build_request_suites(&d, contents, lens, 2);
+  ck_assert_int_eq(decode_reproduces(&d, &p), 0);
+  lens[1] = 6;
+  build_request_suites(&d, contents, lens, 2);
+  ck_assert_int_eq(cpns_pdu_decode(&p, d.b, d.n, NULL), CPNS_ERR_CONSTRAINT);
+  lens[0] = CPNS_SUITE_WIDE_OCTETS_MAX + 1;
+  build_request_suites(&d, contents, lens, 1);
+  ck_assert_int_eq(cpns_pdu_decode(&p, d.b, d.n, NULL), CPNS_ERR_CONSTRAINT);
+}
+END_TEST
+
+/* An encoder only writes what decoding could have produced. */
+START_TEST(test_pdu_encode_offered_suites_wide_checks) {
+  cpns_pdu p = sample_request(0);
+  cpns_key_request *r = &p.u.key_request;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t n;
+  long_value(r->offered_suites_wide.octets, 9, 0);
+  r->offered_suites[1] = CPNS_SUITE_WIDE;
+  r->offered_suites_wide.len[1] = 9;
+  ck_assert_int_eq(cpns_pdu_encode(&p, buf, sizeof(buf), &n), 0);
+  assert_round_trip(&p);
+  assert_same_as_asn1c(&p);
+  r->offered_suites_wide.len[1] = 4; /* fits int32_t: must be a value */
+  ck_assert_int_eq(cpns_pdu_encode(&p, buf, sizeof(buf), &n), CPNS_ERR_CONSTRAINT);
+  r->offered_suites_wide.len[1] = 9;
+  r->offered_suites[1] = 4711; /* not marked */
+  ck_assert_int_eq(cpns_pdu_encode(&p, buf, sizeof(buf), &n), CPNS_ERR_CONSTRAINT);
+  r->offered_suites[1] = CPNS_SUITE_WIDE;
+  r->offered_suites_wide.octets[0] = 0x00; /* 00 00 ...: not minimal */
+  ck_assert_int_eq(cpns_pdu_encode(&p, buf, sizeof(buf), &n), CPNS_ERR_CONSTRAINT);
+  r->offered_suites_wide.octets[0] = 0x01;
+  r->offered_suites_wide.len[2] = 5; /* past offered_suites_len */
+  ck_assert_int_eq(cpns_pdu_encode(&p, buf, sizeof(buf), &n), CPNS_ERR_CONSTRAINT);
+  r->offered_suites_wide.len[2] = 0;
+  r->offered_suites_wide.len[1] = CPNS_SUITE_WIDE_OCTETS_MAX;
+  memset(r->offered_suites_wide.octets + 1, 0, CPNS_SUITE_WIDE_OCTETS_MAX - 1);
+  ck_assert_int_eq(cpns_pdu_encode(&p, buf, sizeof(buf), &n), 0);
+  r->offered_suites_wide.len[0] = 5; /* one value too many for the room */
+  r->offered_suites[0] = CPNS_SUITE_WIDE;
+  ck_assert_int_eq(cpns_pdu_encode(&p, buf, sizeof(buf), &n), CPNS_ERR_CONSTRAINT);
+}
+END_TEST
+
+/*
+ * The transcript carries long suite numbers as sent, and the bound keeps the
+ * largest AuthTranscript (every field at its largest, the whole room used by
+ * one number) within CPNS_PDU_MAX_ENCODED.
+ */
+START_TEST(test_auth_transcript_offered_suites_wide) {
+  cpns_pdu req = sample_request(0), chal = sample_challenge();
+  cpns_key_request *r = &req.u.key_request;
+  cpns_key_challenge *c = &chal.u.key_challenge;
+  cpns_auth_transcript t, u;
+  uint8_t a[CPNS_PDU_MAX_ENCODED], b[CPNS_PDU_MAX_ENCODED];
+  size_t na = 0, nb = 0, i;
+  r->entity_id_len = CPNS_ENTITY_ID_MAX;
+  r->user_id_len = CPNS_USER_ID_MAX;
+  memset(r->entity_id, 'e', CPNS_ENTITY_ID_MAX);
+  memset(r->user_id, 'u', CPNS_USER_ID_MAX);
+  r->offered_suites_len = CPNS_MAX_OFFERED_SUITES;
+  for (i = 0; i < CPNS_MAX_OFFERED_SUITES; i++) r->offered_suites[i] = INT32_MIN + 1;
+  r->offered_suites[3] = CPNS_SUITE_WIDE;
+  r->offered_suites_wide.len[3] = CPNS_SUITE_WIDE_OCTETS_MAX;
+  long_value(r->offered_suites_wide.octets, CPNS_SUITE_WIDE_OCTETS_MAX, 1);
+  c->realm_len = CPNS_REALM_MAX;
+  memset(c->realm, 'r', CPNS_REALM_MAX);
+  c->version = 255;
+  c->kdf.ops_limit = CPNS_OPS_LIMIT_MAX;
+  c->kdf.mem_limit_kib = CPNS_MEM_LIMIT_KIB_MAX;
+  ck_assert_int_eq(cpns_auth_transcript_from(&t, r, c), 0);
+  t.version = 255;
+  ck_assert_int_eq(memcmp(&t.offered_suites_wide, &r->offered_suites_wide,
+                          sizeof(t.offered_suites_wide)), 0);
+  ck_assert_int_eq(cpns_auth_transcript_encode(&t, a, sizeof(a), &na), 0);
+  ck_assert_int_eq(cpnsi_auth_transcript_encode_asn1c(&t, b, sizeof(b), &nb), 0);
+  ck_assert_uint_eq(na, nb);
+  ck_assert_int_eq(memcmp(a, b, na), 0);
+  ck_assert_int_eq(cpns_auth_transcript_decode(&u, a, na, NULL), 0);
+  ck_assert_int_eq(memcmp(&t, &u, sizeof(t)), 0);
+  /* The request itself, at its largest too, fits as well. */
+  r->has_response = 1;
+  assert_same_as_asn1c(&req);
+  assert_round_trip(&req);
+}
+END_TEST
+
 START_TEST(test_pdu_encode_matches_asn1c) {
   static const int32_t odd_suites[] = {1, 0, -1, 127, 128, -128, -129, 2147483647};
   static const uint32_t versions[] = {1, 127, 128, 255};
@@ -570,8 +774,15 @@ START_TEST(test_pdu_decode_request_edges) {
   EDGE(suites, 8, 9, CPNS_ERR_CONSTRAINT);
   EDGE(mode, 1, 2, CPNS_ERR_UNKNOWN_ENUM);
   EDGE(mode, 0, -1, CPNS_ERR_UNKNOWN_ENUM);
-  /* offeredSuites keeps what v1 does not know, up to int32. */
-  EDGE(suite_value, 2147483647L, 2147483648L, CPNS_ERR_UNKNOWN_ENUM);
+  /* offeredSuites keeps what v1 does not know, whatever its size (§3). */
+  EDGE(suite_value, 2147483647L, -2147483648L, 0);
+  s = default_req();
+  s.suite_value = 2147483648L;
+  ck_assert_int_eq(decode_spec(&s), 0);
+  s.suite_value = -2147483649L;
+  ck_assert_int_eq(decode_spec(&s), 0);
+  s.suite_value = 0x7fffffffffffffffL;
+  ck_assert_int_eq(decode_spec(&s), 0);
   s = default_req();
   s.response = 1;
   ck_assert_int_eq(decode_spec(&s), 0);
@@ -1444,6 +1655,10 @@ static Suite *codec_suite(void) {
   tcase_add_test(tc, test_pdu_encode_round_trip_challenge);
   tcase_add_test(tc, test_pdu_encode_round_trip_delivery);
   tcase_add_test(tc, test_pdu_decode_keeps_unknown_offered_suites);
+  tcase_add_test(tc, test_pdu_decode_offered_suites_any_size);
+  tcase_add_test(tc, test_pdu_decode_offered_suites_long_strict);
+  tcase_add_test(tc, test_pdu_encode_offered_suites_wide_checks);
+  tcase_add_test(tc, test_auth_transcript_offered_suites_wide);
   tcase_add_test(tc, test_pdu_encode_known_bytes);
   tcase_add_test(tc, test_auth_transcript_encode_round_trip);
   tcase_add_test(tc, test_auth_transcript_from_takes_each_field);

@@ -238,22 +238,51 @@ END_TEST
 
 START_TEST(test_kdf_check_gateway_bounds) {
   cpns_kdf_params k = small_kdf();
-  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0), 0);
+  k.ops_limit = 3;
+  k.mem_limit_kib = 65536;
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0, 0, 0), 0);
   k.ops_limit = 10;
   k.mem_limit_kib = 1048576;
-  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0), 0);
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0, 0, 0), 0);
   k.ops_limit = 11;
-  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0), CPNS_ERR_KDF_PARAMS);
-  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 11, 0), 0);
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0, 0, 0), CPNS_ERR_KDF_PARAMS);
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0, 11, 0), 0);
   k.ops_limit = 10;
   k.mem_limit_kib = 1048577;
-  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0), CPNS_ERR_KDF_PARAMS);
-  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 2000000), 0);
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0, 0, 0), CPNS_ERR_KDF_PARAMS);
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0, 0, 2000000), 0);
   k.mem_limit_kib = 64;
-  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 32), CPNS_ERR_KDF_PARAMS);
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 1, 8, 0, 32), CPNS_ERR_KDF_PARAMS);
   k.ops_limit = 0;
-  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 100, 100), CPNS_ERR_KDF_PARAMS);
-  ck_assert_int_eq(cpns_kdf_check_gateway(NULL, 0, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 1, 8, 100, 100), CPNS_ERR_KDF_PARAMS);
+  ck_assert_int_eq(cpns_kdf_check_gateway(NULL, 0, 0, 0, 0), CPNS_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* The suite 1 floors (§7, §9): what a server impostor would ask for is refused. */
+START_TEST(test_kdf_check_gateway_minimums) {
+  cpns_kdf_params k = small_kdf();
+  k.ops_limit = 1;
+  k.mem_limit_kib = 8;
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0, 0, 0), CPNS_ERR_KDF_PARAMS);
+  k.ops_limit = 2;  /* one pass short, memory at the default floor */
+  k.mem_limit_kib = 65536;
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0, 0, 0), CPNS_ERR_KDF_PARAMS);
+  k.ops_limit = 3;  /* one KiB short */
+  k.mem_limit_kib = 65535;
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0, 0, 0), CPNS_ERR_KDF_PARAMS);
+  k.mem_limit_kib = 65536;
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0, 0, 0), 0);
+  /* Explicit floors, and at them exactly. */
+  k.ops_limit = 1;
+  k.mem_limit_kib = 8;
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 1, 8, 0, 0), 0);
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 2, 8, 0, 0), CPNS_ERR_KDF_PARAMS);
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 1, 9, 0, 0), CPNS_ERR_KDF_PARAMS);
+  /* An empty range is the caller's mistake, not the server's. */
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 5, 8, 4, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 1, 65, 0, 64), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_kdf_check_gateway(&k, 0, 0, 2, 0), CPNS_ERR_INVALID_ARGUMENT);
 }
 END_TEST
 
@@ -606,6 +635,7 @@ static Suite *crypto_suite(void) {
   tcase_add_test(tc, test_eukey_unwrap_rejects_tampered);
   tcase_add_test(tc, test_eukey_wrap_rejects_oversized_auth_message);
   tcase_add_test(tc, test_kdf_check_gateway_bounds);
+  tcase_add_test(tc, test_kdf_check_gateway_minimums);
   tcase_add_test(tc, test_kdf_check_enrollment_minimums);
   tcase_add_test(tc, test_credential_create_derives_keys);
   tcase_add_test(tc, test_credential_create_defaults);

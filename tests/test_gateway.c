@@ -309,18 +309,150 @@ START_TEST(test_gateway_exchange_server_params_above_bounds) {
 }
 END_TEST
 
+/*
+ * Suite 1 floors (§7, §9): a server impostor asking for cheap parameters
+ * gets no proof. The engine fails on the challenge itself, so it never
+ * reaches DERIVE (no Argon2id) and has nothing to write (no proof sent).
+ */
+START_TEST(test_gateway_read_kdf_params_below_minimums) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_challenge c;
+  cpns_kdf_params kdf;
+  cpns_gateway *gw;
+  uint8_t out[CPNS_PDU_MAX_ENCODED];
+  size_t written = 0;
+  st.min_ops_limit = 0; /* the defaults: opsLimit >= 3, memLimitKiB >= 65536 */
+  st.min_mem_limit_kib = 0;
+  challenge_for(&c);
+  c.kdf.ops_limit = 3;
+  c.kdf.mem_limit_kib = 65536;
+  switch (_i) {
+  case 0: /* what an impostor asks for */
+    c.kdf.ops_limit = 1;
+    c.kdf.mem_limit_kib = 8;
+    break;
+  case 1: /* the defaults: opsLimit >= 3 */
+    c.kdf.ops_limit = 2;
+    break;
+  case 2: /* the defaults: memLimitKiB >= 65536 */
+    c.kdf.mem_limit_kib = 65535;
+    break;
+  case 3:
+    st.min_ops_limit = 4;
+    break;
+  case 4:
+    st.min_mem_limit_kib = 65537;
+    break;
+  default:
+    ck_abort();
+  }
+  gw = gateway_waiting(&st, NULL, 0);
+  ck_assert_int_eq(feed_challenge(gw, &c), CPNS_ERR_KDF_PARAMS);
+  expect_failed(gw, CPNS_ERR_KDF_PARAMS);
+  ck_assert_int_eq(cpns_gateway_derive(gw, 0), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_gateway_write(gw, out, sizeof out, &written, 0), CPNS_ERR_STATE);
+  ck_assert_uint_eq(written, 0);
+  /* The host can still say what the server asked for. */
+  ck_assert_int_eq(cpns_gateway_get_challenge(gw, &kdf, NULL, NULL), 0);
+  ck_assert_uint_eq(kdf.ops_limit, c.kdf.ops_limit);
+  ck_assert_uint_eq(kdf.mem_limit_kib, c.kdf.mem_limit_kib);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* At the minimums exactly (defaults and explicit ones), the challenge is accepted. */
+START_TEST(test_gateway_read_kdf_params_at_minimums) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_challenge c;
+  cpns_gateway *gw;
+  challenge_for(&c);
+  if (_i == 0) {
+    st.min_ops_limit = 0;
+    st.min_mem_limit_kib = 0;
+    c.kdf.ops_limit = CPNS_GATEWAY_MIN_OPS_DEFAULT;
+    c.kdf.mem_limit_kib = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT;
+  } else {
+    st.min_ops_limit = 2;
+    st.min_mem_limit_kib = 64;
+    c.kdf.ops_limit = 2;
+    c.kdf.mem_limit_kib = 64;
+  }
+  gw = gateway_waiting(&st, NULL, 0);
+  ck_assert_int_eq(feed_challenge(gw, &c), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_DERIVE);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* A range that no challenge can meet is refused when the engine is made. */
+START_TEST(test_gateway_new_minimum_above_maximum) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw = (cpns_gateway *)&st;
+  switch (_i) {
+  case 0:
+    st.min_ops_limit = 5;
+    st.max_ops_limit = 4;
+    break;
+  case 1:
+    st.min_mem_limit_kib = 65;
+    st.max_mem_limit_kib = 64;
+    break;
+  case 2: /* the default floor (3) above an explicit ceiling */
+    st.min_ops_limit = 0;
+    st.max_ops_limit = 2;
+    break;
+  case 3: /* the default floor (65536 KiB) above an explicit ceiling */
+    st.min_mem_limit_kib = 0;
+    st.max_mem_limit_kib = 65535;
+    break;
+  default:
+    ck_abort();
+  }
+  ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(gw);
+  /* Equal bounds are a valid (one-point) range. */
+  st.min_ops_limit = st.max_ops_limit = 4;
+  st.min_mem_limit_kib = st.max_mem_limit_kib = 64;
+  gw = new_gateway(&st);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* The real server with a record below the gateway's default minimums: one
+ * KeyRequest crosses the wire, never a proof. */
+START_TEST(test_gateway_exchange_server_params_below_minimums) {
+  cpns_gateway_settings gs = hx_gateway_settings(HX_PASSWORD);
+  cpns_server_settings ss = hx_server_settings();
+  cpns_pdu pdu;
+  hx h;
+  gs.min_ops_limit = 0;
+  gs.min_mem_limit_kib = 0;
+  hx_init_with(&h, &gs, &ss);
+  h.cred_mode = _i == 0 ? HX_KNOWN : HX_UNKNOWN;
+  hx_run(&h);
+  expect_failed(h.gw, CPNS_ERR_KDF_PARAMS);
+  ck_assert_uint_eq(h.n_to_gateway, 1);
+  ck_assert_uint_eq(h.n_to_server, 1);
+  ck_assert_int_eq(cpns_pdu_decode(&pdu, h.to_server[0].bytes, h.to_server[0].len, NULL), 0);
+  ck_assert_int_eq(pdu.u.key_request.has_response, 0);
+  ck_assert_int_eq(cpns_server_session_get_state(h.s), CPNS_SERVER_RECEIVE);
+  hx_free(&h);
+}
+END_TEST
+
 START_TEST(test_gateway_check_challenge_suite_not_offered) {
+  cpnsi_kdf_bounds bounds = {HX_OPS, HX_MEM_KIB, 10, 1048576};
   cpns_key_request req;
   cpns_key_challenge c;
   hx_first_request(&req);
   challenge_for(&c);
-  ck_assert_int_eq(cpnsi_gateway_check_challenge(&req, &c, 0, 0), 0);
+  ck_assert_int_eq(cpnsi_gateway_check_challenge(&req, &c, &bounds), 0);
   req.offered_suites[0] = 9;
-  ck_assert_int_eq(cpnsi_gateway_check_challenge(&req, &c, 0, 0), CPNS_ERR_SUITE_NOT_OFFERED);
+  ck_assert_int_eq(cpnsi_gateway_check_challenge(&req, &c, &bounds), CPNS_ERR_SUITE_NOT_OFFERED);
   req.offered_suites_len = 2;
   req.offered_suites[1] = 5;
   c.suite = (cpns_suite)5;
-  ck_assert_int_eq(cpnsi_gateway_check_challenge(&req, &c, 0, 0), CPNS_ERR_UNSUPPORTED_SUITE);
+  ck_assert_int_eq(cpnsi_gateway_check_challenge(&req, &c, &bounds), CPNS_ERR_UNSUPPORTED_SUITE);
 }
 END_TEST
 
@@ -694,6 +826,10 @@ static Suite *gateway_suite(void) {
   tcase_add_loop_test(tc, test_gateway_read_kdf_params_above_bounds, 0, 4);
   tcase_add_test(tc, test_gateway_read_kdf_params_at_bounds);
   tcase_add_test(tc, test_gateway_exchange_server_params_above_bounds);
+  tcase_add_loop_test(tc, test_gateway_read_kdf_params_below_minimums, 0, 5);
+  tcase_add_loop_test(tc, test_gateway_read_kdf_params_at_minimums, 0, 2);
+  tcase_add_loop_test(tc, test_gateway_new_minimum_above_maximum, 0, 4);
+  tcase_add_loop_test(tc, test_gateway_exchange_server_params_below_minimums, 0, 2);
   tcase_add_test(tc, test_gateway_check_challenge_suite_not_offered);
   tcase_add_test(tc, test_gateway_read_challenge_unknown_suite);
   tcase_add_test(tc, test_gateway_read_challenge_version_2);

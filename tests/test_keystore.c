@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,26 @@ START_TEST(test_keystore_load_permissions) {
 }
 END_TEST
 
+/* A symbolic link to a good key store or device key is not followed (O_NOFOLLOW). */
+START_TEST(test_keystore_and_device_key_refuse_symlinks) {
+  char link[sizeof(path_store) + 8];
+  uint8_t k[32], raw[32];
+  memset(raw, 7, sizeof(raw));
+  snprintf(link, sizeof(link), "%s/link", dir);
+  ck_assert_int_eq(cpns_keystore_save(path_store, entry, dkey), 0);
+  ck_assert_int_eq(symlink(path_store, link), 0);
+  ck_assert_int_eq(cpns_keystore_load(got, link, dkey), CPNS_ERR_IO);
+  ck_assert_int_eq(errno, ELOOP);
+  assert_zeroed(got);
+  ck_assert_int_eq(unlink(link), 0);
+  write_file(path_key, raw, 32, 0600);
+  ck_assert_int_eq(symlink(path_key, link), 0);
+  ck_assert_int_eq(cpns_device_key_load(k, link), CPNS_ERR_IO);
+  ck_assert_int_eq(errno, ELOOP);
+  ck_assert_int_eq(cpns_device_key_load(k, path_key), 0);
+}
+END_TEST
+
 START_TEST(test_keystore_load_errors) {
   uint8_t buf[CPNS_KEYSTORE_MAX + 10];
   size_t n;
@@ -328,6 +349,7 @@ static Suite *keystore_suite(void) {
   TCase *tc = tcase_create("core");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_keystore_open_round_trip);
+  tcase_add_test(tc, test_keystore_and_device_key_refuse_symlinks);
   tcase_add_test(tc, test_keystore_open_largest_and_empty_realm);
   tcase_add_test(tc, test_keystore_seal_rejects_bad_entry);
   tcase_add_test(tc, test_keystore_open_truncated);

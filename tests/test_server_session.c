@@ -401,7 +401,19 @@ START_TEST(test_server_session_read_no_known_suite) {
 }
 END_TEST
 
-/* Unknown suite numbers are skipped and stay in the transcript as sent. */
+/* Marks offered_suites[i] as a suite number of len octets outside int32_t. */
+static void wide_suite(cpns_key_request *r, size_t i, size_t at, size_t len, uint8_t first) {
+  r->offered_suites[i] = CPNS_SUITE_WIDE;
+  r->offered_suites_wide.len[i] = (uint8_t)len;
+  memset(r->offered_suites_wide.octets + at, first & 0x80 ? 0xff : 0x00, len);
+  r->offered_suites_wide.octets[at] = first;
+}
+
+/*
+ * Unknown suite numbers are skipped and stay in the transcript as sent: the
+ * exchange only succeeds if the server's AuthMessage has the gateway's
+ * octets. _i == 1: numbers outside int32_t (5 and 12 octets, §3).
+ */
 START_TEST(test_server_session_read_unknown_suites_ignored) {
   cpns_key_request first, second;
   cpns_key_challenge chal;
@@ -412,13 +424,49 @@ START_TEST(test_server_session_read_unknown_suites_ignored) {
   first.offered_suites[0] = 42;
   first.offered_suites[1] = 1;
   first.offered_suites[2] = 7;
+  if (_i == 1) {
+    wide_suite(&first, 0, 0, 5, 0x01);
+    wide_suite(&first, 2, 5, 12, 0xfe);
+  }
   s = hx_session_after_first(&first, HX_KNOWN, &chal);
+  if (_i == 1) { /* AuthMessage holds the numbers' own octets */
+    static const uint8_t tlv[] = {0x0a, 0x0c, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    cpns_auth_transcript t;
+    uint8_t am[CPNS_PDU_MAX_ENCODED];
+    size_t am_len = 0, at;
+    int found = 0;
+    ck_assert_int_eq(cpns_auth_transcript_from(&t, &first, &chal), 0);
+    ck_assert_int_eq(cpns_auth_transcript_encode(&t, am, sizeof am, &am_len), 0);
+    for (at = 0; at + sizeof tlv <= am_len; at++) {
+      found |= memcmp(am + at, tlv, sizeof tlv) == 0;
+    }
+    ck_assert(found);
+  }
   ck_assert_int_eq(chal.suite, CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305);
   second_request(&second, &first, &chal);
   ck_assert_int_eq(feed_request(s, &second), 0);
   ck_assert_int_eq(cpns_server_session_store_done(s, CPNS_STORE_OK, 0), 0);
   hx_server_take(s, &pdu, NULL);
   ck_assert_int_eq(pdu.u.key_delivery.result, CPNS_RESULT_SUCCESS);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* A second KeyRequest whose long suite number differs is not the same request. */
+START_TEST(test_server_session_read_second_differs_in_wide_suite) {
+  cpns_key_request first, second;
+  cpns_key_challenge chal;
+  cpns_server_session *s;
+  hx_first_request(&first);
+  first.offered_suites_len = 2;
+  first.offered_suites[1] = 1;
+  wide_suite(&first, 0, 0, 9, 0x01);
+  s = hx_session_after_first(&first, HX_KNOWN, &chal);
+  second_request(&second, &first, &chal);
+  second.offered_suites_wide.octets[8] = 0x01;
+  ck_assert_int_eq(feed_request(s, &second), 0);
+  hx_expect_refusal(s, CPNS_RESULT_BAD_REQUEST);
   cpns_server_session_del(s);
 }
 END_TEST
@@ -791,7 +839,8 @@ static Suite *server_session_suite(void) {
   tcase_add_test(tc, test_server_session_read_wrong_pdu_first);
   tcase_add_test(tc, test_server_session_read_version_2);
   tcase_add_test(tc, test_server_session_read_no_known_suite);
-  tcase_add_test(tc, test_server_session_read_unknown_suites_ignored);
+  tcase_add_loop_test(tc, test_server_session_read_unknown_suites_ignored, 0, 2);
+  tcase_add_test(tc, test_server_session_read_second_differs_in_wide_suite);
   tcase_add_loop_test(tc, test_server_session_read_bad_identifier, 0, 8);
   tcase_add_loop_test(tc, test_server_session_provide_credential_throttled, 0, 2);
   tcase_add_test(tc, test_server_session_provide_credential_bad_record);

@@ -1173,6 +1173,7 @@ START_TEST(test_cli_password_from_file_strips_newline) {
   ck_assert_ptr_nonnull(f);
   fputs("p a s s\n\n", f);
   fclose(f);
+  ck_assert_int_eq(chmod(path, 0600), 0);
   uint8_t *pw = NULL;
   size_t len = 0;
   ck_assert_int_eq(cli_password_from_file(path, &pw, &len), 0);
@@ -1189,6 +1190,34 @@ START_TEST(test_cli_password_from_file_strips_newline) {
   }
   fclose(f);
   ck_assert_int_eq(cli_password_from_file(path, &pw, &len), -1);
+}
+END_TEST
+
+/* A password file others can read, or a symbolic link, is refused. */
+START_TEST(test_cli_password_from_file_refuses_open_or_linked) {
+  char path[512], link[512];
+  uint8_t *pw = NULL;
+  size_t len = 0;
+  path_in_tmp(path, sizeof(path), "pw");
+  path_in_tmp(link, sizeof(link), "pw-link");
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("secret\n", f);
+  fclose(f);
+  ck_assert_int_eq(chmod(path, 0600), 0);
+  ck_assert_int_eq(cli_password_from_file(path, &pw, &len), 0);
+  sodium_free(pw);
+  pw = NULL;
+  ck_assert_int_eq(symlink(path, link), 0);
+  ck_assert_int_eq(cli_password_from_file(link, &pw, &len), -1);
+  ck_assert_ptr_null(pw);
+  static const mode_t open_modes[] = {0604, 0640, 0620, 0602, 0644};
+  for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+    ck_assert_int_eq(chmod(path, open_modes[i]), 0);
+    ck_assert_int_eq(cli_password_from_file(path, &pw, &len), -1);
+    ck_assert_ptr_null(pw);
+  }
+  unlink(link);
 }
 END_TEST
 
@@ -1260,6 +1289,7 @@ static Suite *server_store_suite(void) {
   tcase_add_test(tc, test_addrlimit_ipv6_per_64);
   tcase_add_test(tc, test_log_escape_control_chars);
   tcase_add_test(tc, test_cli_password_from_file_strips_newline);
+  tcase_add_test(tc, test_cli_password_from_file_refuses_open_or_linked);
   tcase_add_test(tc, test_cli_split_host_port_forms);
   suite_add_tcase(s, tc);
   return s;

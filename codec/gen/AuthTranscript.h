@@ -23,6 +23,7 @@
 #include "GatewayMode.h"
 #include "Nonce.h"
 #include "KdfParams.h"
+#include "ENUMERATED.h"
 #include "asn_SEQUENCE_OF.h"
 #include "constr_SEQUENCE_OF.h"
 #include "constr_SEQUENCE.h"
@@ -35,7 +36,7 @@ extern "C" {
 typedef struct AuthTranscript {
 	ProtocolVersion_t	 version;
 	struct AuthTranscript__offeredSuites {
-		A_SEQUENCE_OF(Suite_t) list;
+		A_SEQUENCE_OF(ENUMERATED_t) list;
 		
 		/* Context for parsing across buffer boundaries */
 		asn_struct_ctx_t _asn_ctx;

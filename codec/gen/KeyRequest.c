@@ -41,7 +41,7 @@ static asn_TYPE_member_t asn_MBR_offeredSuites_7[] = {
 	{ ATF_POINTER, 0, 0,
 		(ASN_TAG_CLASS_UNIVERSAL | (10 << 2)),
 		0,
-		&asn_DEF_Suite,
+		&asn_DEF_ENUMERATED,
 		0,	/* Defer constraints checking to the member type */
 		0,	/* PER is not compiled, use -gen-PER */
 		0,

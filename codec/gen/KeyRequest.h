@@ -21,6 +21,7 @@
 #include "GatewayMode.h"
 #include "Nonce.h"
 #include "Suite.h"
+#include "ENUMERATED.h"
 #include "asn_SEQUENCE_OF.h"
 #include "constr_SEQUENCE_OF.h"
 #include "constr_SEQUENCE.h"
@@ -40,7 +41,7 @@ typedef struct KeyRequest {
 	GatewayMode_t	 mode;
 	Nonce_t	 gatewayNonce;
 	struct KeyRequest__offeredSuites {
-		A_SEQUENCE_OF(Suite_t) list;
+		A_SEQUENCE_OF(ENUMERATED_t) list;
 		
 		/* Context for parsing across buffer boundaries */
 		asn_struct_ctx_t _asn_ctx;

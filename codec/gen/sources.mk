@@ -8,6 +8,8 @@ libcpns_gen_la_SOURCES = \
 	codec/gen/BIT_STRING.h \
 	codec/gen/CpnsPdu.c \
 	codec/gen/CpnsPdu.h \
+	codec/gen/ENUMERATED.c \
+	codec/gen/ENUMERATED.h \
 	codec/gen/EntityId.c \
 	codec/gen/EntityId.h \
 	codec/gen/GatewayMode.c \

@@ -23,6 +23,8 @@ extern "C" {
 #define CPNS_AEAD_NONCE_LEN 24     /**< KeyAssignment.aeadNonce. */
 #define CPNS_WRAPPED_EUKEY_LEN 48  /**< KeyAssignment.wrappedEUKey (32 + tag 16). */
 #define CPNS_MAX_OFFERED_SUITES 8  /**< offeredSuites SIZE (1..8). */
+/** Content octets of the offeredSuites values outside int32_t, in all (cpns_suite_wide). */
+#define CPNS_SUITE_WIDE_OCTETS_MAX 80
 #define CPNS_PROTOCOL_VERSION 1    /**< The version this library speaks. */
 #define CPNS_PDU_MAX_DEFAULT 4096  /**< Default limit on one PDU (§3). */
 #define CPNS_PDU_MAX_ENCODED 1024  /**< Upper bound of any encoded v1 PDU or AuthTranscript. */
@@ -36,6 +38,25 @@ extern "C" {
 typedef enum cpns_suite {
   CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 = 1
 } cpns_suite;
+
+/** offered_suites[i] of a value outside int32_t: matches no suite (see cpns_suite_wide). */
+#define CPNS_SUITE_WIDE INT32_MIN
+
+/**
+ * offeredSuites values that do not fit int32_t (DER contents of 5 or more
+ * octets). No suite has such a number, so a receiver ignores them (§3), yet
+ * the transcript must carry them as sent: element i is such a value iff
+ * len[i] != 0; offered_suites[i] is then CPNS_SUITE_WIDE and the value's
+ * minimal two's complement contents are the next len[i] octets of octets,
+ * element after element. All zero (the usual case): no such value. In all at
+ * most CPNS_SUITE_WIDE_OCTETS_MAX octets, which keeps every PDU and
+ * AuthTranscript within CPNS_PDU_MAX_ENCODED; a KeyRequest with more is
+ * refused (CPNS_ERR_CONSTRAINT).
+ */
+typedef struct cpns_suite_wide {
+  uint8_t len[CPNS_MAX_OFFERED_SUITES];
+  uint8_t octets[CPNS_SUITE_WIDE_OCTETS_MAX];
+} cpns_suite_wide;
 
 /** GatewayMode. */
 typedef enum cpns_mode {
@@ -76,6 +97,7 @@ typedef struct cpns_key_request {
   uint8_t gateway_nonce[CPNS_NONCE_LEN];
   size_t offered_suites_len;                       /**< 1..8 */
   int32_t offered_suites[CPNS_MAX_OFFERED_SUITES]; /**< may hold suites this library does not know */
+  cpns_suite_wide offered_suites_wide;             /**< values outside int32_t; zero: none */
   int has_response;                                /**< second KeyRequest: 1 */
   uint8_t server_nonce[CPNS_NONCE_LEN];            /**< valid iff has_response */
   uint8_t client_proof[CPNS_PROOF_LEN];            /**< valid iff has_response */
@@ -116,6 +138,7 @@ typedef struct cpns_auth_transcript {
   uint32_t version;
   size_t offered_suites_len;
   int32_t offered_suites[CPNS_MAX_OFFERED_SUITES];
+  cpns_suite_wide offered_suites_wide;  /**< as in cpns_key_request */
   cpns_suite suite;
   size_t realm_len;
   uint8_t realm[CPNS_REALM_MAX];

@@ -28,6 +28,9 @@ extern "C" {
 #define CPNS_KDF_MEM_KIB_DEFAULT 65536     /**< Enrollment default memLimitKiB. */
 #define CPNS_GATEWAY_MAX_OPS_DEFAULT 10    /**< Gateway bound on opsLimit (§7). */
 #define CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT 1048576 /**< Gateway bound on memLimitKiB (§7). */
+/* Suite 1 floors (§7, §9): below them a server impostor gets a cheap offline attack. */
+#define CPNS_GATEWAY_MIN_OPS_DEFAULT 3     /**< Gateway floor on opsLimit (§7). */
+#define CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT 65536 /**< Gateway floor on memLimitKiB (§7). */
 
 /** Fills buf with len octets from the system CSPRNG (randombytes_buf). */
 CPNS_EXTERN void cpns_random(uint8_t *buf, size_t len);
@@ -123,11 +126,14 @@ CPNS_EXTERN int cpns_fake_salt(uint8_t salt[CPNS_SALT_LEN],
 
 /**
  * Gateway policy (§7): 0 iff kdf is within the module's ranges, libsodium's
- * minimums and ops <= max_ops, mem <= max_mem_kib (0 = the defaults above).
- * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_KDF_PARAMS.
+ * minimums, min_ops <= ops <= max_ops and min_mem_kib <= mem <= max_mem_kib
+ * (each bound 0 = its CPNS_GATEWAY_*_DEFAULT above).
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT (kdf NULL, or a minimum above its
+ * maximum) or CPNS_ERR_KDF_PARAMS.
  */
-CPNS_EXTERN int cpns_kdf_check_gateway(const cpns_kdf_params *kdf,
-                                       uint32_t max_ops, uint32_t max_mem_kib);
+CPNS_EXTERN int cpns_kdf_check_gateway(const cpns_kdf_params *kdf, uint32_t min_ops,
+                                       uint32_t min_mem_kib, uint32_t max_ops,
+                                       uint32_t max_mem_kib);
 /**
  * Enrollment policy: 0 iff kdf is within the module's ranges and at least
  * libsodium's Argon2id minimums. Returns 0, CPNS_ERR_INVALID_ARGUMENT or

@@ -40,6 +40,8 @@ typedef struct cpns_gateway_settings {
   size_t password_len;
   uint32_t max_ops_limit;        /**< 0 = CPNS_GATEWAY_MAX_OPS_DEFAULT */
   uint32_t max_mem_limit_kib;    /**< 0 = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT */
+  uint32_t min_ops_limit;        /**< 0 = CPNS_GATEWAY_MIN_OPS_DEFAULT (suite 1 floor, §7) */
+  uint32_t min_mem_limit_kib;    /**< 0 = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT (suite 1 floor, §7) */
   size_t max_pdu_len;            /**< 0 = CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no valid v1 PDU is longer) */
   uint64_t reply_timeout_ms;     /**< Server's time to answer a PDU; 0 = 30000 */
   cpns_secpool *secpool;         /**< Optional: the engine borrows its secret block here
@@ -49,8 +51,9 @@ typedef struct cpns_gateway_settings {
 
 /**
  * Creates an engine in state SEND. mem may be NULL.
- * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_NOMEM, CPNS_ERR_ID_*
- * (bad Entity ID or User ID), CPNS_ERR_NOT_INITIALIZED.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT (also: a KDF minimum above its
+ * maximum, defaults applied), CPNS_ERR_NOMEM, CPNS_ERR_ID_* (bad Entity ID
+ * or User ID), CPNS_ERR_NOT_INITIALIZED.
  */
 CPNS_EXTERN int cpns_gateway_new(cpns_gateway **pgw, const cpns_gateway_settings *settings,
                                  const cpns_mem *mem, uint64_t now_ms);
@@ -77,7 +80,9 @@ CPNS_EXTERN int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen
  * Returns 0, CPNS_ERR_STATE, or, moving to FAILED: the framing and decode
  * errors of cpns_frame_pdu_length()/cpns_pdu_decode(), CPNS_ERR_PROTOCOL
  * (wrong PDU, bad version), CPNS_ERR_SUITE_NOT_OFFERED,
- * CPNS_ERR_KDF_PARAMS (above local bounds), CPNS_ERR_ECHO_MISMATCH,
+ * CPNS_ERR_KDF_PARAMS (outside the local bounds [min, max]: refused before
+ * any Argon2id runs and before any proof is sent; cpns_gateway_get_challenge()
+ * still tells the server's parameters), CPNS_ERR_ECHO_MISMATCH,
  * CPNS_ERR_SIGNATURE, CPNS_ERR_DECRYPT, CPNS_ERR_REFUSED (server result
  * not success; see cpns_gateway_get_result()), CPNS_ERR_PEER_CLOSED.
  */
@@ -93,7 +98,12 @@ CPNS_EXTERN int cpns_gateway_read(cpns_gateway *gw, const uint8_t *in, size_t in
  */
 CPNS_EXTERN int cpns_gateway_derive(cpns_gateway *gw, uint64_t now_ms);
 
-/** KDF parameters and realm of the received KeyChallenge (state DERIVE or later). */
+/**
+ * KDF parameters and realm of the received KeyChallenge (state DERIVE or
+ * later, and in state FAILED when the KeyChallenge itself was refused, e.g.
+ * CPNS_ERR_KDF_PARAMS). Returns 0, CPNS_ERR_INVALID_ARGUMENT or
+ * CPNS_ERR_STATE (no KeyChallenge received).
+ */
 CPNS_EXTERN int cpns_gateway_get_challenge(const cpns_gateway *gw, cpns_kdf_params *kdf,
                                            uint8_t realm[CPNS_REALM_MAX], size_t *realm_len);
 

@@ -57,8 +57,9 @@ CPNS_EXTERN int cpns_keystore_save(const char *path, const cpns_keystore_entry *
                                    const uint8_t device_key[CPNS_DEVICE_KEY_LEN]);
 
 /**
- * Reads and opens the key store at path. Returns 0, or the errors of
- * cpns_keystore_open(), CPNS_ERR_IO (missing or unreadable),
+ * Reads and opens the key store at path (not through a symbolic link:
+ * O_NOFOLLOW). Returns 0, or the errors of cpns_keystore_open(),
+ * CPNS_ERR_IO (missing, unreadable or a symbolic link; errno tells),
  * CPNS_ERR_STORE_PERMISSIONS (readable or writable by group or others).
  */
 CPNS_EXTERN CPNS_WARN_UNUSED int cpns_keystore_load(
@@ -73,8 +74,10 @@ CPNS_EXTERN CPNS_WARN_UNUSED int cpns_keystore_load(
 CPNS_EXTERN int cpns_device_key_generate(const char *path);
 
 /**
- * Reads a device key file. Returns 0, CPNS_ERR_INVALID_ARGUMENT,
- * CPNS_ERR_IO, CPNS_ERR_DEVICE_KEY (wrong size), CPNS_ERR_STORE_PERMISSIONS.
+ * Reads a device key file (not through a symbolic link: O_NOFOLLOW).
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_IO (errno tells; ELOOP
+ * for a symbolic link), CPNS_ERR_DEVICE_KEY (wrong size),
+ * CPNS_ERR_STORE_PERMISSIONS (readable or writable by group or others).
  */
 CPNS_EXTERN CPNS_WARN_UNUSED int cpns_device_key_load(
     uint8_t key[CPNS_DEVICE_KEY_LEN], const char *path);

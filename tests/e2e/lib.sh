@@ -77,9 +77,10 @@ field() {
   sed -n "s/^$1: //p" "$2" | head -n 1
 }
 
-# pwfile NAME PASSWORD: writes $T/NAME.pw with a trailing newline.
+# pwfile NAME PASSWORD: writes $T/NAME.pw with a trailing newline, mode 0600
+# (the programs refuse a password file that group or others can access).
 pwfile() {
-  printf '%s\n' "$2" >"$T/$1.pw"
+  (umask 077 && printf '%s\n' "$2" >"$T/$1.pw") || fail "cannot write $T/$1.pw"
 }
 
 # server_init [OPS MEM_KIB]: database and key file; the enrollment defaults
@@ -139,7 +140,9 @@ server_start() {
 # gw_assign ENTITY USER PWFILE [OPTIONS...]: runs `cpns-gateway assign`
 # against the server with the key store $GW_KS (default $T/gw.ks) and device
 # key $GW_DK (default $T/gw.dk); stdout in $T/gw.out, stderr in $T/gw.err,
-# exit status in GW_RC.
+# exit status in GW_RC. It lowers the gateway's KDF minimums to the small
+# parameters user_add enrolls with (--min-ops 1 --min-mem-kib 8); OPTIONS
+# come after them and override them.
 gw_assign() {
   entity=$1
   user=$2
@@ -148,7 +151,8 @@ gw_assign() {
   GW_RC=0
   "$CPNS_GATEWAY" assign --server "127.0.0.1:$SERVER_PORT" --entity-id "$entity" \
     --user "$user" --password-file "$pw" --keystore "${GW_KS:-$T/gw.ks}" \
-    --device-key "${GW_DK:-$T/gw.dk}" "$@" >"$T/gw.out" 2>"$T/gw.err" || GW_RC=$?
+    --device-key "${GW_DK:-$T/gw.dk}" --min-ops 1 --min-mem-kib 8 "$@" \
+    >"$T/gw.out" 2>"$T/gw.err" || GW_RC=$?
 }
 
 # expect_rc WANT WHAT: checks the last gw_assign's exit status.

@@ -10,7 +10,7 @@ server_start
 
 # The gateway's file has no trailing newline, the server's has one: both are
 # the same password once the one trailing newline is stripped.
-printf '%s' 'correct horse battery' >"$T/alice-nonl.pw"
+(umask 077 && printf '%s' 'correct horse battery' >"$T/alice-nonl.pw")
 gw_assign "$ENTITY" alice@example.com "$T/alice-nonl.pw" --mode pne-pn-gw
 expect_rc 0 "assign"
 expect_result success "assign"

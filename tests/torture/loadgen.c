@@ -67,9 +67,8 @@ typedef struct client {
 typedef enum { EXCHANGE_ACK, EXCHANGE_FAILED, EXCHANGE_REFUSED } exchange_outcome;
 
 /*
- * The gateway settings of every exchange, in one place. (Once gateways
- * enforce KDF minimums, the low enrollment parameters of the test users,
- * t=1 / 8 KiB, are allowed here: min_ops_limit = 1, min_mem_limit_kib = 8.)
+ * The gateway settings of every exchange, in one place. The test users are
+ * enrolled with t=1 / 8 KiB, below the gateway's default minimums.
  */
 static void gateway_settings(cpns_gateway_settings *gs, const shared *sh, const char *entity,
                              const char *user) {
@@ -81,6 +80,8 @@ static void gateway_settings(cpns_gateway_settings *gs, const shared *sh, const 
   gs->mode = CPNS_MODE_PN_GW;
   gs->password = sh->password;
   gs->password_len = sh->password_len;
+  gs->min_ops_limit = 1;
+  gs->min_mem_limit_kib = 8;
 }
 
 /* Connects from 127.0.3.<index+1>; -1 with errno set on failure. */

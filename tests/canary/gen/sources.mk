@@ -5,6 +5,7 @@ tests_canary_libcanary_a_SOURCES = \
 	tests/canary/gen/Suite.c \
 	tests/canary/gen/Suite.h \
 	codec/gen/BIT_STRING.c \
+	codec/gen/ENUMERATED.c \
 	codec/gen/INTEGER.c \
 	codec/gen/NativeEnumerated.c \
 	codec/gen/NativeInteger.c \
