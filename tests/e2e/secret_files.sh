@@ -11,8 +11,8 @@ pwfile alice 'correct horse battery'
 # user_add_rc PWFILE: `cpns-server user add` for alice; exit status in RC.
 user_add_rc() {
   RC=0
-  "$CPNS_SERVER" user add --db "$T/server.db" --user alice@example.com --password-file "$1" \
-    --ops 1 --mem-kib 8 >"$T/useradd.out" 2>&1 || RC=$?
+  "$CPNS_SERVER" user add --db "$T/server.db" --key-file "$T/server.key" \
+    --user alice@example.com --password-file "$1" >"$T/useradd.out" 2>&1 || RC=$?
 }
 
 cp "$T/alice.pw" "$T/open.pw" && chmod 644 "$T/open.pw"
@@ -30,7 +30,7 @@ grep -q 'symbolic link' "$T/useradd.out" ||
 ok "user add: symlinked password file refused, exit 1"
 
 RC=0
-"$CPNS_SERVER" user add --db "$T/server.db" --user alice@example.com --password-file - \
+"$CPNS_SERVER" user add --db "$T/server.db" --key-file "$T/server.key" --user alice@example.com --password-file - \
   --ops 1 --mem-kib 8 <"$T/open.pw" >"$T/useradd.out" 2>&1 || RC=$?
 [ "$RC" = 0 ] || fail "user add from standard input: exit $RC: $(cat "$T/useradd.out")"
 ok "user add: password from standard input accepted"
