@@ -29,33 +29,33 @@ int main(void) {
   if (cpns_init() != 0) {
     return 1;
   }
-  cpns_random(am, sizeof(am)); /* a typical AuthMessage is ~200-300 octets */
-  cpns_random(sp, sizeof(sp));
-  cpns_client_key(ck, sp);
-  cpns_server_key(sk, sp);
-  cpns_stored_key(st, ck);
-  cpns_client_proof(proof, ck, st, am, sizeof(am));
+  cpns_crypto_random(am, sizeof(am)); /* a typical AuthMessage is ~200-300 octets */
+  cpns_crypto_random(sp, sizeof(sp));
+  cpns_crypto_client_key(ck, sp);
+  cpns_crypto_server_key(sk, sp);
+  cpns_crypto_stored_key(st, ck);
+  cpns_crypto_client_proof(proof, ck, st, am, sizeof(am));
 
   t0 = now_us();
   for (i = 0; i < iters; i++) {
-    cpns_random(eukey, sizeof(eukey));
-    cpns_random(kid, sizeof(kid));
-    cpns_random(nonce, sizeof(nonce));
-    if (cpns_client_proof_verify(out_ck, proof, st, am, sizeof(am)) != 0) {
+    cpns_crypto_random(eukey, sizeof(eukey));
+    cpns_crypto_random(kid, sizeof(kid));
+    cpns_crypto_random(nonce, sizeof(nonce));
+    if (cpns_crypto_client_proof_verify(out_ck, proof, st, am, sizeof(am)) != 0) {
       return 1;
     }
-    cpns_server_signature(sig, sk, am, sizeof(am));
-    cpns_wrap_key(wk, out_ck, am, sizeof(am));
-    cpns_eukey_wrap(wrapped, eukey, wk, nonce, am, sizeof(am), kid);
+    cpns_crypto_server_signature(sig, sk, am, sizeof(am));
+    cpns_crypto_wrap_key(wk, out_ck, am, sizeof(am));
+    cpns_crypto_eukey_wrap(wrapped, eukey, wk, nonce, am, sizeof(am), kid);
   }
   per_verify = (now_us() - t0) / iters;
 
-  cpns_random(kdf.salt, sizeof(kdf.salt));
+  cpns_crypto_random(kdf.salt, sizeof(kdf.salt));
   kdf.ops_limit = CPNS_KDF_OPS_DEFAULT;
   kdf.mem_limit_kib = CPNS_KDF_MEM_KIB_DEFAULT;
   t0 = now_us();
   for (i = 0; i < 3; i++) {
-    if (cpns_salted_password(sp, (const uint8_t *)"benchmark password", 18, &kdf) != 0) {
+    if (cpns_crypto_salted_password(sp, (const uint8_t *)"benchmark password", 18, &kdf) != 0) {
       return 1;
     }
   }

@@ -117,7 +117,7 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
   char user[64];
   snprintf(user, sizeof(user), "bench%d@example.com", user_no);
   cpns_gateway_settings gs;
-  memset(&gs, 0, sizeof(gs));
+  cpns_gateway_settings_default(&gs);
   gs.entity_id = (const uint8_t *)entity;
   gs.entity_id_len = strlen(entity);
   gs.user_id = (const uint8_t *)user;
@@ -192,7 +192,7 @@ typedef struct key_cache {
   uint8_t wrap_key[CPNS_WRAP_KEY_LEN];
   uint8_t eukey[CPNS_EUKEY_LEN];
   /* HMAC states with the key pads already absorbed: the same result as
-   * cpns_client_proof() etc. for 2 fewer SHA-256 blocks each (checked
+   * cpns_crypto_client_proof() etc. for 2 fewer SHA-256 blocks each (checked
    * against them in derive_keys()). */
   crypto_auth_hmacsha256_state proof_st;  /* key StoredKey */
   crypto_auth_hmacsha256_state sig_st;    /* key ServerKey */
@@ -273,10 +273,10 @@ static int derive_keys(key_cache *kc, const cpns_kdf_params *kdf) {
   static const uint8_t password[] = "bench password";
   uint8_t *salted = sodium_malloc(CPNS_SALTED_PASSWORD_LEN);
   int rc = salted != NULL &&
-           cpns_salted_password(salted, password, sizeof(password) - 1, kdf) == 0 &&
-           cpns_client_key(kc->client_key, salted) == 0 &&
-           cpns_server_key(kc->server_key, salted) == 0 &&
-           cpns_stored_key(kc->stored_key, kc->client_key) == 0 ? 0 : -1;
+           cpns_crypto_salted_password(salted, password, sizeof(password) - 1, kdf) == 0 &&
+           cpns_crypto_client_key(kc->client_key, salted) == 0 &&
+           cpns_crypto_server_key(kc->server_key, salted) == 0 &&
+           cpns_crypto_stored_key(kc->stored_key, kc->client_key) == 0 ? 0 : -1;
   sodium_free(salted);
   if (rc == 0) {
     crypto_auth_hmacsha256_init(&kc->proof_st, kc->stored_key, sizeof(kc->stored_key));
@@ -286,11 +286,11 @@ static int derive_keys(key_cache *kc, const cpns_kdf_params *kdf) {
     static const uint8_t am[] = "derive_keys self-check: any auth message will do";
     uint8_t want[32], got[32];
     fast_proof(kc, got, am, sizeof(am));
-    rc = cpns_client_proof(want, kc->client_key, kc->stored_key, am, sizeof(am)) != 0 ||
+    rc = cpns_crypto_client_proof(want, kc->client_key, kc->stored_key, am, sizeof(am)) != 0 ||
          memcmp(want, got, 32) != 0 ||
-         cpns_server_signature(want, kc->server_key, am, sizeof(am)) != 0 ||
+         cpns_crypto_server_signature(want, kc->server_key, am, sizeof(am)) != 0 ||
          fast_signature_verify(kc, want, am, sizeof(am)) != 0 ||
-         cpns_wrap_key(want, kc->client_key, am, sizeof(am)) != 0 ? -1 : 0;
+         cpns_crypto_wrap_key(want, kc->client_key, am, sizeof(am)) != 0 ? -1 : 0;
     fast_wrap_key(kc, got, am, sizeof(am));
     if (rc == 0 && memcmp(want, got, 32) != 0) rc = -1;
     sodium_memzero(want, sizeof(want));
@@ -352,7 +352,7 @@ static int cached_exchange(uint16_t port, const char *entity, int user_no, key_c
   if (del->result == CPNS_RESULT_SUCCESS && del->has_assignment &&
       fast_signature_verify(kc, a->server_signature, auth, auth_len) == 0 &&
       (fast_wrap_key(kc, kc->wrap_key, auth, auth_len), 1) &&
-      cpns_eukey_unwrap(kc->eukey, a->wrapped_eukey, kc->wrap_key, a->aead_nonce, auth,
+      cpns_crypto_eukey_unwrap(kc->eukey, a->wrapped_eukey, kc->wrap_key, a->aead_nonce, auth,
                         auth_len, a->key_id) == 0) {
     ok = 0;
   }

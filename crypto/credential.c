@@ -24,7 +24,7 @@ static const uint8_t cred_magic[4] = {'C', 'P', 'C', 'R'};
 _Static_assert(OFF_SERVER + CPNS_SERVER_KEY_LEN == CRED_LEN, "credential layout");
 _Static_assert(CRED_LEN <= CPNS_CREDENTIAL_ENCODED_MAX, "credential fits the public bound");
 
-int cpns_credential_create(cpns_credential *out, const uint8_t *password,
+int cpns_crypto_credential_create(cpns_credential *out, const uint8_t *password,
                            size_t password_len, const cpns_kdf_params *kdf) {
   uint8_t salted[CPNS_SALTED_PASSWORD_LEN];
   uint8_t client_key[CPNS_CLIENT_KEY_LEN];
@@ -35,35 +35,35 @@ int cpns_credential_create(cpns_credential *out, const uint8_t *password,
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (kdf == NULL) {
-    cpns_random(params.salt, sizeof(params.salt));
+    cpns_crypto_random(params.salt, sizeof(params.salt));
     params.ops_limit = CPNS_KDF_OPS_DEFAULT;
     params.mem_limit_kib = CPNS_KDF_MEM_KIB_DEFAULT;
   } else {
-    rv = cpns_kdf_check_enrollment(kdf);
+    rv = cpns_crypto_kdf_check_enrollment(kdf);
     if (rv != 0) {
       return rv;
     }
     params = *kdf;
   }
-  rv = cpns_salted_password(salted, password, password_len, &params);
+  rv = cpns_crypto_salted_password(salted, password, password_len, &params);
   if (rv == 0) {
     out->kdf = params;
-    (void)cpns_client_key(client_key, salted);
-    (void)cpns_stored_key(out->stored_key, client_key);
-    (void)cpns_server_key(out->server_key, salted);
+    (void)cpns_crypto_client_key(client_key, salted);
+    (void)cpns_crypto_stored_key(out->stored_key, client_key);
+    (void)cpns_crypto_server_key(out->server_key, salted);
   }
   sodium_memzero(salted, sizeof(salted));
   sodium_memzero(client_key, sizeof(client_key));
   return rv;
 }
 
-int cpns_credential_encode(const cpns_credential *rec, uint8_t *out,
+int cpns_crypto_credential_encode(const cpns_credential *rec, uint8_t *out,
                            size_t outlen, size_t *written) {
   if (rec == NULL || out == NULL || written == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   /* A record that would not decode again is not written. */
-  if (cpns_kdf_check_enrollment(&rec->kdf) != 0) {
+  if (cpns_crypto_kdf_check_enrollment(&rec->kdf) != 0) {
     return CPNS_ERR_ENCODE;
   }
   if (outlen < CRED_LEN) {
@@ -82,7 +82,7 @@ int cpns_credential_encode(const cpns_credential *rec, uint8_t *out,
   return CPNS_OK;
 }
 
-int cpns_credential_decode(cpns_credential *rec, const uint8_t *in, size_t inlen) {
+int cpns_crypto_credential_decode(cpns_credential *rec, const uint8_t *in, size_t inlen) {
   cpns_credential tmp;
 
   if (rec == NULL || (in == NULL && inlen > 0)) {
@@ -98,7 +98,7 @@ int cpns_credential_decode(cpns_credential *rec, const uint8_t *in, size_t inlen
   tmp.kdf.ops_limit = cpnsi_get_be32(in + OFF_OPS);
   tmp.kdf.mem_limit_kib = cpnsi_get_be32(in + OFF_MEM);
   memcpy(tmp.kdf.salt, in + OFF_SALT, CPNS_SALT_LEN);
-  if (cpns_kdf_check_enrollment(&tmp.kdf) != 0) {
+  if (cpns_crypto_kdf_check_enrollment(&tmp.kdf) != 0) {
     return CPNS_ERR_RECORD_FORMAT;
   }
   memcpy(tmp.stored_key, in + OFF_STORED, CPNS_STORED_KEY_LEN);

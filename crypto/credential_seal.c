@@ -40,7 +40,7 @@ _Static_assert(OFF_CIPHER + SECRET_LEN + TAG_LEN == CPNS_SEALED_CREDENTIAL_LEN,
 _Static_assert(CPNS_CREDENTIAL_SEAL_KEY_LEN == crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
                "seal key is an XChaCha20-Poly1305 key");
 
-int cpns_credential_seal_key(uint8_t out[CPNS_CREDENTIAL_SEAL_KEY_LEN],
+int cpns_crypto_credential_seal_key(uint8_t out[CPNS_CREDENTIAL_SEAL_KEY_LEN],
                              const uint8_t master_key[CPNS_MASTER_KEY_LEN]) {
   if (out == NULL || master_key == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
@@ -63,7 +63,7 @@ static int build_ad(uint8_t ad[AD_MAX], size_t *adlen, const uint8_t header[HEAD
   return CPNS_OK;
 }
 
-int cpns_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN], const cpns_credential *rec,
+int cpns_crypto_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN], const cpns_credential *rec,
                          const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
                          const uint8_t *user_id_norm, size_t user_id_norm_len) {
   uint8_t ad[AD_MAX];
@@ -75,7 +75,7 @@ int cpns_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN], const cpns_
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   /* A record that would not unseal again is not written. */
-  if (cpns_kdf_check_enrollment(&rec->kdf) != 0) {
+  if (cpns_crypto_kdf_check_enrollment(&rec->kdf) != 0) {
     return CPNS_ERR_ENCODE;
   }
   memcpy(sealed, sealed_magic, sizeof(sealed_magic));
@@ -111,10 +111,10 @@ static int read_header(cpns_kdf_params *kdf, const uint8_t *in, size_t inlen) {
   kdf->ops_limit = cpnsi_get_be32(in + OFF_OPS);
   kdf->mem_limit_kib = cpnsi_get_be32(in + OFF_MEM);
   memcpy(kdf->salt, in + OFF_SALT, CPNS_SALT_LEN);
-  return cpns_kdf_check_enrollment(kdf) == 0 ? CPNS_OK : CPNS_ERR_RECORD_FORMAT;
+  return cpns_crypto_kdf_check_enrollment(kdf) == 0 ? CPNS_OK : CPNS_ERR_RECORD_FORMAT;
 }
 
-int cpns_credential_sealed_kdf(cpns_kdf_params *kdf, const uint8_t *sealed, size_t sealed_len) {
+int cpns_crypto_credential_sealed_kdf(cpns_kdf_params *kdf, const uint8_t *sealed, size_t sealed_len) {
   int rv;
 
   if (kdf == NULL) {
@@ -131,7 +131,7 @@ int cpns_credential_sealed_kdf(cpns_kdf_params *kdf, const uint8_t *sealed, size
   return rv;
 }
 
-int cpns_credential_unseal(cpns_credential *rec, const uint8_t *sealed, size_t sealed_len,
+int cpns_crypto_credential_unseal(cpns_credential *rec, const uint8_t *sealed, size_t sealed_len,
                            const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
                            const uint8_t *user_id_norm, size_t user_id_norm_len) {
   uint8_t ad[AD_MAX];

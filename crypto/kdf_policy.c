@@ -20,7 +20,7 @@ int cpnsi_kdf_in_range(const cpns_kdf_params *kdf) {
 
 static uint32_t or_default(uint32_t v, uint32_t dflt) { return v != 0 ? v : dflt; }
 
-int cpns_kdf_check_gateway(const cpns_kdf_params *kdf, uint32_t min_ops, uint32_t min_mem_kib,
+int cpns_crypto_kdf_check_gateway(const cpns_kdf_params *kdf, uint32_t min_ops, uint32_t min_mem_kib,
                            uint32_t max_ops, uint32_t max_mem_kib) {
   min_ops = or_default(min_ops, CPNS_GATEWAY_MIN_OPS_DEFAULT);
   min_mem_kib = or_default(min_mem_kib, CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT);
@@ -38,7 +38,7 @@ int cpns_kdf_check_gateway(const cpns_kdf_params *kdf, uint32_t min_ops, uint32_
   return CPNS_OK;
 }
 
-int cpns_kdf_check_enrollment(const cpns_kdf_params *kdf) {
+int cpns_crypto_kdf_check_enrollment(const cpns_kdf_params *kdf) {
   if (kdf == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }

@@ -38,7 +38,7 @@ static int build_ad(uint8_t ad[AD_MAX], size_t *adlen, const uint8_t *entity,
   return CPNS_OK;
 }
 
-int cpns_eukey_seal(uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
+int cpns_crypto_eukey_seal(uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
                     const uint8_t eukey[CPNS_EUKEY_LEN],
                     const uint8_t master_key[CPNS_MASTER_KEY_LEN],
                     const uint8_t *entity_id_norm, size_t entity_id_norm_len,
@@ -61,7 +61,7 @@ int cpns_eukey_seal(uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
   return CPNS_OK;
 }
 
-int cpns_eukey_unseal(uint8_t eukey[CPNS_EUKEY_LEN],
+int cpns_crypto_eukey_unseal(uint8_t eukey[CPNS_EUKEY_LEN],
                       const uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
                       const uint8_t master_key[CPNS_MASTER_KEY_LEN],
                       const uint8_t *entity_id_norm, size_t entity_id_norm_len,

@@ -11,13 +11,13 @@
 
 #define LABEL(s) (const uint8_t *)(s), (sizeof(s) - 1)
 
-void cpns_random(uint8_t *buf, size_t len) {
+void cpns_crypto_random(uint8_t *buf, size_t len) {
   if (buf != NULL && len > 0) {
     randombytes_buf(buf, len);
   }
 }
 
-int cpns_salted_password(uint8_t out[CPNS_SALTED_PASSWORD_LEN],
+int cpns_crypto_salted_password(uint8_t out[CPNS_SALTED_PASSWORD_LEN],
                          const uint8_t *password, size_t password_len,
                          const cpns_kdf_params *kdf) {
   static const char empty[1] = {0};
@@ -41,7 +41,7 @@ int cpns_salted_password(uint8_t out[CPNS_SALTED_PASSWORD_LEN],
   return CPNS_OK;
 }
 
-int cpns_client_key(uint8_t out[CPNS_CLIENT_KEY_LEN],
+int cpns_crypto_client_key(uint8_t out[CPNS_CLIENT_KEY_LEN],
                     const uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN]) {
   if (out == NULL || salted_password == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
@@ -51,7 +51,7 @@ int cpns_client_key(uint8_t out[CPNS_CLIENT_KEY_LEN],
   return CPNS_OK;
 }
 
-int cpns_server_key(uint8_t out[CPNS_SERVER_KEY_LEN],
+int cpns_crypto_server_key(uint8_t out[CPNS_SERVER_KEY_LEN],
                     const uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN]) {
   if (out == NULL || salted_password == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
@@ -61,7 +61,7 @@ int cpns_server_key(uint8_t out[CPNS_SERVER_KEY_LEN],
   return CPNS_OK;
 }
 
-int cpns_stored_key(uint8_t out[CPNS_STORED_KEY_LEN],
+int cpns_crypto_stored_key(uint8_t out[CPNS_STORED_KEY_LEN],
                     const uint8_t client_key[CPNS_CLIENT_KEY_LEN]) {
   if (out == NULL || client_key == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
@@ -70,7 +70,7 @@ int cpns_stored_key(uint8_t out[CPNS_STORED_KEY_LEN],
   return CPNS_OK;
 }
 
-int cpns_client_proof(uint8_t proof[CPNS_PROOF_LEN],
+int cpns_crypto_client_proof(uint8_t proof[CPNS_PROOF_LEN],
                       const uint8_t client_key[CPNS_CLIENT_KEY_LEN],
                       const uint8_t stored_key[CPNS_STORED_KEY_LEN],
                       const uint8_t *auth_message, size_t auth_message_len) {
@@ -90,7 +90,7 @@ int cpns_client_proof(uint8_t proof[CPNS_PROOF_LEN],
   return CPNS_OK;
 }
 
-int cpns_client_proof_verify(uint8_t client_key_out[CPNS_CLIENT_KEY_LEN],
+int cpns_crypto_client_proof_verify(uint8_t client_key_out[CPNS_CLIENT_KEY_LEN],
                              const uint8_t proof[CPNS_PROOF_LEN],
                              const uint8_t stored_key[CPNS_STORED_KEY_LEN],
                              const uint8_t *auth_message, size_t auth_message_len) {
@@ -125,7 +125,7 @@ int cpns_client_proof_verify(uint8_t client_key_out[CPNS_CLIENT_KEY_LEN],
   return ok ? CPNS_OK : CPNS_ERR_PROOF;
 }
 
-int cpns_server_signature(uint8_t sig[CPNS_SIGNATURE_LEN],
+int cpns_crypto_server_signature(uint8_t sig[CPNS_SIGNATURE_LEN],
                           const uint8_t server_key[CPNS_SERVER_KEY_LEN],
                           const uint8_t *auth_message, size_t auth_message_len) {
   if (sig == NULL || server_key == NULL || auth_message == NULL) {
@@ -136,7 +136,7 @@ int cpns_server_signature(uint8_t sig[CPNS_SIGNATURE_LEN],
   return CPNS_OK;
 }
 
-int cpns_server_signature_verify(const uint8_t sig[CPNS_SIGNATURE_LEN],
+int cpns_crypto_server_signature_verify(const uint8_t sig[CPNS_SIGNATURE_LEN],
                                  const uint8_t server_key[CPNS_SERVER_KEY_LEN],
                                  const uint8_t *auth_message, size_t auth_message_len) {
   uint8_t expected[CPNS_SIGNATURE_LEN];
@@ -152,7 +152,7 @@ int cpns_server_signature_verify(const uint8_t sig[CPNS_SIGNATURE_LEN],
   return ok ? CPNS_OK : CPNS_ERR_SIGNATURE;
 }
 
-int cpns_wrap_key(uint8_t out[CPNS_WRAP_KEY_LEN],
+int cpns_crypto_wrap_key(uint8_t out[CPNS_WRAP_KEY_LEN],
                   const uint8_t client_key[CPNS_CLIENT_KEY_LEN],
                   const uint8_t *auth_message, size_t auth_message_len) {
   uint8_t am_hash[crypto_hash_sha256_BYTES];
@@ -183,7 +183,7 @@ static int build_ad(uint8_t *ad, size_t adcap, size_t *adlen,
 
 #define AD_MAX (CPNS_PDU_MAX_DEFAULT + CPNS_KEY_ID_LEN)
 
-int cpns_eukey_wrap(uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
+int cpns_crypto_eukey_wrap(uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
                     const uint8_t eukey[CPNS_EUKEY_LEN],
                     const uint8_t wrap_key[CPNS_WRAP_KEY_LEN],
                     const uint8_t aead_nonce[CPNS_AEAD_NONCE_LEN],
@@ -205,7 +205,7 @@ int cpns_eukey_wrap(uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
   return CPNS_OK;
 }
 
-int cpns_eukey_unwrap(uint8_t eukey[CPNS_EUKEY_LEN],
+int cpns_crypto_eukey_unwrap(uint8_t eukey[CPNS_EUKEY_LEN],
                       const uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
                       const uint8_t wrap_key[CPNS_WRAP_KEY_LEN],
                       const uint8_t aead_nonce[CPNS_AEAD_NONCE_LEN],
@@ -230,7 +230,7 @@ int cpns_eukey_unwrap(uint8_t eukey[CPNS_EUKEY_LEN],
   return cpnsi_eukey_decrypt(eukey, wrapped, wrap_key, aead_nonce, ad, adlen);
 }
 
-int cpns_fake_salt(uint8_t salt[CPNS_SALT_LEN],
+int cpns_crypto_fake_salt(uint8_t salt[CPNS_SALT_LEN],
                    const uint8_t server_secret[CPNS_SERVER_SECRET_LEN],
                    const uint8_t *user_id_norm, size_t user_id_norm_len) {
   uint8_t mac[32];

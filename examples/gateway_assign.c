@@ -287,7 +287,8 @@ static void report_kdf_refusal(const cpns_gateway *gw, const assign_opts *o) {
 /* Explains why the engine failed and picks the exit code. */
 static int report_failure(const cpns_gateway *gw, const assign_opts *o) {
   int err = cpns_gateway_get_error(gw);
-  int result = cpns_gateway_get_result(gw);
+  cpns_result received;
+  int result = cpns_gateway_get_result(gw, &received) == 0 ? (int)received : -1;
   if (result >= 0) {
     printf("result: %s\n", cpns_result_name(result));
   }
@@ -371,7 +372,7 @@ static int run_assign(const assign_opts *o, uint8_t *pw, size_t pw_len,
     return usage_error("--server must be HOST:PORT or [IPv6]:PORT", o->server);
   }
   cpns_gateway_settings s;
-  memset(&s, 0, sizeof s);
+  cpns_gateway_settings_default(&s);
   s.entity_id = (const uint8_t *)o->entity_id;
   s.entity_id_len = strlen(o->entity_id);
   s.user_id = (const uint8_t *)o->user_id;

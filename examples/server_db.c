@@ -1,7 +1,7 @@
 /*
  * cpns-server database (see server_db.h). Identifiers are stored as TEXT
  * in their normalized form, so the sqlite3 shell shows them readably.
- * Credential records are sealed (cpns_credential_seal, doc/formats.md).
+ * Credential records are sealed (cpns_crypto_credential_seal, doc/formats.md).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -210,8 +210,8 @@ static int seal_plain_records(server_db *db, const char *path) {
       fprintf(stderr, "database %s: a user row has an invalid User ID; not upgraded\n", path);
       goto out;
     }
-    if (cpns_credential_decode(cred, blob, n) != 0 ||
-        cpns_credential_seal(sealed, cred, db->record_key, uid, uid_len) != 0) {
+    if (cpns_crypto_credential_decode(cred, blob, n) != 0 ||
+        cpns_crypto_credential_seal(sealed, cred, db->record_key, uid, uid_len) != 0) {
       /* Such a user could not log in under version 1 either. */
       fprintf(stderr, "database %s: malformed credential record for user %.*s; not upgraded "
                       "(remove the row with the sqlite3 shell, then enroll the user again)\n",
@@ -453,7 +453,7 @@ int server_db_user_add(server_db *db, const uint8_t *user_id, size_t user_id_len
     fprintf(stderr, "database: adding a user needs the key file\n");
     return -1;
   }
-  if (cpns_credential_seal(sealed, cred, db->record_key, user_id, user_id_len) != 0) {
+  if (cpns_crypto_credential_seal(sealed, cred, db->record_key, user_id, user_id_len) != 0) {
     fprintf(stderr, "database: cannot seal the credential record\n");
     return -1;
   }
@@ -505,7 +505,7 @@ int server_db_get_defaults(server_db *db, server_db_defaults *out) {
       get_setting(db, SETTING_MEM, &kdf.mem_limit_kib) != 0) {
     return -1;
   }
-  if (cpns_kdf_check_enrollment(&kdf) != 0) {
+  if (cpns_crypto_kdf_check_enrollment(&kdf) != 0) {
     fprintf(stderr, "database: stored enrollment defaults (ops %" PRIu32 ", mem-kib %" PRIu32
                     ") are out of range\n", kdf.ops_limit, kdf.mem_limit_kib);
     return -1;
@@ -520,7 +520,7 @@ int server_db_set_defaults(server_db *db, const server_db_defaults *d) {
   memset(&kdf, 0, sizeof(kdf));
   kdf.ops_limit = d->ops_limit;
   kdf.mem_limit_kib = d->mem_limit_kib;
-  if (cpns_kdf_check_enrollment(&kdf) != 0) {
+  if (cpns_crypto_kdf_check_enrollment(&kdf) != 0) {
     fprintf(stderr, "enrollment defaults out of range: ops %" PRIu32 ", mem-kib %" PRIu32 "\n",
             d->ops_limit, d->mem_limit_kib);
     return -1;
@@ -552,7 +552,7 @@ int server_db_user_get(server_db *db, const uint8_t *user_id, size_t user_id_len
     const uint8_t *blob = sqlite3_column_blob(st, 0);
     size_t n = (size_t)sqlite3_column_bytes(st, 0);
     int u = db->record_key != NULL
-                ? cpns_credential_unseal(cred, blob, n, db->record_key, user_id, user_id_len)
+                ? cpns_crypto_credential_unseal(cred, blob, n, db->record_key, user_id, user_id_len)
                 : CPNS_ERR_INVALID_ARGUMENT;
     if (u == 0) {
       rc = 0;
@@ -596,7 +596,7 @@ int server_db_user_foreach(server_db *db, server_db_user_cb cb, void *arg) {
     const uint8_t *blob = sqlite3_column_blob(st, 1);
     size_t n = (size_t)sqlite3_column_bytes(st, 1);
     cpns_kdf_params kdf;
-    if (cpns_credential_sealed_kdf(&kdf, blob, n) != 0) {
+    if (cpns_crypto_credential_sealed_kdf(&kdf, blob, n) != 0) {
       fprintf(stderr, "database: malformed credential record for user %.*s\n", (int)uid_len,
               (const char *)uid); /* listed with zero parameters */
     }

@@ -40,7 +40,7 @@ typedef struct server_db_assignment {
   size_t user_id_len;
   int mode;                   /**< cpns_mode */
   const uint8_t *key_id;      /**< CPNS_KEY_ID_LEN octets */
-  const uint8_t *sealed_eukey;/**< CPNS_SEALED_EUKEY_LEN octets (cpns_eukey_seal) */
+  const uint8_t *sealed_eukey;/**< CPNS_SEALED_EUKEY_LEN octets (cpns_crypto_eukey_seal) */
   int64_t assigned_at;        /**< seconds since the epoch */
 } server_db_assignment;
 
@@ -71,7 +71,7 @@ int server_db_created(const server_db *db);
 int server_db_get_defaults(server_db *db, server_db_defaults *out);
 
 /**
- * Stores the enrollment defaults (they must pass cpns_kdf_check_enrollment).
+ * Stores the enrollment defaults (they must pass cpns_crypto_kdf_check_enrollment).
  * Returns 0 or -1 (message on stderr).
  */
 int server_db_set_defaults(server_db *db, const server_db_defaults *d);

@@ -65,7 +65,7 @@ int server_keyfile_create(const char *path) {
     goto out;
   }
   memcpy(buf, SERVER_KEYFILE_MAGIC, SERVER_KEYFILE_MAGIC_LEN);
-  cpns_random(buf + SERVER_KEYFILE_MAGIC_LEN, CPNS_SERVER_SECRET_LEN + CPNS_MASTER_KEY_LEN);
+  cpns_crypto_random(buf + SERVER_KEYFILE_MAGIC_LEN, CPNS_SERVER_SECRET_LEN + CPNS_MASTER_KEY_LEN);
   if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || write_all(fd, buf, SERVER_KEYFILE_LEN) != 0 ||
       fsync(fd) != 0) {
     fprintf(stderr, "cannot write key file %s: %s\n", tmp, strerror(errno));
@@ -167,7 +167,7 @@ int server_keyfile_load(const char *path, server_keys **keys) {
   memcpy(k->server_secret, buf + SERVER_KEYFILE_MAGIC_LEN, CPNS_SERVER_SECRET_LEN);
   memcpy(k->master_key, buf + SERVER_KEYFILE_MAGIC_LEN + CPNS_SERVER_SECRET_LEN,
          CPNS_MASTER_KEY_LEN);
-  (void)cpns_credential_seal_key(k->record_key, k->master_key);
+  (void)cpns_crypto_credential_seal_key(k->record_key, k->master_key);
   *keys = k;
   k = NULL;
   rc = 0;

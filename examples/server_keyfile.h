@@ -18,7 +18,7 @@
 typedef struct server_keys {
   uint8_t server_secret[CPNS_SERVER_SECRET_LEN];
   uint8_t master_key[CPNS_MASTER_KEY_LEN];
-  /** Derived at load (cpns_credential_seal_key), not stored: seals credential records. */
+  /** Derived at load (cpns_crypto_credential_seal_key), not stored: seals credential records. */
   uint8_t record_key[CPNS_CREDENTIAL_SEAL_KEY_LEN];
 } server_keys;
 

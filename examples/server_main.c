@@ -347,7 +347,7 @@ static int cmd_init(int argc, char **argv) {
       .ops_limit = o.ops != 0 ? (uint32_t)o.ops : CPNS_KDF_OPS_DEFAULT,
       .mem_limit_kib = o.mem_kib != 0 ? (uint32_t)o.mem_kib : CPNS_KDF_MEM_KIB_DEFAULT};
   cpns_kdf_params check = {.ops_limit = want.ops_limit, .mem_limit_kib = want.mem_limit_kib};
-  if (cpns_kdf_check_enrollment(&check) != 0) {
+  if (cpns_crypto_kdf_check_enrollment(&check) != 0) {
     fprintf(stderr, "--ops %" PRIu32 " --mem-kib %" PRIu32 ": below Argon2id's minimums\n",
             want.ops_limit, want.mem_limit_kib);
     return EXIT_USAGE;
@@ -417,10 +417,10 @@ static int cmd_user_add(int argc, char **argv) {
     goto out;
   }
   cpns_kdf_params kdf;
-  cpns_random(kdf.salt, sizeof(kdf.salt));
+  cpns_crypto_random(kdf.salt, sizeof(kdf.salt));
   kdf.ops_limit = o.ops != 0 ? (uint32_t)o.ops : defaults.ops_limit;
   kdf.mem_limit_kib = o.mem_kib != 0 ? (uint32_t)o.mem_kib : defaults.mem_limit_kib;
-  rc = cpns_credential_create(cred, pw, pw_len, &kdf);
+  rc = cpns_crypto_credential_create(cred, pw, pw_len, &kdf);
   if (rc != 0) {
     fprintf(stderr, "cannot create the credential record: %s\n", cpns_strerror(rc));
     goto out;

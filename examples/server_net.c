@@ -37,8 +37,6 @@
 #define SHUTDOWN_GRACE_MS 5000
 /* Pause of the listener after accept() fails (EMFILE) so the loop does not spin. */
 #define ACCEPT_PAUSE_MS 100
-/* The engine's default time for a PDU (server.h), applied before it exists. */
-#define SERVER_PDU_TIMEOUT_DEFAULT_MS 10000
 /* Session secret slots kept locked (of CPNS_SECPOOL_SLOT_DEFAULT octets). */
 #define SECPOOL_SLOTS_MAX 4096
 /* Read size: a v1 PDU is far smaller. */
@@ -253,7 +251,10 @@ static void conn_finish(conn *c) {
   if (c->session != NULL) {
     cpns_server_session_get_ids(c->session, &info.entity_id, &info.entity_id_len,
                                 &info.user_id, &info.user_id_len);
-    info.result = cpns_server_session_get_result(c->session);
+    cpns_result result;
+    if (cpns_server_session_get_result(c->session, &result) == 0) {
+      info.result = (int)result;
+    }
   }
   info.error = c->error;
   info.reason = c->reason;
@@ -345,7 +346,7 @@ static int conn_submit_store(conn *c, uint64_t now) {
   job->user_id_len = a.user_id_norm_len;
   memcpy(job->user_id, a.user_id_norm, a.user_id_norm_len);
   memcpy(job->key_id, a.key_id, CPNS_KEY_ID_LEN);
-  if (cpns_eukey_seal(job->sealed_eukey, a.eukey, srv->cfg->keys->master_key, a.entity_id_norm,
+  if (cpns_crypto_eukey_seal(job->sealed_eukey, a.eukey, srv->cfg->keys->master_key, a.entity_id_norm,
                       a.entity_id_norm_len, a.user_id_norm, a.user_id_norm_len,
                       a.key_id) != 0) {
     goto fail;
@@ -450,7 +451,8 @@ static void conn_drive(conn *c) {
       }
       /* A KeyDelivery is queued: the attempt's verdict. A failure is made
        * durable before the peer learns it (server_lockout.h). */
-      if (c->lockout_counted && cpns_server_session_get_result(c->session) >= 0 &&
+      cpns_result queued;
+      if (c->lockout_counted && cpns_server_session_get_result(c->session, &queued) == 0 &&
           conn_end_attempt(c, c)) {
         event_del(c->ev_read);
         break;
@@ -616,9 +618,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   }
   /* No TCP_NODELAY: each answer is one send() after the peer's request
    * acknowledged everything before it, so Nagle never holds it back. */
-  uint64_t first_pdu_ms = srv->settings.pdu_timeout_ms != 0 ? srv->settings.pdu_timeout_ms
-                                                            : SERVER_PDU_TIMEOUT_DEFAULT_MS;
-  if (srv->settings.exchange_timeout_ms != 0 && srv->settings.exchange_timeout_ms < first_pdu_ms) {
+  uint64_t first_pdu_ms = srv->settings.pdu_timeout_ms;
+  if (srv->settings.exchange_timeout_ms < first_pdu_ms) {
     first_pdu_ms = srv->settings.exchange_timeout_ms;
   }
   struct timeval tv = {.tv_sec = (time_t)(first_pdu_ms / 1000),
@@ -870,12 +871,20 @@ int server_run(const server_config *cfg_in) {
   server srv;
   memset(&srv, 0, sizeof(srv));
   srv.cfg = &cfg;
+  cpns_server_settings_default(&srv.settings);
   srv.settings.realm = cfg.realm;
   srv.settings.realm_len = cfg.realm_len;
   srv.settings.server_secret = cfg.keys->server_secret;
-  srv.settings.max_pdu_len = cfg.max_pdu_len;
-  srv.settings.pdu_timeout_ms = cfg.pdu_timeout_ms;
-  srv.settings.exchange_timeout_ms = cfg.exchange_timeout_ms;
+  /* 0 in cfg: the option was not given, the library's default stands. */
+  if (cfg.max_pdu_len != 0) {
+    srv.settings.max_pdu_len = cfg.max_pdu_len;
+  }
+  if (cfg.pdu_timeout_ms != 0) {
+    srv.settings.pdu_timeout_ms = cfg.pdu_timeout_ms;
+  }
+  if (cfg.exchange_timeout_ms != 0) {
+    srv.settings.exchange_timeout_ms = cfg.exchange_timeout_ms;
+  }
 
   signal(SIGPIPE, SIG_IGN);
   /* A write past the file size limit fails (EFBIG, an SQLite I/O error the

@@ -14,7 +14,6 @@
 #include "exchange/secpool_internal.h"
 #include "exchange/util.h"
 
-#define REPLY_TIMEOUT_DEFAULT_MS 30000
 
 static uint8_t *password_of(cpns_gateway *gw) { return (uint8_t *)(gw->sec + 1); }
 
@@ -62,13 +61,27 @@ static int check_identifiers(const cpns_gateway_settings *st) {
                                 NULL);
 }
 
-static uint32_t or_default(uint32_t v, uint32_t dflt) { return v != 0 ? v : dflt; }
+int cpns_gateway_settings_default_versioned(int settings_version,
+                                            cpns_gateway_settings *settings) {
+  if (settings == NULL || settings_version != CPNS_GATEWAY_SETTINGS_V1) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  memset(settings, 0, sizeof *settings);
+  settings->mode = CPNS_MODE_PN_GW;
+  settings->max_ops_limit = CPNS_GATEWAY_MAX_OPS_DEFAULT;
+  settings->max_mem_limit_kib = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT;
+  settings->min_ops_limit = CPNS_GATEWAY_MIN_OPS_DEFAULT;
+  settings->min_mem_limit_kib = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT;
+  settings->max_pdu_len = CPNS_PDU_MAX_DEFAULT;
+  settings->reply_timeout_ms = CPNS_GATEWAY_REPLY_TIMEOUT_DEFAULT_MS;
+  return 0;
+}
 
 static void resolve_kdf_bounds(cpnsi_kdf_bounds *b, const cpns_gateway_settings *st) {
-  b->min_ops = or_default(st->min_ops_limit, CPNS_GATEWAY_MIN_OPS_DEFAULT);
-  b->min_mem_kib = or_default(st->min_mem_limit_kib, CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT);
-  b->max_ops = or_default(st->max_ops_limit, CPNS_GATEWAY_MAX_OPS_DEFAULT);
-  b->max_mem_kib = or_default(st->max_mem_limit_kib, CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT);
+  b->min_ops = st->min_ops_limit;
+  b->min_mem_kib = st->min_mem_limit_kib;
+  b->max_ops = st->max_ops_limit;
+  b->max_mem_kib = st->max_mem_limit_kib;
 }
 
 static int check_settings(const cpns_gateway_settings *st) {
@@ -80,6 +93,12 @@ static int check_settings(const cpns_gateway_settings *st) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (st->mode != CPNS_MODE_PN_GW && st->mode != CPNS_MODE_PNE_PLUS_PN_GW) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  /* 0 is no default (cpns_gateway_settings_default() fills those): a zero
+   * bound, size or timeout would only fail later, on the wire. */
+  if (st->min_ops_limit == 0 || st->min_mem_limit_kib == 0 || st->max_pdu_len == 0 ||
+      st->reply_timeout_ms == 0) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   /* An empty range would refuse every challenge only after a round trip. */
@@ -98,7 +117,7 @@ static void build_first_request(cpns_gateway *gw, const cpns_gateway_settings *s
   memcpy(req->user_id, st->user_id, st->user_id_len);
   req->user_id_len = st->user_id_len;
   req->mode = st->mode;
-  cpns_random(req->gateway_nonce, sizeof req->gateway_nonce);
+  cpns_crypto_random(req->gateway_nonce, sizeof req->gateway_nonce);
   req->offered_suites[0] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
   req->offered_suites_len = 1;
   req->has_response = 0;
@@ -112,7 +131,8 @@ static int encode_request(cpns_gateway *gw) {
   return cpns_pdu_encode(&pdu, gw->out, sizeof gw->out, &gw->out_len);
 }
 
-int cpns_gateway_new(cpns_gateway **pgw, const cpns_gateway_settings *settings,
+int cpns_gateway_new_versioned(cpns_gateway **pgw, int settings_version,
+                               const cpns_gateway_settings *settings,
                      const cpns_mem *mem, uint64_t now_ms) {
   cpns_gateway *gw;
   int rv;
@@ -122,7 +142,7 @@ int cpns_gateway_new(cpns_gateway **pgw, const cpns_gateway_settings *settings,
   }
   *pgw = NULL;
   mem = cpnsi_mem_pick(mem);
-  if (settings == NULL || mem == NULL) {
+  if (settings == NULL || settings_version != CPNS_GATEWAY_SETTINGS_V1 || mem == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (!cpnsi_initialized()) {
@@ -150,8 +170,7 @@ int cpns_gateway_new(cpns_gateway **pgw, const cpns_gateway_settings *settings,
   gw->state = CPNS_GATEWAY_SEND;
   gw->result = -1;
   resolve_kdf_bounds(&gw->kdf_bounds, settings);
-  gw->reply_timeout_ms =
-      settings->reply_timeout_ms ? settings->reply_timeout_ms : REPLY_TIMEOUT_DEFAULT_MS;
+  gw->reply_timeout_ms = settings->reply_timeout_ms;
   gw->expiry = UINT64_MAX;
   cpnsi_framer_init(&gw->framer, settings->max_pdu_len);
   build_first_request(gw, settings);
@@ -236,17 +255,17 @@ static int on_delivery(cpns_gateway *gw, const cpns_key_delivery *del) {
     return fail(gw, CPNS_ERR_PROTOCOL);
   }
   /* Nothing in a successful delivery is trusted before these two pass (§7). */
-  rv = cpns_server_signature_verify(a->server_signature, gw->sec->server_key,
+  rv = cpns_crypto_server_signature_verify(a->server_signature, gw->sec->server_key,
                                     gw->auth_message, gw->auth_message_len);
   if (rv != 0) {
     return fail(gw, CPNS_ERR_SIGNATURE);
   }
-  rv = cpns_wrap_key(gw->sec->wrap_key, gw->sec->client_key, gw->auth_message,
+  rv = cpns_crypto_wrap_key(gw->sec->wrap_key, gw->sec->client_key, gw->auth_message,
                      gw->auth_message_len);
   if (rv != 0) {
     return fail(gw, rv);
   }
-  rv = cpns_eukey_unwrap(gw->sec->eukey, a->wrapped_eukey, gw->sec->wrap_key, a->aead_nonce,
+  rv = cpns_crypto_eukey_unwrap(gw->sec->eukey, a->wrapped_eukey, gw->sec->wrap_key, a->aead_nonce,
                          gw->auth_message, gw->auth_message_len, a->key_id);
   if (rv != 0) {
     return fail(gw, CPNS_ERR_DECRYPT);
@@ -322,21 +341,21 @@ int cpns_gateway_derive(cpns_gateway *gw, uint64_t now_ms) {
     return CPNS_ERR_STATE;
   }
   sec = gw->sec;
-  rv = cpns_salted_password(sec->salted_password, password_of(gw), gw->password_len,
+  rv = cpns_crypto_salted_password(sec->salted_password, password_of(gw), gw->password_len,
                             &gw->chal.kdf);
   wipe_password(gw);
   if (rv != 0) {
     return fail(gw, rv);
   }
-  rv = cpns_client_key(sec->client_key, sec->salted_password);
+  rv = cpns_crypto_client_key(sec->client_key, sec->salted_password);
   if (rv == 0) {
-    rv = cpns_server_key(sec->server_key, sec->salted_password);
+    rv = cpns_crypto_server_key(sec->server_key, sec->salted_password);
   }
   if (rv == 0) {
-    rv = cpns_stored_key(sec->stored_key, sec->client_key);
+    rv = cpns_crypto_stored_key(sec->stored_key, sec->client_key);
   }
   if (rv == 0) {
-    rv = cpns_client_proof(gw->req.client_proof, sec->client_key, sec->stored_key,
+    rv = cpns_crypto_client_proof(gw->req.client_proof, sec->client_key, sec->stored_key,
                            gw->auth_message, gw->auth_message_len);
   }
   sodium_memzero(sec->salted_password, sizeof sec->salted_password);
@@ -391,7 +410,16 @@ int cpns_gateway_handle_expiry(cpns_gateway *gw, uint64_t now_ms) {
 
 int cpns_gateway_get_error(const cpns_gateway *gw) { return gw ? gw->error : 0; }
 
-int cpns_gateway_get_result(const cpns_gateway *gw) { return gw ? gw->result : -1; }
+int cpns_gateway_get_result(const cpns_gateway *gw, cpns_result *result) {
+  if (gw == NULL || result == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (gw->result < 0) {
+    return CPNS_ERR_STATE;
+  }
+  *result = (cpns_result)gw->result;
+  return 0;
+}
 
 int cpns_gateway_get_eukey(const cpns_gateway *gw, uint8_t eukey[CPNS_EUKEY_LEN],
                            uint8_t key_id[CPNS_KEY_ID_LEN]) {

@@ -9,7 +9,7 @@
 
 #include "exchange/framer.h"
 
-/* Everything random one exchange needs, drawn in a single cpns_random()
+/* Everything random one exchange needs, drawn in a single cpns_crypto_random()
  * call when the challenge is built: a system call each costs more than the
  * rest of the randomness. The nonces and keyId are public once sent. */
 typedef struct cpnsi_server_fresh {

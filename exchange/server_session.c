@@ -14,8 +14,6 @@
 #include "exchange/server_internal.h"
 #include "exchange/util.h"
 
-#define PDU_TIMEOUT_DEFAULT_MS 10000
-#define EXCHANGE_TIMEOUT_DEFAULT_MS 120000
 
 static void wipe_secrets(cpns_server_session *s) {
   sodium_memzero(s->sec, sizeof *s->sec);
@@ -58,19 +56,38 @@ static int queue_delivery(cpns_server_session *s, cpns_result result,
   return 0;
 }
 
+int cpns_server_settings_default_versioned(int settings_version,
+                                           cpns_server_settings *settings) {
+  if (settings == NULL || settings_version != CPNS_SERVER_SETTINGS_V1) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  memset(settings, 0, sizeof *settings);
+  settings->fake_ops_limit = CPNS_KDF_OPS_DEFAULT;
+  settings->fake_mem_limit_kib = CPNS_KDF_MEM_KIB_DEFAULT;
+  settings->max_pdu_len = CPNS_PDU_MAX_DEFAULT;
+  settings->pdu_timeout_ms = CPNS_SERVER_PDU_TIMEOUT_DEFAULT_MS;
+  settings->exchange_timeout_ms = CPNS_SERVER_EXCHANGE_TIMEOUT_DEFAULT_MS;
+  return 0;
+}
+
 static int check_settings(const cpns_server_settings *st) {
   cpns_kdf_params fake;
   if (st->realm == NULL || st->realm_len == 0 || st->realm_len > CPNS_REALM_MAX ||
       st->server_secret == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
+  /* 0 is no default (cpns_server_settings_default() fills those). */
+  if (st->max_pdu_len == 0 || st->pdu_timeout_ms == 0 || st->exchange_timeout_ms == 0) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
   memset(&fake, 0, sizeof fake);
-  fake.ops_limit = st->fake_ops_limit ? st->fake_ops_limit : CPNS_KDF_OPS_DEFAULT;
-  fake.mem_limit_kib = st->fake_mem_limit_kib ? st->fake_mem_limit_kib : CPNS_KDF_MEM_KIB_DEFAULT;
-  return cpns_kdf_check_enrollment(&fake) == 0 ? 0 : CPNS_ERR_INVALID_ARGUMENT;
+  fake.ops_limit = st->fake_ops_limit;
+  fake.mem_limit_kib = st->fake_mem_limit_kib;
+  return cpns_crypto_kdf_check_enrollment(&fake) == 0 ? 0 : CPNS_ERR_INVALID_ARGUMENT;
 }
 
-int cpns_server_session_new(cpns_server_session **ps, const cpns_server_settings *settings,
+int cpns_server_session_new_versioned(cpns_server_session **ps, int settings_version,
+                                      const cpns_server_settings *settings,
                             const cpns_mem *mem, uint64_t now_ms) {
   cpns_server_session *s;
   uint64_t exchange_timeout;
@@ -80,7 +97,7 @@ int cpns_server_session_new(cpns_server_session **ps, const cpns_server_settings
   }
   *ps = NULL;
   mem = cpnsi_mem_pick(mem);
-  if (settings == NULL || mem == NULL) {
+  if (settings == NULL || settings_version != CPNS_SERVER_SETTINGS_V1 || mem == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (!cpnsi_initialized()) {
@@ -103,12 +120,10 @@ int cpns_server_session_new(cpns_server_session **ps, const cpns_server_settings
   memcpy(s->sec->server_secret, settings->server_secret, CPNS_SERVER_SECRET_LEN);
   memcpy(s->realm, settings->realm, settings->realm_len);
   s->realm_len = settings->realm_len;
-  s->fake_ops_limit = settings->fake_ops_limit ? settings->fake_ops_limit : CPNS_KDF_OPS_DEFAULT;
-  s->fake_mem_limit_kib =
-      settings->fake_mem_limit_kib ? settings->fake_mem_limit_kib : CPNS_KDF_MEM_KIB_DEFAULT;
-  s->pdu_timeout_ms = settings->pdu_timeout_ms ? settings->pdu_timeout_ms : PDU_TIMEOUT_DEFAULT_MS;
-  exchange_timeout =
-      settings->exchange_timeout_ms ? settings->exchange_timeout_ms : EXCHANGE_TIMEOUT_DEFAULT_MS;
+  s->fake_ops_limit = settings->fake_ops_limit;
+  s->fake_mem_limit_kib = settings->fake_mem_limit_kib;
+  s->pdu_timeout_ms = settings->pdu_timeout_ms;
+  exchange_timeout = settings->exchange_timeout_ms;
   s->pdu_deadline = cpnsi_deadline(now_ms, s->pdu_timeout_ms);
   s->exchange_deadline = cpnsi_deadline(now_ms, exchange_timeout);
   s->state = CPNS_SERVER_RECEIVE;
@@ -171,7 +186,7 @@ static int on_second_request(cpns_server_session *s, const cpns_key_request *req
   }
   /* Unknown users go through the same verification, against a random
    * StoredKey, so timing does not tell them apart (§6). */
-  verified = cpns_client_proof_verify(s->sec->client_key, req->client_proof,
+  verified = cpns_crypto_client_proof_verify(s->sec->client_key, req->client_proof,
                                       s->sec->fresh.stored_key, s->auth_message,
                                       s->auth_message_len) == 0;
   if (!(verified & s->user_known)) {
@@ -280,7 +295,7 @@ int cpns_server_session_provide_credential(cpns_server_session *s, const cpns_cr
   if (s->state != CPNS_SERVER_NEED_CREDENTIAL) {
     return CPNS_ERR_STATE;
   }
-  if (cred != NULL && cpns_kdf_check_enrollment(&cred->kdf) != 0) {
+  if (cred != NULL && cpns_crypto_kdf_check_enrollment(&cred->kdf) != 0) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (throttled) {
@@ -289,12 +304,12 @@ int cpns_server_session_provide_credential(cpns_server_session *s, const cpns_cr
   /* The fake material is made for every user, so that the work does not
    * depend on whether the record exists (§6). */
   memset(&kdf, 0, sizeof kdf);
-  if (cpns_fake_salt(kdf.salt, s->sec->server_secret, s->user_id, s->user_id_len) != 0) {
+  if (cpns_crypto_fake_salt(kdf.salt, s->sec->server_secret, s->user_id, s->user_id_len) != 0) {
     return queue_delivery(s, CPNS_RESULT_SERVER_ERROR, NULL);
   }
   kdf.ops_limit = s->fake_ops_limit;
   kdf.mem_limit_kib = s->fake_mem_limit_kib;
-  cpns_random((uint8_t *)&s->sec->fresh, sizeof s->sec->fresh);
+  cpns_crypto_random((uint8_t *)&s->sec->fresh, sizeof s->sec->fresh);
   sodium_memzero(s->sec->server_secret, sizeof s->sec->server_secret);
   s->user_known = cred != NULL;
   if (cred != NULL) {
@@ -350,10 +365,10 @@ static int queue_success(cpns_server_session *s) {
   memset(&a, 0, sizeof a);
   memcpy(a.key_id, sec->fresh.key_id, sizeof a.key_id);
   memcpy(a.aead_nonce, sec->fresh.aead_nonce, sizeof a.aead_nonce);
-  if (cpns_server_signature(a.server_signature, sec->fresh.server_key, s->auth_message,
+  if (cpns_crypto_server_signature(a.server_signature, sec->fresh.server_key, s->auth_message,
                             s->auth_message_len) != 0 ||
-      cpns_wrap_key(sec->wrap_key, sec->client_key, s->auth_message, s->auth_message_len) != 0 ||
-      cpns_eukey_wrap(a.wrapped_eukey, sec->fresh.eukey, sec->wrap_key, a.aead_nonce, s->auth_message,
+      cpns_crypto_wrap_key(sec->wrap_key, sec->client_key, s->auth_message, s->auth_message_len) != 0 ||
+      cpns_crypto_eukey_wrap(a.wrapped_eukey, sec->fresh.eukey, sec->wrap_key, a.aead_nonce, s->auth_message,
                       s->auth_message_len, a.key_id) != 0) {
     return queue_delivery(s, CPNS_RESULT_SERVER_ERROR, NULL);
   }
@@ -397,8 +412,15 @@ int cpns_server_session_handle_expiry(cpns_server_session *s, uint64_t now_ms) {
   return 0;
 }
 
-int cpns_server_session_get_result(const cpns_server_session *s) {
-  return s ? s->result : -1;
+int cpns_server_session_get_result(const cpns_server_session *s, cpns_result *result) {
+  if (s == NULL || result == NULL) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (s->result < 0) {
+    return CPNS_ERR_STATE;
+  }
+  *result = (cpns_result)s->result;
+  return 0;
 }
 
 void cpns_server_session_get_ids(const cpns_server_session *s, const uint8_t **entity_id,

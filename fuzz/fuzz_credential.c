@@ -1,8 +1,8 @@
 /*
  * libFuzzer target: the credential record decoders on hostile bytes.
- * cpns_credential_decode is a strict inverse of encoding: whatever decodes
- * must encode to the input. cpns_credential_unseal (under a fixed key, for
- * the first octet's worth of User IDs) and cpns_credential_sealed_kdf
+ * cpns_crypto_credential_decode is a strict inverse of encoding: whatever decodes
+ * must encode to the input. cpns_crypto_credential_unseal (under a fixed key, for
+ * the first octet's worth of User IDs) and cpns_crypto_credential_sealed_kdf
  * return only their documented errors, agree on the clear header, and a
  * record they accept seals and unseals to itself.
  */
@@ -17,14 +17,14 @@ static void check_plain(const uint8_t *data, size_t size) {
   cpns_credential rec;
   uint8_t out[CPNS_CREDENTIAL_ENCODED_MAX];
   size_t n;
-  int rv = cpns_credential_decode(&rec, data, size);
+  int rv = cpns_crypto_credential_decode(&rec, data, size);
   if (rv != 0) {
     if (rv != CPNS_ERR_RECORD_FORMAT) {
       abort();
     }
     return;
   }
-  if (cpns_credential_encode(&rec, out, sizeof(out), &n) != 0 || n != size ||
+  if (cpns_crypto_credential_encode(&rec, out, sizeof(out), &n) != 0 || n != size ||
       memcmp(out, data, size) != 0) {
     abort();
   }
@@ -37,16 +37,16 @@ static void check_sealed(const uint8_t *data, size_t size) {
   cpns_credential rec, again;
   cpns_kdf_params kdf;
   memset(mk, 0x5a, sizeof(mk));
-  if (cpns_credential_seal_key(key, mk) != 0) {
+  if (cpns_crypto_credential_seal_key(key, mk) != 0) {
     abort();
   }
-  int header = cpns_credential_sealed_kdf(&kdf, data, size);
+  int header = cpns_crypto_credential_sealed_kdf(&kdf, data, size);
   if (header != 0 && header != CPNS_ERR_RECORD_FORMAT) {
     abort();
   }
   /* The first octet picks the User ID's length, so bindings vary too. */
   size_t ulen = size > 0 ? 1 + data[0] % (sizeof(user) - 1) : sizeof(user) - 1;
-  int rv = cpns_credential_unseal(&rec, data, size, key, user, ulen);
+  int rv = cpns_crypto_credential_unseal(&rec, data, size, key, user, ulen);
   if (rv != 0) {
     /* A header that fails the format check fails the unseal the same way. */
     if ((rv != CPNS_ERR_RECORD_FORMAT && rv != CPNS_ERR_DECRYPT) ||
@@ -56,8 +56,8 @@ static void check_sealed(const uint8_t *data, size_t size) {
     return;
   }
   if (header != 0 || memcmp(&kdf, &rec.kdf, sizeof(kdf)) != 0 ||
-      cpns_credential_seal(sealed, &rec, key, user, ulen) != 0 ||
-      cpns_credential_unseal(&again, sealed, sizeof(sealed), key, user, ulen) != 0 ||
+      cpns_crypto_credential_seal(sealed, &rec, key, user, ulen) != 0 ||
+      cpns_crypto_credential_unseal(&again, sealed, sizeof(sealed), key, user, ulen) != 0 ||
       memcmp(&again, &rec, sizeof(rec)) != 0) {
     abort();
   }

@@ -41,8 +41,9 @@ static void host_steps(cpns_gateway *gw, uint64_t now) {
     }
     case CPNS_GATEWAY_DONE: {
       uint8_t eukey[CPNS_EUKEY_LEN], key_id[CPNS_KEY_ID_LEN];
+      cpns_result result;
       if (cpns_gateway_get_eukey(gw, eukey, key_id) != 0 ||
-          cpns_gateway_get_result(gw) != CPNS_RESULT_SUCCESS) {
+          cpns_gateway_get_result(gw, &result) != 0 || result != CPNS_RESULT_SUCCESS) {
         abort();
       }
       return;

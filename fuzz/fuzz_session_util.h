@@ -76,19 +76,19 @@ static inline cpns_server_settings fz_server_settings(uint8_t opts) {
       1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
       17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
   cpns_server_settings st;
-  memset(&st, 0, sizeof st);
+  cpns_server_settings_default(&st);
   st.realm = (const uint8_t *)FZ_REALM;
   st.realm_len = strlen(FZ_REALM);
   st.server_secret = fz_server_secret;
   st.fake_ops_limit = FZ_OPS;
   st.fake_mem_limit_kib = FZ_MEM_KIB;
-  st.max_pdu_len = (opts & 0x10) ? 128 : 0;
+  st.max_pdu_len = (opts & 0x10) ? 128 : CPNS_PDU_MAX_DEFAULT;
   return st;
 }
 
 static inline cpns_gateway_settings fz_gateway_settings(uint8_t opts) {
   cpns_gateway_settings st;
-  memset(&st, 0, sizeof st);
+  cpns_gateway_settings_default(&st);
   st.entity_id = (const uint8_t *)FZ_ENTITY;
   st.entity_id_len = strlen(FZ_ENTITY);
   st.user_id = (const uint8_t *)FZ_USER;
@@ -102,7 +102,7 @@ static inline cpns_gateway_settings fz_gateway_settings(uint8_t opts) {
   st.min_mem_limit_kib = FZ_MEM_KIB;
   st.max_ops_limit = 2;
   st.max_mem_limit_kib = 64;
-  st.max_pdu_len = (opts & 0x10) ? 128 : 0;
+  st.max_pdu_len = (opts & 0x10) ? 128 : CPNS_PDU_MAX_DEFAULT;
   return st;
 }
 
@@ -113,7 +113,7 @@ static inline int fz_credential(cpns_credential *cred) {
   memcpy(kdf.salt, "fuzz salt 16 oct", CPNS_SALT_LEN);
   kdf.ops_limit = FZ_OPS;
   kdf.mem_limit_kib = FZ_MEM_KIB;
-  return cpns_credential_create(cred, (const uint8_t *)FZ_PASSWORD, strlen(FZ_PASSWORD), &kdf);
+  return cpns_crypto_credential_create(cred, (const uint8_t *)FZ_PASSWORD, strlen(FZ_PASSWORD), &kdf);
 }
 
 /* Whatever an engine sends must be a valid PDU of its side: KeyRequests

@@ -19,14 +19,28 @@ cpns_credential *hx_credential(const char *password) {
   memcpy(kdf.salt, "fixed test salt!", CPNS_SALT_LEN);
   kdf.ops_limit = HX_OPS;
   kdf.mem_limit_kib = HX_MEM_KIB;
-  ck_assert_int_eq(cpns_credential_create(cred, (const uint8_t *)password, strlen(password), &kdf),
+  ck_assert_int_eq(cpns_crypto_credential_create(cred, (const uint8_t *)password, strlen(password), &kdf),
                    0);
   return cred;
 }
 
+int hx_gateway_result(const cpns_gateway *gw) {
+  cpns_result result;
+  int rv = cpns_gateway_get_result(gw, &result);
+  ck_assert(rv == 0 || rv == CPNS_ERR_STATE);
+  return rv == 0 ? (int)result : -1;
+}
+
+int hx_session_result(const cpns_server_session *s) {
+  cpns_result result;
+  int rv = cpns_server_session_get_result(s, &result);
+  ck_assert(rv == 0 || rv == CPNS_ERR_STATE);
+  return rv == 0 ? (int)result : -1;
+}
+
 cpns_server_settings hx_server_settings(void) {
   cpns_server_settings st;
-  memset(&st, 0, sizeof st);
+  cpns_server_settings_default(&st);
   st.realm = (const uint8_t *)HX_REALM;
   st.realm_len = strlen(HX_REALM);
   st.server_secret = hx_server_secret;
@@ -37,7 +51,7 @@ cpns_server_settings hx_server_settings(void) {
 
 cpns_gateway_settings hx_gateway_settings(const char *password) {
   cpns_gateway_settings st;
-  memset(&st, 0, sizeof st);
+  cpns_gateway_settings_default(&st);
   st.entity_id = (const uint8_t *)HX_ENTITY;
   st.entity_id_len = strlen(HX_ENTITY);
   st.user_id = (const uint8_t *)HX_USER;
@@ -180,7 +194,7 @@ void hx_server_take(cpns_server_session *s, cpns_pdu *pdu, hx_wire *wire) {
 
 void hx_expect_refusal(cpns_server_session *s, cpns_result result) {
   cpns_pdu pdu;
-  ck_assert_int_eq(cpns_server_session_get_result(s), (int)result);
+  ck_assert_int_eq(hx_session_result(s), (int)result);
   hx_server_take(s, &pdu, NULL);
   ck_assert_int_eq(pdu.type, CPNS_PDU_KEY_DELIVERY);
   ck_assert_int_eq(pdu.u.key_delivery.result, result);
@@ -194,14 +208,14 @@ void hx_proof(const cpns_key_request *req, const cpns_key_challenge *chal, const
   uint8_t stored_key[CPNS_STORED_KEY_LEN], auth[CPNS_PDU_MAX_ENCODED];
   cpns_auth_transcript t;
   size_t auth_len;
-  ck_assert_int_eq(cpns_salted_password(salted, (const uint8_t *)password, strlen(password),
+  ck_assert_int_eq(cpns_crypto_salted_password(salted, (const uint8_t *)password, strlen(password),
                                         &chal->kdf),
                    0);
-  ck_assert_int_eq(cpns_client_key(client_key, salted), 0);
-  ck_assert_int_eq(cpns_stored_key(stored_key, client_key), 0);
+  ck_assert_int_eq(cpns_crypto_client_key(client_key, salted), 0);
+  ck_assert_int_eq(cpns_crypto_stored_key(stored_key, client_key), 0);
   ck_assert_int_eq(cpns_auth_transcript_from(&t, req, chal), 0);
   ck_assert_int_eq(cpns_auth_transcript_encode(&t, auth, sizeof auth, &auth_len), 0);
-  ck_assert_int_eq(cpns_client_proof(proof, client_key, stored_key, auth, auth_len), 0);
+  ck_assert_int_eq(cpns_crypto_client_proof(proof, client_key, stored_key, auth, auth_len), 0);
 }
 
 void hx_first_request(cpns_key_request *req) {

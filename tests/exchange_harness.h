@@ -56,6 +56,10 @@ cpns_server_settings hx_server_settings(void);
 /** Default gateway settings for HX_ENTITY/HX_USER and password. */
 cpns_gateway_settings hx_gateway_settings(const char *password);
 
+/** The engine's received / queued result, or -1 while get_result() says CPNS_ERR_STATE. */
+int hx_gateway_result(const cpns_gateway *gw);
+int hx_session_result(const cpns_server_session *s);
+
 /** Sets up h with a gateway using password and a default server session. */
 void hx_init(hx *h, const char *password);
 

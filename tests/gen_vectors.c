@@ -101,14 +101,14 @@ static int emit(size_t i, int last) {
   fixed_bytes(eukey, sizeof(eukey), i, "euKey");
 
   if (cpns_auth_transcript_encode(&t, am, sizeof(am), &am_len) != 0 ||
-      cpns_salted_password(sp, (const uint8_t *)in->password, strlen(in->password),
+      cpns_crypto_salted_password(sp, (const uint8_t *)in->password, strlen(in->password),
                            &t.kdf) != 0 ||
-      cpns_client_key(ck, sp) != 0 || cpns_server_key(sk, sp) != 0 ||
-      cpns_stored_key(st, ck) != 0 ||
-      cpns_client_proof(proof, ck, st, am, am_len) != 0 ||
-      cpns_server_signature(sig, sk, am, am_len) != 0 ||
-      cpns_wrap_key(wk, ck, am, am_len) != 0 ||
-      cpns_eukey_wrap(wrapped, eukey, wk, aead_nonce, am, am_len, key_id) != 0) {
+      cpns_crypto_client_key(ck, sp) != 0 || cpns_crypto_server_key(sk, sp) != 0 ||
+      cpns_crypto_stored_key(st, ck) != 0 ||
+      cpns_crypto_client_proof(proof, ck, st, am, am_len) != 0 ||
+      cpns_crypto_server_signature(sig, sk, am, am_len) != 0 ||
+      cpns_crypto_wrap_key(wk, ck, am, am_len) != 0 ||
+      cpns_crypto_eukey_wrap(wrapped, eukey, wk, aead_nonce, am, am_len, key_id) != 0) {
     fprintf(stderr, "gen_vectors: vector %zu failed\n", i);
     return -1;
   }

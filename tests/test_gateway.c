@@ -136,7 +136,7 @@ START_TEST(test_gateway_write_first_request) {
   const cpns_key_request *req = &pdu.u.key_request;
   ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_SEND);
   ck_assert_uint_eq(cpns_gateway_get_expiry(gw), UINT64_MAX);
-  ck_assert_int_eq(cpns_gateway_get_result(gw), -1);
+  ck_assert_int_eq(hx_gateway_result(gw), -1);
   ck_assert_int_eq(cpns_gateway_write(gw, buf, 20, &len, 0), CPNS_ERR_BUFFER_TOO_SMALL);
   ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_SEND);
   ck_assert_int_eq(cpns_gateway_write(gw, buf, sizeof buf, &len, 500), 0);
@@ -169,7 +169,7 @@ START_TEST(test_gateway_exchange_success) {
   hx_run(&h);
   ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_DONE);
   ck_assert_int_eq(cpns_gateway_get_error(h.gw), 0);
-  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_SUCCESS);
+  ck_assert_int_eq(hx_gateway_result(h.gw), CPNS_RESULT_SUCCESS);
   ck_assert_int_eq(cpns_gateway_get_eukey(h.gw, eukey, key_id), 0);
   ck_assert_mem_eq(eukey, h.stored_eukey, CPNS_EUKEY_LEN);
   ck_assert_mem_eq(key_id, h.stored_key_id, CPNS_KEY_ID_LEN);
@@ -210,7 +210,7 @@ START_TEST(test_gateway_exchange_wrong_password) {
   hx_init(&h, "Correct horse battery staple");
   hx_run(&h);
   expect_failed(h.gw, CPNS_ERR_REFUSED);
-  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_AUTHENTICATION_FAILED);
+  ck_assert_int_eq(hx_gateway_result(h.gw), CPNS_RESULT_AUTHENTICATION_FAILED);
   hx_free(&h);
 }
 END_TEST
@@ -314,6 +314,44 @@ END_TEST
  * gets no proof. The engine fails on the challenge itself, so it never
  * reaches DERIVE (no Argon2id) and has nothing to write (no proof sent).
  */
+/* The defaults come from the library, every field; 0 is no longer a default. */
+START_TEST(test_gateway_settings_defaults_and_version) {
+  cpns_gateway_settings st;
+  cpns_gateway *gw = NULL;
+  memset(&st, 0xa5, sizeof st);
+  ck_assert_int_eq(cpns_gateway_settings_default(&st), 0);
+  ck_assert_int_eq(st.mode, CPNS_MODE_PN_GW);
+  ck_assert_uint_eq(st.max_ops_limit, CPNS_GATEWAY_MAX_OPS_DEFAULT);
+  ck_assert_uint_eq(st.min_ops_limit, CPNS_GATEWAY_MIN_OPS_DEFAULT);
+  ck_assert_uint_eq(st.max_mem_limit_kib, CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT);
+  ck_assert_uint_eq(st.min_mem_limit_kib, CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT);
+  ck_assert_uint_eq(st.max_pdu_len, CPNS_PDU_MAX_DEFAULT);
+  ck_assert_uint_eq(st.reply_timeout_ms, CPNS_GATEWAY_REPLY_TIMEOUT_DEFAULT_MS);
+  ck_assert_ptr_null(st.secpool);
+  ck_assert_ptr_null(st.password);
+  ck_assert_int_eq(cpns_gateway_settings_default_versioned(CPNS_GATEWAY_SETTINGS_VERSION + 1, &st),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_gateway_settings_default_versioned(0, &st), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_gateway_settings_default(NULL), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_gateway_settings(HX_PASSWORD);
+  ck_assert_int_eq(cpns_gateway_new_versioned(&gw, CPNS_GATEWAY_SETTINGS_VERSION + 1, &st, NULL, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(gw);
+  st.reply_timeout_ms = 0;
+  ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_gateway_settings(HX_PASSWORD);
+  st.max_pdu_len = 0;
+  ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_gateway_settings(HX_PASSWORD);
+  st.min_ops_limit = 0;
+  ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_gateway_settings(HX_PASSWORD);
+  ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_SEND);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
 START_TEST(test_gateway_read_kdf_params_below_minimums) {
   cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
   cpns_key_challenge c;
@@ -321,8 +359,8 @@ START_TEST(test_gateway_read_kdf_params_below_minimums) {
   cpns_gateway *gw;
   uint8_t out[CPNS_PDU_MAX_ENCODED];
   size_t written = 0;
-  st.min_ops_limit = 0; /* the defaults: opsLimit >= 3, memLimitKiB >= 65536 */
-  st.min_mem_limit_kib = 0;
+  st.min_ops_limit = CPNS_GATEWAY_MIN_OPS_DEFAULT; /* the defaults: opsLimit >= 3, memLimitKiB >= 65536 */
+  st.min_mem_limit_kib = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT;
   challenge_for(&c);
   c.kdf.ops_limit = 3;
   c.kdf.mem_limit_kib = 65536;
@@ -367,8 +405,8 @@ START_TEST(test_gateway_read_kdf_params_at_minimums) {
   cpns_gateway *gw;
   challenge_for(&c);
   if (_i == 0) {
-    st.min_ops_limit = 0;
-    st.min_mem_limit_kib = 0;
+    st.min_ops_limit = CPNS_GATEWAY_MIN_OPS_DEFAULT;
+    st.min_mem_limit_kib = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT;
     c.kdf.ops_limit = CPNS_GATEWAY_MIN_OPS_DEFAULT;
     c.kdf.mem_limit_kib = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT;
   } else {
@@ -398,11 +436,11 @@ START_TEST(test_gateway_new_minimum_above_maximum) {
     st.max_mem_limit_kib = 64;
     break;
   case 2: /* the default floor (3) above an explicit ceiling */
-    st.min_ops_limit = 0;
+    st.min_ops_limit = CPNS_GATEWAY_MIN_OPS_DEFAULT;
     st.max_ops_limit = 2;
     break;
   case 3: /* the default floor (65536 KiB) above an explicit ceiling */
-    st.min_mem_limit_kib = 0;
+    st.min_mem_limit_kib = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT;
     st.max_mem_limit_kib = 65535;
     break;
   default:
@@ -425,8 +463,8 @@ START_TEST(test_gateway_exchange_server_params_below_minimums) {
   cpns_server_settings ss = hx_server_settings();
   cpns_pdu pdu;
   hx h;
-  gs.min_ops_limit = 0;
-  gs.min_mem_limit_kib = 0;
+  gs.min_ops_limit = CPNS_GATEWAY_MIN_OPS_DEFAULT;
+  gs.min_mem_limit_kib = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT;
   hx_init_with(&h, &gs, &ss);
   h.cred_mode = _i == 0 ? HX_KNOWN : HX_UNKNOWN;
   hx_run(&h);
@@ -510,7 +548,7 @@ START_TEST(test_gateway_read_refusal_before_challenge) {
   delivery_for(&d, &req, results[_i]);
   ck_assert_int_eq(feed_delivery(gw, &d), CPNS_ERR_REFUSED);
   expect_failed(gw, CPNS_ERR_REFUSED);
-  ck_assert_int_eq(cpns_gateway_get_result(gw), (int)results[_i]);
+  ck_assert_int_eq(hx_gateway_result(gw), (int)results[_i]);
   cpns_gateway_del(gw);
 }
 END_TEST
@@ -661,7 +699,7 @@ START_TEST(test_gateway_read_delivery_tampered) {
   }
   ck_assert_int_eq(feed_pdu(h.gw, &pdu), expected);
   expect_failed(h.gw, expected);
-  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_SUCCESS);
+  ck_assert_int_eq(hx_gateway_result(h.gw), CPNS_RESULT_SUCCESS);
   hx_free(&h);
 }
 END_TEST
@@ -826,6 +864,7 @@ static Suite *gateway_suite(void) {
   tcase_add_loop_test(tc, test_gateway_read_kdf_params_above_bounds, 0, 4);
   tcase_add_test(tc, test_gateway_read_kdf_params_at_bounds);
   tcase_add_test(tc, test_gateway_exchange_server_params_above_bounds);
+  tcase_add_test(tc, test_gateway_settings_defaults_and_version);
   tcase_add_loop_test(tc, test_gateway_read_kdf_params_below_minimums, 0, 5);
   tcase_add_loop_test(tc, test_gateway_read_kdf_params_at_minimums, 0, 2);
   tcase_add_loop_test(tc, test_gateway_new_minimum_above_maximum, 0, 4);

@@ -41,6 +41,39 @@ static cpns_server_session *new_session(const cpns_server_settings *st, uint64_t
   return s;
 }
 
+/* The defaults come from the library, every field; 0 is no longer a default. */
+START_TEST(test_server_settings_defaults_and_version) {
+  cpns_server_settings st;
+  cpns_server_session *s = NULL;
+  memset(&st, 0xa5, sizeof st);
+  ck_assert_int_eq(cpns_server_settings_default(&st), 0);
+  ck_assert_ptr_null(st.realm);
+  ck_assert_ptr_null(st.server_secret);
+  ck_assert_ptr_null(st.secpool);
+  ck_assert_uint_eq(st.fake_ops_limit, CPNS_KDF_OPS_DEFAULT);
+  ck_assert_uint_eq(st.fake_mem_limit_kib, CPNS_KDF_MEM_KIB_DEFAULT);
+  ck_assert_uint_eq(st.max_pdu_len, CPNS_PDU_MAX_DEFAULT);
+  ck_assert_uint_eq(st.pdu_timeout_ms, CPNS_SERVER_PDU_TIMEOUT_DEFAULT_MS);
+  ck_assert_uint_eq(st.exchange_timeout_ms, CPNS_SERVER_EXCHANGE_TIMEOUT_DEFAULT_MS);
+  ck_assert_int_eq(cpns_server_settings_default_versioned(CPNS_SERVER_SETTINGS_VERSION + 1, &st),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_server_settings_default(NULL), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_server_settings();
+  ck_assert_int_eq(cpns_server_session_new_versioned(&s, 2, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(s);
+  st.pdu_timeout_ms = 0;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_server_settings();
+  st.exchange_timeout_ms = 0;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_server_settings();
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), 0);
+  /* The first PDU's deadline is the library's default. */
+  ck_assert_uint_eq(cpns_server_session_get_expiry(s), CPNS_SERVER_PDU_TIMEOUT_DEFAULT_MS);
+  cpns_server_session_del(s);
+}
+END_TEST
+
 START_TEST(test_server_session_new_invalid_arguments) {
   cpns_server_settings st = hx_server_settings();
   cpns_server_session *s = (cpns_server_session *)&st;
@@ -74,9 +107,9 @@ static void check_success(hx *h) {
   const uint8_t *eid, *uid;
   size_t eid_len, uid_len;
   ck_assert_int_eq(cpns_server_session_get_state(h->s), CPNS_SERVER_DONE);
-  ck_assert_int_eq(cpns_server_session_get_result(h->s), CPNS_RESULT_SUCCESS);
+  ck_assert_int_eq(hx_session_result(h->s), CPNS_RESULT_SUCCESS);
   ck_assert_int_eq(cpns_gateway_get_state(h->gw), CPNS_GATEWAY_DONE);
-  ck_assert_int_eq(cpns_gateway_get_result(h->gw), CPNS_RESULT_SUCCESS);
+  ck_assert_int_eq(hx_gateway_result(h->gw), CPNS_RESULT_SUCCESS);
   ck_assert_int_eq(h->stored, 1);
   ck_assert_int_eq(cpns_gateway_get_eukey(h->gw, eukey, key_id), 0);
   ck_assert_mem_eq(eukey, h->stored_eukey, CPNS_EUKEY_LEN);
@@ -126,10 +159,10 @@ START_TEST(test_server_session_exchange_wrong_password) {
   hx_run(&h);
   ck_assert_int_eq(h.stored, 0);
   ck_assert_int_eq(cpns_server_session_get_state(h.s), CPNS_SERVER_DONE);
-  ck_assert_int_eq(cpns_server_session_get_result(h.s), CPNS_RESULT_AUTHENTICATION_FAILED);
+  ck_assert_int_eq(hx_session_result(h.s), CPNS_RESULT_AUTHENTICATION_FAILED);
   ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_FAILED);
   ck_assert_int_eq(cpns_gateway_get_error(h.gw), CPNS_ERR_REFUSED);
-  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_AUTHENTICATION_FAILED);
+  ck_assert_int_eq(hx_gateway_result(h.gw), CPNS_RESULT_AUTHENTICATION_FAILED);
   hx_free(&h);
 }
 END_TEST
@@ -148,9 +181,9 @@ START_TEST(test_server_session_exchange_unknown_user_same_shape) {
   unknown2.cred_mode = HX_UNKNOWN;
   hx_run(&unknown2);
   ck_assert_int_eq(unknown.stored, 0);
-  ck_assert_int_eq(cpns_server_session_get_result(unknown.s), CPNS_RESULT_AUTHENTICATION_FAILED);
+  ck_assert_int_eq(hx_session_result(unknown.s), CPNS_RESULT_AUTHENTICATION_FAILED);
   ck_assert_int_eq(cpns_gateway_get_error(unknown.gw), cpns_gateway_get_error(wrong.gw));
-  ck_assert_int_eq(cpns_gateway_get_result(unknown.gw), cpns_gateway_get_result(wrong.gw));
+  ck_assert_int_eq(hx_gateway_result(unknown.gw), hx_gateway_result(wrong.gw));
   /* Same PDUs, same sizes, in both directions. */
   ck_assert_uint_eq(unknown.n_to_gateway, wrong.n_to_gateway);
   for (i = 0; i < wrong.n_to_gateway; ++i) {
@@ -166,7 +199,7 @@ START_TEST(test_server_session_exchange_unknown_user_same_shape) {
   ck_assert_int_eq(cu.u.key_challenge.kdf.mem_limit_kib, cw.u.key_challenge.kdf.mem_limit_kib);
   ck_assert_uint_eq(cu.u.key_challenge.realm_len, cw.u.key_challenge.realm_len);
   /* The fake salt is the §6 derivation: stable per user, not random. */
-  ck_assert_int_eq(cpns_fake_salt(salt, hx_server_secret, (const uint8_t *)HX_USER_NORM,
+  ck_assert_int_eq(cpns_crypto_fake_salt(salt, hx_server_secret, (const uint8_t *)HX_USER_NORM,
                                   strlen(HX_USER_NORM)),
                    0);
   ck_assert_mem_eq(cu.u.key_challenge.kdf.salt, salt, CPNS_SALT_LEN);
@@ -335,7 +368,7 @@ START_TEST(test_server_session_read_wrong_pdu_second) {
   }
   len = hx_encode(&pdu, buf, sizeof buf);
   ck_assert_int_eq(hx_server_feed(s, buf, len, 0, 0), 0);
-  ck_assert_int_eq(cpns_server_session_get_result(s), CPNS_RESULT_BAD_REQUEST);
+  ck_assert_int_eq(hx_session_result(s), CPNS_RESULT_BAD_REQUEST);
   hx_server_take(s, &answer, NULL);
   ck_assert_int_eq(answer.u.key_delivery.result, CPNS_RESULT_BAD_REQUEST);
   /* Echoes the first request, whatever the wrong PDU carried. */
@@ -364,7 +397,7 @@ START_TEST(test_server_session_read_wrong_pdu_first) {
   ck_assert_int_eq(hx_server_feed(s, buf, len, 0, 0), CPNS_ERR_PROTOCOL);
   ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
   ck_assert_int_eq(cpns_server_session_write(s, buf, sizeof buf, &written, 0), CPNS_ERR_STATE);
-  ck_assert_int_eq(cpns_server_session_get_result(s), -1);
+  ck_assert_int_eq(hx_session_result(s), -1);
   cpns_server_session_del(s);
 }
 END_TEST
@@ -377,7 +410,7 @@ START_TEST(test_server_session_read_version_2) {
   hx_first_request(&req);
   req.version = 2;
   ck_assert_int_eq(feed_request(s, &req), 0);
-  ck_assert_int_eq(cpns_server_session_get_result(s), CPNS_RESULT_UNSUPPORTED_VERSION);
+  ck_assert_int_eq(hx_session_result(s), CPNS_RESULT_UNSUPPORTED_VERSION);
   hx_server_take(s, &pdu, NULL);
   ck_assert_int_eq(pdu.u.key_delivery.result, CPNS_RESULT_UNSUPPORTED_VERSION);
   ck_assert_int_eq(pdu.u.key_delivery.version, 1); /* every server PDU is v1 */
@@ -546,10 +579,10 @@ START_TEST(test_server_session_store_done_conflict) {
   h.store_status = CPNS_STORE_CONFLICT;
   hx_run(&h);
   ck_assert_int_eq(h.stored, 1);
-  ck_assert_int_eq(cpns_server_session_get_result(h.s), CPNS_RESULT_ENTITY_CONFLICT);
+  ck_assert_int_eq(hx_session_result(h.s), CPNS_RESULT_ENTITY_CONFLICT);
   ck_assert_int_eq(cpns_server_session_get_state(h.s), CPNS_SERVER_DONE);
   ck_assert_int_eq(cpns_gateway_get_error(h.gw), CPNS_ERR_REFUSED);
-  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_ENTITY_CONFLICT);
+  ck_assert_int_eq(hx_gateway_result(h.gw), CPNS_RESULT_ENTITY_CONFLICT);
   hx_free(&h);
 }
 END_TEST
@@ -561,10 +594,10 @@ START_TEST(test_server_session_store_done_failed) {
   hx_init(&h, HX_PASSWORD);
   h.store_status = CPNS_STORE_FAILED;
   hx_run(&h);
-  ck_assert_int_eq(cpns_server_session_get_result(h.s), CPNS_RESULT_SERVER_ERROR);
+  ck_assert_int_eq(hx_session_result(h.s), CPNS_RESULT_SERVER_ERROR);
   ck_assert_int_eq(cpns_pdu_decode(&pdu, h.to_gateway[1].bytes, h.to_gateway[1].len, NULL), 0);
   ck_assert_int_eq(pdu.u.key_delivery.has_assignment, 0);
-  ck_assert_int_eq(cpns_gateway_get_result(h.gw), CPNS_RESULT_SERVER_ERROR);
+  ck_assert_int_eq(hx_gateway_result(h.gw), CPNS_RESULT_SERVER_ERROR);
   ck_assert_int_eq(cpns_gateway_get_eukey(h.gw, eukey, key_id), CPNS_ERR_STATE);
   hx_free(&h);
 }
@@ -613,7 +646,7 @@ START_TEST(test_server_session_read_non_der) {
   ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
   ck_assert_int_eq(cpns_server_session_write(s, out, sizeof out, &written, 0), CPNS_ERR_STATE);
   ck_assert_int_eq(cpns_server_session_read(s, out, 1, &consumed, 0), CPNS_ERR_STATE);
-  ck_assert_int_eq(cpns_server_session_get_result(s), -1);
+  ck_assert_int_eq(hx_session_result(s), -1);
   cpns_server_session_del(s);
 }
 END_TEST
@@ -788,7 +821,11 @@ START_TEST(test_server_session_state_errors) {
   cpns_server_session_get_ids(s, &eid, &eid_len, &uid, &uid_len);
   ck_assert_uint_eq(eid_len, 0);
   ck_assert_uint_eq(uid_len, 0);
-  ck_assert_int_eq(cpns_server_session_get_result(NULL), -1);
+  {
+    cpns_result result = CPNS_RESULT_SUCCESS;
+    ck_assert_int_eq(cpns_server_session_get_result(NULL, &result), CPNS_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(cpns_server_session_get_result(s, NULL), CPNS_ERR_INVALID_ARGUMENT);
+  }
   ck_assert_int_eq(cpns_server_session_get_state(NULL), CPNS_SERVER_CLOSE);
   cpns_server_session_del(s);
 }
@@ -823,6 +860,7 @@ static Suite *server_session_suite(void) {
   Suite *su = suite_create("server_session");
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_server_settings_defaults_and_version);
   tcase_add_test(tc, test_server_session_new_invalid_arguments);
   tcase_add_test(tc, test_server_session_exchange_success);
   tcase_add_test(tc, test_server_session_exchange_byte_at_a_time);

@@ -128,7 +128,7 @@ static const uint8_t *test_record_key(void) {
   static uint8_t key[CPNS_CREDENTIAL_SEAL_KEY_LEN];
   uint8_t master[CPNS_MASTER_KEY_LEN];
   memset(master, 0x42, sizeof(master));
-  ck_assert_int_eq(cpns_credential_seal_key(key, master), 0);
+  ck_assert_int_eq(cpns_crypto_credential_seal_key(key, master), 0);
   return key;
 }
 
@@ -146,10 +146,10 @@ static cpns_credential *make_cred(const char *pw, uint32_t ops) {
   cpns_credential *cred = sodium_malloc(sizeof(*cred));
   cpns_kdf_params kdf;
   ck_assert_ptr_nonnull(cred);
-  cpns_random(kdf.salt, sizeof(kdf.salt));
+  cpns_crypto_random(kdf.salt, sizeof(kdf.salt));
   kdf.ops_limit = ops;
   kdf.mem_limit_kib = 8;
-  ck_assert_int_eq(cpns_credential_create(cred, (const uint8_t *)pw, strlen(pw), &kdf), 0);
+  ck_assert_int_eq(cpns_crypto_credential_create(cred, (const uint8_t *)pw, strlen(pw), &kdf), 0);
   return cred;
 }
 
@@ -337,7 +337,7 @@ START_TEST(test_db_records_sealed_on_disk) {
   /* The check can fail: the plain encoding would be found. */
   uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
   size_t n = 0;
-  ck_assert_int_eq(cpns_credential_encode(c, plain, sizeof(plain), &n), 0);
+  ck_assert_int_eq(cpns_crypto_credential_encode(c, plain, sizeof(plain), &n), 0);
   raw_exec_blob(path, "INSERT INTO users VALUES('plain', ?1, 0)", plain, (int)n);
   char wal[600];
   snprintf(wal, sizeof(wal), "%s-wal", path);
@@ -470,7 +470,7 @@ static void make_v1_db(const char *path, cpns_credential **creds, const char *co
     uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
     size_t len = 0;
     char sql[200];
-    ck_assert_int_eq(cpns_credential_encode(creds[i], plain, sizeof(plain), &len), 0);
+    ck_assert_int_eq(cpns_crypto_credential_encode(creds[i], plain, sizeof(plain), &len), 0);
     snprintf(sql, sizeof(sql), "INSERT INTO users VALUES('%s', ?1, 1700000000)", users[i]);
     raw_exec_blob(path, sql, plain, (int)len);
   }
@@ -544,7 +544,7 @@ START_TEST(test_db_upgrade_v1_malformed_rolls_back) {
   ck_assert_int_eq(raw_user_version(path), 1);
   uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
   size_t n = 0;
-  ck_assert_int_eq(cpns_credential_encode(creds[0], plain, sizeof(plain), &n), 0);
+  ck_assert_int_eq(cpns_crypto_credential_encode(creds[0], plain, sizeof(plain), &n), 0);
   sqlite3 *raw = NULL;
   sqlite3_stmt *st = NULL;
   ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
@@ -719,10 +719,10 @@ START_TEST(test_store_sealed_eukey_roundtrip) {
   /* What the server stores unseals under the master key and its binding only. */
   uint8_t master[CPNS_MASTER_KEY_LEN], eukey[CPNS_EUKEY_LEN], out[CPNS_EUKEY_LEN];
   uint8_t key_id[CPNS_KEY_ID_LEN], sealed[CPNS_SEALED_EUKEY_LEN];
-  cpns_random(master, sizeof(master));
-  cpns_random(eukey, sizeof(eukey));
-  cpns_random(key_id, sizeof(key_id));
-  ck_assert_int_eq(cpns_eukey_seal(sealed, eukey, master, (const uint8_t *)"urn:a:1", 7,
+  cpns_crypto_random(master, sizeof(master));
+  cpns_crypto_random(eukey, sizeof(eukey));
+  cpns_crypto_random(key_id, sizeof(key_id));
+  ck_assert_int_eq(cpns_crypto_eukey_seal(sealed, eukey, master, (const uint8_t *)"urn:a:1", 7,
                                    (const uint8_t *)"alice", 5, key_id), 0);
   char path[512];
   server_db *db = open_new_db(path, sizeof(path));
@@ -733,10 +733,10 @@ START_TEST(test_store_sealed_eukey_roundtrip) {
   rows r;
   memset(&r, 0, sizeof(r));
   ck_assert_int_eq(server_db_assignment_foreach(db, collect_row, &r), 0);
-  ck_assert_int_eq(cpns_eukey_unseal(out, r.sealed, master, (const uint8_t *)"urn:a:1", 7,
+  ck_assert_int_eq(cpns_crypto_eukey_unseal(out, r.sealed, master, (const uint8_t *)"urn:a:1", 7,
                                      (const uint8_t *)"alice", 5, r.key_id), 0);
   ck_assert_mem_eq(out, eukey, CPNS_EUKEY_LEN);
-  ck_assert_int_ne(cpns_eukey_unseal(out, r.sealed, master, (const uint8_t *)"urn:a:1", 7,
+  ck_assert_int_ne(cpns_crypto_eukey_unseal(out, r.sealed, master, (const uint8_t *)"urn:a:1", 7,
                                      (const uint8_t *)"bob", 3, r.key_id), 0);
   server_db_close(db);
 }

@@ -373,21 +373,21 @@ START_TEST(test_vectors_recompute_api) {
     expect_hex(v, "authMessage", am, am_len);
     ck_assert_int_eq(cpns_auth_transcript_decode(&back, am, am_len, NULL), 0);
     ck_assert_uint_eq(back.user_id_len, in.t.user_id_len);
-    ck_assert_int_eq(cpns_salted_password(sp, in.password, in.password_len, &in.t.kdf), 0);
+    ck_assert_int_eq(cpns_crypto_salted_password(sp, in.password, in.password_len, &in.t.kdf), 0);
     expect_hex(v, "saltedPassword", sp, 32);
-    ck_assert_int_eq(cpns_client_key(ck, sp), 0);
+    ck_assert_int_eq(cpns_crypto_client_key(ck, sp), 0);
     expect_hex(v, "clientKey", ck, 32);
-    ck_assert_int_eq(cpns_server_key(sk, sp), 0);
+    ck_assert_int_eq(cpns_crypto_server_key(sk, sp), 0);
     expect_hex(v, "serverKey", sk, 32);
-    ck_assert_int_eq(cpns_stored_key(st, ck), 0);
+    ck_assert_int_eq(cpns_crypto_stored_key(st, ck), 0);
     expect_hex(v, "storedKey", st, 32);
-    ck_assert_int_eq(cpns_client_proof(proof, ck, st, am, am_len), 0);
+    ck_assert_int_eq(cpns_crypto_client_proof(proof, ck, st, am, am_len), 0);
     expect_hex(v, "clientProof", proof, 32);
-    ck_assert_int_eq(cpns_server_signature(sig, sk, am, am_len), 0);
+    ck_assert_int_eq(cpns_crypto_server_signature(sig, sk, am, am_len), 0);
     expect_hex(v, "serverSignature", sig, 32);
-    ck_assert_int_eq(cpns_wrap_key(wk, ck, am, am_len), 0);
+    ck_assert_int_eq(cpns_crypto_wrap_key(wk, ck, am, am_len), 0);
     expect_hex(v, "wrapKey", wk, 32);
-    ck_assert_int_eq(cpns_eukey_wrap(wrapped, in.eukey, wk, in.aead_nonce, am, am_len,
+    ck_assert_int_eq(cpns_crypto_eukey_wrap(wrapped, in.eukey, wk, in.aead_nonce, am, am_len,
                                      in.key_id), 0);
     expect_hex(v, "wrappedEUKey", wrapped, 48);
   }
@@ -411,10 +411,10 @@ START_TEST(test_vectors_verify_and_unwrap) {
     get_hex(v, "aeadNonce", nonce, 24, 24);
     get_hex(v, "keyId", kid, 16, 16);
     get_hex(v, "euKey", want_eukey, 32, 32);
-    ck_assert_int_eq(cpns_client_proof_verify(ck, proof, st, am, am_len), 0);
+    ck_assert_int_eq(cpns_crypto_client_proof_verify(ck, proof, st, am, am_len), 0);
     ck_assert_mem_eq(ck, want_ck, 32);
-    ck_assert_int_eq(cpns_server_signature_verify(sig, sk, am, am_len), 0);
-    ck_assert_int_eq(cpns_eukey_unwrap(eukey, wrapped, wk, nonce, am, am_len, kid), 0);
+    ck_assert_int_eq(cpns_crypto_server_signature_verify(sig, sk, am, am_len), 0);
+    ck_assert_int_eq(cpns_crypto_eukey_unwrap(eukey, wrapped, wk, nonce, am, am_len, kid), 0);
     ck_assert_mem_eq(eukey, want_eukey, 32);
   }
 }

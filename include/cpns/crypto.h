@@ -33,7 +33,7 @@ extern "C" {
 #define CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT 65536 /**< Gateway floor on memLimitKiB (§7). */
 
 /** Fills buf with len octets from the system CSPRNG (randombytes_buf). */
-CPNS_EXTERN void cpns_random(uint8_t *buf, size_t len);
+CPNS_EXTERN void cpns_crypto_random(uint8_t *buf, size_t len);
 
 /**
  * SaltedPassword = Argon2id v1.3(password, salt, t = opsLimit,
@@ -41,25 +41,25 @@ CPNS_EXTERN void cpns_random(uint8_t *buf, size_t len);
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_KDF_PARAMS (outside the
  * module's ranges or libsodium's minimums) or CPNS_ERR_KDF.
  */
-CPNS_EXTERN int cpns_salted_password(uint8_t out[CPNS_SALTED_PASSWORD_LEN],
+CPNS_EXTERN int cpns_crypto_salted_password(uint8_t out[CPNS_SALTED_PASSWORD_LEN],
                                      const uint8_t *password, size_t password_len,
                                      const cpns_kdf_params *kdf);
 
 /** ClientKey = HMAC(SaltedPassword, "CPNS Client Key"). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
-CPNS_EXTERN int cpns_client_key(uint8_t out[CPNS_CLIENT_KEY_LEN],
+CPNS_EXTERN int cpns_crypto_client_key(uint8_t out[CPNS_CLIENT_KEY_LEN],
                                 const uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN]);
 /** ServerKey = HMAC(SaltedPassword, "CPNS Server Key"). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
-CPNS_EXTERN int cpns_server_key(uint8_t out[CPNS_SERVER_KEY_LEN],
+CPNS_EXTERN int cpns_crypto_server_key(uint8_t out[CPNS_SERVER_KEY_LEN],
                                 const uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN]);
 /** StoredKey = H(ClientKey). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
-CPNS_EXTERN int cpns_stored_key(uint8_t out[CPNS_STORED_KEY_LEN],
+CPNS_EXTERN int cpns_crypto_stored_key(uint8_t out[CPNS_STORED_KEY_LEN],
                                 const uint8_t client_key[CPNS_CLIENT_KEY_LEN]);
 
 /**
  * ClientProof = ClientKey XOR HMAC(StoredKey, AuthMessage).
  * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
  */
-CPNS_EXTERN int cpns_client_proof(uint8_t proof[CPNS_PROOF_LEN],
+CPNS_EXTERN int cpns_crypto_client_proof(uint8_t proof[CPNS_PROOF_LEN],
                                   const uint8_t client_key[CPNS_CLIENT_KEY_LEN],
                                   const uint8_t stored_key[CPNS_STORED_KEY_LEN],
                                   const uint8_t *auth_message, size_t auth_message_len);
@@ -71,13 +71,13 @@ CPNS_EXTERN int cpns_client_proof(uint8_t proof[CPNS_PROOF_LEN],
  * client_key_out is zeroed.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_PROOF.
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_client_proof_verify(
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_client_proof_verify(
     uint8_t client_key_out[CPNS_CLIENT_KEY_LEN], const uint8_t proof[CPNS_PROOF_LEN],
     const uint8_t stored_key[CPNS_STORED_KEY_LEN],
     const uint8_t *auth_message, size_t auth_message_len);
 
 /** ServerSignature = HMAC(ServerKey, AuthMessage). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
-CPNS_EXTERN int cpns_server_signature(uint8_t sig[CPNS_SIGNATURE_LEN],
+CPNS_EXTERN int cpns_crypto_server_signature(uint8_t sig[CPNS_SIGNATURE_LEN],
                                       const uint8_t server_key[CPNS_SERVER_KEY_LEN],
                                       const uint8_t *auth_message, size_t auth_message_len);
 
@@ -85,12 +85,12 @@ CPNS_EXTERN int cpns_server_signature(uint8_t sig[CPNS_SIGNATURE_LEN],
  * Gateway side: checks sig against HMAC(ServerKey, AuthMessage) in constant
  * time. Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_SIGNATURE.
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_server_signature_verify(
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_server_signature_verify(
     const uint8_t sig[CPNS_SIGNATURE_LEN], const uint8_t server_key[CPNS_SERVER_KEY_LEN],
     const uint8_t *auth_message, size_t auth_message_len);
 
 /** WrapKey = HMAC(ClientKey, "CPNS EUKey Wrap" || H(AuthMessage)). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
-CPNS_EXTERN int cpns_wrap_key(uint8_t out[CPNS_WRAP_KEY_LEN],
+CPNS_EXTERN int cpns_crypto_wrap_key(uint8_t out[CPNS_WRAP_KEY_LEN],
                               const uint8_t client_key[CPNS_CLIENT_KEY_LEN],
                               const uint8_t *auth_message, size_t auth_message_len);
 
@@ -98,7 +98,7 @@ CPNS_EXTERN int cpns_wrap_key(uint8_t out[CPNS_WRAP_KEY_LEN],
  * wrappedEUKey = XChaCha20-Poly1305-IETF(WrapKey, aeadNonce,
  * ad = AuthMessage || keyId, EUKey). Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
  */
-CPNS_EXTERN int cpns_eukey_wrap(uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
+CPNS_EXTERN int cpns_crypto_eukey_wrap(uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
                                 const uint8_t eukey[CPNS_EUKEY_LEN],
                                 const uint8_t wrap_key[CPNS_WRAP_KEY_LEN],
                                 const uint8_t aead_nonce[CPNS_AEAD_NONCE_LEN],
@@ -106,10 +106,10 @@ CPNS_EXTERN int cpns_eukey_wrap(uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
                                 const uint8_t key_id[CPNS_KEY_ID_LEN]);
 
 /**
- * Inverse of cpns_eukey_wrap(). On failure eukey is zeroed.
+ * Inverse of cpns_crypto_eukey_wrap(). On failure eukey is zeroed.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_DECRYPT.
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_eukey_unwrap(
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_eukey_unwrap(
     uint8_t eukey[CPNS_EUKEY_LEN], const uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
     const uint8_t wrap_key[CPNS_WRAP_KEY_LEN], const uint8_t aead_nonce[CPNS_AEAD_NONCE_LEN],
     const uint8_t *auth_message, size_t auth_message_len,
@@ -120,7 +120,7 @@ CPNS_EXTERN CPNS_WARN_UNUSED int cpns_eukey_unwrap(
  * HMAC(serverSecret, "CPNS Fake Salt" || normalized User ID).
  * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
  */
-CPNS_EXTERN int cpns_fake_salt(uint8_t salt[CPNS_SALT_LEN],
+CPNS_EXTERN int cpns_crypto_fake_salt(uint8_t salt[CPNS_SALT_LEN],
                                const uint8_t server_secret[CPNS_SERVER_SECRET_LEN],
                                const uint8_t *user_id_norm, size_t user_id_norm_len);
 
@@ -131,7 +131,7 @@ CPNS_EXTERN int cpns_fake_salt(uint8_t salt[CPNS_SALT_LEN],
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT (kdf NULL, or a minimum above its
  * maximum) or CPNS_ERR_KDF_PARAMS.
  */
-CPNS_EXTERN int cpns_kdf_check_gateway(const cpns_kdf_params *kdf, uint32_t min_ops,
+CPNS_EXTERN int cpns_crypto_kdf_check_gateway(const cpns_kdf_params *kdf, uint32_t min_ops,
                                        uint32_t min_mem_kib, uint32_t max_ops,
                                        uint32_t max_mem_kib);
 /**
@@ -139,7 +139,7 @@ CPNS_EXTERN int cpns_kdf_check_gateway(const cpns_kdf_params *kdf, uint32_t min_
  * libsodium's Argon2id minimums. Returns 0, CPNS_ERR_INVALID_ARGUMENT or
  * CPNS_ERR_KDF_PARAMS.
  */
-CPNS_EXTERN int cpns_kdf_check_enrollment(const cpns_kdf_params *kdf);
+CPNS_EXTERN int cpns_crypto_kdf_check_enrollment(const cpns_kdf_params *kdf);
 
 /**
  * Server credential record (§6): never holds the password. Contains
@@ -157,10 +157,10 @@ typedef struct cpns_credential {
 /**
  * Creates a record from a password. kdf NULL takes a fresh random salt and
  * the defaults (opsLimit 3, memLimitKiB 65536); otherwise kdf is used as
- * given (salt included) and must pass cpns_kdf_check_enrollment().
+ * given (salt included) and must pass cpns_crypto_kdf_check_enrollment().
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_KDF_PARAMS or CPNS_ERR_KDF.
  */
-CPNS_EXTERN int cpns_credential_create(cpns_credential *out,
+CPNS_EXTERN int cpns_crypto_credential_create(cpns_credential *out,
                                        const uint8_t *password, size_t password_len,
                                        const cpns_kdf_params *kdf);
 
@@ -169,16 +169,16 @@ CPNS_EXTERN int cpns_credential_create(cpns_credential *out,
  * doc/formats.md.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_BUFFER_TOO_SMALL or CPNS_ERR_ENCODE.
  */
-CPNS_EXTERN int cpns_credential_encode(const cpns_credential *rec, uint8_t *out,
+CPNS_EXTERN int cpns_crypto_credential_encode(const cpns_credential *rec, uint8_t *out,
                                        size_t outlen, size_t *written);
 /**
- * Strict inverse of cpns_credential_encode().
+ * Strict inverse of cpns_crypto_credential_encode().
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_RECORD_FORMAT.
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_credential_decode(cpns_credential *rec,
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_credential_decode(cpns_credential *rec,
                                                         const uint8_t *in, size_t inlen);
 
-/** Key sealing credential records at rest (cpns_credential_seal_key()). */
+/** Key sealing credential records at rest (cpns_crypto_credential_seal_key()). */
 #define CPNS_CREDENTIAL_SEAL_KEY_LEN 32
 /**
  * A sealed credential record (doc/formats.md): header in the clear (32:
@@ -193,7 +193,7 @@ CPNS_EXTERN CPNS_WARN_UNUSED int cpns_credential_decode(cpns_credential *rec,
  * HMAC(master_key, "CPNS Credential Seal Key"). Keep it in guarded memory.
  * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
  */
-CPNS_EXTERN int cpns_credential_seal_key(uint8_t out[CPNS_CREDENTIAL_SEAL_KEY_LEN],
+CPNS_EXTERN int cpns_crypto_credential_seal_key(uint8_t out[CPNS_CREDENTIAL_SEAL_KEY_LEN],
                                          const uint8_t master_key[CPNS_MASTER_KEY_LEN]);
 
 /**
@@ -203,22 +203,22 @@ CPNS_EXTERN int cpns_credential_seal_key(uint8_t out[CPNS_CREDENTIAL_SEAL_KEY_LE
  * copied to another user's row, or with altered KDF parameters, does not open.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT (NULL, or a User ID of 0 or more
  * than CPNS_USER_ID_MAX octets) or CPNS_ERR_ENCODE (rec->kdf fails
- * cpns_kdf_check_enrollment()).
+ * cpns_crypto_kdf_check_enrollment()).
  */
-CPNS_EXTERN int cpns_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN],
+CPNS_EXTERN int cpns_crypto_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN],
                                      const cpns_credential *rec,
                                      const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
                                      const uint8_t *user_id_norm, size_t user_id_norm_len);
 
 /**
- * Inverse of cpns_credential_seal() on hostile input of any length; rec is
+ * Inverse of cpns_crypto_credential_seal() on hostile input of any length; rec is
  * zeroed unless it returns 0.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT (NULL, or a bad User ID length),
  * CPNS_ERR_RECORD_FORMAT (not CPNS_SEALED_CREDENTIAL_LEN octets, wrong
  * magic, version, suite or reserved octets, KDF parameters out of range) or
  * CPNS_ERR_DECRYPT (wrong key, another User ID, or altered octets).
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_credential_unseal(
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_credential_unseal(
     cpns_credential *rec, const uint8_t *sealed, size_t sealed_len,
     const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
     const uint8_t *user_id_norm, size_t user_id_norm_len);
@@ -226,10 +226,10 @@ CPNS_EXTERN CPNS_WARN_UNUSED int cpns_credential_unseal(
 /**
  * Reads the KDF parameters and salt from a sealed record's clear header
  * without the key (for listings): not authenticated until
- * cpns_credential_unseal() succeeds. kdf is zeroed on failure.
+ * cpns_crypto_credential_unseal() succeeds. kdf is zeroed on failure.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_RECORD_FORMAT.
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_credential_sealed_kdf(cpns_kdf_params *kdf,
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_credential_sealed_kdf(cpns_kdf_params *kdf,
                                                             const uint8_t *sealed,
                                                             size_t sealed_len);
 
@@ -239,17 +239,17 @@ CPNS_EXTERN CPNS_WARN_UNUSED int cpns_credential_sealed_kdf(cpns_kdf_params *kdf
  * Entity ID, normalized User ID and keyId (each length-prefixed).
  * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
  */
-CPNS_EXTERN int cpns_eukey_seal(uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
+CPNS_EXTERN int cpns_crypto_eukey_seal(uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
                                 const uint8_t eukey[CPNS_EUKEY_LEN],
                                 const uint8_t master_key[CPNS_MASTER_KEY_LEN],
                                 const uint8_t *entity_id_norm, size_t entity_id_norm_len,
                                 const uint8_t *user_id_norm, size_t user_id_norm_len,
                                 const uint8_t key_id[CPNS_KEY_ID_LEN]);
 /**
- * Inverse of cpns_eukey_seal(); eukey is zeroed on failure.
+ * Inverse of cpns_crypto_eukey_seal(); eukey is zeroed on failure.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_DECRYPT.
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_eukey_unseal(
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_eukey_unseal(
     uint8_t eukey[CPNS_EUKEY_LEN], const uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
     const uint8_t master_key[CPNS_MASTER_KEY_LEN],
     const uint8_t *entity_id_norm, size_t entity_id_norm_len,

@@ -29,34 +29,63 @@ typedef enum cpns_gateway_state {
   CPNS_GATEWAY_FAILED = 5    /**< See cpns_gateway_get_error()/get_result(). */
 } cpns_gateway_state;
 
-/** Engine settings; zero numeric fields take the defaults. */
+/** Gateway's deadline for each answer of the server (ms). */
+#define CPNS_GATEWAY_REPLY_TIMEOUT_DEFAULT_MS 30000
+
+/**
+ * Engine settings. Fill them with cpns_gateway_settings_default() first,
+ * then set the identifiers, mode and password: every numeric field is used
+ * as it stands (0 is no default; a zero limit or timeout is refused).
+ * Fields are only ever appended; CPNS_GATEWAY_SETTINGS_VERSION grows with
+ * them, so a library can tell which fields a caller compiled against.
+ */
 typedef struct cpns_gateway_settings {
-  const uint8_t *entity_id;      /**< As sent on the wire; validated. */
+  const uint8_t *entity_id;      /**< As sent on the wire; validated. Default NULL. */
   size_t entity_id_len;
-  const uint8_t *user_id;        /**< As sent on the wire; validated. */
+  const uint8_t *user_id;        /**< As sent on the wire; validated. Default NULL. */
   size_t user_id_len;
-  cpns_mode mode;
-  const uint8_t *password;       /**< Copied into guarded memory at _new(). */
+  cpns_mode mode;                /**< Default CPNS_MODE_PN_GW. */
+  const uint8_t *password;       /**< Copied into guarded memory at _new(). Default NULL. */
   size_t password_len;
-  uint32_t max_ops_limit;        /**< 0 = CPNS_GATEWAY_MAX_OPS_DEFAULT */
-  uint32_t max_mem_limit_kib;    /**< 0 = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT */
-  uint32_t min_ops_limit;        /**< 0 = CPNS_GATEWAY_MIN_OPS_DEFAULT (suite 1 floor, §7) */
-  uint32_t min_mem_limit_kib;    /**< 0 = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT (suite 1 floor, §7) */
-  size_t max_pdu_len;            /**< 0 = CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no valid v1 PDU is longer) */
-  uint64_t reply_timeout_ms;     /**< Server's time to answer a PDU; 0 = 30000 */
+  uint32_t max_ops_limit;        /**< Default CPNS_GATEWAY_MAX_OPS_DEFAULT */
+  uint32_t max_mem_limit_kib;    /**< Default CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT */
+  uint32_t min_ops_limit;        /**< Default CPNS_GATEWAY_MIN_OPS_DEFAULT (suite 1 floor, §7) */
+  uint32_t min_mem_limit_kib;    /**< Default CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT (suite 1 floor, §7) */
+  size_t max_pdu_len;            /**< Default CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no valid v1 PDU is longer) */
+  uint64_t reply_timeout_ms;     /**< Server's time to answer a PDU; default CPNS_GATEWAY_REPLY_TIMEOUT_DEFAULT_MS */
   cpns_secpool *secpool;         /**< Optional: the engine borrows its secret block here
-                                      (cpns/secpool.h); NULL = its own sodium_malloc().
+                                      (cpns/secpool.h); NULL (default) = its own sodium_malloc().
                                       Must outlive the engine. */
 } cpns_gateway_settings;
 
+/** Layout versions of cpns_gateway_settings; the current one is what callers compile against. */
+#define CPNS_GATEWAY_SETTINGS_V1 1
+#define CPNS_GATEWAY_SETTINGS_VERSION CPNS_GATEWAY_SETTINGS_V1
+
 /**
- * Creates an engine in state SEND. mem may be NULL.
- * Returns 0, CPNS_ERR_INVALID_ARGUMENT (also: a KDF minimum above its
- * maximum, defaults applied), CPNS_ERR_NOMEM, CPNS_ERR_ID_* (bad Entity ID
- * or User ID), CPNS_ERR_NOT_INITIALIZED.
+ * Fills every field of the settings layout settings_version with its
+ * default (see each field). Call it through cpns_gateway_settings_default().
+ * Returns 0, or CPNS_ERR_INVALID_ARGUMENT (settings NULL, or a version this
+ * library does not know).
  */
-CPNS_EXTERN int cpns_gateway_new(cpns_gateway **pgw, const cpns_gateway_settings *settings,
-                                 const cpns_mem *mem, uint64_t now_ms);
+CPNS_EXTERN int cpns_gateway_settings_default_versioned(int settings_version,
+                                                        cpns_gateway_settings *settings);
+#define cpns_gateway_settings_default(SETTINGS)                                                    \
+  cpns_gateway_settings_default_versioned(CPNS_GATEWAY_SETTINGS_VERSION, (SETTINGS))
+
+/**
+ * Creates an engine in state SEND; settings is read as the layout
+ * settings_version. Call it through cpns_gateway_new(). mem may be NULL.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT (pgw or settings NULL, unknown
+ * settings_version, a zero limit, timeout or max_pdu_len, a KDF minimum
+ * above its maximum, a partial mem), CPNS_ERR_NOMEM, CPNS_ERR_ID_* (bad
+ * Entity ID or User ID), CPNS_ERR_NOT_INITIALIZED.
+ */
+CPNS_EXTERN int cpns_gateway_new_versioned(cpns_gateway **pgw, int settings_version,
+                                           const cpns_gateway_settings *settings,
+                                           const cpns_mem *mem, uint64_t now_ms);
+#define cpns_gateway_new(PGW, SETTINGS, MEM, NOW_MS)                                               \
+  cpns_gateway_new_versioned((PGW), CPNS_GATEWAY_SETTINGS_VERSION, (SETTINGS), (MEM), (NOW_MS))
 
 /** Wipes every secret and frees the engine. NULL is allowed. */
 CPNS_EXTERN void cpns_gateway_del(cpns_gateway *gw);
@@ -119,8 +148,12 @@ CPNS_EXTERN int cpns_gateway_handle_expiry(cpns_gateway *gw, uint64_t now_ms);
 /** The error that moved the engine to FAILED, or 0. */
 CPNS_EXTERN int cpns_gateway_get_error(const cpns_gateway *gw);
 
-/** The result field of the received KeyDelivery, or -1 before one arrived. */
-CPNS_EXTERN int cpns_gateway_get_result(const cpns_gateway *gw);
+/**
+ * The result field of the received KeyDelivery, in *result.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT, or CPNS_ERR_STATE (no KeyDelivery
+ * received yet; *result is left alone).
+ */
+CPNS_EXTERN int cpns_gateway_get_result(const cpns_gateway *gw, cpns_result *result);
 
 /**
  * In state DONE, copies the EUKey and keyId out (eukey should be

@@ -32,20 +32,44 @@ typedef enum cpns_server_state {
   CPNS_SERVER_CLOSE = 6             /**< Close without answering (non-DER, timeout). */
 } cpns_server_state;
 
-/** Settings shared by all sessions of a server; zero numeric fields take defaults. */
+/** Peer's time to deliver each PDU (ms), and to finish the whole exchange. */
+#define CPNS_SERVER_PDU_TIMEOUT_DEFAULT_MS 10000
+#define CPNS_SERVER_EXCHANGE_TIMEOUT_DEFAULT_MS 120000
+
+/**
+ * Settings shared by all sessions of a server. Fill them with
+ * cpns_server_settings_default() first, then set realm and server_secret:
+ * every numeric field is used as it stands (a zero limit or timeout is
+ * refused). Fields are only ever appended; CPNS_SERVER_SETTINGS_VERSION
+ * grows with them.
+ */
 typedef struct cpns_server_settings {
-  const uint8_t *realm;            /**< Sent in every KeyChallenge. */
+  const uint8_t *realm;            /**< Sent in every KeyChallenge. Default NULL (must be set). */
   size_t realm_len;
-  const uint8_t *server_secret;    /**< CPNS_SERVER_SECRET_LEN octets (fake salts). */
-  uint32_t fake_ops_limit;         /**< Unknown users' params; 0 = CPNS_KDF_OPS_DEFAULT */
-  uint32_t fake_mem_limit_kib;     /**< 0 = CPNS_KDF_MEM_KIB_DEFAULT */
-  size_t max_pdu_len;              /**< 0 = CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no valid v1 PDU is longer) */
-  uint64_t pdu_timeout_ms;         /**< Peer's time to deliver a PDU; 0 = 10000 */
-  uint64_t exchange_timeout_ms;    /**< Whole exchange; 0 = 120000 */
+  const uint8_t *server_secret;    /**< CPNS_SERVER_SECRET_LEN octets (fake salts). Default NULL (must be set). */
+  uint32_t fake_ops_limit;         /**< Unknown users' params; default CPNS_KDF_OPS_DEFAULT */
+  uint32_t fake_mem_limit_kib;     /**< Default CPNS_KDF_MEM_KIB_DEFAULT */
+  size_t max_pdu_len;              /**< Default CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no valid v1 PDU is longer) */
+  uint64_t pdu_timeout_ms;         /**< Default CPNS_SERVER_PDU_TIMEOUT_DEFAULT_MS */
+  uint64_t exchange_timeout_ms;    /**< Default CPNS_SERVER_EXCHANGE_TIMEOUT_DEFAULT_MS */
   cpns_secpool *secpool;           /**< Optional: sessions borrow their secret block here
-                                        (cpns/secpool.h); NULL = one sodium_malloc() each.
+                                        (cpns/secpool.h); NULL (default) = one sodium_malloc() each.
                                         Must outlive every session made with it. */
 } cpns_server_settings;
+
+/** Layout versions of cpns_server_settings. */
+#define CPNS_SERVER_SETTINGS_V1 1
+#define CPNS_SERVER_SETTINGS_VERSION CPNS_SERVER_SETTINGS_V1
+
+/**
+ * Fills every field of the settings layout settings_version with its
+ * default. Call it through cpns_server_settings_default().
+ * Returns 0, or CPNS_ERR_INVALID_ARGUMENT (settings NULL, unknown version).
+ */
+CPNS_EXTERN int cpns_server_settings_default_versioned(int settings_version,
+                                                       cpns_server_settings *settings);
+#define cpns_server_settings_default(SETTINGS)                                                     \
+  cpns_server_settings_default_versioned(CPNS_SERVER_SETTINGS_VERSION, (SETTINGS))
 
 /** Host's answer to NEED_STORE. */
 typedef enum cpns_store_status {
@@ -66,13 +90,19 @@ typedef struct cpns_server_assignment {
 } cpns_server_assignment;
 
 /**
- * Creates a session in state RECEIVE. The settings' pointers are copied
- * (secret into guarded memory). mem may be NULL.
- * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_NOMEM, CPNS_ERR_NOT_INITIALIZED.
+ * Creates a session in state RECEIVE; settings is read as the layout
+ * settings_version. Call it through cpns_server_session_new(). The
+ * settings' pointers are copied (secret into guarded memory). mem may be NULL.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT (NULL, unknown settings_version,
+ * bad realm, zero limit or timeout, fake KDF parameters below the
+ * enrollment policy, partial mem), CPNS_ERR_NOMEM, CPNS_ERR_NOT_INITIALIZED.
  */
-CPNS_EXTERN int cpns_server_session_new(cpns_server_session **ps,
-                                        const cpns_server_settings *settings,
-                                        const cpns_mem *mem, uint64_t now_ms);
+CPNS_EXTERN int cpns_server_session_new_versioned(cpns_server_session **ps, int settings_version,
+                                                  const cpns_server_settings *settings,
+                                                  const cpns_mem *mem, uint64_t now_ms);
+#define cpns_server_session_new(PS, SETTINGS, MEM, NOW_MS)                                         \
+  cpns_server_session_new_versioned((PS), CPNS_SERVER_SETTINGS_VERSION, (SETTINGS), (MEM),         \
+                                    (NOW_MS))
 
 /** Wipes every secret and frees the session. NULL is allowed. */
 CPNS_EXTERN void cpns_server_session_del(cpns_server_session *s);
@@ -133,8 +163,12 @@ CPNS_EXTERN uint64_t cpns_server_session_get_expiry(const cpns_server_session *s
 /** Call at the expiry. Returns 0, or CPNS_ERR_TIMEOUT (state CLOSE). */
 CPNS_EXTERN int cpns_server_session_handle_expiry(cpns_server_session *s, uint64_t now_ms);
 
-/** Result of the KeyDelivery queued or sent, or -1 if none (for logs and lockout). */
-CPNS_EXTERN int cpns_server_session_get_result(const cpns_server_session *s);
+/**
+ * Result of the KeyDelivery queued or sent, in *result (for logs and lockout).
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT, or CPNS_ERR_STATE (none queued yet;
+ * *result is left alone).
+ */
+CPNS_EXTERN int cpns_server_session_get_result(const cpns_server_session *s, cpns_result *result);
 
 /**
  * Entity ID (normalized when valid, else as received) and normalized User ID

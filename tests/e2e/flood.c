@@ -72,13 +72,13 @@ static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsi
 static int make_request(slot *s) {
   char user[64];
   uint8_t r[8];
-  cpns_random(r, sizeof(r));
+  cpns_crypto_random(r, sizeof(r));
   snprintf(user, sizeof(user), "flood-%02x%02x%02x%02x%02x%02x%02x%02x@example.com", r[0], r[1],
            r[2], r[3], r[4], r[5], r[6], r[7]);
   static const char entity[] = "urn:dev:mac:0011223344ee";
   static const uint8_t password[] = "not the password";
   cpns_gateway_settings gs;
-  memset(&gs, 0, sizeof(gs));
+  cpns_gateway_settings_default(&gs);
   gs.entity_id = (const uint8_t *)entity;
   gs.entity_id_len = sizeof(entity) - 1;
   gs.user_id = (const uint8_t *)user;

@@ -72,7 +72,7 @@ typedef enum { EXCHANGE_ACK, EXCHANGE_FAILED, EXCHANGE_REFUSED } exchange_outcom
  */
 static void gateway_settings(cpns_gateway_settings *gs, const shared *sh, const char *entity,
                              const char *user) {
-  memset(gs, 0, sizeof(*gs));
+  cpns_gateway_settings_default(gs);
   gs->entity_id = (const uint8_t *)entity;
   gs->entity_id_len = strlen(entity);
   gs->user_id = (const uint8_t *)user;
@@ -192,7 +192,8 @@ static exchange_outcome run_exchange(client *cl, const char *entity, const char 
     } else if (st == CPNS_GATEWAY_DERIVE) {
       cpns_gateway_derive(gw, cli_now_ms());
     } else {
-      int result = cpns_gateway_get_result(gw);
+      cpns_result received;
+      int result = cpns_gateway_get_result(gw, &received) == 0 ? (int)received : -1;
       if (st == CPNS_GATEWAY_DONE && cpns_gateway_get_eukey(gw, cl->eukey, key_id) == 0) {
         out = EXCHANGE_ACK;
       } else if (result > 0 && result <= CPNS_RESULT_SERVER_ERROR) {
