@@ -13,7 +13,7 @@
 #include <cpns/ident.h>
 
 typedef int (*normalize_fn)(const uint8_t *, size_t, uint8_t *, size_t, size_t *,
-                            size_t *);
+                            cpns_ident_error *);
 
 #define ITERATIONS 2000000u
 

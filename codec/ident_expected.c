@@ -1,25 +1,13 @@
 /*
- * cpns_ident_expected(): the phrase of the last identifier error on this
- * thread. The normalizers record it through cpnsi_ident_fail(); thread-local
- * so concurrent callers never see each other's phrase.
+ * cpnsi_ident_fail(): fills the caller's cpns_ident_error (offset and the
+ * phrase of what the grammar expected) on an identifier failure. No
+ * library state: each call reports through its own out-parameter.
  */
 #include <cpns/ident.h>
 
 #include "codec/ident_internal.h"
 
-static _Thread_local int last_error;
-static _Thread_local const char *last_expected;
-
-int cpnsi_ident_fail(int error, const char *expected, size_t offset,
-                     size_t *error_offset) {
-  last_error = error;
-  last_expected = expected;
-  if (error_offset)
-    *error_offset = offset;
-  return error;
-}
-
-/* What each code means when no detailed phrase is on record. */
+/* What each code means when no detailed phrase applies. */
 static const char *generic_expected(int error) {
   switch (error) {
   case CPNS_ERR_INVALID_ARGUMENT: return "non-NULL input, output and length pointers";
@@ -35,8 +23,10 @@ static const char *generic_expected(int error) {
   }
 }
 
-const char *cpns_ident_expected(int error) {
-  if (error == last_error && last_expected)
-    return last_expected;
-  return generic_expected(error);
+int cpnsi_ident_fail(int error, const char *expected, size_t offset, cpns_ident_error *err) {
+  if (err) {
+    err->offset = offset;
+    err->expected = expected ? expected : generic_expected(error);
+  }
+  return error;
 }

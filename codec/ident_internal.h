@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cpns/ident.h>
+
 /** "Not set" for the offsets below. */
 #define CPNSI_NO_OFFSET ((size_t)-1)
 
@@ -54,10 +56,9 @@ typedef struct cpnsi_user_scan {
 int cpnsi_user_scan_run(const uint8_t *in, size_t len, cpnsi_user_scan *s);
 
 /**
- * Records the phrase cpns_ident_expected() returns for error on this
- * thread, then returns error (so a failure path is one line).
+ * Fills err (if not NULL) with offset and expected (NULL: the generic phrase
+ * of error), then returns error (so a failure path is one line).
  */
-int cpnsi_ident_fail(int error, const char *expected, size_t offset,
-                     size_t *error_offset);
+int cpnsi_ident_fail(int error, const char *expected, size_t offset, cpns_ident_error *err);
 
 #endif /* CPNS_CODEC_IDENT_INTERNAL_H */

@@ -34,7 +34,7 @@ static const char *utf8_phrase(const uint8_t *in, size_t inlen, size_t lead,
 }
 
 static int user_failure(const uint8_t *in, size_t inlen,
-                        const cpnsi_user_scan *s, size_t *error_offset) {
+                        const cpnsi_user_scan *s, cpns_ident_error *err) {
   size_t at = s->stop;
   int ran_out = at == inlen;
   uint8_t c = ran_out ? 0 : in[at];
@@ -44,7 +44,7 @@ static int user_failure(const uint8_t *in, size_t inlen,
 
   if (s->u8_lead != CPNSI_NO_OFFSET || c >= 0x80)
     return cpnsi_ident_fail(CPNS_ERR_ID_UTF8, utf8_phrase(in, inlen, s->u8_lead, at),
-                            at, error_offset);
+                            at, err);
   if (s->at == CPNSI_NO_OFFSET) {
     if (at == 0 || prev == '.')
       what = "a username character (letter, digit, one of !#$%&'*+-/=?^_`{|}~, or UTF-8)";
@@ -59,31 +59,31 @@ static int user_failure(const uint8_t *in, size_t inlen,
   } else {
     what = "a letter, digit, UTF-8 character, '-' or '.' in the realm";
   }
-  return cpnsi_ident_fail(code, what, at, error_offset);
+  return cpnsi_ident_fail(code, what, at, err);
 }
 
 int cpns_user_id_normalize(const uint8_t *in, size_t inlen, uint8_t *out,
                            size_t outlen, size_t *outlen_written,
-                           size_t *error_offset) {
+                           cpns_ident_error *err) {
   if ((in == NULL && inlen > 0) || out == NULL || outlen_written == NULL)
     return cpnsi_ident_fail(CPNS_ERR_INVALID_ARGUMENT,
                             "non-NULL input, output and length pointers", 0,
-                            error_offset);
+                            err);
   *outlen_written = 0;
   if (inlen == 0)
     return cpnsi_ident_fail(CPNS_ERR_ID_EMPTY, "a User ID (username [\"@\" realm])",
-                            0, error_offset);
+                            0, err);
   if (inlen > CPNS_USER_ID_MAX)
     return cpnsi_ident_fail(CPNS_ERR_ID_TOO_LONG, "end of input (at most 253 octets)",
-                            CPNS_USER_ID_MAX, error_offset);
+                            CPNS_USER_ID_MAX, err);
 
   cpnsi_user_scan s;
   if (!cpnsi_user_scan_run(in, inlen, &s))
-    return user_failure(in, inlen, &s, error_offset);
+    return user_failure(in, inlen, &s, err);
   if (outlen < inlen)
     return cpnsi_ident_fail(CPNS_ERR_BUFFER_TOO_SMALL,
                             "an output buffer at least as long as the input", 0,
-                            error_offset);
+                            err);
 
   size_t realm_start = s.at == CPNSI_NO_OFFSET ? inlen : s.at + 1;
   for (size_t i = 0; i < realm_start; i++)

@@ -12,7 +12,7 @@
 
 typedef int (*normalize_fn)(const uint8_t *in, size_t inlen, uint8_t *out,
                             size_t outlen, size_t *outlen_written,
-                            size_t *error_offset);
+                            cpns_ident_error *err);
 
 static int usage(void) {
   fprintf(stderr, "usage: cpns-msg id entity|user STRING\n");
@@ -48,13 +48,14 @@ int msg_id_main(int argc, char **argv) {
   const uint8_t *in = (const uint8_t *)argv[2];
   size_t inlen = strlen(argv[2]);
   uint8_t out[256]; /* both normal forms fit: at most 255 / 253 octets */
-  size_t outlen = 0, off = 0;
-  int rc = normalize(in, inlen, out, sizeof out, &outlen, &off);
+  size_t outlen = 0;
+  cpns_ident_error err;
+  int rc = normalize(in, inlen, out, sizeof out, &outlen, &err);
   if (rc != 0) {
     char found[32];
-    describe_octet(found, sizeof found, in, inlen, off);
+    describe_octet(found, sizeof found, in, inlen, err.offset);
     fprintf(stderr, "cpns-msg id: invalid %s at byte offset %zu (%s): %s; expected %s\n",
-            what, off, found, cpns_strerror(rc), cpns_ident_expected(rc));
+            what, err.offset, found, cpns_strerror(rc), err.expected);
     return 1;
   }
   fwrite(out, 1, outlen, stdout);

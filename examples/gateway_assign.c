@@ -162,23 +162,25 @@ static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
 /* Checks an identifier with the library's parser to say what is wrong with it. */
 static int check_identifier(const char *opt, const char *value, int is_entity) {
   uint8_t norm[CPNS_ENTITY_ID_MAX > CPNS_USER_ID_MAX ? CPNS_ENTITY_ID_MAX : CPNS_USER_ID_MAX];
-  size_t len = strlen(value), written = 0, offset = 0;
+  size_t len = strlen(value), written = 0;
+  cpns_ident_error err = {0, "at most 255 (Entity ID) or 253 (User ID) octets"};
   int rv;
   if (len > sizeof norm) {
     rv = CPNS_ERR_ID_TOO_LONG;
+    err.offset = sizeof norm;
   } else if (is_entity) {
     rv = cpns_entity_id_normalize((const uint8_t *)value, len, norm, sizeof norm, &written,
-                                  &offset);
+                                  &err);
   } else {
     rv = cpns_user_id_normalize((const uint8_t *)value, len, norm, sizeof norm, &written,
-                                &offset);
+                                &err);
   }
   if (rv == 0) {
     return 0;
   }
   fprintf(stderr, "cpns-gateway assign: %s is not a valid %s: %s at offset %zu (%s)\n", opt,
           is_entity ? "Entity ID (urn:NID:NSS)" : "User ID (user@realm)", cpns_strerror(rv),
-          offset, cpns_ident_expected(rv));
+          err.offset, err.expected);
   return GW_EXIT_USAGE;
 }
 

@@ -138,16 +138,16 @@ bad:
 /* Parses a User ID option into its normal form. Returns 0 or -1. */
 static int normalize_user(const char *arg, uint8_t *out, size_t *out_len) {
   size_t len = strlen(arg);
-  size_t err_off = 0;
+  cpns_ident_error err;
   uint8_t buf[CPNS_USER_ID_MAX];
   if (len > CPNS_USER_ID_MAX) {
     fprintf(stderr, "--user: User ID longer than %d octets\n", CPNS_USER_ID_MAX);
     return -1;
   }
-  int rc = cpns_user_id_normalize((const uint8_t *)arg, len, buf, sizeof(buf), out_len, &err_off);
+  int rc = cpns_user_id_normalize((const uint8_t *)arg, len, buf, sizeof(buf), out_len, &err);
   if (rc != 0) {
-    fprintf(stderr, "--user: invalid User ID \"%s\" at octet %zu: %s (%s)\n", arg, err_off,
-            cpns_strerror(rc), cpns_ident_expected(rc));
+    fprintf(stderr, "--user: invalid User ID \"%s\" at octet %zu: %s (%s)\n", arg, err.offset,
+            cpns_strerror(rc), err.expected);
     return -1;
   }
   memcpy(out, buf, *out_len);

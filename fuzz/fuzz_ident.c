@@ -13,7 +13,7 @@
 #include <cpns/ident.h>
 
 typedef int (*normalize_fn)(const uint8_t *, size_t, uint8_t *, size_t, size_t *,
-                            size_t *);
+                            cpns_ident_error *);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -182,16 +182,17 @@ static int ref_user(const uint8_t *s, size_t n) {
 static void run(normalize_fn fn, const uint8_t *in, size_t size, int is_user) {
   uint8_t *out = malloc(size ? size : 1);
   check(out != NULL);
-  size_t written = 0, off = (size_t)-1;
-  int rc = fn(in, size, out, size, &written, &off);
+  size_t written = 0;
+  cpns_ident_error err = {(size_t)-1, NULL};
+  int rc = fn(in, size, out, size, &written, &err);
   check((rc == 0) == (is_user ? ref_user(in, size) : ref_entity(in, size)));
   if (rc != 0) {
     check(documented(rc));
     check(is_user ? rc != CPNS_ERR_ID_PCT_ENCODING && rc != CPNS_ERR_ID_NAMESPACE
                   : rc != CPNS_ERR_ID_UTF8);
-    check(off <= size);
+    check(err.offset <= size);
     check(written == 0);
-    check(cpns_ident_expected(rc) != NULL);
+    check(err.expected != NULL);
     free(out);
     return;
   }
@@ -202,12 +203,12 @@ static void run(normalize_fn fn, const uint8_t *in, size_t size, int is_user) {
   uint8_t *again = malloc(written);
   check(again != NULL);
   size_t written2 = 0;
-  check(fn(out, written, again, written, &written2, &off) == 0);
+  check(fn(out, written, again, written, &written2, &err) == 0);
   check(written2 == written && memcmp(again, out, written) == 0);
 
   /* In place gives the same. */
   memcpy(again, in, size);
-  check(fn(again, size, again, size, &written2, &off) == 0);
+  check(fn(again, size, again, size, &written2, &err) == 0);
   check(written2 == written && memcmp(again, out, written) == 0);
 
   /* Only ASCII letter case may change. */

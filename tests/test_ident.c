@@ -13,7 +13,7 @@
 #include <cpns/ident.h>
 
 typedef int (*normalize_fn)(const uint8_t *, size_t, uint8_t *, size_t, size_t *,
-                            size_t *);
+                            cpns_ident_error *);
 
 /* len 0 means strlen(in); norm NULL means "same as in" for valid cases. */
 typedef struct id_case {
@@ -235,20 +235,21 @@ static void check_case(normalize_fn fn, const id_case *c, size_t idx) {
   ck_assert_ptr_nonnull(in);
   memcpy(in, c->in, len);
   uint8_t out[300];
-  size_t written = 999, off = 999;
-  int rc = fn(in, len, out, sizeof out, &written, &off);
+  size_t written = 999;
+  cpns_ident_error err = {999, NULL};
+  int rc = fn(in, len, out, sizeof out, &written, &err);
   ck_assert_msg(rc == c->rc, "case %zu \"%s\": rc %d, want %d (offset %zu)", idx,
-                c->in, rc, c->rc, off);
+                c->in, rc, c->rc, err.offset);
   if (rc == 0) {
     const char *want = c->norm ? c->norm : c->in;
     ck_assert_uint_eq(written, strlen(want));
     ck_assert_msg(memcmp(out, want, written) == 0, "case %zu \"%s\": normal form \"%.*s\"",
                   idx, c->in, (int)written, (const char *)out);
   } else {
-    ck_assert_msg(off == c->offset, "case %zu \"%s\": offset %zu, want %zu", idx, c->in,
-                  off, c->offset);
+    ck_assert_msg(err.offset == c->offset, "case %zu \"%s\": offset %zu, want %zu", idx, c->in,
+                  err.offset, c->offset);
     ck_assert_uint_eq(written, 0);
-    const char *phrase = cpns_ident_expected(rc);
+    const char *phrase = err.expected;
     ck_assert_ptr_nonnull(phrase);
     ck_assert_uint_gt(strlen(phrase), 0);
   }
@@ -343,49 +344,52 @@ static size_t make_entity(uint8_t *buf, size_t len) {
 
 START_TEST(test_entity_id_normalize_length_limit) {
   uint8_t in[300], out[300];
-  size_t w, off;
+  size_t w;
+  cpns_ident_error err;
   make_entity(in, 255);
-  ck_assert_int_eq(cpns_entity_id_normalize(in, 255, out, sizeof out, &w, &off), 0);
+  ck_assert_int_eq(cpns_entity_id_normalize(in, 255, out, sizeof out, &w, &err), 0);
   ck_assert_uint_eq(w, 255);
   make_entity(in, 256);
-  ck_assert_int_eq(cpns_entity_id_normalize(in, 256, out, sizeof out, &w, &off),
+  ck_assert_int_eq(cpns_entity_id_normalize(in, 256, out, sizeof out, &w, &err),
                    CPNS_ERR_ID_TOO_LONG);
-  ck_assert_uint_eq(off, 255);
+  ck_assert_uint_eq(err.offset, 255);
   /* the length is checked before any octet is read */
-  ck_assert_int_eq(cpns_entity_id_normalize(in, (size_t)-1, out, sizeof out, &w, &off),
+  ck_assert_int_eq(cpns_entity_id_normalize(in, (size_t)-1, out, sizeof out, &w, &err),
                    CPNS_ERR_ID_TOO_LONG);
 }
 END_TEST
 
 START_TEST(test_user_id_normalize_length_limit) {
   uint8_t in[300], out[300];
-  size_t w, off;
+  size_t w;
+  cpns_ident_error err;
   memset(in, 'a', sizeof in);
   memcpy(in + 200, "@b.c", 4);
-  ck_assert_int_eq(cpns_user_id_normalize(in, 253, out, sizeof out, &w, &off), 0);
+  ck_assert_int_eq(cpns_user_id_normalize(in, 253, out, sizeof out, &w, &err), 0);
   ck_assert_uint_eq(w, 253);
-  ck_assert_int_eq(cpns_user_id_normalize(in, 254, out, sizeof out, &w, &off),
+  ck_assert_int_eq(cpns_user_id_normalize(in, 254, out, sizeof out, &w, &err),
                    CPNS_ERR_ID_TOO_LONG);
-  ck_assert_uint_eq(off, 253);
+  ck_assert_uint_eq(err.offset, 253);
   /* a 253-octet username with multi-octet characters is still fine */
   for (size_t i = 0; i + 2 <= 252; i += 2)
     memcpy(in + i, "\xc3\xa9", 2);
   in[252] = 'z';
-  ck_assert_int_eq(cpns_user_id_normalize(in, 253, out, sizeof out, &w, &off), 0);
+  ck_assert_int_eq(cpns_user_id_normalize(in, 253, out, sizeof out, &w, &err), 0);
 }
 END_TEST
 
 START_TEST(test_entity_id_normalize_buffer) {
   const uint8_t *in = (const uint8_t *)"URN:ab:x";
   uint8_t out[8];
-  size_t w, off;
-  ck_assert_int_eq(cpns_entity_id_normalize(in, 8, out, 7, &w, &off),
+  size_t w;
+  cpns_ident_error err;
+  ck_assert_int_eq(cpns_entity_id_normalize(in, 8, out, 7, &w, &err),
                    CPNS_ERR_BUFFER_TOO_SMALL);
   ck_assert_uint_eq(w, 0);
   ck_assert_int_eq(cpns_entity_id_normalize(in, 8, out, 8, &w, NULL), 0);
   ck_assert(memcmp(out, "urn:ab:x", 8) == 0);
   /* syntax is reported before the buffer size */
-  ck_assert_int_eq(cpns_entity_id_normalize((const uint8_t *)"urn:a:x", 7, out, 1, &w, &off),
+  ck_assert_int_eq(cpns_entity_id_normalize((const uint8_t *)"urn:a:x", 7, out, 1, &w, &err),
                    CPNS_ERR_ID_SYNTAX);
 }
 END_TEST
@@ -393,24 +397,26 @@ END_TEST
 START_TEST(test_user_id_normalize_buffer) {
   const uint8_t *in = (const uint8_t *)"a@B.c";
   uint8_t out[5];
-  size_t w, off;
-  ck_assert_int_eq(cpns_user_id_normalize(in, 5, out, 4, &w, &off),
+  size_t w;
+  cpns_ident_error err;
+  ck_assert_int_eq(cpns_user_id_normalize(in, 5, out, 4, &w, &err),
                    CPNS_ERR_BUFFER_TOO_SMALL);
-  ck_assert_int_eq(cpns_user_id_normalize(in, 5, out, 5, &w, &off), 0);
+  ck_assert_int_eq(cpns_user_id_normalize(in, 5, out, 5, &w, &err), 0);
   ck_assert(memcmp(out, "a@b.c", 5) == 0);
 }
 END_TEST
 
 START_TEST(test_ident_normalize_invalid_argument) {
   uint8_t out[16];
-  size_t w, off = 7;
+  size_t w;
+  cpns_ident_error err = {7, NULL};
   const uint8_t *in = (const uint8_t *)"urn:ab:x";
   normalize_fn fns[2] = {cpns_entity_id_normalize, cpns_user_id_normalize};
   for (int i = 0; i < 2; i++) {
-    ck_assert_int_eq(fns[i](NULL, 3, out, sizeof out, &w, &off), CPNS_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(fns[i](in, 3, NULL, sizeof out, &w, &off), CPNS_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(fns[i](in, 3, out, sizeof out, NULL, &off), CPNS_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(fns[i](NULL, 0, out, sizeof out, &w, &off), CPNS_ERR_ID_EMPTY);
+    ck_assert_int_eq(fns[i](NULL, 3, out, sizeof out, &w, &err), CPNS_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(fns[i](in, 3, NULL, sizeof out, &w, &err), CPNS_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(fns[i](in, 3, out, sizeof out, NULL, &err), CPNS_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(fns[i](NULL, 0, out, sizeof out, &w, &err), CPNS_ERR_ID_EMPTY);
     ck_assert_int_eq(fns[i](NULL, 0, out, sizeof out, &w, NULL), CPNS_ERR_ID_EMPTY);
   }
 }
@@ -418,35 +424,40 @@ END_TEST
 
 START_TEST(test_ident_expected_phrases) {
   uint8_t out[64];
-  size_t w, off;
+  size_t w;
+  cpns_ident_error err;
   ck_assert_int_eq(cpns_entity_id_normalize((const uint8_t *)"urn:ab:%4g", 10, out,
-                                            sizeof out, &w, &off),
+                                            sizeof out, &w, &err),
                    CPNS_ERR_ID_PCT_ENCODING);
-  ck_assert_ptr_nonnull(strstr(cpns_ident_expected(CPNS_ERR_ID_PCT_ENCODING), "hex"));
+  ck_assert_ptr_nonnull(strstr(err.expected, "hex"));
   ck_assert_int_eq(cpns_entity_id_normalize((const uint8_t *)"urn:ab-:x", 9, out,
-                                            sizeof out, &w, &off),
+                                            sizeof out, &w, &err),
                    CPNS_ERR_ID_SYNTAX);
-  ck_assert_ptr_nonnull(strstr(cpns_ident_expected(CPNS_ERR_ID_SYNTAX), "'-'"));
+  ck_assert_ptr_nonnull(strstr(err.expected, "'-'"));
   ck_assert_int_eq(cpns_entity_id_normalize((const uint8_t *)"urn:ex:a?b", 10, out,
-                                            sizeof out, &w, &off),
+                                            sizeof out, &w, &err),
                    CPNS_ERR_ID_SYNTAX);
-  ck_assert_ptr_nonnull(strstr(cpns_ident_expected(CPNS_ERR_ID_SYNTAX), "no ?+"));
+  ck_assert_ptr_nonnull(strstr(err.expected, "no ?+"));
   ck_assert_int_eq(cpns_entity_id_normalize((const uint8_t *)"urn:uuid:x", 10, out,
-                                            sizeof out, &w, &off),
+                                            sizeof out, &w, &err),
                    CPNS_ERR_ID_NAMESPACE);
-  ck_assert_ptr_nonnull(strstr(cpns_ident_expected(CPNS_ERR_ID_NAMESPACE), "8-4-4-4-12"));
+  ck_assert_ptr_nonnull(strstr(err.expected, "8-4-4-4-12"));
   ck_assert_int_eq(cpns_user_id_normalize((const uint8_t *)"a\xed\xa0\x80", 4, out,
-                                          sizeof out, &w, &off),
+                                          sizeof out, &w, &err),
                    CPNS_ERR_ID_UTF8);
-  ck_assert_ptr_nonnull(strstr(cpns_ident_expected(CPNS_ERR_ID_UTF8), "surrogate"));
+  ck_assert_ptr_nonnull(strstr(err.expected, "surrogate"));
   ck_assert_int_eq(cpns_user_id_normalize((const uint8_t *)"a@example", 9, out,
-                                          sizeof out, &w, &off),
+                                          sizeof out, &w, &err),
                    CPNS_ERR_ID_TRUNCATED);
-  ck_assert_ptr_nonnull(strstr(cpns_ident_expected(CPNS_ERR_ID_TRUNCATED), "two labels"));
-  /* a code other than the last error's gets its generic phrase */
-  ck_assert_ptr_nonnull(strstr(cpns_ident_expected(CPNS_ERR_ID_PCT_ENCODING), "hex"));
-  ck_assert_ptr_nonnull(cpns_ident_expected(0));
-  ck_assert_ptr_nonnull(cpns_ident_expected(-12345));
+  ck_assert_ptr_nonnull(strstr(err.expected, "two labels"));
+  /* Each call reports through its own out-parameter: a later success
+   * leaves it alone, and another thread's error cannot reach it. */
+  ck_assert_int_eq(cpns_user_id_normalize((const uint8_t *)"a@b.c", 5, out, sizeof out, &w, &err),
+                   0);
+  ck_assert_ptr_nonnull(strstr(err.expected, "two labels"));
+  ck_assert_int_eq(cpns_user_id_normalize((const uint8_t *)"", 0, out, sizeof out, &w, &err),
+                   CPNS_ERR_ID_EMPTY);
+  ck_assert_ptr_nonnull(strstr(err.expected, "a User ID"));
 }
 END_TEST
 
@@ -461,10 +472,10 @@ static int is_atext_ascii(int c) {
   return is_alnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
-static int run1(normalize_fn fn, const uint8_t *in, size_t len, size_t *off) {
+static int run1(normalize_fn fn, const uint8_t *in, size_t len, cpns_ident_error *err) {
   uint8_t out[64];
   size_t w;
-  return fn(in, len, out, sizeof out, &w, off);
+  return fn(in, len, out, sizeof out, &w, err);
 }
 
 START_TEST(test_entity_id_normalize_every_octet) {
@@ -473,37 +484,37 @@ START_TEST(test_entity_id_normalize_every_octet) {
     uint8_t nid_mid[] = {'u', 'r', 'n', ':', 'a', (uint8_t)c, 'b', ':', 'x'};
     uint8_t nss_first[] = {'u', 'r', 'n', ':', 'a', 'b', ':', (uint8_t)c};
     uint8_t nss_mid[] = {'u', 'r', 'n', ':', 'a', 'b', ':', 'x', (uint8_t)c, 'y'};
-    size_t off;
+    cpns_ident_error err;
     int rc;
 
-    rc = run1(cpns_entity_id_normalize, nid_first, sizeof nid_first, &off);
-    ck_assert_msg(is_alnum(c) ? rc == 0 : (rc == CPNS_ERR_ID_SYNTAX && off == 4),
+    rc = run1(cpns_entity_id_normalize, nid_first, sizeof nid_first, &err);
+    ck_assert_msg(is_alnum(c) ? rc == 0 : (rc == CPNS_ERR_ID_SYNTAX && err.offset == 4),
                   "NID first octet 0x%02x: rc %d", c, rc);
-    rc = run1(cpns_entity_id_normalize, nid_mid, sizeof nid_mid, &off);
-    ck_assert_msg((is_alnum(c) || c == '-') ? rc == 0 : (rc == CPNS_ERR_ID_SYNTAX && off == 5),
+    rc = run1(cpns_entity_id_normalize, nid_mid, sizeof nid_mid, &err);
+    ck_assert_msg((is_alnum(c) || c == '-') ? rc == 0 : (rc == CPNS_ERR_ID_SYNTAX && err.offset == 5),
                   "NID octet 0x%02x: rc %d", c, rc);
-    rc = run1(cpns_entity_id_normalize, nss_first, sizeof nss_first, &off);
+    rc = run1(cpns_entity_id_normalize, nss_first, sizeof nss_first, &err);
     if (c == '%')
       ck_assert_int_eq(rc, CPNS_ERR_ID_PCT_ENCODING);
     else
-      ck_assert_msg(is_pchar_plain(c) ? rc == 0 : (rc == CPNS_ERR_ID_SYNTAX && off == 7),
+      ck_assert_msg(is_pchar_plain(c) ? rc == 0 : (rc == CPNS_ERR_ID_SYNTAX && err.offset == 7),
                     "NSS first octet 0x%02x: rc %d", c, rc);
-    rc = run1(cpns_entity_id_normalize, nss_mid, sizeof nss_mid, &off);
+    rc = run1(cpns_entity_id_normalize, nss_mid, sizeof nss_mid, &err);
     if (c == '%')
       ck_assert_int_eq(rc, CPNS_ERR_ID_PCT_ENCODING);
     else
       ck_assert_msg((is_pchar_plain(c) || c == '/') ? rc == 0
-                                                     : (rc == CPNS_ERR_ID_SYNTAX && off == 8),
+                                                     : (rc == CPNS_ERR_ID_SYNTAX && err.offset == 8),
                     "NSS octet 0x%02x: rc %d", c, rc);
     /* the two octets after '%' must be hex digits */
     int hex = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
     uint8_t pct1[] = {'u', 'r', 'n', ':', 'a', 'b', ':', '%', (uint8_t)c, '0'};
     uint8_t pct2[] = {'u', 'r', 'n', ':', 'a', 'b', ':', '%', '0', (uint8_t)c};
-    rc = run1(cpns_entity_id_normalize, pct1, sizeof pct1, &off);
-    ck_assert_msg(hex ? rc == 0 : (rc == CPNS_ERR_ID_PCT_ENCODING && off == 8),
+    rc = run1(cpns_entity_id_normalize, pct1, sizeof pct1, &err);
+    ck_assert_msg(hex ? rc == 0 : (rc == CPNS_ERR_ID_PCT_ENCODING && err.offset == 8),
                   "%%X0 octet 0x%02x: rc %d", c, rc);
-    rc = run1(cpns_entity_id_normalize, pct2, sizeof pct2, &off);
-    ck_assert_msg(hex ? rc == 0 : (rc == CPNS_ERR_ID_PCT_ENCODING && off == 9),
+    rc = run1(cpns_entity_id_normalize, pct2, sizeof pct2, &err);
+    ck_assert_msg(hex ? rc == 0 : (rc == CPNS_ERR_ID_PCT_ENCODING && err.offset == 9),
                   "%%0X octet 0x%02x: rc %d", c, rc);
   }
 }
@@ -515,25 +526,25 @@ START_TEST(test_user_id_normalize_every_octet) {
     uint8_t user_mid[] = {'a', (uint8_t)c, 'b'};
     uint8_t realm_first[] = {'a', '@', (uint8_t)c, '.', 'c'};
     uint8_t realm_mid[] = {'a', '@', 'b', (uint8_t)c, 'b', '.', 'c'};
-    size_t off;
+    cpns_ident_error err;
     int rc;
 
-    rc = run1(cpns_user_id_normalize, user_only, 1, &off);
-    ck_assert_msg(is_atext_ascii(c) ? rc == 0 : (rc == CPNS_ERR_ID_SYNTAX && off == 0),
+    rc = run1(cpns_user_id_normalize, user_only, 1, &err);
+    ck_assert_msg(is_atext_ascii(c) ? rc == 0 : (rc == CPNS_ERR_ID_SYNTAX && err.offset == 0),
                   "username octet 0x%02x: rc %d", c, rc);
-    rc = run1(cpns_user_id_normalize, user_mid, sizeof user_mid, &off);
+    rc = run1(cpns_user_id_normalize, user_mid, sizeof user_mid, &err);
     if (c == '@')
       ck_assert_int_eq(rc, CPNS_ERR_ID_TRUNCATED); /* "a@b": one realm label */
     else
       ck_assert_msg((is_atext_ascii(c) || c == '.') ? rc == 0
-                                                     : (rc == CPNS_ERR_ID_SYNTAX && off == 1),
+                                                     : (rc == CPNS_ERR_ID_SYNTAX && err.offset == 1),
                     "username octet 0x%02x: rc %d", c, rc);
-    rc = run1(cpns_user_id_normalize, realm_first, sizeof realm_first, &off);
-    ck_assert_msg(is_alnum(c) ? rc == 0 : (rc == CPNS_ERR_ID_SYNTAX && off == 2),
+    rc = run1(cpns_user_id_normalize, realm_first, sizeof realm_first, &err);
+    ck_assert_msg(is_alnum(c) ? rc == 0 : (rc == CPNS_ERR_ID_SYNTAX && err.offset == 2),
                   "realm first octet 0x%02x: rc %d", c, rc);
-    rc = run1(cpns_user_id_normalize, realm_mid, sizeof realm_mid, &off);
+    rc = run1(cpns_user_id_normalize, realm_mid, sizeof realm_mid, &err);
     ck_assert_msg((is_alnum(c) || c == '-' || c == '.') ? rc == 0
-                                                        : (rc == CPNS_ERR_ID_SYNTAX && off == 3),
+                                                        : (rc == CPNS_ERR_ID_SYNTAX && err.offset == 3),
                   "realm octet 0x%02x: rc %d", c, rc);
   }
 }
@@ -565,13 +576,13 @@ static int ref_utf8_one(const uint8_t *s, size_t len) {
 /* Every 2-octet and 3-octet sequence, and 4-octet ones over the first two octets. */
 START_TEST(test_user_id_normalize_utf8_exhaustive) {
   uint8_t buf[5] = {'a'};
-  size_t off;
+  cpns_ident_error err;
   for (unsigned b0 = 0x80; b0 < 0x100; b0++) {
     for (unsigned b1 = 0; b1 < 0x100; b1++) {
       buf[1] = (uint8_t)b0;
       buf[2] = (uint8_t)b1;
       int want = ref_utf8_one(buf + 1, 2);
-      int rc = run1(cpns_user_id_normalize, buf, 3, &off);
+      int rc = run1(cpns_user_id_normalize, buf, 3, &err);
       ck_assert_msg(want ? rc == 0 : rc == CPNS_ERR_ID_UTF8,
                     "%02x %02x: rc %d", b0, b1, rc);
       if (b0 >= 0xE0 && b0 <= 0xF4) {
@@ -580,7 +591,7 @@ START_TEST(test_user_id_normalize_utf8_exhaustive) {
           size_t n = b0 >= 0xF0 ? 5 : 4;
           buf[4] = 0xBF;
           want = ref_utf8_one(buf + 1, n - 1);
-          rc = run1(cpns_user_id_normalize, buf, n, &off);
+          rc = run1(cpns_user_id_normalize, buf, n, &err);
           ck_assert_msg(want ? rc == 0 : rc == CPNS_ERR_ID_UTF8,
                         "%02x %02x %02x: rc %d", b0, b1, b2, rc);
         }

@@ -12,6 +12,13 @@
 extern "C" {
 #endif
 
+/** Where and why an identifier failed to validate. */
+typedef struct cpns_ident_error {
+  size_t offset;         /**< First offending octet; inlen when the input ended too early. */
+  const char *expected;  /**< Static English phrase of what the grammar expected there,
+                              e.g. "hex digit after %"; never NULL once filled. */
+} cpns_ident_error;
+
 /**
  * Validates an Entity ID and writes its normal form (lower-case "urn" and
  * NID, upper-case %HH hex; for urn:uuid: and urn:dev:mac: the whole NSS hex
@@ -23,9 +30,8 @@ extern "C" {
  * "mac:" and 12 or 16 hex digits (RFC 9039). %-encoding is refused in both
  * (CPNS_ERR_ID_NAMESPACE), so each has one spelling per identifier.
  *
- * Returns 0 and sets *outlen_written, or a negative error with
- * *error_offset (if not NULL) set to the offset of the first offending
- * octet (inlen when the input ended too early):
+ * Returns 0 and sets *outlen_written, or a negative error and fills *err
+ * (if not NULL; untouched on success):
  * CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_ID_EMPTY, CPNS_ERR_ID_TOO_LONG,
  * CPNS_ERR_ID_SYNTAX, CPNS_ERR_ID_PCT_ENCODING, CPNS_ERR_ID_NAMESPACE,
  * CPNS_ERR_ID_TRUNCATED, CPNS_ERR_BUFFER_TOO_SMALL.
@@ -33,15 +39,15 @@ extern "C" {
 CPNS_EXTERN int cpns_entity_id_normalize(const uint8_t *in, size_t inlen,
                                          uint8_t *out, size_t outlen,
                                          size_t *outlen_written,
-                                         size_t *error_offset);
+                                         cpns_ident_error *err);
 
 /**
  * Validates a User ID and writes its normal form (realm ASCII letters
  * lower-cased, username unchanged) to out; outlen >= inlen suffices and out
  * may equal in.
  *
- * Returns 0 and sets *outlen_written, or a negative error with
- * *error_offset set as for cpns_entity_id_normalize():
+ * Returns 0 and sets *outlen_written, or a negative error and fills *err
+ * as cpns_entity_id_normalize() does:
  * CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_ID_EMPTY, CPNS_ERR_ID_TOO_LONG,
  * CPNS_ERR_ID_SYNTAX, CPNS_ERR_ID_UTF8, CPNS_ERR_ID_TRUNCATED,
  * CPNS_ERR_BUFFER_TOO_SMALL.
@@ -49,15 +55,8 @@ CPNS_EXTERN int cpns_entity_id_normalize(const uint8_t *in, size_t inlen,
 CPNS_EXTERN int cpns_user_id_normalize(const uint8_t *in, size_t inlen,
                                        uint8_t *out, size_t outlen,
                                        size_t *outlen_written,
-                                       size_t *error_offset);
+                                       cpns_ident_error *err);
 
-/**
- * Returns a short English phrase for what the grammar expected at the
- * failing offset of the last identifier error (e.g. "hex digit after %"),
- * derived from the error code and, where given, the offending octet.
- * Never NULL.
- */
-CPNS_EXTERN const char *cpns_ident_expected(int error);
 
 #ifdef __cplusplus
 }
