@@ -22,38 +22,6 @@ static int usage(void) {
   return 2;
 }
 
-static const char *error_name(int rc) {
-  switch (rc) {
-  case CPNS_ERR_PDU_TOO_LONG: return "CPNS_ERR_PDU_TOO_LONG";
-  case CPNS_ERR_DER_TRUNCATED: return "CPNS_ERR_DER_TRUNCATED";
-  case CPNS_ERR_DER_INDEFINITE_LENGTH: return "CPNS_ERR_DER_INDEFINITE_LENGTH";
-  case CPNS_ERR_DER_NON_MINIMAL_LENGTH: return "CPNS_ERR_DER_NON_MINIMAL_LENGTH";
-  case CPNS_ERR_DER_HIGH_TAG_FORM: return "CPNS_ERR_DER_HIGH_TAG_FORM";
-  case CPNS_ERR_DER_TOO_DEEP: return "CPNS_ERR_DER_TOO_DEEP";
-  case CPNS_ERR_DER_TRAILING_BYTES: return "CPNS_ERR_DER_TRAILING_BYTES";
-  case CPNS_ERR_DER_CONSTRUCTED_STRING: return "CPNS_ERR_DER_CONSTRUCTED_STRING";
-  case CPNS_ERR_DER_NON_MINIMAL_INTEGER: return "CPNS_ERR_DER_NON_MINIMAL_INTEGER";
-  case CPNS_ERR_DER_NON_CANONICAL: return "CPNS_ERR_DER_NON_CANONICAL";
-  case CPNS_ERR_DECODE: return "CPNS_ERR_DECODE";
-  case CPNS_ERR_WRONG_CHOICE: return "CPNS_ERR_WRONG_CHOICE";
-  case CPNS_ERR_CONSTRAINT: return "CPNS_ERR_CONSTRAINT";
-  case CPNS_ERR_EXTENSION_PRESENT: return "CPNS_ERR_EXTENSION_PRESENT";
-  case CPNS_ERR_UNKNOWN_ENUM: return "CPNS_ERR_UNKNOWN_ENUM";
-  case CPNS_ERR_ALLOC_BUDGET: return "CPNS_ERR_ALLOC_BUDGET";
-  case CPNS_ERR_STACK_BUDGET: return "CPNS_ERR_STACK_BUDGET";
-  case CPNS_ERR_NOMEM: return "CPNS_ERR_NOMEM";
-  case CPNS_ERR_PROTOCOL: return "CPNS_ERR_PROTOCOL";
-  case CPNS_ERR_ID_EMPTY: return "CPNS_ERR_ID_EMPTY";
-  case CPNS_ERR_ID_TOO_LONG: return "CPNS_ERR_ID_TOO_LONG";
-  case CPNS_ERR_ID_SYNTAX: return "CPNS_ERR_ID_SYNTAX";
-  case CPNS_ERR_ID_UTF8: return "CPNS_ERR_ID_UTF8";
-  case CPNS_ERR_ID_PCT_ENCODING: return "CPNS_ERR_ID_PCT_ENCODING";
-  case CPNS_ERR_ID_NAMESPACE: return "CPNS_ERR_ID_NAMESPACE";
-  case CPNS_ERR_ID_TRUNCATED: return "CPNS_ERR_ID_TRUNCATED";
-  }
-  return "error";
-}
-
 /* What a rejection says about each level: 1 yes, 0 no, -1 not reached. */
 static void verdict(int rc, int *der, int *module) {
   switch (rc) {
@@ -207,14 +175,14 @@ int msg_decode_main(int argc, char **argv) {
         printf("valid per PROTOCOL.md (identifiers, consistency): yes\n");
       else
         printf("valid per PROTOCOL.md (identifiers, consistency): no: %s (%s, %d)\n",
-               cpns_strerror(sem), error_name(sem), sem);
+               cpns_strerror(sem), cpns_error_name(sem), sem);
       if (cpns_pdu_format(&pdu, text, sizeof(text)) != 0) return 2;
       fputs(text, stdout);
       return 0;
     }
   }
   verdict(rc, &der, &module);
-  printf("rejected: %s (%s, %d)\n", cpns_strerror(rc), error_name(rc), rc);
+  printf("rejected: %s (%s, %d)\n", cpns_strerror(rc), cpns_error_name(rc), rc);
   printf("valid DER: %s\nvalid per module: %s\n", level(der), level(module));
   return 1;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cpns/codec.h>
+#include <cpns/version.h>
 
 /* asn1c's "enum Suite" and Check's "struct Suite" share a tag name. */
 #define Suite asn1c_Suite
@@ -266,6 +267,31 @@ static int decode_delivery(const del_spec *s) {
 }
 
 /* ---- round trips -------------------------------------------------------- */
+
+/* Every code of the enum has its own name and message; unknown codes do not crash. */
+START_TEST(test_error_names_and_version) {
+  static const int codes[] = {CPNS_OK, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_NOMEM,
+                              CPNS_ERR_DER_TRUNCATED, CPNS_ERR_ID_EMPTY, CPNS_ERR_KDF,
+                              CPNS_ERR_DEVICE_KEY, CPNS_ERR_STATE, CPNS_ERR_PEER_CLOSED};
+  const cpns_info *info;
+  ck_assert_str_eq(cpns_error_name(CPNS_ERR_NOMEM), "CPNS_ERR_NOMEM");
+  ck_assert_str_eq(cpns_error_name(CPNS_OK), "CPNS_OK");
+  ck_assert_str_eq(cpns_error_name(CPNS_ERR_PEER_CLOSED), "CPNS_ERR_PEER_CLOSED");
+  ck_assert_str_eq(cpns_error_name(-12345), "CPNS_ERR_UNKNOWN");
+  ck_assert_str_eq(cpns_error_name(1), "CPNS_ERR_UNKNOWN");
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+    ck_assert_str_ne(cpns_error_name(codes[i]), "CPNS_ERR_UNKNOWN");
+    ck_assert_str_ne(cpns_strerror(codes[i]), "unknown error");
+  }
+  info = cpns_version(0);
+  ck_assert_ptr_nonnull(info);
+  ck_assert_int_ge(info->age, 1);
+  ck_assert_int_eq(info->version_num, CPNS_VERSION_NUM);
+  ck_assert_str_eq(info->version_str, CPNS_VERSION);
+  ck_assert_ptr_eq(cpns_version(CPNS_VERSION_NUM), info);
+  ck_assert_ptr_null(cpns_version(CPNS_VERSION_NUM + 1));
+}
+END_TEST
 
 START_TEST(test_pdu_encode_round_trip_request) {
   cpns_pdu a = sample_request(0), b = sample_request(1);
@@ -1651,6 +1677,7 @@ static Suite *codec_suite(void) {
   Suite *s = suite_create("codec");
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_error_names_and_version);
   tcase_add_test(tc, test_pdu_encode_round_trip_request);
   tcase_add_test(tc, test_pdu_encode_round_trip_challenge);
   tcase_add_test(tc, test_pdu_encode_round_trip_delivery);

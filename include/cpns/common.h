@@ -104,6 +104,29 @@ typedef enum cpns_error {
  */
 CPNS_EXTERN const char *cpns_strerror(int error);
 
+/**
+ * Returns the symbolic name of an error code ("CPNS_ERR_NOMEM", "CPNS_OK"),
+ * static, never NULL; unknown codes give "CPNS_ERR_UNKNOWN".
+ */
+CPNS_EXTERN const char *cpns_error_name(int error);
+
+/** Layout version of cpns_info; fields are only ever appended. */
+#define CPNS_INFO_AGE 1
+
+/** What cpns_version() tells about the library actually loaded. */
+typedef struct cpns_info {
+  int age;                  /**< CPNS_INFO_AGE of the library: which fields exist. */
+  int version_num;          /**< Its CPNS_VERSION_NUM (0xMMmmpp). */
+  const char *version_str;  /**< Its CPNS_VERSION ("MAJOR.MINOR.PATCH"). */
+} cpns_info;
+
+/**
+ * Returns the run-time library's version, or NULL if it is older than
+ * least_version (a CPNS_VERSION_NUM value; 0 accepts any). Compare with the
+ * CPNS_VERSION_NUM of the headers the caller compiled against.
+ */
+CPNS_EXTERN const cpns_info *cpns_version(int least_version);
+
 /** Allocator hook, as in nghttp2: all four functions or none. */
 typedef struct cpns_mem {
   void *user_data;
