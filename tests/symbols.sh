@@ -2,9 +2,15 @@
 # Symbol isolation: every global symbol defined by the built libcpns.so and
 # libcpns.a must be cpns_* (libcpns.map for the first, the localized partial
 # link of Makefile.am for the second), so no internal or asn1c name can clash
-# with the program or another library. Run by `make check` in the build dir.
-# With LIBDIR (`make installcheck`), checks the installed copies there.
+# with the program or another library. And the exact list must be the one
+# committed in libcpns.exports (one name a line, sorted): an export that
+# appears or vanishes is an ABI change, made on purpose by editing that file
+# (doc/abi.md says how the version changes with it).
+# Run by `make check` in the build dir. With LIBDIR (`make installcheck`),
+# checks the installed copies there.
 set -eu
+exports=$(dirname "$0")/../libcpns.exports
+[ -f "$exports" ] || { echo "symbols.sh: $exports missing" >&2; exit 99; }
 nm_cmd=${NM:-nm}
 libdir=${1:-}
 if [ -n "$libdir" ]; then
@@ -32,6 +38,13 @@ check() {
   fi
   if ! printf '%s\n' "$syms" | grep -qx 'cpns_init'; then
     echo "FAIL: $1 does not export cpns_init" >&2
+    status=1
+  fi
+  changed=$(printf '%s\n' "$syms" | grep -v '^$' | LC_ALL=C sort -u |
+            diff -u "$exports" - | sed -n '3,$p' | grep '^[-+]' || true)
+  if [ -n "$changed" ]; then
+    echo "FAIL: $1 differs from libcpns.exports (-: listed, not exported; +: exported, not listed):" >&2
+    printf '  %s\n' $changed >&2
     status=1
   fi
   echo "$1: $(printf '%s\n' "$syms" | grep -c '^cpns_') global symbols named cpns_*"
