@@ -57,8 +57,8 @@ int cpns_crypto_credential_create(cpns_credential *out, const uint8_t *password,
   return rv;
 }
 
-int cpns_crypto_credential_encode(const cpns_credential *rec, uint8_t *out,
-                           size_t outlen, size_t *written) {
+int cpns_crypto_credential_encode(uint8_t *out, size_t outlen, size_t *written,
+                                  const cpns_credential *rec) {
   if (rec == NULL || out == NULL || written == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }

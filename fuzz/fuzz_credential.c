@@ -24,7 +24,7 @@ static void check_plain(const uint8_t *data, size_t size) {
     }
     return;
   }
-  if (cpns_crypto_credential_encode(&rec, out, sizeof(out), &n) != 0 || n != size ||
+  if (cpns_crypto_credential_encode(out, sizeof(out), &n, &rec) != 0 || n != size ||
       memcmp(out, data, size) != 0) {
     abort();
   }

@@ -359,15 +359,15 @@ START_TEST(test_credential_decode_round_trip) {
   cpns_credential *c = make_cred(), *d = sodium_malloc(sizeof(*d));
   uint8_t buf[CPNS_CREDENTIAL_ENCODED_MAX];
   size_t n;
-  ck_assert_int_eq(cpns_crypto_credential_encode(c, buf, sizeof(buf), &n), 0);
+  ck_assert_int_eq(cpns_crypto_credential_encode(buf, sizeof(buf), &n, c), 0);
   ck_assert_uint_eq(n, 96);
   ck_assert_mem_eq(buf, "CPCR\x01\x01\x00\x00\x00\x00\x00\x01\x00\x00\x00\x40", 16);
   ck_assert_int_eq(cpns_crypto_credential_decode(d, buf, n), 0);
   ck_assert_mem_eq(d, c, sizeof(*c));
-  ck_assert_int_eq(cpns_crypto_credential_encode(c, buf, 95, &n), CPNS_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(cpns_crypto_credential_encode(buf, 95, &n, c), CPNS_ERR_BUFFER_TOO_SMALL);
   c->kdf.ops_limit = 0;
-  ck_assert_int_eq(cpns_crypto_credential_encode(c, buf, sizeof(buf), &n), CPNS_ERR_ENCODE);
-  ck_assert_int_eq(cpns_crypto_credential_encode(NULL, buf, sizeof(buf), &n),
+  ck_assert_int_eq(cpns_crypto_credential_encode(buf, sizeof(buf), &n, c), CPNS_ERR_ENCODE);
+  ck_assert_int_eq(cpns_crypto_credential_encode(buf, sizeof(buf), &n, NULL),
                    CPNS_ERR_INVALID_ARGUMENT);
   sodium_free(c);
   sodium_free(d);
@@ -385,7 +385,7 @@ START_TEST(test_credential_decode_rejects_malformed) {
       {12, 0xff},          /* memLimitKiB far above the module */
       {15, 0x07},          /* memLimitKiB 7 (others zero below) */
   };
-  ck_assert_int_eq(cpns_crypto_credential_encode(c, buf, sizeof(buf), &n), 0);
+  ck_assert_int_eq(cpns_crypto_credential_encode(buf, sizeof(buf), &n, c), 0);
   for (i = 0; i <= n + 1; i++) {
     if (i != n) {
       ck_assert_int_eq(cpns_crypto_credential_decode(&d, buf, i), CPNS_ERR_RECORD_FORMAT);
@@ -582,7 +582,7 @@ START_TEST(test_credential_unseal_rejects) {
   /* A plain (unsealed) record is not a sealed one. */
   uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
   size_t n;
-  ck_assert_int_eq(cpns_crypto_credential_encode(c, plain, sizeof(plain), &n), 0);
+  ck_assert_int_eq(cpns_crypto_credential_encode(plain, sizeof(plain), &n, c), 0);
   ck_assert_int_eq(cpns_crypto_credential_unseal(d, plain, n, key, u, ulen), CPNS_ERR_RECORD_FORMAT);
   /* Still intact after all that. */
   ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen), 0);

@@ -337,7 +337,7 @@ START_TEST(test_db_records_sealed_on_disk) {
   /* The check can fail: the plain encoding would be found. */
   uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
   size_t n = 0;
-  ck_assert_int_eq(cpns_crypto_credential_encode(c, plain, sizeof(plain), &n), 0);
+  ck_assert_int_eq(cpns_crypto_credential_encode(plain, sizeof(plain), &n, c), 0);
   raw_exec_blob(path, "INSERT INTO users VALUES('plain', ?1, 0)", plain, (int)n);
   char wal[600];
   snprintf(wal, sizeof(wal), "%s-wal", path);
@@ -470,7 +470,7 @@ static void make_v1_db(const char *path, cpns_credential **creds, const char *co
     uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
     size_t len = 0;
     char sql[200];
-    ck_assert_int_eq(cpns_crypto_credential_encode(creds[i], plain, sizeof(plain), &len), 0);
+    ck_assert_int_eq(cpns_crypto_credential_encode(plain, sizeof(plain), &len, creds[i]), 0);
     snprintf(sql, sizeof(sql), "INSERT INTO users VALUES('%s', ?1, 1700000000)", users[i]);
     raw_exec_blob(path, sql, plain, (int)len);
   }
@@ -544,7 +544,7 @@ START_TEST(test_db_upgrade_v1_malformed_rolls_back) {
   ck_assert_int_eq(raw_user_version(path), 1);
   uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
   size_t n = 0;
-  ck_assert_int_eq(cpns_crypto_credential_encode(creds[0], plain, sizeof(plain), &n), 0);
+  ck_assert_int_eq(cpns_crypto_credential_encode(plain, sizeof(plain), &n, creds[0]), 0);
   sqlite3 *raw = NULL;
   sqlite3_stmt *st = NULL;
   ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);

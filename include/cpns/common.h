@@ -1,6 +1,41 @@
 /*
  * libcpns: common declarations shared by every module: the export macro,
  * the one error enum, the allocator hook and library initialisation.
+ *
+ * Conventions of the whole API (every header follows them):
+ *
+ * - Returns. A function returning int returns 0 on success or a negative
+ *   CPNS_ERR_* code, never anything else; its doc comment lists the codes
+ *   it can return. cpns_strerror() describes a code, cpns_error_name()
+ *   names it. Results travel through out-parameters
+ *   (cpns_gateway_get_result(gw, &result)), never as a sentinel value
+ *   folded into the return. The few functions that cannot fail return
+ *   their value directly (states, expiries, names) or void.
+ * - No hidden state. The library keeps no global or thread-local state
+ *   beyond cpns_init()'s one-time setup; everything a call reports comes
+ *   back through its own arguments (e.g. cpns_ident_error for identifier
+ *   errors). Distinct objects are independent; one object is not
+ *   thread-safe unless its header says so.
+ * - Names. cpns_<module>_<verb>: cpns_gateway_*, cpns_server_session_*,
+ *   cpns_secpool_*, cpns_keystore_*, cpns_pdu_*; every cryptographic
+ *   primitive is cpns_crypto_*. Objects are opaque, made by
+ *   cpns_x_new(&x, ...) and freed by cpns_x_del(x) (NULL allowed).
+ * - Argument order. Objects first: cpns_x_verb(x, outputs, inputs).
+ *   Codec calls put the value they encode or decode first
+ *   (cpns_pdu_encode(pdu, out, ...), cpns_pdu_decode(pdu, in, ...)).
+ *   Flat crypto and key store calls follow libsodium: outputs first, then
+ *   inputs, keys after the data they protect. A byte buffer is always the
+ *   triple (buf, buflen, &count) where count is what the call wrote or
+ *   consumed; an allocator (cpns_mem *) comes after the settings; the
+ *   current time now_ms is always the last argument.
+ * - Settings. Caller-filled structs are versioned: fill them with
+ *   cpns_x_settings_default(&s) (every field gets its real default; 0 is
+ *   not a default), change what you need, and pass them to cpns_x_new(),
+ *   which tells the library the layout version you compiled against
+ *   (doc/abi.md).
+ * - Memory. Output goes into caller-owned buffers; secrets live in
+ *   guarded memory (sodium_malloc()) and are wiped by the library when it
+ *   owns them. Every input is validated and bounded.
  */
 #ifndef CPNS_COMMON_H
 #define CPNS_COMMON_H

@@ -1,7 +1,7 @@
 /*
  * libcpns crypto, suite 1 argon2id-hmacsha256-xchacha20poly1305
- * (PROTOCOL.md §5, §6). Flat functions on fixed-size caller buffers, in the
- * style of libsodium. Call cpns_init() first. Callers keep secrets in
+ * (PROTOCOL.md §5, §6). Flat functions named cpns_crypto_*, on fixed-size
+ * caller buffers, in the style of libsodium (outputs first). Call cpns_init() first. Callers keep secrets in
  * sodium_malloc() memory and wipe them with sodium_memzero().
  */
 #ifndef CPNS_CRYPTO_H
@@ -169,8 +169,8 @@ CPNS_EXTERN int cpns_crypto_credential_create(cpns_credential *out,
  * doc/formats.md.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_BUFFER_TOO_SMALL or CPNS_ERR_ENCODE.
  */
-CPNS_EXTERN int cpns_crypto_credential_encode(const cpns_credential *rec, uint8_t *out,
-                                       size_t outlen, size_t *written);
+CPNS_EXTERN int cpns_crypto_credential_encode(uint8_t *out, size_t outlen, size_t *written,
+                                              const cpns_credential *rec);
 /**
  * Strict inverse of cpns_crypto_credential_encode().
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_RECORD_FORMAT.
