@@ -11,8 +11,9 @@
  *   (cpns_gateway_get_result(gw, &result)), never as a sentinel value
  *   folded into the return. The few functions that cannot fail return
  *   their value directly (states, expiries, names) or void.
- * - No hidden state. The library keeps no global or thread-local state
- *   beyond cpns_init()'s one-time setup; everything a call reports comes
+ * - No hidden state. Beyond cpns_init()'s one-time setup, no call leaves
+ *   state behind that a later call reads (the decoder's per-thread scratch
+ *   arena lives only during one call); everything a call reports comes
  *   back through its own arguments (e.g. cpns_ident_error for identifier
  *   errors). Distinct objects are independent; one object is not
  *   thread-safe unless its header says so.
