@@ -17,8 +17,8 @@
 
 /* Deepest TLV nesting accepted by the pre-check: a v1 PDU nests 3 deep. */
 #define CPNSI_DER_MAX_DEPTH 8
-#define CPNSI_DEFAULT_ALLOC_BUDGET 16384
-#define CPNSI_DEFAULT_STACK_BUDGET 32768
+#define CPNSI_DEFAULT_ALLOC_BUDGET CPNS_DECODE_ALLOC_BUDGET_DEFAULT
+#define CPNSI_DEFAULT_STACK_BUDGET CPNS_DECODE_STACK_BUDGET_DEFAULT
 
 /** Allocation scope of one decode: allocator, budget and what happened. */
 typedef struct cpnsi_asn_scope {

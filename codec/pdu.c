@@ -222,12 +222,13 @@ static int pdu_outer_tag(uint8_t tag) {
   return tag == 0xa0 || tag == 0xa1 || tag == 0xa2 ? 0 : CPNS_ERR_WRONG_CHOICE;
 }
 
-int cpns_pdu_decode(cpns_pdu *pdu, const uint8_t *in, size_t inlen,
-                    const cpns_decode_limits *limits) {
+int cpns_pdu_decode_versioned(cpns_pdu *pdu, const uint8_t *in, size_t inlen,
+                              int limits_version, const cpns_decode_limits *limits) {
   int rv;
   if (!pdu) return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_zero(pdu, sizeof(*pdu));
   if (!in && inlen) return CPNS_ERR_INVALID_ARGUMENT;
+  if (limits_version != CPNS_DECODE_LIMITS_V1) return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_codec_once();
   rv = cpnsi_strict_decode(&asn_DEF_CpnsPdu, in, inlen, limits, pdu_outer_tag,
                            pdu_from_asn, pdu_write, pdu);

@@ -50,6 +50,15 @@ static int decode_failure(const cpnsi_asn_scope *scope) {
   return CPNS_ERR_DECODE;
 }
 
+int cpns_decode_limits_default_versioned(int limits_version, cpns_decode_limits *limits) {
+  if (!limits || limits_version != CPNS_DECODE_LIMITS_V1) return CPNS_ERR_INVALID_ARGUMENT;
+  memset(limits, 0, sizeof(*limits));
+  limits->max_len = CPNS_PDU_MAX_DEFAULT;
+  limits->alloc_budget = CPNS_DECODE_ALLOC_BUDGET_DEFAULT;
+  limits->stack_budget = CPNS_DECODE_STACK_BUDGET_DEFAULT;
+  return 0;
+}
+
 int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
                         size_t inlen, const cpns_decode_limits *limits,
                         cpnsi_outer_tag_fn outer_tag, cpnsi_from_asn_fn to_plain,
@@ -68,9 +77,12 @@ int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
   int rv;
 
   if (limits) {
-    if (limits->max_len) max_len = limits->max_len;
-    if (limits->alloc_budget) alloc_budget = limits->alloc_budget;
-    if (limits->stack_budget) stack_budget = limits->stack_budget;
+    /* 0 is no default (cpns_decode_limits_default() fills those). */
+    if (!limits->max_len || !limits->alloc_budget || !limits->stack_budget)
+      return CPNS_ERR_INVALID_ARGUMENT;
+    max_len = limits->max_len;
+    alloc_budget = limits->alloc_budget;
+    stack_budget = limits->stack_budget;
     mem = limits->mem;
   }
   if (inlen > max_len) return CPNS_ERR_PDU_TOO_LONG;

@@ -112,12 +112,14 @@ static int transcript_outer_tag(uint8_t tag) {
   return tag == 0x30 ? 0 : CPNS_ERR_DECODE;
 }
 
-int cpns_auth_transcript_decode(cpns_auth_transcript *t, const uint8_t *in,
-                                size_t inlen, const cpns_decode_limits *limits) {
+int cpns_auth_transcript_decode_versioned(cpns_auth_transcript *t, const uint8_t *in,
+                                          size_t inlen, int limits_version,
+                                          const cpns_decode_limits *limits) {
   int rv;
   if (!t) return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_zero(t, sizeof(*t));
   if (!in && inlen) return CPNS_ERR_INVALID_ARGUMENT;
+  if (limits_version != CPNS_DECODE_LIMITS_V1) return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_codec_once();
   rv = cpnsi_strict_decode(&asn_DEF_AuthTranscript, in, inlen, limits,
                            transcript_outer_tag, transcript_from_asn,

@@ -120,7 +120,7 @@ int msg_decode_main(int argc, char **argv) {
   int transcript = 0, hex = 0, rc, der, module, i;
   long n;
 
-  memset(&limits, 0, sizeof(limits));
+  cpns_decode_limits_default(&limits);
   for (i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       printf("usage: cpns-msg decode [--transcript] [--hex] [--max-len N] FILE|-\n"

@@ -283,7 +283,7 @@ static int on_pdu(cpns_gateway *gw) {
   cpns_pdu pdu;
   cpns_decode_limits limits;
   int rv;
-  memset(&limits, 0, sizeof limits);
+  cpns_decode_limits_default(&limits);
   limits.max_len = gw->framer.max_len;
   limits.mem = cpnsi_mem_for_decode(&gw->mem);
   rv = cpns_pdu_decode(&pdu, gw->framer.buf, gw->framer.len, &limits);

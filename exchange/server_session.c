@@ -200,7 +200,7 @@ static int on_pdu(cpns_server_session *s) {
   cpns_pdu pdu;
   cpns_decode_limits limits;
   int rv;
-  memset(&limits, 0, sizeof limits);
+  cpns_decode_limits_default(&limits);
   limits.max_len = s->framer.max_len;
   limits.mem = cpnsi_mem_for_decode(&s->mem);
   rv = cpns_pdu_decode(&pdu, s->framer.buf, s->framer.len, &limits);

@@ -75,7 +75,7 @@ static void fuzz_tight_budget(const uint8_t *data, size_t size) {
   cpns_pdu p;
   cpns_decode_limits lim;
   int rc;
-  memset(&lim, 0, sizeof(lim));
+  cpns_decode_limits_default(&lim);
   lim.alloc_budget = (size % 7 + 1) * 64;
   lim.stack_budget = 512 + (size % 5) * 512;
   rc = cpns_pdu_decode(&p, data, size, &lim);

@@ -293,6 +293,29 @@ START_TEST(test_error_names_and_version) {
 }
 END_TEST
 
+/* Decode limits come from the library; 0 is no default, versions are checked. */
+START_TEST(test_decode_limits_defaults_and_version) {
+  static const uint8_t in[] = {0x30, 0x00};
+  cpns_decode_limits lim;
+  cpns_pdu p;
+  memset(&lim, 0xa5, sizeof lim);
+  ck_assert_int_eq(cpns_decode_limits_default(&lim), 0);
+  ck_assert_uint_eq(lim.max_len, CPNS_PDU_MAX_DEFAULT);
+  ck_assert_uint_eq(lim.alloc_budget, CPNS_DECODE_ALLOC_BUDGET_DEFAULT);
+  ck_assert_uint_eq(lim.stack_budget, CPNS_DECODE_STACK_BUDGET_DEFAULT);
+  ck_assert_ptr_null(lim.mem);
+  ck_assert_int_eq(cpns_decode_limits_default_versioned(CPNS_DECODE_LIMITS_VERSION + 1, &lim),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_decode_limits_default(NULL), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_pdu_decode_versioned(&p, in, sizeof in, 0, &lim),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  lim.alloc_budget = 0;
+  ck_assert_int_eq(cpns_pdu_decode(&p, in, sizeof in, &lim), CPNS_ERR_INVALID_ARGUMENT);
+  /* NULL limits: all defaults; the input is refused for what it is. */
+  ck_assert_int_ne(cpns_pdu_decode(&p, in, sizeof in, NULL), CPNS_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
 START_TEST(test_pdu_encode_round_trip_request) {
   cpns_pdu a = sample_request(0), b = sample_request(1);
   assert_round_trip(&a);
@@ -1165,7 +1188,8 @@ START_TEST(test_pdu_decode_too_long) {
   cpns_pdu p = sample_request(1), q;
   uint8_t buf[CPNS_PDU_MAX_ENCODED];
   size_t n = encode(&p, buf, sizeof(buf));
-  cpns_decode_limits lim = {0};
+  cpns_decode_limits lim;
+  cpns_decode_limits_default(&lim);
   lim.max_len = n;
   ck_assert_int_eq(cpns_pdu_decode(&q, buf, n, &lim), 0);
   lim.max_len = n - 1;
@@ -1270,7 +1294,8 @@ static void check_every_allocation_fails_cleanly(const uint8_t *buf, size_t n,
   for (fail = 1; fail < 1000 && !done; fail++) {
     counting_mem m = {0, 0, fail, 0};
     cpns_mem mem = {&m, cm_malloc, cm_free, cm_calloc, cm_realloc};
-    cpns_decode_limits lim = {0};
+    cpns_decode_limits lim;
+  cpns_decode_limits_default(&lim);
     cpns_pdu p;
     cpns_auth_transcript t;
     int rv;
@@ -1315,7 +1340,8 @@ START_TEST(test_pdu_decode_alloc_budget) {
   size_t n = encode(&p, buf, sizeof(buf)), budget;
   counting_mem m = {0, 0, 0, 0};
   cpns_mem mem = {&m, cm_malloc, cm_free, cm_calloc, cm_realloc};
-  cpns_decode_limits lim = {0};
+  cpns_decode_limits lim;
+  cpns_decode_limits_default(&lim);
   int seen_ok = 0;
   lim.mem = &mem;
   /* Below some budget the decode refuses; from there on it succeeds. */
@@ -1338,7 +1364,8 @@ START_TEST(test_pdu_decode_stack_budget) {
   cpns_pdu p = sample_request(1), q;
   uint8_t buf[CPNS_PDU_MAX_ENCODED];
   size_t n = encode(&p, buf, sizeof(buf));
-  cpns_decode_limits lim = {0};
+  cpns_decode_limits lim;
+  cpns_decode_limits_default(&lim);
   lim.stack_budget = 64;
   ck_assert_int_eq(cpns_pdu_decode(&q, buf, n, &lim), CPNS_ERR_STACK_BUDGET);
   lim.stack_budget = 65536;
@@ -1678,6 +1705,7 @@ static Suite *codec_suite(void) {
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_error_names_and_version);
+  tcase_add_test(tc, test_decode_limits_defaults_and_version);
   tcase_add_test(tc, test_pdu_encode_round_trip_request);
   tcase_add_test(tc, test_pdu_encode_round_trip_challenge);
   tcase_add_test(tc, test_pdu_encode_round_trip_delivery);

@@ -169,13 +169,34 @@ typedef struct cpns_pdu {
   } u;
 } cpns_pdu;
 
-/** Limits for one strict decode. Zero fields take the defaults. */
+#define CPNS_DECODE_ALLOC_BUDGET_DEFAULT 16384  /**< Bytes one decode may allocate. */
+#define CPNS_DECODE_STACK_BUDGET_DEFAULT 32768  /**< Bytes of stack one decode may use. */
+
+/**
+ * Limits for one strict decode. Fill them with cpns_decode_limits_default()
+ * first: numeric fields are used as they stand (a zero field is refused).
+ * Fields are only ever appended; CPNS_DECODE_LIMITS_VERSION grows with them.
+ */
 typedef struct cpns_decode_limits {
   size_t max_len;       /**< Longest accepted input; default CPNS_PDU_MAX_DEFAULT. */
-  size_t alloc_budget;  /**< Bytes the decoder may allocate; default 16384. */
-  size_t stack_budget;  /**< Bytes of stack the decoder may use; default 32768. */
-  const cpns_mem *mem;  /**< Allocator; default cpns_mem_default(). */
+  size_t alloc_budget;  /**< Bytes the decoder may allocate; default CPNS_DECODE_ALLOC_BUDGET_DEFAULT. */
+  size_t stack_budget;  /**< Bytes of stack the decoder may use; default CPNS_DECODE_STACK_BUDGET_DEFAULT. */
+  const cpns_mem *mem;  /**< Allocator; default NULL, the C library's (cpns_mem_default()). */
 } cpns_decode_limits;
+
+/** Layout versions of cpns_decode_limits. */
+#define CPNS_DECODE_LIMITS_V1 1
+#define CPNS_DECODE_LIMITS_VERSION CPNS_DECODE_LIMITS_V1
+
+/**
+ * Fills every field of the layout limits_version with its default. Call it
+ * through cpns_decode_limits_default(). Returns 0, or
+ * CPNS_ERR_INVALID_ARGUMENT (limits NULL, unknown version).
+ */
+CPNS_EXTERN int cpns_decode_limits_default_versioned(int limits_version,
+                                                     cpns_decode_limits *limits);
+#define cpns_decode_limits_default(LIMITS)                                                         \
+  cpns_decode_limits_default_versioned(CPNS_DECODE_LIMITS_VERSION, (LIMITS))
 
 /**
  * Encodes a PDU as DER into out[0..outlen).
@@ -196,8 +217,10 @@ CPNS_EXTERN int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out,
  * value or extension addition is rejected. On failure *pdu is zeroed and
  * nothing is leaked.
  *
- * limits may be NULL for the defaults. Returns 0, or:
- * CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_PDU_TOO_LONG, CPNS_ERR_DER_TRUNCATED,
+ * limits (layout limits_version) may be NULL for the defaults; call it
+ * through cpns_pdu_decode(). Returns 0, or:
+ * CPNS_ERR_INVALID_ARGUMENT (also: unknown limits_version, a zero limit),
+ * CPNS_ERR_PDU_TOO_LONG, CPNS_ERR_DER_TRUNCATED,
  * CPNS_ERR_DER_INDEFINITE_LENGTH, CPNS_ERR_DER_NON_MINIMAL_LENGTH,
  * CPNS_ERR_DER_HIGH_TAG_FORM, CPNS_ERR_DER_TOO_DEEP,
  * CPNS_ERR_DER_TRAILING_BYTES, CPNS_ERR_DER_CONSTRUCTED_STRING,
@@ -206,8 +229,10 @@ CPNS_EXTERN int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out,
  * CPNS_ERR_EXTENSION_PRESENT, CPNS_ERR_UNKNOWN_ENUM,
  * CPNS_ERR_ALLOC_BUDGET, CPNS_ERR_STACK_BUDGET, CPNS_ERR_NOMEM.
  */
-CPNS_EXTERN int cpns_pdu_decode(cpns_pdu *pdu, const uint8_t *in, size_t inlen,
-                                const cpns_decode_limits *limits);
+CPNS_EXTERN int cpns_pdu_decode_versioned(cpns_pdu *pdu, const uint8_t *in, size_t inlen,
+                                          int limits_version, const cpns_decode_limits *limits);
+#define cpns_pdu_decode(PDU, IN, INLEN, LIMITS)                                                    \
+  cpns_pdu_decode_versioned((PDU), (IN), (INLEN), CPNS_DECODE_LIMITS_VERSION, (LIMITS))
 
 /**
  * Encodes an AuthTranscript as DER: this is AuthMessage (§5).
@@ -222,11 +247,15 @@ CPNS_EXTERN int cpns_auth_transcript_encode(const cpns_auth_transcript *t,
 
 /**
  * Strictly decodes a DER AuthTranscript (for tools and test vectors), with
- * the same checks and errors as cpns_pdu_decode().
+ * the same checks and errors as cpns_pdu_decode(); call it through
+ * cpns_auth_transcript_decode().
  */
-CPNS_EXTERN int cpns_auth_transcript_decode(cpns_auth_transcript *t,
-                                            const uint8_t *in, size_t inlen,
-                                            const cpns_decode_limits *limits);
+CPNS_EXTERN int cpns_auth_transcript_decode_versioned(cpns_auth_transcript *t,
+                                                      const uint8_t *in, size_t inlen,
+                                                      int limits_version,
+                                                      const cpns_decode_limits *limits);
+#define cpns_auth_transcript_decode(T, IN, INLEN, LIMITS)                                          \
+  cpns_auth_transcript_decode_versioned((T), (IN), (INLEN), CPNS_DECODE_LIMITS_VERSION, (LIMITS))
 
 /**
  * Builds the AuthTranscript of an exchange from the KeyRequest the gateway
