@@ -134,6 +134,7 @@ void sodium_free(void *ptr) {
 /* ---- one exchange --------------------------------------------------------- */
 
 typedef struct fm_case {
+  const char *name;
   const char *password; /* the gateway's */
   hx_cred_mode cred_mode;
   cpns_store_status store_status;
@@ -141,12 +142,13 @@ typedef struct fm_case {
 } fm_case;
 
 static const fm_case cases[] = {
-    {HX_PASSWORD, HX_KNOWN, CPNS_STORE_OK, CPNS_RESULT_SUCCESS},
-    {WRONG_PASSWORD, HX_KNOWN, CPNS_STORE_OK, CPNS_RESULT_AUTHENTICATION_FAILED},
-    {HX_PASSWORD, HX_UNKNOWN, CPNS_STORE_OK, CPNS_RESULT_AUTHENTICATION_FAILED},
-    {HX_PASSWORD, HX_KNOWN, CPNS_STORE_CONFLICT, CPNS_RESULT_ENTITY_CONFLICT},
-    {HX_PASSWORD, HX_KNOWN, CPNS_STORE_FAILED, CPNS_RESULT_SERVER_ERROR},
-    {HX_PASSWORD, HX_THROTTLED, CPNS_STORE_OK, CPNS_RESULT_TRY_LATER},
+    {"success", HX_PASSWORD, HX_KNOWN, CPNS_STORE_OK, CPNS_RESULT_SUCCESS},
+    {"wrong password", WRONG_PASSWORD, HX_KNOWN, CPNS_STORE_OK,
+     CPNS_RESULT_AUTHENTICATION_FAILED},
+    {"unknown user", HX_PASSWORD, HX_UNKNOWN, CPNS_STORE_OK, CPNS_RESULT_AUTHENTICATION_FAILED},
+    {"entity conflict", HX_PASSWORD, HX_KNOWN, CPNS_STORE_CONFLICT, CPNS_RESULT_ENTITY_CONFLICT},
+    {"store failure", HX_PASSWORD, HX_KNOWN, CPNS_STORE_FAILED, CPNS_RESULT_SERVER_ERROR},
+    {"throttled", HX_PASSWORD, HX_THROTTLED, CPNS_STORE_OK, CPNS_RESULT_TRY_LATER},
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 
@@ -372,8 +374,8 @@ START_TEST(test_failmalloc_every_allocation) {
   ck_assert_int_ge(calls, 4 + 2 * use_pool);
   ck_assert_int_eq(sodium_calls, use_pool ? 1 : 2);
   ck_assert_int_eq(leaks_found(), 0);
-  fprintf(stderr, "failmalloc: result %d, %s secpool: %ld allocation points (%ld sodium_malloc)\n",
-          (int)c->result, use_pool ? "with" : "without", calls, sodium_calls);
+  fprintf(stderr, "failmalloc: %s, %s secpool: %ld allocation points (%ld sodium_malloc)\n",
+          c->name, use_pool ? "with" : "without", calls, sodium_calls);
 }
 END_TEST
 
