@@ -31,6 +31,7 @@ major=$((current - age))
 previous=/dev/null
 [ ! -f "$symbols" ] || previous=$symbols
 printf 'libcpns.so.%s libcpns%s #MINVER#\n' "$major" "$major"
+printf '* Build-Depends-Package: libcpns-dev\n'
 # Blank lines and # comments in the export list are skipped.
 sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$exports" | LC_ALL=C sort -u |
   awk -v version="$version" -v previous="$previous" '
