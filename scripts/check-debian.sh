@@ -80,7 +80,7 @@ apt-get install -y $debs
 for p in $packages; do dpkg -s "$p" | sed -n 's/^Version: /'"$p"' /p'; done
 
 step "4a. pkg-config and a program against the installed library"
-libs=$(pkg-config --libs libcpns)
+libs=$(pkg-config --libs libcpns | sed "s/ *$//")
 printf 'pkg-config --libs libcpns: %s\n' "$libs"
 [ "$libs" = "-lcpns" ] || fail "unexpected pkg-config --libs libcpns: $libs"
 mkdir -p "$work/use"
