@@ -32,7 +32,10 @@ for p in $packages; do
 done
 
 step "1. clean copy of the tree in $work/libcpns"
-rm -rf "$work" && mkdir -p "$work/libcpns"
+# Only what this script makes goes: WORKDIR may hold other things.
+rm -rf "$work/libcpns" "$work/use" "$work/lintian.txt" "$work"/*.deb \
+  "$work"/libcpns_*.changes "$work"/libcpns_*.buildinfo
+mkdir -p "$work/libcpns"
 if [ -d "$src/.git" ] && command -v git >/dev/null; then
   (cd "$src" && git ls-files -z | xargs -0 tar -cf -) | tar -xf - -C "$work/libcpns"
 else
