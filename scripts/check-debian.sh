@@ -89,6 +89,7 @@ step "4. install the packages into this machine"
 # From here on the packages come off again, whatever happens.
 trap 'step "5. purge the packages"; apt-get purge -y $packages' EXIT
 trap 'exit 1' HUP INT TERM
+# shellcheck disable=SC2086 # one word per package file
 apt-get install -y $debs
 for p in $packages; do dpkg -s "$p" | sed -n 's/^Version: /'"$p"' /p'; done
 
@@ -98,11 +99,14 @@ printf 'pkg-config --libs libcpns: %s\n' "$libs"
 [ "$libs" = "-lcpns" ] || fail "unexpected pkg-config --libs libcpns: $libs"
 mkdir -p "$work/use"
 # Built and run from another directory: headers and library come from /usr.
+# pkg-config's output is split into words on purpose.
+# shellcheck disable=SC2046
 cc -Wall -Wextra -Werror $(pkg-config --cflags libcpns) -o "$work/use/shared" \
   "$tree/tests/installcheck.c" $(pkg-config --libs libcpns)
 ldd "$work/use/shared" | grep -q 'libcpns\.so\.0 => /\(usr/\)\{0,1\}lib/' ||
   fail "the program does not use the installed libcpns.so.0"
 "$work/use/shared"
+# shellcheck disable=SC2046
 cc -Wall -Wextra -Werror $(pkg-config --cflags libcpns) -o "$work/use/static" \
   "$tree/tests/installcheck.c" -Wl,-Bstatic -lcpns -Wl,-Bdynamic \
   $(pkg-config --static --libs libcpns | sed 's/-lcpns\b//')

@@ -24,8 +24,10 @@ lt_value() {
 }
 current=$(lt_value CURRENT)
 age=$(lt_value AGE)
-[ -n "$current" ] && [ -n "$age" ] ||
-  { echo "gen-debian-symbols: no LT_CURRENT/LT_AGE in configure.ac" >&2; exit 1; }
+if [ -z "$current" ] || [ -z "$age" ]; then
+  echo "gen-debian-symbols: no LT_CURRENT/LT_AGE in configure.ac" >&2
+  exit 1
+fi
 major=$((current - age))
 
 previous=/dev/null
