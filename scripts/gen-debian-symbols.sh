@@ -1,7 +1,7 @@
 #!/bin/sh
-# Writes debian/libcpns0.symbols from the export list: one exported symbol
+# Rewrites debian/libcpns0.symbols from the export list: one exported symbol
 # name per line (default libcpns.exports at the top of the tree).
-#   scripts/gen-debian-symbols.sh [EXPORTS] > debian/libcpns0.symbols
+#   scripts/gen-debian-symbols.sh [EXPORTS]
 # A symbol already in debian/libcpns0.symbols keeps the version recorded
 # there; a new one gets the upstream version of the top debian/changelog
 # entry, the first release that has it. The soname comes from configure.ac's
@@ -32,8 +32,11 @@ major=$((current - age))
 
 previous=/dev/null
 [ ! -f "$symbols" ] || previous=$symbols
-printf 'libcpns.so.%s libcpns%s #MINVER#\n' "$major" "$major"
-printf '* Build-Depends-Package: libcpns-dev\n'
+tmp=$symbols.tmp
+trap 'rm -f "$tmp"' EXIT
+{
+  printf 'libcpns.so.%s libcpns%s #MINVER#\n' "$major" "$major"
+  printf '* Build-Depends-Package: libcpns-dev\n'
 # Blank lines and # comments in the export list are skipped.
 sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$exports" | LC_ALL=C sort -u |
   awk -v version="$version" -v previous="$previous" '
@@ -46,3 +49,6 @@ sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$exports" | LC_ALL=C sort -u 
         }
     }
     { printf " %s@Base %s\n", $0, ($0 in known) ? known[$0] : version }'
+} >"$tmp"
+mv -f "$tmp" "$symbols"
+echo "gen-debian-symbols: $symbols: $(grep -c '@Base ' "$symbols") symbols"
