@@ -37,8 +37,8 @@ trap 'rm -f "$tmp"' EXIT
 {
   printf 'libcpns.so.%s libcpns%s #MINVER#\n' "$major" "$major"
   printf '* Build-Depends-Package: libcpns-dev\n'
-# Blank lines and # comments in the export list are skipped.
-sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$exports" | LC_ALL=C sort -u |
+  # Blank lines and # comments in the export list are skipped.
+  sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$exports" | LC_ALL=C sort -u |
   awk -v version="$version" -v previous="$previous" '
     BEGIN {
       while ((getline line < previous) > 0)
