@@ -136,7 +136,7 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
   int fd = connect_loopback(port);
   int ok = -1, pdu = 0;
   uint8_t buf[CPNS_PDU_MAX_ENCODED];
-  size_t have = 0, pdu_bytes = 0;
+  size_t pdu_bytes = 0;
   while (fd >= 0) {
     cpns_gateway_state st = cpns_gateway_get_state(gw);
     if (st == CPNS_GATEWAY_SEND) {
@@ -145,20 +145,17 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
       if (record_sizes && pdu < 4) pdu_sizes[pdu] = n;
       pdu++;
     } else if (st == CPNS_GATEWAY_RECEIVE) {
-      ssize_t r = recv(fd, buf + have, sizeof(buf) - have, 0);
+      ssize_t r = recv(fd, buf, sizeof(buf), 0);
       if (r < 0 && errno == EINTR) continue;
-      size_t in = r > 0 ? have + (size_t)r : 0;
-      size_t consumed = 0;
-      cpns_gateway_read(gw, buf, in, &consumed, now_ms());
-      pdu_bytes += consumed;
+      size_t in = r > 0 ? (size_t)r : 0;
+      cpns_gateway_read(gw, buf, in, now_ms()); /* takes all: the server sends one PDU a turn */
+      pdu_bytes += in;
       if (cpns_gateway_get_state(gw) != CPNS_GATEWAY_RECEIVE) {
         if (record_sizes && pdu < 4) pdu_sizes[pdu] = pdu_bytes;
         if (pdu == 3) t_delivery = now_ns(); /* read and checked by the engine */
         pdu++;
         pdu_bytes = 0;
       }
-      have = in - consumed;
-      memmove(buf, buf + consumed, have);
       if (r <= 0) break;
     } else if (st == CPNS_GATEWAY_DERIVE) {
       if (cpns_gateway_derive(gw, now_ms()) != 0) break;

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cpns/codec.h>
 
@@ -132,6 +133,45 @@ int cpnsi_kdf_from_asn(cpns_kdf_params *p, const KdfParams_t *k);
 int cpnsi_version_from_asn(uint32_t *out, long v);
 int cpnsi_mode_from_asn(cpns_mode *out, long v);
 int cpnsi_suite_from_asn(cpns_suite *out, long v);
+
+/**
+ * Copies n octets of a field (identifiers, nonces: tens of octets) without
+ * a libc call, sixteen at a time with the last block overlapping the one
+ * before, and returns the OR of every word copied, so that a caller can
+ * test all octets' high bits at once (ASCII). dst and src do not overlap.
+ * The calls to memcpy it replaces were a tenth of a small PDU's strict
+ * decode beyond the plain one.
+ */
+static inline uint64_t cpnsi_copy_field(uint8_t *dst, const uint8_t *src, size_t n) {
+  uint64_t acc = 0, w[2];
+  uint32_t h;
+  size_t i;
+  if (n >= 16) { /* sixteen at a time, the last sixteen overlapping */
+    for (i = 0;; i += 16) {
+      if (i + 16 > n) i = n - 16;
+      memcpy(w, src + i, 16);
+      memcpy(dst + i, w, 16);
+      acc |= w[0] | w[1];
+      if (i + 16 == n) break;
+    }
+  } else if (n >= 8) {
+    memcpy(w, src, 8);
+    memcpy(w + 1, src + n - 8, 8);
+    memcpy(dst, w, 8);
+    memcpy(dst + n - 8, w + 1, 8);
+    acc = w[0] | w[1];
+  } else if (n >= 4) {
+    memcpy(&h, src, 4);
+    memcpy(dst, &h, 4);
+    acc = h;
+    memcpy(&h, src + n - 4, 4);
+    memcpy(dst + n - 4, &h, 4);
+    acc |= h;
+  } else {
+    for (i = 0; i < n; i++) acc |= dst[i] = src[i];
+  }
+  return acc;
+}
 
 /** memset(p, 0, n) through libc, never inlined (mem.c says why). */
 void cpnsi_zero(void *p, size_t n);

@@ -25,41 +25,18 @@ int cpnsi_octets_from_asn(uint8_t *out, size_t len, const void *octet_string) {
   return 0;
 }
 
-/* Whether p[0..n) is all ASCII, a word at a time (the last word overlapping
- * the one before). ASCII is valid UTF-8 of one character per octet
- * (UTF8String__process counts it so): most identifiers need no full
- * validation. */
-static int all_ascii(const uint8_t *p, size_t n) {
-  uint64_t acc = 0, w;
-  uint32_t h;
-  size_t i;
-  if (n >= 8) {
-    for (i = 0; i + 8 <= n; i += 8) {
-      memcpy(&w, p + i, 8);
-      acc |= w;
-    }
-    memcpy(&w, p + n - 8, 8);
-    acc |= w;
-  } else if (n >= 4) {
-    memcpy(&h, p, 4);
-    acc = h;
-    memcpy(&h, p + n - 4, 4);
-    acc |= h;
-  } else {
-    for (i = 0; i < n; i++) acc |= p[i];
-  }
-  return !(acc & 0x8080808080808080ULL);
-}
-
 int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max,
                         const void *octet_string) {
   const OCTET_STRING_t *os = octet_string;
   if (os->size < 1 || (size_t)os->size > max) return CPNS_ERR_CONSTRAINT;
-  /* The same validation the UTF8String constraints run; valid UTF-8 has at
-   * least one character per 1..max octets and at most one per octet. */
-  if (!all_ascii(os->buf, (size_t)os->size) && UTF8String_length(os) < 0)
+  /* Copied and checked in one pass. ASCII is valid UTF-8 of one character
+   * per octet (UTF8String__process counts it so): most identifiers need no
+   * full validation. Otherwise the same validation the UTF8String
+   * constraints run; valid UTF-8 has at least one character per 1..max
+   * octets and at most one per octet. On failure the caller zeroes out. */
+  if ((cpnsi_copy_field(out, os->buf, (size_t)os->size) & 0x8080808080808080ULL) &&
+      UTF8String_length(os) < 0)
     return CPNS_ERR_CONSTRAINT;
-  memcpy(out, os->buf, (size_t)os->size);
   *out_len = (size_t)os->size;
   return 0;
 }

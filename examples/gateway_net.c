@@ -167,27 +167,8 @@ static int do_send(cpns_gateway *gw, int fd, uint64_t io_timeout_ms) {
   return send_all(fd, out, written, io_timeout_ms) == 0 ? 0 : GW_EXIT_NETWORK;
 }
 
-/* Pending received bytes not yet consumed by the engine. */
-typedef struct rx_buf {
-  uint8_t data[CPNS_PDU_MAX_DEFAULT];
-  size_t off;
-  size_t len;
-} rx_buf;
-
-/* One step of RECEIVE: feed pending bytes, else wait for bytes or the deadline. */
-static int do_receive(cpns_gateway *gw, int fd, rx_buf *rx) {
-  if (rx->off < rx->len) {
-    size_t consumed = 0;
-    /* A failure moves the engine to FAILED; the caller reads why from it. */
-    (void)cpns_gateway_read(gw, rx->data + rx->off, rx->len - rx->off, &consumed, cli_now_ms());
-    if (consumed == 0 && cpns_gateway_get_state(gw) == CPNS_GATEWAY_RECEIVE) {
-      fprintf(stderr, "cpns-gateway: internal error: engine took no bytes\n");
-      return GW_EXIT_LOCAL;
-    }
-    rx->off += consumed;
-    return 0;
-  }
-  rx->off = rx->len = 0;
+/* One step of RECEIVE: wait for bytes or the deadline; the engine takes all it is given. */
+static int do_receive(cpns_gateway *gw, int fd) {
   int rc = wait_fd(fd, POLLIN, cpns_gateway_get_expiry(gw));
   if (rc < 0) {
     fprintf(stderr, "cpns-gateway: poll: %s\n", strerror(errno));
@@ -200,7 +181,8 @@ static int do_receive(cpns_gateway *gw, int fd, rx_buf *rx) {
     }
     return 0;
   }
-  ssize_t n = recv(fd, rx->data, sizeof rx->data, 0);
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  ssize_t n = recv(fd, buf, sizeof buf, 0);
   if (n < 0) {
     if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
       return 0;
@@ -208,19 +190,14 @@ static int do_receive(cpns_gateway *gw, int fd, rx_buf *rx) {
     fprintf(stderr, "cpns-gateway: connection to the server lost: %s\n", strerror(errno));
     return GW_EXIT_NETWORK;
   }
-  if (n == 0) {
-    size_t consumed = 0;
-    /* Tells the engine the stream ended: it fails with CPNS_ERR_PEER_CLOSED. */
-    (void)cpns_gateway_read(gw, NULL, 0, &consumed, cli_now_ms());
-    return 0;
-  }
-  rx->len = (size_t)n;
+  /* n == 0 tells the engine the stream ended: it fails with
+   * CPNS_ERR_PEER_CLOSED. Any failure moves it to FAILED; the caller reads
+   * why from it. */
+  (void)cpns_gateway_read(gw, buf, (size_t)n, cli_now_ms());
   return 0;
 }
 
 int gateway_exchange(cpns_gateway *gw, int fd, uint64_t io_timeout_ms) {
-  static rx_buf rx;  /* one exchange per process: no need for stack space */
-  rx.off = rx.len = 0;
   for (;;) {
     int rc = 0;
     switch (cpns_gateway_get_state(gw)) {
@@ -228,7 +205,7 @@ int gateway_exchange(cpns_gateway *gw, int fd, uint64_t io_timeout_ms) {
       rc = do_send(gw, fd, io_timeout_ms);
       break;
     case CPNS_GATEWAY_RECEIVE:
-      rc = do_receive(gw, fd, &rx);
+      rc = do_receive(gw, fd);
       break;
     case CPNS_GATEWAY_DERIVE:
       /* A failure moves the engine to FAILED; the caller reports it. */

@@ -631,6 +631,7 @@ cpns_store_status server_db_assign(server_db *db, const server_db_assignment *a)
   return status;
 }
 
+/* Steps a prepared statement that returns no rows once; returns 0 or -1. */
 static int run_prepared(server_db *db, sqlite3_stmt *st, const char *what) {
   if (st == NULL) {
     return -1;
@@ -640,6 +641,7 @@ static int run_prepared(server_db *db, sqlite3_stmt *st, const char *what) {
     report(db, what);
   }
   sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
   return rc;
 }
 
@@ -730,20 +732,6 @@ int server_db_lockout_get(server_db *db, const uint8_t *user_id, size_t user_id_
   return rc;
 }
 
-/* Steps a write statement once; returns 0 or -1. */
-static int step_write(server_db *db, sqlite3_stmt *st, const char *what) {
-  if (st == NULL) {
-    return -1;
-  }
-  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-  if (rc != 0) {
-    report(db, what);
-  }
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  return rc;
-}
-
 int server_db_lockout_put(server_db *db, const uint8_t *user_id, size_t user_id_len,
                           const server_db_lockout *row) {
   sqlite3_stmt *st = db->lockout_put;
@@ -754,7 +742,7 @@ int server_db_lockout_put(server_db *db, const uint8_t *user_id, size_t user_id_
   sqlite3_bind_int64(st, 2, (sqlite3_int64)row->failures);
   sqlite3_bind_int64(st, 3, (sqlite3_int64)row->last_failure_ms);
   sqlite3_bind_int64(st, 4, (sqlite3_int64)row->blocked_until_ms);
-  return step_write(db, st, "storing a lockout row");
+  return run_prepared(db, st, "storing a lockout row");
 }
 
 int server_db_lockout_del(server_db *db, const uint8_t *user_id, size_t user_id_len) {
@@ -763,7 +751,7 @@ int server_db_lockout_del(server_db *db, const uint8_t *user_id, size_t user_id_
     return -1;
   }
   bind_text(st, 1, user_id, user_id_len);
-  return step_write(db, st, "deleting a lockout row");
+  return run_prepared(db, st, "deleting a lockout row");
 }
 
 int64_t server_db_lockout_purge(server_db *db, int64_t failed_before_ms, int64_t now_ms) {
@@ -773,7 +761,7 @@ int64_t server_db_lockout_purge(server_db *db, int64_t failed_before_ms, int64_t
   }
   sqlite3_bind_int64(st, 1, (sqlite3_int64)failed_before_ms);
   sqlite3_bind_int64(st, 2, (sqlite3_int64)now_ms);
-  if (step_write(db, st, "purging lockout rows") != 0) {
+  if (run_prepared(db, st, "purging lockout rows") != 0) {
     return -1;
   }
   return (int64_t)sqlite3_changes64(db->conn);

@@ -69,8 +69,6 @@ typedef struct conn {
   const char *reason;   /* why we closed, for the log (overrides error) */
   server_addr_key addr;
   size_t out_len, out_off;
-  uint8_t *pending;     /* bytes read but not yet taken by the engine */
-  size_t pending_len;
   char peer[INET6_ADDRSTRLEN + 8];
 } conn;
 
@@ -220,8 +218,6 @@ static void conn_free(conn *c) {
   srv->nconns--;
   cpns_server_session_del(c->session);
   c->session = NULL;
-  free(c->pending);
-  c->pending = NULL;
   /* Its events are not pending (conn_finish deleted them): reusable. */
   if (c->ev_read != NULL && c->ev_write != NULL && c->ev_timer != NULL &&
       srv->nspare < CONN_SPARE_MAX) {
@@ -375,35 +371,6 @@ static void conn_arm_timer(conn *c, uint64_t now) {
   event_add(c->ev_timer, &tv);
 }
 
-/* Feeds bytes to the engine; keeps what it did not take for later. */
-static int conn_feed(conn *c, const uint8_t *in, size_t n, uint64_t now) {
-  size_t consumed = 0;
-  int rc = cpns_server_session_read(c->session, in, n, &consumed, now);
-  if (rc != 0) {
-    c->error = rc;
-    return 0;
-  }
-  if (consumed > n || (n > 0 && consumed == 0 &&
-                       cpns_server_session_get_state(c->session) == CPNS_SERVER_RECEIVE)) {
-    c->error = CPNS_ERR_INTERNAL; /* would spin: the engine took nothing */
-    return -1;
-  }
-  if (consumed < n) {
-    /* Bytes after a complete PDU (a peer that did not wait for our answer):
-     * kept for when the engine wants bytes again; rare, so allocated here. */
-    uint8_t *rest = malloc(n - consumed);
-    if (rest == NULL) {
-      c->error = CPNS_ERR_NOMEM;
-      return -1;
-    }
-    memcpy(rest, in + consumed, n - consumed);
-    free(c->pending);
-    c->pending = rest;
-    c->pending_len = n - consumed;
-  }
-  return 0;
-}
-
 /* Runs the engine until it waits for the peer, the store or the socket. */
 static void conn_drive(conn *c) {
   uint64_t now = cli_now_ms();
@@ -422,19 +389,6 @@ static void conn_drive(conn *c) {
     }
     cpns_server_state st = cpns_server_session_get_state(c->session);
     if (st == CPNS_SERVER_RECEIVE) {
-      if (c->pending != NULL) {
-        uint8_t *in = c->pending;
-        size_t n = c->pending_len;
-        c->pending = NULL;
-        c->pending_len = 0;
-        int rc = conn_feed(c, in, n, now);
-        free(in);
-        if (rc != 0) {
-          conn_finish(c);
-          return;
-        }
-        continue;
-      }
       /* Stays added while the engine answers synchronously: fewer epoll_ctl calls. */
       event_add(c->ev_read, NULL);
       break;
@@ -520,9 +474,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
     }
     n = 0; /* a reset connection is a closed one */
   }
-  if (conn_feed(c, buf, (size_t)n, cli_now_ms()) != 0) {
-    conn_finish(c);
-    return;
+  /* The engine takes every byte; an error moves it to CLOSE (conn_drive finishes). */
+  int rc = cpns_server_session_read(c->session, buf, (size_t)n, cli_now_ms());
+  if (rc != 0) {
+    c->error = rc;
   }
   conn_drive(c);
 }

@@ -8,6 +8,8 @@ void cpnsi_framer_init(cpnsi_framer *f, size_t max_len) {
     max_len = CPNS_PDU_MAX_DEFAULT;
   }
   f->max_len = max_len < CPNSI_FRAMER_CAPACITY ? max_len : CPNSI_FRAMER_CAPACITY;
+  f->ahead = NULL;
+  f->ahead_len = 0;
   cpnsi_framer_reset(f);
 }
 
@@ -61,4 +63,42 @@ int cpnsi_framer_feed(cpnsi_framer *f, const uint8_t *in, size_t inlen, size_t *
   }
   *consumed = used;
   return 0;
+}
+
+int cpnsi_framer_hold(cpnsi_framer *f, const cpns_mem *mem, const uint8_t *in, size_t inlen) {
+  if (inlen == 0) {
+    return 0;
+  }
+  if (inlen > f->max_len - f->ahead_len) {
+    return CPNS_ERR_PROTOCOL;
+  }
+  if (f->ahead == NULL) {
+    f->ahead = mem->malloc(f->max_len, mem->user_data);
+    if (f->ahead == NULL) {
+      return CPNS_ERR_NOMEM;
+    }
+  }
+  memcpy(f->ahead + f->ahead_len, in, inlen);
+  f->ahead_len += inlen;
+  return 0;
+}
+
+int cpnsi_framer_feed_ahead(cpnsi_framer *f) {
+  size_t used = 0;
+  int rv;
+  if (f->ahead_len == 0) {
+    return 0;
+  }
+  rv = cpnsi_framer_feed(f, f->ahead, f->ahead_len, &used);
+  memmove(f->ahead, f->ahead + used, f->ahead_len - used);
+  f->ahead_len -= used;
+  return rv;
+}
+
+void cpnsi_framer_drop_ahead(cpnsi_framer *f, const cpns_mem *mem) {
+  if (f->ahead != NULL) {
+    mem->free(f->ahead, mem->user_data);
+  }
+  f->ahead = NULL;
+  f->ahead_len = 0;
 }

@@ -21,13 +21,31 @@ typedef struct cpnsi_framer {
   size_t len;      /* octets buffered */
   size_t pdu_len;  /* whole TLV length, 0 while the header is incomplete */
   uint8_t buf[CPNSI_FRAMER_CAPACITY];
+  /* Octets the peer sent after the current PDU, before its turn: at most
+   * max_len. Allocated only when that happens, so that the usual
+   * one-PDU-at-a-time peer costs no memory beyond buf. */
+  uint8_t *ahead;
+  size_t ahead_len;
 } cpnsi_framer;
 
 /** Empties f and sets its limit (0 = CPNS_PDU_MAX_DEFAULT, capped at the capacity). */
 void cpnsi_framer_init(cpnsi_framer *f, size_t max_len);
 
-/** Drops any buffered bytes, keeping the limit. */
+/** Drops the bytes of the current PDU, keeping the limit and the octets held ahead. */
 void cpnsi_framer_reset(cpnsi_framer *f);
+
+/**
+ * Keeps in (the octets after the current PDU) until cpnsi_framer_feed_ahead().
+ * Returns 0, CPNS_ERR_PROTOCOL when more than max_len octets would be held
+ * (a peer more than one PDU ahead of its turn), CPNS_ERR_NOMEM.
+ */
+int cpnsi_framer_hold(cpnsi_framer *f, const cpns_mem *mem, const uint8_t *in, size_t inlen);
+
+/** Feeds the held octets like cpnsi_framer_feed(); keeps the ones it did not take. */
+int cpnsi_framer_feed_ahead(cpnsi_framer *f);
+
+/** Frees the held octets (none need wiping: they are what the peer sent in clear). */
+void cpnsi_framer_drop_ahead(cpnsi_framer *f, const cpns_mem *mem);
 
 /**
  * Takes bytes from in, never past the end of the current PDU, and sets

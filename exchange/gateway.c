@@ -33,6 +33,7 @@ static int fail(cpns_gateway *gw, int error) {
   gw->error = error;
   gw->expiry = UINT64_MAX;
   wipe_secrets(gw);
+  cpnsi_framer_drop_ahead(&gw->framer, &gw->mem);
   return error;
 }
 
@@ -189,6 +190,7 @@ void cpns_gateway_del(cpns_gateway *gw) {
     return;
   }
   mem = gw->mem;
+  cpnsi_framer_drop_ahead(&gw->framer, &mem);
   cpnsi_secblock_del(gw->sec, gw->sec_pool); /* wipes the block */
   sodium_memzero(gw, sizeof *gw);
   mem.free(gw, mem.user_data);
@@ -197,6 +199,8 @@ void cpns_gateway_del(cpns_gateway *gw) {
 cpns_gateway_state cpns_gateway_get_state(const cpns_gateway *gw) {
   return gw ? gw->state : CPNS_GATEWAY_FAILED;
 }
+
+static int take_input(cpns_gateway *gw, const uint8_t *in, size_t inlen);
 
 int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen, size_t *written,
                        uint64_t now_ms) {
@@ -213,6 +217,12 @@ int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen, size_t *wr
   *written = gw->out_len;
   gw->state = CPNS_GATEWAY_RECEIVE;
   gw->expiry = cpnsi_deadline(now_ms, gw->reply_timeout_ms);
+  if (gw->framer.ahead_len != 0) {
+    /* The server sent before its turn: a whole PDU held moves the state on
+     * now, so that the host, seeing RECEIVE, may always wait for bytes.
+     * An error moves to FAILED; the PDU was written all the same. */
+    (void)take_input(gw, NULL, 0);
+  }
   return 0;
 }
 
@@ -304,21 +314,18 @@ static int on_pdu(cpns_gateway *gw) {
   return fail(gw, CPNS_ERR_PROTOCOL);
 }
 
-int cpns_gateway_read(cpns_gateway *gw, const uint8_t *in, size_t inlen, size_t *consumed,
-                      uint64_t now_ms) {
-  int rv;
-  (void)now_ms; /* deadlines are the host's to enforce via handle_expiry */
-  if (gw == NULL || consumed == NULL || (in == NULL && inlen != 0)) {
-    return CPNS_ERR_INVALID_ARGUMENT;
+/*
+ * Frames and handles the PDU that starts with the octets held ahead, then in.
+ * Every PDU moves the state out of RECEIVE: octets after it are held for the
+ * next RECEIVE, or dropped once no PDU can follow (DONE, FAILED: §3, one
+ * exchange per connection, nothing comes after the KeyDelivery).
+ */
+static int take_input(cpns_gateway *gw, const uint8_t *in, size_t inlen) {
+  size_t used = 0;
+  int rv = cpnsi_framer_feed_ahead(&gw->framer);
+  if (rv == 0 && !cpnsi_framer_complete(&gw->framer)) {
+    rv = cpnsi_framer_feed(&gw->framer, in, inlen, &used);
   }
-  *consumed = 0;
-  if (gw->state != CPNS_GATEWAY_RECEIVE) {
-    return CPNS_ERR_STATE;
-  }
-  if (inlen == 0) {
-    return fail(gw, CPNS_ERR_PEER_CLOSED);
-  }
-  rv = cpnsi_framer_feed(&gw->framer, in, inlen, consumed);
   if (rv != 0) {
     return fail(gw, rv);
   }
@@ -327,7 +334,31 @@ int cpns_gateway_read(cpns_gateway *gw, const uint8_t *in, size_t inlen, size_t 
   }
   rv = on_pdu(gw);
   cpnsi_framer_reset(&gw->framer);
+  if (gw->state == CPNS_GATEWAY_DONE) {
+    cpnsi_framer_drop_ahead(&gw->framer, &gw->mem);
+    return rv;
+  }
+  if (gw->state != CPNS_GATEWAY_FAILED && used < inlen) {
+    int hold = cpnsi_framer_hold(&gw->framer, &gw->mem, in + used, inlen - used);
+    if (hold != 0) {
+      return fail(gw, hold);
+    }
+  }
   return rv;
+}
+
+int cpns_gateway_read(cpns_gateway *gw, const uint8_t *in, size_t inlen, uint64_t now_ms) {
+  (void)now_ms; /* deadlines are the host's to enforce via handle_expiry */
+  if (gw == NULL || (in == NULL && inlen != 0)) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (gw->state != CPNS_GATEWAY_RECEIVE) {
+    return CPNS_ERR_STATE;
+  }
+  if (inlen == 0) {
+    return fail(gw, CPNS_ERR_PEER_CLOSED);
+  }
+  return take_input(gw, in, inlen);
 }
 
 int cpns_gateway_derive(cpns_gateway *gw, uint64_t now_ms) {

@@ -28,6 +28,14 @@ tests_test_secpool_SOURCES = tests/test_secpool.c $(EXCHANGE_TEST_SOURCES)
 tests_test_secpool_CFLAGS = $(TEST_CFLAGS)
 tests_test_secpool_LDADD = $(TEST_LIBS)
 
+# Every allocation of whole exchanges made to fail in turn; its own program,
+# as it interposes sodium_malloc() (tests/test_failmalloc.c says why).
+check_PROGRAMS += tests/test_failmalloc
+TESTS += tests/test_failmalloc
+tests_test_failmalloc_SOURCES = tests/test_failmalloc.c $(EXCHANGE_TEST_SOURCES)
+tests_test_failmalloc_CFLAGS = $(TEST_CFLAGS)
+tests_test_failmalloc_LDADD = $(TEST_LIBS)
+
 # Fuzz targets: arbitrary byte streams, split where the input says, into
 # each engine (fuzz/fuzz_session_util.h describes the input format).
 FUZZ_TARGETS += fuzz/fuzz_server_session fuzz/fuzz_gateway_session

@@ -24,6 +24,7 @@ static int close_session(cpns_server_session *s, int error) {
   s->state = CPNS_SERVER_CLOSE;
   s->error = error;
   wipe_secrets(s);
+  cpnsi_framer_drop_ahead(&s->framer, &s->mem);
   return error;
 }
 
@@ -46,6 +47,7 @@ static int queue_delivery(cpns_server_session *s, cpns_result result,
     del->assignment = *assignment;
   }
   wipe_secrets(s); /* nothing secret is needed after the last PDU */
+  cpnsi_framer_drop_ahead(&s->framer, &s->mem); /* nor anything the gateway sends */
   rv = cpns_pdu_encode(&pdu, s->out, sizeof s->out, &s->out_len);
   if (rv != 0) {
     return close_session(s, rv);
@@ -139,6 +141,7 @@ void cpns_server_session_del(cpns_server_session *s) {
     return;
   }
   mem = s->mem;
+  cpnsi_framer_drop_ahead(&s->framer, &mem);
   cpnsi_secblock_del(s->sec, s->sec_pool); /* wipes the block */
   sodium_memzero(s, sizeof *s);
   mem.free(s, mem.user_data);
@@ -220,21 +223,24 @@ static int on_pdu(cpns_server_session *s) {
   return on_second_request(s, &pdu.u.key_request);
 }
 
-int cpns_server_session_read(cpns_server_session *s, const uint8_t *in, size_t inlen,
-                             size_t *consumed, uint64_t now_ms) {
-  int rv;
-  (void)now_ms; /* deadlines are the host's to enforce via handle_expiry */
-  if (s == NULL || consumed == NULL || (in == NULL && inlen != 0)) {
-    return CPNS_ERR_INVALID_ARGUMENT;
+/* True while the gateway may still send a PDU: the challenge is not answered yet. */
+static int expects_more_input(const cpns_server_session *s) {
+  return s->state == CPNS_SERVER_NEED_CREDENTIAL ||
+         (s->state == CPNS_SERVER_SEND && s->after_send == CPNS_SERVER_RECEIVE);
+}
+
+/*
+ * Frames and handles the PDU that starts with the octets held ahead, then in.
+ * Every PDU moves the state out of RECEIVE: octets after it are held for the
+ * next RECEIVE, or dropped once no PDU can follow (a KeyDelivery is due or
+ * the session closes: §3, one exchange per connection).
+ */
+static int take_input(cpns_server_session *s, const uint8_t *in, size_t inlen) {
+  size_t used = 0;
+  int rv = cpnsi_framer_feed_ahead(&s->framer);
+  if (rv == 0 && !cpnsi_framer_complete(&s->framer)) {
+    rv = cpnsi_framer_feed(&s->framer, in, inlen, &used);
   }
-  *consumed = 0;
-  if (s->state != CPNS_SERVER_RECEIVE) {
-    return CPNS_ERR_STATE;
-  }
-  if (inlen == 0) {
-    return close_session(s, CPNS_ERR_PEER_CLOSED);
-  }
-  rv = cpnsi_framer_feed(&s->framer, in, inlen, consumed);
   if (rv != 0) {
     return close_session(s, rv);
   }
@@ -243,7 +249,32 @@ int cpns_server_session_read(cpns_server_session *s, const uint8_t *in, size_t i
   }
   rv = on_pdu(s);
   cpnsi_framer_reset(&s->framer);
+  if (!expects_more_input(s)) {
+    cpnsi_framer_drop_ahead(&s->framer, &s->mem);
+    return rv;
+  }
+  if (used < inlen) {
+    int hold = cpnsi_framer_hold(&s->framer, &s->mem, in + used, inlen - used);
+    if (hold != 0) {
+      return close_session(s, hold);
+    }
+  }
   return rv;
+}
+
+int cpns_server_session_read(cpns_server_session *s, const uint8_t *in, size_t inlen,
+                             uint64_t now_ms) {
+  (void)now_ms; /* deadlines are the host's to enforce via handle_expiry */
+  if (s == NULL || (in == NULL && inlen != 0)) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (s->state != CPNS_SERVER_RECEIVE) {
+    return CPNS_ERR_STATE;
+  }
+  if (inlen == 0) {
+    return close_session(s, CPNS_ERR_PEER_CLOSED);
+  }
+  return take_input(s, in, inlen);
 }
 
 int cpns_server_session_get_user_id(const cpns_server_session *s, const uint8_t **user_id_norm,
@@ -337,6 +368,12 @@ int cpns_server_session_write(cpns_server_session *s, uint8_t *out, size_t outle
   if (s->state == CPNS_SERVER_RECEIVE) {
     /* The gateway's time for its next PDU includes its Argon2id run. */
     s->pdu_deadline = cpnsi_deadline(now_ms, s->pdu_timeout_ms);
+    if (s->framer.ahead_len != 0) {
+      /* The gateway sent before its turn: a whole PDU held moves the state
+       * on now, so that the host, seeing RECEIVE, may always wait for bytes.
+       * An error moves to CLOSE; the PDU was written all the same. */
+      (void)take_input(s, NULL, 0);
+    }
   }
   return 0;
 }

@@ -59,8 +59,8 @@ static void host_steps(cpns_gateway *gw, uint64_t now) {
   }
 }
 
-static int gw_read(void *ctx, const uint8_t *in, size_t inlen, size_t *consumed, uint64_t now) {
-  return cpns_gateway_read(ctx, in, inlen, consumed, now);
+static int gw_read(void *ctx, const uint8_t *in, size_t inlen, uint64_t now) {
+  return cpns_gateway_read(ctx, in, inlen, now);
 }
 static void gw_expiry(void *ctx, uint64_t now) { (void)cpns_gateway_handle_expiry(ctx, now); }
 static int gw_receiving(void *ctx) { return cpns_gateway_get_state(ctx) == CPNS_GATEWAY_RECEIVE; }

@@ -75,8 +75,8 @@ typedef struct server_ctx {
   uint8_t opts;
 } server_ctx;
 
-static int sv_read(void *ctx, const uint8_t *in, size_t inlen, size_t *consumed, uint64_t now) {
-  return cpns_server_session_read(((server_ctx *)ctx)->s, in, inlen, consumed, now);
+static int sv_read(void *ctx, const uint8_t *in, size_t inlen, uint64_t now) {
+  return cpns_server_session_read(((server_ctx *)ctx)->s, in, inlen, now);
 }
 static void sv_expiry(void *ctx, uint64_t now) {
   (void)cpns_server_session_handle_expiry(((server_ctx *)ctx)->s, now);

@@ -136,7 +136,7 @@ static inline void fz_check_sent(const uint8_t *buf, size_t len, int from_server
 /* What the event loop needs of one engine; ctx is the target's own. */
 typedef struct fz_engine {
   void *ctx;
-  int (*read)(void *ctx, const uint8_t *in, size_t inlen, size_t *consumed, uint64_t now);
+  int (*read)(void *ctx, const uint8_t *in, size_t inlen, uint64_t now);
   void (*handle_expiry)(void *ctx, uint64_t now);
   int (*receiving)(void *ctx);         /* waits for bytes */
   int (*finished)(void *ctx);          /* nothing more will happen */
@@ -145,9 +145,11 @@ typedef struct fz_engine {
 } fz_engine;
 
 /*
- * Feeds the events of data[1..size) (format above) to an engine. A host
- * keeps the bytes a read did not consume and offers them again later; a
- * read that fails must leave the engine in its failed/closed state.
+ * Feeds the events of data[1..size) (format above) to an engine. Like a
+ * host, it reads only while the engine receives, and the engine takes the
+ * whole chunk (it keeps bytes after a PDU itself); a chunk that arrives in
+ * another state is dropped. A read that fails must leave the engine in its
+ * failed/closed state.
  */
 static inline void fz_play(const uint8_t *data, size_t size, const fz_engine *e) {
   uint64_t now = 0;
@@ -156,8 +158,7 @@ static inline void fz_play(const uint8_t *data, size_t size, const fz_engine *e)
   while (off < size && !e->finished(e->ctx)) {
     uint8_t ev = data[off++];
     if (ev == FZ_EVENT_CLOSE) {
-      size_t consumed;
-      (void)e->read(e->ctx, NULL, 0, &consumed, now);
+      (void)e->read(e->ctx, NULL, 0, now);
     } else if (ev == FZ_EVENT_TIME) {
       now += off < size ? (uint64_t)data[off++] * 1000 : 1000;
       e->handle_expiry(e->ctx, now);
@@ -165,17 +166,10 @@ static inline void fz_play(const uint8_t *data, size_t size, const fz_engine *e)
       size_t n = size - off < ev ? size - off : ev;
       const uint8_t *chunk = data + off;
       off += n;
-      while (n > 0 && e->receiving(e->ctx)) {
-        size_t consumed = 0;
-        int rv = e->read(e->ctx, chunk, n, &consumed, now);
-        if (consumed > n || (rv != 0 && !e->closed_on_error(e->ctx))) {
+      if (n > 0 && e->receiving(e->ctx)) {
+        int rv = e->read(e->ctx, chunk, n, now);
+        if (rv != 0 && !e->closed_on_error(e->ctx)) {
           abort();
-        }
-        chunk += consumed;
-        n -= consumed;
-        e->host_steps(e->ctx, now);
-        if (consumed == 0) {
-          break;
         }
       }
     }

@@ -59,20 +59,19 @@ static void run(exchange *x, uint8_t sopts, uint8_t gopts, int server_side) {
   for (steps = 0; steps < 32; ++steps) {
     cpns_gateway_state g = cpns_gateway_get_state(gw);
     cpns_server_state sv = cpns_server_session_get_state(s);
-    size_t consumed;
     wire *w;
     if (g == CPNS_GATEWAY_SEND && sv == CPNS_SERVER_RECEIVE && x->n_to_server < 2) {
       w = &x->to_server[x->n_to_server++];
       if (cpns_gateway_write(gw, w->bytes, sizeof w->bytes, &w->len, 0) != 0) {
         die("gateway_write");
       }
-      (void)cpns_server_session_read(s, w->bytes, w->len, &consumed, 0);
+      (void)cpns_server_session_read(s, w->bytes, w->len, 0);
     } else if (sv == CPNS_SERVER_SEND && g == CPNS_GATEWAY_RECEIVE && x->n_to_gateway < 2) {
       w = &x->to_gateway[x->n_to_gateway++];
       if (cpns_server_session_write(s, w->bytes, sizeof w->bytes, &w->len, 0) != 0) {
         die("server_write");
       }
-      (void)cpns_gateway_read(gw, w->bytes, w->len, &consumed, 0);
+      (void)cpns_gateway_read(gw, w->bytes, w->len, 0);
     } else if (sv == CPNS_SERVER_NEED_CREDENTIAL) {
       if (cpns_server_session_provide_credential(s, cred_mode == 1 ? NULL : credential,
                                                  cred_mode == 2, 0) != 0) {

@@ -920,6 +920,52 @@ static int decode_with_text(cpns_pdu *p, cpns_auth_transcript *t, text_field f,
   return rv;
 }
 
+/* cpnsi_copy_field (text fields' copy and ASCII check in one pass): every
+ * length through three blocks of sixteen, exactly n octets written, the
+ * high bit of any octet (first, inside, last) seen. */
+START_TEST(test_copy_field) {
+  uint8_t src[64], dst[64 + 2];
+  size_t n, i, hi;
+  for (i = 0; i < sizeof(src); i++) src[i] = (uint8_t)(0x21 + i);
+  for (n = 0; n <= sizeof(src); n++) {
+    memset(dst, 0xa5, sizeof(dst));
+    ck_assert_msg((cpnsi_copy_field(dst + 1, src, n) & 0x8080808080808080ULL) == 0, "n %zu", n);
+    ck_assert_msg(memcmp(dst + 1, src, n) == 0, "n %zu", n);
+    ck_assert_msg(dst[0] == 0xa5 && dst[n + 1] == 0xa5, "n %zu wrote outside", n);
+    for (hi = 0; hi < n; hi++) {
+      src[hi] |= 0x80;
+      ck_assert_msg((cpnsi_copy_field(dst + 1, src, n) & 0x8080808080808080ULL) != 0,
+                    "n %zu high bit at %zu missed", n, hi);
+      ck_assert_msg(memcmp(dst + 1, src, n) == 0, "n %zu", n);
+      src[hi] &= 0x7f;
+    }
+  }
+}
+END_TEST
+
+/* Every length of an identifier decodes to the same octets, ASCII and with
+ * a two-octet character at its end (the full UTF-8 validation path). */
+START_TEST(test_pdu_decode_text_every_length) {
+  cpns_pdu del = sample_delivery(0), q;
+  cpns_key_delivery *d = &del.u.key_delivery;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t n, i, len;
+  int utf8;
+  for (utf8 = 0; utf8 <= 1; utf8++)
+    for (n = 1 + (size_t)utf8; n <= CPNS_ENTITY_ID_MAX; n++) {
+      for (i = 0; i < n; i++) d->entity_id[i] = (uint8_t)('0' + i % 64);
+      if (utf8) memcpy(d->entity_id + n - 2, "\xc3\xa9", 2);
+      d->entity_id_len = n;
+      len = encode(&del, buf, sizeof(buf));
+      ck_assert_msg(cpns_pdu_decode(&q, buf, len, NULL) == 0, "n %zu utf8 %d", n, utf8);
+      ck_assert_uint_eq(q.u.key_delivery.entity_id_len, n);
+      ck_assert_msg(memcmp(q.u.key_delivery.entity_id, d->entity_id, n) == 0, "n %zu", n);
+      for (i = n; i < CPNS_ENTITY_ID_MAX; i++)
+        ck_assert_msg(q.u.key_delivery.entity_id[i] == 0, "n %zu: octet %zu set", n, i);
+    }
+}
+END_TEST
+
 START_TEST(test_pdu_decode_text_utf8) {
   static const struct {
     const char *bytes;
@@ -1728,6 +1774,8 @@ static Suite *codec_suite(void) {
   tcase_add_test(tc, test_pdu_decode_challenge_edges);
   tcase_add_test(tc, test_pdu_decode_delivery_edges);
   tcase_add_test(tc, test_pdu_decode_text_utf8);
+  tcase_add_test(tc, test_copy_field);
+  tcase_add_test(tc, test_pdu_decode_text_every_length);
   tcase_add_test(tc, test_pdu_decode_constraint_precedes_unknown_enum);
   tcase_add_test(tc, test_pdu_decode_trailing_bytes);
   tcase_add_test(tc, test_pdu_decode_truncated);

@@ -739,11 +739,10 @@ START_TEST(test_gateway_handle_expiry) {
   cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
   cpns_gateway *gw;
   static const uint8_t part[] = {0xa1, 0x40, 0x02};
-  size_t consumed;
   st.reply_timeout_ms = 250;
   gw = gateway_waiting(&st, NULL, 1000);
   ck_assert_uint_eq(cpns_gateway_get_expiry(gw), 1250);
-  ck_assert_int_eq(cpns_gateway_read(gw, part, sizeof part, &consumed, 1100), 0);
+  ck_assert_int_eq(cpns_gateway_read(gw, part, sizeof part, 1100), 0);
   ck_assert_int_eq(cpns_gateway_handle_expiry(gw, 1249), 0);
   ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_RECEIVE);
   ck_assert_int_eq(cpns_gateway_handle_expiry(gw, 1250), CPNS_ERR_TIMEOUT);
@@ -756,8 +755,7 @@ END_TEST
 START_TEST(test_gateway_read_peer_closed) {
   cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
   cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
-  size_t consumed;
-  ck_assert_int_eq(cpns_gateway_read(gw, NULL, 0, &consumed, 0), CPNS_ERR_PEER_CLOSED);
+  ck_assert_int_eq(cpns_gateway_read(gw, NULL, 0, 0), CPNS_ERR_PEER_CLOSED);
   expect_failed(gw, CPNS_ERR_PEER_CLOSED);
   cpns_gateway_del(gw);
 }
@@ -790,36 +788,151 @@ START_TEST(test_gateway_read_oversized_length) {
   cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
   cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
   uint8_t big[100];
-  size_t consumed;
   memset(big, 0, sizeof big);
   big[0] = 0xa2;
   big[1] = 0x82;
   big[2] = 0x10; /* 4096 + 1 */
   big[3] = 0x01;
-  ck_assert_int_eq(cpns_gateway_read(gw, big, sizeof big, &consumed, 0), CPNS_ERR_PDU_TOO_LONG);
-  ck_assert_uint_le(consumed, 4);
+  ck_assert_int_eq(cpns_gateway_read(gw, big, sizeof big, 0), CPNS_ERR_PDU_TOO_LONG);
   expect_failed(gw, CPNS_ERR_PDU_TOO_LONG);
   cpns_gateway_del(gw);
 }
 END_TEST
 
-START_TEST(test_gateway_read_leaves_trailing_bytes) {
+/* Encodes a KeyChallenge and then a tryLater KeyDelivery for req into buf. */
+static size_t challenge_then_refusal(const cpns_key_request *req, uint8_t *buf, size_t buflen,
+                                     size_t *challenge_len) {
+  cpns_pdu pdu;
+  size_t len;
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_CHALLENGE;
+  challenge_for(&pdu.u.key_challenge);
+  *challenge_len = hx_encode(&pdu, buf, buflen);
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_DELIVERY;
+  delivery_for(&pdu.u.key_delivery, req, CPNS_RESULT_TRY_LATER);
+  len = hx_encode(&pdu, buf + *challenge_len, buflen - *challenge_len);
+  return *challenge_len + len;
+}
+
+/* Runs Argon2id and writes the second KeyRequest: the engine's next RECEIVE. */
+static void derive_and_write(cpns_gateway *gw) {
+  uint8_t out[CPNS_PDU_MAX_ENCODED];
+  size_t written;
+  ck_assert_int_eq(cpns_gateway_derive(gw, 0), 0);
+  ck_assert_int_eq(cpns_gateway_write(gw, out, sizeof out, &written, 0), 0);
+}
+
+/* Two PDUs in one read: the second is kept, then handled when RECEIVE returns. */
+START_TEST(test_gateway_read_two_pdus_at_once) {
   cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
-  cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
+  cpns_key_request req;
+  cpns_gateway *gw = gateway_waiting(&st, &req, 0);
+  uint8_t buf[2 * CPNS_PDU_MAX_ENCODED];
+  size_t challenge_len, len = challenge_then_refusal(&req, buf, sizeof buf, &challenge_len);
+  ck_assert_int_eq(cpns_gateway_read(gw, buf, len, 0), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_DERIVE);
+  derive_and_write(gw);
+  expect_failed(gw, CPNS_ERR_REFUSED);
+  ck_assert_int_eq(hx_gateway_result(gw), CPNS_RESULT_TRY_LATER);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* A KeyChallenge split after every octet still completes on its last one. */
+START_TEST(test_gateway_read_split_at_every_octet) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_request req;
+  uint8_t buf[2 * CPNS_PDU_MAX_ENCODED];
+  size_t challenge_len, at;
+  cpns_gateway *gw = gateway_waiting(&st, &req, 0);
+  (void)challenge_then_refusal(&req, buf, sizeof buf, &challenge_len);
+  cpns_gateway_del(gw);
+  for (at = 1; at < challenge_len; ++at) {
+    gw = gateway_waiting(&st, NULL, 0);
+    ck_assert_int_eq(cpns_gateway_read(gw, buf, at, 0), 0);
+    ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_RECEIVE);
+    ck_assert_int_eq(cpns_gateway_read(gw, buf + at, challenge_len - at, 0), 0);
+    ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_DERIVE);
+    cpns_gateway_del(gw);
+  }
+}
+END_TEST
+
+/* A PDU and the start of the next: the part kept waits for the rest. */
+START_TEST(test_gateway_read_pdu_and_partial_next) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_request req;
+  uint8_t buf[2 * CPNS_PDU_MAX_ENCODED];
+  size_t challenge_len, len, at;
+  cpns_gateway *gw = gateway_waiting(&st, &req, 0);
+  len = challenge_then_refusal(&req, buf, sizeof buf, &challenge_len);
+  cpns_gateway_del(gw);
+  for (at = challenge_len + 1; at < len; ++at) {
+    gw = gateway_waiting(&st, &req, 0);
+    /* The nonce differs per engine: re-encode the echo for this one. */
+    len = challenge_then_refusal(&req, buf, sizeof buf, &challenge_len);
+    ck_assert_int_eq(cpns_gateway_read(gw, buf, at, 0), 0);
+    ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_DERIVE);
+    derive_and_write(gw);
+    ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_RECEIVE);
+    ck_assert_int_eq(cpns_gateway_read(gw, buf + at, len - at, 0), CPNS_ERR_REFUSED);
+    expect_failed(gw, CPNS_ERR_REFUSED);
+    cpns_gateway_del(gw);
+  }
+}
+END_TEST
+
+/* At most one PDU of max_pdu_len octets may follow the KeyChallenge. */
+START_TEST(test_gateway_read_too_many_octets_ahead) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  uint8_t buf[3 * CPNS_PDU_MAX_ENCODED];
+  size_t limit = _i == 0 ? CPNS_PDU_MAX_ENCODED : 600; /* default 4096 acts as the capacity */
+  size_t len;
   cpns_key_challenge c;
   cpns_pdu pdu;
-  uint8_t buf[CPNS_PDU_MAX_ENCODED];
-  size_t len, consumed;
+  cpns_gateway *gw;
+  st.max_pdu_len = _i == 0 ? CPNS_PDU_MAX_DEFAULT : limit;
   challenge_for(&c);
   memset(&pdu, 0, sizeof pdu);
   pdu.type = CPNS_PDU_KEY_CHALLENGE;
   pdu.u.key_challenge = c;
   len = hx_encode(&pdu, buf, sizeof buf);
-  memset(buf + len, 0xa1, 5);
-  ck_assert_int_eq(cpns_gateway_read(gw, buf, len + 5, &consumed, 0), 0);
-  ck_assert_uint_eq(consumed, len);
+  memset(buf + len, 0xa2, sizeof buf - len);
+  gw = gateway_waiting(&st, NULL, 0);
+  ck_assert_int_eq(cpns_gateway_read(gw, buf, len + limit, 0), 0);
   ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_DERIVE);
   cpns_gateway_del(gw);
+  gw = gateway_waiting(&st, NULL, 0);
+  ck_assert_int_eq(cpns_gateway_read(gw, buf, len + limit + 1, 0), CPNS_ERR_PROTOCOL);
+  expect_failed(gw, CPNS_ERR_PROTOCOL);
+  cpns_gateway_del(gw);
+  /* Split over two reads: the second one is no longer taken in DERIVE. */
+  gw = gateway_waiting(&st, NULL, 0);
+  ck_assert_int_eq(cpns_gateway_read(gw, buf, len + 1, 0), 0);
+  ck_assert_int_eq(cpns_gateway_read(gw, buf + len + 1, limit, 0), CPNS_ERR_STATE);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* Nothing follows the KeyDelivery (§3): octets after it are dropped unread. */
+START_TEST(test_gateway_read_drops_octets_after_delivery) {
+  hx h;
+  uint8_t buf[3 * CPNS_PDU_MAX_ENCODED];
+  uint8_t eukey[CPNS_EUKEY_LEN], key_id[CPNS_KEY_ID_LEN];
+  size_t len;
+  hx_init(&h, HX_PASSWORD);
+  h.hold_at = 2;
+  hx_run(&h);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_RECEIVE);
+  ck_assert_int_eq(cpns_server_session_write(h.s, buf, sizeof buf, &len, 0), 0);
+  memset(buf + len, 0xff, sizeof buf - len); /* not even a frame, and over the limit */
+  ck_assert_int_eq(cpns_gateway_read(h.gw, buf, sizeof buf, 0), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_DONE);
+  ck_assert_int_eq(cpns_gateway_get_eukey(h.gw, eukey, key_id), 0);
+  ck_assert_mem_eq(eukey, h.stored_eukey, CPNS_EUKEY_LEN);
+  ck_assert_ptr_null(h.gw->framer.ahead);
+  hx_free(&h);
 }
 END_TEST
 
@@ -827,9 +940,9 @@ START_TEST(test_gateway_state_errors) {
   cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
   cpns_gateway *gw = new_gateway(&st);
   uint8_t buf[CPNS_PDU_MAX_ENCODED], eukey[CPNS_EUKEY_LEN], key_id[CPNS_KEY_ID_LEN];
-  size_t consumed, realm_len;
+  size_t realm_len;
   cpns_kdf_params kdf;
-  ck_assert_int_eq(cpns_gateway_read(gw, buf, 1, &consumed, 0), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_gateway_read(gw, buf, 1, 0), CPNS_ERR_STATE);
   ck_assert_int_eq(cpns_gateway_derive(gw, 0), CPNS_ERR_STATE);
   ck_assert_int_eq(cpns_gateway_get_challenge(gw, &kdf, buf, &realm_len), CPNS_ERR_STATE);
   ck_assert_int_eq(cpns_gateway_get_eukey(gw, eukey, key_id), CPNS_ERR_STATE);
@@ -886,7 +999,11 @@ static Suite *gateway_suite(void) {
   tcase_add_test(tc, test_gateway_read_peer_closed);
   tcase_add_loop_test(tc, test_gateway_read_non_der, 0, 3);
   tcase_add_test(tc, test_gateway_read_oversized_length);
-  tcase_add_test(tc, test_gateway_read_leaves_trailing_bytes);
+  tcase_add_test(tc, test_gateway_read_two_pdus_at_once);
+  tcase_add_test(tc, test_gateway_read_split_at_every_octet);
+  tcase_add_test(tc, test_gateway_read_pdu_and_partial_next);
+  tcase_add_loop_test(tc, test_gateway_read_too_many_octets_ahead, 0, 2);
+  tcase_add_test(tc, test_gateway_read_drops_octets_after_delivery);
   tcase_add_test(tc, test_gateway_state_errors);
   tcase_add_test(tc, test_gateway_sizeof_bounded);
   suite_add_tcase(su, tc);

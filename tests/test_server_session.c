@@ -640,12 +640,12 @@ START_TEST(test_server_session_read_non_der) {
   cpns_server_settings st = hx_server_settings();
   cpns_server_session *s = new_session(&st, 0);
   uint8_t out[CPNS_PDU_MAX_ENCODED];
-  size_t written, consumed;
+  size_t written;
   int rv = hx_server_feed(s, cases[_i].bytes, cases[_i].len, 0, 0);
   ck_assert_int_lt(rv, 0);
   ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
   ck_assert_int_eq(cpns_server_session_write(s, out, sizeof out, &written, 0), CPNS_ERR_STATE);
-  ck_assert_int_eq(cpns_server_session_read(s, out, 1, &consumed, 0), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_server_session_read(s, out, 1, 0), CPNS_ERR_STATE);
   ck_assert_int_eq(hx_session_result(s), -1);
   cpns_server_session_del(s);
 }
@@ -656,7 +656,6 @@ START_TEST(test_server_session_read_oversized_length) {
   cpns_server_settings st = hx_server_settings();
   cpns_server_session *s = new_session(&st, 0);
   uint8_t big[64];
-  size_t consumed = 0;
   memset(big, 0x41, sizeof big);
   big[0] = 0xa0;
   big[1] = 0x84;
@@ -664,9 +663,8 @@ START_TEST(test_server_session_read_oversized_length) {
   big[3] = 0xff;
   big[4] = 0xff;
   big[5] = 0xff;
-  ck_assert_int_eq(cpns_server_session_read(s, big, sizeof big, &consumed, 0),
+  ck_assert_int_eq(cpns_server_session_read(s, big, sizeof big, 0),
                    CPNS_ERR_PDU_TOO_LONG);
-  ck_assert_uint_le(consumed, 6);
   ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
   cpns_server_session_del(s);
 }
@@ -679,7 +677,7 @@ START_TEST(test_server_session_read_over_configured_limit) {
   cpns_key_request req;
   cpns_pdu pdu;
   uint8_t buf[CPNS_PDU_MAX_ENCODED];
-  size_t len, consumed = 0;
+  size_t len;
   hx_first_request(&req);
   memset(&pdu, 0, sizeof pdu);
   pdu.type = CPNS_PDU_KEY_REQUEST;
@@ -687,12 +685,11 @@ START_TEST(test_server_session_read_over_configured_limit) {
   len = hx_encode(&pdu, buf, sizeof buf);
   st.max_pdu_len = len - 1;
   s = new_session(&st, 0);
-  ck_assert_int_eq(cpns_server_session_read(s, buf, len, &consumed, 0), CPNS_ERR_PDU_TOO_LONG);
-  ck_assert_uint_le(consumed, 6);
+  ck_assert_int_eq(cpns_server_session_read(s, buf, len, 0), CPNS_ERR_PDU_TOO_LONG);
   cpns_server_session_del(s);
   st.max_pdu_len = len;
   s = new_session(&st, 0);
-  ck_assert_int_eq(cpns_server_session_read(s, buf, len, &consumed, 0), 0);
+  ck_assert_int_eq(cpns_server_session_read(s, buf, len, 0), 0);
   ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_NEED_CREDENTIAL);
   cpns_server_session_del(s);
 }
@@ -702,33 +699,127 @@ START_TEST(test_server_session_read_peer_closed) {
   cpns_server_settings st = hx_server_settings();
   cpns_server_session *s = new_session(&st, 0);
   static const uint8_t part[] = {0xa0, 0x40, 0x02};
-  size_t consumed;
-  ck_assert_int_eq(cpns_server_session_read(s, part, sizeof part, &consumed, 0), 0);
-  ck_assert_uint_eq(consumed, sizeof part);
-  ck_assert_int_eq(cpns_server_session_read(s, NULL, 0, &consumed, 0), CPNS_ERR_PEER_CLOSED);
+  ck_assert_int_eq(cpns_server_session_read(s, part, sizeof part, 0), 0);
+  ck_assert_int_eq(cpns_server_session_read(s, NULL, 0, 0), CPNS_ERR_PEER_CLOSED);
   ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
   cpns_server_session_del(s);
 }
 END_TEST
 
-START_TEST(test_server_session_read_leaves_trailing_bytes) {
-  cpns_server_settings st = hx_server_settings();
-  cpns_server_session *s = new_session(&st, 0);
+static size_t encode_first_request(uint8_t *buf, size_t buflen) {
   cpns_key_request req;
   cpns_pdu pdu;
-  uint8_t buf[CPNS_PDU_MAX_ENCODED];
-  size_t len, consumed;
   hx_first_request(&req);
   memset(&pdu, 0, sizeof pdu);
   pdu.type = CPNS_PDU_KEY_REQUEST;
   pdu.u.key_request = req;
-  len = hx_encode(&pdu, buf, sizeof buf);
-  memset(buf + len, 0xee, 10);
-  ck_assert_int_eq(cpns_server_session_read(s, buf, len + 10, &consumed, 0), 0);
-  ck_assert_uint_eq(consumed, len);
+  return hx_encode(&pdu, buf, buflen);
+}
+
+/* Answers NEED_CREDENTIAL and writes the KeyChallenge: the session's next RECEIVE. */
+static void challenge_written(cpns_server_session *s) {
+  cpns_credential *cred = hx_credential(HX_PASSWORD);
+  uint8_t out[CPNS_PDU_MAX_ENCODED];
+  size_t written;
   ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_NEED_CREDENTIAL);
-  ck_assert_int_eq(cpns_server_session_read(s, buf + len, 10, &consumed, 0), CPNS_ERR_STATE);
-  ck_assert_uint_eq(consumed, 0);
+  ck_assert_int_eq(cpns_server_session_provide_credential(s, cred, 0, 0), 0);
+  ck_assert_int_eq(cpns_server_session_write(s, out, sizeof out, &written, 0), 0);
+  sodium_free(cred);
+}
+
+/* A gateway that did not wait: its second PDU is kept and handled after the challenge. */
+START_TEST(test_server_session_read_two_pdus_at_once) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  uint8_t buf[2 * CPNS_PDU_MAX_ENCODED];
+  size_t len = encode_first_request(buf, sizeof buf);
+  memcpy(buf + len, buf, len); /* the first again: no response, badRequest */
+  ck_assert_int_eq(cpns_server_session_read(s, buf, 2 * len, 0), 0);
+  challenge_written(s);
+  hx_expect_refusal(s, CPNS_RESULT_BAD_REQUEST);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+START_TEST(test_server_session_read_split_at_every_octet) {
+  cpns_server_settings st = hx_server_settings();
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len = encode_first_request(buf, sizeof buf), at;
+  for (at = 1; at < len; ++at) {
+    cpns_server_session *s = new_session(&st, 0);
+    ck_assert_int_eq(cpns_server_session_read(s, buf, at, 0), 0);
+    ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_RECEIVE);
+    ck_assert_int_eq(cpns_server_session_read(s, buf + at, len - at, 0), 0);
+    ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_NEED_CREDENTIAL);
+    cpns_server_session_del(s);
+  }
+}
+END_TEST
+
+/* A PDU and the start of the next: after the challenge the session waits for the rest. */
+START_TEST(test_server_session_read_pdu_and_partial_next) {
+  cpns_server_settings st = hx_server_settings();
+  uint8_t buf[2 * CPNS_PDU_MAX_ENCODED];
+  size_t len = encode_first_request(buf, sizeof buf), at;
+  memcpy(buf + len, buf, len);
+  for (at = len + 1; at < 2 * len; ++at) {
+    cpns_server_session *s = new_session(&st, 0);
+    ck_assert_int_eq(cpns_server_session_read(s, buf, at, 0), 0);
+    challenge_written(s);
+    ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_RECEIVE);
+    ck_assert_uint_eq(s->framer.ahead_len, 0); /* the part kept now sits in the PDU buffer */
+    ck_assert_int_eq(cpns_server_session_read(s, buf + at, 2 * len - at, 0), 0);
+    hx_expect_refusal(s, CPNS_RESULT_BAD_REQUEST);
+    cpns_server_session_del(s);
+  }
+}
+END_TEST
+
+/* At most one PDU of max_pdu_len octets may follow the first KeyRequest. */
+START_TEST(test_server_session_read_too_many_octets_ahead) {
+  cpns_server_settings st = hx_server_settings();
+  uint8_t buf[3 * CPNS_PDU_MAX_ENCODED];
+  size_t limit = _i == 0 ? CPNS_PDU_MAX_ENCODED : 600; /* default 4096 acts as the capacity */
+  size_t len = encode_first_request(buf, sizeof buf);
+  cpns_server_session *s;
+  st.max_pdu_len = _i == 0 ? CPNS_PDU_MAX_DEFAULT : limit;
+  memset(buf + len, 0xee, sizeof buf - len);
+  s = new_session(&st, 0);
+  ck_assert_int_eq(cpns_server_session_read(s, buf, len + limit, 0), 0);
+  ck_assert_ptr_nonnull(s->framer.ahead);
+  ck_assert_uint_eq(s->framer.ahead_len, limit);
+  /* Handled after the challenge: not a frame, so the session closes unanswered. */
+  challenge_written(s);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
+  ck_assert_int_eq(s->error, CPNS_ERR_FRAME_INVALID);
+  ck_assert_ptr_null(s->framer.ahead);
+  cpns_server_session_del(s);
+  s = new_session(&st, 0);
+  ck_assert_int_eq(cpns_server_session_read(s, buf, len + limit + 1, 0), CPNS_ERR_PROTOCOL);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
+  ck_assert_ptr_null(s->framer.ahead);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* A PDU answered at once ends the exchange (§3): what follows is dropped unread. */
+START_TEST(test_server_session_read_drops_octets_after_last_pdu) {
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_key_request req;
+  cpns_pdu pdu;
+  uint8_t buf[3 * CPNS_PDU_MAX_ENCODED];
+  size_t len;
+  hx_first_request(&req);
+  req.version = 7; /* unsupportedVersion, answered without a challenge */
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_REQUEST;
+  pdu.u.key_request = req;
+  len = hx_encode(&pdu, buf, sizeof buf);
+  memset(buf + len, 0xee, sizeof buf - len); /* over the limit, and not a frame */
+  ck_assert_int_eq(cpns_server_session_read(s, buf, sizeof buf, 0), 0);
+  ck_assert_ptr_null(s->framer.ahead);
+  hx_expect_refusal(s, CPNS_RESULT_UNSUPPORTED_VERSION);
   cpns_server_session_del(s);
 }
 END_TEST
@@ -737,11 +828,10 @@ START_TEST(test_server_session_handle_expiry_first_pdu) {
   cpns_server_settings st = hx_server_settings();
   cpns_server_session *s;
   static const uint8_t part[] = {0xa0, 0x40};
-  size_t consumed;
   st.pdu_timeout_ms = 500;
   s = new_session(&st, 1000);
   ck_assert_uint_eq(cpns_server_session_get_expiry(s), 1500);
-  ck_assert_int_eq(cpns_server_session_read(s, part, sizeof part, &consumed, 1200), 0);
+  ck_assert_int_eq(cpns_server_session_read(s, part, sizeof part, 1200), 0);
   ck_assert_int_eq(cpns_server_session_handle_expiry(s, 1499), 0);
   ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_RECEIVE);
   ck_assert_int_eq(cpns_server_session_handle_expiry(s, 1500), CPNS_ERR_TIMEOUT);
@@ -757,7 +847,7 @@ START_TEST(test_server_session_handle_expiry_second_pdu) {
   cpns_key_request req;
   cpns_pdu pdu;
   uint8_t buf[CPNS_PDU_MAX_ENCODED];
-  size_t len, written, consumed;
+  size_t len, written;
   cpns_credential *cred = hx_credential(HX_PASSWORD);
   st.pdu_timeout_ms = 1000;
   st.exchange_timeout_ms = 5000;
@@ -767,7 +857,7 @@ START_TEST(test_server_session_handle_expiry_second_pdu) {
   pdu.type = CPNS_PDU_KEY_REQUEST;
   pdu.u.key_request = req;
   len = hx_encode(&pdu, buf, sizeof buf);
-  ck_assert_int_eq(cpns_server_session_read(s, buf, len, &consumed, 10100), 0);
+  ck_assert_int_eq(cpns_server_session_read(s, buf, len, 10100), 0);
   /* The host owes the answer: no deadline runs. */
   ck_assert_uint_eq(cpns_server_session_get_expiry(s), UINT64_MAX);
   ck_assert_int_eq(cpns_server_session_handle_expiry(s, 99999), 0);
@@ -807,7 +897,7 @@ START_TEST(test_server_session_state_errors) {
   cpns_server_session *s = new_session(&st, 0);
   cpns_server_assignment a;
   const uint8_t *uid;
-  size_t uid_len, written, consumed;
+  size_t uid_len, written;
   uint8_t out[CPNS_PDU_MAX_ENCODED];
   const uint8_t *eid;
   size_t eid_len;
@@ -816,9 +906,8 @@ START_TEST(test_server_session_state_errors) {
   ck_assert_int_eq(cpns_server_session_store_done(s, CPNS_STORE_OK, 0), CPNS_ERR_STATE);
   ck_assert_int_eq(cpns_server_session_get_user_id(s, &uid, &uid_len), CPNS_ERR_STATE);
   ck_assert_int_eq(cpns_server_session_get_assignment(s, &a), CPNS_ERR_STATE);
-  ck_assert_int_eq(cpns_server_session_read(s, NULL, 1, &consumed, 0), CPNS_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(cpns_server_session_read(s, out, 1, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
-  cpns_server_session_get_ids(s, &eid, &eid_len, &uid, &uid_len);
+  ck_assert_int_eq(cpns_server_session_read(s, NULL, 1, 0), CPNS_ERR_INVALID_ARGUMENT);
+    cpns_server_session_get_ids(s, &eid, &eid_len, &uid, &uid_len);
   ck_assert_uint_eq(eid_len, 0);
   ck_assert_uint_eq(uid_len, 0);
   {
@@ -889,7 +978,11 @@ static Suite *server_session_suite(void) {
   tcase_add_test(tc, test_server_session_read_oversized_length);
   tcase_add_test(tc, test_server_session_read_over_configured_limit);
   tcase_add_test(tc, test_server_session_read_peer_closed);
-  tcase_add_test(tc, test_server_session_read_leaves_trailing_bytes);
+  tcase_add_test(tc, test_server_session_read_two_pdus_at_once);
+  tcase_add_test(tc, test_server_session_read_split_at_every_octet);
+  tcase_add_test(tc, test_server_session_read_pdu_and_partial_next);
+  tcase_add_loop_test(tc, test_server_session_read_too_many_octets_ahead, 0, 2);
+  tcase_add_test(tc, test_server_session_read_drops_octets_after_last_pdu);
   tcase_add_test(tc, test_server_session_handle_expiry_first_pdu);
   tcase_add_test(tc, test_server_session_handle_expiry_second_pdu);
   tcase_add_test(tc, test_server_session_handle_expiry_exchange);

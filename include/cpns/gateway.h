@@ -94,7 +94,8 @@ CPNS_EXTERN void cpns_gateway_del(cpns_gateway *gw);
 CPNS_EXTERN cpns_gateway_state cpns_gateway_get_state(const cpns_gateway *gw);
 
 /**
- * In state SEND, copies the next PDU to out and moves to RECEIVE. Returns 0
+ * In state SEND, copies the next PDU to out and moves to RECEIVE, or on at
+ * once when cpns_gateway_read() kept a whole PDU (check the state). Returns 0
  * and sets *written, or CPNS_ERR_STATE, CPNS_ERR_BUFFER_TOO_SMALL
  * (CPNS_PDU_MAX_ENCODED always suffices).
  */
@@ -102,13 +103,19 @@ CPNS_EXTERN int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen
                                    size_t *written, uint64_t now_ms);
 
 /**
- * In state RECEIVE, consumes up to inlen bytes (*consumed tells how many;
- * bytes after a complete PDU are left). A complete KeyChallenge moves to
- * DERIVE, a complete KeyDelivery to DONE or FAILED. inlen == 0 means the
- * peer closed the stream.
+ * In state RECEIVE, takes all inlen bytes (nghttp2's mem_recv contract: the
+ * host keeps no leftovers). A complete KeyChallenge moves to DERIVE, a
+ * complete KeyDelivery to DONE or FAILED. Octets after a complete
+ * KeyChallenge (a server ahead of its turn) are kept, at most one PDU of
+ * max_pdu_len octets, and handled when cpns_gateway_write() returns the
+ * engine to RECEIVE: a whole PDU kept then moves the state on at once, so a
+ * host that sees RECEIVE may always wait for bytes. Octets after the
+ * KeyDelivery are dropped unread (§3: nothing follows it). inlen == 0 means
+ * the peer closed the stream.
  * Returns 0, CPNS_ERR_STATE, or, moving to FAILED: the framing and decode
  * errors of cpns_frame_pdu_length()/cpns_pdu_decode(), CPNS_ERR_PROTOCOL
- * (wrong PDU, bad version), CPNS_ERR_SUITE_NOT_OFFERED,
+ * (wrong PDU, bad version, or more than max_pdu_len octets after the
+ * KeyChallenge), CPNS_ERR_NOMEM (keeping those octets), CPNS_ERR_SUITE_NOT_OFFERED,
  * CPNS_ERR_KDF_PARAMS (outside the local bounds [min, max]: refused before
  * any Argon2id runs and before any proof is sent; cpns_gateway_get_challenge()
  * still tells the server's parameters), CPNS_ERR_ECHO_MISMATCH,
@@ -116,7 +123,7 @@ CPNS_EXTERN int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen
  * not success; see cpns_gateway_get_result()), CPNS_ERR_PEER_CLOSED.
  */
 CPNS_EXTERN int cpns_gateway_read(cpns_gateway *gw, const uint8_t *in, size_t inlen,
-                                  size_t *consumed, uint64_t now_ms);
+                                  uint64_t now_ms);
 
 /**
  * In state DERIVE, runs Argon2id on the password and builds the proof; the

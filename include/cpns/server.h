@@ -111,17 +111,24 @@ CPNS_EXTERN void cpns_server_session_del(cpns_server_session *s);
 CPNS_EXTERN cpns_server_state cpns_server_session_get_state(const cpns_server_session *s);
 
 /**
- * In state RECEIVE, consumes up to inlen bytes. inlen == 0 means the peer
- * closed. Returns 0 (a complete well-formed PDU moves the state on; a PDU
- * that breaks a rule queues a KeyDelivery with the matching result), or,
- * moving to CLOSE: CPNS_ERR_PDU_TOO_LONG, the framing errors of
+ * In state RECEIVE, takes all inlen bytes (nghttp2's mem_recv contract: the
+ * host keeps no leftovers). inlen == 0 means the peer closed. Octets after a
+ * complete first KeyRequest (a gateway ahead of its turn) are kept, at most
+ * one PDU of max_pdu_len octets, and handled when
+ * cpns_server_session_write() returns the session to RECEIVE: a whole PDU
+ * kept then moves the state on at once, so a host that sees RECEIVE may
+ * always wait for bytes. Octets after a PDU that ends the exchange (a
+ * KeyDelivery is due) are dropped unread (§3: one exchange per connection).
+ * Returns 0 (a complete well-formed PDU moves the state on; a PDU that
+ * breaks a rule queues a KeyDelivery with the matching result), or, moving
+ * to CLOSE: CPNS_ERR_PDU_TOO_LONG, the framing errors of
  * cpns_frame_pdu_length(), the decode errors of cpns_pdu_decode(),
- * CPNS_ERR_PROTOCOL (first PDU is no KeyRequest: no identifiers to echo),
- * CPNS_ERR_PEER_CLOSED. CPNS_ERR_STATE in other states. Bytes after a
- * complete PDU are not consumed.
+ * CPNS_ERR_PROTOCOL (first PDU is no KeyRequest: no identifiers to echo; or
+ * more than max_pdu_len octets after the first KeyRequest), CPNS_ERR_NOMEM
+ * (keeping those octets), CPNS_ERR_PEER_CLOSED. CPNS_ERR_STATE in other states.
  */
 CPNS_EXTERN int cpns_server_session_read(cpns_server_session *s, const uint8_t *in,
-                                         size_t inlen, size_t *consumed, uint64_t now_ms);
+                                         size_t inlen, uint64_t now_ms);
 
 /**
  * In state NEED_CREDENTIAL: the normalized User ID to look up.
@@ -141,7 +148,9 @@ CPNS_EXTERN int cpns_server_session_provide_credential(cpns_server_session *s,
 
 /**
  * In state SEND, copies the PDU to out (CPNS_PDU_MAX_ENCODED suffices) and
- * moves to RECEIVE or DONE. Returns 0, CPNS_ERR_STATE or CPNS_ERR_BUFFER_TOO_SMALL.
+ * moves to RECEIVE or DONE; from RECEIVE on at once when
+ * cpns_server_session_read() kept a whole PDU (check the state). Returns 0,
+ * CPNS_ERR_STATE or CPNS_ERR_BUFFER_TOO_SMALL.
  */
 CPNS_EXTERN int cpns_server_session_write(cpns_server_session *s, uint8_t *out, size_t outlen,
                                           size_t *written, uint64_t now_ms);

@@ -166,6 +166,17 @@ expect_result() {
   [ "$got" = "$1" ] || fail "$2: result '$got', want '$1'"
 }
 
+# lock_out ENTITY USER WRONG_PWFILE: five failed assignments for USER
+# (authenticationFailed, exit 3), the server's default lockout threshold.
+lock_out() {
+  i=1
+  while [ $i -le 5 ]; do
+    gw_assign "$1" "$2" "$3"
+    expect_rc 3 "$2: failure $i"
+    i=$((i + 1))
+  done
+}
+
 # last_line FILE: the last line of FILE (the gateway's one-line verdict).
 last_line() {
   tail -n 1 "$1"

@@ -32,12 +32,7 @@ user_add alice@example.com "$T/alice.pw"
 server_start --lockout-base-ms 600000 --lockout-table "$TABLE" \
   --max-conns 1024
 
-i=1
-while [ $i -le 5 ]; do
-  gw_assign "$ENTITY" alice@example.com "$T/wrong.pw"
-  expect_rc 3 "failure $i"
-  i=$((i + 1))
-done
+lock_out "$ENTITY" alice@example.com "$T/wrong.pw"
 gw_assign "$ENTITY" alice@example.com "$T/alice.pw"
 expect_result tryLater "after 5 failures"
 ok "alice locked after 5 failures"

@@ -23,12 +23,7 @@ server_kill() {
 # A long back-off: alice's block cannot end while the test runs.
 LONG="--lockout-base-ms 600000"
 server_start $LONG
-i=1
-while [ $i -le 5 ]; do
-  gw_assign "$ENTITY" alice@example.com "$T/wrong.pw"
-  expect_rc 3 "failure $i"
-  i=$((i + 1))
-done
+lock_out "$ENTITY" alice@example.com "$T/wrong.pw"
 gw_assign "$ENTITY" alice@example.com "$T/alice.pw"
 expect_result tryLater "after 5 failures"
 server_stop || fail "cpns-server did not shut down cleanly on SIGTERM"

@@ -158,8 +158,6 @@ static exchange_outcome run_exchange(client *cl, const char *entity, const char 
     return refused ? EXCHANGE_REFUSED : EXCHANGE_FAILED;
   }
   uint8_t buf[CPNS_PDU_MAX_ENCODED], pdu_out[CPNS_PDU_MAX_ENCODED];
-  size_t have = 0;
-  int leftover_tried = 0;
   exchange_outcome out = EXCHANGE_FAILED;
   for (;;) {
     cpns_gateway_state st = cpns_gateway_get_state(gw);
@@ -170,25 +168,16 @@ static exchange_outcome run_exchange(client *cl, const char *entity, const char 
         break;
       }
     } else if (st == CPNS_GATEWAY_RECEIVE) {
-      /* Bytes left after a PDU are offered first; more are read when the
-       * engine takes none of them (a partial PDU). */
-      size_t in = have;
-      if (have == 0 || leftover_tried) {
-        if (wait_readable(fd, gw) != 0) {
-          cpns_gateway_handle_expiry(gw, cli_now_ms());
-          continue;
-        }
-        ssize_t r = recv(fd, buf + have, sizeof(buf) - have, 0);
-        if (r < 0 && errno == EINTR) {
-          continue;
-        }
-        in = r > 0 ? have + (size_t)r : 0; /* 0: the peer closed */
+      if (wait_readable(fd, gw) != 0) {
+        cpns_gateway_handle_expiry(gw, cli_now_ms());
+        continue;
       }
-      size_t used = 0;
-      cpns_gateway_read(gw, buf, in, &used, cli_now_ms());
-      have = in - used;
-      memmove(buf, buf + used, have);
-      leftover_tried = cpns_gateway_get_state(gw) == CPNS_GATEWAY_RECEIVE;
+      ssize_t r = recv(fd, buf, sizeof(buf), 0);
+      if (r < 0 && errno == EINTR) {
+        continue;
+      }
+      /* The engine takes every byte; 0: the peer closed. */
+      cpns_gateway_read(gw, buf, r > 0 ? (size_t)r : 0, cli_now_ms());
     } else if (st == CPNS_GATEWAY_DERIVE) {
       cpns_gateway_derive(gw, cli_now_ms());
     } else {
