@@ -25,9 +25,9 @@
  *   Codec calls put the value they encode or decode first
  *   (cpns_pdu_encode(pdu, out, ...), cpns_pdu_decode(pdu, in, ...)).
  *   Flat crypto and key store calls follow libsodium: outputs first, then
- *   inputs, keys after the data they protect. A byte buffer is always the
- *   triple (buf, buflen, &count) where count is what the call wrote or
- *   consumed; an allocator (cpns_mem *) comes after the settings; the
+ *   inputs, keys after the data they protect. A buffer travels with its
+ *   length: an output as (out, outlen, &written), an input as (in, inlen),
+ *   taken whole; an allocator (cpns_mem *) comes after the settings; the
  *   current time now_ms is always the last argument.
  * - Settings. Caller-filled structs are versioned: fill them with
  *   cpns_x_settings_default(&s) (every field gets its real default; 0 is
