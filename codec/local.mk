@@ -44,4 +44,5 @@ bench/stock_asn1c.o: $(top_srcdir)/bench/stock-asn1c.sh $(top_srcdir)/bench/stoc
 	  CFLAGS="$(AM_CFLAGS) $(CFLAGS)" LD="$(LD)" OBJCOPY="$(OBJCOPY)" \
 	  $(SHELL) $(top_srcdir)/bench/stock-asn1c.sh $(top_srcdir) $@
 CLEANFILES += bench/stock_asn1c.o
-EXTRA_DIST += bench/stock-asn1c.sh bench/stock_asn1c.c bench/stock_asn1c.h
+EXTRA_DIST += bench/stock-asn1c.sh bench/stock_asn1c.c bench/stock_asn1c.h \
+	bench/codec-ratios.sh
