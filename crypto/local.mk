@@ -17,6 +17,14 @@ tests_test_crypto_CFLAGS = $(TEST_CFLAGS)
 tests_test_crypto_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
 tests_test_crypto_LDADD = $(CRYPTO_TEST_LINKADD)
 
+# Suite 2 primitives (internal, crypto/suite2_prims.h) against their RFC vectors.
+check_PROGRAMS += tests/test_suite2
+TESTS += tests/test_suite2
+tests_test_suite2_SOURCES = tests/test_suite2.c
+tests_test_suite2_CFLAGS = $(TEST_CFLAGS)
+tests_test_suite2_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
+tests_test_suite2_LDADD = $(CRYPTO_TEST_LINKADD)
+
 check_PROGRAMS += tests/test_keystore
 TESTS += tests/test_keystore
 tests_test_keystore_SOURCES = tests/test_keystore.c
