@@ -18,14 +18,16 @@ static const uint8_t dst_derive_key_pair[] = "DeriveKeyPair" OPRF_CONTEXT;
 /* Nonzero iff s is the canonical encoding of a nonzero scalar (DeserializeScalar). */
 static int scalar_is_canonical_nonzero(const uint8_t s[CPNSI_RISTRETTO_LEN]) {
   uint8_t wide[64], reduced[CPNSI_RISTRETTO_LEN];
-  int ok;
+  int canonical, nonzero, ok;
 
   /* s is canonical iff reducing it modulo the order leaves it unchanged. */
   memcpy(wide, s, CPNSI_RISTRETTO_LEN);
   memset(wide + CPNSI_RISTRETTO_LEN, 0, sizeof(wide) - CPNSI_RISTRETTO_LEN);
   crypto_core_ristretto255_scalar_reduce(reduced, wide);
-  ok = sodium_memcmp(reduced, s, CPNSI_RISTRETTO_LEN) == 0 &&
-       !sodium_is_zero(s, CPNSI_RISTRETTO_LEN);
+  /* Both checks run, whatever the secret scalar is: & of two ints, not &&. */
+  canonical = sodium_memcmp(reduced, s, CPNSI_RISTRETTO_LEN) == 0;
+  nonzero = sodium_is_zero(s, CPNSI_RISTRETTO_LEN) == 0;
+  ok = canonical & nonzero;
   sodium_memzero(wide, sizeof(wide));
   sodium_memzero(reduced, sizeof(reduced));
   return ok;
