@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "examples/server_keyfile.h"
-#include "examples/server_lockout.h"
+#include "examples/server/keyfile.h"
+#include "examples/server/lockout.h"
 
 /** Everything `cpns-server serve` is told. Zero numeric fields take defaults. */
 typedef struct server_config {

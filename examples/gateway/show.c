@@ -4,7 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/gateway.h"
+#include "examples/gateway/gateway.h"
 
 #include <errno.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 
 #include <sodium.h>
 
-#include "examples/cli_util.h"
+#include "examples/common/cli.h"
 
 /* ": <errno text>" after CPNS_ERR_IO (the library leaves errno set), else "". */
 #define IO_DETAIL(rv) ((rv) == CPNS_ERR_IO ? ": " : ""), ((rv) == CPNS_ERR_IO ? strerror(errno) : "")

@@ -11,7 +11,7 @@
 
 #include <cpns/codec.h>
 
-#include "examples/cpns_msg.h"
+#include "examples/msg/msg.h"
 
 /* Reads at most this much: enough to see that a longer input is too long. */
 #define READ_CAP (64 * 1024)

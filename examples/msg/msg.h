@@ -2,9 +2,9 @@
 #ifndef CPNS_EXAMPLES_CPNS_MSG_H
 #define CPNS_EXAMPLES_CPNS_MSG_H
 
-/** cpns-msg decode FILE|- (examples/cpns_msg_decode.c) */
+/** cpns-msg decode FILE|- (examples/msg/decode.c) */
 int msg_decode_main(int argc, char **argv);
-/** cpns-msg id entity|user STRING (examples/cpns_msg_id.c) */
+/** cpns-msg id entity|user STRING (examples/msg/id.c) */
 int msg_id_main(int argc, char **argv);
 
 #endif /* CPNS_EXAMPLES_CPNS_MSG_H */

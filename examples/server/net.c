@@ -1,11 +1,11 @@
 /*
- * cpns-server network side (see server_net.h). One libevent loop thread
+ * cpns-server network side (see net.h). One libevent loop thread
  * owns every connection and session; the store thread only writes the
  * database and wakes the loop through a pipe, so libevent runs without locks.
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/server_net.h"
+#include "examples/server/net.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -26,12 +26,12 @@
 
 #include <cpns/server.h>
 
-#include "examples/cli_util.h"
-#include "examples/server_addrlimit.h"
-#include "examples/server_db.h"
-#include "examples/server_log.h"
-#include "examples/server_ratelimit.h"
-#include "examples/server_store_thread.h"
+#include "examples/common/cli.h"
+#include "examples/server/addrlimit.h"
+#include "examples/server/db.h"
+#include "examples/server/log.h"
+#include "examples/server/ratelimit.h"
+#include "examples/server/store_thread.h"
 
 /* Grace period for exchanges waiting on the store at shutdown. */
 #define SHUTDOWN_GRACE_MS 5000
@@ -404,7 +404,7 @@ static void conn_drive(conn *c) {
         break; /* the answer waits for its failure to be stored */
       }
       /* A KeyDelivery is queued: the attempt's verdict. A failure is made
-       * durable before the peer learns it (server_lockout.h). */
+       * durable before the peer learns it (lockout.h). */
       cpns_result queued;
       if (c->lockout_counted && cpns_server_session_get_result(c->session, &queued) == 0 &&
           conn_end_attempt(c, c)) {

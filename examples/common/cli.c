@@ -4,7 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/cli_util.h"
+#include "examples/common/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>

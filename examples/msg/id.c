@@ -8,7 +8,7 @@
 
 #include <cpns/ident.h>
 
-#include "examples/cpns_msg.h"
+#include "examples/msg/msg.h"
 
 typedef int (*normalize_fn)(const uint8_t *in, size_t inlen, uint8_t *out,
                             size_t outlen, size_t *outlen_written,

@@ -18,10 +18,10 @@
 #include <cpns/crypto.h>
 #include <cpns/ident.h>
 
-#include "examples/cli_util.h"
-#include "examples/server_db.h"
-#include "examples/server_keyfile.h"
-#include "examples/server_net.h"
+#include "examples/common/cli.h"
+#include "examples/server/db.h"
+#include "examples/server/keyfile.h"
+#include "examples/server/net.h"
 
 #define EXIT_USAGE 2
 

@@ -4,7 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/gateway.h"
+#include "examples/gateway/gateway.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 
 #include <sodium.h>
 
-#include "examples/cli_util.h"
+#include "examples/common/cli.h"
 
 /* Default bound on each send and on each answer of the server. */
 #define DEFAULT_TIMEOUT_MS 30000u
