@@ -15,7 +15,8 @@ if ENABLE_EXAMPLES
 bin_PROGRAMS += examples/cpns-server
 dist_man_MANS += doc/cpns-server.1
 examples_cpns_server_SOURCES = examples/server/main.c \
-	examples/server/net.h examples/server/net.c $(SERVER_UNIT_SOURCES)
+	examples/server/loop.h examples/server/loop.c \
+	examples/server/conn.h examples/server/conn.c $(SERVER_UNIT_SOURCES)
 examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS)
 examples_cpns_server_LDFLAGS = $(AM_LDFLAGS) -pthread
 examples_cpns_server_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS)

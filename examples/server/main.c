@@ -21,7 +21,7 @@
 #include "examples/common/cli.h"
 #include "examples/server/db.h"
 #include "examples/server/keyfile.h"
-#include "examples/server/net.h"
+#include "examples/server/loop.h"
 
 #define EXIT_USAGE 2
 

@@ -1,11 +1,11 @@
 /*
- * cpns-server network side: a libevent loop that accepts connections
+ * cpns-server event loop: a libevent loop that accepts connections
  * within the limits, moves bytes between sockets and server session
  * engines, answers credential lookups from a read connection and hands
  * assignments to the store thread.
  */
-#ifndef CPNS_EXAMPLES_SERVER_NET_H
-#define CPNS_EXAMPLES_SERVER_NET_H
+#ifndef CPNS_EXAMPLES_SERVER_LOOP_H
+#define CPNS_EXAMPLES_SERVER_LOOP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -43,4 +43,4 @@ typedef struct server_config {
  */
 int server_run(const server_config *cfg);
 
-#endif /* CPNS_EXAMPLES_SERVER_NET_H */
+#endif /* CPNS_EXAMPLES_SERVER_LOOP_H */
