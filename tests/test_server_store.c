@@ -782,7 +782,7 @@ static void fixture_start(lockout_fixture *f, const server_lockout_settings *s) 
 }
 
 /* Hands the emitted jobs to the store thread, waits (condition variable)
- * until all came back and reports them to the table, as server_net does.
+ * until all came back and reports them to the table, as loop.c:on_store_done does.
  * Returns how many failed. */
 static int flush(lockout_fixture *f) {
   if (f->head == NULL) {

@@ -3,8 +3,8 @@
  * passwords from a file or a no-echo prompt, hex, HOST:PORT, option
  * numbers, identifier errors.
  */
-#ifndef CPNS_EXAMPLES_CLI_UTIL_H
-#define CPNS_EXAMPLES_CLI_UTIL_H
+#ifndef CPNS_EXAMPLES_COMMON_CLI_H
+#define CPNS_EXAMPLES_COMMON_CLI_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -57,4 +57,4 @@ void cli_print_ident_error(const char *who, const char *what, const uint8_t *in,
 /** Monotonic time in milliseconds (CLOCK_MONOTONIC), the engines' clock. */
 uint64_t cli_now_ms(void);
 
-#endif /* CPNS_EXAMPLES_CLI_UTIL_H */
+#endif /* CPNS_EXAMPLES_COMMON_CLI_H */

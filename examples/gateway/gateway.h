@@ -2,8 +2,8 @@
  * cpns-gateway internals (not part of libcpns): the subcommands, the TCP
  * transport that drives the sans-I/O engine, and Argon2id with progress.
  */
-#ifndef CPNS_EXAMPLES_GATEWAY_H
-#define CPNS_EXAMPLES_GATEWAY_H
+#ifndef CPNS_EXAMPLES_GATEWAY_GATEWAY_H
+#define CPNS_EXAMPLES_GATEWAY_GATEWAY_H
 
 #include <stdint.h>
 #include <stdio.h>
@@ -52,4 +52,4 @@ int gateway_exchange(cpns_gateway *gw, int fd, uint64_t io_timeout_ms);
  */
 int gateway_derive(cpns_gateway *gw);
 
-#endif /* CPNS_EXAMPLES_GATEWAY_H */
+#endif /* CPNS_EXAMPLES_GATEWAY_GATEWAY_H */

@@ -259,7 +259,8 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
         o->serve.lockout.capacity = (size_t)v;
         break;
       case OPT_LOCKOUT_WINDOW:
-        rc = cli_parse_u64("--lockout-window-ms", optarg, 1, 30 * day_ms, &o->serve.lockout.window_ms);
+        rc = cli_parse_u64("--lockout-window-ms", optarg, 1, 30 * day_ms,
+                           &o->serve.lockout.window_ms);
         break;
       case OPT_SOURCE_RATE:
         rc = cli_parse_u64("--source-rate", optarg, 1, 1000000, &v);
