@@ -1,8 +1,8 @@
 /*
- * cpns-server event loop: a libevent loop that accepts connections
- * within the limits, moves bytes between sockets and server session
- * engines, answers credential lookups from a read connection and hands
- * assignments to the store thread.
+ * cpns-server serve: a libevent loop (loop.c) that accepts connections
+ * within the limits; each connection (conn.c) moves bytes between its
+ * socket and a server session engine, answers credential lookups from a
+ * read connection and hands assignments to the store thread.
  */
 #ifndef CPNS_EXAMPLES_SERVER_LOOP_H
 #define CPNS_EXAMPLES_SERVER_LOOP_H
