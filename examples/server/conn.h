@@ -70,10 +70,13 @@ struct server {
 };
 
 /* conn.c: one connection. */
+/** An accepted socket becomes a connection; 0, or -1 (no memory: the caller refuses). */
 int conn_start(server *srv, evutil_socket_t fd, const server_addr_key *key, const char *peer);
+/** Runs the engine until it waits for the peer, the store or the socket. */
 void conn_drive(conn *c);
 /** Logs the exchange, closes the socket and frees c unless the store holds it. */
 void conn_finish(conn *c);
+/** The store finished job, which c waited for (an assignment or a lockout row). */
 void conn_store_done(conn *c, const server_store_job *job);
 /** Unlinks c; keeps it as a spare or releases it. */
 void conn_free(conn *c);
