@@ -12,9 +12,9 @@ GATEWAY_E2E_TESTS = tests/e2e/success.sh tests/e2e/auth.sh tests/e2e/replace.sh 
 if ENABLE_EXAMPLES
 bin_PROGRAMS += examples/cpns-gateway
 dist_man_MANS += doc/cpns-gateway.1
-examples_cpns_gateway_SOURCES = examples/gateway.h examples/gateway_main.c \
-	examples/gateway_assign.c examples/gateway_show.c examples/gateway_net.c \
-	examples/gateway_derive.c examples/cli_util.h examples/cli_util.c
+examples_cpns_gateway_SOURCES = examples/gateway/gateway.h examples/gateway/main.c \
+	examples/gateway/assign.c examples/gateway/show.c examples/gateway/net.c \
+	examples/gateway/derive.c examples/common/cli.h examples/common/cli.c
 examples_cpns_gateway_CFLAGS = $(OWN_CFLAGS)
 examples_cpns_gateway_LDADD = $(CORE_LIBS)
 

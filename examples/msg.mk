@@ -3,8 +3,8 @@
 if ENABLE_EXAMPLES
 bin_PROGRAMS += examples/cpns-msg
 dist_man_MANS += doc/cpns-msg.1
-examples_cpns_msg_SOURCES = examples/cpns_msg.c examples/cpns_msg.h \
-	examples/cpns_msg_decode.c examples/cpns_msg_id.c
+examples_cpns_msg_SOURCES = examples/msg/main.c examples/msg/msg.h \
+	examples/msg/decode.c examples/msg/id.c examples/common/cli.h examples/common/cli.c
 examples_cpns_msg_CFLAGS = $(OWN_CFLAGS)
 examples_cpns_msg_LDADD = $(CORE_LIBS)
 

@@ -2,20 +2,21 @@
 # (included by Makefile.am).
 
 # Units shared by the program and tests/test_server_store (no libevent).
-SERVER_UNIT_SOURCES = examples/server_db.h examples/server_db.c \
-	examples/server_keyfile.h examples/server_keyfile.c \
-	examples/server_lockout.h examples/server_lockout.c \
-	examples/server_store_thread.h examples/server_store_thread.c \
-	examples/server_addrlimit.h examples/server_addrlimit.c \
-	examples/server_ratelimit.h examples/server_ratelimit.c \
-	examples/server_log.h examples/server_log.c \
-	examples/cli_util.h examples/cli_util.c
+SERVER_UNIT_SOURCES = examples/server/db.h examples/server/db.c \
+	examples/server/keyfile.h examples/server/keyfile.c \
+	examples/server/lockout.h examples/server/lockout.c \
+	examples/server/store_thread.h examples/server/store_thread.c \
+	examples/server/addrlimit.h examples/server/addrlimit.c \
+	examples/server/ratelimit.h examples/server/ratelimit.c \
+	examples/server/log.h examples/server/log.c \
+	examples/common/cli.h examples/common/cli.c
 
 if ENABLE_EXAMPLES
 bin_PROGRAMS += examples/cpns-server
 dist_man_MANS += doc/cpns-server.1
-examples_cpns_server_SOURCES = examples/server_main.c \
-	examples/server_net.h examples/server_net.c $(SERVER_UNIT_SOURCES)
+examples_cpns_server_SOURCES = examples/server/main.c \
+	examples/server/loop.h examples/server/loop.c \
+	examples/server/conn.h examples/server/conn.c $(SERVER_UNIT_SOURCES)
 examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS)
 examples_cpns_server_LDFLAGS = $(AM_LDFLAGS) -pthread
 examples_cpns_server_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS)

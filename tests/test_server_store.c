@@ -1,7 +1,7 @@
 /*
  * Check suite for cpns-server's units: key file, database (users,
  * assignments, schema version), store thread group commit, lockout,
- * per-source budget, per-address limits, log escaping and cli_util helpers.
+ * per-source budget, per-address limits, log escaping and common/cli helpers.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -22,14 +22,14 @@
 
 #include <cpns/crypto.h>
 
-#include "examples/cli_util.h"
-#include "examples/server_addrlimit.h"
-#include "examples/server_db.h"
-#include "examples/server_keyfile.h"
-#include "examples/server_lockout.h"
-#include "examples/server_log.h"
-#include "examples/server_ratelimit.h"
-#include "examples/server_store_thread.h"
+#include "examples/common/cli.h"
+#include "examples/server/addrlimit.h"
+#include "examples/server/db.h"
+#include "examples/server/keyfile.h"
+#include "examples/server/lockout.h"
+#include "examples/server/log.h"
+#include "examples/server/ratelimit.h"
+#include "examples/server/store_thread.h"
 
 static char tmpdir[256];
 
@@ -782,7 +782,7 @@ static void fixture_start(lockout_fixture *f, const server_lockout_settings *s) 
 }
 
 /* Hands the emitted jobs to the store thread, waits (condition variable)
- * until all came back and reports them to the table, as server_net does.
+ * until all came back and reports them to the table, as loop.c:on_store_done does.
  * Returns how many failed. */
 static int flush(lockout_fixture *f) {
   if (f->head == NULL) {

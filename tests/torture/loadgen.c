@@ -39,7 +39,7 @@
 
 #include <cpns/cpns.h>
 
-#include "examples/cli_util.h"
+#include "examples/common/cli.h"
 
 #define CLIENTS_MAX 250
 #define EXCHANGE_DEADLINE_MS 30000

@@ -7,8 +7,8 @@ EXTRA_DIST += tests/torture/lib.sh $(TORTURE_TESTS)
 
 if ENABLE_EXAMPLES
 check_PROGRAMS += tests/torture/loadgen tests/torture/slowconn
-tests_torture_loadgen_SOURCES = tests/torture/loadgen.c examples/cli_util.h \
-	examples/cli_util.c
+tests_torture_loadgen_SOURCES = tests/torture/loadgen.c examples/common/cli.h \
+	examples/common/cli.c
 tests_torture_loadgen_CFLAGS = $(OWN_CFLAGS)
 tests_torture_loadgen_LDADD = $(CORE_LIBS)
 tests_torture_slowconn_SOURCES = tests/torture/slowconn.c

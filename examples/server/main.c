@@ -18,10 +18,10 @@
 #include <cpns/crypto.h>
 #include <cpns/ident.h>
 
-#include "examples/cli_util.h"
-#include "examples/server_db.h"
-#include "examples/server_keyfile.h"
-#include "examples/server_net.h"
+#include "examples/common/cli.h"
+#include "examples/server/db.h"
+#include "examples/server/keyfile.h"
+#include "examples/server/loop.h"
 
 #define EXIT_USAGE 2
 
@@ -116,38 +116,21 @@ static const char USAGE_SERVE[] =
     "  --lockout-table N        User IDs of the lockout table held in memory (default 65536)\n"
     "  --store-batch N          assignments per store transaction at most (default 256)\n";
 
-/* Strict decimal parse into [min, max]. */
-static int parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out) {
-  char *end = NULL;
-  errno = 0;
-  if (arg[0] < '0' || arg[0] > '9') {
-    goto bad;
-  }
-  unsigned long long v = strtoull(arg, &end, 10);
-  if (errno != 0 || end == arg || *end != '\0' || v < min || v > max) {
-    goto bad;
-  }
-  *out = v;
-  return 0;
-bad:
-  fprintf(stderr, "%s: expected a number from %" PRIu64 " to %" PRIu64 ", got \"%s\"\n", opt,
-          min, max, arg);
-  return -1;
-}
-
 /* Parses a User ID option into its normal form. Returns 0 or -1. */
 static int normalize_user(const char *arg, uint8_t *out, size_t *out_len) {
   size_t len = strlen(arg);
   cpns_ident_error err;
   uint8_t buf[CPNS_USER_ID_MAX];
+  int rc;
   if (len > CPNS_USER_ID_MAX) {
-    fprintf(stderr, "--user: User ID longer than %d octets\n", CPNS_USER_ID_MAX);
-    return -1;
+    rc = CPNS_ERR_ID_TOO_LONG;
+    err.offset = CPNS_USER_ID_MAX;
+    err.expected = "at most 253 octets";
+  } else {
+    rc = cpns_user_id_normalize((const uint8_t *)arg, len, buf, sizeof(buf), out_len, &err);
   }
-  int rc = cpns_user_id_normalize((const uint8_t *)arg, len, buf, sizeof(buf), out_len, &err);
   if (rc != 0) {
-    fprintf(stderr, "--user: invalid User ID \"%s\" at octet %zu: %s (%s)\n", arg, err.offset,
-            cpns_strerror(rc), err.expected);
+    cli_print_ident_error("--user", "User ID", (const uint8_t *)arg, len, rc, &err);
     return -1;
   }
   memcpy(out, buf, *out_len);
@@ -236,54 +219,55 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
       case OPT_LISTEN: o->listen = optarg; break;
       case OPT_REALM: o->realm = optarg; break;
       case OPT_OPS:
-        rc = parse_u64("--ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &o->ops);
+        rc = cli_parse_u64("--ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &o->ops);
         break;
       case OPT_MEM_KIB:
-        rc = parse_u64("--mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
+        rc = cli_parse_u64("--mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
                        &o->mem_kib);
         break;
       case OPT_MAX_PDU:
-        rc = parse_u64("--max-pdu", optarg, 16, 1 << 20, &v);
+        rc = cli_parse_u64("--max-pdu", optarg, 16, 1 << 20, &v);
         o->serve.max_pdu_len = (size_t)v;
         break;
       case OPT_PDU_TIMEOUT:
-        rc = parse_u64("--pdu-timeout-ms", optarg, 1, day_ms, &o->serve.pdu_timeout_ms);
+        rc = cli_parse_u64("--pdu-timeout-ms", optarg, 1, day_ms, &o->serve.pdu_timeout_ms);
         break;
       case OPT_EXCHANGE_TIMEOUT:
-        rc = parse_u64("--exchange-timeout-ms", optarg, 1, day_ms,
+        rc = cli_parse_u64("--exchange-timeout-ms", optarg, 1, day_ms,
                        &o->serve.exchange_timeout_ms);
         break;
       case OPT_MAX_CONNS:
-        rc = parse_u64("--max-conns", optarg, 1, 1000000, &v);
+        rc = cli_parse_u64("--max-conns", optarg, 1, 1000000, &v);
         o->serve.max_conns = (size_t)v;
         break;
       case OPT_MAX_CONNS_PER_ADDR:
-        rc = parse_u64("--max-conns-per-addr", optarg, 1, 1000000, &v);
+        rc = cli_parse_u64("--max-conns-per-addr", optarg, 1, 1000000, &v);
         o->serve.max_conns_per_addr = (size_t)v;
         break;
       case OPT_LOCKOUT_THRESHOLD:
-        rc = parse_u64("--lockout-threshold", optarg, 1, 1000000, &v);
+        rc = cli_parse_u64("--lockout-threshold", optarg, 1, 1000000, &v);
         o->serve.lockout.threshold = (uint32_t)v;
         break;
       case OPT_LOCKOUT_BASE:
-        rc = parse_u64("--lockout-base-ms", optarg, 1, day_ms, &o->serve.lockout.base_ms);
+        rc = cli_parse_u64("--lockout-base-ms", optarg, 1, day_ms, &o->serve.lockout.base_ms);
         break;
       case OPT_LOCKOUT_MAX:
-        rc = parse_u64("--lockout-max-ms", optarg, 1, day_ms, &o->serve.lockout.max_ms);
+        rc = cli_parse_u64("--lockout-max-ms", optarg, 1, day_ms, &o->serve.lockout.max_ms);
         break;
       case OPT_LOCKOUT_TABLE:
-        rc = parse_u64("--lockout-table", optarg, 1, 16000000, &v);
+        rc = cli_parse_u64("--lockout-table", optarg, 1, 16000000, &v);
         o->serve.lockout.capacity = (size_t)v;
         break;
       case OPT_LOCKOUT_WINDOW:
-        rc = parse_u64("--lockout-window-ms", optarg, 1, 30 * day_ms, &o->serve.lockout.window_ms);
+        rc = cli_parse_u64("--lockout-window-ms", optarg, 1, 30 * day_ms,
+                           &o->serve.lockout.window_ms);
         break;
       case OPT_SOURCE_RATE:
-        rc = parse_u64("--source-rate", optarg, 1, 1000000, &v);
+        rc = cli_parse_u64("--source-rate", optarg, 1, 1000000, &v);
         o->serve.source_rate = (uint32_t)v;
         break;
       case OPT_SOURCE_BURST:
-        rc = parse_u64("--source-burst", optarg, 1, 1000000, &v);
+        rc = cli_parse_u64("--source-burst", optarg, 1, 1000000, &v);
         o->serve.source_burst = (uint32_t)v;
         break;
       case OPT_FAKE_OPS:
@@ -295,7 +279,7 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
         rc = -1;
         break;
       case OPT_STORE_BATCH:
-        rc = parse_u64("--store-batch", optarg, 1, 100000, &v);
+        rc = cli_parse_u64("--store-batch", optarg, 1, 100000, &v);
         o->serve.store_batch_max = (size_t)v;
         break;
       default: break;

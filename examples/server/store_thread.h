@@ -13,7 +13,7 @@
 
 #include <cpns/server.h>
 
-#include "examples/server_db.h"
+#include "examples/server/db.h"
 
 /** What a job writes. */
 typedef enum server_store_kind {

@@ -5,13 +5,16 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cpns/codec.h>
 
-#include "examples/cpns_msg.h"
+#include "examples/common/cli.h"
+#include "examples/msg/msg.h"
 
 /* Reads at most this much: enough to see that a longer input is too long. */
 #define READ_CAP (64 * 1024)
@@ -120,32 +123,35 @@ int msg_decode_main(int argc, char **argv) {
   int transcript = 0, hex = 0, rc, der, module, i;
   long n;
 
+  static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                           {"transcript", no_argument, NULL, 't'},
+                                           {"hex", no_argument, NULL, 'x'},
+                                           {"max-len", required_argument, NULL, 'm'},
+                                           {NULL, 0, NULL, 0}};
+  uint64_t max_len;
   cpns_decode_limits_default(&limits);
-  for (i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      printf("usage: cpns-msg decode [--transcript] [--hex] [--max-len N] FILE|-\n"
-             "Strictly decodes one DER CpnsPdu from FILE (or standard input),\n"
-             "prints it and exits 0, or prints why it is rejected and exits 1.\n"
-             "  --transcript  decode an AuthTranscript (AuthMessage) instead\n"
-             "  --hex         the input is hexadecimal text\n"
-             "  --max-len N   longest accepted input (default %d octets)\n",
-             CPNS_PDU_MAX_DEFAULT);
-      return 0;
-    } else if (strcmp(argv[i], "--transcript") == 0) {
-      transcript = 1;
-    } else if (strcmp(argv[i], "--hex") == 0) {
-      hex = 1;
-    } else if (strcmp(argv[i], "--max-len") == 0 && i + 1 < argc) {
-      char *end;
-      unsigned long v = strtoul(argv[++i], &end, 10);
-      if (*end || v == 0 || v > READ_CAP) return usage();
-      limits.max_len = v;
-    } else if (!path && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)) {
-      path = argv[i];
-    } else {
-      return usage();
+  optind = 1;
+  while ((i = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (i) {
+      case 'h':
+        printf("usage: cpns-msg decode [--transcript] [--hex] [--max-len N] FILE|-\n"
+               "Strictly decodes one DER CpnsPdu from FILE (or standard input),\n"
+               "prints it and exits 0, or prints why it is rejected and exits 1.\n"
+               "  --transcript  decode an AuthTranscript (AuthMessage) instead\n"
+               "  --hex         the input is hexadecimal text\n"
+               "  --max-len N   longest accepted input (default %d octets)\n",
+               CPNS_PDU_MAX_DEFAULT);
+        return 0;
+      case 't': transcript = 1; break;
+      case 'x': hex = 1; break;
+      case 'm':
+        if (cli_parse_u64("--max-len", optarg, 1, READ_CAP, &max_len) != 0) return usage();
+        limits.max_len = (size_t)max_len;
+        break;
+      default: return usage();
     }
   }
+  if (optind + 1 == argc) path = argv[optind];
   if (!path) return usage();
   n = read_input(path, buf, sizeof(buf));
   if (n < 0) return 2;

@@ -1,12 +1,15 @@
 /*
  * Small helpers shared by the example programs (not part of libcpns):
- * passwords from a file or a no-echo prompt, hex, HOST:PORT, errors.
+ * passwords from a file or a no-echo prompt, hex, HOST:PORT, option
+ * numbers, identifier errors.
  */
-#ifndef CPNS_EXAMPLES_CLI_UTIL_H
-#define CPNS_EXAMPLES_CLI_UTIL_H
+#ifndef CPNS_EXAMPLES_COMMON_CLI_H
+#define CPNS_EXAMPLES_COMMON_CLI_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cpns/ident.h>
 
 /** Longest password accepted from a file or prompt, in octets. */
 #define CLI_PASSWORD_MAX 1024
@@ -35,7 +38,23 @@ void cli_hex(char *out, const uint8_t *in, size_t len);
  */
 int cli_split_host_port(const char *arg, char *host, size_t hostlen, char *port, size_t portlen);
 
+/**
+ * Strict decimal value of option opt (e.g. "--ops") in [min, max]: digits
+ * only, no sign, space or suffix. Returns 0, or -1 with
+ * "OPT: expected a number from MIN to MAX, got "ARG"" on stderr.
+ */
+int cli_parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out);
+
+/**
+ * Prints on one stderr line why an identifier was refused, from the error
+ * rc and err of cpns_entity_id_normalize() / cpns_user_id_normalize():
+ * "WHO: invalid WHAT at byte offset N (FOUND): TEXT [NAME]; expected E".
+ * in/inlen is the refused input; FOUND is its octet at the offset.
+ */
+void cli_print_ident_error(const char *who, const char *what, const uint8_t *in, size_t inlen,
+                           int rc, const cpns_ident_error *err);
+
 /** Monotonic time in milliseconds (CLOCK_MONOTONIC), the engines' clock. */
 uint64_t cli_now_ms(void);
 
-#endif /* CPNS_EXAMPLES_CLI_UTIL_H */
+#endif /* CPNS_EXAMPLES_COMMON_CLI_H */

@@ -1,11 +1,11 @@
 /*
- * cpns-server database (see server_db.h). Identifiers are stored as TEXT
+ * cpns-server database (see db.h). Identifiers are stored as TEXT
  * in their normalized form, so the sqlite3 shell shows them readably.
  * Credential records are sealed (cpns_crypto_credential_seal, doc/formats.md).
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/server_db.h"
+#include "examples/server/db.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -65,7 +65,7 @@ static const char SCHEMA_V2_STEP[] =
     ") WITHOUT ROWID;"
     /* Per normalized User ID, known or not, the failures since its last
      * success, in wall-clock ms since the epoch so a restart keeps them
-     * (server_lockout.h). */
+     * (lockout.h). */
     "CREATE TABLE lockout ("
     " user_id TEXT PRIMARY KEY NOT NULL,"
     " failures INTEGER NOT NULL,"

@@ -4,7 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/gateway.h"
+#include "examples/gateway/gateway.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "examples/cli_util.h"
+#include "examples/common/cli.h"
 
 /* Milliseconds from now until deadline, as a poll() timeout (-1 = none). */
 static int poll_timeout(uint64_t deadline, uint64_t now) {

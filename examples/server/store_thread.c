@@ -1,16 +1,16 @@
 /*
- * cpns-server store thread (see server_store_thread.h).
+ * cpns-server store thread (see store_thread.h).
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/server_store_thread.h"
+#include "examples/server/store_thread.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "examples/server_db.h"
+#include "examples/server/db.h"
 
 struct server_store {
   server_db *db;

@@ -4,15 +4,16 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/gateway.h"
+#include "examples/gateway/gateway.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <string.h>
 #include <time.h>
 
 #include <sodium.h>
 
-#include "examples/cli_util.h"
+#include "examples/common/cli.h"
 
 /* ": <errno text>" after CPNS_ERR_IO (the library leaves errno set), else "". */
 #define IO_DETAIL(rv) ((rv) == CPNS_ERR_IO ? ": " : ""), ((rv) == CPNS_ERR_IO ? strerror(errno) : "")
@@ -55,23 +56,26 @@ static void print_entry(const cpns_keystore_entry *e, int reveal) {
 int gateway_show_main(int argc, char **argv) {
   const char *keystore = NULL, *device_key_path = NULL;
   int reveal = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      gateway_usage(stdout);
-      return GW_EXIT_OK;
-    } else if (strcmp(argv[i], "--reveal-key") == 0) {
-      reveal = 1;
-    } else if (strcmp(argv[i], "--keystore") == 0 && i + 1 < argc) {
-      keystore = argv[++i];
-    } else if (strncmp(argv[i], "--keystore=", 11) == 0) {
-      keystore = argv[i] + 11;
-    } else if (strcmp(argv[i], "--device-key") == 0 && i + 1 < argc) {
-      device_key_path = argv[++i];
-    } else if (strncmp(argv[i], "--device-key=", 13) == 0) {
-      device_key_path = argv[i] + 13;
-    } else {
-      return show_usage_error("unknown option or missing value", argv[i]);
+  enum { OPT_KEYSTORE = 1000, OPT_DEVICE_KEY, OPT_REVEAL_KEY };
+  static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                           {"reveal-key", no_argument, NULL, OPT_REVEAL_KEY},
+                                           {"keystore", required_argument, NULL, OPT_KEYSTORE},
+                                           {"device-key", required_argument, NULL, OPT_DEVICE_KEY},
+                                           {NULL, 0, NULL, 0}};
+  optind = 1;
+  opterr = 0; /* our own message, then the hint */
+  int opt;
+  while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (opt) {
+      case 'h': gateway_usage(stdout); return GW_EXIT_OK;
+      case OPT_REVEAL_KEY: reveal = 1; break;
+      case OPT_KEYSTORE: keystore = optarg; break;
+      case OPT_DEVICE_KEY: device_key_path = optarg; break;
+      default: return show_usage_error("unknown option or missing value", argv[optind - 1]);
     }
+  }
+  if (optind < argc) {
+    return show_usage_error("unexpected argument", argv[optind]);
   }
   if (keystore == NULL) {
     return show_usage_error("missing --keystore PATH", NULL);

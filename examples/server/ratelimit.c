@@ -1,11 +1,11 @@
 /*
- * cpns-server per-source token buckets (see server_ratelimit.h): a fixed
+ * cpns-server per-source token buckets (see ratelimit.h): a fixed
  * array of buckets, hash chains under a random SipHash key, and an LRU list
  * by last charge, whose tail is where full buckets are looked for.
  * Tokens are counted in thousandths, so refilling is integer arithmetic:
  * rate tokens per second are rate thousandths per millisecond.
  */
-#include "examples/server_ratelimit.h"
+#include "examples/server/ratelimit.h"
 
 #include <stdlib.h>
 #include <string.h>

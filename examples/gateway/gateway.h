@@ -2,8 +2,8 @@
  * cpns-gateway internals (not part of libcpns): the subcommands, the TCP
  * transport that drives the sans-I/O engine, and Argon2id with progress.
  */
-#ifndef CPNS_EXAMPLES_GATEWAY_H
-#define CPNS_EXAMPLES_GATEWAY_H
+#ifndef CPNS_EXAMPLES_GATEWAY_GATEWAY_H
+#define CPNS_EXAMPLES_GATEWAY_GATEWAY_H
 
 #include <stdint.h>
 #include <stdio.h>
@@ -21,11 +21,11 @@ enum gateway_exit {
   GW_EXIT_LOCAL = 7      /* key store, device key, password file, memory */
 };
 
-/* `cpns-gateway assign ...` (gateway_assign.c); argv[0] is "assign". */
+/* `cpns-gateway assign ...` (assign.c); argv[0] is "assign". */
 int gateway_assign_main(int argc, char **argv);
-/* `cpns-gateway show ...` (gateway_show.c); argv[0] is "show". */
+/* `cpns-gateway show ...` (show.c); argv[0] is "show". */
 int gateway_show_main(int argc, char **argv);
-/* The full --help text (gateway_main.c). */
+/* The full --help text (main.c). */
 void gateway_usage(FILE *out);
 
 /* "pn-gw" / "pne-pn-gw" <-> cpns_mode. parse returns 0 or -1. */
@@ -34,7 +34,7 @@ const char *gateway_mode_name(cpns_mode mode);
 
 /*
  * Connects to host:port over TCP within timeout_ms; returns a non-blocking
- * socket or -1 with a one-line message on stderr (gateway_net.c).
+ * socket or -1 with a one-line message on stderr (net.c).
  */
 int gateway_connect(const char *host, const char *port, uint64_t timeout_ms);
 
@@ -48,8 +48,8 @@ int gateway_exchange(cpns_gateway *gw, int fd, uint64_t io_timeout_ms);
 
 /*
  * Runs cpns_gateway_derive() on a worker thread, showing progress on stderr
- * (gateway_derive.c). Returns what cpns_gateway_derive() returned.
+ * (derive.c). Returns what cpns_gateway_derive() returned.
  */
 int gateway_derive(cpns_gateway *gw);
 
-#endif /* CPNS_EXAMPLES_GATEWAY_H */
+#endif /* CPNS_EXAMPLES_GATEWAY_GATEWAY_H */

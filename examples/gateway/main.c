@@ -3,7 +3,7 @@
  * EUKey from a CPNS Server with its owner's User ID and password
  * (PROTOCOL.md §4, §7). This file: the command dispatch and --help.
  */
-#include "examples/gateway.h"
+#include "examples/gateway/gateway.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/gateway.h"
+#include "examples/gateway/gateway.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "examples/cli_util.h"
+#include "examples/common/cli.h"
 
 /* Spinner redraw period on a terminal. */
 #define SPIN_PERIOD_MS 100

@@ -15,13 +15,13 @@
  * (and once no block runs): expired rows are purged from memory and, in a
  * store batch, from the table (server_lockout_maintain).
  *
- * Persistence. Writes are store-thread jobs (server_store_thread.h) handed
+ * Persistence. Writes are store-thread jobs (store_thread.h) handed
  * to the emit callback, committed with the assignments' group commit in the
  * order they were made; the table never writes the database itself. A
  * success of a User ID with no failures on record writes nothing. A failure
  * writes the row (failures, last failure, blocked-until, wall-clock ms since
  * the epoch); the caller holds the failure's answer until that job has come
- * back (server_net.c), so every failure a peer was told about is committed
+ * back (net.c), so every failure a peer was told about is committed
  * (unless the store failed: then it stays in memory and is retried). What a
  * crash (kill -9, power loss) can lose is therefore: the failures of
  * exchanges that ended without an answer (closed, timed out) whose job was
@@ -47,8 +47,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "examples/server_db.h"
-#include "examples/server_store_thread.h"
+#include "examples/server/db.h"
+#include "examples/server/store_thread.h"
 
 typedef struct server_lockout server_lockout;
 

@@ -4,9 +4,10 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/gateway.h"
+#include "examples/gateway/gateway.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,7 +16,7 @@
 
 #include <sodium.h>
 
-#include "examples/cli_util.h"
+#include "examples/common/cli.h"
 
 /* Default bound on each send and on each answer of the server. */
 #define DEFAULT_TIMEOUT_MS 30000u
@@ -35,37 +36,6 @@ typedef struct assign_opts {
   uint64_t timeout_ms;
 } assign_opts;
 
-/* Parses a decimal number in [min, max]; returns 0 or -1. */
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
-  if (s == NULL || *s < '0' || *s > '9') {
-    return -1;
-  }
-  errno = 0;
-  char *end = NULL;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v < min || v > max) {
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
-/* Takes the value of --name VALUE or --name=VALUE; advances *i. NULL if absent. */
-static const char *option_value(int argc, char **argv, int *i, const char *name) {
-  const char *arg = argv[*i];
-  size_t n = strlen(name);
-  if (strncmp(arg, name, n) != 0) {
-    return NULL;
-  }
-  if (arg[n] == '=') {
-    return arg + n + 1;
-  }
-  if (arg[n] != '\0' || *i + 1 >= argc) {
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 static int usage_error(const char *msg, const char *arg) {
   fprintf(stderr, "cpns-gateway assign: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
   fprintf(stderr, "Try 'cpns-gateway --help'.\n");
@@ -80,56 +50,74 @@ static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
   o->max_ops = CPNS_GATEWAY_MAX_OPS_DEFAULT;
   o->max_mem_kib = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT;
   o->timeout_ms = DEFAULT_TIMEOUT_MS;
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    uint64_t num;
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      gateway_usage(stdout);
-      return -1;
-    } else if ((v = option_value(argc, argv, &i, "--server")) != NULL) {
-      o->server = v;
-    } else if ((v = option_value(argc, argv, &i, "--entity-id")) != NULL) {
-      o->entity_id = v;
-    } else if ((v = option_value(argc, argv, &i, "--user")) != NULL) {
-      o->user_id = v;
-    } else if ((v = option_value(argc, argv, &i, "--password-file")) != NULL) {
-      o->password_file = v;
-    } else if ((v = option_value(argc, argv, &i, "--keystore")) != NULL) {
-      o->keystore = v;
-    } else if ((v = option_value(argc, argv, &i, "--device-key")) != NULL) {
-      o->device_key = v;
-    } else if ((v = option_value(argc, argv, &i, "--mode")) != NULL) {
-      if (gateway_mode_parse(v, &o->mode) != 0) {
-        return usage_error("--mode must be pn-gw or pne-pn-gw", v);
-      }
-    } else if ((v = option_value(argc, argv, &i, "--min-ops")) != NULL) {
-      if (parse_u64(v, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num) != 0) {
-        return usage_error("--min-ops must be a number from 1 to 4096", v);
-      }
-      o->min_ops = (uint32_t)num;
-    } else if ((v = option_value(argc, argv, &i, "--min-mem-kib")) != NULL) {
-      if (parse_u64(v, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX, &num) != 0) {
-        return usage_error("--min-mem-kib must be a number from 8 to 4194304", v);
-      }
-      o->min_mem_kib = (uint32_t)num;
-    } else if ((v = option_value(argc, argv, &i, "--max-ops")) != NULL) {
-      if (parse_u64(v, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num) != 0) {
-        return usage_error("--max-ops must be a number from 1 to 4096", v);
-      }
-      o->max_ops = (uint32_t)num;
-    } else if ((v = option_value(argc, argv, &i, "--max-mem-kib")) != NULL) {
-      if (parse_u64(v, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX, &num) != 0) {
-        return usage_error("--max-mem-kib must be a number from 8 to 4194304", v);
-      }
-      o->max_mem_kib = (uint32_t)num;
-    } else if ((v = option_value(argc, argv, &i, "--timeout-ms")) != NULL) {
-      if (parse_u64(v, 1, 86400000u, &num) != 0) {
-        return usage_error("--timeout-ms must be a number from 1 to 86400000", v);
-      }
-      o->timeout_ms = num;
-    } else {
-      return usage_error("unknown option or missing value", argv[i]);
+  enum { OPT_SERVER = 1000, OPT_ENTITY_ID, OPT_USER, OPT_PASSWORD_FILE, OPT_KEYSTORE,
+         OPT_DEVICE_KEY, OPT_MODE, OPT_MIN_OPS, OPT_MIN_MEM_KIB, OPT_MAX_OPS, OPT_MAX_MEM_KIB,
+         OPT_TIMEOUT_MS };
+  static const struct option longopts[] = {
+      {"help", no_argument, NULL, 'h'},
+      {"server", required_argument, NULL, OPT_SERVER},
+      {"entity-id", required_argument, NULL, OPT_ENTITY_ID},
+      {"user", required_argument, NULL, OPT_USER},
+      {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+      {"keystore", required_argument, NULL, OPT_KEYSTORE},
+      {"device-key", required_argument, NULL, OPT_DEVICE_KEY},
+      {"mode", required_argument, NULL, OPT_MODE},
+      {"min-ops", required_argument, NULL, OPT_MIN_OPS},
+      {"min-mem-kib", required_argument, NULL, OPT_MIN_MEM_KIB},
+      {"max-ops", required_argument, NULL, OPT_MAX_OPS},
+      {"max-mem-kib", required_argument, NULL, OPT_MAX_MEM_KIB},
+      {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
+      {NULL, 0, NULL, 0}};
+  optind = 1;
+  opterr = 0; /* our own message, then the hint */
+  int opt;
+  while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    uint64_t num = 0;
+    int rc = 0;
+    switch (opt) {
+      case 'h': gateway_usage(stdout); return -1;
+      case OPT_SERVER: o->server = optarg; break;
+      case OPT_ENTITY_ID: o->entity_id = optarg; break;
+      case OPT_USER: o->user_id = optarg; break;
+      case OPT_PASSWORD_FILE: o->password_file = optarg; break;
+      case OPT_KEYSTORE: o->keystore = optarg; break;
+      case OPT_DEVICE_KEY: o->device_key = optarg; break;
+      case OPT_MODE:
+        if (gateway_mode_parse(optarg, &o->mode) != 0) {
+          return usage_error("--mode must be pn-gw or pne-pn-gw", optarg);
+        }
+        break;
+      case OPT_MIN_OPS:
+        rc = cli_parse_u64("--min-ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num);
+        o->min_ops = (uint32_t)num;
+        break;
+      case OPT_MIN_MEM_KIB:
+        rc = cli_parse_u64("--min-mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
+                           &num);
+        o->min_mem_kib = (uint32_t)num;
+        break;
+      case OPT_MAX_OPS:
+        rc = cli_parse_u64("--max-ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num);
+        o->max_ops = (uint32_t)num;
+        break;
+      case OPT_MAX_MEM_KIB:
+        rc = cli_parse_u64("--max-mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
+                           &num);
+        o->max_mem_kib = (uint32_t)num;
+        break;
+      case OPT_TIMEOUT_MS:
+        rc = cli_parse_u64("--timeout-ms", optarg, 1, 86400000u, &num);
+        o->timeout_ms = num;
+        break;
+      default: return usage_error("unknown option or missing value", argv[optind - 1]);
     }
+    if (rc != 0) {
+      fprintf(stderr, "Try 'cpns-gateway --help'.\n");
+      return GW_EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    return usage_error("unexpected argument", argv[optind]);
   }
   if (o->min_ops > o->max_ops) {
     fprintf(stderr, "cpns-gateway assign: --min-ops %u is above --max-ops %u\n",
@@ -178,9 +166,10 @@ static int check_identifier(const char *opt, const char *value, int is_entity) {
   if (rv == 0) {
     return 0;
   }
-  fprintf(stderr, "cpns-gateway assign: %s is not a valid %s: %s at offset %zu (%s)\n", opt,
-          is_entity ? "Entity ID (urn:NID:NSS)" : "User ID (user@realm)", cpns_strerror(rv),
-          err.offset, err.expected);
+  char who[64];
+  snprintf(who, sizeof who, "cpns-gateway assign: %s", opt);
+  cli_print_ident_error(who, is_entity ? "Entity ID (urn:NID:NSS)" : "User ID (user@realm)",
+                        (const uint8_t *)value, len, rv, &err);
   return GW_EXIT_USAGE;
 }
 

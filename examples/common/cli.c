@@ -1,15 +1,18 @@
 /*
  * Helpers shared by the example programs: passwords from a file or a
- * no-echo prompt, hex, HOST:PORT splitting, the monotonic clock.
+ * no-echo prompt, hex, HOST:PORT splitting, option numbers, identifier
+ * errors, the monotonic clock.
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/cli_util.h"
+#include "examples/common/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -17,6 +20,8 @@
 #include <unistd.h>
 
 #include <sodium.h>
+
+#include <cpns/common.h>
 
 /* Room for the longest password plus "\r\n" and one octet to detect overflow. */
 #define PW_BUF_LEN (CLI_PASSWORD_MAX + 3)
@@ -340,6 +345,39 @@ int cli_split_host_port(const char *arg, char *host, size_t hostlen, char *port,
     return -1;
   }
   return 0;
+}
+
+int cli_parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  if (arg[0] < '0' || arg[0] > '9') {
+    goto bad;
+  }
+  unsigned long long v = strtoull(arg, &end, 10);
+  if (errno != 0 || end == arg || *end != '\0' || v < min || v > max) {
+    goto bad;
+  }
+  *out = v;
+  return 0;
+bad:
+  fprintf(stderr, "%s: expected a number from %" PRIu64 " to %" PRIu64 ", got \"%s\"\n", opt,
+          min, max, arg);
+  return -1;
+}
+
+void cli_print_ident_error(const char *who, const char *what, const uint8_t *in, size_t inlen,
+                           int rc, const cpns_ident_error *err) {
+  char found[32];
+  if (err->offset >= inlen) {
+    snprintf(found, sizeof found, "end of input");
+  } else if (in[err->offset] > 0x20 && in[err->offset] < 0x7f) {
+    snprintf(found, sizeof found, "'%c'", in[err->offset]);
+  } else {
+    snprintf(found, sizeof found, "octet 0x%02x", in[err->offset]);
+  }
+  fprintf(stderr, "%s: invalid %s at byte offset %zu (%s): %s [%s]; expected %s\n", who, what,
+          err->offset, found, cpns_strerror(rc), cpns_error_name(rc),
+          err->expected != NULL ? err->expected : "?");
 }
 
 uint64_t cli_now_ms(void) {

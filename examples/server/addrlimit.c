@@ -1,8 +1,8 @@
 /*
- * cpns-server per-address connection counts (see server_addrlimit.h):
+ * cpns-server per-address connection counts (see addrlimit.h):
  * chained hash under a random SipHash key; entries live while counted.
  */
-#include "examples/server_addrlimit.h"
+#include "examples/server/addrlimit.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /*
- * cpns-server key file (see server_keyfile.h). Format: the 8 octets
+ * cpns-server key file (see keyfile.h). Format: the 8 octets
  * "CPNSSK01", the 32-octet server secret, the 32-octet master key.
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/server_keyfile.h"
+#include "examples/server/keyfile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /*
  * cpns-msg: inspect CPNS messages. Subcommands live in their own files
- * (cpns_msg.h); this file only dispatches and prints the overall help.
+ * (msg.h); this file only dispatches and prints the overall help.
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include <cpns/cpns.h>
 #include <cpns/version.h>
 
-#include "examples/cpns_msg.h"
+#include "examples/msg/msg.h"
 
 static void usage(FILE *f) {
   fprintf(f,

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "examples/server_addrlimit.h"
+#include "examples/server/addrlimit.h"
 
 #define SERVER_SOURCE_RATE_DEFAULT 20
 #define SERVER_SOURCE_BURST_DEFAULT 100

@@ -8,7 +8,8 @@
 
 #include <cpns/ident.h>
 
-#include "examples/cpns_msg.h"
+#include "examples/common/cli.h"
+#include "examples/msg/msg.h"
 
 typedef int (*normalize_fn)(const uint8_t *in, size_t inlen, uint8_t *out,
                             size_t outlen, size_t *outlen_written,
@@ -17,17 +18,6 @@ typedef int (*normalize_fn)(const uint8_t *in, size_t inlen, uint8_t *out,
 static int usage(void) {
   fprintf(stderr, "usage: cpns-msg id entity|user STRING\n");
   return 2;
-}
-
-/* The offending octet, printable or as hex, for the error line. */
-static void describe_octet(char *buf, size_t buflen, const uint8_t *in,
-                           size_t inlen, size_t off) {
-  if (off >= inlen)
-    snprintf(buf, buflen, "end of input");
-  else if (in[off] > 0x20 && in[off] < 0x7f)
-    snprintf(buf, buflen, "'%c'", in[off]);
-  else
-    snprintf(buf, buflen, "octet 0x%02x", in[off]);
 }
 
 int msg_id_main(int argc, char **argv) {
@@ -52,10 +42,7 @@ int msg_id_main(int argc, char **argv) {
   cpns_ident_error err;
   int rc = normalize(in, inlen, out, sizeof out, &outlen, &err);
   if (rc != 0) {
-    char found[32];
-    describe_octet(found, sizeof found, in, inlen, err.offset);
-    fprintf(stderr, "cpns-msg id: invalid %s at byte offset %zu (%s): %s; expected %s\n",
-            what, err.offset, found, cpns_strerror(rc), err.expected);
+    cli_print_ident_error("cpns-msg id", what, in, inlen, rc, &err);
     return 1;
   }
   fwrite(out, 1, outlen, stdout);

@@ -1,7 +1,7 @@
 /*
- * cpns-server log lines (see server_log.h).
+ * cpns-server log lines (see log.h).
  */
-#include "examples/server_log.h"
+#include "examples/server/log.h"
 
 #include <stdio.h>
 

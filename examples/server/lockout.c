@@ -1,10 +1,10 @@
 /*
- * cpns-server lockout cache (see server_lockout.h): a fixed array of
+ * cpns-server lockout cache (see lockout.h): a fixed array of
  * entries, hash chains keyed by SipHash under a random key (so peers cannot
  * aim User IDs at one chain), and an LRU list holding only the entries that
  * may leave memory (nothing in flight, nothing unsaved).
  */
-#include "examples/server_lockout.h"
+#include "examples/server/lockout.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,17 +1,17 @@
 /*
- * cpns-server network side: a libevent loop that accepts connections
- * within the limits, moves bytes between sockets and server session
- * engines, answers credential lookups from a read connection and hands
- * assignments to the store thread.
+ * cpns-server serve: a libevent loop (loop.c) that accepts connections
+ * within the limits; each connection (conn.c) moves bytes between its
+ * socket and a server session engine, answers credential lookups from a
+ * read connection and hands assignments to the store thread.
  */
-#ifndef CPNS_EXAMPLES_SERVER_NET_H
-#define CPNS_EXAMPLES_SERVER_NET_H
+#ifndef CPNS_EXAMPLES_SERVER_LOOP_H
+#define CPNS_EXAMPLES_SERVER_LOOP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "examples/server_keyfile.h"
-#include "examples/server_lockout.h"
+#include "examples/server/keyfile.h"
+#include "examples/server/lockout.h"
 
 /** Everything `cpns-server serve` is told. Zero numeric fields take defaults. */
 typedef struct server_config {
@@ -43,4 +43,4 @@ typedef struct server_config {
  */
 int server_run(const server_config *cfg);
 
-#endif /* CPNS_EXAMPLES_SERVER_NET_H */
+#endif /* CPNS_EXAMPLES_SERVER_LOOP_H */
