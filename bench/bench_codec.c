@@ -29,7 +29,8 @@ static double now_ns(void) {
 
 static void fill(uint8_t *p, size_t n, uint8_t seed) {
   size_t i;
-  for (i = 0; i < n; i++) p[i] = (uint8_t)(seed + i * 13);
+  for (i = 0; i < n; i++)
+    p[i] = (uint8_t)(seed + i * 13);
 }
 
 static volatile int sink;
@@ -85,7 +86,8 @@ static double bench_stock(const shape *s, const uint8_t *b, size_t n) {
   size_t consumed;
   double t0 = now_ns();
   int i;
-  for (i = 0; i < ITER; i++) sink += cpnsbench_stock_decode(s->transcript, b, n, &consumed);
+  for (i = 0; i < ITER; i++)
+    sink += cpnsbench_stock_decode(s->transcript, b, n, &consumed);
   return (now_ns() - t0) / ITER;
 }
 
@@ -96,14 +98,18 @@ int main(int argc, char **argv) {
   cpns_key_delivery *d;
   size_t i;
   int only = -1;
-  if (argc > 1) ITER = atoi(argv[1]);
-  if (argc > 2) ROUNDS = atoi(argv[2]);
-  if (argc > 3) only = atoi(argv[3]);
+  if (argc > 1)
+    ITER = atoi(argv[1]);
+  if (argc > 2)
+    ROUNDS = atoi(argv[2]);
+  if (argc > 3)
+    only = atoi(argv[3]);
   if (ITER < 1 || ROUNDS < 1) {
     fprintf(stderr, "usage: bench_codec [ITERATIONS [ROUNDS]]\n");
     return 2;
   }
-  if (cpns_init() != 0) return 1;
+  if (cpns_init() != 0)
+    return 1;
 
   shapes[0].name = "keyRequest (first)";
   shapes[0].pdu.type = CPNS_PDU_KEY_REQUEST;
@@ -160,24 +166,23 @@ int main(int argc, char **argv) {
                                 &shapes[2].pdu.u.key_challenge) != 0)
     return 1;
 
-  printf("%-22s %6s %9s %10s %13s %11s %9s %9s\n", "PDU", "octets", "encode ns",
-         "strict ns", "patched ns", "stock ns", "/patched", "/stock");
+  printf("%-22s %6s %9s %10s %13s %11s %9s %9s\n", "PDU", "octets", "encode ns", "strict ns",
+         "patched ns", "stock ns", "/patched", "/stock");
   for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
     uint8_t buf[CPNS_PDU_MAX_ENCODED];
     size_t n;
     double enc, strict, plain, stock;
     size_t consumed = 0;
-    if (only >= 0 && (size_t)only != i) continue;
-    int rc = shapes[i].transcript
-                 ? cpns_auth_transcript_encode(&shapes[i].t, buf, sizeof(buf), &n)
-                 : cpns_pdu_encode(&shapes[i].pdu, buf, sizeof(buf), &n);
+    if (only >= 0 && (size_t)only != i)
+      continue;
+    int rc = shapes[i].transcript ? cpns_auth_transcript_encode(&shapes[i].t, buf, sizeof(buf), &n)
+                                  : cpns_pdu_encode(&shapes[i].pdu, buf, sizeof(buf), &n);
     if (rc != 0) {
       fprintf(stderr, "%s: encode failed: %s\n", shapes[i].name, cpns_strerror(rc));
       return 1;
     }
     /* Both plain decoders must accept the bytes, or they measure nothing. */
-    if (cpnsbench_stock_decode(shapes[i].transcript, buf, n, &consumed) != 0 ||
-        consumed != n) {
+    if (cpnsbench_stock_decode(shapes[i].transcript, buf, n, &consumed) != 0 || consumed != n) {
       fprintf(stderr, "%s: stock asn1c decode failed\n", shapes[i].name);
       return 1;
     }
@@ -187,14 +192,18 @@ int main(int argc, char **argv) {
       for (k = 0; k < ROUNDS; k++) {
         double e = bench_encode(&shapes[i]), s = bench_strict(&shapes[i], buf, n),
                p = bench_plain(&shapes[i], buf, n), o = bench_stock(&shapes[i], buf, n);
-        if (e < enc) enc = e;
-        if (s < strict) strict = s;
-        if (p < plain) plain = p;
-        if (o < stock) stock = o;
+        if (e < enc)
+          enc = e;
+        if (s < strict)
+          strict = s;
+        if (p < plain)
+          plain = p;
+        if (o < stock)
+          stock = o;
       }
     }
-    printf("%-22s %6zu %9.0f %10.0f %13.0f %11.0f %9.2f %9.2f\n", shapes[i].name, n,
-           enc, strict, plain, stock, strict / plain, strict / stock);
+    printf("%-22s %6zu %9.0f %10.0f %13.0f %11.0f %9.2f %9.2f\n", shapes[i].name, n, enc, strict,
+           plain, stock, strict / plain, strict / stock);
   }
   return sink == 42 ? 1 : 0;
 }

@@ -61,8 +61,7 @@ int main(void) {
   }
   argon_ms = (now_us() - t0) / 3 / 1000.0;
 
-  printf("server verify + sign + wrap (AuthMessage %zu octets): %.2f us\n", sizeof(am),
-         per_verify);
+  printf("server verify + sign + wrap (AuthMessage %zu octets): %.2f us\n", sizeof(am), per_verify);
   printf("Argon2id opsLimit %u memLimitKiB %u: %.1f ms\n", kdf.ops_limit, kdf.mem_limit_kib,
          argon_ms);
   return 0;

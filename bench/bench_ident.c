@@ -18,15 +18,14 @@ typedef int (*normalize_fn)(const uint8_t *, size_t, uint8_t *, size_t, size_t *
 #define ITERATIONS 2000000u
 
 static const char *const entity_ids[] = {
-  "urn:uuid:F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6",
-  "urn:dev:mac:0024BEFFFE804FF1",
-  "URN:example:gateway/home-7%2Fliving-room;rev=2",
+    "urn:uuid:F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6",
+    "urn:dev:mac:0024BEFFFE804FF1",
+    "URN:example:gateway/home-7%2Fliving-room;rev=2",
 };
 
 static const char *const user_ids[] = {
-  "alice@Example.COM",
-  "fred.smith+cpns@eng.example.net",
-  "\xc3\xbcser.n\xc3\xa4me@b\xc3\xbc\x63her.example", /* "c" as \x63: \xbcc would run on */
+    "alice@Example.COM", "fred.smith+cpns@eng.example.net",
+    "\xc3\xbcser.n\xc3\xa4me@b\xc3\xbc\x63her.example", /* "c" as \x63: \xbcc would run on */
 };
 
 static double now_ns(void) {

@@ -85,8 +85,10 @@ static int connect_loopback(uint16_t port) {
 static int send_all(int fd, const uint8_t *p, size_t n) {
   while (n > 0) {
     ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
     p += w;
     n -= (size_t)w;
   }
@@ -96,8 +98,10 @@ static int send_all(int fd, const uint8_t *p, size_t n) {
 static int recv_exact(int fd, uint8_t *p, size_t n) {
   while (n > 0) {
     ssize_t r = recv(fd, p, n, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return -1;
     p += r;
     n -= (size_t)r;
   }
@@ -126,7 +130,7 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
   gs.password = password;
   gs.password_len = sizeof(password) - 1;
   gs.secpool = pool;
-  gs.min_ops_limit = 1;  /* users are enrolled with --ops 1 --mem-kib 8 below */
+  gs.min_ops_limit = 1; /* users are enrolled with --ops 1 --mem-kib 8 below */
   gs.min_mem_limit_kib = 8;
   cpns_gateway *gw = NULL;
   if (cpns_gateway_new(&gw, &gs, NULL, now_ms()) != 0) {
@@ -141,32 +145,42 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
     cpns_gateway_state st = cpns_gateway_get_state(gw);
     if (st == CPNS_GATEWAY_SEND) {
       size_t n = 0;
-      if (cpns_gateway_write(gw, buf, sizeof(buf), &n, now_ms()) != 0 || send_all(fd, buf, n) != 0) break;
-      if (record_sizes && pdu < 4) pdu_sizes[pdu] = n;
+      if (cpns_gateway_write(gw, buf, sizeof(buf), &n, now_ms()) != 0 || send_all(fd, buf, n) != 0)
+        break;
+      if (record_sizes && pdu < 4)
+        pdu_sizes[pdu] = n;
       pdu++;
     } else if (st == CPNS_GATEWAY_RECEIVE) {
       ssize_t r = recv(fd, buf, sizeof(buf), 0);
-      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && errno == EINTR)
+        continue;
       size_t in = r > 0 ? (size_t)r : 0;
       cpns_gateway_read(gw, buf, in, now_ms()); /* takes all: the server sends one PDU a turn */
       pdu_bytes += in;
       if (cpns_gateway_get_state(gw) != CPNS_GATEWAY_RECEIVE) {
-        if (record_sizes && pdu < 4) pdu_sizes[pdu] = pdu_bytes;
-        if (pdu == 3) t_delivery = now_ns(); /* read and checked by the engine */
+        if (record_sizes && pdu < 4)
+          pdu_sizes[pdu] = pdu_bytes;
+        if (pdu == 3)
+          t_delivery = now_ns(); /* read and checked by the engine */
         pdu++;
         pdu_bytes = 0;
       }
-      if (r <= 0) break;
+      if (r <= 0)
+        break;
     } else if (st == CPNS_GATEWAY_DERIVE) {
-      if (cpns_gateway_derive(gw, now_ms()) != 0) break;
+      if (cpns_gateway_derive(gw, now_ms()) != 0)
+        break;
     } else {
       ok = st == CPNS_GATEWAY_DONE ? 0 : -1;
       break;
     }
   }
-  if (cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE) ok = 0;
-  if (ok == 0 && latency_ns != NULL) *latency_ns = t_delivery - t0;
-  if (fd >= 0) close(fd);
+  if (cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE)
+    ok = 0;
+  if (ok == 0 && latency_ns != NULL)
+    *latency_ns = t_delivery - t0;
+  if (fd >= 0)
+    close(fd);
   cpns_gateway_del(gw);
   return ok;
 }
@@ -182,7 +196,7 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
 
 typedef struct key_cache {
   int valid;
-  cpns_kdf_params kdf;  /* salt and params the keys belong to */
+  cpns_kdf_params kdf; /* salt and params the keys belong to */
   uint8_t client_key[CPNS_CLIENT_KEY_LEN];
   uint8_t server_key[CPNS_SERVER_KEY_LEN];
   uint8_t stored_key[CPNS_STORED_KEY_LEN];
@@ -191,9 +205,9 @@ typedef struct key_cache {
   /* HMAC states with the key pads already absorbed: the same result as
    * cpns_crypto_client_proof() etc. for 2 fewer SHA-256 blocks each (checked
    * against them in derive_keys()). */
-  crypto_auth_hmacsha256_state proof_st;  /* key StoredKey */
-  crypto_auth_hmacsha256_state sig_st;    /* key ServerKey */
-  crypto_auth_hmacsha256_state wrap_st;   /* key ClientKey */
+  crypto_auth_hmacsha256_state proof_st;              /* key StoredKey */
+  crypto_auth_hmacsha256_state sig_st;                /* key ServerKey */
+  crypto_auth_hmacsha256_state wrap_st;               /* key ClientKey */
   uint8_t nonce_key[crypto_stream_chacha20_KEYBYTES]; /* gateway nonce stream */
   uint64_t nonce_ctr;
 } key_cache; /* in sodium_malloc() memory, one per load thread */
@@ -203,7 +217,8 @@ static void hmac_from(uint8_t out[32], const crypto_auth_hmacsha256_state *st, c
                       size_t alen, const uint8_t *b, size_t blen) {
   crypto_auth_hmacsha256_state t = *st;
   crypto_auth_hmacsha256_update(&t, a, alen);
-  if (blen > 0) crypto_auth_hmacsha256_update(&t, b, blen);
+  if (blen > 0)
+    crypto_auth_hmacsha256_update(&t, b, blen);
   crypto_auth_hmacsha256_final(&t, out);
   sodium_memzero(&t, sizeof(t));
 }
@@ -215,7 +230,8 @@ static void fast_proof(const key_cache *kc, uint8_t proof[CPNS_PROOF_LEN], const
                        size_t am_len) {
   uint8_t sig[32];
   hmac_from(sig, &kc->proof_st, am, am_len, NULL, 0);
-  for (size_t i = 0; i < CPNS_PROOF_LEN; i++) proof[i] = kc->client_key[i] ^ sig[i];
+  for (size_t i = 0; i < CPNS_PROOF_LEN; i++)
+    proof[i] = kc->client_key[i] ^ sig[i];
   sodium_memzero(sig, sizeof(sig));
 }
 
@@ -239,7 +255,8 @@ static void fast_wrap_key(const key_cache *kc, uint8_t out[CPNS_WRAP_KEY_LEN], c
 static void gateway_nonce(key_cache *kc, uint8_t *out, size_t len) {
   uint8_t n[crypto_stream_chacha20_NONCEBYTES];
   uint64_t ctr = kc->nonce_ctr++;
-  for (size_t i = 0; i < sizeof(n); i++) n[i] = (uint8_t)(ctr >> (8 * i));
+  for (size_t i = 0; i < sizeof(n); i++)
+    n[i] = (uint8_t)(ctr >> (8 * i));
   crypto_stream_chacha20(out, len, n, kc->nonce_key);
 }
 
@@ -249,15 +266,18 @@ static int recv_pdu(int fd, uint8_t *buf, size_t cap, size_t *len) {
   for (;;) {
     if (have > 0) {
       int rv = cpns_frame_pdu_length(buf, have, cap, &want);
-      if (rv != 0) return -1;
+      if (rv != 0)
+        return -1;
       if (want != 0 && have >= want) {
         *len = want;
         return have == want ? 0 : -1;
       }
     }
     ssize_t r = recv(fd, buf + have, cap - have, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return -1;
     have += (size_t)r;
   }
 }
@@ -270,10 +290,12 @@ static int derive_keys(key_cache *kc, const cpns_kdf_params *kdf) {
   static const uint8_t password[] = "bench password";
   uint8_t *salted = sodium_malloc(CPNS_SALTED_PASSWORD_LEN);
   int rc = salted != NULL &&
-           cpns_crypto_salted_password(salted, password, sizeof(password) - 1, kdf) == 0 &&
-           cpns_crypto_client_key(kc->client_key, salted) == 0 &&
-           cpns_crypto_server_key(kc->server_key, salted) == 0 &&
-           cpns_crypto_stored_key(kc->stored_key, kc->client_key) == 0 ? 0 : -1;
+                   cpns_crypto_salted_password(salted, password, sizeof(password) - 1, kdf) == 0 &&
+                   cpns_crypto_client_key(kc->client_key, salted) == 0 &&
+                   cpns_crypto_server_key(kc->server_key, salted) == 0 &&
+                   cpns_crypto_stored_key(kc->stored_key, kc->client_key) == 0
+               ? 0
+               : -1;
   sodium_free(salted);
   if (rc == 0) {
     crypto_auth_hmacsha256_init(&kc->proof_st, kc->stored_key, sizeof(kc->stored_key));
@@ -284,15 +306,19 @@ static int derive_keys(key_cache *kc, const cpns_kdf_params *kdf) {
     uint8_t want[32], got[32];
     fast_proof(kc, got, am, sizeof(am));
     rc = cpns_crypto_client_proof(want, kc->client_key, kc->stored_key, am, sizeof(am)) != 0 ||
-         memcmp(want, got, 32) != 0 ||
-         cpns_crypto_server_signature(want, kc->server_key, am, sizeof(am)) != 0 ||
-         fast_signature_verify(kc, want, am, sizeof(am)) != 0 ||
-         cpns_crypto_wrap_key(want, kc->client_key, am, sizeof(am)) != 0 ? -1 : 0;
+                 memcmp(want, got, 32) != 0 ||
+                 cpns_crypto_server_signature(want, kc->server_key, am, sizeof(am)) != 0 ||
+                 fast_signature_verify(kc, want, am, sizeof(am)) != 0 ||
+                 cpns_crypto_wrap_key(want, kc->client_key, am, sizeof(am)) != 0
+             ? -1
+             : 0;
     fast_wrap_key(kc, got, am, sizeof(am));
-    if (rc == 0 && memcmp(want, got, 32) != 0) rc = -1;
+    if (rc == 0 && memcmp(want, got, 32) != 0)
+      rc = -1;
     sodium_memzero(want, sizeof(want));
     sodium_memzero(got, sizeof(got));
-    if (rc != 0) fprintf(stderr, "bench_server_load: cached HMAC states disagree with the library\n");
+    if (rc != 0)
+      fprintf(stderr, "bench_server_load: cached HMAC states disagree with the library\n");
   }
   kc->valid = rc == 0;
   kc->kdf = *kdf;
@@ -310,15 +336,16 @@ static int cached_exchange(uint16_t port, const char *entity, int user_no, key_c
   req->version = CPNS_PROTOCOL_VERSION;
   req->entity_id_len = strlen(entity);
   memcpy(req->entity_id, entity, req->entity_id_len);
-  req->user_id_len = (size_t)snprintf((char *)req->user_id, sizeof(req->user_id),
-                                      "bench%d@example.com", user_no);
+  req->user_id_len =
+      (size_t)snprintf((char *)req->user_id, sizeof(req->user_id), "bench%d@example.com", user_no);
   req->mode = CPNS_MODE_PN_GW;
   gateway_nonce(kc, req->gateway_nonce, sizeof(req->gateway_nonce));
   req->offered_suites[0] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
   req->offered_suites_len = 1;
   uint64_t t0 = now_ns(), t_delivery = 0;
   int fd = connect_loopback(port);
-  if (fd < 0) return -1;
+  if (fd < 0)
+    return -1;
   int ok = -1;
   if (send_pdu(fd, &pdu, buf, &len[0]) != 0 || recv_pdu(fd, buf, sizeof(buf), &len[1]) != 0 ||
       cpns_pdu_decode(&in, buf, len[1], NULL) != 0 || in.type != CPNS_PDU_KEY_CHALLENGE) {
@@ -326,7 +353,8 @@ static int cached_exchange(uint16_t port, const char *entity, int user_no, key_c
   }
   const cpns_key_challenge *chal = &in.u.key_challenge;
   if (!kc->valid || memcmp(&kc->kdf, &chal->kdf, sizeof(chal->kdf)) != 0) {
-    if (derive_keys(kc, &chal->kdf) != 0) goto out;
+    if (derive_keys(kc, &chal->kdf) != 0)
+      goto out;
   }
   cpns_auth_transcript t;
   if (cpns_auth_transcript_from(&t, req, chal) != 0 ||
@@ -350,13 +378,15 @@ static int cached_exchange(uint16_t port, const char *entity, int user_no, key_c
       fast_signature_verify(kc, a->server_signature, auth, auth_len) == 0 &&
       (fast_wrap_key(kc, kc->wrap_key, auth, auth_len), 1) &&
       cpns_crypto_eukey_unwrap(kc->eukey, a->wrapped_eukey, kc->wrap_key, a->aead_nonce, auth,
-                        auth_len, a->key_id) == 0) {
+                               auth_len, a->key_id) == 0) {
     ok = 0;
   }
   sodium_memzero(kc->wrap_key, sizeof(kc->wrap_key));
   sodium_memzero(kc->eukey, sizeof(kc->eukey));
-  if (ok == 0 && record_sizes) memcpy(pdu_sizes, len, sizeof(pdu_sizes));
-  if (ok == 0 && latency_ns != NULL) *latency_ns = t_delivery - t0;
+  if (ok == 0 && record_sizes)
+    memcpy(pdu_sizes, len, sizeof(pdu_sizes));
+  if (ok == 0 && latency_ns != NULL)
+    *latency_ns = t_delivery - t0;
 out:
   close(fd);
   return ok;
@@ -369,10 +399,14 @@ static int bare_exchange(uint16_t port, uint64_t *latency_ns) {
   memset(buf, 0xa5, sizeof(buf));
   uint64_t t0 = now_ns();
   int fd = connect_loopback(port);
-  if (fd < 0) return -1;
+  if (fd < 0)
+    return -1;
   int rc = (send_all(fd, buf, pdu_sizes[0]) == 0 && recv_exact(fd, buf, pdu_sizes[1]) == 0 &&
-            send_all(fd, buf, pdu_sizes[2]) == 0 && recv_exact(fd, buf, pdu_sizes[3]) == 0) ? 0 : -1;
-  if (rc == 0) *latency_ns = now_ns() - t0;
+            send_all(fd, buf, pdu_sizes[2]) == 0 && recv_exact(fd, buf, pdu_sizes[3]) == 0)
+               ? 0
+               : -1;
+  if (rc == 0)
+    *latency_ns = now_ns() - t0;
   close(fd);
   return rc;
 }
@@ -388,13 +422,17 @@ static void bare_on_read(evutil_socket_t fd, short what, void *arg) {
   bare_conn *c = arg;
   uint8_t buf[CPNS_PDU_MAX_ENCODED];
   ssize_t r = recv(fd, buf, sizeof(buf), 0);
-  if (r < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (r <= 0) goto done;
+  if (r < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (r <= 0)
+    goto done;
   c->got += (size_t)r;
   size_t want = pdu_sizes[c->step == 0 ? 0 : 2];
-  if (c->got < want) return;
+  if (c->got < want)
+    return;
   memset(buf, 0x5a, sizeof(buf));
-  if (send(fd, buf, pdu_sizes[c->step == 0 ? 1 : 3], MSG_NOSIGNAL) < 0 || c->step == 1) goto done;
+  if (send(fd, buf, pdu_sizes[c->step == 0 ? 1 : 3], MSG_NOSIGNAL) < 0 || c->step == 1)
+    goto done;
   c->step = 1;
   c->got = 0;
   return;
@@ -406,7 +444,9 @@ done:
 
 static void bare_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                            int len, void *arg) {
-  (void)l; (void)sa; (void)len;
+  (void)l;
+  (void)sa;
+  (void)len;
   struct event_base *base = arg;
   bare_conn *c = calloc(1, sizeof(*c));
   int one = 1;
@@ -422,13 +462,16 @@ static void bare_server(int out_fd) {
   memset(&sa, 0, sizeof(sa));
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  struct evconnlistener *l = evconnlistener_new_bind(base, bare_on_accept, base,
-      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024, (struct sockaddr *)&sa, sizeof(sa));
-  if (l == NULL) _exit(1);
+  struct evconnlistener *l =
+      evconnlistener_new_bind(base, bare_on_accept, base, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                              1024, (struct sockaddr *)&sa, sizeof(sa));
+  if (l == NULL)
+    _exit(1);
   socklen_t slen = sizeof(sa);
   getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&sa, &slen);
   uint16_t port = ntohs(sa.sin_port);
-  if (write(out_fd, &port, sizeof(port)) != sizeof(port)) _exit(1);
+  if (write(out_fd, &port, sizeof(port)) != sizeof(port))
+    _exit(1);
   close(out_fd);
   event_base_dispatch(base);
   _exit(0);
@@ -508,7 +551,8 @@ static long long tcp_ext_counter(const char *name) {
   long long found = -1;
   while (f != NULL && found < 0 && fgets(names, sizeof(names), f) != NULL &&
          fgets(values, sizeof(values), f) != NULL) {
-    if (strncmp(names, "TcpExt:", 7) != 0) continue;
+    if (strncmp(names, "TcpExt:", 7) != 0)
+      continue;
     char *ns = NULL, *vs = NULL;
     char *n = strtok_r(names, " \n", &ns), *v = strtok_r(values, " \n", &vs);
     while (n != NULL && v != NULL) {
@@ -520,7 +564,8 @@ static long long tcp_ext_counter(const char *name) {
       v = strtok_r(NULL, " \n", &vs);
     }
   }
-  if (f != NULL) fclose(f);
+  if (f != NULL)
+    fclose(f);
   return found;
 }
 
@@ -544,8 +589,12 @@ static void run_round(tally *t, uint16_t port, int kind, int clients, unsigned m
   long long drops0 = tcp_ext_counter("ListenDrops");
   uint64_t start = now_ms();
   for (int i = 0; i < clients; i++) {
-    w[i] = (load){.port = port, .kind = kind, .deadline = start + ms, .id = i,
-                  .keys = &keys[i], .hist = &hists[i]};
+    w[i] = (load){.port = port,
+                  .kind = kind,
+                  .deadline = start + ms,
+                  .id = i,
+                  .keys = &keys[i],
+                  .hist = &hists[i]};
     if (pthread_create(&th[i], NULL, load_main, &w[i]) != 0) {
       fprintf(stderr, "bench_server_load: cannot start load thread %d\n", i);
       exit(1);
@@ -560,7 +609,8 @@ static void run_round(tally *t, uint16_t port, int kind, int clients, unsigned m
   t->server_cpu_ms += proc_cpu_ms(server) - s0;
   t->self_cpu_ms += self_cpu_ms() - c0;
   long long drops1 = tcp_ext_counter("ListenDrops");
-  if (drops0 >= 0 && drops1 >= drops0) t->listen_drops += drops1 - drops0;
+  if (drops0 >= 0 && drops1 >= drops0)
+    t->listen_drops += drops1 - drops0;
   for (int i = 0; i < clients; i++) {
     lat_hist_merge(&t->hist, &hists[i]);
     memset(&hists[i], 0, sizeof(hists[i]));
@@ -581,15 +631,25 @@ typedef struct server_files {
 } server_files;
 
 static void command_init(char *argv[ARGV_MAX], const server_files *sf) {
-  char *a[] = {(char *)sf->server, "init", "--db", (char *)sf->db, "--key-file", (char *)sf->key,
-               "--ops", BENCH_OPS_LIMIT, "--mem-kib", BENCH_MEM_KIB, NULL};
+  char *a[] = {(char *)sf->server, "init",          "--db",  (char *)sf->db,
+               "--key-file",       (char *)sf->key, "--ops", BENCH_OPS_LIMIT,
+               "--mem-kib",        BENCH_MEM_KIB,   NULL};
   _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
   memcpy(argv, a, sizeof(a));
 }
 
 static void command_user_add(char *argv[ARGV_MAX], const server_files *sf, char *user) {
-  char *a[] = {(char *)sf->server, "user", "add", "--db", (char *)sf->db, "--key-file",
-               (char *)sf->key, "--user", user, "--password-file", (char *)sf->password_file,
+  char *a[] = {(char *)sf->server,
+               "user",
+               "add",
+               "--db",
+               (char *)sf->db,
+               "--key-file",
+               (char *)sf->key,
+               "--user",
+               user,
+               "--password-file",
+               (char *)sf->password_file,
                NULL};
   _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
   memcpy(argv, a, sizeof(a));
@@ -599,8 +659,8 @@ static void command_user_add(char *argv[ARGV_MAX], const server_files *sf, char 
  * beyond any round, so that the idle connections stay. */
 static void command_serve(char *argv[ARGV_MAX], const server_files *sf, char *max_conns) {
   char *a[] = {(char *)sf->server, "serve", "--db", (char *)sf->db, "--key-file", (char *)sf->key,
-               "--listen", "127.0.0.1:0", "--realm", "example.com", "--pdu-timeout-ms", "120000", "--max-conns",
-               max_conns, "--max-conns-per-addr", max_conns,
+               "--listen", "127.0.0.1:0", "--realm", "example.com", "--pdu-timeout-ms", "120000",
+               "--max-conns", max_conns, "--max-conns-per-addr", max_conns,
                /* Every gateway comes from 127.0.0.1: no per-source budget. */
                "--source-rate", "1000000", "--source-burst", "1000000", NULL};
   _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
@@ -626,7 +686,8 @@ static const char *server_log_path; /* --log: keep the server's stderr */
 
 static void *drain_main(void *arg) {
   int fd = (int)(intptr_t)arg;
-  int out = server_log_path != NULL ? open(server_log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+  int out =
+      server_log_path != NULL ? open(server_log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
   char buf[4096];
   ssize_t n;
   while ((n = read(fd, buf, sizeof(buf))) > 0) {
@@ -635,14 +696,16 @@ static void *drain_main(void *arg) {
       out = -1;
     }
   }
-  if (out >= 0) close(out);
+  if (out >= 0)
+    close(out);
   return NULL;
 }
 
 /* Starts `cpns-server serve`; returns its pid and port once it printed "listening on". */
 static pid_t start_server(const server_files *sf, int max_conns, uint16_t *port) {
   int p[2];
-  if (pipe(p) != 0) die("pipe");
+  if (pipe(p) != 0)
+    die("pipe");
   char conns[16], *argv[ARGV_MAX];
   snprintf(conns, sizeof(conns), "%d", max_conns);
   command_serve(argv, sf, conns);
@@ -682,9 +745,11 @@ static long vm_rss_kib(pid_t pid) {
   FILE *f = fopen(path, "r");
   long kib = -1;
   while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+      break;
   }
-  if (f != NULL) fclose(f);
+  if (f != NULL)
+    fclose(f);
   return kib;
 }
 
@@ -695,10 +760,12 @@ static void report_idle_rss(pid_t server, uint16_t port, int idle) {
   long before = vm_rss_kib(server);
   int *fds = calloc((size_t)idle, sizeof(int));
   int opened = 0;
-  if (fds == NULL) die("calloc");
+  if (fds == NULL)
+    die("calloc");
   for (int i = 0; i < idle; i++) {
     fds[i] = connect_loopback(port);
-    if (fds[i] >= 0) opened++;
+    if (fds[i] >= 0)
+      opened++;
   }
   /* The server accepts in order: once a later exchange completes, every
    * idle connection before it has been accepted (no session until its
@@ -721,7 +788,8 @@ static void report_idle_rss(pid_t server, uint16_t port, int idle) {
   printf("server RSS: %ld KiB with %d connections inside an exchange: %.2f KiB per connection\n",
          busy, opened, opened > 0 ? (double)(busy - before) / opened : 0.0);
   for (int i = 0; i < idle; i++) {
-    if (fds[i] >= 0) close(fds[i]);
+    if (fds[i] >= 0)
+      close(fds[i]);
   }
   free(fds);
 }
@@ -739,7 +807,8 @@ static int parse_levels(const char *list, int levels[MAX_LEVELS], int *nlevels) 
       return -1;
     }
     levels[(*nlevels)++] = (int)v;
-    if (*end == '\0') return 0;
+    if (*end == '\0')
+      return 0;
     list = end + 1; /* a number must follow the comma */
   }
 }
@@ -752,31 +821,41 @@ int main(int argc, char **argv) {
   int idle = 1000, kind = LOAD_CACHED, levels[MAX_LEVELS], nlevels = 0;
   unsigned seconds = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--server") == 0) server = argv[i + 1];
-    else if (strcmp(argv[i], "--clients") == 0) clients_list = argv[i + 1];
-    else if (strcmp(argv[i], "--seconds") == 0) seconds = (unsigned)atoi(argv[i + 1]);
-    else if (strcmp(argv[i], "--idle") == 0) idle = atoi(argv[i + 1]);
-    else if (strcmp(argv[i], "--log") == 0) server_log_path = argv[i + 1];
+    if (strcmp(argv[i], "--server") == 0)
+      server = argv[i + 1];
+    else if (strcmp(argv[i], "--clients") == 0)
+      clients_list = argv[i + 1];
+    else if (strcmp(argv[i], "--seconds") == 0)
+      seconds = (unsigned)atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--idle") == 0)
+      idle = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--log") == 0)
+      server_log_path = argv[i + 1];
     else if (strcmp(argv[i], "--gateway") == 0)
-      kind = strcmp(argv[i + 1], "engine") == 0 ? LOAD_ENGINE
-             : strcmp(argv[i + 1], "cached") == 0 ? LOAD_CACHED : -1;
-    else kind = -1;
+      kind = strcmp(argv[i + 1], "engine") == 0   ? LOAD_ENGINE
+             : strcmp(argv[i + 1], "cached") == 0 ? LOAD_CACHED
+                                                  : -1;
+    else
+      kind = -1;
   }
   if (argc % 2 == 0 || parse_levels(clients_list, levels, &nlevels) != 0 || seconds < 1 ||
       seconds > 60 || idle < 0 || idle > 10000 || kind < 0) {
-    fprintf(stderr, "usage: bench_server_load [--server PATH] [--clients N[,N...]] "
-                    "[--seconds 1..60] [--idle 0..10000] [--gateway cached|engine] "
-                    "[--log FILE]\n"
-                    "  --clients: concurrent gateways, 1..%d, up to %d levels (default 64,1000)\n"
-                    "  --seconds: alternating 1 s rounds per level and load (default 3)\n",
+    fprintf(stderr,
+            "usage: bench_server_load [--server PATH] [--clients N[,N...]] "
+            "[--seconds 1..60] [--idle 0..10000] [--gateway cached|engine] "
+            "[--log FILE]\n"
+            "  --clients: concurrent gateways, 1..%d, up to %d levels (default 64,1000)\n"
+            "  --seconds: alternating 1 s rounds per level and load (default 3)\n",
             MAX_CLIENTS, MAX_LEVELS);
     return 2;
   }
   int max_clients = 0;
   for (int l = 0; l < nlevels; l++) {
-    if (levels[l] > max_clients) max_clients = levels[l];
+    if (levels[l] > max_clients)
+      max_clients = levels[l];
   }
-  if (cpns_init() != 0 || lat_hist_self_check() != 0) return 1;
+  if (cpns_init() != 0 || lat_hist_self_check() != 0)
+    return 1;
   signal(SIGPIPE, SIG_IGN);
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -784,8 +863,10 @@ int main(int argc, char **argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
 
-  snprintf(tmpdir, sizeof(tmpdir), "%s/cpns-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if (mkdtemp(tmpdir) == NULL) die("mkdtemp");
+  snprintf(tmpdir, sizeof(tmpdir), "%s/cpns-bench.XXXXXX",
+           getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  if (mkdtemp(tmpdir) == NULL)
+    die("mkdtemp");
   char db[300], key[300], pw[300];
   snprintf(db, sizeof(db), "%s/db", tmpdir);
   snprintf(key, sizeof(key), "%s/key", tmpdir);
@@ -806,7 +887,8 @@ int main(int argc, char **argv) {
     setup = run_cmd(cmd_argv);
   }
   if (setup != 0) {
-    fprintf(stderr, "bench_server_load: cannot set up %s with %s (build it first)\n", tmpdir, server);
+    fprintf(stderr, "bench_server_load: cannot set up %s with %s (build it first)\n", tmpdir,
+            server);
     return 1;
   }
   uint16_t port = 0;
@@ -815,7 +897,8 @@ int main(int argc, char **argv) {
   /* The engine's exchange and the cached one must send the same bytes. */
   size_t engine_sizes[4];
   key_cache *kc = sodium_malloc(sizeof(*kc));
-  if (kc == NULL) die("sodium_malloc");
+  if (kc == NULL)
+    die("sodium_malloc");
   memset(kc, 0, sizeof(*kc));
   randombytes_buf(kc->nonce_key, sizeof(kc->nonce_key));
   int engine_rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, NULL, 1, NULL);
@@ -829,10 +912,12 @@ int main(int argc, char **argv) {
   sodium_free(kc);
   printf("exchange PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets\n",
          pdu_sizes[0], pdu_sizes[1], pdu_sizes[2], pdu_sizes[3]);
-  if (idle > 0) report_idle_rss(spid, port, idle);
+  if (idle > 0)
+    report_idle_rss(spid, port, idle);
 
   int p[2];
-  if (pipe(p) != 0) die("pipe");
+  if (pipe(p) != 0)
+    die("pipe");
   pid_t bpid = fork();
   if (bpid == 0) {
     close(p[0]);
@@ -840,13 +925,15 @@ int main(int argc, char **argv) {
   }
   close(p[1]);
   uint16_t bport = 0;
-  if (read(p[0], &bport, sizeof(bport)) != sizeof(bport)) die("baseline server");
+  if (read(p[0], &bport, sizeof(bport)) != sizeof(bport))
+    die("baseline server");
   close(p[0]);
 
   gateway_keys *keys = calloc((size_t)max_clients, sizeof(*keys));
   lat_hist *hists = calloc((size_t)max_clients, sizeof(*hists));
   tally *cpns = calloc(MAX_LEVELS, sizeof(*cpns)), *bare = calloc(MAX_LEVELS, sizeof(*bare));
-  if (keys == NULL || hists == NULL || cpns == NULL || bare == NULL) die("calloc");
+  if (keys == NULL || hists == NULL || cpns == NULL || bare == NULL)
+    die("calloc");
   for (int i = 0; i < max_clients; i++) {
     keys[i].kc = sodium_malloc(sizeof(*keys[i].kc));
     if (keys[i].kc == NULL ||
@@ -867,14 +954,14 @@ int main(int argc, char **argv) {
     }
     double n = (double)cpns[l].done, bn = (double)bare[l].done;
     printf("cpns-server: %d concurrent gateways (%s), %u s: %llu exchanges (%llu failed); "
-           "CPU per exchange: server %.0f us, gateways %.0f us; listen drops %lld\n", clients,
-           kind == LOAD_ENGINE ? "engine, Argon2id each" : "cached keys", seconds,
+           "CPU per exchange: server %.0f us, gateways %.0f us; listen drops %lld\n",
+           clients, kind == LOAD_ENGINE ? "engine, Argon2id each" : "cached keys", seconds,
            (unsigned long long)cpns[l].done, (unsigned long long)cpns[l].failed,
            n > 0 ? cpns[l].server_cpu_ms * 1000.0 / n : 0.0,
            n > 0 ? cpns[l].self_cpu_ms * 1000.0 / n : 0.0, cpns[l].listen_drops);
     printf("bare TCP baseline: %d concurrent clients, %u s: %llu exchanges (%llu failed); "
-           "CPU per exchange: server %.0f us, clients %.0f us; listen drops %lld\n", clients,
-           seconds, (unsigned long long)bare[l].done, (unsigned long long)bare[l].failed,
+           "CPU per exchange: server %.0f us, clients %.0f us; listen drops %lld\n",
+           clients, seconds, (unsigned long long)bare[l].done, (unsigned long long)bare[l].failed,
            bn > 0 ? bare[l].server_cpu_ms * 1000.0 / bn : 0.0,
            bn > 0 ? bare[l].self_cpu_ms * 1000.0 / bn : 0.0, bare[l].listen_drops);
     fflush(stdout);
@@ -901,11 +988,11 @@ int main(int argc, char **argv) {
     double rate = cpns[l].ms > 0 ? (double)cpns[l].done * 1000.0 / cpns[l].ms : 0.0;
     double brate = bare[l].ms > 0 ? (double)bare[l].done * 1000.0 / bare[l].ms : 0.0;
     const lat_hist *h = &cpns[l].hist, *bh = &bare[l].hist;
-    printf("%8d %10.0f %10.0f %6.1f%% | %10.2f %7.2f %7.2f | %10.2f %7.2f %7.2f\n", levels[l],
-           rate, brate, brate > 0 ? 100.0 * rate / brate : 0.0,
-           ms_of(lat_hist_percentile(h, 50)), ms_of(lat_hist_percentile(h, 99)),
-           ms_of(lat_hist_percentile(h, 100)), ms_of(lat_hist_percentile(bh, 50)),
-           ms_of(lat_hist_percentile(bh, 99)), ms_of(lat_hist_percentile(bh, 100)));
+    printf("%8d %10.0f %10.0f %6.1f%% | %10.2f %7.2f %7.2f | %10.2f %7.2f %7.2f\n", levels[l], rate,
+           brate, brate > 0 ? 100.0 * rate / brate : 0.0, ms_of(lat_hist_percentile(h, 50)),
+           ms_of(lat_hist_percentile(h, 99)), ms_of(lat_hist_percentile(h, 100)),
+           ms_of(lat_hist_percentile(bh, 50)), ms_of(lat_hist_percentile(bh, 99)),
+           ms_of(lat_hist_percentile(bh, 100)));
   }
   free(cpns);
   free(bare);
@@ -914,6 +1001,7 @@ int main(int argc, char **argv) {
   waitpid(spid, NULL, 0);
   char cmd[320];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "bench_server_load: could not remove %s\n", tmpdir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "bench_server_load: could not remove %s\n", tmpdir);
   return 0;
 }

@@ -12,8 +12,10 @@
  * SUB_BITS bits (mantissa in [SUB_HALF, 2 * SUB_HALF)) and the number of bits
  * shifted out picks the row: rows follow each other without gaps. */
 static unsigned bucket_of(uint64_t ns) {
-  if (ns > VALUE_MAX) ns = VALUE_MAX;
-  if (ns < 2u * SUB_HALF) return (unsigned)ns;
+  if (ns > VALUE_MAX)
+    ns = VALUE_MAX;
+  if (ns < 2u * SUB_HALF)
+    return (unsigned)ns;
   unsigned top = 63u - (unsigned)__builtin_clzll(ns);
   unsigned shift = top - (LAT_HIST_SUB_BITS - 1);
   return shift * SUB_HALF + (unsigned)(ns >> shift);
@@ -21,7 +23,8 @@ static unsigned bucket_of(uint64_t ns) {
 
 /* Middle of bucket i: within 1/(2 * SUB_HALF) of every value in it. */
 static uint64_t bucket_middle(unsigned i) {
-  if (i < 2u * SUB_HALF) return i;
+  if (i < 2u * SUB_HALF)
+    return i;
   unsigned shift = i / SUB_HALF - 1;
   uint64_t mantissa = i % SUB_HALF + SUB_HALF;
   return (mantissa << shift) + ((UINT64_C(1) << shift) >> 1);
@@ -30,28 +33,35 @@ static uint64_t bucket_middle(unsigned i) {
 void lat_hist_record(lat_hist *h, uint64_t ns) {
   h->bucket[bucket_of(ns)]++;
   h->count++;
-  if (ns > h->max_ns) h->max_ns = ns;
+  if (ns > h->max_ns)
+    h->max_ns = ns;
 }
 
 void lat_hist_merge(lat_hist *into, const lat_hist *from) {
-  for (unsigned i = 0; i < LAT_HIST_BUCKETS; i++) into->bucket[i] += from->bucket[i];
+  for (unsigned i = 0; i < LAT_HIST_BUCKETS; i++)
+    into->bucket[i] += from->bucket[i];
   into->count += from->count;
-  if (from->max_ns > into->max_ns) into->max_ns = from->max_ns;
+  if (from->max_ns > into->max_ns)
+    into->max_ns = from->max_ns;
 }
 
 /* 1-based nearest rank of percentile p among n values (the epsilon keeps
  * 99 % of 100 at rank 99 despite binary fractions). */
 static uint64_t nearest_rank(double p, uint64_t n) {
   double r = p * (double)n / 100.0 - 1e-9;
-  if (r < 1.0) return 1;
-  if (r >= (double)n) return n;
+  if (r < 1.0)
+    return 1;
+  if (r >= (double)n)
+    return n;
   uint64_t k = (uint64_t)r; /* ceil() without libm */
   return (double)k < r ? k + 1 : k;
 }
 
 uint64_t lat_hist_percentile(const lat_hist *h, double p) {
-  if (h->count == 0) return 0;
-  if (p >= 100.0) return h->max_ns;
+  if (h->count == 0)
+    return 0;
+  if (p >= 100.0)
+    return h->max_ns;
   uint64_t rank = nearest_rank(p, h->count), seen = 0;
   for (unsigned i = 0; i < LAT_HIST_BUCKETS; i++) {
     seen += h->bucket[i];
@@ -89,7 +99,8 @@ int lat_hist_self_check(void) {
     v[i] = (x >> 28) >> (x % LAT_HIST_MAX_BITS);
     lat_hist_record(h, v[i]);
   }
-  if (rc == 0) qsort(v, N, sizeof(*v), cmp_u64);
+  if (rc == 0)
+    qsort(v, N, sizeof(*v), cmp_u64);
   for (size_t k = 0; rc == 0 && k < sizeof(ps) / sizeof(ps[0]); k++) {
     uint64_t exact = v[nearest_rank(ps[k], N) - 1], got = lat_hist_percentile(h, ps[k]);
     uint64_t err = got > exact ? got - exact : exact - got;
@@ -102,7 +113,8 @@ int lat_hist_self_check(void) {
   /* Below 2^SUB_BITS ns every value has its own bucket: nearest ranks are exact. */
   if (rc == 0) {
     memset(h, 0, sizeof(*h));
-    for (uint64_t ns = 1; ns <= 200; ns++) lat_hist_record(h, ns);
+    for (uint64_t ns = 1; ns <= 200; ns++)
+      lat_hist_record(h, ns);
     if (lat_hist_percentile(h, 0.5) != 1 || lat_hist_percentile(h, 50) != 100 ||
         lat_hist_percentile(h, 99) != 198 || lat_hist_percentile(h, 99.9) != 200 ||
         lat_hist_percentile(h, 100) != 200) {

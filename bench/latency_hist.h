@@ -15,8 +15,7 @@
 #define LAT_HIST_SUB_BITS 8
 /* Largest value kept apart: 2^36 ns (about 69 s); longer ones count as it. */
 #define LAT_HIST_MAX_BITS 36
-#define LAT_HIST_BUCKETS \
-  ((LAT_HIST_MAX_BITS - LAT_HIST_SUB_BITS + 2) << (LAT_HIST_SUB_BITS - 1))
+#define LAT_HIST_BUCKETS ((LAT_HIST_MAX_BITS - LAT_HIST_SUB_BITS + 2) << (LAT_HIST_SUB_BITS - 1))
 
 typedef struct lat_hist {
   uint64_t count;

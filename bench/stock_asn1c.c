@@ -8,8 +8,7 @@
 #include "CpnsPdu.h"
 #include "ber_decoder.h"
 
-int cpnsbench_stock_decode(int transcript, const uint8_t *in, size_t inlen,
-                           size_t *consumed) {
+int cpnsbench_stock_decode(int transcript, const uint8_t *in, size_t inlen, size_t *consumed) {
   asn_TYPE_descriptor_t *td = transcript ? &asn_DEF_AuthTranscript : &asn_DEF_CpnsPdu;
   void *v = NULL;
   asn_dec_rval_t rv = ber_decode(NULL, td, &v, in, inlen);

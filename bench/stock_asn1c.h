@@ -10,7 +10,6 @@
 
 /* ber_decode of CpnsPdu (or AuthTranscript if transcript) and free_struct;
  * returns the asn_dec_rval_t code (0 = RC_OK) and the consumed count. */
-int cpnsbench_stock_decode(int transcript, const uint8_t *in, size_t inlen,
-                           size_t *consumed);
+int cpnsbench_stock_decode(int transcript, const uint8_t *in, size_t inlen, size_t *consumed);
 
 #endif

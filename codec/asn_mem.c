@@ -29,8 +29,7 @@ static _Thread_local block_header arena[ARENA_BLOCKS];
 static _Thread_local size_t arena_used; /* in block_header units */
 static _Thread_local int arena_taken;   /* by an open scope */
 
-void cpnsi_asn_scope_enter(cpnsi_asn_scope *scope, const cpns_mem *mem,
-                           size_t budget) {
+void cpnsi_asn_scope_enter(cpnsi_asn_scope *scope, const cpns_mem *mem, size_t budget) {
   static const cpnsi_asn_scope empty;
   *scope = empty;
   scope->mem = mem ? mem : cpns_mem_default();
@@ -45,7 +44,8 @@ void cpnsi_asn_scope_enter(cpnsi_asn_scope *scope, const cpns_mem *mem,
 }
 
 int cpnsi_asn_scope_release_all(cpnsi_asn_scope *scope) {
-  if (!scope->arena || scope->heap_blocks != 0) return 0;
+  if (!scope->arena || scope->heap_blocks != 0)
+    return 0;
   /* Everything is in the arena, which the next scope reuses from the start:
    * walking the value to free each block would change nothing. */
   scope->live = 0;
@@ -54,7 +54,8 @@ int cpnsi_asn_scope_release_all(cpnsi_asn_scope *scope) {
 }
 
 void cpnsi_asn_scope_leave(cpnsi_asn_scope *scope) {
-  if (scope->arena) arena_taken = 0;
+  if (scope->arena)
+    arena_taken = 0;
   current_scope = scope->prev;
 }
 
@@ -66,7 +67,8 @@ static size_t units(size_t size) {
 static block_header *arena_take(size_t size) {
   size_t n = units(size);
   block_header *h;
-  if (n > ARENA_BLOCKS - arena_used) return NULL;
+  if (n > ARENA_BLOCKS - arena_used)
+    return NULL;
   h = &arena[arena_used];
   arena_used += n;
   h->h.in_arena = 1;
@@ -77,7 +79,8 @@ static block_header *arena_take(size_t size) {
  * without a budget. */
 static cpnsi_asn_scope *scope_now(void) {
   static _Thread_local cpnsi_asn_scope unbounded;
-  if (current_scope) return current_scope;
+  if (current_scope)
+    return current_scope;
   if (!unbounded.mem) {
     unbounded.mem = cpns_mem_default();
     unbounded.budget = SIZE_MAX;
@@ -102,7 +105,8 @@ void *cpnsi_asn_malloc(size_t size) {
     s->over_budget = 1;
     return NULL;
   }
-  if (charge(s, 0, size) < 0) return NULL;
+  if (charge(s, 0, size) < 0)
+    return NULL;
   h = s->arena ? arena_take(size) : NULL;
   if (!h) {
     h = s->mem->malloc(sizeof(*h) + size, s->mem->user_data);
@@ -126,7 +130,8 @@ void *cpnsi_asn_calloc(size_t nmemb, size_t size) {
     return NULL;
   }
   p = cpnsi_asn_malloc(nmemb * size);
-  if (p) memset(p, 0, nmemb * size);
+  if (p)
+    memset(p, 0, nmemb * size);
   return p;
 }
 
@@ -134,7 +139,8 @@ void *cpnsi_asn_realloc(void *ptr, size_t size) {
   cpnsi_asn_scope *s = scope_now();
   block_header *h, *nh;
   size_t old;
-  if (!ptr) return cpnsi_asn_malloc(size);
+  if (!ptr)
+    return cpnsi_asn_malloc(size);
   h = (block_header *)ptr - 1;
   old = h->h.size;
   if (size > SIZE_MAX / 2) {
@@ -146,18 +152,21 @@ void *cpnsi_asn_realloc(void *ptr, size_t size) {
     /* The newest arena block grows in place (asn1c appends to arrays). */
     if (h + units(old) == &arena[arena_used] && units(size) >= units(old) &&
         units(size) - units(old) <= ARENA_BLOCKS - arena_used) {
-      if (charge(s, old, size) < 0) return NULL;
+      if (charge(s, old, size) < 0)
+        return NULL;
       arena_used += units(size) - units(old);
       h->h.size = size;
       return ptr;
     }
     p = cpnsi_asn_malloc(size);
-    if (!p) return NULL;
+    if (!p)
+      return NULL;
     memcpy(p, ptr, old < size ? old : size);
     cpnsi_asn_free(ptr);
     return p;
   }
-  if (charge(s, old, size) < 0) return NULL;
+  if (charge(s, old, size) < 0)
+    return NULL;
   nh = s->mem->realloc(h, sizeof(*h) + size, s->mem->user_data);
   if (!nh) {
     s->used = s->used - size + old;
@@ -171,11 +180,13 @@ void *cpnsi_asn_realloc(void *ptr, size_t size) {
 void cpnsi_asn_free(void *ptr) {
   cpnsi_asn_scope *s = scope_now();
   block_header *h;
-  if (!ptr) return;
+  if (!ptr)
+    return;
   h = (block_header *)ptr - 1;
   s->used -= h->h.size;
   s->live--;
-  if (h->h.in_arena) return; /* reclaimed when the scope ends */
+  if (h->h.in_arena)
+    return; /* reclaimed when the scope ends */
   s->heap_blocks--;
   s->mem->free(h, s->mem->user_data);
 }

@@ -36,8 +36,7 @@ typedef struct cpnsi_asn_scope {
 } cpnsi_asn_scope;
 
 /** Makes scope current for this thread (until cpnsi_asn_scope_leave). */
-void cpnsi_asn_scope_enter(cpnsi_asn_scope *scope, const cpns_mem *mem,
-                           size_t budget);
+void cpnsi_asn_scope_enter(cpnsi_asn_scope *scope, const cpns_mem *mem, size_t budget);
 void cpnsi_asn_scope_leave(cpnsi_asn_scope *scope);
 
 /**
@@ -66,8 +65,8 @@ int cpnsi_der_check(const uint8_t *in, size_t len, unsigned max_depth);
  * *tag (first identifier octet), *hdr_len and *content_len; 1 when more
  * octets are needed; or a CPNS_ERR_DER_* code.
  */
-int cpnsi_der_header(const uint8_t *in, size_t len, uint8_t *tag,
-                     size_t *hdr_len, size_t *content_len);
+int cpnsi_der_header(const uint8_t *in, size_t len, uint8_t *tag, size_t *hdr_len,
+                     size_t *content_len);
 
 /**
  * Explains why input, which decodes to the value whose DER is canon, is
@@ -75,8 +74,8 @@ int cpnsi_der_header(const uint8_t *in, size_t len, uint8_t *tag,
  * CPNS_ERR_DER_NON_MINIMAL_INTEGER, CPNS_ERR_EXTENSION_PRESENT or
  * CPNS_ERR_DER_NON_CANONICAL.
  */
-int cpnsi_der_diagnose(const uint8_t *input, size_t input_len,
-                       const uint8_t *canon, size_t canon_len);
+int cpnsi_der_diagnose(const uint8_t *input, size_t input_len, const uint8_t *canon,
+                       size_t canon_len);
 
 /**
  * Converts a decoded asn1c value into the caller's plain struct. Must fail
@@ -86,8 +85,7 @@ int cpnsi_der_diagnose(const uint8_t *input, size_t input_len,
 typedef int (*cpnsi_from_asn_fn)(void *out, const void *asn);
 
 /** Writes the canonical DER of a plain struct into scratch (der_writer.c). */
-typedef int (*cpnsi_write_plain_fn)(const void *plain,
-                                    uint8_t scratch[CPNS_PDU_MAX_ENCODED],
+typedef int (*cpnsi_write_plain_fn)(const void *plain, uint8_t scratch[CPNS_PDU_MAX_ENCODED],
                                     const uint8_t **der, size_t *len);
 
 /** Returns 0 if a TLV with this first identifier octet may be decoded. */
@@ -98,24 +96,23 @@ typedef int (*cpnsi_outer_tag_fn)(uint8_t tag);
  * to_plain runs before the decoded value is freed, inside the budget;
  * write_plain re-encodes the plain result for the canonical comparison.
  */
-int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
-                        size_t inlen, const cpns_decode_limits *limits,
-                        cpnsi_outer_tag_fn outer_tag, cpnsi_from_asn_fn to_plain,
-                        cpnsi_write_plain_fn write_plain, void *out);
+int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in, size_t inlen,
+                        const cpns_decode_limits *limits, cpnsi_outer_tag_fn outer_tag,
+                        cpnsi_from_asn_fn to_plain, cpnsi_write_plain_fn write_plain, void *out);
 
 /** DER-encodes a value after asn_check_constraints. */
-int cpnsi_encode(asn_TYPE_descriptor_t *td, const void *value, uint8_t *out,
-                 size_t outlen, size_t *written);
+int cpnsi_encode(asn_TYPE_descriptor_t *td, const void *value, uint8_t *out, size_t outlen,
+                 size_t *written);
 
 /* Field conversions shared by pdu.c and transcript.c. */
 int cpnsi_check_text(size_t len, size_t max);
 int cpnsi_suite_list_from_asn(int32_t *out, cpns_suite_wide *wide, size_t *out_len,
                               const void *list);
-/** Checks a plain offeredSuites list (1..8 values, cpns_suite_wide's rules): 0 or CPNS_ERR_CONSTRAINT. */
+/** Checks a plain offeredSuites list (1..8 values, cpns_suite_wide's rules): 0 or
+ * CPNS_ERR_CONSTRAINT. */
 int cpnsi_suite_list_check(const int32_t *suites, const cpns_suite_wide *wide, size_t n);
 int cpnsi_octets_from_asn(uint8_t *out, size_t len, const void *octet_string);
-int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max,
-                        const void *octet_string);
+int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max, const void *octet_string);
 
 /* Backing store for an offeredSuites list (of ENUMERATED_t) built for encoding. */
 typedef struct cpnsi_suite_storage {
@@ -148,11 +145,13 @@ static inline uint64_t cpnsi_copy_field(uint8_t *dst, const uint8_t *src, size_t
   size_t i;
   if (n >= 16) { /* sixteen at a time, the last sixteen overlapping */
     for (i = 0;; i += 16) {
-      if (i + 16 > n) i = n - 16;
+      if (i + 16 > n)
+        i = n - 16;
       memcpy(w, src + i, 16);
       memcpy(dst + i, w, 16);
       acc |= w[0] | w[1];
-      if (i + 16 == n) break;
+      if (i + 16 == n)
+        break;
     }
   } else if (n >= 8) {
     memcpy(w, src, 8);
@@ -168,7 +167,8 @@ static inline uint64_t cpnsi_copy_field(uint8_t *dst, const uint8_t *src, size_t
     memcpy(dst + n - 4, &h, 4);
     acc |= h;
   } else {
-    for (i = 0; i < n; i++) acc |= dst[i] = src[i];
+    for (i = 0; i < n; i++)
+      acc |= dst[i] = src[i];
   }
   return acc;
 }

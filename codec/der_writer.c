@@ -43,7 +43,8 @@ TLV_STEP int room(rev *w, size_t n) {
 TLV_STEP void put_header(rev *w, uint8_t tag, size_t end) {
   uint8_t *p;
   size_t len;
-  if (!room(w, MAX_HEADER)) return;
+  if (!room(w, MAX_HEADER))
+    return;
   p = w->buf + w->pos;
   len = end - w->pos;
   if (len < 0x80) {
@@ -63,7 +64,8 @@ TLV_STEP void put_header(rev *w, uint8_t tag, size_t end) {
 
 TLV_STEP void put_octets(rev *w, uint8_t tag, const uint8_t *p, size_t n) {
   size_t end = w->pos;
-  if (!room(w, n)) return;
+  if (!room(w, n))
+    return;
   w->pos -= n;
   memcpy(w->buf + w->pos, p, n);
   put_header(w, tag, end);
@@ -75,7 +77,8 @@ TLV_STEP void put_integer(rev *w, uint8_t tag, long v) {
   unsigned long u = (unsigned long)v;
   const unsigned long sign = v < 0 ? ~0UL : 0UL;
   uint8_t *p;
-  if (!room(w, sizeof(long) + 1 + MAX_HEADER)) return;
+  if (!room(w, sizeof(long) + 1 + MAX_HEADER))
+    return;
   p = w->buf + w->pos;
   if (u < 0x80) { /* most fields (version, enumerations): one octet */
     p[-1] = (uint8_t)u;
@@ -89,7 +92,8 @@ TLV_STEP void put_integer(rev *w, uint8_t tag, long v) {
     *--p = b;
     u = (u >> 8) | (sign & ~(~0UL >> 8));
     /* Done once the rest is the sign extension of this octet's top bit. */
-    if (u == sign && (b & 0x80) == (sign & 0x80)) break;
+    if (u == sign && (b & 0x80) == (sign & 0x80))
+      break;
   }
   w->pos = (size_t)(p - w->buf);
   put_header(w, tag, end);
@@ -99,7 +103,8 @@ TLV_STEP void put_integer(rev *w, uint8_t tag, long v) {
 static void put_suites(rev *w, uint8_t tag, const int32_t *s, const cpns_suite_wide *wide,
                        size_t n) {
   size_t end = w->pos, i, used = 0;
-  for (i = 0; i < n; i++) used += wide->len[i];
+  for (i = 0; i < n; i++)
+    used += wide->len[i];
   for (i = n; i > 0; i--) {
     if (wide->len[i - 1] != 0) {
       used -= wide->len[i - 1];
@@ -181,14 +186,14 @@ static void put_transcript(rev *w, const cpns_auth_transcript *t) {
 
 /* Where the finished encoding starts in scratch. */
 static int finish(const rev *w, size_t cap, const uint8_t **der, size_t *len) {
-  if (w->pos == OVERFLOW) return CPNS_ERR_ENCODE; /* above any v1 bound */
+  if (w->pos == OVERFLOW)
+    return CPNS_ERR_ENCODE; /* above any v1 bound */
   *der = w->buf + w->pos;
   *len = cap - w->pos;
   return 0;
 }
 
-int cpnsi_der_write_pdu_in(const cpns_pdu *pdu,
-                           uint8_t scratch[CPNS_PDU_MAX_ENCODED],
+int cpnsi_der_write_pdu_in(const cpns_pdu *pdu, uint8_t scratch[CPNS_PDU_MAX_ENCODED],
                            const uint8_t **der, size_t *len) {
   rev w = {scratch, CPNS_PDU_MAX_ENCODED};
   switch (pdu->type) {
@@ -201,24 +206,25 @@ int cpnsi_der_write_pdu_in(const cpns_pdu *pdu,
 }
 
 int cpnsi_der_write_transcript_in(const cpns_auth_transcript *t,
-                                  uint8_t scratch[CPNS_PDU_MAX_ENCODED],
-                                  const uint8_t **der, size_t *len) {
+                                  uint8_t scratch[CPNS_PDU_MAX_ENCODED], const uint8_t **der,
+                                  size_t *len) {
   rev w = {scratch, CPNS_PDU_MAX_ENCODED};
   put_transcript(&w, t);
   return finish(&w, CPNS_PDU_MAX_ENCODED, der, len);
 }
 
-static int copy_out(int rv, const uint8_t *der, size_t len, uint8_t *out,
-                    size_t outlen, size_t *written) {
-  if (rv < 0) return rv;
-  if (len > outlen) return CPNS_ERR_BUFFER_TOO_SMALL;
+static int copy_out(int rv, const uint8_t *der, size_t len, uint8_t *out, size_t outlen,
+                    size_t *written) {
+  if (rv < 0)
+    return rv;
+  if (len > outlen)
+    return CPNS_ERR_BUFFER_TOO_SMALL;
   memcpy(out, der, len);
   *written = len;
   return 0;
 }
 
-int cpnsi_der_write_pdu(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
-                        size_t *written) {
+int cpnsi_der_write_pdu(const cpns_pdu *pdu, uint8_t *out, size_t outlen, size_t *written) {
   uint8_t scratch[CPNS_PDU_MAX_ENCODED];
   const uint8_t *der = NULL;
   size_t len = 0;
@@ -226,8 +232,8 @@ int cpnsi_der_write_pdu(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
   return copy_out(rv, der, len, out, outlen, written);
 }
 
-int cpnsi_der_write_transcript(const cpns_auth_transcript *t, uint8_t *out,
-                               size_t outlen, size_t *written) {
+int cpnsi_der_write_transcript(const cpns_auth_transcript *t, uint8_t *out, size_t outlen,
+                               size_t *written) {
   uint8_t scratch[CPNS_PDU_MAX_ENCODED];
   const uint8_t *der = NULL;
   size_t len = 0;

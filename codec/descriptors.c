@@ -16,7 +16,8 @@ static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
 
 static void resolve(asn_TYPE_descriptor_t *td, unsigned depth) {
   int i;
-  if (!td || depth > 16) return;
+  if (!td || depth > 16)
+    return;
   /* Every free_struct accepts NULL; a lazy one resolves its descriptor. */
   td->free_struct(td, NULL, 0);
   for (i = 0; i < td->elements_count; i++)

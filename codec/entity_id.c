@@ -34,8 +34,8 @@ static int equals_ci(const uint8_t *in, size_t len, const char *lit, size_t litl
 }
 
 /* Error and phrase for a failure of the generic RFC 8141 machine. */
-static int generic_failure(const uint8_t *in, size_t inlen,
-                           const cpnsi_entity_scan *s, cpns_ident_error *err) {
+static int generic_failure(const uint8_t *in, size_t inlen, const cpnsi_entity_scan *s,
+                           cpns_ident_error *err) {
   size_t at = s->stop;
   int ran_out = at == inlen;
   int code_plain = ran_out ? CPNS_ERR_ID_TRUNCATED : CPNS_ERR_ID_SYNTAX;
@@ -43,11 +43,9 @@ static int generic_failure(const uint8_t *in, size_t inlen,
   uint8_t prev = at > 0 ? in[at - 1] : 0;
 
   if (s->pct_open != CPNSI_NO_OFFSET)
-    return cpnsi_ident_fail(CPNS_ERR_ID_PCT_ENCODING, "two hex digits after '%'",
-                            at, err);
+    return cpnsi_ident_fail(CPNS_ERR_ID_PCT_ENCODING, "two hex digits after '%'", at, err);
   switch (s->region) {
-  case CPNSI_ENTITY_PREFIX:
-    return cpnsi_ident_fail(code_plain, "\"urn:\" (in any case)", at, err);
+  case CPNSI_ENTITY_PREFIX: return cpnsi_ident_fail(code_plain, "\"urn:\" (in any case)", at, err);
   case CPNSI_ENTITY_NID: {
     size_t nidlen = at - 4;
     const char *what;
@@ -78,17 +76,14 @@ static int generic_failure(const uint8_t *in, size_t inlen,
   }
 }
 
-int cpns_entity_id_normalize(const uint8_t *in, size_t inlen, uint8_t *out,
-                             size_t outlen, size_t *outlen_written,
-                             cpns_ident_error *err) {
+int cpns_entity_id_normalize(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen,
+                             size_t *outlen_written, cpns_ident_error *err) {
   if ((in == NULL && inlen > 0) || out == NULL || outlen_written == NULL)
-    return cpnsi_ident_fail(CPNS_ERR_INVALID_ARGUMENT,
-                            "non-NULL input, output and length pointers", 0,
-                            err);
+    return cpnsi_ident_fail(CPNS_ERR_INVALID_ARGUMENT, "non-NULL input, output and length pointers",
+                            0, err);
   *outlen_written = 0;
   if (inlen == 0)
-    return cpnsi_ident_fail(CPNS_ERR_ID_EMPTY, "an Entity ID (\"urn:\" NID \":\" NSS)",
-                            0, err);
+    return cpnsi_ident_fail(CPNS_ERR_ID_EMPTY, "an Entity ID (\"urn:\" NID \":\" NSS)", 0, err);
   if (inlen > CPNS_ENTITY_ID_MAX)
     return cpnsi_ident_fail(CPNS_ERR_ID_TOO_LONG, "end of input (at most 255 octets)",
                             CPNS_ENTITY_ID_MAX, err);
@@ -107,8 +102,7 @@ int cpns_entity_id_normalize(const uint8_t *in, size_t inlen, uint8_t *out,
                               "urn:uuid: then 8-4-4-4-12 hex digits (no %-encoding)",
                               nss_start + stop, err);
     hex_namespace = 1;
-  } else if (equals_ci(nid, nidlen, "dev", 3) && nsslen >= 4 &&
-             equals_ci(nss, 4, "mac:", 4)) {
+  } else if (equals_ci(nid, nidlen, "dev", 3) && nsslen >= 4 && equals_ci(nss, 4, "mac:", 4)) {
     if (!cpnsi_mac_nss_run(nss, nsslen, &stop))
       return cpnsi_ident_fail(CPNS_ERR_ID_NAMESPACE,
                               "urn:dev:mac: then 12 or 16 hex digits (no %-encoding)",
@@ -117,8 +111,7 @@ int cpns_entity_id_normalize(const uint8_t *in, size_t inlen, uint8_t *out,
   }
   if (outlen < inlen)
     return cpnsi_ident_fail(CPNS_ERR_BUFFER_TOO_SMALL,
-                            "an output buffer at least as long as the input", 0,
-                            err);
+                            "an output buffer at least as long as the input", 0, err);
 
   /* Same length in and out, each octet written after it is read: out may equal in. */
   for (size_t i = 0; i < nss_start; i++)

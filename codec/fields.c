@@ -20,15 +20,16 @@ int cpnsi_check_text(size_t len, size_t max) {
 
 int cpnsi_octets_from_asn(uint8_t *out, size_t len, const void *octet_string) {
   const OCTET_STRING_t *os = octet_string;
-  if (os->size < 0 || (size_t)os->size != len) return CPNS_ERR_CONSTRAINT;
+  if (os->size < 0 || (size_t)os->size != len)
+    return CPNS_ERR_CONSTRAINT;
   memcpy(out, os->buf, len);
   return 0;
 }
 
-int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max,
-                        const void *octet_string) {
+int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max, const void *octet_string) {
   const OCTET_STRING_t *os = octet_string;
-  if (os->size < 1 || (size_t)os->size > max) return CPNS_ERR_CONSTRAINT;
+  if (os->size < 1 || (size_t)os->size > max)
+    return CPNS_ERR_CONSTRAINT;
   /* Copied and checked in one pass. ASCII is valid UTF-8 of one character
    * per octet (UTF8String__process counts it so): most identifiers need no
    * full validation. Otherwise the same validation the UTF8String
@@ -43,15 +44,16 @@ int cpnsi_text_from_asn(uint8_t *out, size_t *out_len, size_t max,
 
 /* INTEGER contents whose first nine bits are all equal are not minimal. */
 static int minimal_integer(const uint8_t *c, size_t len) {
-  return len >= 1 && !(len >= 2 && ((c[0] == 0x00 && !(c[1] & 0x80)) ||
-                                    (c[0] == 0xff && (c[1] & 0x80))));
+  return len >= 1 &&
+         !(len >= 2 && ((c[0] == 0x00 && !(c[1] & 0x80)) || (c[0] == 0xff && (c[1] & 0x80))));
 }
 
 /* Two's complement contents of at most four octets (none: 0). */
 static int32_t int32_from_contents(const uint8_t *c, size_t len) {
   uint32_t u = len > 0 && (c[0] & 0x80) ? UINT32_MAX : 0;
   size_t i;
-  for (i = 0; i < len; i++) u = (u << 8) | c[i];
+  for (i = 0; i < len; i++)
+    u = (u << 8) | c[i];
   return (int32_t)u; /* two's complement on every platform we build for */
 }
 
@@ -77,8 +79,10 @@ int cpnsi_suite_list_from_asn(int32_t *out, cpns_suite_wide *wide, size_t *out_l
       out[i] = int32_from_contents(e->buf, len);
       continue;
     }
-    if (!minimal_integer(e->buf, len)) return CPNS_ERR_DER_NON_MINIMAL_INTEGER;
-    if (len > CPNS_SUITE_WIDE_OCTETS_MAX - used) return CPNS_ERR_CONSTRAINT;
+    if (!minimal_integer(e->buf, len))
+      return CPNS_ERR_DER_NON_MINIMAL_INTEGER;
+    if (len > CPNS_SUITE_WIDE_OCTETS_MAX - used)
+      return CPNS_ERR_CONSTRAINT;
     memcpy(wide->octets + used, e->buf, len);
     wide->len[i] = (uint8_t)len;
     used += len;
@@ -90,10 +94,12 @@ int cpnsi_suite_list_from_asn(int32_t *out, cpns_suite_wide *wide, size_t *out_l
 
 int cpnsi_suite_list_check(const int32_t *suites, const cpns_suite_wide *wide, size_t n) {
   size_t i, used = 0;
-  if (n < 1 || n > CPNS_MAX_OFFERED_SUITES) return CPNS_ERR_CONSTRAINT;
+  if (n < 1 || n > CPNS_MAX_OFFERED_SUITES)
+    return CPNS_ERR_CONSTRAINT;
   for (i = 0; i < CPNS_MAX_OFFERED_SUITES; i++) {
     size_t len = wide->len[i];
-    if (len == 0) continue;
+    if (len == 0)
+      continue;
     /* What decoding would give back: only past n nothing, and only values
      * longer than int32_t, minimal, marked as such, within the room. */
     if (i >= n || len < 5 || suites[i] != CPNS_SUITE_WIDE ||
@@ -115,7 +121,8 @@ int cpnsi_suite_list_to_asn(void *list, cpnsi_suite_storage *st, const int32_t *
                             const cpns_suite_wide *wide, size_t n) {
   asn_anonymous_sequence_ *seq = list;
   size_t i, used = 0;
-  if (cpnsi_suite_list_check(suites, wide, n) < 0) return CPNS_ERR_CONSTRAINT;
+  if (cpnsi_suite_list_check(suites, wide, n) < 0)
+    return CPNS_ERR_CONSTRAINT;
   memset(st, 0, sizeof(*st));
   for (i = 0; i < n; i++) {
     ENUMERATED_t *e = &st->values[i];
@@ -131,7 +138,8 @@ int cpnsi_suite_list_to_asn(void *list, cpnsi_suite_storage *st, const int32_t *
       st->small[i][1] = (uint8_t)(u >> 16);
       st->small[i][2] = (uint8_t)(u >> 8);
       st->small[i][3] = (uint8_t)u;
-      while (len > 1 && !minimal_integer(st->small[i] + 4 - len, len)) len--;
+      while (len > 1 && !minimal_integer(st->small[i] + 4 - len, len))
+        len--;
       e->buf = st->small[i] + 4 - len;
       e->size = (int)len;
     }
@@ -152,18 +160,17 @@ int cpnsi_kdf_to_asn(KdfParams_t *k, const cpns_kdf_params *p) {
 
 int cpnsi_kdf_check(const cpns_kdf_params *p) {
   if (p->ops_limit < CPNS_OPS_LIMIT_MIN || p->ops_limit > CPNS_OPS_LIMIT_MAX ||
-      p->mem_limit_kib < CPNS_MEM_LIMIT_KIB_MIN ||
-      p->mem_limit_kib > CPNS_MEM_LIMIT_KIB_MAX)
+      p->mem_limit_kib < CPNS_MEM_LIMIT_KIB_MIN || p->mem_limit_kib > CPNS_MEM_LIMIT_KIB_MAX)
     return CPNS_ERR_CONSTRAINT;
   return 0;
 }
 
 int cpnsi_kdf_from_asn(cpns_kdf_params *p, const KdfParams_t *k) {
   int rv = cpnsi_octets_from_asn(p->salt, CPNS_SALT_LEN, &k->salt);
-  if (rv < 0) return rv;
+  if (rv < 0)
+    return rv;
   if (k->opsLimit < CPNS_OPS_LIMIT_MIN || k->opsLimit > CPNS_OPS_LIMIT_MAX ||
-      k->memLimitKiB < CPNS_MEM_LIMIT_KIB_MIN ||
-      k->memLimitKiB > CPNS_MEM_LIMIT_KIB_MAX)
+      k->memLimitKiB < CPNS_MEM_LIMIT_KIB_MIN || k->memLimitKiB > CPNS_MEM_LIMIT_KIB_MAX)
     return CPNS_ERR_CONSTRAINT;
   p->ops_limit = (uint32_t)k->opsLimit;
   p->mem_limit_kib = (uint32_t)k->memLimitKiB;
@@ -171,7 +178,8 @@ int cpnsi_kdf_from_asn(cpns_kdf_params *p, const KdfParams_t *k) {
 }
 
 int cpnsi_version_from_asn(uint32_t *out, long v) {
-  if (v < 1 || v > 255) return CPNS_ERR_CONSTRAINT;
+  if (v < 1 || v > 255)
+    return CPNS_ERR_CONSTRAINT;
   *out = (uint32_t)v;
   return 0;
 }

@@ -43,10 +43,12 @@ typedef struct text_out {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void put(text_out *o, const char *fmt, ...) {
+static void
+put(text_out *o, const char *fmt, ...) {
   va_list ap;
   int n;
-  if (o->overflow) return;
+  if (o->overflow)
+    return;
   va_start(ap, fmt);
   n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
   va_end(ap);
@@ -60,7 +62,8 @@ static void put(text_out *o, const char *fmt, ...) {
 static void put_hex(text_out *o, const char *name, const uint8_t *p, size_t n) {
   size_t i;
   put(o, "%s: ", name);
-  for (i = 0; i < n; i++) put(o, "%02x", p[i]);
+  for (i = 0; i < n; i++)
+    put(o, "%02x", p[i]);
   put(o, "\n");
 }
 
@@ -88,7 +91,8 @@ static void put_suites(text_out *o, const int32_t *s, const cpns_suite_wide *wid
       continue;
     }
     put(o, " 0x");
-    for (j = 0; j < len; j++) put(o, "%02x", wide->octets[used + j]);
+    for (j = 0; j < len; j++)
+      put(o, "%02x", wide->octets[used + j]);
     put(o, "(unknown)");
     used += len;
   }
@@ -105,8 +109,10 @@ static void put_kdf(text_out *o, const cpns_kdf_params *k) {
 
 int cpns_pdu_format(const cpns_pdu *pdu, char *out, size_t outlen) {
   text_out o = {out, outlen, 0, 0};
-  if (!pdu || !out) return CPNS_ERR_INVALID_ARGUMENT;
-  if (outlen == 0) return CPNS_ERR_BUFFER_TOO_SMALL;
+  if (!pdu || !out)
+    return CPNS_ERR_INVALID_ARGUMENT;
+  if (outlen == 0)
+    return CPNS_ERR_BUFFER_TOO_SMALL;
   out[0] = '\0';
   switch (pdu->type) {
   case CPNS_PDU_KEY_REQUEST: {
@@ -142,19 +148,15 @@ int cpns_pdu_format(const cpns_pdu *pdu, char *out, size_t outlen) {
     put_text(&o, "userId", d->user_id, clamp(d->user_id_len, CPNS_USER_ID_MAX));
     if (d->has_assignment) {
       put_hex(&o, "assignment.keyId", d->assignment.key_id, CPNS_KEY_ID_LEN);
-      put_hex(&o, "assignment.serverSignature", d->assignment.server_signature,
-              CPNS_SIGNATURE_LEN);
-      put_hex(&o, "assignment.aeadNonce", d->assignment.aead_nonce,
-              CPNS_AEAD_NONCE_LEN);
-      put_hex(&o, "assignment.wrappedEUKey", d->assignment.wrapped_eukey,
-              CPNS_WRAPPED_EUKEY_LEN);
+      put_hex(&o, "assignment.serverSignature", d->assignment.server_signature, CPNS_SIGNATURE_LEN);
+      put_hex(&o, "assignment.aeadNonce", d->assignment.aead_nonce, CPNS_AEAD_NONCE_LEN);
+      put_hex(&o, "assignment.wrappedEUKey", d->assignment.wrapped_eukey, CPNS_WRAPPED_EUKEY_LEN);
     } else {
       put(&o, "assignment: absent\n");
     }
     break;
   }
-  default:
-    return CPNS_ERR_INVALID_ARGUMENT;
+  default: return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (o.overflow) {
     out[0] = '\0';

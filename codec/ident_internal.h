@@ -23,10 +23,10 @@ typedef enum cpnsi_entity_region {
 } cpnsi_entity_region;
 
 typedef struct cpnsi_entity_scan {
-  size_t stop;        /* offending offset, or inlen if the input ran out */
-  int region;         /* cpnsi_entity_region at stop */
-  size_t nid_end;     /* offset of the ':' ending the NID (region NSS) */
-  size_t pct_open;    /* offset of a '%' still waiting for its hex digits */
+  size_t stop;     /* offending offset, or inlen if the input ran out */
+  int region;      /* cpnsi_entity_region at stop */
+  size_t nid_end;  /* offset of the ':' ending the NID (region NSS) */
+  size_t pct_open; /* offset of a '%' still waiting for its hex digits */
 } cpnsi_entity_scan;
 
 /**
@@ -44,9 +44,9 @@ int cpnsi_uuid_nss_run(const uint8_t *nss, size_t len, size_t *stop);
 int cpnsi_mac_nss_run(const uint8_t *nss, size_t len, size_t *stop);
 
 typedef struct cpnsi_user_scan {
-  size_t stop;        /* offending offset, or inlen if the input ran out */
-  size_t at;          /* offset of the '@' before the realm, if any */
-  size_t u8_lead;     /* offset of the lead octet of an unfinished UTF-8 sequence */
+  size_t stop;    /* offending offset, or inlen if the input ran out */
+  size_t at;      /* offset of the '@' before the realm, if any */
+  size_t u8_lead; /* offset of the lead octet of an unfinished UTF-8 sequence */
 } cpnsi_user_scan;
 
 /**

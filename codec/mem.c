@@ -24,8 +24,8 @@ static void *default_realloc(void *ptr, size_t size, void *user_data) {
   return realloc(ptr, size);
 }
 
-static const cpns_mem default_mem = {NULL, default_malloc, default_free,
-                                     default_calloc, default_realloc};
+static const cpns_mem default_mem = {NULL, default_malloc, default_free, default_calloc,
+                                     default_realloc};
 
 const cpns_mem *cpns_mem_default(void) { return &default_mem; }
 

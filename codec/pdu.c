@@ -16,23 +16,20 @@ static int request_check(const cpns_key_request *r) {
       cpnsi_check_text(r->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
       cpnsi_check_text(r->user_id_len, CPNS_USER_ID_MAX) < 0 ||
       (r->mode != CPNS_MODE_PN_GW && r->mode != CPNS_MODE_PNE_PLUS_PN_GW) ||
-      cpnsi_suite_list_check(r->offered_suites, &r->offered_suites_wide,
-                             r->offered_suites_len) < 0)
+      cpnsi_suite_list_check(r->offered_suites, &r->offered_suites_wide, r->offered_suites_len) < 0)
     return CPNS_ERR_CONSTRAINT;
   return 0;
 }
 
 static int challenge_check(const cpns_key_challenge *c) {
-  if (c->version < 1 || c->version > 255 ||
-      cpnsi_check_text(c->realm_len, CPNS_REALM_MAX) < 0 ||
+  if (c->version < 1 || c->version > 255 || cpnsi_check_text(c->realm_len, CPNS_REALM_MAX) < 0 ||
       c->suite != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305)
     return CPNS_ERR_CONSTRAINT;
   return cpnsi_kdf_check(&c->kdf);
 }
 
 static int delivery_check(const cpns_key_delivery *d) {
-  if (d->version < 1 || d->version > 255 ||
-      (int)d->result < CPNS_RESULT_SUCCESS ||
+  if (d->version < 1 || d->version > 255 || (int)d->result < CPNS_RESULT_SUCCESS ||
       (int)d->result > CPNS_RESULT_SERVER_ERROR ||
       cpnsi_check_text(d->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
       cpnsi_check_text(d->user_id_len, CPNS_USER_ID_MAX) < 0)
@@ -49,8 +46,8 @@ int cpnsi_pdu_check(const cpns_pdu *pdu) {
   return CPNS_ERR_INVALID_ARGUMENT;
 }
 
-static int request_to_asn(KeyRequest_t *a, const cpns_key_request *r,
-                          AuthResponse_t *resp, cpnsi_suite_storage *st) {
+static int request_to_asn(KeyRequest_t *a, const cpns_key_request *r, AuthResponse_t *resp,
+                          cpnsi_suite_storage *st) {
   a->version = (long)r->version;
   cpnsi_octets_to_asn(&a->entityId, r->entity_id, r->entity_id_len);
   cpnsi_octets_to_asn(&a->userId, r->user_id, r->user_id_len);
@@ -73,8 +70,7 @@ static int challenge_to_asn(KeyChallenge_t *a, const cpns_key_challenge *c) {
   return cpnsi_kdf_to_asn(&a->kdfParams, &c->kdf);
 }
 
-static int delivery_to_asn(KeyDelivery_t *a, const cpns_key_delivery *d,
-                           KeyAssignment_t *asg) {
+static int delivery_to_asn(KeyDelivery_t *a, const cpns_key_delivery *d, KeyAssignment_t *asg) {
   a->version = (long)d->version;
   a->result = (long)d->result;
   cpnsi_octets_to_asn(&a->entityId, d->entity_id, d->entity_id_len);
@@ -82,33 +78,33 @@ static int delivery_to_asn(KeyDelivery_t *a, const cpns_key_delivery *d,
   if (d->has_assignment) {
     const cpns_key_assignment *s = &d->assignment;
     cpnsi_octets_to_asn(&asg->keyId, s->key_id, CPNS_KEY_ID_LEN);
-    cpnsi_octets_to_asn(&asg->serverSignature, s->server_signature,
-                        CPNS_SIGNATURE_LEN);
+    cpnsi_octets_to_asn(&asg->serverSignature, s->server_signature, CPNS_SIGNATURE_LEN);
     cpnsi_octets_to_asn(&asg->aeadNonce, s->aead_nonce, CPNS_AEAD_NONCE_LEN);
-    cpnsi_octets_to_asn(&asg->wrappedEUKey, s->wrapped_eukey,
-                        CPNS_WRAPPED_EUKEY_LEN);
+    cpnsi_octets_to_asn(&asg->wrappedEUKey, s->wrapped_eukey, CPNS_WRAPPED_EUKEY_LEN);
     a->assignment = asg;
   }
   return 0;
 }
 
-int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
-                    size_t *written) {
+int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out, size_t outlen, size_t *written) {
   int rv;
-  if (!pdu || (!out && outlen) || !written) return CPNS_ERR_INVALID_ARGUMENT;
-  if ((rv = cpnsi_pdu_check(pdu)) < 0) return rv;
+  if (!pdu || (!out && outlen) || !written)
+    return CPNS_ERR_INVALID_ARGUMENT;
+  if ((rv = cpnsi_pdu_check(pdu)) < 0)
+    return rv;
   return cpnsi_der_write_pdu(pdu, out, outlen, written);
 }
 
-int cpnsi_pdu_encode_asn1c(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
-                           size_t *written) {
+int cpnsi_pdu_encode_asn1c(const cpns_pdu *pdu, uint8_t *out, size_t outlen, size_t *written) {
   CpnsPdu_t a;
   AuthResponse_t resp;
   KeyAssignment_t asg;
   cpnsi_suite_storage st;
   int rv;
-  if (!pdu || (!out && outlen) || !written) return CPNS_ERR_INVALID_ARGUMENT;
-  if ((rv = cpnsi_pdu_check(pdu)) < 0) return rv;
+  if (!pdu || (!out && outlen) || !written)
+    return CPNS_ERR_INVALID_ARGUMENT;
+  if ((rv = cpnsi_pdu_check(pdu)) < 0)
+    return rv;
   cpnsi_codec_once();
   memset(&a, 0, sizeof(a));
   memset(&resp, 0, sizeof(resp));
@@ -127,29 +123,28 @@ int cpnsi_pdu_encode_asn1c(const cpns_pdu *pdu, uint8_t *out, size_t outlen,
     rv = delivery_to_asn(&a.choice.keyDelivery, &pdu->u.key_delivery, &asg);
     break;
   }
-  if (rv < 0) return rv;
+  if (rv < 0)
+    return rv;
   return cpnsi_encode(&asn_DEF_CpnsPdu, &a, out, outlen, written);
 }
 
 static int request_from_asn(cpns_key_request *r, const KeyRequest_t *a) {
   int rv;
   if ((rv = cpnsi_version_from_asn(&r->version, a->version)) < 0 ||
-      (rv = cpnsi_text_from_asn(r->entity_id, &r->entity_id_len,
-                                CPNS_ENTITY_ID_MAX, &a->entityId)) < 0 ||
-      (rv = cpnsi_text_from_asn(r->user_id, &r->user_id_len, CPNS_USER_ID_MAX,
-                                &a->userId)) < 0 ||
+      (rv = cpnsi_text_from_asn(r->entity_id, &r->entity_id_len, CPNS_ENTITY_ID_MAX,
+                                &a->entityId)) < 0 ||
+      (rv = cpnsi_text_from_asn(r->user_id, &r->user_id_len, CPNS_USER_ID_MAX, &a->userId)) < 0 ||
       (rv = cpnsi_mode_from_asn(&r->mode, a->mode)) < 0 ||
-      (rv = cpnsi_octets_from_asn(r->gateway_nonce, CPNS_NONCE_LEN,
-                                  &a->gatewayNonce)) < 0 ||
+      (rv = cpnsi_octets_from_asn(r->gateway_nonce, CPNS_NONCE_LEN, &a->gatewayNonce)) < 0 ||
       (rv = cpnsi_suite_list_from_asn(r->offered_suites, &r->offered_suites_wide,
                                       &r->offered_suites_len, &a->offeredSuites.list)) < 0)
     return rv;
   if (a->response) {
     r->has_response = 1;
-    if ((rv = cpnsi_octets_from_asn(r->server_nonce, CPNS_NONCE_LEN,
-                                    &a->response->serverNonce)) < 0 ||
-        (rv = cpnsi_octets_from_asn(r->client_proof, CPNS_PROOF_LEN,
-                                    &a->response->clientProof)) < 0)
+    if ((rv = cpnsi_octets_from_asn(r->server_nonce, CPNS_NONCE_LEN, &a->response->serverNonce)) <
+            0 ||
+        (rv = cpnsi_octets_from_asn(r->client_proof, CPNS_PROOF_LEN, &a->response->clientProof)) <
+            0)
       return rv;
   }
   return 0;
@@ -158,10 +153,8 @@ static int request_from_asn(cpns_key_request *r, const KeyRequest_t *a) {
 static int challenge_from_asn(cpns_key_challenge *c, const KeyChallenge_t *a) {
   int rv;
   if ((rv = cpnsi_version_from_asn(&c->version, a->version)) < 0 ||
-      (rv = cpnsi_text_from_asn(c->realm, &c->realm_len, CPNS_REALM_MAX,
-                                &a->realm)) < 0 ||
-      (rv = cpnsi_octets_from_asn(c->server_nonce, CPNS_NONCE_LEN,
-                                  &a->serverNonce)) < 0 ||
+      (rv = cpnsi_text_from_asn(c->realm, &c->realm_len, CPNS_REALM_MAX, &a->realm)) < 0 ||
+      (rv = cpnsi_octets_from_asn(c->server_nonce, CPNS_NONCE_LEN, &a->serverNonce)) < 0 ||
       (rv = cpnsi_suite_from_asn(&c->suite, a->suite)) < 0)
     return rv;
   return cpnsi_kdf_from_asn(&c->kdf, &a->kdfParams);
@@ -169,26 +162,25 @@ static int challenge_from_asn(cpns_key_challenge *c, const KeyChallenge_t *a) {
 
 static int delivery_from_asn(cpns_key_delivery *d, const KeyDelivery_t *a) {
   int rv;
-  if ((rv = cpnsi_version_from_asn(&d->version, a->version)) < 0) return rv;
+  if ((rv = cpnsi_version_from_asn(&d->version, a->version)) < 0)
+    return rv;
   if (a->result < CPNS_RESULT_SUCCESS || a->result > CPNS_RESULT_SERVER_ERROR)
     return CPNS_ERR_UNKNOWN_ENUM;
   d->result = (cpns_result)a->result;
-  if ((rv = cpnsi_text_from_asn(d->entity_id, &d->entity_id_len,
-                                CPNS_ENTITY_ID_MAX, &a->entityId)) < 0 ||
-      (rv = cpnsi_text_from_asn(d->user_id, &d->user_id_len, CPNS_USER_ID_MAX,
-                                &a->userId)) < 0)
+  if ((rv = cpnsi_text_from_asn(d->entity_id, &d->entity_id_len, CPNS_ENTITY_ID_MAX,
+                                &a->entityId)) < 0 ||
+      (rv = cpnsi_text_from_asn(d->user_id, &d->user_id_len, CPNS_USER_ID_MAX, &a->userId)) < 0)
     return rv;
   if (a->assignment) {
     const KeyAssignment_t *s = a->assignment;
     cpns_key_assignment *o = &d->assignment;
     d->has_assignment = 1;
     if ((rv = cpnsi_octets_from_asn(o->key_id, CPNS_KEY_ID_LEN, &s->keyId)) < 0 ||
-        (rv = cpnsi_octets_from_asn(o->server_signature, CPNS_SIGNATURE_LEN,
-                                    &s->serverSignature)) < 0 ||
-        (rv = cpnsi_octets_from_asn(o->aead_nonce, CPNS_AEAD_NONCE_LEN,
-                                    &s->aeadNonce)) < 0 ||
-        (rv = cpnsi_octets_from_asn(o->wrapped_eukey, CPNS_WRAPPED_EUKEY_LEN,
-                                    &s->wrappedEUKey)) < 0)
+        (rv = cpnsi_octets_from_asn(o->server_signature, CPNS_SIGNATURE_LEN, &s->serverSignature)) <
+            0 ||
+        (rv = cpnsi_octets_from_asn(o->aead_nonce, CPNS_AEAD_NONCE_LEN, &s->aeadNonce)) < 0 ||
+        (rv = cpnsi_octets_from_asn(o->wrapped_eukey, CPNS_WRAPPED_EUKEY_LEN, &s->wrappedEUKey)) <
+            0)
       return rv;
   }
   return 0;
@@ -207,13 +199,12 @@ static int pdu_from_asn(void *out, const void *asn) {
   case CpnsPdu_PR_keyDelivery:
     pdu->type = CPNS_PDU_KEY_DELIVERY;
     return delivery_from_asn(&pdu->u.key_delivery, &a->choice.keyDelivery);
-  default:
-    return CPNS_ERR_WRONG_CHOICE;
+  default: return CPNS_ERR_WRONG_CHOICE;
   }
 }
 
-static int pdu_write(const void *plain, uint8_t scratch[CPNS_PDU_MAX_ENCODED],
-                     const uint8_t **der, size_t *len) {
+static int pdu_write(const void *plain, uint8_t scratch[CPNS_PDU_MAX_ENCODED], const uint8_t **der,
+                     size_t *len) {
   return cpnsi_der_write_pdu_in(plain, scratch, der, len);
 }
 
@@ -222,16 +213,20 @@ static int pdu_outer_tag(uint8_t tag) {
   return tag == 0xa0 || tag == 0xa1 || tag == 0xa2 ? 0 : CPNS_ERR_WRONG_CHOICE;
 }
 
-int cpns_pdu_decode_versioned(cpns_pdu *pdu, const uint8_t *in, size_t inlen,
-                              int limits_version, const cpns_decode_limits *limits) {
+int cpns_pdu_decode_versioned(cpns_pdu *pdu, const uint8_t *in, size_t inlen, int limits_version,
+                              const cpns_decode_limits *limits) {
   int rv;
-  if (!pdu) return CPNS_ERR_INVALID_ARGUMENT;
+  if (!pdu)
+    return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_zero(pdu, sizeof(*pdu));
-  if (!in && inlen) return CPNS_ERR_INVALID_ARGUMENT;
-  if (limits_version != CPNS_DECODE_LIMITS_V1) return CPNS_ERR_INVALID_ARGUMENT;
+  if (!in && inlen)
+    return CPNS_ERR_INVALID_ARGUMENT;
+  if (limits_version != CPNS_DECODE_LIMITS_V1)
+    return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_codec_once();
-  rv = cpnsi_strict_decode(&asn_DEF_CpnsPdu, in, inlen, limits, pdu_outer_tag,
-                           pdu_from_asn, pdu_write, pdu);
-  if (rv < 0) cpnsi_zero(pdu, sizeof(*pdu));
+  rv = cpnsi_strict_decode(&asn_DEF_CpnsPdu, in, inlen, limits, pdu_outer_tag, pdu_from_asn,
+                           pdu_write, pdu);
+  if (rv < 0)
+    cpnsi_zero(pdu, sizeof(*pdu));
   return rv;
 }

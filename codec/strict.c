@@ -18,14 +18,15 @@ typedef struct out_buffer {
 
 static int write_bounded(const void *data, size_t size, void *key) {
   out_buffer *o = key;
-  if (size > o->cap - o->len) return -1;
+  if (size > o->cap - o->len)
+    return -1;
   memcpy(o->buf + o->len, data, size);
   o->len += size;
   return 0;
 }
 
-int cpnsi_encode(asn_TYPE_descriptor_t *td, const void *value, uint8_t *out,
-                 size_t outlen, size_t *written) {
+int cpnsi_encode(asn_TYPE_descriptor_t *td, const void *value, uint8_t *out, size_t outlen,
+                 size_t *written) {
   out_buffer o = {out, outlen, 0};
   asn_enc_rval_t er;
   char errbuf[128];
@@ -34,24 +35,31 @@ int cpnsi_encode(asn_TYPE_descriptor_t *td, const void *value, uint8_t *out,
     return CPNS_ERR_CONSTRAINT;
   /* Measure first so that a short buffer is told apart from a bad value. */
   er = der_encode(td, (void *)(uintptr_t)value, NULL, NULL);
-  if (er.encoded < 0) return CPNS_ERR_ENCODE;
-  if ((size_t)er.encoded > outlen) return CPNS_ERR_BUFFER_TOO_SMALL;
+  if (er.encoded < 0)
+    return CPNS_ERR_ENCODE;
+  if ((size_t)er.encoded > outlen)
+    return CPNS_ERR_BUFFER_TOO_SMALL;
   er = der_encode(td, (void *)(uintptr_t)value, write_bounded, &o);
-  if (er.encoded < 0 || (size_t)er.encoded != o.len) return CPNS_ERR_ENCODE;
+  if (er.encoded < 0 || (size_t)er.encoded != o.len)
+    return CPNS_ERR_ENCODE;
   *written = o.len;
   return 0;
 }
 
 /* Maps a failed asn1c decode to the reason the scope recorded. */
 static int decode_failure(const cpnsi_asn_scope *scope) {
-  if (scope->stack_exceeded) return CPNS_ERR_STACK_BUDGET;
-  if (scope->over_budget) return CPNS_ERR_ALLOC_BUDGET;
-  if (scope->out_of_memory) return CPNS_ERR_NOMEM;
+  if (scope->stack_exceeded)
+    return CPNS_ERR_STACK_BUDGET;
+  if (scope->over_budget)
+    return CPNS_ERR_ALLOC_BUDGET;
+  if (scope->out_of_memory)
+    return CPNS_ERR_NOMEM;
   return CPNS_ERR_DECODE;
 }
 
 int cpns_decode_limits_default_versioned(int limits_version, cpns_decode_limits *limits) {
-  if (!limits || limits_version != CPNS_DECODE_LIMITS_V1) return CPNS_ERR_INVALID_ARGUMENT;
+  if (!limits || limits_version != CPNS_DECODE_LIMITS_V1)
+    return CPNS_ERR_INVALID_ARGUMENT;
   memset(limits, 0, sizeof(*limits));
   limits->max_len = CPNS_PDU_MAX_DEFAULT;
   limits->alloc_budget = CPNS_DECODE_ALLOC_BUDGET_DEFAULT;
@@ -59,10 +67,9 @@ int cpns_decode_limits_default_versioned(int limits_version, cpns_decode_limits 
   return 0;
 }
 
-int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
-                        size_t inlen, const cpns_decode_limits *limits,
-                        cpnsi_outer_tag_fn outer_tag, cpnsi_from_asn_fn to_plain,
-                        cpnsi_write_plain_fn write_plain, void *out) {
+int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in, size_t inlen,
+                        const cpns_decode_limits *limits, cpnsi_outer_tag_fn outer_tag,
+                        cpnsi_from_asn_fn to_plain, cpnsi_write_plain_fn write_plain, void *out) {
   /* The runtime measures stack use from this frame: ctx must be local. */
   asn_codec_ctx_t ctx;
   cpnsi_asn_scope scope;
@@ -85,11 +92,14 @@ int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
     stack_budget = limits->stack_budget;
     mem = limits->mem;
   }
-  if (inlen > max_len) return CPNS_ERR_PDU_TOO_LONG;
+  if (inlen > max_len)
+    return CPNS_ERR_PDU_TOO_LONG;
   rv = cpnsi_der_check(in, inlen, CPNSI_DER_MAX_DEPTH);
-  if (rv < 0) return rv;
+  if (rv < 0)
+    return rv;
   rv = outer_tag(in[0]);
-  if (rv < 0) return rv;
+  if (rv < 0)
+    return rv;
 
   memset(&ctx, 0, sizeof(ctx));
   ctx.max_stack_size = stack_budget;
@@ -118,13 +128,16 @@ int cpnsi_strict_decode(asn_TYPE_descriptor_t *td, const uint8_t *in,
   }
   /* Then the canonical comparison, on the plain value that is returned. */
   rv = write_plain(out, scratch, &canon, &canon_len);
-  if (rv < 0) goto done;
+  if (rv < 0)
+    goto done;
   if (canon_len != inlen || memcmp(canon, in, inlen) != 0)
     rv = cpnsi_der_diagnose(in, inlen, canon, canon_len);
 
 done:
-  if (value && !cpnsi_asn_scope_release_all(&scope)) td->free_struct(td, value, 0);
+  if (value && !cpnsi_asn_scope_release_all(&scope))
+    td->free_struct(td, value, 0);
   cpnsi_asn_scope_leave(&scope);
-  if (rv == 0 && scope.live != 0) rv = CPNS_ERR_INTERNAL; /* runtime leaked */
+  if (rv == 0 && scope.live != 0)
+    rv = CPNS_ERR_INTERNAL; /* runtime leaked */
   return rv;
 }

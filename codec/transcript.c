@@ -8,10 +8,10 @@
 #include "codec/der_writer.h"
 #include "AuthTranscript.h"
 
-int cpns_auth_transcript_from(cpns_auth_transcript *t,
-                              const cpns_key_request *req,
+int cpns_auth_transcript_from(cpns_auth_transcript *t, const cpns_key_request *req,
                               const cpns_key_challenge *chal) {
-  if (!t || !req || !chal) return CPNS_ERR_INVALID_ARGUMENT;
+  if (!t || !req || !chal)
+    return CPNS_ERR_INVALID_ARGUMENT;
   memset(t, 0, sizeof(*t));
   t->version = CPNS_PROTOCOL_VERSION;
   t->offered_suites_len = req->offered_suites_len;
@@ -41,34 +41,37 @@ int cpnsi_transcript_check(const cpns_auth_transcript *t) {
       cpnsi_check_text(t->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
       cpnsi_check_text(t->user_id_len, CPNS_USER_ID_MAX) < 0 ||
       (t->mode != CPNS_MODE_PN_GW && t->mode != CPNS_MODE_PNE_PLUS_PN_GW) ||
-      cpnsi_suite_list_check(t->offered_suites, &t->offered_suites_wide,
-                             t->offered_suites_len) < 0)
+      cpnsi_suite_list_check(t->offered_suites, &t->offered_suites_wide, t->offered_suites_len) < 0)
     return CPNS_ERR_CONSTRAINT;
   return cpnsi_kdf_check(&t->kdf);
 }
 
-int cpns_auth_transcript_encode(const cpns_auth_transcript *t, uint8_t *out,
-                                size_t outlen, size_t *written) {
+int cpns_auth_transcript_encode(const cpns_auth_transcript *t, uint8_t *out, size_t outlen,
+                                size_t *written) {
   int rv;
-  if (!t || (!out && outlen) || !written) return CPNS_ERR_INVALID_ARGUMENT;
-  if ((rv = cpnsi_transcript_check(t)) < 0) return rv;
+  if (!t || (!out && outlen) || !written)
+    return CPNS_ERR_INVALID_ARGUMENT;
+  if ((rv = cpnsi_transcript_check(t)) < 0)
+    return rv;
   return cpnsi_der_write_transcript(t, out, outlen, written);
 }
 
-int cpnsi_auth_transcript_encode_asn1c(const cpns_auth_transcript *t,
-                                       uint8_t *out, size_t outlen,
+int cpnsi_auth_transcript_encode_asn1c(const cpns_auth_transcript *t, uint8_t *out, size_t outlen,
                                        size_t *written) {
   AuthTranscript_t a;
   cpnsi_suite_storage st;
   int rv;
-  if (!t || (!out && outlen) || !written) return CPNS_ERR_INVALID_ARGUMENT;
-  if ((rv = cpnsi_transcript_check(t)) < 0) return rv;
+  if (!t || (!out && outlen) || !written)
+    return CPNS_ERR_INVALID_ARGUMENT;
+  if ((rv = cpnsi_transcript_check(t)) < 0)
+    return rv;
   cpnsi_codec_once();
   memset(&a, 0, sizeof(a));
   a.version = (long)t->version;
   rv = cpnsi_suite_list_to_asn(&a.offeredSuites.list, &st, t->offered_suites,
                                &t->offered_suites_wide, t->offered_suites_len);
-  if (rv < 0) return rv;
+  if (rv < 0)
+    return rv;
   a.suite = (long)t->suite;
   cpnsi_octets_to_asn(&a.realm, t->realm, t->realm_len);
   cpnsi_octets_to_asn(&a.entityId, t->entity_id, t->entity_id_len);
@@ -93,37 +96,33 @@ static int transcript_from_asn(void *out, const void *asn) {
       (rv = cpnsi_suite_list_from_asn(t->offered_suites, &t->offered_suites_wide,
                                       &t->offered_suites_len, &a->offeredSuites.list)) < 0 ||
       (rv = cpnsi_suite_from_asn(&t->suite, a->suite)) < 0 ||
-      (rv = cpnsi_text_from_asn(t->realm, &t->realm_len, CPNS_REALM_MAX,
-                                &a->realm)) < 0 ||
-      (rv = cpnsi_text_from_asn(t->entity_id, &t->entity_id_len,
-                                CPNS_ENTITY_ID_MAX, &a->entityId)) < 0 ||
-      (rv = cpnsi_text_from_asn(t->user_id, &t->user_id_len, CPNS_USER_ID_MAX,
-                                &a->userId)) < 0 ||
+      (rv = cpnsi_text_from_asn(t->realm, &t->realm_len, CPNS_REALM_MAX, &a->realm)) < 0 ||
+      (rv = cpnsi_text_from_asn(t->entity_id, &t->entity_id_len, CPNS_ENTITY_ID_MAX,
+                                &a->entityId)) < 0 ||
+      (rv = cpnsi_text_from_asn(t->user_id, &t->user_id_len, CPNS_USER_ID_MAX, &a->userId)) < 0 ||
       (rv = cpnsi_mode_from_asn(&t->mode, a->mode)) < 0 ||
-      (rv = cpnsi_octets_from_asn(t->gateway_nonce, CPNS_NONCE_LEN,
-                                  &a->gatewayNonce)) < 0 ||
-      (rv = cpnsi_octets_from_asn(t->server_nonce, CPNS_NONCE_LEN,
-                                  &a->serverNonce)) < 0)
+      (rv = cpnsi_octets_from_asn(t->gateway_nonce, CPNS_NONCE_LEN, &a->gatewayNonce)) < 0 ||
+      (rv = cpnsi_octets_from_asn(t->server_nonce, CPNS_NONCE_LEN, &a->serverNonce)) < 0)
     return rv;
   return cpnsi_kdf_from_asn(&t->kdf, &a->kdfParams);
 }
 
-static int transcript_outer_tag(uint8_t tag) {
-  return tag == 0x30 ? 0 : CPNS_ERR_DECODE;
-}
+static int transcript_outer_tag(uint8_t tag) { return tag == 0x30 ? 0 : CPNS_ERR_DECODE; }
 
-int cpns_auth_transcript_decode_versioned(cpns_auth_transcript *t, const uint8_t *in,
-                                          size_t inlen, int limits_version,
-                                          const cpns_decode_limits *limits) {
+int cpns_auth_transcript_decode_versioned(cpns_auth_transcript *t, const uint8_t *in, size_t inlen,
+                                          int limits_version, const cpns_decode_limits *limits) {
   int rv;
-  if (!t) return CPNS_ERR_INVALID_ARGUMENT;
+  if (!t)
+    return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_zero(t, sizeof(*t));
-  if (!in && inlen) return CPNS_ERR_INVALID_ARGUMENT;
-  if (limits_version != CPNS_DECODE_LIMITS_V1) return CPNS_ERR_INVALID_ARGUMENT;
+  if (!in && inlen)
+    return CPNS_ERR_INVALID_ARGUMENT;
+  if (limits_version != CPNS_DECODE_LIMITS_V1)
+    return CPNS_ERR_INVALID_ARGUMENT;
   cpnsi_codec_once();
-  rv = cpnsi_strict_decode(&asn_DEF_AuthTranscript, in, inlen, limits,
-                           transcript_outer_tag, transcript_from_asn,
-                           transcript_write, t);
-  if (rv < 0) cpnsi_zero(t, sizeof(*t));
+  rv = cpnsi_strict_decode(&asn_DEF_AuthTranscript, in, inlen, limits, transcript_outer_tag,
+                           transcript_from_asn, transcript_write, t);
+  if (rv < 0)
+    cpnsi_zero(t, sizeof(*t));
   return rv;
 }

@@ -9,8 +9,7 @@
 #include "codec/ident_internal.h"
 
 /* Phrase for malformed UTF-8 at at (lead is the unfinished sequence's start). */
-static const char *utf8_phrase(const uint8_t *in, size_t inlen, size_t lead,
-                               size_t at) {
+static const char *utf8_phrase(const uint8_t *in, size_t inlen, size_t lead, size_t at) {
   if (at == inlen)
     return "the rest of the UTF-8 sequence";
   uint8_t c = in[at];
@@ -33,8 +32,8 @@ static const char *utf8_phrase(const uint8_t *in, size_t inlen, size_t lead,
   return "a UTF-8 continuation octet (0x80..0xBF)";
 }
 
-static int user_failure(const uint8_t *in, size_t inlen,
-                        const cpnsi_user_scan *s, cpns_ident_error *err) {
+static int user_failure(const uint8_t *in, size_t inlen, const cpnsi_user_scan *s,
+                        cpns_ident_error *err) {
   size_t at = s->stop;
   int ran_out = at == inlen;
   uint8_t c = ran_out ? 0 : in[at];
@@ -43,8 +42,7 @@ static int user_failure(const uint8_t *in, size_t inlen,
   const char *what;
 
   if (s->u8_lead != CPNSI_NO_OFFSET || c >= 0x80)
-    return cpnsi_ident_fail(CPNS_ERR_ID_UTF8, utf8_phrase(in, inlen, s->u8_lead, at),
-                            at, err);
+    return cpnsi_ident_fail(CPNS_ERR_ID_UTF8, utf8_phrase(in, inlen, s->u8_lead, at), at, err);
   if (s->at == CPNSI_NO_OFFSET) {
     if (at == 0 || prev == '.')
       what = "a username character (letter, digit, one of !#$%&'*+-/=?^_`{|}~, or UTF-8)";
@@ -62,17 +60,14 @@ static int user_failure(const uint8_t *in, size_t inlen,
   return cpnsi_ident_fail(code, what, at, err);
 }
 
-int cpns_user_id_normalize(const uint8_t *in, size_t inlen, uint8_t *out,
-                           size_t outlen, size_t *outlen_written,
-                           cpns_ident_error *err) {
+int cpns_user_id_normalize(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen,
+                           size_t *outlen_written, cpns_ident_error *err) {
   if ((in == NULL && inlen > 0) || out == NULL || outlen_written == NULL)
-    return cpnsi_ident_fail(CPNS_ERR_INVALID_ARGUMENT,
-                            "non-NULL input, output and length pointers", 0,
-                            err);
+    return cpnsi_ident_fail(CPNS_ERR_INVALID_ARGUMENT, "non-NULL input, output and length pointers",
+                            0, err);
   *outlen_written = 0;
   if (inlen == 0)
-    return cpnsi_ident_fail(CPNS_ERR_ID_EMPTY, "a User ID (username [\"@\" realm])",
-                            0, err);
+    return cpnsi_ident_fail(CPNS_ERR_ID_EMPTY, "a User ID (username [\"@\" realm])", 0, err);
   if (inlen > CPNS_USER_ID_MAX)
     return cpnsi_ident_fail(CPNS_ERR_ID_TOO_LONG, "end of input (at most 253 octets)",
                             CPNS_USER_ID_MAX, err);
@@ -82,8 +77,7 @@ int cpns_user_id_normalize(const uint8_t *in, size_t inlen, uint8_t *out,
     return user_failure(in, inlen, &s, err);
   if (outlen < inlen)
     return cpnsi_ident_fail(CPNS_ERR_BUFFER_TOO_SMALL,
-                            "an output buffer at least as long as the input", 0,
-                            err);
+                            "an output buffer at least as long as the input", 0, err);
 
   size_t realm_start = s.at == CPNSI_NO_OFFSET ? inlen : s.at + 1;
   for (size_t i = 0; i < realm_start; i++)

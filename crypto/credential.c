@@ -25,7 +25,7 @@ _Static_assert(OFF_SERVER + CPNS_SERVER_KEY_LEN == CRED_LEN, "credential layout"
 _Static_assert(CRED_LEN <= CPNS_CREDENTIAL_ENCODED_MAX, "credential fits the public bound");
 
 int cpns_crypto_credential_create(cpns_credential *out, const uint8_t *password,
-                           size_t password_len, const cpns_kdf_params *kdf) {
+                                  size_t password_len, const cpns_kdf_params *kdf) {
   uint8_t salted[CPNS_SALTED_PASSWORD_LEN];
   uint8_t client_key[CPNS_CLIENT_KEY_LEN];
   cpns_kdf_params params;

@@ -41,7 +41,7 @@ _Static_assert(CPNS_CREDENTIAL_SEAL_KEY_LEN == crypto_aead_xchacha20poly1305_iet
                "seal key is an XChaCha20-Poly1305 key");
 
 int cpns_crypto_credential_seal_key(uint8_t out[CPNS_CREDENTIAL_SEAL_KEY_LEN],
-                             const uint8_t master_key[CPNS_MASTER_KEY_LEN]) {
+                                    const uint8_t master_key[CPNS_MASTER_KEY_LEN]) {
   if (out == NULL || master_key == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
@@ -63,9 +63,10 @@ static int build_ad(uint8_t ad[AD_MAX], size_t *adlen, const uint8_t header[HEAD
   return CPNS_OK;
 }
 
-int cpns_crypto_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN], const cpns_credential *rec,
-                         const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
-                         const uint8_t *user_id_norm, size_t user_id_norm_len) {
+int cpns_crypto_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN],
+                                const cpns_credential *rec,
+                                const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
+                                const uint8_t *user_id_norm, size_t user_id_norm_len) {
   uint8_t ad[AD_MAX];
   uint8_t secret[SECRET_LEN];
   size_t adlen;
@@ -114,7 +115,8 @@ static int read_header(cpns_kdf_params *kdf, const uint8_t *in, size_t inlen) {
   return cpns_crypto_kdf_check_enrollment(kdf) == 0 ? CPNS_OK : CPNS_ERR_RECORD_FORMAT;
 }
 
-int cpns_crypto_credential_sealed_kdf(cpns_kdf_params *kdf, const uint8_t *sealed, size_t sealed_len) {
+int cpns_crypto_credential_sealed_kdf(cpns_kdf_params *kdf, const uint8_t *sealed,
+                                      size_t sealed_len) {
   int rv;
 
   if (kdf == NULL) {
@@ -132,8 +134,8 @@ int cpns_crypto_credential_sealed_kdf(cpns_kdf_params *kdf, const uint8_t *seale
 }
 
 int cpns_crypto_credential_unseal(cpns_credential *rec, const uint8_t *sealed, size_t sealed_len,
-                           const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
-                           const uint8_t *user_id_norm, size_t user_id_norm_len) {
+                                  const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
+                                  const uint8_t *user_id_norm, size_t user_id_norm_len) {
   uint8_t ad[AD_MAX];
   uint8_t secret[SECRET_LEN];
   cpns_kdf_params kdf;

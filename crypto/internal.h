@@ -11,8 +11,8 @@
  * out = HMAC-SHA-256(key, a || b). b may be NULL when blen is 0. The HMAC
  * state is wiped before returning.
  */
-void cpnsi_hmac2(uint8_t out[32], const uint8_t *key, size_t keylen,
-                 const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+void cpnsi_hmac2(uint8_t out[32], const uint8_t *key, size_t keylen, const uint8_t *a, size_t alen,
+                 const uint8_t *b, size_t blen);
 
 /**
  * The one way an EUKey is encrypted, on the wire (wrap) and at rest (seal):

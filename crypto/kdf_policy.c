@@ -7,8 +7,7 @@ int cpnsi_kdf_in_range(const cpns_kdf_params *kdf) {
   /* The module's ranges (KdfParams) first, then libsodium's own floor,
    * which crypto_pwhash would otherwise reject at run time. */
   if (kdf->ops_limit < CPNS_OPS_LIMIT_MIN || kdf->ops_limit > CPNS_OPS_LIMIT_MAX ||
-      kdf->mem_limit_kib < CPNS_MEM_LIMIT_KIB_MIN ||
-      kdf->mem_limit_kib > CPNS_MEM_LIMIT_KIB_MAX) {
+      kdf->mem_limit_kib < CPNS_MEM_LIMIT_KIB_MIN || kdf->mem_limit_kib > CPNS_MEM_LIMIT_KIB_MAX) {
     return 0;
   }
   if (kdf->ops_limit < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
@@ -20,8 +19,8 @@ int cpnsi_kdf_in_range(const cpns_kdf_params *kdf) {
 
 static uint32_t or_default(uint32_t v, uint32_t dflt) { return v != 0 ? v : dflt; }
 
-int cpns_crypto_kdf_check_gateway(const cpns_kdf_params *kdf, uint32_t min_ops, uint32_t min_mem_kib,
-                           uint32_t max_ops, uint32_t max_mem_kib) {
+int cpns_crypto_kdf_check_gateway(const cpns_kdf_params *kdf, uint32_t min_ops,
+                                  uint32_t min_mem_kib, uint32_t max_ops, uint32_t max_mem_kib) {
   min_ops = or_default(min_ops, CPNS_GATEWAY_MIN_OPS_DEFAULT);
   min_mem_kib = or_default(min_mem_kib, CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT);
   max_ops = or_default(max_ops, CPNS_GATEWAY_MAX_OPS_DEFAULT);

@@ -50,9 +50,8 @@ static void derive_keys(uint8_t enc_key[32], uint8_t check[KS_CHECK_LEN],
 }
 
 static int entry_valid(const cpns_keystore_entry *e) {
-  return e->entity_id_len >= 1 && e->entity_id_len <= CPNS_ENTITY_ID_MAX &&
-         e->user_id_len >= 1 && e->user_id_len <= CPNS_USER_ID_MAX &&
-         e->realm_len <= CPNS_REALM_MAX &&
+  return e->entity_id_len >= 1 && e->entity_id_len <= CPNS_ENTITY_ID_MAX && e->user_id_len >= 1 &&
+         e->user_id_len <= CPNS_USER_ID_MAX && e->realm_len <= CPNS_REALM_MAX &&
          (e->mode == CPNS_MODE_PN_GW || e->mode == CPNS_MODE_PNE_PLUS_PN_GW);
 }
 
@@ -94,9 +93,8 @@ int cpns_keystore_seal(uint8_t *out, size_t outlen, size_t *written,
   randombytes_buf(out + OFF_NONCE, KS_NONCE_LEN);
   cpnsi_put_be16(out + OFF_BODYLEN, (uint16_t)(n + KS_TAG_LEN));
   /* The whole header is associated data: version and lengths are bound. */
-  crypto_aead_xchacha20poly1305_ietf_encrypt(out + KS_HEADER_LEN, NULL, pt, n, out,
-                                             KS_HEADER_LEN, NULL, out + OFF_NONCE,
-                                             enc_key);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out + KS_HEADER_LEN, NULL, pt, n, out, KS_HEADER_LEN,
+                                             NULL, out + OFF_NONCE, enc_key);
   *written = KS_HEADER_LEN + n + KS_TAG_LEN;
   sodium_memzero(pt, sizeof(pt));
   sodium_memzero(enc_key, sizeof(enc_key));
@@ -104,8 +102,8 @@ int cpns_keystore_seal(uint8_t *out, size_t outlen, size_t *written,
 }
 
 /* Reads one u8-length-prefixed string of min..max octets from pt[*pos..len). */
-static int get_str(uint8_t *dst, size_t *dstlen, size_t min, size_t max,
-                   const uint8_t *pt, size_t len, size_t *pos) {
+static int get_str(uint8_t *dst, size_t *dstlen, size_t min, size_t max, const uint8_t *pt,
+                   size_t len, size_t *pos) {
   size_t l;
 
   if (*pos >= len) {
@@ -139,8 +137,7 @@ static int parse_body(cpns_keystore_entry *e, const uint8_t *pt, size_t len) {
   pos += 8;
   return get_str(e->entity_id, &e->entity_id_len, 1, CPNS_ENTITY_ID_MAX, pt, len, &pos) &&
          get_str(e->user_id, &e->user_id_len, 1, CPNS_USER_ID_MAX, pt, len, &pos) &&
-         get_str(e->realm, &e->realm_len, 0, CPNS_REALM_MAX, pt, len, &pos) &&
-         pos == len;
+         get_str(e->realm, &e->realm_len, 0, CPNS_REALM_MAX, pt, len, &pos) && pos == len;
 }
 
 static int open_checked(cpns_keystore_entry *entry, const uint8_t *in, size_t inlen,
@@ -180,9 +177,9 @@ static int open_checked(cpns_keystore_entry *entry, const uint8_t *in, size_t in
   derive_keys(enc_key, check, device_key);
   if (sodium_memcmp(check, in + OFF_CHECK, KS_CHECK_LEN) != 0) {
     rv = CPNS_ERR_STORE_WRONG_KEY;
-  } else if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-                 pt, NULL, NULL, in + KS_HEADER_LEN, body_len, in, KS_HEADER_LEN,
-                 in + OFF_NONCE, enc_key) != 0) {
+  } else if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, NULL, NULL, in + KS_HEADER_LEN,
+                                                        body_len, in, KS_HEADER_LEN, in + OFF_NONCE,
+                                                        enc_key) != 0) {
     rv = CPNS_ERR_STORE_CORRUPT;
   } else {
     rv = parse_body(entry, pt, body_len - KS_TAG_LEN) ? CPNS_OK : CPNS_ERR_STORE_CORRUPT;

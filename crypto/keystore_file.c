@@ -64,8 +64,7 @@ static int fsync_parent(const char *path) {
  * Writes data to path through a 0600 temporary file in the same directory.
  * replace = 0 refuses an existing path (link() fails atomically on it).
  */
-static int write_file_atomic(const char *path, const uint8_t *data, size_t len,
-                             int replace) {
+static int write_file_atomic(const char *path, const uint8_t *data, size_t len, int replace) {
   char tmp[PATH_MAX];
   int fd, ok;
   size_t plen = strlen(path);
@@ -79,8 +78,7 @@ static int write_file_atomic(const char *path, const uint8_t *data, size_t len,
   if (fd < 0) {
     return CPNS_ERR_IO;
   }
-  ok = fchmod(fd, S_IRUSR | S_IWUSR) == 0 && write_all(fd, data, len) == 0 &&
-       fsync(fd) == 0;
+  ok = fchmod(fd, S_IRUSR | S_IWUSR) == 0 && write_all(fd, data, len) == 0 && fsync(fd) == 0;
   if (close(fd) != 0) {
     ok = 0;
   }

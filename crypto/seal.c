@@ -22,9 +22,8 @@ static size_t put_field(uint8_t *p, const uint8_t *v, size_t len) {
 }
 
 /* ad = len16(entity) || entity || len16(user) || user || len16(keyId) || keyId */
-static int build_ad(uint8_t ad[AD_MAX], size_t *adlen, const uint8_t *entity,
-                    size_t entity_len, const uint8_t *user, size_t user_len,
-                    const uint8_t *key_id) {
+static int build_ad(uint8_t ad[AD_MAX], size_t *adlen, const uint8_t *entity, size_t entity_len,
+                    const uint8_t *user, size_t user_len, const uint8_t *key_id) {
   size_t n = 0;
 
   if (entity == NULL || user == NULL || key_id == NULL || entity_len == 0 ||
@@ -39,11 +38,11 @@ static int build_ad(uint8_t ad[AD_MAX], size_t *adlen, const uint8_t *entity,
 }
 
 int cpns_crypto_eukey_seal(uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
-                    const uint8_t eukey[CPNS_EUKEY_LEN],
-                    const uint8_t master_key[CPNS_MASTER_KEY_LEN],
-                    const uint8_t *entity_id_norm, size_t entity_id_norm_len,
-                    const uint8_t *user_id_norm, size_t user_id_norm_len,
-                    const uint8_t key_id[CPNS_KEY_ID_LEN]) {
+                           const uint8_t eukey[CPNS_EUKEY_LEN],
+                           const uint8_t master_key[CPNS_MASTER_KEY_LEN],
+                           const uint8_t *entity_id_norm, size_t entity_id_norm_len,
+                           const uint8_t *user_id_norm, size_t user_id_norm_len,
+                           const uint8_t key_id[CPNS_KEY_ID_LEN]) {
   uint8_t ad[AD_MAX];
   size_t adlen;
   int rv;
@@ -51,8 +50,8 @@ int cpns_crypto_eukey_seal(uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
   if (sealed == NULL || eukey == NULL || master_key == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
-  rv = build_ad(ad, &adlen, entity_id_norm, entity_id_norm_len, user_id_norm,
-                user_id_norm_len, key_id);
+  rv = build_ad(ad, &adlen, entity_id_norm, entity_id_norm_len, user_id_norm, user_id_norm_len,
+                key_id);
   if (rv != 0) {
     return rv;
   }
@@ -62,11 +61,11 @@ int cpns_crypto_eukey_seal(uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
 }
 
 int cpns_crypto_eukey_unseal(uint8_t eukey[CPNS_EUKEY_LEN],
-                      const uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
-                      const uint8_t master_key[CPNS_MASTER_KEY_LEN],
-                      const uint8_t *entity_id_norm, size_t entity_id_norm_len,
-                      const uint8_t *user_id_norm, size_t user_id_norm_len,
-                      const uint8_t key_id[CPNS_KEY_ID_LEN]) {
+                             const uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
+                             const uint8_t master_key[CPNS_MASTER_KEY_LEN],
+                             const uint8_t *entity_id_norm, size_t entity_id_norm_len,
+                             const uint8_t *user_id_norm, size_t user_id_norm_len,
+                             const uint8_t key_id[CPNS_KEY_ID_LEN]) {
   uint8_t ad[AD_MAX];
   size_t adlen;
   int rv;
@@ -78,8 +77,8 @@ int cpns_crypto_eukey_unseal(uint8_t eukey[CPNS_EUKEY_LEN],
   if (sealed == NULL || master_key == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
-  rv = build_ad(ad, &adlen, entity_id_norm, entity_id_norm_len, user_id_norm,
-                user_id_norm_len, key_id);
+  rv = build_ad(ad, &adlen, entity_id_norm, entity_id_norm_len, user_id_norm, user_id_norm_len,
+                key_id);
   if (rv != 0) {
     return rv;
   }

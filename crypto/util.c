@@ -3,8 +3,8 @@
 
 #include "crypto/internal.h"
 
-void cpnsi_hmac2(uint8_t out[32], const uint8_t *key, size_t keylen,
-                 const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
+void cpnsi_hmac2(uint8_t out[32], const uint8_t *key, size_t keylen, const uint8_t *a, size_t alen,
+                 const uint8_t *b, size_t blen) {
   crypto_auth_hmacsha256_state st;
 
   crypto_auth_hmacsha256_init(&st, key, keylen);
@@ -32,9 +32,7 @@ void cpnsi_put_be64(uint8_t *p, uint64_t v) {
   cpnsi_put_be32(p + 4, (uint32_t)v);
 }
 
-uint16_t cpnsi_get_be16(const uint8_t *p) {
-  return (uint16_t)(((unsigned)p[0] << 8) | p[1]);
-}
+uint16_t cpnsi_get_be16(const uint8_t *p) { return (uint16_t)(((unsigned)p[0] << 8) | p[1]); }
 
 uint32_t cpnsi_get_be32(const uint8_t *p) {
   return ((uint32_t)cpnsi_get_be16(p) << 16) | cpnsi_get_be16(p + 2);

@@ -18,9 +18,7 @@ void cpnsi_framer_reset(cpnsi_framer *f) {
   f->pdu_len = 0;
 }
 
-int cpnsi_framer_complete(const cpnsi_framer *f) {
-  return f->pdu_len != 0 && f->len == f->pdu_len;
-}
+int cpnsi_framer_complete(const cpnsi_framer *f) { return f->pdu_len != 0 && f->len == f->pdu_len; }
 
 int cpnsi_framer_started(const cpnsi_framer *f) { return f->len != 0; }
 

@@ -17,9 +17,9 @@
 #define CPNSI_FRAMER_CAPACITY CPNS_PDU_MAX_ENCODED
 
 typedef struct cpnsi_framer {
-  size_t max_len;  /* effective limit: min(setting, capacity) */
-  size_t len;      /* octets buffered */
-  size_t pdu_len;  /* whole TLV length, 0 while the header is incomplete */
+  size_t max_len; /* effective limit: min(setting, capacity) */
+  size_t len;     /* octets buffered */
+  size_t pdu_len; /* whole TLV length, 0 while the header is incomplete */
   uint8_t buf[CPNSI_FRAMER_CAPACITY];
   /* Octets the peer sent after the current PDU, before its turn: at most
    * max_len. Allocated only when that happens, so that the usual

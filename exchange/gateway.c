@@ -14,7 +14,6 @@
 #include "exchange/secpool_internal.h"
 #include "exchange/util.h"
 
-
 static uint8_t *password_of(cpns_gateway *gw) { return (uint8_t *)(gw->sec + 1); }
 
 /* Wipes what this exchange no longer needs; the block itself is freed in _del. */
@@ -47,8 +46,8 @@ static int check_identifiers(const cpns_gateway_settings *st) {
   if (st->entity_id_len > CPNS_ENTITY_ID_MAX) {
     return CPNS_ERR_ID_TOO_LONG;
   }
-  rv = cpns_entity_id_normalize(st->entity_id, st->entity_id_len, norm, sizeof norm,
-                                &norm_len, NULL);
+  rv = cpns_entity_id_normalize(st->entity_id, st->entity_id_len, norm, sizeof norm, &norm_len,
+                                NULL);
   if (rv != 0) {
     return rv;
   }
@@ -58,12 +57,10 @@ static int check_identifiers(const cpns_gateway_settings *st) {
   if (st->user_id_len > CPNS_USER_ID_MAX) {
     return CPNS_ERR_ID_TOO_LONG;
   }
-  return cpns_user_id_normalize(st->user_id, st->user_id_len, norm, sizeof norm, &norm_len,
-                                NULL);
+  return cpns_user_id_normalize(st->user_id, st->user_id_len, norm, sizeof norm, &norm_len, NULL);
 }
 
-int cpns_gateway_settings_default_versioned(int settings_version,
-                                            cpns_gateway_settings *settings) {
+int cpns_gateway_settings_default_versioned(int settings_version, cpns_gateway_settings *settings) {
   if (settings == NULL || settings_version != CPNS_GATEWAY_SETTINGS_V1) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
@@ -89,8 +86,7 @@ static int check_settings(const cpns_gateway_settings *st) {
   cpnsi_kdf_bounds b;
   if ((st->entity_id == NULL && st->entity_id_len != 0) ||
       (st->user_id == NULL && st->user_id_len != 0) ||
-      (st->password == NULL && st->password_len != 0) ||
-      st->password_len > SIZE_MAX / 2) {
+      (st->password == NULL && st->password_len != 0) || st->password_len > SIZE_MAX / 2) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (st->mode != CPNS_MODE_PN_GW && st->mode != CPNS_MODE_PNE_PLUS_PN_GW) {
@@ -133,8 +129,8 @@ static int encode_request(cpns_gateway *gw) {
 }
 
 int cpns_gateway_new_versioned(cpns_gateway **pgw, int settings_version,
-                               const cpns_gateway_settings *settings,
-                     const cpns_mem *mem, uint64_t now_ms) {
+                               const cpns_gateway_settings *settings, const cpns_mem *mem,
+                               uint64_t now_ms) {
   cpns_gateway *gw;
   int rv;
   (void)now_ms; /* no deadline runs until the first PDU is written */
@@ -266,17 +262,17 @@ static int on_delivery(cpns_gateway *gw, const cpns_key_delivery *del) {
   }
   /* Nothing in a successful delivery is trusted before these two pass (§7). */
   rv = cpns_crypto_server_signature_verify(a->server_signature, gw->sec->server_key,
-                                    gw->auth_message, gw->auth_message_len);
+                                           gw->auth_message, gw->auth_message_len);
   if (rv != 0) {
     return fail(gw, CPNS_ERR_SIGNATURE);
   }
   rv = cpns_crypto_wrap_key(gw->sec->wrap_key, gw->sec->client_key, gw->auth_message,
-                     gw->auth_message_len);
+                            gw->auth_message_len);
   if (rv != 0) {
     return fail(gw, rv);
   }
   rv = cpns_crypto_eukey_unwrap(gw->sec->eukey, a->wrapped_eukey, gw->sec->wrap_key, a->aead_nonce,
-                         gw->auth_message, gw->auth_message_len, a->key_id);
+                                gw->auth_message, gw->auth_message_len, a->key_id);
   if (rv != 0) {
     return fail(gw, CPNS_ERR_DECRYPT);
   }
@@ -306,10 +302,8 @@ static int on_pdu(cpns_gateway *gw) {
       break;
     }
     return on_challenge(gw, &pdu.u.key_challenge);
-  case CPNS_PDU_KEY_DELIVERY:
-    return on_delivery(gw, &pdu.u.key_delivery);
-  default:
-    break;
+  case CPNS_PDU_KEY_DELIVERY: return on_delivery(gw, &pdu.u.key_delivery);
+  default: break;
   }
   return fail(gw, CPNS_ERR_PROTOCOL);
 }
@@ -373,7 +367,7 @@ int cpns_gateway_derive(cpns_gateway *gw, uint64_t now_ms) {
   }
   sec = gw->sec;
   rv = cpns_crypto_salted_password(sec->salted_password, password_of(gw), gw->password_len,
-                            &gw->chal.kdf);
+                                   &gw->chal.kdf);
   wipe_password(gw);
   if (rv != 0) {
     return fail(gw, rv);
@@ -387,7 +381,7 @@ int cpns_gateway_derive(cpns_gateway *gw, uint64_t now_ms) {
   }
   if (rv == 0) {
     rv = cpns_crypto_client_proof(gw->req.client_proof, sec->client_key, sec->stored_key,
-                           gw->auth_message, gw->auth_message_len);
+                                  gw->auth_message, gw->auth_message_len);
   }
   sodium_memzero(sec->salted_password, sizeof sec->salted_password);
   sodium_memzero(sec->stored_key, sizeof sec->stored_key);
@@ -425,9 +419,7 @@ int cpns_gateway_get_challenge(const cpns_gateway *gw, cpns_kdf_params *kdf,
   return 0;
 }
 
-uint64_t cpns_gateway_get_expiry(const cpns_gateway *gw) {
-  return gw ? gw->expiry : UINT64_MAX;
-}
+uint64_t cpns_gateway_get_expiry(const cpns_gateway *gw) { return gw ? gw->expiry : UINT64_MAX; }
 
 int cpns_gateway_handle_expiry(cpns_gateway *gw, uint64_t now_ms) {
   if (gw == NULL) {

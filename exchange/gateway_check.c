@@ -13,8 +13,7 @@ static int suite_offered(const cpns_key_request *req, int32_t suite) {
   return 0;
 }
 
-int cpnsi_gateway_check_challenge(const cpns_key_request *req,
-                                  const cpns_key_challenge *chal,
+int cpnsi_gateway_check_challenge(const cpns_key_request *req, const cpns_key_challenge *chal,
                                   const cpnsi_kdf_bounds *bounds) {
   if (chal->version != CPNS_PROTOCOL_VERSION) {
     return CPNS_ERR_PROTOCOL;
@@ -28,7 +27,7 @@ int cpnsi_gateway_check_challenge(const cpns_key_request *req,
   /* A malicious server must not make the device exhaust itself, nor get a
    * proof that is cheap to attack offline (§7, §9). */
   return cpns_crypto_kdf_check_gateway(&chal->kdf, bounds->min_ops, bounds->min_mem_kib,
-                                bounds->max_ops, bounds->max_mem_kib) == 0
+                                       bounds->max_ops, bounds->max_mem_kib) == 0
              ? 0
              : CPNS_ERR_KDF_PARAMS;
 }

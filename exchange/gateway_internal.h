@@ -32,18 +32,18 @@ typedef struct cpnsi_kdf_bounds {
 struct cpns_gateway {
   cpns_mem mem;
   cpns_gateway_state state;
-  int error;            /* why FAILED, else 0 */
-  int result;           /* result of the KeyDelivery, -1 before one */
-  int has_challenge;     /* a KeyChallenge was accepted: proofs and keys refer to it */
-  int chal_received;     /* chal holds the KeyChallenge received, accepted or not */
+  int error;         /* why FAILED, else 0 */
+  int result;        /* result of the KeyDelivery, -1 before one */
+  int has_challenge; /* a KeyChallenge was accepted: proofs and keys refer to it */
+  int chal_received; /* chal holds the KeyChallenge received, accepted or not */
   cpnsi_kdf_bounds kdf_bounds;
   uint64_t reply_timeout_ms;
-  uint64_t expiry;      /* UINT64_MAX when no deadline runs */
-  size_t password_len;  /* 0 once wiped */
-  cpnsi_gateway_secrets *sec;  /* guarded (cpnsi_secblock_new()); password at sec + 1 */
+  uint64_t expiry;            /* UINT64_MAX when no deadline runs */
+  size_t password_len;        /* 0 once wiped */
+  cpnsi_gateway_secrets *sec; /* guarded (cpnsi_secblock_new()); password at sec + 1 */
   size_t sec_size;
-  cpns_secpool *sec_pool;      /* the pool sec came from, or NULL */
-  cpns_key_request req;        /* as sent; the second one adds the response */
+  cpns_secpool *sec_pool; /* the pool sec came from, or NULL */
+  cpns_key_request req;   /* as sent; the second one adds the response */
   cpns_key_challenge chal;
   size_t auth_message_len;
   uint8_t auth_message[CPNS_PDU_MAX_ENCODED];
@@ -59,8 +59,7 @@ struct cpns_gateway {
  * CPNS_ERR_SUITE_NOT_OFFERED, CPNS_ERR_UNSUPPORTED_SUITE (offered yet unknown
  * here) or CPNS_ERR_KDF_PARAMS.
  */
-int cpnsi_gateway_check_challenge(const cpns_key_request *req,
-                                  const cpns_key_challenge *chal,
+int cpnsi_gateway_check_challenge(const cpns_key_request *req, const cpns_key_challenge *chal,
                                   const cpnsi_kdf_bounds *bounds);
 
 /**

@@ -19,15 +19,14 @@
 struct cpns_secpool {
   cpns_mem mem;
   pthread_mutex_t lock;
-  uint8_t *region;     /* sodium_malloc(): nslots * slot_size octets */
+  uint8_t *region; /* sodium_malloc(): nslots * slot_size octets */
   size_t slot_size;
   size_t nslots;
   size_t nfree;
   uint32_t *free_slots; /* nfree slot numbers, a stack */
 };
 
-int cpns_secpool_new(cpns_secpool **ppool, size_t nslots, size_t slot_size,
-                     const cpns_mem *mem) {
+int cpns_secpool_new(cpns_secpool **ppool, size_t nslots, size_t slot_size, const cpns_mem *mem) {
   cpns_secpool *pool;
   size_t i;
   if (ppool == NULL) {
@@ -35,8 +34,8 @@ int cpns_secpool_new(cpns_secpool **ppool, size_t nslots, size_t slot_size,
   }
   *ppool = NULL;
   mem = cpnsi_mem_pick(mem);
-  if (mem == NULL || nslots == 0 || nslots > CPNS_SECPOOL_SLOTS_MAX ||
-      slot_size > SLOT_SIZE_MAX || nslots > SIZE_MAX / SLOT_SIZE_MAX) {
+  if (mem == NULL || nslots == 0 || nslots > CPNS_SECPOOL_SLOTS_MAX || slot_size > SLOT_SIZE_MAX ||
+      nslots > SIZE_MAX / SLOT_SIZE_MAX) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (!cpnsi_initialized()) {

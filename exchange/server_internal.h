@@ -13,8 +13,8 @@
  * call when the challenge is built: a system call each costs more than the
  * rest of the randomness. The nonces and keyId are public once sent. */
 typedef struct cpnsi_server_fresh {
-  uint8_t stored_key[CPNS_STORED_KEY_LEN];  /* fake, replaced by a known user's */
-  uint8_t server_key[CPNS_SERVER_KEY_LEN];  /* likewise (§6) */
+  uint8_t stored_key[CPNS_STORED_KEY_LEN]; /* fake, replaced by a known user's */
+  uint8_t server_key[CPNS_SERVER_KEY_LEN]; /* likewise (§6) */
   uint8_t eukey[CPNS_EUKEY_LEN];
   uint8_t server_nonce[CPNS_NONCE_LEN];
   uint8_t key_id[CPNS_KEY_ID_LEN];
@@ -33,23 +33,23 @@ typedef struct cpnsi_server_secrets {
 struct cpns_server_session {
   cpns_mem mem;
   cpns_server_state state;
-  cpns_server_state after_send;  /* RECEIVE after the challenge, DONE after a delivery */
-  int result;                    /* of the KeyDelivery queued or sent, else -1 */
-  int error;                     /* why CLOSE, else 0 */
-  int have_first;                /* the first KeyRequest arrived */
-  int have_challenge;            /* the KeyChallenge is queued or sent */
-  int user_known;                /* the host provided a real record */
+  cpns_server_state after_send; /* RECEIVE after the challenge, DONE after a delivery */
+  int result;                   /* of the KeyDelivery queued or sent, else -1 */
+  int error;                    /* why CLOSE, else 0 */
+  int have_first;               /* the first KeyRequest arrived */
+  int have_challenge;           /* the KeyChallenge is queued or sent */
+  int user_known;               /* the host provided a real record */
   uint32_t fake_ops_limit;
   uint32_t fake_mem_limit_kib;
   uint64_t pdu_timeout_ms;
-  uint64_t pdu_deadline;         /* the peer's next PDU is due */
+  uint64_t pdu_deadline; /* the peer's next PDU is due */
   uint64_t exchange_deadline;
-  cpnsi_server_secrets *sec;     /* guarded: see cpnsi_secblock_new() */
-  cpns_secpool *sec_pool;        /* the pool sec came from, or NULL */
+  cpnsi_server_secrets *sec; /* guarded: see cpnsi_secblock_new() */
+  cpns_secpool *sec_pool;    /* the pool sec came from, or NULL */
   size_t realm_len;
   uint8_t realm[CPNS_REALM_MAX];
-  cpns_key_request first;        /* as received */
-  size_t entity_id_len;          /* normalized when valid, else as received */
+  cpns_key_request first; /* as received */
+  size_t entity_id_len;   /* normalized when valid, else as received */
   uint8_t entity_id[CPNS_ENTITY_ID_MAX];
   size_t user_id_len;
   uint8_t user_id[CPNS_USER_ID_MAX];

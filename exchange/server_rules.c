@@ -35,8 +35,7 @@ int cpnsi_server_check_first(const cpns_key_request *req, int ids_valid) {
 int cpnsi_server_repeats_first(const cpns_key_request *first, const cpns_key_request *second) {
   size_t i;
   if (second->version != first->version || second->mode != first->mode ||
-      second->entity_id_len != first->entity_id_len ||
-      second->user_id_len != first->user_id_len ||
+      second->entity_id_len != first->entity_id_len || second->user_id_len != first->user_id_len ||
       second->offered_suites_len != first->offered_suites_len ||
       first->offered_suites_len > CPNS_MAX_OFFERED_SUITES) {
     return 0;

@@ -14,10 +14,7 @@
 #include "exchange/server_internal.h"
 #include "exchange/util.h"
 
-
-static void wipe_secrets(cpns_server_session *s) {
-  sodium_memzero(s->sec, sizeof *s->sec);
-}
+static void wipe_secrets(cpns_server_session *s) { sodium_memzero(s->sec, sizeof *s->sec); }
 
 /* Close without answering (§8: non-DER bytes; also timeouts, peer gone). */
 static int close_session(cpns_server_session *s, int error) {
@@ -46,7 +43,7 @@ static int queue_delivery(cpns_server_session *s, cpns_result result,
     del->has_assignment = 1;
     del->assignment = *assignment;
   }
-  wipe_secrets(s); /* nothing secret is needed after the last PDU */
+  wipe_secrets(s);                              /* nothing secret is needed after the last PDU */
   cpnsi_framer_drop_ahead(&s->framer, &s->mem); /* nor anything the gateway sends */
   rv = cpns_pdu_encode(&pdu, s->out, sizeof s->out, &s->out_len);
   if (rv != 0) {
@@ -58,8 +55,7 @@ static int queue_delivery(cpns_server_session *s, cpns_result result,
   return 0;
 }
 
-int cpns_server_settings_default_versioned(int settings_version,
-                                           cpns_server_settings *settings) {
+int cpns_server_settings_default_versioned(int settings_version, cpns_server_settings *settings) {
   if (settings == NULL || settings_version != CPNS_SERVER_SETTINGS_V1) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
@@ -89,8 +85,8 @@ static int check_settings(const cpns_server_settings *st) {
 }
 
 int cpns_server_session_new_versioned(cpns_server_session **ps, int settings_version,
-                                      const cpns_server_settings *settings,
-                            const cpns_mem *mem, uint64_t now_ms) {
+                                      const cpns_server_settings *settings, const cpns_mem *mem,
+                                      uint64_t now_ms) {
   cpns_server_session *s;
   uint64_t exchange_timeout;
   int rv;
@@ -190,8 +186,8 @@ static int on_second_request(cpns_server_session *s, const cpns_key_request *req
   /* Unknown users go through the same verification, against a random
    * StoredKey, so timing does not tell them apart (§6). */
   verified = cpns_crypto_client_proof_verify(s->sec->client_key, req->client_proof,
-                                      s->sec->fresh.stored_key, s->auth_message,
-                                      s->auth_message_len) == 0;
+                                             s->sec->fresh.stored_key, s->auth_message,
+                                             s->auth_message_len) == 0;
   if (!(verified & s->user_known)) {
     return queue_delivery(s, CPNS_RESULT_AUTHENTICATION_FAILED, NULL);
   }
@@ -351,8 +347,8 @@ int cpns_server_session_provide_credential(cpns_server_session *s, const cpns_cr
   return queue_challenge(s, &kdf);
 }
 
-int cpns_server_session_write(cpns_server_session *s, uint8_t *out, size_t outlen,
-                              size_t *written, uint64_t now_ms) {
+int cpns_server_session_write(cpns_server_session *s, uint8_t *out, size_t outlen, size_t *written,
+                              uint64_t now_ms) {
   if (s == NULL || out == NULL || written == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
@@ -403,10 +399,11 @@ static int queue_success(cpns_server_session *s) {
   memcpy(a.key_id, sec->fresh.key_id, sizeof a.key_id);
   memcpy(a.aead_nonce, sec->fresh.aead_nonce, sizeof a.aead_nonce);
   if (cpns_crypto_server_signature(a.server_signature, sec->fresh.server_key, s->auth_message,
-                            s->auth_message_len) != 0 ||
-      cpns_crypto_wrap_key(sec->wrap_key, sec->client_key, s->auth_message, s->auth_message_len) != 0 ||
-      cpns_crypto_eukey_wrap(a.wrapped_eukey, sec->fresh.eukey, sec->wrap_key, a.aead_nonce, s->auth_message,
-                      s->auth_message_len, a.key_id) != 0) {
+                                   s->auth_message_len) != 0 ||
+      cpns_crypto_wrap_key(sec->wrap_key, sec->client_key, s->auth_message, s->auth_message_len) !=
+          0 ||
+      cpns_crypto_eukey_wrap(a.wrapped_eukey, sec->fresh.eukey, sec->wrap_key, a.aead_nonce,
+                             s->auth_message, s->auth_message_len, a.key_id) != 0) {
     return queue_delivery(s, CPNS_RESULT_SERVER_ERROR, NULL);
   }
   return queue_delivery(s, CPNS_RESULT_SUCCESS, &a);
@@ -422,12 +419,9 @@ int cpns_server_session_store_done(cpns_server_session *s, cpns_store_status sta
     return CPNS_ERR_STATE;
   }
   switch (status) {
-  case CPNS_STORE_OK:
-    return queue_success(s);
-  case CPNS_STORE_CONFLICT:
-    return queue_delivery(s, CPNS_RESULT_ENTITY_CONFLICT, NULL);
-  case CPNS_STORE_FAILED:
-    return queue_delivery(s, CPNS_RESULT_SERVER_ERROR, NULL);
+  case CPNS_STORE_OK: return queue_success(s);
+  case CPNS_STORE_CONFLICT: return queue_delivery(s, CPNS_RESULT_ENTITY_CONFLICT, NULL);
+  case CPNS_STORE_FAILED: return queue_delivery(s, CPNS_RESULT_SERVER_ERROR, NULL);
   }
   return CPNS_ERR_INVALID_ARGUMENT;
 }

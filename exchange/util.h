@@ -16,8 +16,7 @@ static inline const cpns_mem *cpnsi_mem_pick(const cpns_mem *mem) {
   if (mem == NULL) {
     return cpns_mem_default();
   }
-  if (mem->malloc == NULL || mem->free == NULL || mem->calloc == NULL ||
-      mem->realloc == NULL) {
+  if (mem->malloc == NULL || mem->free == NULL || mem->calloc == NULL || mem->realloc == NULL) {
     return NULL;
   }
   return mem;
@@ -38,8 +37,6 @@ static inline const cpns_mem *cpnsi_mem_for_decode(const cpns_mem *mem) {
 }
 
 /** Size rounded up so a sodium_malloc() block (end-aligned) is suitably aligned. */
-static inline size_t cpnsi_guarded_size(size_t n) {
-  return (n + 15u) & ~(size_t)15u;
-}
+static inline size_t cpnsi_guarded_size(size_t n) { return (n + 15u) & ~(size_t)15u; }
 
 #endif /* CPNS_EXCHANGE_UTIL_H */

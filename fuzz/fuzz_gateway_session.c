@@ -53,8 +53,7 @@ static void host_steps(cpns_gateway *gw, uint64_t now) {
         abort();
       }
       return;
-    default:
-      return;
+    default: return;
     }
   }
 }

@@ -24,12 +24,14 @@ static void check(int ok) {
 
 static int documented(int rc) {
   switch (rc) {
-  case CPNS_ERR_ID_EMPTY: case CPNS_ERR_ID_TOO_LONG: case CPNS_ERR_ID_SYNTAX:
-  case CPNS_ERR_ID_UTF8: case CPNS_ERR_ID_PCT_ENCODING: case CPNS_ERR_ID_NAMESPACE:
-  case CPNS_ERR_ID_TRUNCATED:
-    return 1;
-  default:
-    return 0;
+  case CPNS_ERR_ID_EMPTY:
+  case CPNS_ERR_ID_TOO_LONG:
+  case CPNS_ERR_ID_SYNTAX:
+  case CPNS_ERR_ID_UTF8:
+  case CPNS_ERR_ID_PCT_ENCODING:
+  case CPNS_ERR_ID_NAMESPACE:
+  case CPNS_ERR_ID_TRUNCATED: return 1;
+  default: return 0;
   }
 }
 
@@ -41,9 +43,7 @@ static int ref_alnum(uint8_t c) {
 static int ref_hex(uint8_t c) {
   return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
-static int ref_in(uint8_t c, const char *set) {
-  return c != 0 && strchr(set, c) != NULL;
-}
+static int ref_in(uint8_t c, const char *set) { return c != 0 && strchr(set, c) != NULL; }
 static int ref_ci_prefix(const uint8_t *s, size_t n, const char *lit) {
   size_t l = strlen(lit);
   if (n < l)
@@ -100,10 +100,17 @@ static int ref_entity(const uint8_t *s, size_t n) {
 static size_t ref_utf8_char(const uint8_t *s, size_t n) {
   size_t need;
   uint32_t cp;
-  if (s[0] >= 0xC0 && s[0] <= 0xDF) { need = 2; cp = s[0] & 0x1Fu; }
-  else if (s[0] >= 0xE0 && s[0] <= 0xEF) { need = 3; cp = s[0] & 0x0Fu; }
-  else if (s[0] >= 0xF0 && s[0] <= 0xF7) { need = 4; cp = s[0] & 0x07u; }
-  else return 0;
+  if (s[0] >= 0xC0 && s[0] <= 0xDF) {
+    need = 2;
+    cp = s[0] & 0x1Fu;
+  } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+    need = 3;
+    cp = s[0] & 0x0Fu;
+  } else if (s[0] >= 0xF0 && s[0] <= 0xF7) {
+    need = 4;
+    cp = s[0] & 0x07u;
+  } else
+    return 0;
   if (n < need)
     return 0;
   for (size_t i = 1; i < need; i++) {

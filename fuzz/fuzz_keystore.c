@@ -41,8 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   if (cpns_keystore_seal(image, sizeof(image), &n, &e, key) != 0 ||
-      cpns_keystore_open(&again, image, n, key) != 0 ||
-      memcmp(&e, &again, sizeof(e)) != 0) {
+      cpns_keystore_open(&again, image, n, key) != 0 || memcmp(&e, &again, sizeof(e)) != 0) {
     abort();
   }
   return 0;

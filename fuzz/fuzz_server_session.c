@@ -34,8 +34,7 @@ static void host_steps(cpns_server_session *s, uint8_t opts, uint64_t now) {
       const uint8_t *uid;
       size_t uid_len;
       if (cpns_server_session_get_user_id(s, &uid, &uid_len) != 0 || uid_len == 0 ||
-          uid_len > CPNS_USER_ID_MAX ||
-          cpns_server_session_get_expiry(s) != UINT64_MAX) {
+          uid_len > CPNS_USER_ID_MAX || cpns_server_session_get_expiry(s) != UINT64_MAX) {
         abort();
       }
       if (cpns_server_session_provide_credential(s, cred_mode == 1 ? NULL : credential,
@@ -56,16 +55,16 @@ static void host_steps(cpns_server_session *s, uint8_t opts, uint64_t now) {
           a.user_id_norm_len == 0) {
         abort();
       }
-      if (cpns_server_session_store_done(s, store == 1   ? CPNS_STORE_CONFLICT
-                                            : store == 2 ? CPNS_STORE_FAILED
-                                                         : CPNS_STORE_OK,
+      if (cpns_server_session_store_done(s,
+                                         store == 1   ? CPNS_STORE_CONFLICT
+                                         : store == 2 ? CPNS_STORE_FAILED
+                                                      : CPNS_STORE_OK,
                                          now) != 0) {
         abort();
       }
       break;
     }
-    default:
-      return;
+    default: return;
     }
   }
 }

@@ -61,8 +61,8 @@ static inline int fz_rng_close(void) { return 0; }
 
 /* Installs the deterministic stream; must run before cpns_init(). */
 static inline void fz_setup(void) {
-  static randombytes_implementation impl = {fz_rng_name, fz_rng_random, fz_rng_stir,
-                                            fz_rng_uniform, fz_rng_buf, fz_rng_close};
+  static randombytes_implementation impl = {fz_rng_name,    fz_rng_random, fz_rng_stir,
+                                            fz_rng_uniform, fz_rng_buf,    fz_rng_close};
   if (randombytes_set_implementation(&impl) != 0 || cpns_init() != 0) {
     abort();
   }
@@ -73,7 +73,7 @@ static inline void fz_rng_reset(void) { fz_rng_counter = 0; }
 
 static inline cpns_server_settings fz_server_settings(uint8_t opts) {
   static const uint8_t fz_server_secret[CPNS_SERVER_SECRET_LEN] = {
-      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+      1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
       17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
   cpns_server_settings st;
   cpns_server_settings_default(&st);
@@ -113,7 +113,8 @@ static inline int fz_credential(cpns_credential *cred) {
   memcpy(kdf.salt, "fuzz salt 16 oct", CPNS_SALT_LEN);
   kdf.ops_limit = FZ_OPS;
   kdf.mem_limit_kib = FZ_MEM_KIB;
-  return cpns_crypto_credential_create(cred, (const uint8_t *)FZ_PASSWORD, strlen(FZ_PASSWORD), &kdf);
+  return cpns_crypto_credential_create(cred, (const uint8_t *)FZ_PASSWORD, strlen(FZ_PASSWORD),
+                                       &kdf);
 }
 
 /* Whatever an engine sends must be a valid PDU of its side: KeyRequests
@@ -126,9 +127,8 @@ static inline void fz_check_sent(const uint8_t *buf, size_t len, int from_server
   if ((pdu.type == CPNS_PDU_KEY_REQUEST) == (from_server != 0)) {
     abort();
   }
-  if (pdu.type == CPNS_PDU_KEY_DELIVERY &&
-      (pdu.u.key_delivery.result == CPNS_RESULT_SUCCESS) !=
-          (pdu.u.key_delivery.has_assignment != 0)) {
+  if (pdu.type == CPNS_PDU_KEY_DELIVERY && (pdu.u.key_delivery.result == CPNS_RESULT_SUCCESS) !=
+                                               (pdu.u.key_delivery.has_assignment != 0)) {
     abort();
   }
 }
@@ -138,9 +138,9 @@ typedef struct fz_engine {
   void *ctx;
   int (*read)(void *ctx, const uint8_t *in, size_t inlen, uint64_t now);
   void (*handle_expiry)(void *ctx, uint64_t now);
-  int (*receiving)(void *ctx);         /* waits for bytes */
-  int (*finished)(void *ctx);          /* nothing more will happen */
-  int (*closed_on_error)(void *ctx);   /* the state a read error must leave */
+  int (*receiving)(void *ctx);                 /* waits for bytes */
+  int (*finished)(void *ctx);                  /* nothing more will happen */
+  int (*closed_on_error)(void *ctx);           /* the state a read error must leave */
   void (*host_steps)(void *ctx, uint64_t now); /* play the host until it waits */
 } fz_engine;
 

@@ -25,7 +25,8 @@ static void write_seed(const char *name, const uint8_t *b, size_t n) {
 
 static void fill(uint8_t *p, size_t n, uint8_t seed) {
   size_t i;
-  for (i = 0; i < n; i++) p[i] = (uint8_t)(seed + i * 13);
+  for (i = 0; i < n; i++)
+    p[i] = (uint8_t)(seed + i * 13);
 }
 
 static size_t put_pdu(const char *name, const cpns_pdu *p, uint8_t *buf) {
@@ -53,7 +54,8 @@ static cpns_pdu request(int response, size_t suites, size_t id_len) {
   r->mode = CPNS_MODE_PN_GW;
   fill(r->gateway_nonce, CPNS_NONCE_LEN, 1);
   r->offered_suites_len = suites;
-  for (i = 0; i < suites; i++) r->offered_suites[i] = (int32_t)(i + 1);
+  for (i = 0; i < suites; i++)
+    r->offered_suites[i] = (int32_t)(i + 1);
   if (response) {
     r->has_response = 1;
     fill(r->server_nonce, CPNS_NONCE_LEN, 2);
@@ -150,17 +152,15 @@ int main(int argc, char **argv) {
   buf[1] = 0x80;
   write_seed("bad-indefinite.der", buf, n);
   {
-    static const uint8_t non_min_int[] = {
-      0xa2, 0x19, 0x80, 0x02, 0x00, 0x01, 0x81, 0x01, 0x06, 0x82, 0x09, 'u', 'r',
-      'n', ':', 'a', ':', 'b', ':', 'c', 0x83, 0x05, 'a', 'l', 'i', 'c', 'e'};
+    static const uint8_t non_min_int[] = {0xa2, 0x19, 0x80, 0x02, 0x00, 0x01, 0x81, 0x01, 0x06,
+                                          0x82, 0x09, 'u',  'r',  'n',  ':',  'a',  ':',  'b',
+                                          ':',  'c',  0x83, 0x05, 'a',  'l',  'i',  'c',  'e'};
     static const uint8_t constructed[] = {
-      0xa2, 0x1c, 0x80, 0x01, 0x01, 0x81, 0x01, 0x06, 0x82, 0x09, 'u', 'r', 'n',
-      ':', 'a', ':', 'b', ':', 'c', 0xa3, 0x09, 0x0c, 0x02, 'a', 'l', 0x0c, 0x03,
-      'i', 'c', 'e'};
-    static const uint8_t extension[] = {
-      0xa2, 0x1b, 0x80, 0x01, 0x01, 0x81, 0x01, 0x06, 0x82, 0x09, 'u', 'r', 'n',
-      ':', 'a', ':', 'b', ':', 'c', 0x83, 0x05, 'a', 'l', 'i', 'c', 'e', 0x85,
-      0x01, 0x00};
+        0xa2, 0x1c, 0x80, 0x01, 0x01, 0x81, 0x01, 0x06, 0x82, 0x09, 'u',  'r',  'n', ':', 'a',
+        ':',  'b',  ':',  'c',  0xa3, 0x09, 0x0c, 0x02, 'a',  'l',  0x0c, 0x03, 'i', 'c', 'e'};
+    static const uint8_t extension[] = {0xa2, 0x1b, 0x80, 0x01, 0x01, 0x81, 0x01, 0x06, 0x82, 0x09,
+                                        'u',  'r',  'n',  ':',  'a',  ':',  'b',  ':',  'c',  0x83,
+                                        0x05, 'a',  'l',  'i',  'c',  'e',  0x85, 0x01, 0x00};
     static const uint8_t high_tag[] = {0xa2, 0x04, 0x9f, 0x01, 0x01, 0x01};
     write_seed("bad-non-minimal-integer.der", non_min_int, sizeof(non_min_int));
     write_seed("bad-constructed-string.der", constructed, sizeof(constructed));

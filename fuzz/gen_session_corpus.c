@@ -78,9 +78,10 @@ static void run(exchange *x, uint8_t sopts, uint8_t gopts, int server_side) {
         die("provide_credential");
       }
     } else if (sv == CPNS_SERVER_NEED_STORE) {
-      if (cpns_server_session_store_done(s, store == 1   ? CPNS_STORE_CONFLICT
-                                            : store == 2 ? CPNS_STORE_FAILED
-                                                         : CPNS_STORE_OK,
+      if (cpns_server_session_store_done(s,
+                                         store == 1   ? CPNS_STORE_CONFLICT
+                                         : store == 2 ? CPNS_STORE_FAILED
+                                                      : CPNS_STORE_OK,
                                          0) != 0) {
         die("store_done");
       }
@@ -269,10 +270,10 @@ static void gateway_seeds(const char *dir) {
     const char *name;
     uint8_t sopts, gopts;
     size_t chunk;
-  } runs[] = {{"success", 0x00, 0x00, 0},        {"success-chunk5", 0x00, 0x20, 5},
+  } runs[] = {{"success", 0x00, 0x00, 0},          {"success-chunk5", 0x00, 0x20, 5},
               {"success-bytewise", 0x00, 0x00, 1}, {"wrong-password", 0x00, 0x01, 0},
-              {"unknown-user", 0x01, 0x00, 0},   {"try-later", 0x02, 0x00, 0},
-              {"entity-conflict", 0x04, 0x00, 0}, {"server-error", 0x08, 0x00, 0}};
+              {"unknown-user", 0x01, 0x00, 0},     {"try-later", 0x02, 0x00, 0},
+              {"entity-conflict", 0x04, 0x00, 0},  {"server-error", 0x08, 0x00, 0}};
   size_t i;
   for (i = 0; i < sizeof runs / sizeof runs[0]; ++i) {
     size_t k;

@@ -33,10 +33,8 @@ static int replay_file(const char *path) {
     return -1;
   }
   struct stat st;
-  if (fstat(fileno(f), &st) != 0 || st.st_size < 0 ||
-      (uintmax_t)st.st_size > REPLAY_MAX_INPUT) {
-    fprintf(stderr, "replay: %s: unreadable or larger than %u bytes\n", path,
-            REPLAY_MAX_INPUT);
+  if (fstat(fileno(f), &st) != 0 || st.st_size < 0 || (uintmax_t)st.st_size > REPLAY_MAX_INPUT) {
+    fprintf(stderr, "replay: %s: unreadable or larger than %u bytes\n", path, REPLAY_MAX_INPUT);
     fclose(f);
     return -1;
   }
@@ -56,9 +54,7 @@ static int replay_file(const char *path) {
   return 0;
 }
 
-static int is_regular_entry(const struct dirent *entry) {
-  return entry->d_name[0] != '.';
-}
+static int is_regular_entry(const struct dirent *entry) { return entry->d_name[0] != '.'; }
 
 static int replay_dir(const char *dir) {
   struct dirent **entries;
@@ -90,23 +86,26 @@ int main(int argc, char **argv) {
   if (LLVMFuzzerInitialize != NULL)
     LLVMFuzzerInitialize(&argc, &argv);
   if (argc < 2) {
-    fprintf(stderr, "usage: %s FILE|DIR...\n(corpus replay build; configure "
-                    "with --enable-fuzzing for libFuzzer)\n", argv[0]);
+    fprintf(stderr,
+            "usage: %s FILE|DIR...\n(corpus replay build; configure "
+            "with --enable-fuzzing for libFuzzer)\n",
+            argv[0]);
     return 2;
   }
   int rv = 0;
   for (int i = 1; i < argc; i++) {
     struct stat st;
     if (argv[i][0] == '-') {
-      fprintf(stderr, "replay: option %s needs a libFuzzer build "
-                      "(configure --enable-fuzzing)\n", argv[i]);
+      fprintf(stderr,
+              "replay: option %s needs a libFuzzer build "
+              "(configure --enable-fuzzing)\n",
+              argv[i]);
       return 2;
     }
     if (stat(argv[i], &st) != 0) {
       fprintf(stderr, "replay: %s: %s\n", argv[i], strerror(errno));
       rv = 1;
-    } else if (S_ISDIR(st.st_mode) ? replay_dir(argv[i]) != 0
-                                   : replay_file(argv[i]) != 0) {
+    } else if (S_ISDIR(st.st_mode) ? replay_dir(argv[i]) != 0 : replay_file(argv[i]) != 0) {
       rv = 1;
     }
   }

@@ -7,9 +7,8 @@
 #include "tests/exchange_harness.h"
 
 const uint8_t hx_server_secret[CPNS_SERVER_SECRET_LEN] = {
-    0x53, 0x65, 0x72, 0x76, 0x65, 0x72, 0x20, 0x73, 0x65, 0x63, 0x72,
-    0x65, 0x74, 0x20, 0x66, 0x6f, 0x72, 0x20, 0x74, 0x65, 0x73, 0x74,
-    0x73, 0x20, 0x6f, 0x6e, 0x6c, 0x79, 0x2e, 0x2e, 0x2e, 0x21};
+    0x53, 0x65, 0x72, 0x76, 0x65, 0x72, 0x20, 0x73, 0x65, 0x63, 0x72, 0x65, 0x74, 0x20, 0x66, 0x6f,
+    0x72, 0x20, 0x74, 0x65, 0x73, 0x74, 0x73, 0x20, 0x6f, 0x6e, 0x6c, 0x79, 0x2e, 0x2e, 0x2e, 0x21};
 
 cpns_credential *hx_credential(const char *password) {
   cpns_kdf_params kdf;
@@ -19,8 +18,8 @@ cpns_credential *hx_credential(const char *password) {
   memcpy(kdf.salt, "fixed test salt!", CPNS_SALT_LEN);
   kdf.ops_limit = HX_OPS;
   kdf.mem_limit_kib = HX_MEM_KIB;
-  ck_assert_int_eq(cpns_crypto_credential_create(cred, (const uint8_t *)password, strlen(password), &kdf),
-                   0);
+  ck_assert_int_eq(
+      cpns_crypto_credential_create(cred, (const uint8_t *)password, strlen(password), &kdf), 0);
   return cred;
 }
 
@@ -114,8 +113,7 @@ int hx_server_feed(cpns_server_session *s, const uint8_t *in, size_t len, size_t
   return feed(server_read, s, in, len, chunk, now);
 }
 
-int hx_gateway_feed(cpns_gateway *gw, const uint8_t *in, size_t len, size_t chunk,
-                    uint64_t now) {
+int hx_gateway_feed(cpns_gateway *gw, const uint8_t *in, size_t len, size_t chunk, uint64_t now) {
   return feed(gateway_read, gw, in, len, chunk, now);
 }
 
@@ -141,9 +139,9 @@ static int step(hx *h) {
   }
   if (sv == CPNS_SERVER_NEED_CREDENTIAL) {
     cpns_credential *cred = h->cred_mode == HX_KNOWN ? hx_credential(HX_PASSWORD) : NULL;
-    ck_assert_int_eq(cpns_server_session_provide_credential(h->s, cred,
-                                                            h->cred_mode == HX_THROTTLED, h->now),
-                     0);
+    ck_assert_int_eq(
+        cpns_server_session_provide_credential(h->s, cred, h->cred_mode == HX_THROTTLED, h->now),
+        0);
     sodium_free(cred);
     return 1;
   }
@@ -183,8 +181,7 @@ void hx_server_take(cpns_server_session *s, cpns_pdu *pdu, hx_wire *wire) {
     wire = &local;
   }
   ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_SEND);
-  ck_assert_int_eq(cpns_server_session_write(s, wire->bytes, sizeof wire->bytes, &wire->len, 0),
-                   0);
+  ck_assert_int_eq(cpns_server_session_write(s, wire->bytes, sizeof wire->bytes, &wire->len, 0), 0);
   ck_assert_int_eq(cpns_pdu_decode(pdu, wire->bytes, wire->len, NULL), 0);
 }
 
@@ -204,9 +201,9 @@ void hx_proof(const cpns_key_request *req, const cpns_key_challenge *chal, const
   uint8_t stored_key[CPNS_STORED_KEY_LEN], auth[CPNS_PDU_MAX_ENCODED];
   cpns_auth_transcript t;
   size_t auth_len;
-  ck_assert_int_eq(cpns_crypto_salted_password(salted, (const uint8_t *)password, strlen(password),
-                                        &chal->kdf),
-                   0);
+  ck_assert_int_eq(
+      cpns_crypto_salted_password(salted, (const uint8_t *)password, strlen(password), &chal->kdf),
+      0);
   ck_assert_int_eq(cpns_crypto_client_key(client_key, salted), 0);
   ck_assert_int_eq(cpns_crypto_stored_key(stored_key, client_key), 0);
   ck_assert_int_eq(cpns_auth_transcript_from(&t, req, chal), 0);

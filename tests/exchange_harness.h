@@ -30,10 +30,10 @@ typedef struct hx {
   cpns_server_session *s;
   hx_cred_mode cred_mode;
   cpns_store_status store_status;
-  size_t chunk;          /* octets per read call; 0 = all at once */
-  size_t hold_at;        /* 1: keep the challenge, 2: keep the delivery from the gateway */
+  size_t chunk;   /* octets per read call; 0 = all at once */
+  size_t hold_at; /* 1: keep the challenge, 2: keep the delivery from the gateway */
   uint64_t now;
-  int stored;            /* NEED_STORE was reached */
+  int stored; /* NEED_STORE was reached */
   uint8_t stored_eukey[CPNS_EUKEY_LEN];
   uint8_t stored_key_id[CPNS_KEY_ID_LEN];
   cpns_server_assignment assignment_seen;
@@ -83,8 +83,7 @@ int hx_server_feed(cpns_server_session *s, const uint8_t *in, size_t len, size_t
                    uint64_t now);
 
 /** Feeds bytes to the gateway the same way. */
-int hx_gateway_feed(cpns_gateway *gw, const uint8_t *in, size_t len, size_t chunk,
-                    uint64_t now);
+int hx_gateway_feed(cpns_gateway *gw, const uint8_t *in, size_t len, size_t chunk, uint64_t now);
 
 /** Writes the server's pending PDU and decodes it into pdu. */
 void hx_server_take(cpns_server_session *s, cpns_pdu *pdu, hx_wire *wire);

@@ -22,16 +22,45 @@ struct input {
 };
 
 static const struct input inputs[] = {
-    {"pencil", "CPNS-salt-0001.a", 1, 64, "example.org",
-     "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6", "alice@example.org",
-     CPNS_MODE_PN_GW, 1, {1}},
-    {"p\xc3\xa4sswort \xe2\x82\xac \xf0\x9f\x94\x91", "CPNS-salt-0002.b", 2, 256,
-     "ex\xc3\xa4mple.org", "urn:dev:mac:0024befffe804ff1",
-     "j\xc3\xbcrgen@ex\xc3\xa4mple.org", CPNS_MODE_PNE_PLUS_PN_GW, 2, {1, 7}},
-    {"correct horse battery staple", "CPNS-salt-0003.c", 3, 1024, "home.example",
-     "urn:example:gw-1/living%2Droom", "bob", CPNS_MODE_PNE_PLUS_PN_GW, 3, {3, 1, 2}},
-    {"q\"uote\\back\tslash\nnewline", "CPNS-salt-0004.d", 1, 8, "x.y",
-     "urn:dev:mac:0024befffe804ff2", "\xe7\x94\xa8\xe6\x88\xb7@x.y", CPNS_MODE_PN_GW, 1,
+    {"pencil",
+     "CPNS-salt-0001.a",
+     1,
+     64,
+     "example.org",
+     "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6",
+     "alice@example.org",
+     CPNS_MODE_PN_GW,
+     1,
+     {1}},
+    {"p\xc3\xa4sswort \xe2\x82\xac \xf0\x9f\x94\x91",
+     "CPNS-salt-0002.b",
+     2,
+     256,
+     "ex\xc3\xa4mple.org",
+     "urn:dev:mac:0024befffe804ff1",
+     "j\xc3\xbcrgen@ex\xc3\xa4mple.org",
+     CPNS_MODE_PNE_PLUS_PN_GW,
+     2,
+     {1, 7}},
+    {"correct horse battery staple",
+     "CPNS-salt-0003.c",
+     3,
+     1024,
+     "home.example",
+     "urn:example:gw-1/living%2Droom",
+     "bob",
+     CPNS_MODE_PNE_PLUS_PN_GW,
+     3,
+     {3, 1, 2}},
+    {"q\"uote\\back\tslash\nnewline",
+     "CPNS-salt-0004.d",
+     1,
+     8,
+     "x.y",
+     "urn:dev:mac:0024befffe804ff2",
+     "\xe7\x94\xa8\xe6\x88\xb7@x.y",
+     CPNS_MODE_PN_GW,
+     1,
      {1}},
 };
 
@@ -102,7 +131,7 @@ static int emit(size_t i, int last) {
 
   if (cpns_auth_transcript_encode(&t, am, sizeof(am), &am_len) != 0 ||
       cpns_crypto_salted_password(sp, (const uint8_t *)in->password, strlen(in->password),
-                           &t.kdf) != 0 ||
+                                  &t.kdf) != 0 ||
       cpns_crypto_client_key(ck, sp) != 0 || cpns_crypto_server_key(sk, sp) != 0 ||
       cpns_crypto_stored_key(st, ck) != 0 ||
       cpns_crypto_client_proof(proof, ck, st, am, am_len) != 0 ||

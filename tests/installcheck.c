@@ -31,10 +31,8 @@ int main(void) {
     fprintf(stderr, "codec: %s\n", cpns_strerror(rv));
     return 1;
   }
-  if (back.type != CPNS_PDU_KEY_CHALLENGE ||
-      back.u.key_challenge.kdf.mem_limit_kib != 65536 ||
-      strcmp(cpns_strerror(CPNS_ERR_NOMEM), "unknown error") == 0 ||
-      CPNS_VERSION_NUM < 0x000100) {
+  if (back.type != CPNS_PDU_KEY_CHALLENGE || back.u.key_challenge.kdf.mem_limit_kib != 65536 ||
+      strcmp(cpns_strerror(CPNS_ERR_NOMEM), "unknown error") == 0 || CPNS_VERSION_NUM < 0x000100) {
     fprintf(stderr, "installed libcpns misbehaves\n");
     return 1;
   }

@@ -30,7 +30,8 @@
 
 static void fill(uint8_t *p, size_t n, uint8_t seed) {
   size_t i;
-  for (i = 0; i < n; i++) p[i] = (uint8_t)(seed + i * 7);
+  for (i = 0; i < n; i++)
+    p[i] = (uint8_t)(seed + i * 7);
 }
 
 static cpns_pdu sample_request(int with_response) {
@@ -96,8 +97,7 @@ static cpns_pdu sample_delivery(int with_assignment) {
 static cpns_auth_transcript sample_transcript(void) {
   cpns_pdu req = sample_request(0), chal = sample_challenge();
   cpns_auth_transcript t;
-  ck_assert_int_eq(cpns_auth_transcript_from(&t, &req.u.key_request,
-                                             &chal.u.key_challenge), 0);
+  ck_assert_int_eq(cpns_auth_transcript_from(&t, &req.u.key_request, &chal.u.key_challenge), 0);
   return t;
 }
 
@@ -145,9 +145,7 @@ static void put_tlv(der *d, uint8_t tag, const void *c, size_t len) {
   d->n += len;
 }
 
-static void put_wrap(der *d, uint8_t tag, const der *inner) {
-  put_tlv(d, tag, inner->b, inner->n);
-}
+static void put_wrap(der *d, uint8_t tag, const der *inner) { put_tlv(d, tag, inner->b, inner->n); }
 
 static void put_fill(der *d, uint8_t tag, size_t len) {
   uint8_t tmp[1024];
@@ -159,10 +157,10 @@ static void put_fill(der *d, uint8_t tag, size_t len) {
 static void put_int(der *d, uint8_t tag, long v) {
   uint8_t c[9];
   int n = 8, i;
-  for (i = 0; i < 8; i++) c[i + 1] = (uint8_t)((unsigned long)v >> (56 - 8 * i));
+  for (i = 0; i < 8; i++)
+    c[i + 1] = (uint8_t)((unsigned long)v >> (56 - 8 * i));
   i = 1;
-  while (n > 1 && ((c[i] == 0x00 && !(c[i + 1] & 0x80)) ||
-                   (c[i] == 0xff && (c[i + 1] & 0x80)))) {
+  while (n > 1 && ((c[i] == 0x00 && !(c[i + 1] & 0x80)) || (c[i] == 0xff && (c[i + 1] & 0x80)))) {
     i++;
     n--;
   }
@@ -195,7 +193,8 @@ static void build_request(der *out, const req_spec *s) {
   put_fill(&seq, 0x82, s->user_len);
   put_int(&seq, 0x83, s->mode);
   put_fill(&seq, 0x84, s->nonce_len);
-  for (i = 0; i < s->suites; i++) put_int(&suites, 0x0a, s->suite_value);
+  for (i = 0; i < s->suites; i++)
+    put_int(&suites, 0x0a, s->suite_value);
   put_wrap(&seq, 0xa5, &suites);
   if (s->response) {
     put_fill(&resp, 0x80, 32);
@@ -270,9 +269,15 @@ static int decode_delivery(const del_spec *s) {
 
 /* Every code of the enum has its own name and message; unknown codes do not crash. */
 START_TEST(test_error_names_and_version) {
-  static const int codes[] = {CPNS_OK, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_NOMEM,
-                              CPNS_ERR_DER_TRUNCATED, CPNS_ERR_ID_EMPTY, CPNS_ERR_KDF,
-                              CPNS_ERR_DEVICE_KEY, CPNS_ERR_STATE, CPNS_ERR_PEER_CLOSED};
+  static const int codes[] = {CPNS_OK,
+                              CPNS_ERR_INVALID_ARGUMENT,
+                              CPNS_ERR_NOMEM,
+                              CPNS_ERR_DER_TRUNCATED,
+                              CPNS_ERR_ID_EMPTY,
+                              CPNS_ERR_KDF,
+                              CPNS_ERR_DEVICE_KEY,
+                              CPNS_ERR_STATE,
+                              CPNS_ERR_PEER_CLOSED};
   const cpns_info *info;
   ck_assert_str_eq(cpns_error_name(CPNS_ERR_NOMEM), "CPNS_ERR_NOMEM");
   ck_assert_str_eq(cpns_error_name(CPNS_OK), "CPNS_OK");
@@ -348,9 +353,9 @@ END_TEST
 
 START_TEST(test_pdu_encode_known_bytes) {
   /* A KeyDelivery without assignment, written out by hand from X.690. */
-  static const uint8_t want[] = {
-    0xa2, 0x18, 0x80, 0x01, 0x01, 0x81, 0x01, 0x06, 0x82, 0x09, 'u', 'r', 'n',
-    ':', 'a', ':', 'b', ':', 'c', 0x83, 0x05, 'a', 'l', 'i', 'c', 'e'};
+  static const uint8_t want[] = {0xa2, 0x18, 0x80, 0x01, 0x01, 0x81, 0x01, 0x06, 0x82,
+                                 0x09, 'u',  'r',  'n',  ':',  'a',  ':',  'b',  ':',
+                                 'c',  0x83, 0x05, 'a',  'l',  'i',  'c',  'e'};
   cpns_pdu p = sample_delivery(0);
   uint8_t buf[64];
   size_t n = encode(&p, buf, sizeof(buf));
@@ -368,30 +373,26 @@ START_TEST(test_auth_transcript_encode_round_trip) {
   ck_assert_int_eq(cpns_auth_transcript_decode(&u, buf, n, NULL), 0);
   ck_assert_int_eq(memcmp(&t, &u, sizeof(t)), 0);
   /* A CpnsPdu is not an AuthTranscript and vice versa. */
-  ck_assert_int_eq(cpns_pdu_decode(&(cpns_pdu){0}, buf, n, NULL),
-                   CPNS_ERR_WRONG_CHOICE);
+  ck_assert_int_eq(cpns_pdu_decode(&(cpns_pdu){0}, buf, n, NULL), CPNS_ERR_WRONG_CHOICE);
 }
 END_TEST
 
 START_TEST(test_auth_transcript_from_takes_each_field) {
   cpns_pdu req = sample_request(1), chal = sample_challenge();
   cpns_auth_transcript t;
-  ck_assert_int_eq(cpns_auth_transcript_from(&t, &req.u.key_request,
-                                             &chal.u.key_challenge), 0);
+  ck_assert_int_eq(cpns_auth_transcript_from(&t, &req.u.key_request, &chal.u.key_challenge), 0);
   ck_assert_uint_eq(t.version, 1);
   ck_assert_uint_eq(t.offered_suites_len, 2);
   ck_assert_int_eq(t.offered_suites[1], 4711);
   ck_assert_int_eq(t.suite, CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305);
   ck_assert_int_eq(memcmp(t.realm, "example.org", t.realm_len), 0);
-  ck_assert_int_eq(memcmp(t.entity_id, req.u.key_request.entity_id,
-                          t.entity_id_len), 0);
+  ck_assert_int_eq(memcmp(t.entity_id, req.u.key_request.entity_id, t.entity_id_len), 0);
   ck_assert_int_eq(memcmp(t.user_id, "alice@example.org", t.user_id_len), 0);
   ck_assert_int_eq(t.mode, CPNS_MODE_PNE_PLUS_PN_GW);
   ck_assert_int_eq(memcmp(t.gateway_nonce, req.u.key_request.gateway_nonce, 32), 0);
   ck_assert_int_eq(memcmp(t.server_nonce, chal.u.key_challenge.server_nonce, 32), 0);
   ck_assert_uint_eq(t.kdf.mem_limit_kib, 65536);
-  ck_assert_int_eq(cpns_auth_transcript_from(NULL, &req.u.key_request,
-                                             &chal.u.key_challenge),
+  ck_assert_int_eq(cpns_auth_transcript_from(NULL, &req.u.key_request, &chal.u.key_challenge),
                    CPNS_ERR_INVALID_ARGUMENT);
 }
 END_TEST
@@ -417,7 +418,8 @@ static void build_request_suites(der *out, const uint8_t *const *contents, const
   put_fill(&seq, 0x82, 10);
   put_int(&seq, 0x83, 0);
   put_fill(&seq, 0x84, 32);
-  for (i = 0; i < n; i++) put_tlv(&suites, 0x0a, contents[i], lens[i]);
+  for (i = 0; i < n; i++)
+    put_tlv(&suites, 0x0a, contents[i], lens[i]);
   put_wrap(&seq, 0xa5, &suites);
   out->n = 0;
   put_wrap(out, 0xa0, &seq);
@@ -434,7 +436,8 @@ static int decode_reproduces(const der *d, cpns_pdu *p) {
   uint8_t again[CPNS_PDU_MAX_ENCODED];
   size_t n = 0;
   int rv = cpns_pdu_decode(p, d->b, d->n, NULL);
-  if (rv != 0) return rv;
+  if (rv != 0)
+    return rv;
   ck_assert_int_eq(cpns_pdu_encode(p, again, sizeof(again), &n), 0);
   ck_assert_uint_eq(n, d->n);
   ck_assert_int_eq(memcmp(again, d->b, n), 0);
@@ -585,7 +588,8 @@ START_TEST(test_auth_transcript_offered_suites_wide) {
   memset(r->entity_id, 'e', CPNS_ENTITY_ID_MAX);
   memset(r->user_id, 'u', CPNS_USER_ID_MAX);
   r->offered_suites_len = CPNS_MAX_OFFERED_SUITES;
-  for (i = 0; i < CPNS_MAX_OFFERED_SUITES; i++) r->offered_suites[i] = INT32_MIN + 1;
+  for (i = 0; i < CPNS_MAX_OFFERED_SUITES; i++)
+    r->offered_suites[i] = INT32_MIN + 1;
   r->offered_suites[3] = CPNS_SUITE_WIDE;
   r->offered_suites_wide.len[3] = CPNS_SUITE_WIDE_OCTETS_MAX;
   long_value(r->offered_suites_wide.octets, CPNS_SUITE_WIDE_OCTETS_MAX, 1);
@@ -596,8 +600,8 @@ START_TEST(test_auth_transcript_offered_suites_wide) {
   c->kdf.mem_limit_kib = CPNS_MEM_LIMIT_KIB_MAX;
   ck_assert_int_eq(cpns_auth_transcript_from(&t, r, c), 0);
   t.version = 255;
-  ck_assert_int_eq(memcmp(&t.offered_suites_wide, &r->offered_suites_wide,
-                          sizeof(t.offered_suites_wide)), 0);
+  ck_assert_int_eq(
+      memcmp(&t.offered_suites_wide, &r->offered_suites_wide, sizeof(t.offered_suites_wide)), 0);
   ck_assert_int_eq(cpns_auth_transcript_encode(&t, a, sizeof(a), &na), 0);
   ck_assert_int_eq(cpnsi_auth_transcript_encode_asn1c(&t, b, sizeof(b), &nb), 0);
   ck_assert_uint_eq(na, nb);
@@ -784,17 +788,13 @@ START_TEST(test_auth_transcript_encode_constraint_edges) {
   uint8_t buf[CPNS_PDU_MAX_ENCODED];
   size_t n;
   t.realm_len = 0;
-  ck_assert_int_eq(cpns_auth_transcript_encode(&t, buf, sizeof(buf), &n),
-                   CPNS_ERR_CONSTRAINT);
+  ck_assert_int_eq(cpns_auth_transcript_encode(&t, buf, sizeof(buf), &n), CPNS_ERR_CONSTRAINT);
   t = sample_transcript();
   t.kdf.ops_limit = 0;
-  ck_assert_int_eq(cpns_auth_transcript_encode(&t, buf, sizeof(buf), &n),
-                   CPNS_ERR_CONSTRAINT);
+  ck_assert_int_eq(cpns_auth_transcript_encode(&t, buf, sizeof(buf), &n), CPNS_ERR_CONSTRAINT);
   t = sample_transcript();
-  ck_assert_int_eq(cpns_auth_transcript_encode(&t, buf, 10, &n),
-                   CPNS_ERR_BUFFER_TOO_SMALL);
-  ck_assert_int_eq(cpns_auth_transcript_encode(NULL, buf, 10, &n),
-                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_auth_transcript_encode(&t, buf, 10, &n), CPNS_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(cpns_auth_transcript_encode(NULL, buf, 10, &n), CPNS_ERR_INVALID_ARGUMENT);
 }
 END_TEST
 
@@ -803,13 +803,13 @@ END_TEST
 START_TEST(test_pdu_decode_request_edges) {
   req_spec s = default_req();
   ck_assert_int_eq(decode_spec(&s), 0);
-#define EDGE(field, ok, bad, err)                    \
-  do {                                               \
-    s = default_req();                               \
-    s.field = ok;                                    \
-    ck_assert_int_eq(decode_spec(&s), 0);            \
-    s.field = bad;                                   \
-    ck_assert_int_eq(decode_spec(&s), err);          \
+#define EDGE(field, ok, bad, err)                                                                  \
+  do {                                                                                             \
+    s = default_req();                                                                             \
+    s.field = ok;                                                                                  \
+    ck_assert_int_eq(decode_spec(&s), 0);                                                          \
+    s.field = bad;                                                                                 \
+    ck_assert_int_eq(decode_spec(&s), err);                                                        \
   } while (0)
   EDGE(version, 1, 0, CPNS_ERR_CONSTRAINT);
   EDGE(version, 255, 256, CPNS_ERR_CONSTRAINT);
@@ -846,13 +846,13 @@ END_TEST
 START_TEST(test_pdu_decode_challenge_edges) {
   chal_spec s = default_chal();
   ck_assert_int_eq(decode_challenge(&s), 0);
-#define EDGE(field, ok, bad, err)                    \
-  do {                                               \
-    s = default_chal();                              \
-    s.field = ok;                                    \
-    ck_assert_int_eq(decode_challenge(&s), 0);       \
-    s.field = bad;                                   \
-    ck_assert_int_eq(decode_challenge(&s), err);     \
+#define EDGE(field, ok, bad, err)                                                                  \
+  do {                                                                                             \
+    s = default_chal();                                                                            \
+    s.field = ok;                                                                                  \
+    ck_assert_int_eq(decode_challenge(&s), 0);                                                     \
+    s.field = bad;                                                                                 \
+    ck_assert_int_eq(decode_challenge(&s), err);                                                   \
   } while (0)
   EDGE(realm_len, 1, 0, CPNS_ERR_CONSTRAINT);
   EDGE(realm_len, 253, 254, CPNS_ERR_CONSTRAINT);
@@ -895,8 +895,8 @@ typedef struct text_field {
   size_t *len;
 } text_field;
 
-static int decode_with_text(cpns_pdu *p, cpns_auth_transcript *t, text_field f,
-                            const char *bytes, size_t n) {
+static int decode_with_text(cpns_pdu *p, cpns_auth_transcript *t, text_field f, const char *bytes,
+                            size_t n) {
   uint8_t buf[CPNS_PDU_MAX_ENCODED];
   size_t len = 0;
   cpns_pdu q;
@@ -926,7 +926,8 @@ static int decode_with_text(cpns_pdu *p, cpns_auth_transcript *t, text_field f,
 START_TEST(test_copy_field) {
   uint8_t src[64], dst[64 + 2];
   size_t n, i, hi;
-  for (i = 0; i < sizeof(src); i++) src[i] = (uint8_t)(0x21 + i);
+  for (i = 0; i < sizeof(src); i++)
+    src[i] = (uint8_t)(0x21 + i);
   for (n = 0; n <= sizeof(src); n++) {
     memset(dst, 0xa5, sizeof(dst));
     ck_assert_msg((cpnsi_copy_field(dst + 1, src, n) & 0x8080808080808080ULL) == 0, "n %zu", n);
@@ -953,8 +954,10 @@ START_TEST(test_pdu_decode_text_every_length) {
   int utf8;
   for (utf8 = 0; utf8 <= 1; utf8++)
     for (n = 1 + (size_t)utf8; n <= CPNS_ENTITY_ID_MAX; n++) {
-      for (i = 0; i < n; i++) d->entity_id[i] = (uint8_t)('0' + i % 64);
-      if (utf8) memcpy(d->entity_id + n - 2, "\xc3\xa9", 2);
+      for (i = 0; i < n; i++)
+        d->entity_id[i] = (uint8_t)('0' + i % 64);
+      if (utf8)
+        memcpy(d->entity_id + n - 2, "\xc3\xa9", 2);
       d->entity_id_len = n;
       len = encode(&del, buf, sizeof(buf));
       ck_assert_msg(cpns_pdu_decode(&q, buf, len, NULL) == 0, "n %zu utf8 %d", n, utf8);
@@ -972,17 +975,21 @@ START_TEST(test_pdu_decode_text_utf8) {
     size_t n;
     int err;
   } cases[] = {
-      {"ab\xc3\xa9", 4, 0},                         /* two-octet character */
-      {"\xe2\x82\xac", 3, 0},                       /* three octets */
-      {"\xf0\x9f\x98\x80", 4, 0},                   /* four octets */
-      {"a\xff", 2, CPNS_ERR_CONSTRAINT},            /* never valid */
-      {"a\x80", 2, CPNS_ERR_CONSTRAINT},            /* lone continuation */
-      {"a\xc3", 2, CPNS_ERR_CONSTRAINT},            /* truncated */
-      {"\xc3" "a", 2, CPNS_ERR_CONSTRAINT},         /* bad continuation */
-      {"\xc0\x80", 2, CPNS_ERR_CONSTRAINT},         /* overlong NUL */
-      {"\xe0\x80\xaf", 3, CPNS_ERR_CONSTRAINT},     /* overlong '/' */
-      {"abcdefgh\xfe", 9, CPNS_ERR_CONSTRAINT},     /* after the ASCII fast path */
-      {"ab\xff" "cde", 6, CPNS_ERR_CONSTRAINT},     /* inside 4..7 octets */
+      {"ab\xc3\xa9", 4, 0},              /* two-octet character */
+      {"\xe2\x82\xac", 3, 0},            /* three octets */
+      {"\xf0\x9f\x98\x80", 4, 0},        /* four octets */
+      {"a\xff", 2, CPNS_ERR_CONSTRAINT}, /* never valid */
+      {"a\x80", 2, CPNS_ERR_CONSTRAINT}, /* lone continuation */
+      {"a\xc3", 2, CPNS_ERR_CONSTRAINT}, /* truncated */
+      {"\xc3"
+       "a",
+       2, CPNS_ERR_CONSTRAINT},                 /* bad continuation */
+      {"\xc0\x80", 2, CPNS_ERR_CONSTRAINT},     /* overlong NUL */
+      {"\xe0\x80\xaf", 3, CPNS_ERR_CONSTRAINT}, /* overlong '/' */
+      {"abcdefgh\xfe", 9, CPNS_ERR_CONSTRAINT}, /* after the ASCII fast path */
+      {"ab\xff"
+       "cde",
+       6, CPNS_ERR_CONSTRAINT},                          /* inside 4..7 octets */
       {"abcdefghijk\xffmnopq", 17, CPNS_ERR_CONSTRAINT}, /* inside a word */
       {"abcdefghijklmnopq", 17, 0},
   };
@@ -1006,12 +1013,13 @@ START_TEST(test_pdu_decode_text_utf8) {
   size_t i, k;
   for (k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-      ck_assert_msg(decode_with_text(fields[k].p, fields[k].t, fields[k].f,
-                                     cases[i].bytes, cases[i].n) == cases[i].err,
+      ck_assert_msg(decode_with_text(fields[k].p, fields[k].t, fields[k].f, cases[i].bytes,
+                                     cases[i].n) == cases[i].err,
                     "field %zu case %zu", k, i);
   /* The octet limit is the binding one: 128 characters in 256 octets fit the
    * module's SIZE (1..255) in characters but not the plain struct. */
-  for (i = 0; i + 1 < sizeof(big); i += 2) memcpy(big + i, "\xc3\xa9", 2);
+  for (i = 0; i + 1 < sizeof(big); i += 2)
+    memcpy(big + i, "\xc3\xa9", 2);
   big[254] = 'a';
   ck_assert_int_eq(decode_with_text(&req, NULL, fields[0].f, big, 255), 0);
   memcpy(req.u.key_request.entity_id, big, 255);
@@ -1029,7 +1037,8 @@ START_TEST(test_pdu_decode_text_utf8) {
       size_t l = buf[pos + 1], h = 2;
       if (l & 0x80) {
         size_t m = l & 0x7f, j;
-        for (l = 0, j = 0; j < m; j++) l = (l << 8) | buf[pos + 2 + j];
+        for (l = 0, j = 0; j < m; j++)
+          l = (l << 8) | buf[pos + 2 + j];
         h += m;
       }
       if (tag == 0x81) {
@@ -1128,24 +1137,22 @@ START_TEST(test_pdu_decode_non_minimal_length) {
 END_TEST
 
 START_TEST(test_pdu_decode_non_minimal_integer) {
-  static const uint8_t bad[] = {
-    0xa2, 0x19, 0x80, 0x02, 0x00, 0x01, 0x81, 0x01, 0x06, 0x82, 0x09, 'u', 'r',
-    'n', ':', 'a', ':', 'b', ':', 'c', 0x83, 0x05, 'a', 'l', 'i', 'c', 'e'};
-  static const uint8_t bad_enum[] = {
-    0xa2, 0x19, 0x80, 0x01, 0x01, 0x81, 0x02, 0x00, 0x06, 0x82, 0x09, 'u', 'r',
-    'n', ':', 'a', ':', 'b', ':', 'c', 0x83, 0x05, 'a', 'l', 'i', 'c', 'e'};
+  static const uint8_t bad[] = {0xa2, 0x19, 0x80, 0x02, 0x00, 0x01, 0x81, 0x01, 0x06,
+                                0x82, 0x09, 'u',  'r',  'n',  ':',  'a',  ':',  'b',
+                                ':',  'c',  0x83, 0x05, 'a',  'l',  'i',  'c',  'e'};
+  static const uint8_t bad_enum[] = {0xa2, 0x19, 0x80, 0x01, 0x01, 0x81, 0x02, 0x00, 0x06,
+                                     0x82, 0x09, 'u',  'r',  'n',  ':',  'a',  ':',  'b',
+                                     ':',  'c',  0x83, 0x05, 'a',  'l',  'i',  'c',  'e'};
   ck_assert_int_eq(decode_bytes(bad, sizeof(bad)), CPNS_ERR_DER_NON_MINIMAL_INTEGER);
-  ck_assert_int_eq(decode_bytes(bad_enum, sizeof(bad_enum)),
-                   CPNS_ERR_DER_NON_MINIMAL_INTEGER);
+  ck_assert_int_eq(decode_bytes(bad_enum, sizeof(bad_enum)), CPNS_ERR_DER_NON_MINIMAL_INTEGER);
 }
 END_TEST
 
 START_TEST(test_pdu_decode_constructed_string) {
   /* userId as a constructed UTF8String of two segments. */
-  static const uint8_t bad[] = {
-    0xa2, 0x1c, 0x80, 0x01, 0x01, 0x81, 0x01, 0x06, 0x82, 0x09, 'u', 'r', 'n',
-    ':', 'a', ':', 'b', ':', 'c', 0xa3, 0x09, 0x0c, 0x02, 'a', 'l', 0x0c, 0x03,
-    'i', 'c', 'e'};
+  static const uint8_t bad[] = {0xa2, 0x1c, 0x80, 0x01, 0x01, 0x81, 0x01, 0x06, 0x82, 0x09,
+                                'u',  'r',  'n',  ':',  'a',  ':',  'b',  ':',  'c',  0xa3,
+                                0x09, 0x0c, 0x02, 'a',  'l',  0x0c, 0x03, 'i',  'c',  'e'};
   ck_assert_int_eq(decode_bytes(bad, sizeof(bad)), CPNS_ERR_DER_CONSTRUCTED_STRING);
 }
 END_TEST
@@ -1171,9 +1178,9 @@ END_TEST
 
 START_TEST(test_pdu_decode_inner_non_minimal_length) {
   /* userId's length 5 written as 81 05. */
-  static const uint8_t bad[] = {
-    0xa2, 0x19, 0x80, 0x01, 0x01, 0x81, 0x01, 0x06, 0x82, 0x09, 'u', 'r', 'n',
-    ':', 'a', ':', 'b', ':', 'c', 0x83, 0x81, 0x05, 'a', 'l', 'i', 'c', 'e'};
+  static const uint8_t bad[] = {0xa2, 0x19, 0x80, 0x01, 0x01, 0x81, 0x01, 0x06, 0x82,
+                                0x09, 'u',  'r',  'n',  ':',  'a',  ':',  'b',  ':',
+                                'c',  0x83, 0x81, 0x05, 'a',  'l',  'i',  'c',  'e'};
   ck_assert_int_eq(decode_bytes(bad, sizeof(bad)), CPNS_ERR_DER_NON_MINIMAL_LENGTH);
 }
 END_TEST
@@ -1278,8 +1285,7 @@ START_TEST(test_pdu_decode_invalid_arguments) {
   ck_assert_int_eq(cpns_pdu_decode(NULL, &b, 1, NULL), CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_pdu_decode(&p, NULL, 1, NULL), CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_pdu_decode(&p, NULL, 0, NULL), CPNS_ERR_DER_TRUNCATED);
-  ck_assert_int_eq(cpns_auth_transcript_decode(NULL, &b, 1, NULL),
-                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_auth_transcript_decode(NULL, &b, 1, NULL), CPNS_ERR_INVALID_ARGUMENT);
 }
 END_TEST
 
@@ -1289,8 +1295,7 @@ START_TEST(test_auth_transcript_decode_rejects_non_der) {
   size_t n;
   ck_assert_int_eq(cpns_auth_transcript_encode(&t, buf, sizeof(buf), &n), 0);
   buf[n] = 0;
-  ck_assert_int_eq(cpns_auth_transcript_decode(&u, buf, n + 1, NULL),
-                   CPNS_ERR_DER_TRAILING_BYTES);
+  ck_assert_int_eq(cpns_auth_transcript_decode(&u, buf, n + 1, NULL), CPNS_ERR_DER_TRAILING_BYTES);
   buf[0] = 0xa0;
   ck_assert_int_eq(cpns_auth_transcript_decode(&u, buf, n, NULL), CPNS_ERR_DECODE);
 }
@@ -1306,42 +1311,48 @@ typedef struct counting_mem {
 static void *cm_malloc(size_t size, void *ud) {
   counting_mem *m = ud;
   void *p;
-  if (++m->calls == m->fail_at) return NULL;
+  if (++m->calls == m->fail_at)
+    return NULL;
   p = malloc(size);
-  if (p) m->allocs++;
+  if (p)
+    m->allocs++;
   return p;
 }
 static void cm_free(void *ptr, void *ud) {
   counting_mem *m = ud;
-  if (ptr) m->frees++;
+  if (ptr)
+    m->frees++;
   free(ptr);
 }
 static void *cm_calloc(size_t nmemb, size_t size, void *ud) {
   counting_mem *m = ud;
   void *p;
-  if (++m->calls == m->fail_at) return NULL;
+  if (++m->calls == m->fail_at)
+    return NULL;
   p = calloc(nmemb, size);
-  if (p) m->allocs++;
+  if (p)
+    m->allocs++;
   return p;
 }
 static void *cm_realloc(void *ptr, size_t size, void *ud) {
   counting_mem *m = ud;
   void *p;
-  if (++m->calls == m->fail_at) return NULL;
+  if (++m->calls == m->fail_at)
+    return NULL;
   p = realloc(ptr, size);
-  if (p && !ptr) m->allocs++;
+  if (p && !ptr)
+    m->allocs++;
   return p;
 }
 
-static void check_every_allocation_fails_cleanly(const uint8_t *buf, size_t n,
-                                                 int transcript) {
+static void check_every_allocation_fails_cleanly(const uint8_t *buf, size_t n, int transcript) {
   long fail;
   int done = 0;
   for (fail = 1; fail < 1000 && !done; fail++) {
     counting_mem m = {0, 0, fail, 0};
     cpns_mem mem = {&m, cm_malloc, cm_free, cm_calloc, cm_realloc};
     cpns_decode_limits lim;
-  cpns_decode_limits_default(&lim);
+    cpns_decode_limits_default(&lim);
     cpns_pdu p;
     cpns_auth_transcript t;
     int rv;
@@ -1360,8 +1371,8 @@ static void check_every_allocation_fails_cleanly(const uint8_t *buf, size_t n,
 }
 
 START_TEST(test_pdu_decode_allocation_failure_every_site) {
-  cpns_pdu all[] = {sample_request(0), sample_request(1), sample_challenge(),
-                    sample_delivery(0), sample_delivery(1)};
+  cpns_pdu all[] = {sample_request(0), sample_request(1), sample_challenge(), sample_delivery(0),
+                    sample_delivery(1)};
   size_t i;
   for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
     uint8_t buf[CPNS_PDU_MAX_ENCODED];
@@ -1396,9 +1407,12 @@ START_TEST(test_pdu_decode_alloc_budget) {
     lim.alloc_budget = budget;
     rv = cpns_pdu_decode(&q, buf, n, &lim);
     ck_assert_int_eq(m.allocs, m.frees);
-    if (seen_ok) ck_assert_int_eq(rv, 0);
-    else if (rv == 0) seen_ok = 1;
-    else ck_assert_int_eq(rv, CPNS_ERR_ALLOC_BUDGET);
+    if (seen_ok)
+      ck_assert_int_eq(rv, 0);
+    else if (rv == 0)
+      seen_ok = 1;
+    else
+      ck_assert_int_eq(rv, CPNS_ERR_ALLOC_BUDGET);
   }
   ck_assert(seen_ok);
   lim.alloc_budget = 16;
@@ -1451,8 +1465,7 @@ START_TEST(test_frame_pdu_length_cases) {
   ck_assert_int_eq(cpns_frame_pdu_length(buf, n, n, &len), 0);
   ck_assert_int_eq(cpns_frame_pdu_length(indef, 2, 0, &len), CPNS_ERR_DER_INDEFINITE_LENGTH);
   ck_assert_int_eq(cpns_frame_pdu_length(nonmin, 3, 0, &len), CPNS_ERR_DER_NON_MINIMAL_LENGTH);
-  ck_assert_int_eq(cpns_frame_pdu_length(zero_lead, 4, 0, &len),
-                   CPNS_ERR_DER_NON_MINIMAL_LENGTH);
+  ck_assert_int_eq(cpns_frame_pdu_length(zero_lead, 4, 0, &len), CPNS_ERR_DER_NON_MINIMAL_LENGTH);
   ck_assert_int_eq(cpns_frame_pdu_length(huge, 6, 0, &len), CPNS_ERR_PDU_TOO_LONG);
   ck_assert_int_eq(cpns_frame_pdu_length(giant, 7, 0, &len), CPNS_ERR_PDU_TOO_LONG);
   ck_assert_int_eq(cpns_frame_pdu_length(high, 2, 0, &len), CPNS_ERR_DER_HIGH_TAG_FORM);
@@ -1508,7 +1521,8 @@ static size_t snapshot(asn_TYPE_descriptor_t *td, unsigned char *out, size_t at)
   int i;
   memcpy(out + at, td, sizeof(*td));
   at += sizeof(*td);
-  for (i = 0; i < td->elements_count; i++) at = snapshot(td->elements[i].type, out, at);
+  for (i = 0; i < td->elements_count; i++)
+    at = snapshot(td->elements[i].type, out, at);
   return at;
 }
 
@@ -1647,13 +1661,14 @@ START_TEST(test_pdu_decode_threads) {
   int i;
   ck_assert_int_eq(cpns_init(), 0);
   for (i = 0; i < N; i++) {
-    jobs[i].want = i % 3 == 0 ? sample_request(i & 1)
-                 : i % 3 == 1 ? sample_challenge()
-                              : sample_delivery(i & 1);
+    jobs[i].want = i % 3 == 0   ? sample_request(i & 1)
+                   : i % 3 == 1 ? sample_challenge()
+                                : sample_delivery(i & 1);
     jobs[i].n = encode(&jobs[i].want, jobs[i].buf, sizeof(jobs[i].buf));
     jobs[i].failures = 0;
   }
-  for (i = 0; i < N; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, decode_loop, &jobs[i]), 0);
+  for (i = 0; i < N; i++)
+    ck_assert_int_eq(pthread_create(&th[i], NULL, decode_loop, &jobs[i]), 0);
   for (i = 0; i < N; i++) {
     ck_assert_int_eq(pthread_join(th[i], NULL), 0);
     ck_assert_int_eq(jobs[i].failures, 0);
@@ -1679,10 +1694,14 @@ END_TEST
 START_TEST(test_codec_runtime_utf8_ascii_fast_path) {
   /* Each odd sequence after 0..20 ASCII octets and before 0..9 more: the
    * eight-at-a-time ASCII skip must count and reject exactly as before. */
-  static const struct { const char *s; size_t len; ssize_t chars; } mid[] = {
-    {"", 0, 0}, {"\xc3\xa9", 2, 1}, {"\xe2\x82\xac", 3, 1},
-    {"\xf0\x9f\x98\x80", 4, 1}, {"\x80", 1, -1}, {"\xc3", 1, -1},
-    {"\xc0\x80", 2, -1}, {"\xc3\x41", 2, -1}, {"\xff", 1, -1}};
+  static const struct {
+    const char *s;
+    size_t len;
+    ssize_t chars;
+  } mid[] = {
+      {"", 0, 0},      {"\xc3\xa9", 2, 1}, {"\xe2\x82\xac", 3, 1}, {"\xf0\x9f\x98\x80", 4, 1},
+      {"\x80", 1, -1}, {"\xc3", 1, -1},    {"\xc0\x80", 2, -1},    {"\xc3\x41", 2, -1},
+      {"\xff", 1, -1}};
   size_t m, pre, post;
   for (m = 0; m < sizeof(mid) / sizeof(mid[0]); m++)
     for (pre = 0; pre <= 20; pre++)
@@ -1712,7 +1731,8 @@ START_TEST(test_asn_mem_arena_and_heap_blocks) {
   ck_assert_int_eq(scope.arena, 1);
   small = cpnsi_asn_calloc(3, 10);
   ck_assert_ptr_nonnull(small);
-  for (i = 0; i < 30; i++) ck_assert_uint_eq(small[i], 0);
+  for (i = 0; i < 30; i++)
+    ck_assert_uint_eq(small[i], 0);
   big = cpnsi_asn_malloc(20000); /* larger than the arena: from the heap */
   ck_assert_ptr_nonnull(big);
   ck_assert_uint_eq(scope.heap_blocks, 1);

@@ -40,13 +40,16 @@ START_TEST(test_salted_password_rejects_bad_params) {
   uint8_t out[32];
   cpns_kdf_params k = small_kdf();
   k.ops_limit = 0;
-  ck_assert_int_eq(cpns_crypto_salted_password(out, (const uint8_t *)"a", 1, &k), CPNS_ERR_KDF_PARAMS);
+  ck_assert_int_eq(cpns_crypto_salted_password(out, (const uint8_t *)"a", 1, &k),
+                   CPNS_ERR_KDF_PARAMS);
   k = small_kdf();
   k.mem_limit_kib = 7;
-  ck_assert_int_eq(cpns_crypto_salted_password(out, (const uint8_t *)"a", 1, &k), CPNS_ERR_KDF_PARAMS);
+  ck_assert_int_eq(cpns_crypto_salted_password(out, (const uint8_t *)"a", 1, &k),
+                   CPNS_ERR_KDF_PARAMS);
   k = small_kdf();
   k.ops_limit = CPNS_OPS_LIMIT_MAX + 1;
-  ck_assert_int_eq(cpns_crypto_salted_password(out, (const uint8_t *)"a", 1, &k), CPNS_ERR_KDF_PARAMS);
+  ck_assert_int_eq(cpns_crypto_salted_password(out, (const uint8_t *)"a", 1, &k),
+                   CPNS_ERR_KDF_PARAMS);
   ck_assert_int_eq(cpns_crypto_salted_password(out, NULL, 1, &k), CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_crypto_salted_password(out, (const uint8_t *)"a", 1, NULL),
                    CPNS_ERR_INVALID_ARGUMENT);
@@ -166,8 +169,8 @@ static void wrap_case_init(struct wrap_case *c) {
   memset(c->nonce, 0x07, 24);
   memset(c->key_id, 0x99, 16);
   memcpy(c->am, am, AM_LEN);
-  ck_assert_int_eq(cpns_crypto_eukey_wrap(c->wrapped, c->eukey, c->wk, c->nonce, c->am, AM_LEN,
-                                   c->key_id), 0);
+  ck_assert_int_eq(
+      cpns_crypto_eukey_wrap(c->wrapped, c->eukey, c->wk, c->nonce, c->am, AM_LEN, c->key_id), 0);
 }
 
 static int wrap_case_unwrap(struct wrap_case *c, size_t am_len) {
@@ -189,8 +192,8 @@ START_TEST(test_eukey_unwrap_round_trip) {
   wrap_case_init(&c);
   memcpy(ad, am, AM_LEN);
   memcpy(ad + AM_LEN, c.key_id, 16);
-  crypto_aead_xchacha20poly1305_ietf_encrypt(want, NULL, c.eukey, 32, ad, sizeof(ad), NULL,
-                                             c.nonce, c.wk);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(want, NULL, c.eukey, 32, ad, sizeof(ad), NULL, c.nonce,
+                                             c.wk);
   ck_assert_mem_eq(c.wrapped, want, 48);
   ck_assert_int_eq(wrap_case_unwrap(&c, AM_LEN), 0);
 }
@@ -227,10 +230,12 @@ START_TEST(test_eukey_wrap_rejects_oversized_auth_message) {
   struct wrap_case c;
   uint8_t out[32];
   wrap_case_init(&c);
-  ck_assert_int_eq(cpns_crypto_eukey_wrap(c.wrapped, c.eukey, c.wk, c.nonce, big, sizeof(big),
-                                   c.key_id), CPNS_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(cpns_crypto_eukey_unwrap(out, c.wrapped, c.wk, c.nonce, big, sizeof(big),
-                                     c.key_id), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(
+      cpns_crypto_eukey_wrap(c.wrapped, c.eukey, c.wk, c.nonce, big, sizeof(big), c.key_id),
+      CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(
+      cpns_crypto_eukey_unwrap(out, c.wrapped, c.wk, c.nonce, big, sizeof(big), c.key_id),
+      CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_crypto_eukey_unwrap(NULL, c.wrapped, c.wk, c.nonce, am, AM_LEN, c.key_id),
                    CPNS_ERR_INVALID_ARGUMENT);
 }
@@ -265,10 +270,10 @@ START_TEST(test_kdf_check_gateway_minimums) {
   k.ops_limit = 1;
   k.mem_limit_kib = 8;
   ck_assert_int_eq(cpns_crypto_kdf_check_gateway(&k, 0, 0, 0, 0), CPNS_ERR_KDF_PARAMS);
-  k.ops_limit = 2;  /* one pass short, memory at the default floor */
+  k.ops_limit = 2; /* one pass short, memory at the default floor */
   k.mem_limit_kib = 65536;
   ck_assert_int_eq(cpns_crypto_kdf_check_gateway(&k, 0, 0, 0, 0), CPNS_ERR_KDF_PARAMS);
-  k.ops_limit = 3;  /* one KiB short */
+  k.ops_limit = 3; /* one KiB short */
   k.mem_limit_kib = 65535;
   ck_assert_int_eq(cpns_crypto_kdf_check_gateway(&k, 0, 0, 0, 0), CPNS_ERR_KDF_PARAMS);
   k.mem_limit_kib = 65536;
@@ -348,7 +353,8 @@ START_TEST(test_credential_create_rejects_params) {
   cpns_credential c;
   cpns_kdf_params k = small_kdf();
   k.mem_limit_kib = 4;
-  ck_assert_int_eq(cpns_crypto_credential_create(&c, (const uint8_t *)"a", 1, &k), CPNS_ERR_KDF_PARAMS);
+  ck_assert_int_eq(cpns_crypto_credential_create(&c, (const uint8_t *)"a", 1, &k),
+                   CPNS_ERR_KDF_PARAMS);
   ck_assert_int_eq(cpns_crypto_credential_create(NULL, (const uint8_t *)"a", 1, &k),
                    CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_crypto_credential_create(&c, NULL, 1, &k), CPNS_ERR_INVALID_ARGUMENT);
@@ -379,11 +385,14 @@ START_TEST(test_credential_decode_rejects_malformed) {
   uint8_t buf[CPNS_CREDENTIAL_ENCODED_MAX + 1], bad[sizeof(buf)];
   size_t n, i;
   /* Offsets of doc/formats.md and a value each that must be refused. */
-  static const struct { size_t off; uint8_t val; } breaks[] = {
-      {0, 'X'}, {3, 'S'}, {4, 2}, {4, 0}, {5, 2}, {6, 1}, {7, 1},
-      {8, 0x80}, {11, 0}, /* opsLimit 0 */
-      {12, 0xff},          /* memLimitKiB far above the module */
-      {15, 0x07},          /* memLimitKiB 7 (others zero below) */
+  static const struct {
+    size_t off;
+    uint8_t val;
+  } breaks[] = {
+      {0, 'X'},   {3, 'S'}, {4, 2},    {4, 0},  {5, 2},
+      {6, 1},     {7, 1},   {8, 0x80}, {11, 0}, /* opsLimit 0 */
+      {12, 0xff},                               /* memLimitKiB far above the module */
+      {15, 0x07},                               /* memLimitKiB 7 (others zero below) */
   };
   ck_assert_int_eq(cpns_crypto_credential_encode(buf, sizeof(buf), &n, c), 0);
   for (i = 0; i <= n + 1; i++) {
@@ -424,7 +433,8 @@ START_TEST(test_fake_salt_definition) {
   secret[0] ^= 1;
   ck_assert_int_eq(cpns_crypto_fake_salt(s3, secret, (const uint8_t *)"alice@example.org", 17), 0);
   ck_assert_mem_ne(s1, s3, 16);
-  ck_assert_int_eq(cpns_crypto_fake_salt(s3, NULL, (const uint8_t *)"a", 1), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_crypto_fake_salt(s3, NULL, (const uint8_t *)"a", 1),
+                   CPNS_ERR_INVALID_ARGUMENT);
 }
 END_TEST
 
@@ -437,13 +447,16 @@ START_TEST(test_eukey_unseal_round_trip) {
   memset(eukey, 2, 32);
   memset(kid, 3, 16);
   ck_assert_int_eq(cpns_crypto_eukey_seal(sealed, eukey, mk, (const uint8_t *)ENT, strlen(ENT),
-                                   (const uint8_t *)USR, strlen(USR), kid), 0);
+                                          (const uint8_t *)USR, strlen(USR), kid),
+                   0);
   ck_assert_int_eq(cpns_crypto_eukey_unseal(out, sealed, mk, (const uint8_t *)ENT, strlen(ENT),
-                                     (const uint8_t *)USR, strlen(USR), kid), 0);
+                                            (const uint8_t *)USR, strlen(USR), kid),
+                   0);
   ck_assert_mem_eq(out, eukey, 32);
   /* Fresh nonce every time. */
   ck_assert_int_eq(cpns_crypto_eukey_seal(sealed2, eukey, mk, (const uint8_t *)ENT, strlen(ENT),
-                                   (const uint8_t *)USR, strlen(USR), kid), 0);
+                                          (const uint8_t *)USR, strlen(USR), kid),
+                   0);
   ck_assert_mem_ne(sealed, sealed2, 24);
 }
 END_TEST
@@ -454,31 +467,40 @@ START_TEST(test_eukey_unseal_rejects_wrong_binding) {
   memset(eukey, 2, 32);
   memset(kid, 3, 16);
   ck_assert_int_eq(cpns_crypto_eukey_seal(sealed, eukey, mk, (const uint8_t *)"ab", 2,
-                                   (const uint8_t *)"c", 1, kid), 0);
+                                          (const uint8_t *)"c", 1, kid),
+                   0);
   /* The length prefixes keep ("ab","c") apart from ("a","bc"). */
   ck_assert_int_eq(cpns_crypto_eukey_unseal(out, sealed, mk, (const uint8_t *)"a", 1,
-                                     (const uint8_t *)"bc", 2, kid), CPNS_ERR_DECRYPT);
+                                            (const uint8_t *)"bc", 2, kid),
+                   CPNS_ERR_DECRYPT);
   ck_assert_mem_eq(out, zero, 32);
   ck_assert_int_eq(cpns_crypto_eukey_unseal(out, sealed, mk, (const uint8_t *)"ab", 2,
-                                     (const uint8_t *)"d", 1, kid), CPNS_ERR_DECRYPT);
+                                            (const uint8_t *)"d", 1, kid),
+                   CPNS_ERR_DECRYPT);
   kid[0] ^= 1;
   ck_assert_int_eq(cpns_crypto_eukey_unseal(out, sealed, mk, (const uint8_t *)"ab", 2,
-                                     (const uint8_t *)"c", 1, kid), CPNS_ERR_DECRYPT);
+                                            (const uint8_t *)"c", 1, kid),
+                   CPNS_ERR_DECRYPT);
   kid[0] ^= 1;
   mk[0] ^= 1;
   ck_assert_int_eq(cpns_crypto_eukey_unseal(out, sealed, mk, (const uint8_t *)"ab", 2,
-                                     (const uint8_t *)"c", 1, kid), CPNS_ERR_DECRYPT);
+                                            (const uint8_t *)"c", 1, kid),
+                   CPNS_ERR_DECRYPT);
   mk[0] ^= 1;
   sealed[30] ^= 1;
   ck_assert_int_eq(cpns_crypto_eukey_unseal(out, sealed, mk, (const uint8_t *)"ab", 2,
-                                     (const uint8_t *)"c", 1, kid), CPNS_ERR_DECRYPT);
+                                            (const uint8_t *)"c", 1, kid),
+                   CPNS_ERR_DECRYPT);
   sealed[30] ^= 1;
   ck_assert_int_eq(cpns_crypto_eukey_unseal(out, sealed, mk, (const uint8_t *)"ab", 2,
-                                     (const uint8_t *)"c", 1, kid), 0);
+                                            (const uint8_t *)"c", 1, kid),
+                   0);
   ck_assert_int_eq(cpns_crypto_eukey_seal(sealed, eukey, mk, (const uint8_t *)"", 0,
-                                   (const uint8_t *)"c", 1, kid), CPNS_ERR_INVALID_ARGUMENT);
+                                          (const uint8_t *)"c", 1, kid),
+                   CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_crypto_eukey_unseal(out, sealed, mk, (const uint8_t *)"ab", 256,
-                                     (const uint8_t *)"c", 1, kid), CPNS_ERR_INVALID_ARGUMENT);
+                                            (const uint8_t *)"c", 1, kid),
+                   CPNS_ERR_INVALID_ARGUMENT);
 }
 END_TEST
 
@@ -516,9 +538,11 @@ START_TEST(test_credential_unseal_round_trip) {
   uint8_t key[32], sealed[CPNS_SEALED_CREDENTIAL_LEN], sealed2[CPNS_SEALED_CREDENTIAL_LEN];
   cpns_kdf_params kdf;
   record_key(key);
-  ck_assert_int_eq(cpns_crypto_credential_seal(sealed, c, key, (const uint8_t *)USR, strlen(USR)), 0);
-  ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, sizeof(sealed), key, (const uint8_t *)USR,
-                                          strlen(USR)), 0);
+  ck_assert_int_eq(cpns_crypto_credential_seal(sealed, c, key, (const uint8_t *)USR, strlen(USR)),
+                   0);
+  ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, sizeof(sealed), key,
+                                                 (const uint8_t *)USR, strlen(USR)),
+                   0);
   ck_assert_mem_eq(d, c, sizeof(*c));
   /* Neither secret appears in the sealed octets. */
   ck_assert(!contains(sealed, sizeof(sealed), c->stored_key, CPNS_STORED_KEY_LEN));
@@ -527,7 +551,8 @@ START_TEST(test_credential_unseal_round_trip) {
   ck_assert_int_eq(cpns_crypto_credential_sealed_kdf(&kdf, sealed, sizeof(sealed)), 0);
   ck_assert_mem_eq(&kdf, &c->kdf, sizeof(kdf));
   /* Fresh nonce every time. */
-  ck_assert_int_eq(cpns_crypto_credential_seal(sealed2, c, key, (const uint8_t *)USR, strlen(USR)), 0);
+  ck_assert_int_eq(cpns_crypto_credential_seal(sealed2, c, key, (const uint8_t *)USR, strlen(USR)),
+                   0);
   ck_assert_mem_eq(sealed, sealed2, 32);
   ck_assert_mem_ne(sealed + 32, sealed2 + 32, 24);
   sodium_free(c);
@@ -547,16 +572,18 @@ START_TEST(test_credential_unseal_rejects) {
   /* Wrong key. */
   key[0] ^= 1;
   memset(d, 0x77, sizeof(*d));
-  ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen),
-                   CPNS_ERR_DECRYPT);
+  ck_assert_int_eq(
+      cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen),
+      CPNS_ERR_DECRYPT);
   ck_assert_mem_eq(d, zero, sizeof(*d));
   key[0] ^= 1;
   /* Another user's row. */
   ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key,
-                                          (const uint8_t *)"bob@example.org", 15),
+                                                 (const uint8_t *)"bob@example.org", 15),
                    CPNS_ERR_DECRYPT);
-  ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen - 1),
-                   CPNS_ERR_DECRYPT);
+  ck_assert_int_eq(
+      cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen - 1),
+      CPNS_ERR_DECRYPT);
   /* Every octet matters: header ones fail the format check or the tag. */
   for (i = 0; i < CPNS_SEALED_CREDENTIAL_LEN; i++) {
     sealed[i] ^= 0x01;
@@ -569,13 +596,15 @@ START_TEST(test_credential_unseal_rejects) {
   }
   /* The KDF parameters are authenticated: a raised opsLimit does not open. */
   sealed[11] = 2;
-  ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen),
-                   CPNS_ERR_DECRYPT);
+  ck_assert_int_eq(
+      cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen),
+      CPNS_ERR_DECRYPT);
   sealed[11] = 1;
   /* Truncated, extended, empty. */
   for (i = 0; i <= CPNS_SEALED_CREDENTIAL_LEN + 1; i++) {
     if (i != CPNS_SEALED_CREDENTIAL_LEN) {
-      ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, i, key, u, ulen), CPNS_ERR_RECORD_FORMAT);
+      ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, i, key, u, ulen),
+                       CPNS_ERR_RECORD_FORMAT);
       ck_assert_int_eq(cpns_crypto_credential_sealed_kdf(&kdf, sealed, i), CPNS_ERR_RECORD_FORMAT);
     }
   }
@@ -583,23 +612,30 @@ START_TEST(test_credential_unseal_rejects) {
   uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
   size_t n;
   ck_assert_int_eq(cpns_crypto_credential_encode(plain, sizeof(plain), &n, c), 0);
-  ck_assert_int_eq(cpns_crypto_credential_unseal(d, plain, n, key, u, ulen), CPNS_ERR_RECORD_FORMAT);
+  ck_assert_int_eq(cpns_crypto_credential_unseal(d, plain, n, key, u, ulen),
+                   CPNS_ERR_RECORD_FORMAT);
   /* Still intact after all that. */
-  ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen), 0);
+  ck_assert_int_eq(
+      cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen), 0);
   ck_assert_mem_eq(d, c, sizeof(*c));
   /* Arguments. */
-  ck_assert_int_eq(cpns_crypto_credential_unseal(NULL, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen),
+  ck_assert_int_eq(
+      cpns_crypto_credential_unseal(NULL, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, ulen),
+      CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_crypto_credential_unseal(d, NULL, 1, key, u, ulen),
                    CPNS_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(cpns_crypto_credential_unseal(d, NULL, 1, key, u, ulen), CPNS_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, NULL, u, ulen),
-                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(
+      cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, NULL, u, ulen),
+      CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, 0),
                    CPNS_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, 256),
-                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(
+      cpns_crypto_credential_unseal(d, sealed, CPNS_SEALED_CREDENTIAL_LEN, key, u, 256),
+      CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_crypto_credential_seal(sealed, c, key, u, 0), CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_crypto_credential_seal(sealed, c, key, NULL, 1), CPNS_ERR_INVALID_ARGUMENT);
-  ck_assert_int_eq(cpns_crypto_credential_seal(sealed, NULL, key, u, ulen), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_crypto_credential_seal(sealed, NULL, key, u, ulen),
+                   CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_crypto_credential_sealed_kdf(NULL, sealed, CPNS_SEALED_CREDENTIAL_LEN),
                    CPNS_ERR_INVALID_ARGUMENT);
   c->kdf.ops_limit = 0;

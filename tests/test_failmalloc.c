@@ -143,8 +143,7 @@ typedef struct fm_case {
 
 static const fm_case cases[] = {
     {"success", HX_PASSWORD, HX_KNOWN, CPNS_STORE_OK, CPNS_RESULT_SUCCESS},
-    {"wrong password", WRONG_PASSWORD, HX_KNOWN, CPNS_STORE_OK,
-     CPNS_RESULT_AUTHENTICATION_FAILED},
+    {"wrong password", WRONG_PASSWORD, HX_KNOWN, CPNS_STORE_OK, CPNS_RESULT_AUTHENTICATION_FAILED},
     {"unknown user", HX_PASSWORD, HX_UNKNOWN, CPNS_STORE_OK, CPNS_RESULT_AUTHENTICATION_FAILED},
     {"entity conflict", HX_PASSWORD, HX_KNOWN, CPNS_STORE_CONFLICT, CPNS_RESULT_ENTITY_CONFLICT},
     {"store failure", HX_PASSWORD, HX_KNOWN, CPNS_STORE_FAILED, CPNS_RESULT_SERVER_ERROR},
@@ -261,8 +260,7 @@ static int fm_step(fm_run *r, const fm_case *c) {
     if (rv != 0) {
       expect_server_closed(r, rv);
       /* The host closes the connection. */
-      ck_assert_int_eq(cpns_gateway_read(r->gw, NULL, 0, 1000),
-                       CPNS_ERR_PEER_CLOSED);
+      ck_assert_int_eq(cpns_gateway_read(r->gw, NULL, 0, 1000), CPNS_ERR_PEER_CLOSED);
       ck_assert(is_zero(r->gw->sec, r->gw->sec_size));
       return 0;
     }
@@ -274,8 +272,7 @@ static int fm_step(fm_run *r, const fm_case *c) {
     if (rv == CPNS_ERR_NOMEM) {
       expect_gateway_failed(r, rv);
       if (cpns_server_session_get_state(r->s) == CPNS_SERVER_RECEIVE) {
-        ck_assert_int_eq(cpns_server_session_read(r->s, NULL, 0, 1000),
-                         CPNS_ERR_PEER_CLOSED);
+        ck_assert_int_eq(cpns_server_session_read(r->s, NULL, 0, 1000), CPNS_ERR_PEER_CLOSED);
         ck_assert(is_zero(r->s->sec, sizeof *r->s->sec));
       }
       return 0;

@@ -249,12 +249,8 @@ START_TEST(test_gateway_read_kdf_params_above_bounds) {
   cpns_gateway *gw;
   challenge_for(&c);
   switch (_i) {
-  case 0: /* the defaults: opsLimit <= 10 */
-    c.kdf.ops_limit = 11;
-    break;
-  case 1: /* the defaults: memLimitKiB <= 1 GiB */
-    c.kdf.mem_limit_kib = 1048576 + 1;
-    break;
+  case 0: /* the defaults: opsLimit <= 10 */ c.kdf.ops_limit = 11; break;
+  case 1: /* the defaults: memLimitKiB <= 1 GiB */ c.kdf.mem_limit_kib = 1048576 + 1; break;
   case 2:
     st.max_ops_limit = 1;
     c.kdf.ops_limit = 2;
@@ -263,8 +259,7 @@ START_TEST(test_gateway_read_kdf_params_above_bounds) {
     st.max_mem_limit_kib = 64;
     c.kdf.mem_limit_kib = 65;
     break;
-  default:
-    ck_abort();
+  default: ck_abort();
   }
   gw = gateway_waiting(&st, NULL, 0);
   ck_assert_int_eq(feed_challenge(gw, &c), CPNS_ERR_KDF_PARAMS);
@@ -359,7 +354,8 @@ START_TEST(test_gateway_read_kdf_params_below_minimums) {
   cpns_gateway *gw;
   uint8_t out[CPNS_PDU_MAX_ENCODED];
   size_t written = 0;
-  st.min_ops_limit = CPNS_GATEWAY_MIN_OPS_DEFAULT; /* the defaults: opsLimit >= 3, memLimitKiB >= 65536 */
+  st.min_ops_limit =
+      CPNS_GATEWAY_MIN_OPS_DEFAULT; /* the defaults: opsLimit >= 3, memLimitKiB >= 65536 */
   st.min_mem_limit_kib = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT;
   challenge_for(&c);
   c.kdf.ops_limit = 3;
@@ -369,20 +365,11 @@ START_TEST(test_gateway_read_kdf_params_below_minimums) {
     c.kdf.ops_limit = 1;
     c.kdf.mem_limit_kib = 8;
     break;
-  case 1: /* the defaults: opsLimit >= 3 */
-    c.kdf.ops_limit = 2;
-    break;
-  case 2: /* the defaults: memLimitKiB >= 65536 */
-    c.kdf.mem_limit_kib = 65535;
-    break;
-  case 3:
-    st.min_ops_limit = 4;
-    break;
-  case 4:
-    st.min_mem_limit_kib = 65537;
-    break;
-  default:
-    ck_abort();
+  case 1: /* the defaults: opsLimit >= 3 */ c.kdf.ops_limit = 2; break;
+  case 2: /* the defaults: memLimitKiB >= 65536 */ c.kdf.mem_limit_kib = 65535; break;
+  case 3: st.min_ops_limit = 4; break;
+  case 4: st.min_mem_limit_kib = 65537; break;
+  default: ck_abort();
   }
   gw = gateway_waiting(&st, NULL, 0);
   ck_assert_int_eq(feed_challenge(gw, &c), CPNS_ERR_KDF_PARAMS);
@@ -443,8 +430,7 @@ START_TEST(test_gateway_new_minimum_above_maximum) {
     st.min_mem_limit_kib = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT;
     st.max_mem_limit_kib = 65535;
     break;
-  default:
-    ck_abort();
+  default: ck_abort();
   }
   ck_assert_int_eq(cpns_gateway_new(&gw, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_ptr_null(gw);
@@ -538,8 +524,9 @@ END_TEST
 /* A server may refuse at once; the result is reported, nothing trusted. */
 START_TEST(test_gateway_read_refusal_before_challenge) {
   static const cpns_result results[] = {
-      CPNS_RESULT_UNSUPPORTED_VERSION, CPNS_RESULT_UNSUPPORTED_SUITE, CPNS_RESULT_BAD_REQUEST,
-      CPNS_RESULT_TRY_LATER,           CPNS_RESULT_SERVER_ERROR,      CPNS_RESULT_ENTITY_CONFLICT,
+      CPNS_RESULT_UNSUPPORTED_VERSION,  CPNS_RESULT_UNSUPPORTED_SUITE,
+      CPNS_RESULT_BAD_REQUEST,          CPNS_RESULT_TRY_LATER,
+      CPNS_RESULT_SERVER_ERROR,         CPNS_RESULT_ENTITY_CONFLICT,
       CPNS_RESULT_AUTHENTICATION_FAILED};
   cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
   cpns_key_request req;
@@ -596,14 +583,9 @@ START_TEST(test_gateway_read_delivery_echo_mismatch) {
   case 0: /* the normal form is not an echo */
     memcpy(d.entity_id, HX_ENTITY_NORM, d.entity_id_len);
     break;
-  case 1:
-    d.user_id_len -= 1;
-    break;
-  case 2:
-    d.user_id[0] = 'b';
-    break;
-  default:
-    ck_abort();
+  case 1: d.user_id_len -= 1; break;
+  case 2: d.user_id[0] = 'b'; break;
+  default: ck_abort();
   }
   ck_assert_int_eq(feed_delivery(gw, &d), CPNS_ERR_ECHO_MISMATCH);
   expect_failed(gw, CPNS_ERR_ECHO_MISMATCH);
@@ -694,8 +676,7 @@ START_TEST(test_gateway_read_delivery_tampered) {
     pdu.u.key_delivery.entity_id[0] = 'x';
     expected = CPNS_ERR_ECHO_MISMATCH;
     break;
-  default:
-    ck_abort();
+  default: ck_abort();
   }
   ck_assert_int_eq(feed_pdu(h.gw, &pdu), expected);
   expect_failed(h.gw, expected);

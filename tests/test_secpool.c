@@ -21,9 +21,18 @@ static void *failing_calloc(size_t n, size_t size, void *ud) {
   (void)ud;
   return fail_calloc_calls-- > 0 ? calloc(n, size) : NULL;
 }
-static void *plain_malloc(size_t size, void *ud) { (void)ud; return malloc(size); }
-static void *plain_realloc(void *p, size_t size, void *ud) { (void)ud; return realloc(p, size); }
-static void plain_free(void *p, void *ud) { (void)ud; free(p); }
+static void *plain_malloc(size_t size, void *ud) {
+  (void)ud;
+  return malloc(size);
+}
+static void *plain_realloc(void *p, size_t size, void *ud) {
+  (void)ud;
+  return realloc(p, size);
+}
+static void plain_free(void *p, void *ud) {
+  (void)ud;
+  free(p);
+}
 
 START_TEST(test_secpool_new_invalid_arguments) {
   cpns_secpool *pool = (cpns_secpool *)1;

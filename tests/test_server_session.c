@@ -59,7 +59,8 @@ START_TEST(test_server_settings_defaults_and_version) {
                    CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_server_settings_default(NULL), CPNS_ERR_INVALID_ARGUMENT);
   st = hx_server_settings();
-  ck_assert_int_eq(cpns_server_session_new_versioned(&s, 2, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_server_session_new_versioned(&s, 2, &st, NULL, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_ptr_null(s);
   st.pdu_timeout_ms = 0;
   ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
@@ -200,7 +201,7 @@ START_TEST(test_server_session_exchange_unknown_user_same_shape) {
   ck_assert_uint_eq(cu.u.key_challenge.realm_len, cw.u.key_challenge.realm_len);
   /* The fake salt is the §6 derivation: stable per user, not random. */
   ck_assert_int_eq(cpns_crypto_fake_salt(salt, hx_server_secret, (const uint8_t *)HX_USER_NORM,
-                                  strlen(HX_USER_NORM)),
+                                         strlen(HX_USER_NORM)),
                    0);
   ck_assert_mem_eq(cu.u.key_challenge.kdf.salt, salt, CPNS_SALT_LEN);
   ck_assert_mem_eq(cu2.u.key_challenge.kdf.salt, salt, CPNS_SALT_LEN);
@@ -242,21 +243,13 @@ START_TEST(test_server_session_read_repeat_differs) {
   s = hx_session_after_first(&first, HX_KNOWN, &chal);
   second_request(&second, &first, &chal);
   switch (_i) {
-  case 0:
-    second.version = 2;
-    break;
-  case 1:
-    second.entity_id[second.entity_id_len - 1] = '7';
-    break;
+  case 0: second.version = 2; break;
+  case 1: second.entity_id[second.entity_id_len - 1] = '7'; break;
   case 2:
     second.user_id[0] = 'b'; /* same length, still valid */
     break;
-  case 3:
-    second.mode = CPNS_MODE_PNE_PLUS_PN_GW;
-    break;
-  case 4:
-    second.gateway_nonce[31] ^= 1;
-    break;
+  case 3: second.mode = CPNS_MODE_PNE_PLUS_PN_GW; break;
+  case 4: second.gateway_nonce[31] ^= 1; break;
   case 5:
     second.offered_suites[1] = 9;
     second.offered_suites_len = 2;
@@ -264,8 +257,7 @@ START_TEST(test_server_session_read_repeat_differs) {
   case 6:
     memcpy(second.entity_id, "URN", 3); /* equivalent, but not byte for byte */
     break;
-  default:
-    ck_abort();
+  default: ck_abort();
   }
   ck_assert_int_eq(feed_request(s, &second), 0);
   hx_expect_refusal(s, CPNS_RESULT_BAD_REQUEST);
@@ -463,8 +455,8 @@ START_TEST(test_server_session_read_unknown_suites_ignored) {
   }
   s = hx_session_after_first(&first, HX_KNOWN, &chal);
   if (_i == 1) { /* AuthMessage holds the numbers' own octets */
-    static const uint8_t tlv[] = {0x0a, 0x0c, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t tlv[] = {0x0a, 0x0c, 0xfe, 0xff, 0xff, 0xff, 0xff,
+                                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     cpns_auth_transcript t;
     uint8_t am[CPNS_PDU_MAX_ENCODED];
     size_t am_len = 0, at;
@@ -663,8 +655,7 @@ START_TEST(test_server_session_read_oversized_length) {
   big[3] = 0xff;
   big[4] = 0xff;
   big[5] = 0xff;
-  ck_assert_int_eq(cpns_server_session_read(s, big, sizeof big, 0),
-                   CPNS_ERR_PDU_TOO_LONG);
+  ck_assert_int_eq(cpns_server_session_read(s, big, sizeof big, 0), CPNS_ERR_PDU_TOO_LONG);
   ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
   cpns_server_session_del(s);
 }
@@ -907,7 +898,7 @@ START_TEST(test_server_session_state_errors) {
   ck_assert_int_eq(cpns_server_session_get_user_id(s, &uid, &uid_len), CPNS_ERR_STATE);
   ck_assert_int_eq(cpns_server_session_get_assignment(s, &a), CPNS_ERR_STATE);
   ck_assert_int_eq(cpns_server_session_read(s, NULL, 1, 0), CPNS_ERR_INVALID_ARGUMENT);
-    cpns_server_session_get_ids(s, &eid, &eid_len, &uid, &uid_len);
+  cpns_server_session_get_ids(s, &eid, &eid_len, &uid, &uid_len);
   ck_assert_uint_eq(eid_len, 0);
   ck_assert_uint_eq(uid_len, 0);
   {

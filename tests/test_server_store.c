@@ -276,8 +276,7 @@ START_TEST(test_db_defaults) {
   ck_assert_uint_eq(d.mem_limit_kib, 8);
   server_db_close(db);
   /* A value out of range in the file is refused, not used. */
-  raw_exec_blob(path, "UPDATE settings SET value = 4 WHERE name = 'enroll_mem_limit_kib'",
-                NULL, 0);
+  raw_exec_blob(path, "UPDATE settings SET value = 4 WHERE name = 'enroll_mem_limit_kib'", NULL, 0);
   ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_READER), 0);
   ck_assert_int_eq(server_db_get_defaults(db, &d), -1);
   server_db_close(db);
@@ -306,8 +305,7 @@ START_TEST(test_db_user_add_get_del) {
 
   /* A reader connection sees the writer's data and cannot write. */
   server_db *reader = NULL;
-  ck_assert_int_eq(server_db_open_with_key(&reader, path, SERVER_DB_READER, test_record_key()),
-                   0);
+  ck_assert_int_eq(server_db_open_with_key(&reader, path, SERVER_DB_READER, test_record_key()), 0);
   ck_assert_int_eq(server_db_user_get(reader, uid, uid_len, cred), 0);
   ck_assert_int_eq(server_db_user_add(reader, (const uint8_t *)"bob", 3, expect), -1);
   server_db_close(reader);
@@ -358,8 +356,10 @@ START_TEST(test_db_user_get_malformed_record) {
   /* A sealed record copied to another user's row does not open there. */
   cpns_credential *c = make_cred("pw", 1);
   ck_assert_int_eq(server_db_user_add(db, (const uint8_t *)"amy", 3, c), 0);
-  raw_exec_blob(path, "UPDATE users SET credential = (SELECT credential FROM users"
-                      " WHERE user_id = 'amy') WHERE user_id = 'eve'", NULL, 0);
+  raw_exec_blob(path,
+                "UPDATE users SET credential = (SELECT credential FROM users"
+                " WHERE user_id = 'amy') WHERE user_id = 'eve'",
+                NULL, 0);
   ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"eve", 3, cred), -1);
   ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"amy", 3, cred), 0);
   server_db_close(db);
@@ -441,26 +441,24 @@ static int collect_row(void *arg, const server_db_assignment *a) {
 }
 
 /* The schema of release 3934e41 (schema version 1), verbatim. */
-static const char V1_SCHEMA[] =
-    "CREATE TABLE users ("
-    " user_id TEXT PRIMARY KEY NOT NULL,"
-    " credential BLOB NOT NULL,"
-    " created_at INTEGER NOT NULL"
-    ") WITHOUT ROWID;"
-    "CREATE TABLE assignments ("
-    " entity_id TEXT PRIMARY KEY NOT NULL,"
-    " user_id TEXT NOT NULL,"
-    " mode INTEGER NOT NULL,"
-    " key_id BLOB NOT NULL,"
-    " sealed_eukey BLOB NOT NULL,"
-    " assigned_at INTEGER NOT NULL"
-    ") WITHOUT ROWID;"
-    "CREATE INDEX assignments_by_user ON assignments(user_id);"
-    "PRAGMA user_version = 1;";
+static const char V1_SCHEMA[] = "CREATE TABLE users ("
+                                " user_id TEXT PRIMARY KEY NOT NULL,"
+                                " credential BLOB NOT NULL,"
+                                " created_at INTEGER NOT NULL"
+                                ") WITHOUT ROWID;"
+                                "CREATE TABLE assignments ("
+                                " entity_id TEXT PRIMARY KEY NOT NULL,"
+                                " user_id TEXT NOT NULL,"
+                                " mode INTEGER NOT NULL,"
+                                " key_id BLOB NOT NULL,"
+                                " sealed_eukey BLOB NOT NULL,"
+                                " assigned_at INTEGER NOT NULL"
+                                ") WITHOUT ROWID;"
+                                "CREATE INDEX assignments_by_user ON assignments(user_id);"
+                                "PRAGMA user_version = 1;";
 
 /* A schema-1 database as release 3934e41 leaves it, users holding plain records. */
-static void make_v1_db(const char *path, cpns_credential **creds, const char *const *users,
-                       int n) {
+static void make_v1_db(const char *path, cpns_credential **creds, const char *const *users, int n) {
   sqlite3 *raw = NULL;
   ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
   ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA journal_mode = WAL", NULL, NULL, NULL), SQLITE_OK);
@@ -474,8 +472,10 @@ static void make_v1_db(const char *path, cpns_credential **creds, const char *co
     snprintf(sql, sizeof(sql), "INSERT INTO users VALUES('%s', ?1, 1700000000)", users[i]);
     raw_exec_blob(path, sql, plain, (int)len);
   }
-  raw_exec_blob(path, "INSERT INTO assignments VALUES('urn:a:1', 'amy', 1, zeroblob(16),"
-                      " zeroblob(72), 1)", NULL, 0);
+  raw_exec_blob(path,
+                "INSERT INTO assignments VALUES('urn:a:1', 'amy', 1, zeroblob(16),"
+                " zeroblob(72), 1)",
+                NULL, 0);
 }
 
 START_TEST(test_db_upgrade_v1_seals_records) {
@@ -536,8 +536,7 @@ START_TEST(test_db_upgrade_v1_malformed_rolls_back) {
   cpns_credential *creds[2] = {make_cred("a", 1), make_cred("b", 1)};
   make_v1_db(path, creds, users, 2);
   uint8_t junk[96] = {'C', 'P', 'C', 'R', 9};
-  raw_exec_blob(path, "UPDATE users SET credential = ?1 WHERE user_id = 'bob'", junk,
-                sizeof(junk));
+  raw_exec_blob(path, "UPDATE users SET credential = ?1 WHERE user_id = 'bob'", junk, sizeof(junk));
   server_db *db = NULL;
   ck_assert_int_eq(server_db_open_with_key(&db, path, SERVER_DB_EXISTING, test_record_key()), -1);
   /* One transaction: amy's record was not sealed either. */
@@ -548,14 +547,18 @@ START_TEST(test_db_upgrade_v1_malformed_rolls_back) {
   sqlite3 *raw = NULL;
   sqlite3_stmt *st = NULL;
   ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
-  ck_assert_int_eq(sqlite3_prepare_v2(raw, "SELECT credential FROM users WHERE user_id = 'amy'",
-                                      -1, &st, NULL), SQLITE_OK);
+  ck_assert_int_eq(
+      sqlite3_prepare_v2(raw, "SELECT credential FROM users WHERE user_id = 'amy'", -1, &st, NULL),
+      SQLITE_OK);
   ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
   ck_assert_int_eq(sqlite3_column_bytes(st, 0), (int)n);
   ck_assert_mem_eq(sqlite3_column_blob(st, 0), plain, n);
   sqlite3_finalize(st);
-  ck_assert_int_eq(sqlite3_prepare_v2(raw, "SELECT count(*) FROM sqlite_schema"
-                                      " WHERE name = 'settings'", -1, &st, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_prepare_v2(raw,
+                                      "SELECT count(*) FROM sqlite_schema"
+                                      " WHERE name = 'settings'",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
   ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
   ck_assert_int_eq(sqlite3_column_int(st, 0), 0);
   sqlite3_finalize(st);
@@ -723,7 +726,8 @@ START_TEST(test_store_sealed_eukey_roundtrip) {
   cpns_crypto_random(eukey, sizeof(eukey));
   cpns_crypto_random(key_id, sizeof(key_id));
   ck_assert_int_eq(cpns_crypto_eukey_seal(sealed, eukey, master, (const uint8_t *)"urn:a:1", 7,
-                                   (const uint8_t *)"alice", 5, key_id), 0);
+                                          (const uint8_t *)"alice", 5, key_id),
+                   0);
   char path[512];
   server_db *db = open_new_db(path, sizeof(path));
   server_db_assignment a = make_assignment("urn:a:1", "alice", key_id, sealed);
@@ -734,10 +738,12 @@ START_TEST(test_store_sealed_eukey_roundtrip) {
   memset(&r, 0, sizeof(r));
   ck_assert_int_eq(server_db_assignment_foreach(db, collect_row, &r), 0);
   ck_assert_int_eq(cpns_crypto_eukey_unseal(out, r.sealed, master, (const uint8_t *)"urn:a:1", 7,
-                                     (const uint8_t *)"alice", 5, r.key_id), 0);
+                                            (const uint8_t *)"alice", 5, r.key_id),
+                   0);
   ck_assert_mem_eq(out, eukey, CPNS_EUKEY_LEN);
   ck_assert_int_ne(cpns_crypto_eukey_unseal(out, r.sealed, master, (const uint8_t *)"urn:a:1", 7,
-                                     (const uint8_t *)"bob", 3, r.key_id), 0);
+                                            (const uint8_t *)"bob", 3, r.key_id),
+                   0);
   server_db_close(db);
 }
 END_TEST
@@ -969,8 +975,8 @@ START_TEST(test_lockout_survives_restart) {
 END_TEST
 
 START_TEST(test_lockout_expired_purged) {
-  server_lockout_settings s = {.threshold = 1, .base_ms = 100, .max_ms = 100,
-                               .window_ms = 1000, .capacity = 16};
+  server_lockout_settings s = {
+      .threshold = 1, .base_ms = 100, .max_ms = 100, .window_ms = 1000, .capacity = 16};
   lockout_fixture f;
   fixture_start(&f, &s);
   fail_attempt(&f, "alice", 1000);
@@ -1002,9 +1008,11 @@ START_TEST(test_lockout_failed_write_kept) {
   /* Writes of lockout rows fail (as on a full disk); reads still work. */
   sqlite3 *raw = NULL;
   ck_assert_int_eq(sqlite3_open(f.path, &raw), SQLITE_OK);
-  ck_assert_int_eq(sqlite3_exec(raw, "CREATE TRIGGER full BEFORE INSERT ON lockout"
-                                     " BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-                                NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(raw,
+                                "CREATE TRIGGER full BEFORE INSERT ON lockout"
+                                " BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
   fail_attempt(&f, "alice", 10);
   ck_assert_int_eq(flush(&f), 1);
   /* Never dropped while unsaved: a second ID fits, a third does not. */

@@ -125,7 +125,9 @@ static int read_string(struct reader *r, uint8_t *out, size_t cap, size_t *len) 
     }
     c = (unsigned char)*r->p++;
     switch (c) {
-    case '"': case '\\': case '/': out[n++] = c; break;
+    case '"':
+    case '\\':
+    case '/': out[n++] = c; break;
     case 'n': out[n++] = '\n'; break;
     case 't': out[n++] = '\t'; break;
     case 'r': out[n++] = '\r'; break;
@@ -259,10 +261,11 @@ static size_t get_hex(const struct vec *v, const char *name, uint8_t *out, size_
 
 #ifndef CPNS_VECTORS_ARGON2_CLI_ONLY /* what test_vectors_schema expects */
 static const char *const all_fields[] = {
-    "password", "salt", "opsLimit", "memLimitKiB", "realm", "entityId", "userId", "mode",
-    "offeredSuites", "suite", "gatewayNonce", "serverNonce", "authMessage",
-    "saltedPassword", "clientKey", "serverKey", "storedKey", "clientProof",
-    "serverSignature", "wrapKey", "keyId", "aeadNonce", "euKey", "wrappedEUKey"};
+    "password",     "salt",        "opsLimit",    "memLimitKiB",     "realm",
+    "entityId",     "userId",      "mode",        "offeredSuites",   "suite",
+    "gatewayNonce", "serverNonce", "authMessage", "saltedPassword",  "clientKey",
+    "serverKey",    "storedKey",   "clientProof", "serverSignature", "wrapKey",
+    "keyId",        "aeadNonce",   "euKey",       "wrappedEUKey"};
 #endif
 
 /* Inputs of one vector. */
@@ -387,8 +390,8 @@ START_TEST(test_vectors_recompute_api) {
     expect_hex(v, "serverSignature", sig, 32);
     ck_assert_int_eq(cpns_crypto_wrap_key(wk, ck, am, am_len), 0);
     expect_hex(v, "wrapKey", wk, 32);
-    ck_assert_int_eq(cpns_crypto_eukey_wrap(wrapped, in.eukey, wk, in.aead_nonce, am, am_len,
-                                     in.key_id), 0);
+    ck_assert_int_eq(
+        cpns_crypto_eukey_wrap(wrapped, in.eukey, wk, in.aead_nonce, am, am_len, in.key_id), 0);
     expect_hex(v, "wrappedEUKey", wrapped, 48);
   }
 }
@@ -420,8 +423,8 @@ START_TEST(test_vectors_verify_and_unwrap) {
 }
 END_TEST
 
-static void hmac(uint8_t out[32], const uint8_t *key, size_t keylen, const uint8_t *a,
-                 size_t alen, const uint8_t *b, size_t blen) {
+static void hmac(uint8_t out[32], const uint8_t *key, size_t keylen, const uint8_t *a, size_t alen,
+                 const uint8_t *b, size_t blen) {
   crypto_auth_hmacsha256_state s;
   crypto_auth_hmacsha256_init(&s, key, keylen);
   crypto_auth_hmacsha256_update(&s, a, alen);
@@ -444,7 +447,8 @@ START_TEST(test_vectors_recompute_primitives) {
     ck_assert_int_eq(crypto_pwhash(sp, 32, (const char *)in.password, in.password_len,
                                    in.t.kdf.salt, in.t.kdf.ops_limit,
                                    (size_t)in.t.kdf.mem_limit_kib * 1024,
-                                   crypto_pwhash_ALG_ARGON2ID13), 0);
+                                   crypto_pwhash_ALG_ARGON2ID13),
+                     0);
     expect_hex(v, "saltedPassword", sp, 32);
     hmac(ck, sp, 32, (const uint8_t *)"CPNS Client Key", 15, NULL, 0);
     expect_hex(v, "clientKey", ck, 32);
@@ -464,8 +468,8 @@ START_TEST(test_vectors_recompute_primitives) {
     expect_hex(v, "wrapKey", wk, 32);
     memcpy(ad, am, am_len);
     memcpy(ad + am_len, in.key_id, 16);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped, NULL, in.eukey, 32, ad, am_len + 16,
-                                               NULL, in.aead_nonce, wk);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped, NULL, in.eukey, 32, ad, am_len + 16, NULL,
+                                               in.aead_nonce, wk);
     expect_hex(v, "wrappedEUKey", wrapped, 48);
   }
 }
@@ -495,8 +499,7 @@ static int argon2_cli(uint8_t out[32], const char *cli, const uint8_t *pw, size_
     dup2(out_pipe[1], 1);
     close(in_pipe[1]);
     close(out_pipe[0]);
-    execl(cli, "argon2", salt, "-id", "-t", t, "-k", k, "-p", "1", "-l", "32", "-r",
-          (char *)NULL);
+    execl(cli, "argon2", salt, "-id", "-t", t, "-k", k, "-p", "1", "-l", "32", "-r", (char *)NULL);
     _exit(127);
   }
   close(in_pipe[0]);

@@ -65,8 +65,10 @@ static int open_private_file(const char *path) {
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ELOOP) {
-      fprintf(stderr, "password file %s is a symbolic link; refusing it (name the file "
-                      "itself)\n", path);
+      fprintf(stderr,
+              "password file %s is a symbolic link; refusing it (name the file "
+              "itself)\n",
+              path);
     } else {
       fprintf(stderr, "cannot open password file %s: %s\n", path, strerror(errno));
     }
@@ -78,8 +80,10 @@ static int open_private_file(const char *path) {
     return -1;
   }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    fprintf(stderr, "password file %s is accessible by group or others (mode %03o); "
-                    "run chmod 600 on it\n", path, (unsigned)(st.st_mode & 0777));
+    fprintf(stderr,
+            "password file %s is accessible by group or others (mode %03o); "
+            "run chmod 600 on it\n",
+            path, (unsigned)(st.st_mode & 0777));
     close(fd);
     return -1;
   }
@@ -117,8 +121,7 @@ int cli_password_from_file(const char *path, uint8_t **pw, size_t *pw_len) {
   }
   size_t len = strip_newline(buf, (size_t)n);
   if ((size_t)n == PW_BUF_LEN || len > CLI_PASSWORD_MAX) {
-    fprintf(stderr, "password file %s: password longer than %d octets\n", path,
-            CLI_PASSWORD_MAX);
+    fprintf(stderr, "password file %s: password longer than %d octets\n", path, CLI_PASSWORD_MAX);
     sodium_free(buf);
     return -1;
   }
@@ -239,8 +242,10 @@ int cli_password_prompt(const char *prompt, int confirm, uint8_t **pw, size_t *p
   *pw_len = 0;
   int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
-    fprintf(stderr, "cannot open /dev/tty to prompt for a password: %s "
-                    "(use --password-file)\n", strerror(errno));
+    fprintf(stderr,
+            "cannot open /dev/tty to prompt for a password: %s "
+            "(use --password-file)\n",
+            strerror(errno));
     return -1;
   }
   uint8_t *first = sodium_malloc(CLI_PASSWORD_MAX);
@@ -360,8 +365,8 @@ int cli_parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t max, 
   *out = v;
   return 0;
 bad:
-  fprintf(stderr, "%s: expected a number from %" PRIu64 " to %" PRIu64 ", got \"%s\"\n", opt,
-          min, max, arg);
+  fprintf(stderr, "%s: expected a number from %" PRIu64 " to %" PRIu64 ", got \"%s\"\n", opt, min,
+          max, arg);
   return -1;
 }
 

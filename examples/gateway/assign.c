@@ -50,9 +50,20 @@ static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
   o->max_ops = CPNS_GATEWAY_MAX_OPS_DEFAULT;
   o->max_mem_kib = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT;
   o->timeout_ms = DEFAULT_TIMEOUT_MS;
-  enum { OPT_SERVER = 1000, OPT_ENTITY_ID, OPT_USER, OPT_PASSWORD_FILE, OPT_KEYSTORE,
-         OPT_DEVICE_KEY, OPT_MODE, OPT_MIN_OPS, OPT_MIN_MEM_KIB, OPT_MAX_OPS, OPT_MAX_MEM_KIB,
-         OPT_TIMEOUT_MS };
+  enum {
+    OPT_SERVER = 1000,
+    OPT_ENTITY_ID,
+    OPT_USER,
+    OPT_PASSWORD_FILE,
+    OPT_KEYSTORE,
+    OPT_DEVICE_KEY,
+    OPT_MODE,
+    OPT_MIN_OPS,
+    OPT_MIN_MEM_KIB,
+    OPT_MAX_OPS,
+    OPT_MAX_MEM_KIB,
+    OPT_TIMEOUT_MS
+  };
   static const struct option longopts[] = {
       {"help", no_argument, NULL, 'h'},
       {"server", required_argument, NULL, OPT_SERVER},
@@ -75,41 +86,41 @@ static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
     uint64_t num = 0;
     int rc = 0;
     switch (opt) {
-      case 'h': gateway_usage(stdout); return -1;
-      case OPT_SERVER: o->server = optarg; break;
-      case OPT_ENTITY_ID: o->entity_id = optarg; break;
-      case OPT_USER: o->user_id = optarg; break;
-      case OPT_PASSWORD_FILE: o->password_file = optarg; break;
-      case OPT_KEYSTORE: o->keystore = optarg; break;
-      case OPT_DEVICE_KEY: o->device_key = optarg; break;
-      case OPT_MODE:
-        if (gateway_mode_parse(optarg, &o->mode) != 0) {
-          return usage_error("--mode must be pn-gw or pne-pn-gw", optarg);
-        }
-        break;
-      case OPT_MIN_OPS:
-        rc = cli_parse_u64("--min-ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num);
-        o->min_ops = (uint32_t)num;
-        break;
-      case OPT_MIN_MEM_KIB:
-        rc = cli_parse_u64("--min-mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
-                           &num);
-        o->min_mem_kib = (uint32_t)num;
-        break;
-      case OPT_MAX_OPS:
-        rc = cli_parse_u64("--max-ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num);
-        o->max_ops = (uint32_t)num;
-        break;
-      case OPT_MAX_MEM_KIB:
-        rc = cli_parse_u64("--max-mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
-                           &num);
-        o->max_mem_kib = (uint32_t)num;
-        break;
-      case OPT_TIMEOUT_MS:
-        rc = cli_parse_u64("--timeout-ms", optarg, 1, 86400000u, &num);
-        o->timeout_ms = num;
-        break;
-      default: return usage_error("unknown option or missing value", argv[optind - 1]);
+    case 'h': gateway_usage(stdout); return -1;
+    case OPT_SERVER: o->server = optarg; break;
+    case OPT_ENTITY_ID: o->entity_id = optarg; break;
+    case OPT_USER: o->user_id = optarg; break;
+    case OPT_PASSWORD_FILE: o->password_file = optarg; break;
+    case OPT_KEYSTORE: o->keystore = optarg; break;
+    case OPT_DEVICE_KEY: o->device_key = optarg; break;
+    case OPT_MODE:
+      if (gateway_mode_parse(optarg, &o->mode) != 0) {
+        return usage_error("--mode must be pn-gw or pne-pn-gw", optarg);
+      }
+      break;
+    case OPT_MIN_OPS:
+      rc = cli_parse_u64("--min-ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num);
+      o->min_ops = (uint32_t)num;
+      break;
+    case OPT_MIN_MEM_KIB:
+      rc = cli_parse_u64("--min-mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
+                         &num);
+      o->min_mem_kib = (uint32_t)num;
+      break;
+    case OPT_MAX_OPS:
+      rc = cli_parse_u64("--max-ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num);
+      o->max_ops = (uint32_t)num;
+      break;
+    case OPT_MAX_MEM_KIB:
+      rc = cli_parse_u64("--max-mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
+                         &num);
+      o->max_mem_kib = (uint32_t)num;
+      break;
+    case OPT_TIMEOUT_MS:
+      rc = cli_parse_u64("--timeout-ms", optarg, 1, 86400000u, &num);
+      o->timeout_ms = num;
+      break;
+    default: return usage_error("unknown option or missing value", argv[optind - 1]);
     }
     if (rc != 0) {
       fprintf(stderr, "Try 'cpns-gateway --help'.\n");
@@ -157,11 +168,9 @@ static int check_identifier(const char *opt, const char *value, int is_entity) {
     rv = CPNS_ERR_ID_TOO_LONG;
     err.offset = sizeof norm;
   } else if (is_entity) {
-    rv = cpns_entity_id_normalize((const uint8_t *)value, len, norm, sizeof norm, &written,
-                                  &err);
+    rv = cpns_entity_id_normalize((const uint8_t *)value, len, norm, sizeof norm, &written, &err);
   } else {
-    rv = cpns_user_id_normalize((const uint8_t *)value, len, norm, sizeof norm, &written,
-                                &err);
+    rv = cpns_user_id_normalize((const uint8_t *)value, len, norm, sizeof norm, &written, &err);
   }
   if (rv == 0) {
     return 0;
@@ -214,8 +223,8 @@ static int keystore_dir_check(const char *path) {
     return GW_EXIT_LOCAL;
   }
   if (access(dir, W_OK | X_OK) != 0) {
-    fprintf(stderr, "cpns-gateway: cannot write the key store %s: directory %s: %s\n", path,
-            dir, strerror(errno));
+    fprintf(stderr, "cpns-gateway: cannot write the key store %s: directory %s: %s\n", path, dir,
+            strerror(errno));
     return GW_EXIT_LOCAL;
   }
   return 0;
@@ -232,13 +241,17 @@ static int report_refusal(int result, const assign_opts *o) {
                     "(too many failed attempts for this user, or busy)\n");
     break;
   case CPNS_RESULT_ENTITY_CONFLICT:
-    fprintf(stderr, "cpns-gateway: the server refused: entity %s already belongs to "
-                    "another user\n", o->entity_id);
+    fprintf(stderr,
+            "cpns-gateway: the server refused: entity %s already belongs to "
+            "another user\n",
+            o->entity_id);
     break;
   case CPNS_RESULT_UNSUPPORTED_VERSION:
   case CPNS_RESULT_UNSUPPORTED_SUITE:
-    fprintf(stderr, "cpns-gateway: the server refused: it does not speak this protocol "
-                    "version or cipher suite (%s)\n", cpns_result_name(result));
+    fprintf(stderr,
+            "cpns-gateway: the server refused: it does not speak this protocol "
+            "version or cipher suite (%s)\n",
+            cpns_result_name(result));
     break;
   case CPNS_RESULT_BAD_REQUEST:
     fprintf(stderr, "cpns-gateway: the server refused the request as malformed (badRequest)\n");
@@ -247,9 +260,7 @@ static int report_refusal(int result, const assign_opts *o) {
     fprintf(stderr, "cpns-gateway: the server failed to complete the assignment "
                     "(serverError); no key was assigned\n");
     break;
-  default:
-    fprintf(stderr, "cpns-gateway: the server refused with result %d\n", result);
-    break;
+  default: fprintf(stderr, "cpns-gateway: the server refused with result %d\n", result); break;
   }
   return GW_EXIT_REFUSED;
 }
@@ -269,8 +280,9 @@ static void report_kdf_refusal(const cpns_gateway *gw, const assign_opts *o) {
       why = "above this gateway's limits";
     }
   }
-  fprintf(stderr, "cpns-gateway: refusing the server's key derivation parameters%s: %s "
-                  "(--min-ops %u, --max-ops %u, --min-mem-kib %u, --max-mem-kib %u)\n",
+  fprintf(stderr,
+          "cpns-gateway: refusing the server's key derivation parameters%s: %s "
+          "(--min-ops %u, --max-ops %u, --min-mem-kib %u, --max-mem-kib %u)\n",
           asked, why, (unsigned)o->min_ops, (unsigned)o->max_ops, (unsigned)o->min_mem_kib,
           (unsigned)o->max_mem_kib);
 }
@@ -284,8 +296,7 @@ static int report_failure(const cpns_gateway *gw, const assign_opts *o) {
     printf("result: %s\n", cpns_result_name(result));
   }
   switch (err) {
-  case CPNS_ERR_REFUSED:
-    return report_refusal(result, o);
+  case CPNS_ERR_REFUSED: return report_refusal(result, o);
   case CPNS_ERR_TIMEOUT:
     fprintf(stderr, "cpns-gateway: the server did not answer within %llu ms\n",
             (unsigned long long)o->timeout_ms);
@@ -294,9 +305,7 @@ static int report_failure(const cpns_gateway *gw, const assign_opts *o) {
     fprintf(stderr, "cpns-gateway: the server closed the connection before the exchange "
                     "finished\n");
     return GW_EXIT_NETWORK;
-  case CPNS_ERR_KDF_PARAMS:
-    report_kdf_refusal(gw, o);
-    return GW_EXIT_PROTOCOL;
+  case CPNS_ERR_KDF_PARAMS: report_kdf_refusal(gw, o); return GW_EXIT_PROTOCOL;
   case CPNS_ERR_SIGNATURE:
     fprintf(stderr, "cpns-gateway: the server could not prove it knows the password "
                     "(bad signature); nothing stored\n");
@@ -307,8 +316,7 @@ static int report_failure(const cpns_gateway *gw, const assign_opts *o) {
     return GW_EXIT_PROTOCOL;
   case CPNS_ERR_KDF:
   case CPNS_ERR_NOMEM:
-    fprintf(stderr, "cpns-gateway: key derivation failed on this device: %s\n",
-            cpns_strerror(err));
+    fprintf(stderr, "cpns-gateway: key derivation failed on this device: %s\n", cpns_strerror(err));
     return GW_EXIT_LOCAL;
   default:
     fprintf(stderr, "cpns-gateway: protocol error: %s\n", cpns_strerror(err));
@@ -344,20 +352,20 @@ static int store_result(const cpns_gateway *gw, const assign_opts *o, const uint
   char key_id_hex[2 * CPNS_KEY_ID_LEN + 1];
   cli_hex(key_id_hex, e->key_id, CPNS_KEY_ID_LEN);
   rv = cpns_keystore_save(o->keystore, e, device_key);
-  sodium_free(e);  /* wipes the EUKey */
+  sodium_free(e); /* wipes the EUKey */
   printf("result: success\nkeyId: %s\n", key_id_hex);
   if (rv != 0) {
-    fprintf(stderr, "cpns-gateway: the server assigned key %s but it cannot be stored in "
-                    "%s: %s (%s)\n", key_id_hex, o->keystore, cpns_strerror(rv),
-            strerror(errno));
+    fprintf(stderr,
+            "cpns-gateway: the server assigned key %s but it cannot be stored in "
+            "%s: %s (%s)\n",
+            key_id_hex, o->keystore, cpns_strerror(rv), strerror(errno));
     return GW_EXIT_LOCAL;
   }
   return GW_EXIT_OK;
 }
 
 /* The exchange proper, once options, password and device key are at hand. */
-static int run_assign(const assign_opts *o, uint8_t *pw, size_t pw_len,
-                      const uint8_t *device_key) {
+static int run_assign(const assign_opts *o, uint8_t *pw, size_t pw_len, const uint8_t *device_key) {
   char host[256], port[8];
   if (cli_split_host_port(o->server, host, sizeof host, port, sizeof port) != 0) {
     return usage_error("--server must be HOST:PORT or [IPv6]:PORT", o->server);
@@ -378,7 +386,7 @@ static int run_assign(const assign_opts *o, uint8_t *pw, size_t pw_len,
   s.reply_timeout_ms = o->timeout_ms;
   cpns_gateway *gw = NULL;
   int rv = cpns_gateway_new(&gw, &s, NULL, cli_now_ms());
-  sodium_memzero(pw, pw_len);  /* the engine has its own guarded copy */
+  sodium_memzero(pw, pw_len); /* the engine has its own guarded copy */
   if (rv != 0) {
     fprintf(stderr, "cpns-gateway: cannot start the exchange: %s\n", cpns_strerror(rv));
     return rv == CPNS_ERR_NOMEM ? GW_EXIT_LOCAL : GW_EXIT_USAGE;
@@ -392,7 +400,7 @@ static int run_assign(const assign_opts *o, uint8_t *pw, size_t pw_len,
     close(fd);
     if (code == 0) {
       code = cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE ? store_result(gw, o, device_key)
-                                                              : report_failure(gw, o);
+                                                             : report_failure(gw, o);
     }
   }
   cpns_gateway_del(gw);
@@ -403,7 +411,7 @@ int gateway_assign_main(int argc, char **argv) {
   assign_opts o;
   int rc = parse_assign_opts(argc, argv, &o);
   if (rc != 0) {
-    return rc < 0 ? GW_EXIT_OK : rc;  /* -1: --help was printed */
+    return rc < 0 ? GW_EXIT_OK : rc; /* -1: --help was printed */
   }
   if ((rc = check_identifier("--entity-id", o.entity_id, 1)) != 0 ||
       (rc = check_identifier("--user", o.user_id, 0)) != 0) {

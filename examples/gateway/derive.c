@@ -21,7 +21,7 @@
 typedef struct derive_job {
   cpns_gateway *gw;
   int rv;
-  int wake_fd;  /* written once when the derive step has finished */
+  int wake_fd; /* written once when the derive step has finished */
 } derive_job;
 
 static void *derive_worker(void *arg) {
@@ -54,7 +54,7 @@ static void wait_for_worker(int fd, int spinner, const char *what, uint64_t star
       return;
     }
     if (rc < 0 && errno != EINTR) {
-      return;  /* cannot wait politely; pthread_join() still waits */
+      return; /* cannot wait politely; pthread_join() still waits */
     }
     if (spinner) {
       double secs = (double)(cli_now_ms() - start) / 1000.0;
@@ -87,7 +87,7 @@ int gateway_derive(cpns_gateway *gw) {
   pthread_t thread;
   derive_job job = {.gw = gw, .rv = 0, .wake_fd = -1};
   if (pipe(pipefd) != 0) {
-    rv = cpns_gateway_derive(gw, cli_now_ms());  /* no progress, same result */
+    rv = cpns_gateway_derive(gw, cli_now_ms()); /* no progress, same result */
   } else {
     job.wake_fd = pipefd[1];
     if (pthread_create(&thread, NULL, derive_worker, &job) != 0) {

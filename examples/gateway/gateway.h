@@ -13,12 +13,12 @@
 /* Exit codes: documented in --help and cpns-gateway(1); scripts rely on them. */
 enum gateway_exit {
   GW_EXIT_OK = 0,
-  GW_EXIT_USAGE = 2,     /* bad command line or identifier */
-  GW_EXIT_AUTH = 3,      /* authenticationFailed: unknown user or wrong password */
-  GW_EXIT_REFUSED = 4,   /* any other result: tryLater, entityConflict, ... */
-  GW_EXIT_NETWORK = 5,   /* cannot connect, connection lost, no answer in time */
-  GW_EXIT_PROTOCOL = 6,  /* the server's messages are invalid or unacceptable */
-  GW_EXIT_LOCAL = 7      /* key store, device key, password file, memory */
+  GW_EXIT_USAGE = 2,    /* bad command line or identifier */
+  GW_EXIT_AUTH = 3,     /* authenticationFailed: unknown user or wrong password */
+  GW_EXIT_REFUSED = 4,  /* any other result: tryLater, entityConflict, ... */
+  GW_EXIT_NETWORK = 5,  /* cannot connect, connection lost, no answer in time */
+  GW_EXIT_PROTOCOL = 6, /* the server's messages are invalid or unacceptable */
+  GW_EXIT_LOCAL = 7     /* key store, device key, password file, memory */
 };
 
 /* `cpns-gateway assign ...` (assign.c); argv[0] is "assign". */

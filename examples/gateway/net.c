@@ -72,8 +72,8 @@ static int connect_one(const struct addrinfo *ai, uint64_t deadline) {
     return -1;
   }
   int flags = fcntl(fd, F_GETFL);
-  int rc = flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -1
-                                                                   : connect_wait(fd, ai, deadline);
+  int rc =
+      flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -1 : connect_wait(fd, ai, deadline);
   if (rc != 0) {
     int saved = errno;
     close(fd);
@@ -201,20 +201,15 @@ int gateway_exchange(cpns_gateway *gw, int fd, uint64_t io_timeout_ms) {
   for (;;) {
     int rc = 0;
     switch (cpns_gateway_get_state(gw)) {
-    case CPNS_GATEWAY_SEND:
-      rc = do_send(gw, fd, io_timeout_ms);
-      break;
-    case CPNS_GATEWAY_RECEIVE:
-      rc = do_receive(gw, fd);
-      break;
+    case CPNS_GATEWAY_SEND: rc = do_send(gw, fd, io_timeout_ms); break;
+    case CPNS_GATEWAY_RECEIVE: rc = do_receive(gw, fd); break;
     case CPNS_GATEWAY_DERIVE:
       /* A failure moves the engine to FAILED; the caller reports it. */
       (void)gateway_derive(gw);
       break;
     case CPNS_GATEWAY_DONE:
     case CPNS_GATEWAY_FAILED:
-    default:
-      return 0;
+    default: return 0;
     }
     if (rc != 0) {
       return rc;

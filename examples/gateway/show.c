@@ -16,7 +16,8 @@
 #include "examples/common/cli.h"
 
 /* ": <errno text>" after CPNS_ERR_IO (the library leaves errno set), else "". */
-#define IO_DETAIL(rv) ((rv) == CPNS_ERR_IO ? ": " : ""), ((rv) == CPNS_ERR_IO ? strerror(errno) : "")
+#define IO_DETAIL(rv)                                                                              \
+  ((rv) == CPNS_ERR_IO ? ": " : ""), ((rv) == CPNS_ERR_IO ? strerror(errno) : "")
 
 static int show_usage_error(const char *msg, const char *arg) {
   fprintf(stderr, "cpns-gateway show: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
@@ -67,11 +68,11 @@ int gateway_show_main(int argc, char **argv) {
   int opt;
   while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (opt) {
-      case 'h': gateway_usage(stdout); return GW_EXIT_OK;
-      case OPT_REVEAL_KEY: reveal = 1; break;
-      case OPT_KEYSTORE: keystore = optarg; break;
-      case OPT_DEVICE_KEY: device_key_path = optarg; break;
-      default: return show_usage_error("unknown option or missing value", argv[optind - 1]);
+    case 'h': gateway_usage(stdout); return GW_EXIT_OK;
+    case OPT_REVEAL_KEY: reveal = 1; break;
+    case OPT_KEYSTORE: keystore = optarg; break;
+    case OPT_DEVICE_KEY: device_key_path = optarg; break;
+    default: return show_usage_error("unknown option or missing value", argv[optind - 1]);
     }
   }
   if (optind < argc) {
@@ -98,8 +99,8 @@ int gateway_show_main(int argc, char **argv) {
   }
   rv = cpns_keystore_load(e, keystore, device_key);
   if (rv != 0) {
-    fprintf(stderr, "cpns-gateway: cannot open key store %s: %s%s%s\n", keystore,
-            cpns_strerror(rv), IO_DETAIL(rv));
+    fprintf(stderr, "cpns-gateway: cannot open key store %s: %s%s%s\n", keystore, cpns_strerror(rv),
+            IO_DETAIL(rv));
     goto out;
   }
   print_entry(e, reveal);

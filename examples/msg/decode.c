@@ -20,32 +20,32 @@
 #define READ_CAP (64 * 1024)
 
 static int usage(void) {
-  fprintf(stderr,
-          "usage: cpns-msg decode [--transcript] [--hex] [--max-len N] FILE|-\n");
+  fprintf(stderr, "usage: cpns-msg decode [--transcript] [--hex] [--max-len N] FILE|-\n");
   return 2;
 }
 
 /* What a rejection says about each level: 1 yes, 0 no, -1 not reached. */
 static void verdict(int rc, int *der, int *module) {
   switch (rc) {
-  case CPNS_ERR_DER_TRUNCATED: case CPNS_ERR_DER_INDEFINITE_LENGTH:
-  case CPNS_ERR_DER_NON_MINIMAL_LENGTH: case CPNS_ERR_DER_HIGH_TAG_FORM:
-  case CPNS_ERR_DER_TOO_DEEP: case CPNS_ERR_DER_TRAILING_BYTES:
-    *der = 0, *module = -1;
-    return;
-  case CPNS_ERR_DER_CONSTRUCTED_STRING: case CPNS_ERR_DER_NON_MINIMAL_INTEGER:
+  case CPNS_ERR_DER_TRUNCATED:
+  case CPNS_ERR_DER_INDEFINITE_LENGTH:
+  case CPNS_ERR_DER_NON_MINIMAL_LENGTH:
+  case CPNS_ERR_DER_HIGH_TAG_FORM:
+  case CPNS_ERR_DER_TOO_DEEP:
+  case CPNS_ERR_DER_TRAILING_BYTES: *der = 0, *module = -1; return;
+  case CPNS_ERR_DER_CONSTRUCTED_STRING:
+  case CPNS_ERR_DER_NON_MINIMAL_INTEGER:
   case CPNS_ERR_DER_NON_CANONICAL:
     *der = 0, *module = 1; /* the value is fine, its encoding is not DER */
     return;
-  case CPNS_ERR_DECODE: case CPNS_ERR_WRONG_CHOICE:
+  case CPNS_ERR_DECODE:
+  case CPNS_ERR_WRONG_CHOICE:
     *der = -1, *module = 0; /* well-formed TLVs that do not fit the module */
     return;
-  case CPNS_ERR_CONSTRAINT: case CPNS_ERR_EXTENSION_PRESENT:
-  case CPNS_ERR_UNKNOWN_ENUM:
-    *der = -1, *module = 0;
-    return;
-  default:
-    *der = -1, *module = -1;
+  case CPNS_ERR_CONSTRAINT:
+  case CPNS_ERR_EXTENSION_PRESENT:
+  case CPNS_ERR_UNKNOWN_ENUM: *der = -1, *module = 0; return;
+  default: *der = -1, *module = -1;
   }
 }
 
@@ -64,10 +64,12 @@ static long read_input(const char *path, uint8_t *buf, size_t cap) {
   n = fread(buf, 1, cap, f);
   if (ferror(f)) {
     fprintf(stderr, "cpns-msg: %s: read error\n", path);
-    if (f != stdin) fclose(f);
+    if (f != stdin)
+      fclose(f);
     return -1;
   }
-  if (f != stdin) fclose(f);
+  if (f != stdin)
+    fclose(f);
   return (long)n;
 }
 
@@ -77,11 +79,16 @@ static long unhex(uint8_t *buf, size_t len) {
   int hi = -1;
   for (i = 0; i < len; i++) {
     int c = buf[i], v;
-    if (isspace(c)) continue;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else return -1;
+    if (isspace(c))
+      continue;
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
+    else
+      return -1;
     if (hi < 0) {
       hi = v;
     } else {
@@ -103,15 +110,15 @@ static int print_transcript(const cpns_auth_transcript *t) {
       continue;
     }
     printf(" 0x"); /* outside int32_t: its two's complement contents */
-    for (size_t j = 0; j < len; j++) printf("%02x", t->offered_suites_wide.octets[used + j]);
+    for (size_t j = 0; j < len; j++)
+      printf("%02x", t->offered_suites_wide.octets[used + j]);
     used += len;
   }
-  printf("\nsuite: %d\nrealm: %.*s\nentityId: %.*s\nuserId: %.*s\nmode: %d\n",
-         (int)t->suite, (int)t->realm_len, (const char *)t->realm,
-         (int)t->entity_id_len, (const char *)t->entity_id, (int)t->user_id_len,
-         (const char *)t->user_id, (int)t->mode);
-  printf("kdfParams.opsLimit: %lu\nkdfParams.memLimitKiB: %lu\n",
-         (unsigned long)t->kdf.ops_limit, (unsigned long)t->kdf.mem_limit_kib);
+  printf("\nsuite: %d\nrealm: %.*s\nentityId: %.*s\nuserId: %.*s\nmode: %d\n", (int)t->suite,
+         (int)t->realm_len, (const char *)t->realm, (int)t->entity_id_len,
+         (const char *)t->entity_id, (int)t->user_id_len, (const char *)t->user_id, (int)t->mode);
+  printf("kdfParams.opsLimit: %lu\nkdfParams.memLimitKiB: %lu\n", (unsigned long)t->kdf.ops_limit,
+         (unsigned long)t->kdf.mem_limit_kib);
   return 0;
 }
 
@@ -133,28 +140,32 @@ int msg_decode_main(int argc, char **argv) {
   optind = 1;
   while ((i = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (i) {
-      case 'h':
-        printf("usage: cpns-msg decode [--transcript] [--hex] [--max-len N] FILE|-\n"
-               "Strictly decodes one DER CpnsPdu from FILE (or standard input),\n"
-               "prints it and exits 0, or prints why it is rejected and exits 1.\n"
-               "  --transcript  decode an AuthTranscript (AuthMessage) instead\n"
-               "  --hex         the input is hexadecimal text\n"
-               "  --max-len N   longest accepted input (default %d octets)\n",
-               CPNS_PDU_MAX_DEFAULT);
-        return 0;
-      case 't': transcript = 1; break;
-      case 'x': hex = 1; break;
-      case 'm':
-        if (cli_parse_u64("--max-len", optarg, 1, READ_CAP, &max_len) != 0) return usage();
-        limits.max_len = (size_t)max_len;
-        break;
-      default: return usage();
+    case 'h':
+      printf("usage: cpns-msg decode [--transcript] [--hex] [--max-len N] FILE|-\n"
+             "Strictly decodes one DER CpnsPdu from FILE (or standard input),\n"
+             "prints it and exits 0, or prints why it is rejected and exits 1.\n"
+             "  --transcript  decode an AuthTranscript (AuthMessage) instead\n"
+             "  --hex         the input is hexadecimal text\n"
+             "  --max-len N   longest accepted input (default %d octets)\n",
+             CPNS_PDU_MAX_DEFAULT);
+      return 0;
+    case 't': transcript = 1; break;
+    case 'x': hex = 1; break;
+    case 'm':
+      if (cli_parse_u64("--max-len", optarg, 1, READ_CAP, &max_len) != 0)
+        return usage();
+      limits.max_len = (size_t)max_len;
+      break;
+    default: return usage();
     }
   }
-  if (optind + 1 == argc) path = argv[optind];
-  if (!path) return usage();
+  if (optind + 1 == argc)
+    path = argv[optind];
+  if (!path)
+    return usage();
   n = read_input(path, buf, sizeof(buf));
-  if (n < 0) return 2;
+  if (n < 0)
+    return 2;
   if (hex && (n = unhex(buf, (size_t)n)) < 0) {
     fprintf(stderr, "cpns-msg: %s: not hexadecimal text\n", path);
     return 2;
@@ -171,8 +182,7 @@ int msg_decode_main(int argc, char **argv) {
     cpns_pdu pdu;
     rc = cpns_pdu_decode(&pdu, buf, (size_t)n, &limits);
     if (rc == 0) {
-      int sem = pdu.type == CPNS_PDU_KEY_REQUEST
-                    ? cpns_key_request_validate(&pdu.u.key_request)
+      int sem = pdu.type == CPNS_PDU_KEY_REQUEST ? cpns_key_request_validate(&pdu.u.key_request)
                 : pdu.type == CPNS_PDU_KEY_DELIVERY
                     ? cpns_key_delivery_validate(&pdu.u.key_delivery)
                     : 0;
@@ -182,7 +192,8 @@ int msg_decode_main(int argc, char **argv) {
       else
         printf("valid per PROTOCOL.md (identifiers, consistency): no: %s (%s, %d)\n",
                cpns_strerror(sem), cpns_error_name(sem), sem);
-      if (cpns_pdu_format(&pdu, text, sizeof(text)) != 0) return 2;
+      if (cpns_pdu_format(&pdu, text, sizeof(text)) != 0)
+        return 2;
       fputs(text, stdout);
       return 0;
     }

@@ -11,9 +11,8 @@
 #include "examples/common/cli.h"
 #include "examples/msg/msg.h"
 
-typedef int (*normalize_fn)(const uint8_t *in, size_t inlen, uint8_t *out,
-                            size_t outlen, size_t *outlen_written,
-                            cpns_ident_error *err);
+typedef int (*normalize_fn)(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen,
+                            size_t *outlen_written, cpns_ident_error *err);
 
 static int usage(void) {
   fprintf(stderr, "usage: cpns-msg id entity|user STRING\n");

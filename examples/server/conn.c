@@ -60,9 +60,12 @@
 /* Frees what conn_free() keeps for reuse; any of them may be NULL when conn
  * setup ran out of memory. */
 void conn_release(conn *c) {
-  if (c->ev_read != NULL) event_free(c->ev_read);
-  if (c->ev_write != NULL) event_free(c->ev_write);
-  if (c->ev_timer != NULL) event_free(c->ev_timer);
+  if (c->ev_read != NULL)
+    event_free(c->ev_read);
+  if (c->ev_write != NULL)
+    event_free(c->ev_write);
+  if (c->ev_timer != NULL)
+    event_free(c->ev_timer);
   free(c->out);
   free(c);
 }
@@ -167,8 +170,8 @@ void conn_finish(conn *c) {
   info.peer = c->peer;
   info.result = -1;
   if (c->session != NULL) {
-    cpns_server_session_get_ids(c->session, &info.entity_id, &info.entity_id_len,
-                                &info.user_id, &info.user_id_len);
+    cpns_server_session_get_ids(c->session, &info.entity_id, &info.entity_id_len, &info.user_id,
+                                &info.user_id_len);
     cpns_result result;
     if (cpns_server_session_get_result(c->session, &result) == 0) {
       info.result = (int)result;
@@ -182,9 +185,12 @@ void conn_finish(conn *c) {
   if (c->lockout_counted) {
     conn_end_attempt(c, NULL); /* closed before an answer: nobody waits for it */
   }
-  if (c->ev_read != NULL) event_del(c->ev_read);
-  if (c->ev_write != NULL) event_del(c->ev_write);
-  if (c->ev_timer != NULL) event_del(c->ev_timer);
+  if (c->ev_read != NULL)
+    event_del(c->ev_read);
+  if (c->ev_write != NULL)
+    event_del(c->ev_write);
+  if (c->ev_timer != NULL)
+    event_del(c->ev_timer);
   evutil_closesocket(c->fd);
   c->fd = -1;
   server_addrlimit_release(srv->addrs, &c->addr);
@@ -264,9 +270,9 @@ static int conn_submit_store(conn *c, uint64_t now) {
   job->user_id_len = a.user_id_norm_len;
   memcpy(job->user_id, a.user_id_norm, a.user_id_norm_len);
   memcpy(job->key_id, a.key_id, CPNS_KEY_ID_LEN);
-  if (cpns_crypto_eukey_seal(job->sealed_eukey, a.eukey, srv->cfg->keys->master_key, a.entity_id_norm,
-                      a.entity_id_norm_len, a.user_id_norm, a.user_id_norm_len,
-                      a.key_id) != 0) {
+  if (cpns_crypto_eukey_seal(job->sealed_eukey, a.eukey, srv->cfg->keys->master_key,
+                             a.entity_id_norm, a.entity_id_norm_len, a.user_id_norm,
+                             a.user_id_norm_len, a.key_id) != 0) {
     goto fail;
   }
   c->store_pending = 1;
@@ -289,7 +295,8 @@ static void conn_arm_timer(conn *c, uint64_t now) {
     return;
   }
   uint64_t delay = expiry > now ? expiry - now : 0;
-  struct timeval tv = {.tv_sec = (time_t)(delay / 1000), .tv_usec = (suseconds_t)(delay % 1000) * 1000};
+  struct timeval tv = {.tv_sec = (time_t)(delay / 1000),
+                       .tv_usec = (suseconds_t)(delay % 1000) * 1000};
   event_add(c->ev_timer, &tv);
 }
 
@@ -367,9 +374,9 @@ static int conn_start_session(conn *c) {
   if (c->out == NULL) {
     c->out = malloc(CPNS_PDU_MAX_ENCODED); /* a spare conn still has one */
   }
-  int rc = c->out == NULL ? CPNS_ERR_NOMEM
-                          : cpns_server_session_new(&c->session, &c->srv->settings, NULL,
-                                                    c->started_ms);
+  int rc = c->out == NULL
+               ? CPNS_ERR_NOMEM
+               : cpns_server_session_new(&c->session, &c->srv->settings, NULL, c->started_ms);
   if (rc != 0) {
     c->error = rc;
     return -1;

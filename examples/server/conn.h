@@ -31,12 +31,12 @@ typedef struct conn {
                                    connections cost no engine memory */
   uint8_t *out;                 /* CPNS_PDU_MAX_ENCODED octets, with the session */
   uint64_t started_ms;
-  int store_pending;    /* a job is with the store thread */
-  int lockout_counted;  /* a lockout attempt begun and not ended */
-  int proof_ok;         /* the peer's proof verified (the engine asked to store) */
-  int closed;           /* logged and socket closed; freed when the job returns */
-  int error;            /* why the engine closed, for the log */
-  const char *reason;   /* why we closed, for the log (overrides error) */
+  int store_pending;   /* a job is with the store thread */
+  int lockout_counted; /* a lockout attempt begun and not ended */
+  int proof_ok;        /* the peer's proof verified (the engine asked to store) */
+  int closed;          /* logged and socket closed; freed when the job returns */
+  int error;           /* why the engine closed, for the log */
+  const char *reason;  /* why we closed, for the log (overrides error) */
   server_addr_key addr;
   size_t out_len, out_off;
   char peer[INET6_ADDRSTRLEN + 8];
@@ -48,7 +48,7 @@ struct server {
   struct event_base *base;
   struct evconnlistener *listener;
   struct event *ev_sigint, *ev_sigterm, *ev_store_done, *ev_grace, *ev_accept_pause;
-  int wake_pipe[2];       /* store thread -> loop; the loop's base needs no locks */
+  int wake_pipe[2]; /* store thread -> loop; the loop's base needs no locks */
   /* Work deferred to the end of the current pass of the loop: the pass's
    * log lines in one write(), its assignments in one store hand-over, its
    * credential lookups in one read transaction. */
@@ -60,11 +60,11 @@ struct server {
   server_addrlimit *addrs;
   server_ratelimit *sources; /* first KeyRequests per source */
   struct event *ev_lockout_maintain;
-  cpns_credential *cred;  /* scratch record for lookups, guarded memory */
-  cpns_secpool *secpool;  /* every session's secrets: no mmap per connection */
+  cpns_credential *cred; /* scratch record for lookups, guarded memory */
+  cpns_secpool *secpool; /* every session's secrets: no mmap per connection */
   conn *conns;
   size_t nconns;
-  conn *spare;            /* see CONN_SPARE_MAX, linked by next */
+  conn *spare; /* see CONN_SPARE_MAX, linked by next */
   size_t nspare;
   int shutting_down;
 };

@@ -38,40 +38,38 @@ struct server_db {
  * blocked by our own writer, so this costs nothing in normal operation. */
 #define READER_BUSY_TIMEOUT_MS 2
 
-static const char SCHEMA_V1[] =
-    "CREATE TABLE users ("
-    " user_id TEXT PRIMARY KEY NOT NULL,"
-    " credential BLOB NOT NULL,"
-    " created_at INTEGER NOT NULL"
-    ") WITHOUT ROWID;"
-    "CREATE TABLE assignments ("
-    " entity_id TEXT PRIMARY KEY NOT NULL,"
-    " user_id TEXT NOT NULL,"
-    " mode INTEGER NOT NULL,"
-    " key_id BLOB NOT NULL,"
-    " sealed_eukey BLOB NOT NULL,"
-    " assigned_at INTEGER NOT NULL"
-    ") WITHOUT ROWID;"
-    "CREATE INDEX assignments_by_user ON assignments(user_id);"
-    "PRAGMA user_version = 1;";
+static const char SCHEMA_V1[] = "CREATE TABLE users ("
+                                " user_id TEXT PRIMARY KEY NOT NULL,"
+                                " credential BLOB NOT NULL,"
+                                " created_at INTEGER NOT NULL"
+                                ") WITHOUT ROWID;"
+                                "CREATE TABLE assignments ("
+                                " entity_id TEXT PRIMARY KEY NOT NULL,"
+                                " user_id TEXT NOT NULL,"
+                                " mode INTEGER NOT NULL,"
+                                " key_id BLOB NOT NULL,"
+                                " sealed_eukey BLOB NOT NULL,"
+                                " assigned_at INTEGER NOT NULL"
+                                ") WITHOUT ROWID;"
+                                "CREATE INDEX assignments_by_user ON assignments(user_id);"
+                                "PRAGMA user_version = 1;";
 
 /* Version 2: users.credential holds sealed records; settings holds the
  * enrollment defaults. Tables that join this step are created here too;
  * upgrade_to_v2() seals the records and sets the version. */
-static const char SCHEMA_V2_STEP[] =
-    "CREATE TABLE settings ("
-    " name TEXT PRIMARY KEY NOT NULL,"
-    " value INTEGER NOT NULL"
-    ") WITHOUT ROWID;"
-    /* Per normalized User ID, known or not, the failures since its last
-     * success, in wall-clock ms since the epoch so a restart keeps them
-     * (lockout.h). */
-    "CREATE TABLE lockout ("
-    " user_id TEXT PRIMARY KEY NOT NULL,"
-    " failures INTEGER NOT NULL,"
-    " last_failure_ms INTEGER NOT NULL,"
-    " blocked_until_ms INTEGER NOT NULL"
-    ") WITHOUT ROWID;";
+static const char SCHEMA_V2_STEP[] = "CREATE TABLE settings ("
+                                     " name TEXT PRIMARY KEY NOT NULL,"
+                                     " value INTEGER NOT NULL"
+                                     ") WITHOUT ROWID;"
+                                     /* Per normalized User ID, known or not, the failures since its
+                                      * last success, in wall-clock ms since the epoch so a restart
+                                      * keeps them (lockout.h). */
+                                     "CREATE TABLE lockout ("
+                                     " user_id TEXT PRIMARY KEY NOT NULL,"
+                                     " failures INTEGER NOT NULL,"
+                                     " last_failure_ms INTEGER NOT NULL,"
+                                     " blocked_until_ms INTEGER NOT NULL"
+                                     ") WITHOUT ROWID;";
 
 static const char SETTING_OPS[] = "enroll_ops_limit";
 static const char SETTING_MEM[] = "enroll_mem_limit_kib";
@@ -140,8 +138,8 @@ static int put_setting(server_db *db, const char *name, uint32_t value) {
 static int get_setting(server_db *db, const char *name, uint32_t *value) {
   sqlite3_stmt *st = NULL;
   int rc = -1;
-  if (sqlite3_prepare_v2(db->conn, "SELECT value FROM settings WHERE name = ?1", -1, &st,
-                         NULL) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db->conn, "SELECT value FROM settings WHERE name = ?1", -1, &st, NULL) !=
+      SQLITE_OK) {
     report(db, "reading a setting");
     return -1;
   }
@@ -186,8 +184,8 @@ static int seal_plain_records(server_db *db, const char *path) {
                          "SELECT user_id, credential FROM users WHERE user_id > ?1"
                          " ORDER BY user_id LIMIT 1",
                          -1, &next, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(db->conn, "UPDATE users SET credential = ?2 WHERE user_id = ?1", -1,
-                         &put, NULL) != SQLITE_OK) {
+      sqlite3_prepare_v2(db->conn, "UPDATE users SET credential = ?2 WHERE user_id = ?1", -1, &put,
+                         NULL) != SQLITE_OK) {
     report(db, "upgrading the credential records");
     goto out;
   }
@@ -213,8 +211,9 @@ static int seal_plain_records(server_db *db, const char *path) {
     if (cpns_crypto_credential_decode(cred, blob, n) != 0 ||
         cpns_crypto_credential_seal(sealed, cred, db->record_key, uid, uid_len) != 0) {
       /* Such a user could not log in under version 1 either. */
-      fprintf(stderr, "database %s: malformed credential record for user %.*s; not upgraded "
-                      "(remove the row with the sqlite3 shell, then enroll the user again)\n",
+      fprintf(stderr,
+              "database %s: malformed credential record for user %.*s; not upgraded "
+              "(remove the row with the sqlite3 shell, then enroll the user again)\n",
               path, (int)uid_len, (const char *)uid);
       goto out;
     }
@@ -244,8 +243,7 @@ out:
 
 /* Version 1 -> 2, inside the caller's transaction. */
 static int upgrade_to_v2(server_db *db, const char *path) {
-  if (exec(db, SCHEMA_V2_STEP) != 0 ||
-      put_setting(db, SETTING_OPS, CPNS_KDF_OPS_DEFAULT) != 0 ||
+  if (exec(db, SCHEMA_V2_STEP) != 0 || put_setting(db, SETTING_OPS, CPNS_KDF_OPS_DEFAULT) != 0 ||
       put_setting(db, SETTING_MEM, CPNS_KDF_MEM_KIB_DEFAULT) != 0 ||
       seal_plain_records(db, path) != 0) {
     return -1;
@@ -268,8 +266,8 @@ static int migrate(server_db *db, const char *path, server_db_mode mode, int *up
     goto fail;
   }
   if (version > SERVER_DB_SCHEMA_VERSION) {
-    fprintf(stderr, "database %s has schema version %d, newer than this program's %d\n",
-            path, version, SERVER_DB_SCHEMA_VERSION);
+    fprintf(stderr, "database %s has schema version %d, newer than this program's %d\n", path,
+            version, SERVER_DB_SCHEMA_VERSION);
     goto fail;
   }
   if (version == 0 && mode != SERVER_DB_CREATE) {
@@ -311,8 +309,10 @@ fail:
  */
 static void scrub_after_upgrade(server_db *db, const char *path) {
   if (exec(db, "VACUUM") != 0 || exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0) {
-    fprintf(stderr, "warning: database %s upgraded, but old unsealed records may remain in "
-                    "its free pages until `VACUUM` succeeds\n", path);
+    fprintf(stderr,
+            "warning: database %s upgraded, but old unsealed records may remain in "
+            "its free pages until `VACUUM` succeeds\n",
+            path);
   }
 }
 
@@ -397,18 +397,18 @@ int server_db_open_with_key(server_db **out, const char *path, server_db_mode mo
   }
   if (sqlite3_prepare_v3(db->conn, USER_GET_SQL, -1, SQLITE_PREPARE_PERSISTENT, &db->user_get,
                          NULL) != SQLITE_OK ||
-      sqlite3_prepare_v3(db->conn, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &db->commit,
-                         NULL) != SQLITE_OK ||
+      sqlite3_prepare_v3(db->conn, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &db->commit, NULL) !=
+          SQLITE_OK ||
       (mode == SERVER_DB_READER &&
        sqlite3_prepare_v3(db->conn, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &db->read_begin,
                           NULL) != SQLITE_OK) ||
       (mode != SERVER_DB_READER &&
        (sqlite3_prepare_v3(db->conn, ASSIGN_SQL, -1, SQLITE_PREPARE_PERSISTENT, &db->assign,
                            NULL) != SQLITE_OK ||
-        sqlite3_prepare_v3(db->conn, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT,
-                           &db->begin, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v3(db->conn, "ROLLBACK", -1, SQLITE_PREPARE_PERSISTENT,
-                           &db->rollback, NULL) != SQLITE_OK))) {
+        sqlite3_prepare_v3(db->conn, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &db->begin,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->conn, "ROLLBACK", -1, SQLITE_PREPARE_PERSISTENT, &db->rollback,
+                           NULL) != SQLITE_OK))) {
     report(db, "preparing statements");
     goto fail;
   }
@@ -506,8 +506,10 @@ int server_db_get_defaults(server_db *db, server_db_defaults *out) {
     return -1;
   }
   if (cpns_crypto_kdf_check_enrollment(&kdf) != 0) {
-    fprintf(stderr, "database: stored enrollment defaults (ops %" PRIu32 ", mem-kib %" PRIu32
-                    ") are out of range\n", kdf.ops_limit, kdf.mem_limit_kib);
+    fprintf(stderr,
+            "database: stored enrollment defaults (ops %" PRIu32 ", mem-kib %" PRIu32
+            ") are out of range\n",
+            kdf.ops_limit, kdf.mem_limit_kib);
     return -1;
   }
   out->ops_limit = kdf.ops_limit;
@@ -559,7 +561,7 @@ int server_db_user_get(server_db *db, const uint8_t *user_id, size_t user_id_len
     } else {
       fprintf(stderr, "database: credential record for user %.*s %s\n", (int)user_id_len,
               (const char *)user_id,
-              u == CPNS_ERR_DECRYPT ? "does not open (another key file, or an altered row)"
+              u == CPNS_ERR_DECRYPT         ? "does not open (another key file, or an altered row)"
               : u == CPNS_ERR_RECORD_FORMAT ? "is malformed"
                                             : "cannot be read without the key file");
     }

@@ -34,14 +34,14 @@ typedef enum server_db_mode {
 
 /** One stored assignment. */
 typedef struct server_db_assignment {
-  const uint8_t *entity_id;   /**< normalized */
+  const uint8_t *entity_id; /**< normalized */
   size_t entity_id_len;
-  const uint8_t *user_id;     /**< normalized */
+  const uint8_t *user_id; /**< normalized */
   size_t user_id_len;
-  int mode;                   /**< cpns_mode */
-  const uint8_t *key_id;      /**< CPNS_KEY_ID_LEN octets */
-  const uint8_t *sealed_eukey;/**< CPNS_SEALED_EUKEY_LEN octets (cpns_crypto_eukey_seal) */
-  int64_t assigned_at;        /**< seconds since the epoch */
+  int mode;                    /**< cpns_mode */
+  const uint8_t *key_id;       /**< CPNS_KEY_ID_LEN octets */
+  const uint8_t *sealed_eukey; /**< CPNS_SEALED_EUKEY_LEN octets (cpns_crypto_eukey_seal) */
+  int64_t assigned_at;         /**< seconds since the epoch */
 } server_db_assignment;
 
 /**

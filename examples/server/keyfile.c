@@ -110,8 +110,7 @@ int server_keyfile_load(const char *path, server_keys **keys) {
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ELOOP) {
-      fprintf(stderr, "key file %s is a symbolic link; refusing it (name the file itself)\n",
-              path);
+      fprintf(stderr, "key file %s is a symbolic link; refusing it (name the file itself)\n", path);
     } else {
       fprintf(stderr, "cannot open key file %s: %s\n", path, strerror(errno));
     }
@@ -130,8 +129,10 @@ int server_keyfile_load(const char *path, server_keys **keys) {
     goto out;
   }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    fprintf(stderr, "key file %s is accessible by group or others (mode %03o); "
-                    "run chmod 600 on it\n", path, (unsigned)(st.st_mode & 0777));
+    fprintf(stderr,
+            "key file %s is accessible by group or others (mode %03o); "
+            "run chmod 600 on it\n",
+            path, (unsigned)(st.st_mode & 0777));
     goto out;
   }
   if (st.st_size != (off_t)SERVER_KEYFILE_LEN) {
@@ -159,8 +160,7 @@ int server_keyfile_load(const char *path, server_keys **keys) {
     }
     n += (size_t)r;
   }
-  if (n != SERVER_KEYFILE_LEN ||
-      memcmp(buf, SERVER_KEYFILE_MAGIC, SERVER_KEYFILE_MAGIC_LEN) != 0) {
+  if (n != SERVER_KEYFILE_LEN || memcmp(buf, SERVER_KEYFILE_MAGIC, SERVER_KEYFILE_MAGIC_LEN) != 0) {
     fprintf(stderr, "key file %s is not a cpns-server key file\n", path);
     goto out;
   }

@@ -11,8 +11,7 @@
 /** Octets in a key file: magic, server secret, master key. */
 #define SERVER_KEYFILE_MAGIC "CPNSSK01"
 #define SERVER_KEYFILE_MAGIC_LEN 8
-#define SERVER_KEYFILE_LEN \
-  (SERVER_KEYFILE_MAGIC_LEN + CPNS_SERVER_SECRET_LEN + CPNS_MASTER_KEY_LEN)
+#define SERVER_KEYFILE_LEN (SERVER_KEYFILE_MAGIC_LEN + CPNS_SERVER_SECRET_LEN + CPNS_MASTER_KEY_LEN)
 
 /** The server's long-term secrets, kept in sodium_malloc() memory. */
 typedef struct server_keys {

@@ -17,11 +17,11 @@
 typedef struct entry {
   uint32_t hash_next;
   uint32_t lru_prev, lru_next;
-  uint32_t attempts;        /* since the last success: failures + in flight */
-  uint32_t inflight;        /* begun, not ended */
-  uint32_t jobs;            /* emitted, not back from the store */
-  uint8_t unsaved;          /* the last write failed (or could not be made) */
-  uint8_t row;              /* the table may hold a row for it */
+  uint32_t attempts; /* since the last success: failures + in flight */
+  uint32_t inflight; /* begun, not ended */
+  uint32_t jobs;     /* emitted, not back from the store */
+  uint8_t unsaved;   /* the last write failed (or could not be made) */
+  uint8_t row;       /* the table may hold a row for it */
   uint8_t in_lru;
   uint8_t id_len;
   uint64_t last_failure_ms;

@@ -54,12 +54,12 @@ typedef struct server_lockout server_lockout;
 
 /** Policy; zero fields take the defaults in brackets. */
 typedef struct server_lockout_settings {
-  uint32_t threshold;   /**< Attempts before throttling [5]. */
-  uint64_t base_ms;     /**< First back-off [1000]. */
-  uint64_t max_ms;      /**< Longest back-off [900000, 15 min]. */
-  uint64_t window_ms;   /**< Failures forgotten this long after the last one
-                             [3600000, 1 h]; raised to max_ms if shorter. */
-  size_t capacity;      /**< User IDs held in memory at most [65536]. */
+  uint32_t threshold; /**< Attempts before throttling [5]. */
+  uint64_t base_ms;   /**< First back-off [1000]. */
+  uint64_t max_ms;    /**< Longest back-off [900000, 15 min]. */
+  uint64_t window_ms; /**< Failures forgotten this long after the last one
+                           [3600000, 1 h]; raised to max_ms if shorter. */
+  size_t capacity;    /**< User IDs held in memory at most [65536]. */
 } server_lockout_settings;
 
 /** Takes ownership of a write job; it comes back through server_lockout_stored(). */
@@ -84,8 +84,8 @@ typedef enum server_lockout_verdict {
 } server_lockout_verdict;
 
 /** A User ID's credential is being looked up at now_ms (wall clock). */
-server_lockout_verdict server_lockout_begin(server_lockout *lo, const uint8_t *user_id,
-                                            size_t len, uint64_t now_ms);
+server_lockout_verdict server_lockout_begin(server_lockout *lo, const uint8_t *user_id, size_t len,
+                                            uint64_t now_ms);
 
 /**
  * Ends an attempt that server_lockout_begin() answered GO: success != 0

@@ -40,9 +40,9 @@ void server_log_exchange(const server_log_exchange_info *info) {
   server_log_escape(entity, sizeof(entity), info->entity_id, info->entity_id_len);
   server_log_escape(user, sizeof(user), info->user_id, info->user_id_len);
   if (info->result >= 0) {
-    fprintf(stderr, "exchange peer=%s entity=%s user=%s result=%s duration_ms=%llu\n",
-            info->peer, entity[0] ? entity : "-", user[0] ? user : "-",
-            cpns_result_name(info->result), (unsigned long long)info->duration_ms);
+    fprintf(stderr, "exchange peer=%s entity=%s user=%s result=%s duration_ms=%llu\n", info->peer,
+            entity[0] ? entity : "-", user[0] ? user : "-", cpns_result_name(info->result),
+            (unsigned long long)info->duration_ms);
   } else {
     fprintf(stderr,
             "exchange peer=%s entity=%s user=%s result=none closed=\"%s\" duration_ms=%llu\n",

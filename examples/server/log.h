@@ -10,14 +10,14 @@
 
 /** What one exchange left behind for its log line. */
 typedef struct server_log_exchange_info {
-  const char *peer;           /**< "ADDR:PORT" */
-  const uint8_t *entity_id;   /**< may be NULL / 0 when never received */
+  const char *peer;         /**< "ADDR:PORT" */
+  const uint8_t *entity_id; /**< may be NULL / 0 when never received */
   size_t entity_id_len;
   const uint8_t *user_id;
   size_t user_id_len;
-  int result;                 /**< cpns_result, or -1 when nothing was answered */
-  int error;                  /**< why the connection closed without a result (0 if none) */
-  const char *reason;         /**< overrides error's text when not NULL (e.g. shutdown) */
+  int result;         /**< cpns_result, or -1 when nothing was answered */
+  int error;          /**< why the connection closed without a result (0 if none) */
+  const char *reason; /**< overrides error's text when not NULL (e.g. shutdown) */
   uint64_t duration_ms;
 } server_log_exchange_info;
 

@@ -100,8 +100,8 @@ static void peer_name(char *out, size_t outlen, const struct sockaddr *sa) {
   }
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg) {
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg) {
   (void)l;
   server *srv = arg;
   server_addr_key key;
@@ -262,10 +262,10 @@ static int bind_listener(server *srv) {
     return -1;
   }
   for (struct addrinfo *ai = res; ai != NULL && srv->listener == NULL; ai = ai->ai_next) {
-    srv->listener = evconnlistener_new_bind(
-        srv->base, on_accept, srv,
-        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024, ai->ai_addr,
-        (int)ai->ai_addrlen);
+    srv->listener =
+        evconnlistener_new_bind(srv->base, on_accept, srv,
+                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+                                1024, ai->ai_addr, (int)ai->ai_addrlen);
   }
   freeaddrinfo(res);
   if (srv->listener == NULL) {
@@ -324,24 +324,35 @@ static void server_cleanup(server *srv) {
     conn_release(c);
   }
   srv->nspare = 0;
-  if (srv->ev_sigint != NULL) event_free(srv->ev_sigint);
-  if (srv->ev_sigterm != NULL) event_free(srv->ev_sigterm);
-  if (srv->ev_store_done != NULL) event_free(srv->ev_store_done);
+  if (srv->ev_sigint != NULL)
+    event_free(srv->ev_sigint);
+  if (srv->ev_sigterm != NULL)
+    event_free(srv->ev_sigterm);
+  if (srv->ev_store_done != NULL)
+    event_free(srv->ev_store_done);
   for (int i = 0; i < 2; i++) {
-    if (srv->wake_pipe[i] >= 0) close(srv->wake_pipe[i]);
+    if (srv->wake_pipe[i] >= 0)
+      close(srv->wake_pipe[i]);
   }
-  if (srv->ev_pass_end != NULL) event_free(srv->ev_pass_end);
-  if (srv->ev_grace != NULL) event_free(srv->ev_grace);
-  if (srv->ev_accept_pause != NULL) event_free(srv->ev_accept_pause);
-  if (srv->ev_lockout_maintain != NULL) event_free(srv->ev_lockout_maintain);
-  if (srv->reader != NULL) server_db_read_end(srv->reader);
+  if (srv->ev_pass_end != NULL)
+    event_free(srv->ev_pass_end);
+  if (srv->ev_grace != NULL)
+    event_free(srv->ev_grace);
+  if (srv->ev_accept_pause != NULL)
+    event_free(srv->ev_accept_pause);
+  if (srv->ev_lockout_maintain != NULL)
+    event_free(srv->ev_lockout_maintain);
+  if (srv->reader != NULL)
+    server_db_read_end(srv->reader);
   server_db_close(srv->reader);
   server_lockout_del(srv->lockout);
   server_addrlimit_del(srv->addrs);
   server_ratelimit_del(srv->sources);
-  if (srv->cred != NULL) sodium_free(srv->cred);
+  if (srv->cred != NULL)
+    sodium_free(srv->cred);
   cpns_secpool_del(srv->secpool); /* after the last session */
-  if (srv->base != NULL) event_base_free(srv->base);
+  if (srv->base != NULL)
+    event_base_free(srv->base);
 }
 
 int server_run(const server_config *cfg_in) {
@@ -395,8 +406,8 @@ int server_run(const server_config *cfg_in) {
   if (srv.base == NULL || srv.cred == NULL ||
       cpns_secpool_new(&srv.secpool, pool_slots, 0, NULL) != 0 ||
       server_addrlimit_new(&srv.addrs, cfg.max_conns, cfg.max_conns_per_addr) != 0 ||
-      server_ratelimit_new(&srv.sources, cfg.source_rate, cfg.source_burst,
-                           SOURCE_TABLE_MAX) != 0) {
+      server_ratelimit_new(&srv.sources, cfg.source_rate, cfg.source_burst, SOURCE_TABLE_MAX) !=
+          0) {
     fprintf(stderr, "out of memory starting the server\n");
     goto out;
   }
@@ -404,8 +415,8 @@ int server_run(const server_config *cfg_in) {
   /* Opened first, with the key: upgrades an old schema before anything runs.
    * Unknown User IDs get the enrollment defaults, like enrolled users. */
   server_db_defaults defaults;
-  if (server_db_open_with_key(&srv.reader, cfg.db_path, SERVER_DB_READER,
-                              cfg.keys->record_key) != 0 ||
+  if (server_db_open_with_key(&srv.reader, cfg.db_path, SERVER_DB_READER, cfg.keys->record_key) !=
+          0 ||
       server_db_get_defaults(srv.reader, &defaults) != 0) {
     goto out;
   }
@@ -432,16 +443,15 @@ int server_run(const server_config *cfg_in) {
   srv.ev_lockout_maintain = event_new(srv.base, -1, EV_PERSIST, on_lockout_maintain, &srv);
   struct timeval maintain_tv = {.tv_sec = LOCKOUT_MAINTAIN_MS / 1000, .tv_usec = 0};
   if (srv.ev_store_done == NULL || srv.ev_pass_end == NULL || srv.ev_lockout_maintain == NULL ||
-      event_add(srv.ev_lockout_maintain, &maintain_tv) != 0 ||
-      srv.ev_sigint == NULL || srv.ev_sigterm == NULL ||
-      srv.ev_grace == NULL || srv.ev_accept_pause == NULL ||
+      event_add(srv.ev_lockout_maintain, &maintain_tv) != 0 || srv.ev_sigint == NULL ||
+      srv.ev_sigterm == NULL || srv.ev_grace == NULL || srv.ev_accept_pause == NULL ||
       event_add(srv.ev_sigint, NULL) != 0 || event_add(srv.ev_sigterm, NULL) != 0 ||
       event_add(srv.ev_store_done, NULL) != 0) {
     fprintf(stderr, "cannot set up the event loop\n");
     goto out;
   }
-  if (server_store_start(&srv.store, cfg.db_path, cfg.store_batch_max, notify_store_done,
-                         &srv) != 0) {
+  if (server_store_start(&srv.store, cfg.db_path, cfg.store_batch_max, notify_store_done, &srv) !=
+      0) {
     goto out;
   }
   if (bind_listener(&srv) != 0) {

@@ -16,19 +16,19 @@
 /** Everything `cpns-server serve` is told. Zero numeric fields take defaults. */
 typedef struct server_config {
   const char *db_path;
-  const char *listen;             /**< HOST:PORT, port 0 = ephemeral */
+  const char *listen; /**< HOST:PORT, port 0 = ephemeral */
   const uint8_t *realm;
   size_t realm_len;
   const server_keys *keys;
   size_t max_pdu_len;
   uint64_t pdu_timeout_ms;
   uint64_t exchange_timeout_ms;
-  size_t max_conns;               /**< [1024] */
-  size_t max_conns_per_addr;      /**< Per IPv4 address or IPv6 /64 [16] */
-  uint32_t source_rate;           /**< First KeyRequests per second per source (IPv4
-                                       address, IPv6 /64) [20] */
-  uint32_t source_burst;          /**< ... and in a burst [100] */
-  size_t store_batch_max;         /**< [256] */
+  size_t max_conns;          /**< [1024] */
+  size_t max_conns_per_addr; /**< Per IPv4 address or IPv6 /64 [16] */
+  uint32_t source_rate;      /**< First KeyRequests per second per source (IPv4
+                                  address, IPv6 /64) [20] */
+  uint32_t source_burst;     /**< ... and in a burst [100] */
+  size_t store_batch_max;    /**< [256] */
   server_lockout_settings lockout;
 } server_config;
 

@@ -71,10 +71,9 @@ static const char USAGE_USER_ADD[] =
     "distinguishable from unknown User IDs (a warning says so).\n"
     "Prints \"user: ID\" (the normalized User ID).\n";
 
-static const char USAGE_USER_DEL[] =
-    "Usage: cpns-server user del --db PATH --user ID\n"
-    "\n"
-    "Deletes a user's credential record (assignments stay).\n";
+static const char USAGE_USER_DEL[] = "Usage: cpns-server user del --db PATH --user ID\n"
+                                     "\n"
+                                     "Deletes a user's credential record (assignments stay).\n";
 
 static const char USAGE_USER_LIST[] =
     "Usage: cpns-server user list --db PATH\n"
@@ -139,11 +138,30 @@ static int normalize_user(const char *arg, uint8_t *out, size_t *out_len) {
 
 /* Options common to every command. */
 enum {
-  OPT_DB = 1000, OPT_KEY_FILE, OPT_USER, OPT_PASSWORD_FILE, OPT_OPS, OPT_MEM_KIB, OPT_LISTEN,
-  OPT_REALM, OPT_MAX_PDU, OPT_PDU_TIMEOUT, OPT_EXCHANGE_TIMEOUT, OPT_MAX_CONNS,
-  OPT_MAX_CONNS_PER_ADDR, OPT_LOCKOUT_THRESHOLD, OPT_LOCKOUT_BASE, OPT_LOCKOUT_MAX,
-  OPT_LOCKOUT_TABLE, OPT_FAKE_OPS, OPT_FAKE_MEM, OPT_STORE_BATCH, OPT_LOCKOUT_WINDOW,
-  OPT_SOURCE_RATE, OPT_SOURCE_BURST, OPT_HELP
+  OPT_DB = 1000,
+  OPT_KEY_FILE,
+  OPT_USER,
+  OPT_PASSWORD_FILE,
+  OPT_OPS,
+  OPT_MEM_KIB,
+  OPT_LISTEN,
+  OPT_REALM,
+  OPT_MAX_PDU,
+  OPT_PDU_TIMEOUT,
+  OPT_EXCHANGE_TIMEOUT,
+  OPT_MAX_CONNS,
+  OPT_MAX_CONNS_PER_ADDR,
+  OPT_LOCKOUT_THRESHOLD,
+  OPT_LOCKOUT_BASE,
+  OPT_LOCKOUT_MAX,
+  OPT_LOCKOUT_TABLE,
+  OPT_FAKE_OPS,
+  OPT_FAKE_MEM,
+  OPT_STORE_BATCH,
+  OPT_LOCKOUT_WINDOW,
+  OPT_SOURCE_RATE,
+  OPT_SOURCE_BURST,
+  OPT_HELP
 };
 
 typedef struct options {
@@ -212,77 +230,77 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
     uint64_t v = 0;
     int rc = 0;
     switch (c) {
-      case OPT_DB: o->db = optarg; break;
-      case OPT_KEY_FILE: o->key_file = optarg; break;
-      case OPT_USER: o->user = optarg; break;
-      case OPT_PASSWORD_FILE: o->password_file = optarg; break;
-      case OPT_LISTEN: o->listen = optarg; break;
-      case OPT_REALM: o->realm = optarg; break;
-      case OPT_OPS:
-        rc = cli_parse_u64("--ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &o->ops);
-        break;
-      case OPT_MEM_KIB:
-        rc = cli_parse_u64("--mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
-                       &o->mem_kib);
-        break;
-      case OPT_MAX_PDU:
-        rc = cli_parse_u64("--max-pdu", optarg, 16, 1 << 20, &v);
-        o->serve.max_pdu_len = (size_t)v;
-        break;
-      case OPT_PDU_TIMEOUT:
-        rc = cli_parse_u64("--pdu-timeout-ms", optarg, 1, day_ms, &o->serve.pdu_timeout_ms);
-        break;
-      case OPT_EXCHANGE_TIMEOUT:
-        rc = cli_parse_u64("--exchange-timeout-ms", optarg, 1, day_ms,
-                       &o->serve.exchange_timeout_ms);
-        break;
-      case OPT_MAX_CONNS:
-        rc = cli_parse_u64("--max-conns", optarg, 1, 1000000, &v);
-        o->serve.max_conns = (size_t)v;
-        break;
-      case OPT_MAX_CONNS_PER_ADDR:
-        rc = cli_parse_u64("--max-conns-per-addr", optarg, 1, 1000000, &v);
-        o->serve.max_conns_per_addr = (size_t)v;
-        break;
-      case OPT_LOCKOUT_THRESHOLD:
-        rc = cli_parse_u64("--lockout-threshold", optarg, 1, 1000000, &v);
-        o->serve.lockout.threshold = (uint32_t)v;
-        break;
-      case OPT_LOCKOUT_BASE:
-        rc = cli_parse_u64("--lockout-base-ms", optarg, 1, day_ms, &o->serve.lockout.base_ms);
-        break;
-      case OPT_LOCKOUT_MAX:
-        rc = cli_parse_u64("--lockout-max-ms", optarg, 1, day_ms, &o->serve.lockout.max_ms);
-        break;
-      case OPT_LOCKOUT_TABLE:
-        rc = cli_parse_u64("--lockout-table", optarg, 1, 16000000, &v);
-        o->serve.lockout.capacity = (size_t)v;
-        break;
-      case OPT_LOCKOUT_WINDOW:
-        rc = cli_parse_u64("--lockout-window-ms", optarg, 1, 30 * day_ms,
-                           &o->serve.lockout.window_ms);
-        break;
-      case OPT_SOURCE_RATE:
-        rc = cli_parse_u64("--source-rate", optarg, 1, 1000000, &v);
-        o->serve.source_rate = (uint32_t)v;
-        break;
-      case OPT_SOURCE_BURST:
-        rc = cli_parse_u64("--source-burst", optarg, 1, 1000000, &v);
-        o->serve.source_burst = (uint32_t)v;
-        break;
-      case OPT_FAKE_OPS:
-      case OPT_FAKE_MEM:
-        /* Removed: parameters apart from enrollment's revealed who exists. */
-        fprintf(stderr, "%s was removed: unknown User IDs get the enrollment defaults stored "
-                        "in the database (cpns-server init --ops N --mem-kib N)\n",
-                c == OPT_FAKE_OPS ? "--fake-ops" : "--fake-mem-kib");
-        rc = -1;
-        break;
-      case OPT_STORE_BATCH:
-        rc = cli_parse_u64("--store-batch", optarg, 1, 100000, &v);
-        o->serve.store_batch_max = (size_t)v;
-        break;
-      default: break;
+    case OPT_DB: o->db = optarg; break;
+    case OPT_KEY_FILE: o->key_file = optarg; break;
+    case OPT_USER: o->user = optarg; break;
+    case OPT_PASSWORD_FILE: o->password_file = optarg; break;
+    case OPT_LISTEN: o->listen = optarg; break;
+    case OPT_REALM: o->realm = optarg; break;
+    case OPT_OPS:
+      rc = cli_parse_u64("--ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &o->ops);
+      break;
+    case OPT_MEM_KIB:
+      rc = cli_parse_u64("--mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
+                         &o->mem_kib);
+      break;
+    case OPT_MAX_PDU:
+      rc = cli_parse_u64("--max-pdu", optarg, 16, 1 << 20, &v);
+      o->serve.max_pdu_len = (size_t)v;
+      break;
+    case OPT_PDU_TIMEOUT:
+      rc = cli_parse_u64("--pdu-timeout-ms", optarg, 1, day_ms, &o->serve.pdu_timeout_ms);
+      break;
+    case OPT_EXCHANGE_TIMEOUT:
+      rc = cli_parse_u64("--exchange-timeout-ms", optarg, 1, day_ms, &o->serve.exchange_timeout_ms);
+      break;
+    case OPT_MAX_CONNS:
+      rc = cli_parse_u64("--max-conns", optarg, 1, 1000000, &v);
+      o->serve.max_conns = (size_t)v;
+      break;
+    case OPT_MAX_CONNS_PER_ADDR:
+      rc = cli_parse_u64("--max-conns-per-addr", optarg, 1, 1000000, &v);
+      o->serve.max_conns_per_addr = (size_t)v;
+      break;
+    case OPT_LOCKOUT_THRESHOLD:
+      rc = cli_parse_u64("--lockout-threshold", optarg, 1, 1000000, &v);
+      o->serve.lockout.threshold = (uint32_t)v;
+      break;
+    case OPT_LOCKOUT_BASE:
+      rc = cli_parse_u64("--lockout-base-ms", optarg, 1, day_ms, &o->serve.lockout.base_ms);
+      break;
+    case OPT_LOCKOUT_MAX:
+      rc = cli_parse_u64("--lockout-max-ms", optarg, 1, day_ms, &o->serve.lockout.max_ms);
+      break;
+    case OPT_LOCKOUT_TABLE:
+      rc = cli_parse_u64("--lockout-table", optarg, 1, 16000000, &v);
+      o->serve.lockout.capacity = (size_t)v;
+      break;
+    case OPT_LOCKOUT_WINDOW:
+      rc =
+          cli_parse_u64("--lockout-window-ms", optarg, 1, 30 * day_ms, &o->serve.lockout.window_ms);
+      break;
+    case OPT_SOURCE_RATE:
+      rc = cli_parse_u64("--source-rate", optarg, 1, 1000000, &v);
+      o->serve.source_rate = (uint32_t)v;
+      break;
+    case OPT_SOURCE_BURST:
+      rc = cli_parse_u64("--source-burst", optarg, 1, 1000000, &v);
+      o->serve.source_burst = (uint32_t)v;
+      break;
+    case OPT_FAKE_OPS:
+    case OPT_FAKE_MEM:
+      /* Removed: parameters apart from enrollment's revealed who exists. */
+      fprintf(stderr,
+              "%s was removed: unknown User IDs get the enrollment defaults stored "
+              "in the database (cpns-server init --ops N --mem-kib N)\n",
+              c == OPT_FAKE_OPS ? "--fake-ops" : "--fake-mem-kib");
+      rc = -1;
+      break;
+    case OPT_STORE_BATCH:
+      rc = cli_parse_u64("--store-batch", optarg, 1, 100000, &v);
+      o->serve.store_batch_max = (size_t)v;
+      break;
+    default: break;
     }
     if (rc != 0) {
       return EXIT_USAGE;
@@ -310,12 +328,12 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
 /* The value of a string option, for the required check. */
 static const char *required_value(const options *o, int code) {
   switch (code) {
-    case OPT_DB: return o->db;
-    case OPT_KEY_FILE: return o->key_file;
-    case OPT_USER: return o->user;
-    case OPT_LISTEN: return o->listen;
-    case OPT_REALM: return o->realm;
-    default: return NULL;
+  case OPT_DB: return o->db;
+  case OPT_KEY_FILE: return o->key_file;
+  case OPT_USER: return o->user;
+  case OPT_LISTEN: return o->listen;
+  case OPT_REALM: return o->realm;
+  default: return NULL;
   }
 }
 
@@ -327,9 +345,9 @@ static int cmd_init(int argc, char **argv) {
   if (early >= 0) {
     return early;
   }
-  server_db_defaults want = {
-      .ops_limit = o.ops != 0 ? (uint32_t)o.ops : CPNS_KDF_OPS_DEFAULT,
-      .mem_limit_kib = o.mem_kib != 0 ? (uint32_t)o.mem_kib : CPNS_KDF_MEM_KIB_DEFAULT};
+  server_db_defaults want = {.ops_limit = o.ops != 0 ? (uint32_t)o.ops : CPNS_KDF_OPS_DEFAULT,
+                             .mem_limit_kib =
+                                 o.mem_kib != 0 ? (uint32_t)o.mem_kib : CPNS_KDF_MEM_KIB_DEFAULT};
   cpns_kdf_params check = {.ops_limit = want.ops_limit, .mem_limit_kib = want.mem_limit_kib};
   if (cpns_crypto_kdf_check_enrollment(&check) != 0) {
     fprintf(stderr, "--ops %" PRIu32 " --mem-kib %" PRIu32 ": below Argon2id's minimums\n",
@@ -347,8 +365,9 @@ static int cmd_init(int argc, char **argv) {
   } else if ((rc = server_db_get_defaults(db, &have)) == 0 && (o.ops != 0 || o.mem_kib != 0) &&
              (have.ops_limit != want.ops_limit || have.mem_limit_kib != want.mem_limit_kib)) {
     /* Enrolled users keep theirs: changing the defaults would single them out. */
-    fprintf(stderr, "database %s already exists with enrollment defaults ops %" PRIu32
-                    ", mem-kib %" PRIu32 "; not changed\n",
+    fprintf(stderr,
+            "database %s already exists with enrollment defaults ops %" PRIu32 ", mem-kib %" PRIu32
+            "; not changed\n",
             o.db, have.ops_limit, have.mem_limit_kib);
     rc = -1;
   }
@@ -361,8 +380,8 @@ static int cmd_init(int argc, char **argv) {
 }
 
 static int cmd_user_add(int argc, char **argv) {
-  static const int allowed[] = {OPT_DB, OPT_KEY_FILE, OPT_USER, OPT_PASSWORD_FILE, OPT_OPS,
-                                OPT_MEM_KIB, 0};
+  static const int allowed[] = {OPT_DB,  OPT_KEY_FILE, OPT_USER, OPT_PASSWORD_FILE,
+                                OPT_OPS, OPT_MEM_KIB,  0};
   static const int required[] = {OPT_DB, OPT_KEY_FILE, OPT_USER, 0};
   options o;
   int early = parse_options(argc, argv, allowed, required, USAGE_USER_ADD, &o);
@@ -419,18 +438,21 @@ static int cmd_user_add(int argc, char **argv) {
     goto out;
   }
   if (kdf.ops_limit != defaults.ops_limit || kdf.mem_limit_kib != defaults.mem_limit_kib) {
-    fprintf(stderr, "warning: user %.*s enrolled with ops %" PRIu32 ", mem-kib %" PRIu32
-                    ", not the database's defaults (ops %" PRIu32 ", mem-kib %" PRIu32 "): "
-                    "unknown User IDs are answered with the defaults, so this user is "
-                    "distinguishable from them\n",
-            (int)uid_len, (const char *)uid, kdf.ops_limit, kdf.mem_limit_kib,
-            defaults.ops_limit, defaults.mem_limit_kib);
+    fprintf(stderr,
+            "warning: user %.*s enrolled with ops %" PRIu32 ", mem-kib %" PRIu32
+            ", not the database's defaults (ops %" PRIu32 ", mem-kib %" PRIu32 "): "
+            "unknown User IDs are answered with the defaults, so this user is "
+            "distinguishable from them\n",
+            (int)uid_len, (const char *)uid, kdf.ops_limit, kdf.mem_limit_kib, defaults.ops_limit,
+            defaults.mem_limit_kib);
   }
   printf("user: %.*s\n", (int)uid_len, (const char *)uid);
   status = 0;
 out:
-  if (pw != NULL) sodium_free(pw);
-  if (cred != NULL) sodium_free(cred);
+  if (pw != NULL)
+    sodium_free(pw);
+  if (cred != NULL)
+    sodium_free(cred);
   server_db_close(db);
   server_keys_free(keys);
   return status;
@@ -532,12 +554,26 @@ static int cmd_assignments(int argc, char **argv) {
 }
 
 static int cmd_serve(int argc, char **argv) {
-  static const int allowed[] = {OPT_DB, OPT_KEY_FILE, OPT_LISTEN, OPT_REALM, OPT_MAX_PDU,
-                                OPT_PDU_TIMEOUT, OPT_EXCHANGE_TIMEOUT, OPT_MAX_CONNS,
-                                OPT_MAX_CONNS_PER_ADDR, OPT_LOCKOUT_THRESHOLD, OPT_LOCKOUT_BASE,
-                                OPT_LOCKOUT_MAX, OPT_LOCKOUT_TABLE, OPT_FAKE_OPS, OPT_FAKE_MEM,
-                                OPT_STORE_BATCH, OPT_LOCKOUT_WINDOW, OPT_SOURCE_RATE,
-                                OPT_SOURCE_BURST, 0};
+  static const int allowed[] = {OPT_DB,
+                                OPT_KEY_FILE,
+                                OPT_LISTEN,
+                                OPT_REALM,
+                                OPT_MAX_PDU,
+                                OPT_PDU_TIMEOUT,
+                                OPT_EXCHANGE_TIMEOUT,
+                                OPT_MAX_CONNS,
+                                OPT_MAX_CONNS_PER_ADDR,
+                                OPT_LOCKOUT_THRESHOLD,
+                                OPT_LOCKOUT_BASE,
+                                OPT_LOCKOUT_MAX,
+                                OPT_LOCKOUT_TABLE,
+                                OPT_FAKE_OPS,
+                                OPT_FAKE_MEM,
+                                OPT_STORE_BATCH,
+                                OPT_LOCKOUT_WINDOW,
+                                OPT_SOURCE_RATE,
+                                OPT_SOURCE_BURST,
+                                0};
   static const int required[] = {OPT_DB, OPT_KEY_FILE, OPT_LISTEN, OPT_REALM, 0};
   options o;
   int early = parse_options(argc, argv, allowed, required, USAGE_SERVE, &o);

@@ -124,8 +124,8 @@ static void refill(const server_ratelimit *rl, bucket *b, uint64_t now_ms) {
     uint64_t elapsed = now_ms - b->updated_ms;
     uint64_t room = rl->burst_milli - b->tokens_milli;
     /* rate thousandths per ms; elapsed >= room / rate fills it (no overflow). */
-    b->tokens_milli = elapsed >= room / rl->rate + 1 ? rl->burst_milli
-                                                     : b->tokens_milli + elapsed * rl->rate;
+    b->tokens_milli =
+        elapsed >= room / rl->rate + 1 ? rl->burst_milli : b->tokens_milli + elapsed * rl->rate;
     if (b->tokens_milli > rl->burst_milli) {
       b->tokens_milli = rl->burst_milli;
     }

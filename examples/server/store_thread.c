@@ -36,24 +36,26 @@ static uint64_t mono_us(void) {
 static cpns_store_status store_one(server_db *db, const server_store_job *j) {
   int rc = -1;
   switch (j->kind) {
-    case SERVER_STORE_ASSIGN: {
-      server_db_assignment a = {
-          .entity_id = j->entity_id, .entity_id_len = j->entity_id_len,
-          .user_id = j->user_id, .user_id_len = j->user_id_len,
-          .mode = j->mode, .key_id = j->key_id, .sealed_eukey = j->sealed_eukey,
-          .assigned_at = j->assigned_at};
-      return server_db_assign(db, &a);
-    }
-    case SERVER_STORE_LOCKOUT_PUT:
-      rc = server_db_lockout_put(db, j->user_id, j->user_id_len, &j->lockout);
-      break;
-    case SERVER_STORE_LOCKOUT_DEL:
-      rc = server_db_lockout_del(db, j->user_id, j->user_id_len);
-      break;
-    case SERVER_STORE_LOCKOUT_PURGE:
-      rc = server_db_lockout_purge(db, j->lockout.last_failure_ms, j->lockout.blocked_until_ms) < 0
-               ? -1 : 0;
-      break;
+  case SERVER_STORE_ASSIGN: {
+    server_db_assignment a = {.entity_id = j->entity_id,
+                              .entity_id_len = j->entity_id_len,
+                              .user_id = j->user_id,
+                              .user_id_len = j->user_id_len,
+                              .mode = j->mode,
+                              .key_id = j->key_id,
+                              .sealed_eukey = j->sealed_eukey,
+                              .assigned_at = j->assigned_at};
+    return server_db_assign(db, &a);
+  }
+  case SERVER_STORE_LOCKOUT_PUT:
+    rc = server_db_lockout_put(db, j->user_id, j->user_id_len, &j->lockout);
+    break;
+  case SERVER_STORE_LOCKOUT_DEL: rc = server_db_lockout_del(db, j->user_id, j->user_id_len); break;
+  case SERVER_STORE_LOCKOUT_PURGE:
+    rc = server_db_lockout_purge(db, j->lockout.last_failure_ms, j->lockout.blocked_until_ms) < 0
+             ? -1
+             : 0;
+    break;
   }
   return rc == 0 ? CPNS_STORE_OK : CPNS_STORE_FAILED;
 }

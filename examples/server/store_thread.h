@@ -26,8 +26,8 @@ typedef enum server_store_kind {
 /** One write; for an assignment the EUKey is already sealed. */
 typedef struct server_store_job {
   struct server_store_job *next;
-  void *owner;                  /**< The submitter's context (its connection), or NULL. */
-  cpns_store_status status;     /**< Set by the store thread (OK or FAILED for lockout jobs). */
+  void *owner;              /**< The submitter's context (its connection), or NULL. */
+  cpns_store_status status; /**< Set by the store thread (OK or FAILED for lockout jobs). */
   server_store_kind kind;
   /** LOCKOUT_PUT: the row; LOCKOUT_PURGE: last_failure_ms = the cutoff,
    * blocked_until_ms = now. */

@@ -12,22 +12,22 @@
 extern "C" {
 #endif
 
-#define CPNS_ENTITY_ID_MAX 255     /**< Octets in an Entity ID (URN). */
-#define CPNS_USER_ID_MAX 253       /**< Octets in a User ID (NAI). */
-#define CPNS_REALM_MAX 253         /**< Octets in a realm. */
-#define CPNS_NONCE_LEN 32          /**< gatewayNonce, serverNonce. */
-#define CPNS_SALT_LEN 16           /**< KdfParams.salt. */
-#define CPNS_PROOF_LEN 32          /**< AuthResponse.clientProof. */
-#define CPNS_KEY_ID_LEN 16         /**< KeyAssignment.keyId. */
-#define CPNS_SIGNATURE_LEN 32      /**< KeyAssignment.serverSignature. */
-#define CPNS_AEAD_NONCE_LEN 24     /**< KeyAssignment.aeadNonce. */
-#define CPNS_WRAPPED_EUKEY_LEN 48  /**< KeyAssignment.wrappedEUKey (32 + tag 16). */
-#define CPNS_MAX_OFFERED_SUITES 8  /**< offeredSuites SIZE (1..8). */
+#define CPNS_ENTITY_ID_MAX 255    /**< Octets in an Entity ID (URN). */
+#define CPNS_USER_ID_MAX 253      /**< Octets in a User ID (NAI). */
+#define CPNS_REALM_MAX 253        /**< Octets in a realm. */
+#define CPNS_NONCE_LEN 32         /**< gatewayNonce, serverNonce. */
+#define CPNS_SALT_LEN 16          /**< KdfParams.salt. */
+#define CPNS_PROOF_LEN 32         /**< AuthResponse.clientProof. */
+#define CPNS_KEY_ID_LEN 16        /**< KeyAssignment.keyId. */
+#define CPNS_SIGNATURE_LEN 32     /**< KeyAssignment.serverSignature. */
+#define CPNS_AEAD_NONCE_LEN 24    /**< KeyAssignment.aeadNonce. */
+#define CPNS_WRAPPED_EUKEY_LEN 48 /**< KeyAssignment.wrappedEUKey (32 + tag 16). */
+#define CPNS_MAX_OFFERED_SUITES 8 /**< offeredSuites SIZE (1..8). */
 /** Content octets of the offeredSuites values outside int32_t, in all (cpns_suite_wide). */
 #define CPNS_SUITE_WIDE_OCTETS_MAX 80
-#define CPNS_PROTOCOL_VERSION 1    /**< The version this library speaks. */
-#define CPNS_PDU_MAX_DEFAULT 4096  /**< Default limit on one PDU (§3). */
-#define CPNS_PDU_MAX_ENCODED 1024  /**< Upper bound of any encoded v1 PDU or AuthTranscript. */
+#define CPNS_PROTOCOL_VERSION 1   /**< The version this library speaks. */
+#define CPNS_PDU_MAX_DEFAULT 4096 /**< Default limit on one PDU (§3). */
+#define CPNS_PDU_MAX_ENCODED 1024 /**< Upper bound of any encoded v1 PDU or AuthTranscript. */
 
 #define CPNS_OPS_LIMIT_MIN 1
 #define CPNS_OPS_LIMIT_MAX 4096
@@ -35,9 +35,7 @@ extern "C" {
 #define CPNS_MEM_LIMIT_KIB_MAX 4194304
 
 /** Suite (ENUMERATED, extensible). */
-typedef enum cpns_suite {
-  CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 = 1
-} cpns_suite;
+typedef enum cpns_suite { CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 = 1 } cpns_suite;
 
 /** offered_suites[i] of a value outside int32_t: matches no suite (see cpns_suite_wide). */
 #define CPNS_SUITE_WIDE INT32_MIN
@@ -59,10 +57,7 @@ typedef struct cpns_suite_wide {
 } cpns_suite_wide;
 
 /** GatewayMode. */
-typedef enum cpns_mode {
-  CPNS_MODE_PN_GW = 0,
-  CPNS_MODE_PNE_PLUS_PN_GW = 1
-} cpns_mode;
+typedef enum cpns_mode { CPNS_MODE_PN_GW = 0, CPNS_MODE_PNE_PLUS_PN_GW = 1 } cpns_mode;
 
 /** Result (§8). */
 typedef enum cpns_result {
@@ -82,25 +77,26 @@ CPNS_EXTERN const char *cpns_result_name(int result);
 /** KdfParams. */
 typedef struct cpns_kdf_params {
   uint8_t salt[CPNS_SALT_LEN];
-  uint32_t ops_limit;       /**< 1..4096 */
-  uint32_t mem_limit_kib;   /**< 8..4194304 */
+  uint32_t ops_limit;     /**< 1..4096 */
+  uint32_t mem_limit_kib; /**< 8..4194304 */
 } cpns_kdf_params;
 
 /** KeyRequest. Text fields are UTF-8 octets, not NUL-terminated. */
 typedef struct cpns_key_request {
-  uint32_t version;                                /**< 1..255 */
+  uint32_t version; /**< 1..255 */
   size_t entity_id_len;
   uint8_t entity_id[CPNS_ENTITY_ID_MAX];
   size_t user_id_len;
   uint8_t user_id[CPNS_USER_ID_MAX];
   cpns_mode mode;
   uint8_t gateway_nonce[CPNS_NONCE_LEN];
-  size_t offered_suites_len;                       /**< 1..8 */
-  int32_t offered_suites[CPNS_MAX_OFFERED_SUITES]; /**< may hold suites this library does not know */
-  cpns_suite_wide offered_suites_wide;             /**< values outside int32_t; zero: none */
-  int has_response;                                /**< second KeyRequest: 1 */
-  uint8_t server_nonce[CPNS_NONCE_LEN];            /**< valid iff has_response */
-  uint8_t client_proof[CPNS_PROOF_LEN];            /**< valid iff has_response */
+  size_t offered_suites_len; /**< 1..8 */
+  int32_t
+      offered_suites[CPNS_MAX_OFFERED_SUITES]; /**< may hold suites this library does not know */
+  cpns_suite_wide offered_suites_wide;         /**< values outside int32_t; zero: none */
+  int has_response;                            /**< second KeyRequest: 1 */
+  uint8_t server_nonce[CPNS_NONCE_LEN];        /**< valid iff has_response */
+  uint8_t client_proof[CPNS_PROOF_LEN];        /**< valid iff has_response */
 } cpns_key_request;
 
 /** KeyChallenge. */
@@ -129,8 +125,8 @@ typedef struct cpns_key_delivery {
   uint8_t entity_id[CPNS_ENTITY_ID_MAX];
   size_t user_id_len;
   uint8_t user_id[CPNS_USER_ID_MAX];
-  int has_assignment;               /**< 1 iff result == CPNS_RESULT_SUCCESS */
-  cpns_key_assignment assignment;   /**< valid iff has_assignment */
+  int has_assignment;             /**< 1 iff result == CPNS_RESULT_SUCCESS */
+  cpns_key_assignment assignment; /**< valid iff has_assignment */
 } cpns_key_delivery;
 
 /** AuthTranscript (never sent; its DER is AuthMessage, §5). */
@@ -138,7 +134,7 @@ typedef struct cpns_auth_transcript {
   uint32_t version;
   size_t offered_suites_len;
   int32_t offered_suites[CPNS_MAX_OFFERED_SUITES];
-  cpns_suite_wide offered_suites_wide;  /**< as in cpns_key_request */
+  cpns_suite_wide offered_suites_wide; /**< as in cpns_key_request */
   cpns_suite suite;
   size_t realm_len;
   uint8_t realm[CPNS_REALM_MAX];
@@ -169,8 +165,8 @@ typedef struct cpns_pdu {
   } u;
 } cpns_pdu;
 
-#define CPNS_DECODE_ALLOC_BUDGET_DEFAULT 16384  /**< Bytes one decode may allocate. */
-#define CPNS_DECODE_STACK_BUDGET_DEFAULT 32768  /**< Bytes of stack one decode may use. */
+#define CPNS_DECODE_ALLOC_BUDGET_DEFAULT 16384 /**< Bytes one decode may allocate. */
+#define CPNS_DECODE_STACK_BUDGET_DEFAULT 32768 /**< Bytes of stack one decode may use. */
 
 /**
  * Limits for one strict decode. Fill them with cpns_decode_limits_default()
@@ -178,10 +174,12 @@ typedef struct cpns_pdu {
  * Fields are only ever appended; CPNS_DECODE_LIMITS_VERSION grows with them.
  */
 typedef struct cpns_decode_limits {
-  size_t max_len;       /**< Longest accepted input; default CPNS_PDU_MAX_DEFAULT. */
-  size_t alloc_budget;  /**< Bytes the decoder may allocate; default CPNS_DECODE_ALLOC_BUDGET_DEFAULT. */
-  size_t stack_budget;  /**< Bytes of stack the decoder may use; default CPNS_DECODE_STACK_BUDGET_DEFAULT. */
-  const cpns_mem *mem;  /**< Allocator; default NULL, the C library's (cpns_mem_default()). */
+  size_t max_len;      /**< Longest accepted input; default CPNS_PDU_MAX_DEFAULT. */
+  size_t alloc_budget; /**< Bytes the decoder may allocate; default
+                          CPNS_DECODE_ALLOC_BUDGET_DEFAULT. */
+  size_t stack_budget; /**< Bytes of stack the decoder may use; default
+                          CPNS_DECODE_STACK_BUDGET_DEFAULT. */
+  const cpns_mem *mem; /**< Allocator; default NULL, the C library's (cpns_mem_default()). */
 } cpns_decode_limits;
 
 /** Layout versions of cpns_decode_limits. */
@@ -206,8 +204,7 @@ CPNS_EXTERN int cpns_decode_limits_default_versioned(int limits_version,
  * CPNS_ERR_CONSTRAINT (a field violates the module: size, range, enum),
  * CPNS_ERR_BUFFER_TOO_SMALL, CPNS_ERR_NOMEM, CPNS_ERR_ENCODE.
  */
-CPNS_EXTERN int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out,
-                                size_t outlen, size_t *written);
+CPNS_EXTERN int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out, size_t outlen, size_t *written);
 
 /**
  * Strictly decodes exactly one DER CpnsPdu occupying in[0..inlen): length
@@ -241,18 +238,16 @@ CPNS_EXTERN int cpns_pdu_decode_versioned(cpns_pdu *pdu, const uint8_t *in, size
  * CPNS_ERR_CONSTRAINT, CPNS_ERR_BUFFER_TOO_SMALL, CPNS_ERR_NOMEM,
  * CPNS_ERR_ENCODE.
  */
-CPNS_EXTERN int cpns_auth_transcript_encode(const cpns_auth_transcript *t,
-                                            uint8_t *out, size_t outlen,
-                                            size_t *written);
+CPNS_EXTERN int cpns_auth_transcript_encode(const cpns_auth_transcript *t, uint8_t *out,
+                                            size_t outlen, size_t *written);
 
 /**
  * Strictly decodes a DER AuthTranscript (for tools and test vectors), with
  * the same checks and errors as cpns_pdu_decode(); call it through
  * cpns_auth_transcript_decode().
  */
-CPNS_EXTERN int cpns_auth_transcript_decode_versioned(cpns_auth_transcript *t,
-                                                      const uint8_t *in, size_t inlen,
-                                                      int limits_version,
+CPNS_EXTERN int cpns_auth_transcript_decode_versioned(cpns_auth_transcript *t, const uint8_t *in,
+                                                      size_t inlen, int limits_version,
                                                       const cpns_decode_limits *limits);
 #define cpns_auth_transcript_decode(T, IN, INLEN, LIMITS)                                          \
   cpns_auth_transcript_decode_versioned((T), (IN), (INLEN), CPNS_DECODE_LIMITS_VERSION, (LIMITS))
@@ -262,8 +257,7 @@ CPNS_EXTERN int cpns_auth_transcript_decode_versioned(cpns_auth_transcript *t,
  * sent and the KeyChallenge the server answered with (§5). Never fails for
  * decoded inputs; returns CPNS_ERR_INVALID_ARGUMENT on NULL.
  */
-CPNS_EXTERN int cpns_auth_transcript_from(cpns_auth_transcript *t,
-                                          const cpns_key_request *req,
+CPNS_EXTERN int cpns_auth_transcript_from(cpns_auth_transcript *t, const cpns_key_request *req,
                                           const cpns_key_challenge *chal);
 
 /**
@@ -277,8 +271,8 @@ CPNS_EXTERN int cpns_auth_transcript_from(cpns_auth_transcript *t,
  * CPNS_ERR_DER_NON_MINIMAL_LENGTH, CPNS_ERR_DER_HIGH_TAG_FORM,
  * CPNS_ERR_PDU_TOO_LONG (longer than max_len; 0 = CPNS_PDU_MAX_DEFAULT).
  */
-CPNS_EXTERN int cpns_frame_pdu_length(const uint8_t *in, size_t inlen,
-                                      size_t max_len, size_t *pdu_len);
+CPNS_EXTERN int cpns_frame_pdu_length(const uint8_t *in, size_t inlen, size_t max_len,
+                                      size_t *pdu_len);
 
 /**
  * Semantic validation beyond the module (PROTOCOL.md §2, §4): Entity ID and

@@ -71,67 +71,69 @@ typedef enum cpns_error {
   CPNS_OK = 0,
 
   /* General (-1 .. -99) */
-  CPNS_ERR_INVALID_ARGUMENT = -1,   /**< NULL or out-of-range argument. */
-  CPNS_ERR_NOMEM = -2,              /**< An allocation failed. */
-  CPNS_ERR_BUFFER_TOO_SMALL = -3,   /**< Caller buffer cannot hold the output. */
-  CPNS_ERR_NOT_INITIALIZED = -4,    /**< cpns_init() has not succeeded yet. */
-  CPNS_ERR_INTERNAL = -5,           /**< A broken invariant inside libcpns. */
-  CPNS_ERR_CRYPTO_INIT = -6,        /**< sodium_init() failed. */
+  CPNS_ERR_INVALID_ARGUMENT = -1, /**< NULL or out-of-range argument. */
+  CPNS_ERR_NOMEM = -2,            /**< An allocation failed. */
+  CPNS_ERR_BUFFER_TOO_SMALL = -3, /**< Caller buffer cannot hold the output. */
+  CPNS_ERR_NOT_INITIALIZED = -4,  /**< cpns_init() has not succeeded yet. */
+  CPNS_ERR_INTERNAL = -5,         /**< A broken invariant inside libcpns. */
+  CPNS_ERR_CRYPTO_INIT = -6,      /**< sodium_init() failed. */
 
   /* Codec (-100 .. -199) */
-  CPNS_ERR_PDU_TOO_LONG = -100,         /**< Length above the limit (checked first). */
-  CPNS_ERR_DER_TRUNCATED = -101,        /**< Input ends inside a TLV. */
-  CPNS_ERR_DER_INDEFINITE_LENGTH = -102,/**< Indefinite-length form (BER only). */
-  CPNS_ERR_DER_NON_MINIMAL_LENGTH = -103,/**< Length not in its shortest form. */
-  CPNS_ERR_DER_HIGH_TAG_FORM = -104,    /**< High-tag-number form for a tag below 31, or a tag too large. */
-  CPNS_ERR_DER_TOO_DEEP = -105,         /**< Nesting deeper than any valid PDU. */
-  CPNS_ERR_DER_TRAILING_BYTES = -106,   /**< Bytes after the outermost TLV. */
-  CPNS_ERR_DER_CONSTRUCTED_STRING = -107,/**< Constructed form of a string type. */
-  CPNS_ERR_DER_NON_MINIMAL_INTEGER = -108,/**< INTEGER/ENUMERATED not in minimal two's complement. */
-  CPNS_ERR_DER_NON_CANONICAL = -109,    /**< Decodes, but is not the DER encoding of its value. */
-  CPNS_ERR_DECODE = -110,               /**< Structure does not match the module (wrong tag, missing field). */
-  CPNS_ERR_WRONG_CHOICE = -111,         /**< CpnsPdu alternative unknown to v1. */
-  CPNS_ERR_CONSTRAINT = -112,           /**< A size, range or enumeration constraint is violated. */
-  CPNS_ERR_ALLOC_BUDGET = -113,         /**< Decoding needed more memory than its budget. */
-  CPNS_ERR_STACK_BUDGET = -114,         /**< Decoding needed more stack than its budget. */
-  CPNS_ERR_ENCODE = -115,               /**< The value cannot be encoded (violates the module). */
-  CPNS_ERR_EXTENSION_PRESENT = -116,    /**< A v1 SEQUENCE carries an extension addition. */
-  CPNS_ERR_UNKNOWN_ENUM = -117,         /**< ENUMERATED value not listed in the v1 module. */
-  CPNS_ERR_FRAME_INVALID = -118,        /**< First bytes cannot start a CpnsPdu TLV. */
+  CPNS_ERR_PDU_TOO_LONG = -100,           /**< Length above the limit (checked first). */
+  CPNS_ERR_DER_TRUNCATED = -101,          /**< Input ends inside a TLV. */
+  CPNS_ERR_DER_INDEFINITE_LENGTH = -102,  /**< Indefinite-length form (BER only). */
+  CPNS_ERR_DER_NON_MINIMAL_LENGTH = -103, /**< Length not in its shortest form. */
+  CPNS_ERR_DER_HIGH_TAG_FORM =
+      -104,                     /**< High-tag-number form for a tag below 31, or a tag too large. */
+  CPNS_ERR_DER_TOO_DEEP = -105, /**< Nesting deeper than any valid PDU. */
+  CPNS_ERR_DER_TRAILING_BYTES = -106,     /**< Bytes after the outermost TLV. */
+  CPNS_ERR_DER_CONSTRUCTED_STRING = -107, /**< Constructed form of a string type. */
+  CPNS_ERR_DER_NON_MINIMAL_INTEGER =
+      -108,                          /**< INTEGER/ENUMERATED not in minimal two's complement. */
+  CPNS_ERR_DER_NON_CANONICAL = -109, /**< Decodes, but is not the DER encoding of its value. */
+  CPNS_ERR_DECODE = -110, /**< Structure does not match the module (wrong tag, missing field). */
+  CPNS_ERR_WRONG_CHOICE = -111,      /**< CpnsPdu alternative unknown to v1. */
+  CPNS_ERR_CONSTRAINT = -112,        /**< A size, range or enumeration constraint is violated. */
+  CPNS_ERR_ALLOC_BUDGET = -113,      /**< Decoding needed more memory than its budget. */
+  CPNS_ERR_STACK_BUDGET = -114,      /**< Decoding needed more stack than its budget. */
+  CPNS_ERR_ENCODE = -115,            /**< The value cannot be encoded (violates the module). */
+  CPNS_ERR_EXTENSION_PRESENT = -116, /**< A v1 SEQUENCE carries an extension addition. */
+  CPNS_ERR_UNKNOWN_ENUM = -117,      /**< ENUMERATED value not listed in the v1 module. */
+  CPNS_ERR_FRAME_INVALID = -118,     /**< First bytes cannot start a CpnsPdu TLV. */
 
   /* Identifiers (-200 .. -299) */
-  CPNS_ERR_ID_EMPTY = -200,             /**< Identifier is empty. */
-  CPNS_ERR_ID_TOO_LONG = -201,          /**< Longer than 255 (Entity ID) / 253 (User ID) octets. */
-  CPNS_ERR_ID_SYNTAX = -202,            /**< Octet not allowed by the grammar at this point. */
-  CPNS_ERR_ID_UTF8 = -203,              /**< Malformed UTF-8 (overlong, surrogate, > U+10FFFF, truncated). */
-  CPNS_ERR_ID_PCT_ENCODING = -204,      /**< "%" not followed by two hex digits. */
-  CPNS_ERR_ID_NAMESPACE = -205,         /**< Breaks the urn:uuid: or urn:dev:mac: namespace rules. */
-  CPNS_ERR_ID_TRUNCATED = -206,         /**< Input ends where the grammar needs more. */
+  CPNS_ERR_ID_EMPTY = -200,    /**< Identifier is empty. */
+  CPNS_ERR_ID_TOO_LONG = -201, /**< Longer than 255 (Entity ID) / 253 (User ID) octets. */
+  CPNS_ERR_ID_SYNTAX = -202,   /**< Octet not allowed by the grammar at this point. */
+  CPNS_ERR_ID_UTF8 = -203,     /**< Malformed UTF-8 (overlong, surrogate, > U+10FFFF, truncated). */
+  CPNS_ERR_ID_PCT_ENCODING = -204, /**< "%" not followed by two hex digits. */
+  CPNS_ERR_ID_NAMESPACE = -205,    /**< Breaks the urn:uuid: or urn:dev:mac: namespace rules. */
+  CPNS_ERR_ID_TRUNCATED = -206,    /**< Input ends where the grammar needs more. */
 
   /* Crypto and stores (-300 .. -399) */
-  CPNS_ERR_KDF_PARAMS = -300,           /**< KDF parameters outside the policy bounds. */
-  CPNS_ERR_KDF = -301,                  /**< Argon2id failed (usually: not enough memory). */
-  CPNS_ERR_PROOF = -302,                /**< ClientProof does not verify. */
-  CPNS_ERR_SIGNATURE = -303,            /**< ServerSignature does not verify. */
-  CPNS_ERR_DECRYPT = -304,              /**< AEAD authentication failed. */
-  CPNS_ERR_UNSUPPORTED_SUITE = -305,    /**< Suite unknown to this library. */
-  CPNS_ERR_RECORD_FORMAT = -306,        /**< Stored credential or assignment record is malformed. */
-  CPNS_ERR_IO = -310,                   /**< A file operation failed (errno kept by the caller's libc). */
-  CPNS_ERR_STORE_TRUNCATED = -311,      /**< Key store file is shorter than its header says. */
-  CPNS_ERR_STORE_CORRUPT = -312,        /**< Key store file is not a libcpns key store or is damaged. */
-  CPNS_ERR_STORE_VERSION = -313,        /**< Key store format version not supported. */
-  CPNS_ERR_STORE_WRONG_KEY = -314,      /**< Key store does not open under this device key. */
-  CPNS_ERR_STORE_PERMISSIONS = -315,    /**< Key file readable or writable by others. */
-  CPNS_ERR_DEVICE_KEY = -316,           /**< Device key file missing, wrong size or unreadable. */
+  CPNS_ERR_KDF_PARAMS = -300,        /**< KDF parameters outside the policy bounds. */
+  CPNS_ERR_KDF = -301,               /**< Argon2id failed (usually: not enough memory). */
+  CPNS_ERR_PROOF = -302,             /**< ClientProof does not verify. */
+  CPNS_ERR_SIGNATURE = -303,         /**< ServerSignature does not verify. */
+  CPNS_ERR_DECRYPT = -304,           /**< AEAD authentication failed. */
+  CPNS_ERR_UNSUPPORTED_SUITE = -305, /**< Suite unknown to this library. */
+  CPNS_ERR_RECORD_FORMAT = -306,     /**< Stored credential or assignment record is malformed. */
+  CPNS_ERR_IO = -310, /**< A file operation failed (errno kept by the caller's libc). */
+  CPNS_ERR_STORE_TRUNCATED = -311, /**< Key store file is shorter than its header says. */
+  CPNS_ERR_STORE_CORRUPT = -312,   /**< Key store file is not a libcpns key store or is damaged. */
+  CPNS_ERR_STORE_VERSION = -313,   /**< Key store format version not supported. */
+  CPNS_ERR_STORE_WRONG_KEY = -314, /**< Key store does not open under this device key. */
+  CPNS_ERR_STORE_PERMISSIONS = -315, /**< Key file readable or writable by others. */
+  CPNS_ERR_DEVICE_KEY = -316,        /**< Device key file missing, wrong size or unreadable. */
 
   /* Exchange (-400 .. -499) */
-  CPNS_ERR_STATE = -400,                /**< Call not valid in the engine's current state. */
-  CPNS_ERR_PROTOCOL = -401,             /**< Peer sent a valid PDU that breaks the exchange rules. */
-  CPNS_ERR_TIMEOUT = -402,              /**< A deadline passed. */
-  CPNS_ERR_ECHO_MISMATCH = -403,        /**< KeyDelivery does not echo our Entity ID / User ID. */
-  CPNS_ERR_SUITE_NOT_OFFERED = -404,    /**< KeyChallenge picks a suite we did not offer. */
-  CPNS_ERR_REFUSED = -405,              /**< Server answered with a result other than success. */
-  CPNS_ERR_PEER_CLOSED = -406           /**< Peer ended the stream before the exchange finished. */
+  CPNS_ERR_STATE = -400,             /**< Call not valid in the engine's current state. */
+  CPNS_ERR_PROTOCOL = -401,          /**< Peer sent a valid PDU that breaks the exchange rules. */
+  CPNS_ERR_TIMEOUT = -402,           /**< A deadline passed. */
+  CPNS_ERR_ECHO_MISMATCH = -403,     /**< KeyDelivery does not echo our Entity ID / User ID. */
+  CPNS_ERR_SUITE_NOT_OFFERED = -404, /**< KeyChallenge picks a suite we did not offer. */
+  CPNS_ERR_REFUSED = -405,           /**< Server answered with a result other than success. */
+  CPNS_ERR_PEER_CLOSED = -406        /**< Peer ended the stream before the exchange finished. */
 } cpns_error;
 
 /**
@@ -151,9 +153,9 @@ CPNS_EXTERN const char *cpns_error_name(int error);
 
 /** What cpns_version() tells about the library actually loaded. */
 typedef struct cpns_info {
-  int age;                  /**< CPNS_INFO_AGE of the library: which fields exist. */
-  int version_num;          /**< Its CPNS_VERSION_NUM (0xMMmmpp). */
-  const char *version_str;  /**< Its CPNS_VERSION ("MAJOR.MINOR.PATCH"). */
+  int age;                 /**< CPNS_INFO_AGE of the library: which fields exist. */
+  int version_num;         /**< Its CPNS_VERSION_NUM (0xMMmmpp). */
+  const char *version_str; /**< Its CPNS_VERSION ("MAJOR.MINOR.PATCH"). */
 } cpns_info;
 
 /**

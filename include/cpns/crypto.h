@@ -1,8 +1,8 @@
 /*
  * libcpns crypto, suite 1 argon2id-hmacsha256-xchacha20poly1305
  * (PROTOCOL.md §5, §6). Flat functions named cpns_crypto_*, on fixed-size
- * caller buffers, in the style of libsodium (outputs first). Call cpns_init() first. Callers keep secrets in
- * sodium_malloc() memory and wipe them with sodium_memzero().
+ * caller buffers, in the style of libsodium (outputs first). Call cpns_init() first. Callers keep
+ * secrets in sodium_malloc() memory and wipe them with sodium_memzero().
  */
 #ifndef CPNS_CRYPTO_H
 #define CPNS_CRYPTO_H
@@ -19,17 +19,17 @@ extern "C" {
 #define CPNS_STORED_KEY_LEN 32
 #define CPNS_WRAP_KEY_LEN 32
 #define CPNS_EUKEY_LEN 32
-#define CPNS_SERVER_SECRET_LEN 32   /**< Server secret for fake salts. */
-#define CPNS_MASTER_KEY_LEN 32      /**< Server key sealing EUKeys at rest. */
+#define CPNS_SERVER_SECRET_LEN 32 /**< Server secret for fake salts. */
+#define CPNS_MASTER_KEY_LEN 32    /**< Server key sealing EUKeys at rest. */
 /** A sealed EUKey at rest: aead nonce (24) || ciphertext (32) || tag (16). */
 #define CPNS_SEALED_EUKEY_LEN (24 + 32 + 16)
 
-#define CPNS_KDF_OPS_DEFAULT 3             /**< Enrollment default opsLimit. */
-#define CPNS_KDF_MEM_KIB_DEFAULT 65536     /**< Enrollment default memLimitKiB. */
-#define CPNS_GATEWAY_MAX_OPS_DEFAULT 10    /**< Gateway bound on opsLimit (§7). */
+#define CPNS_KDF_OPS_DEFAULT 3                   /**< Enrollment default opsLimit. */
+#define CPNS_KDF_MEM_KIB_DEFAULT 65536           /**< Enrollment default memLimitKiB. */
+#define CPNS_GATEWAY_MAX_OPS_DEFAULT 10          /**< Gateway bound on opsLimit (§7). */
 #define CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT 1048576 /**< Gateway bound on memLimitKiB (§7). */
 /* Suite 1 floors (§7, §9): below them a server impostor gets a cheap offline attack. */
-#define CPNS_GATEWAY_MIN_OPS_DEFAULT 3     /**< Gateway floor on opsLimit (§7). */
+#define CPNS_GATEWAY_MIN_OPS_DEFAULT 3         /**< Gateway floor on opsLimit (§7). */
 #define CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT 65536 /**< Gateway floor on memLimitKiB (§7). */
 
 /** Fills buf with len octets from the system CSPRNG (randombytes_buf). */
@@ -42,27 +42,27 @@ CPNS_EXTERN void cpns_crypto_random(uint8_t *buf, size_t len);
  * module's ranges or libsodium's minimums) or CPNS_ERR_KDF.
  */
 CPNS_EXTERN int cpns_crypto_salted_password(uint8_t out[CPNS_SALTED_PASSWORD_LEN],
-                                     const uint8_t *password, size_t password_len,
-                                     const cpns_kdf_params *kdf);
+                                            const uint8_t *password, size_t password_len,
+                                            const cpns_kdf_params *kdf);
 
 /** ClientKey = HMAC(SaltedPassword, "CPNS Client Key"). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
 CPNS_EXTERN int cpns_crypto_client_key(uint8_t out[CPNS_CLIENT_KEY_LEN],
-                                const uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN]);
+                                       const uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN]);
 /** ServerKey = HMAC(SaltedPassword, "CPNS Server Key"). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
 CPNS_EXTERN int cpns_crypto_server_key(uint8_t out[CPNS_SERVER_KEY_LEN],
-                                const uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN]);
+                                       const uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN]);
 /** StoredKey = H(ClientKey). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
 CPNS_EXTERN int cpns_crypto_stored_key(uint8_t out[CPNS_STORED_KEY_LEN],
-                                const uint8_t client_key[CPNS_CLIENT_KEY_LEN]);
+                                       const uint8_t client_key[CPNS_CLIENT_KEY_LEN]);
 
 /**
  * ClientProof = ClientKey XOR HMAC(StoredKey, AuthMessage).
  * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
  */
 CPNS_EXTERN int cpns_crypto_client_proof(uint8_t proof[CPNS_PROOF_LEN],
-                                  const uint8_t client_key[CPNS_CLIENT_KEY_LEN],
-                                  const uint8_t stored_key[CPNS_STORED_KEY_LEN],
-                                  const uint8_t *auth_message, size_t auth_message_len);
+                                         const uint8_t client_key[CPNS_CLIENT_KEY_LEN],
+                                         const uint8_t stored_key[CPNS_STORED_KEY_LEN],
+                                         const uint8_t *auth_message, size_t auth_message_len);
 
 /**
  * Server side: ClientKey' = proof XOR HMAC(StoredKey, AuthMessage); accepts
@@ -71,39 +71,42 @@ CPNS_EXTERN int cpns_crypto_client_proof(uint8_t proof[CPNS_PROOF_LEN],
  * client_key_out is zeroed.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_PROOF.
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_client_proof_verify(
-    uint8_t client_key_out[CPNS_CLIENT_KEY_LEN], const uint8_t proof[CPNS_PROOF_LEN],
-    const uint8_t stored_key[CPNS_STORED_KEY_LEN],
-    const uint8_t *auth_message, size_t auth_message_len);
+CPNS_EXTERN CPNS_WARN_UNUSED int
+cpns_crypto_client_proof_verify(uint8_t client_key_out[CPNS_CLIENT_KEY_LEN],
+                                const uint8_t proof[CPNS_PROOF_LEN],
+                                const uint8_t stored_key[CPNS_STORED_KEY_LEN],
+                                const uint8_t *auth_message, size_t auth_message_len);
 
 /** ServerSignature = HMAC(ServerKey, AuthMessage). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
 CPNS_EXTERN int cpns_crypto_server_signature(uint8_t sig[CPNS_SIGNATURE_LEN],
-                                      const uint8_t server_key[CPNS_SERVER_KEY_LEN],
-                                      const uint8_t *auth_message, size_t auth_message_len);
+                                             const uint8_t server_key[CPNS_SERVER_KEY_LEN],
+                                             const uint8_t *auth_message, size_t auth_message_len);
 
 /**
  * Gateway side: checks sig against HMAC(ServerKey, AuthMessage) in constant
  * time. Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_SIGNATURE.
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_server_signature_verify(
-    const uint8_t sig[CPNS_SIGNATURE_LEN], const uint8_t server_key[CPNS_SERVER_KEY_LEN],
-    const uint8_t *auth_message, size_t auth_message_len);
+CPNS_EXTERN CPNS_WARN_UNUSED int
+cpns_crypto_server_signature_verify(const uint8_t sig[CPNS_SIGNATURE_LEN],
+                                    const uint8_t server_key[CPNS_SERVER_KEY_LEN],
+                                    const uint8_t *auth_message, size_t auth_message_len);
 
-/** WrapKey = HMAC(ClientKey, "CPNS EUKey Wrap" || H(AuthMessage)). Returns 0 or CPNS_ERR_INVALID_ARGUMENT. */
+/** WrapKey = HMAC(ClientKey, "CPNS EUKey Wrap" || H(AuthMessage)). Returns 0 or
+ * CPNS_ERR_INVALID_ARGUMENT. */
 CPNS_EXTERN int cpns_crypto_wrap_key(uint8_t out[CPNS_WRAP_KEY_LEN],
-                              const uint8_t client_key[CPNS_CLIENT_KEY_LEN],
-                              const uint8_t *auth_message, size_t auth_message_len);
+                                     const uint8_t client_key[CPNS_CLIENT_KEY_LEN],
+                                     const uint8_t *auth_message, size_t auth_message_len);
 
 /**
  * wrappedEUKey = XChaCha20-Poly1305-IETF(WrapKey, aeadNonce,
  * ad = AuthMessage || keyId, EUKey). Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
  */
 CPNS_EXTERN int cpns_crypto_eukey_wrap(uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
-                                const uint8_t eukey[CPNS_EUKEY_LEN],
-                                const uint8_t wrap_key[CPNS_WRAP_KEY_LEN],
-                                const uint8_t aead_nonce[CPNS_AEAD_NONCE_LEN],
-                                const uint8_t *auth_message, size_t auth_message_len,
-                                const uint8_t key_id[CPNS_KEY_ID_LEN]);
+                                       const uint8_t eukey[CPNS_EUKEY_LEN],
+                                       const uint8_t wrap_key[CPNS_WRAP_KEY_LEN],
+                                       const uint8_t aead_nonce[CPNS_AEAD_NONCE_LEN],
+                                       const uint8_t *auth_message, size_t auth_message_len,
+                                       const uint8_t key_id[CPNS_KEY_ID_LEN]);
 
 /**
  * Inverse of cpns_crypto_eukey_wrap(). On failure eukey is zeroed.
@@ -112,8 +115,7 @@ CPNS_EXTERN int cpns_crypto_eukey_wrap(uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
 CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_eukey_unwrap(
     uint8_t eukey[CPNS_EUKEY_LEN], const uint8_t wrapped[CPNS_WRAPPED_EUKEY_LEN],
     const uint8_t wrap_key[CPNS_WRAP_KEY_LEN], const uint8_t aead_nonce[CPNS_AEAD_NONCE_LEN],
-    const uint8_t *auth_message, size_t auth_message_len,
-    const uint8_t key_id[CPNS_KEY_ID_LEN]);
+    const uint8_t *auth_message, size_t auth_message_len, const uint8_t key_id[CPNS_KEY_ID_LEN]);
 
 /**
  * Salt of the challenge for an unknown user (§6): the first 16 octets of
@@ -121,8 +123,8 @@ CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_eukey_unwrap(
  * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
  */
 CPNS_EXTERN int cpns_crypto_fake_salt(uint8_t salt[CPNS_SALT_LEN],
-                               const uint8_t server_secret[CPNS_SERVER_SECRET_LEN],
-                               const uint8_t *user_id_norm, size_t user_id_norm_len);
+                                      const uint8_t server_secret[CPNS_SERVER_SECRET_LEN],
+                                      const uint8_t *user_id_norm, size_t user_id_norm_len);
 
 /**
  * Gateway policy (§7): 0 iff kdf is within the module's ranges, libsodium's
@@ -132,8 +134,8 @@ CPNS_EXTERN int cpns_crypto_fake_salt(uint8_t salt[CPNS_SALT_LEN],
  * maximum) or CPNS_ERR_KDF_PARAMS.
  */
 CPNS_EXTERN int cpns_crypto_kdf_check_gateway(const cpns_kdf_params *kdf, uint32_t min_ops,
-                                       uint32_t min_mem_kib, uint32_t max_ops,
-                                       uint32_t max_mem_kib);
+                                              uint32_t min_mem_kib, uint32_t max_ops,
+                                              uint32_t max_mem_kib);
 /**
  * Enrollment policy: 0 iff kdf is within the module's ranges and at least
  * libsodium's Argon2id minimums. Returns 0, CPNS_ERR_INVALID_ARGUMENT or
@@ -160,9 +162,8 @@ typedef struct cpns_credential {
  * given (salt included) and must pass cpns_crypto_kdf_check_enrollment().
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_KDF_PARAMS or CPNS_ERR_KDF.
  */
-CPNS_EXTERN int cpns_crypto_credential_create(cpns_credential *out,
-                                       const uint8_t *password, size_t password_len,
-                                       const cpns_kdf_params *kdf);
+CPNS_EXTERN int cpns_crypto_credential_create(cpns_credential *out, const uint8_t *password,
+                                              size_t password_len, const cpns_kdf_params *kdf);
 
 /**
  * At-rest encoding of a record: a versioned fixed layout documented in
@@ -176,7 +177,7 @@ CPNS_EXTERN int cpns_crypto_credential_encode(uint8_t *out, size_t outlen, size_
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_RECORD_FORMAT.
  */
 CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_credential_decode(cpns_credential *rec,
-                                                        const uint8_t *in, size_t inlen);
+                                                               const uint8_t *in, size_t inlen);
 
 /** Key sealing credential records at rest (cpns_crypto_credential_seal_key()). */
 #define CPNS_CREDENTIAL_SEAL_KEY_LEN 32
@@ -194,7 +195,7 @@ CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_credential_decode(cpns_credential *
  * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
  */
 CPNS_EXTERN int cpns_crypto_credential_seal_key(uint8_t out[CPNS_CREDENTIAL_SEAL_KEY_LEN],
-                                         const uint8_t master_key[CPNS_MASTER_KEY_LEN]);
+                                                const uint8_t master_key[CPNS_MASTER_KEY_LEN]);
 
 /**
  * Seals a credential record at rest (§6): XChaCha20-Poly1305 of StoredKey
@@ -206,9 +207,9 @@ CPNS_EXTERN int cpns_crypto_credential_seal_key(uint8_t out[CPNS_CREDENTIAL_SEAL
  * cpns_crypto_kdf_check_enrollment()).
  */
 CPNS_EXTERN int cpns_crypto_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN],
-                                     const cpns_credential *rec,
-                                     const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
-                                     const uint8_t *user_id_norm, size_t user_id_norm_len);
+                                            const cpns_credential *rec,
+                                            const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
+                                            const uint8_t *user_id_norm, size_t user_id_norm_len);
 
 /**
  * Inverse of cpns_crypto_credential_seal() on hostile input of any length; rec is
@@ -218,10 +219,10 @@ CPNS_EXTERN int cpns_crypto_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIA
  * magic, version, suite or reserved octets, KDF parameters out of range) or
  * CPNS_ERR_DECRYPT (wrong key, another User ID, or altered octets).
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_credential_unseal(
-    cpns_credential *rec, const uint8_t *sealed, size_t sealed_len,
-    const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
-    const uint8_t *user_id_norm, size_t user_id_norm_len);
+CPNS_EXTERN CPNS_WARN_UNUSED int
+cpns_crypto_credential_unseal(cpns_credential *rec, const uint8_t *sealed, size_t sealed_len,
+                              const uint8_t seal_key[CPNS_CREDENTIAL_SEAL_KEY_LEN],
+                              const uint8_t *user_id_norm, size_t user_id_norm_len);
 
 /**
  * Reads the KDF parameters and salt from a sealed record's clear header
@@ -229,9 +230,8 @@ CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_credential_unseal(
  * cpns_crypto_credential_unseal() succeeds. kdf is zeroed on failure.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_RECORD_FORMAT.
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_credential_sealed_kdf(cpns_kdf_params *kdf,
-                                                            const uint8_t *sealed,
-                                                            size_t sealed_len);
+CPNS_EXTERN CPNS_WARN_UNUSED int
+cpns_crypto_credential_sealed_kdf(cpns_kdf_params *kdf, const uint8_t *sealed, size_t sealed_len);
 
 /**
  * Seals an EUKey at rest under the server master key (§6):
@@ -240,21 +240,21 @@ CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_credential_sealed_kdf(cpns_kdf_para
  * Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
  */
 CPNS_EXTERN int cpns_crypto_eukey_seal(uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
-                                const uint8_t eukey[CPNS_EUKEY_LEN],
-                                const uint8_t master_key[CPNS_MASTER_KEY_LEN],
-                                const uint8_t *entity_id_norm, size_t entity_id_norm_len,
-                                const uint8_t *user_id_norm, size_t user_id_norm_len,
-                                const uint8_t key_id[CPNS_KEY_ID_LEN]);
+                                       const uint8_t eukey[CPNS_EUKEY_LEN],
+                                       const uint8_t master_key[CPNS_MASTER_KEY_LEN],
+                                       const uint8_t *entity_id_norm, size_t entity_id_norm_len,
+                                       const uint8_t *user_id_norm, size_t user_id_norm_len,
+                                       const uint8_t key_id[CPNS_KEY_ID_LEN]);
 /**
  * Inverse of cpns_crypto_eukey_seal(); eukey is zeroed on failure.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_DECRYPT.
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_crypto_eukey_unseal(
-    uint8_t eukey[CPNS_EUKEY_LEN], const uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
-    const uint8_t master_key[CPNS_MASTER_KEY_LEN],
-    const uint8_t *entity_id_norm, size_t entity_id_norm_len,
-    const uint8_t *user_id_norm, size_t user_id_norm_len,
-    const uint8_t key_id[CPNS_KEY_ID_LEN]);
+CPNS_EXTERN CPNS_WARN_UNUSED int
+cpns_crypto_eukey_unseal(uint8_t eukey[CPNS_EUKEY_LEN], const uint8_t sealed[CPNS_SEALED_EUKEY_LEN],
+                         const uint8_t master_key[CPNS_MASTER_KEY_LEN],
+                         const uint8_t *entity_id_norm, size_t entity_id_norm_len,
+                         const uint8_t *user_id_norm, size_t user_id_norm_len,
+                         const uint8_t key_id[CPNS_KEY_ID_LEN]);
 
 #ifdef __cplusplus
 }

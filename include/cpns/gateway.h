@@ -22,11 +22,11 @@ typedef struct cpns_gateway cpns_gateway;
 
 /** What the engine waits for. */
 typedef enum cpns_gateway_state {
-  CPNS_GATEWAY_SEND = 1,     /**< Has a PDU for cpns_gateway_write(). */
-  CPNS_GATEWAY_RECEIVE = 2,  /**< Wants bytes through cpns_gateway_read(). */
-  CPNS_GATEWAY_DERIVE = 3,   /**< Wants cpns_gateway_derive() (Argon2id). */
-  CPNS_GATEWAY_DONE = 4,     /**< EUKey received and verified. */
-  CPNS_GATEWAY_FAILED = 5    /**< See cpns_gateway_get_error()/get_result(). */
+  CPNS_GATEWAY_SEND = 1,    /**< Has a PDU for cpns_gateway_write(). */
+  CPNS_GATEWAY_RECEIVE = 2, /**< Wants bytes through cpns_gateway_read(). */
+  CPNS_GATEWAY_DERIVE = 3,  /**< Wants cpns_gateway_derive() (Argon2id). */
+  CPNS_GATEWAY_DONE = 4,    /**< EUKey received and verified. */
+  CPNS_GATEWAY_FAILED = 5   /**< See cpns_gateway_get_error()/get_result(). */
 } cpns_gateway_state;
 
 /** Gateway's deadline for each answer of the server (ms). */
@@ -40,22 +40,24 @@ typedef enum cpns_gateway_state {
  * them, so a library can tell which fields a caller compiled against.
  */
 typedef struct cpns_gateway_settings {
-  const uint8_t *entity_id;      /**< As sent on the wire; validated. Default NULL. */
+  const uint8_t *entity_id; /**< As sent on the wire; validated. Default NULL. */
   size_t entity_id_len;
-  const uint8_t *user_id;        /**< As sent on the wire; validated. Default NULL. */
+  const uint8_t *user_id; /**< As sent on the wire; validated. Default NULL. */
   size_t user_id_len;
-  cpns_mode mode;                /**< Default CPNS_MODE_PN_GW. */
-  const uint8_t *password;       /**< Copied into guarded memory at _new(). Default NULL. */
+  cpns_mode mode;          /**< Default CPNS_MODE_PN_GW. */
+  const uint8_t *password; /**< Copied into guarded memory at _new(). Default NULL. */
   size_t password_len;
-  uint32_t max_ops_limit;        /**< Default CPNS_GATEWAY_MAX_OPS_DEFAULT */
-  uint32_t max_mem_limit_kib;    /**< Default CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT */
-  uint32_t min_ops_limit;        /**< Default CPNS_GATEWAY_MIN_OPS_DEFAULT (suite 1 floor, §7) */
-  uint32_t min_mem_limit_kib;    /**< Default CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT (suite 1 floor, §7) */
-  size_t max_pdu_len;            /**< Default CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no valid v1 PDU is longer) */
-  uint64_t reply_timeout_ms;     /**< Server's time to answer a PDU; default CPNS_GATEWAY_REPLY_TIMEOUT_DEFAULT_MS */
-  cpns_secpool *secpool;         /**< Optional: the engine borrows its secret block here
-                                      (cpns/secpool.h); NULL (default) = its own sodium_malloc().
-                                      Must outlive the engine. */
+  uint32_t max_ops_limit;     /**< Default CPNS_GATEWAY_MAX_OPS_DEFAULT */
+  uint32_t max_mem_limit_kib; /**< Default CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT */
+  uint32_t min_ops_limit;     /**< Default CPNS_GATEWAY_MIN_OPS_DEFAULT (suite 1 floor, §7) */
+  uint32_t min_mem_limit_kib; /**< Default CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT (suite 1 floor, §7) */
+  size_t max_pdu_len; /**< Default CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no
+                         valid v1 PDU is longer) */
+  uint64_t reply_timeout_ms; /**< Server's time to answer a PDU; default
+                                CPNS_GATEWAY_REPLY_TIMEOUT_DEFAULT_MS */
+  cpns_secpool *secpool;     /**< Optional: the engine borrows its secret block here
+                                  (cpns/secpool.h); NULL (default) = its own sodium_malloc().
+                                  Must outlive the engine. */
 } cpns_gateway_settings;
 
 /** Layout versions of cpns_gateway_settings; the current one is what callers compile against. */
@@ -99,8 +101,8 @@ CPNS_EXTERN cpns_gateway_state cpns_gateway_get_state(const cpns_gateway *gw);
  * and sets *written, or CPNS_ERR_STATE, CPNS_ERR_BUFFER_TOO_SMALL
  * (CPNS_PDU_MAX_ENCODED always suffices).
  */
-CPNS_EXTERN int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen,
-                                   size_t *written, uint64_t now_ms);
+CPNS_EXTERN int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen, size_t *written,
+                                   uint64_t now_ms);
 
 /**
  * In state RECEIVE, takes all inlen bytes (nghttp2's mem_recv contract: the

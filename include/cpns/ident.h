@@ -14,9 +14,9 @@ extern "C" {
 
 /** Where and why an identifier failed to validate. */
 typedef struct cpns_ident_error {
-  size_t offset;         /**< First offending octet; inlen when the input ended too early. */
-  const char *expected;  /**< Static English phrase of what the grammar expected there,
-                              e.g. "hex digit after %"; never NULL once filled. */
+  size_t offset;        /**< First offending octet; inlen when the input ended too early. */
+  const char *expected; /**< Static English phrase of what the grammar expected there,
+                             e.g. "hex digit after %"; never NULL once filled. */
 } cpns_ident_error;
 
 /**
@@ -36,9 +36,8 @@ typedef struct cpns_ident_error {
  * CPNS_ERR_ID_SYNTAX, CPNS_ERR_ID_PCT_ENCODING, CPNS_ERR_ID_NAMESPACE,
  * CPNS_ERR_ID_TRUNCATED, CPNS_ERR_BUFFER_TOO_SMALL.
  */
-CPNS_EXTERN int cpns_entity_id_normalize(const uint8_t *in, size_t inlen,
-                                         uint8_t *out, size_t outlen,
-                                         size_t *outlen_written,
+CPNS_EXTERN int cpns_entity_id_normalize(const uint8_t *in, size_t inlen, uint8_t *out,
+                                         size_t outlen, size_t *outlen_written,
                                          cpns_ident_error *err);
 
 /**
@@ -52,11 +51,8 @@ CPNS_EXTERN int cpns_entity_id_normalize(const uint8_t *in, size_t inlen,
  * CPNS_ERR_ID_SYNTAX, CPNS_ERR_ID_UTF8, CPNS_ERR_ID_TRUNCATED,
  * CPNS_ERR_BUFFER_TOO_SMALL.
  */
-CPNS_EXTERN int cpns_user_id_normalize(const uint8_t *in, size_t inlen,
-                                       uint8_t *out, size_t outlen,
-                                       size_t *outlen_written,
-                                       cpns_ident_error *err);
-
+CPNS_EXTERN int cpns_user_id_normalize(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen,
+                                       size_t *outlen_written, cpns_ident_error *err);
 
 #ifdef __cplusplus
 }

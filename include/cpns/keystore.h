@@ -28,7 +28,7 @@ typedef struct cpns_keystore_entry {
   size_t realm_len;
   uint8_t realm[CPNS_REALM_MAX];
   cpns_mode mode;
-  uint64_t assigned_at;  /**< Unix time in seconds, supplied by the caller. */
+  uint64_t assigned_at; /**< Unix time in seconds, supplied by the caller. */
 } cpns_keystore_entry;
 
 /**
@@ -44,9 +44,9 @@ CPNS_EXTERN int cpns_keystore_seal(uint8_t *out, size_t outlen, size_t *written,
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_STORE_TRUNCATED,
  * CPNS_ERR_STORE_CORRUPT, CPNS_ERR_STORE_VERSION, CPNS_ERR_STORE_WRONG_KEY.
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_keystore_open(
-    cpns_keystore_entry *entry, const uint8_t *in, size_t inlen,
-    const uint8_t device_key[CPNS_DEVICE_KEY_LEN]);
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_keystore_open(cpns_keystore_entry *entry, const uint8_t *in,
+                                                    size_t inlen,
+                                                    const uint8_t device_key[CPNS_DEVICE_KEY_LEN]);
 
 /**
  * Seals and writes the key store to path atomically: temporary file in the
@@ -62,9 +62,8 @@ CPNS_EXTERN int cpns_keystore_save(const char *path, const cpns_keystore_entry *
  * CPNS_ERR_IO (missing, unreadable or a symbolic link; errno tells),
  * CPNS_ERR_STORE_PERMISSIONS (readable or writable by group or others).
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_keystore_load(
-    cpns_keystore_entry *entry, const char *path,
-    const uint8_t device_key[CPNS_DEVICE_KEY_LEN]);
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_keystore_load(cpns_keystore_entry *entry, const char *path,
+                                                    const uint8_t device_key[CPNS_DEVICE_KEY_LEN]);
 
 /**
  * Creates a new random device key file at path (mode 0600, atomically);
@@ -79,8 +78,8 @@ CPNS_EXTERN int cpns_device_key_generate(const char *path);
  * for a symbolic link), CPNS_ERR_DEVICE_KEY (wrong size),
  * CPNS_ERR_STORE_PERMISSIONS (readable or writable by group or others).
  */
-CPNS_EXTERN CPNS_WARN_UNUSED int cpns_device_key_load(
-    uint8_t key[CPNS_DEVICE_KEY_LEN], const char *path);
+CPNS_EXTERN CPNS_WARN_UNUSED int cpns_device_key_load(uint8_t key[CPNS_DEVICE_KEY_LEN],
+                                                      const char *path);
 
 #ifdef __cplusplus
 }

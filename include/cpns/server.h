@@ -24,12 +24,14 @@ typedef struct cpns_server_session cpns_server_session;
 
 /** What the session waits for. */
 typedef enum cpns_server_state {
-  CPNS_SERVER_RECEIVE = 1,          /**< Wants bytes through cpns_server_session_read(). */
-  CPNS_SERVER_NEED_CREDENTIAL = 2,  /**< Host answers with cpns_server_session_provide_credential(). */
-  CPNS_SERVER_SEND = 3,             /**< Has a PDU for cpns_server_session_write(). */
-  CPNS_SERVER_NEED_STORE = 4,       /**< Host stores the assignment, then cpns_server_session_store_done(). */
-  CPNS_SERVER_DONE = 5,             /**< KeyDelivery written; host closes. */
-  CPNS_SERVER_CLOSE = 6             /**< Close without answering (non-DER, timeout). */
+  CPNS_SERVER_RECEIVE = 1, /**< Wants bytes through cpns_server_session_read(). */
+  CPNS_SERVER_NEED_CREDENTIAL =
+      2,                /**< Host answers with cpns_server_session_provide_credential(). */
+  CPNS_SERVER_SEND = 3, /**< Has a PDU for cpns_server_session_write(). */
+  CPNS_SERVER_NEED_STORE =
+      4,                /**< Host stores the assignment, then cpns_server_session_store_done(). */
+  CPNS_SERVER_DONE = 5, /**< KeyDelivery written; host closes. */
+  CPNS_SERVER_CLOSE = 6 /**< Close without answering (non-DER, timeout). */
 } cpns_server_state;
 
 /** Peer's time to deliver each PDU (ms), and to finish the whole exchange. */
@@ -44,17 +46,19 @@ typedef enum cpns_server_state {
  * grows with them.
  */
 typedef struct cpns_server_settings {
-  const uint8_t *realm;            /**< Sent in every KeyChallenge. Default NULL (must be set). */
+  const uint8_t *realm; /**< Sent in every KeyChallenge. Default NULL (must be set). */
   size_t realm_len;
-  const uint8_t *server_secret;    /**< CPNS_SERVER_SECRET_LEN octets (fake salts). Default NULL (must be set). */
-  uint32_t fake_ops_limit;         /**< Unknown users' params; default CPNS_KDF_OPS_DEFAULT */
-  uint32_t fake_mem_limit_kib;     /**< Default CPNS_KDF_MEM_KIB_DEFAULT */
-  size_t max_pdu_len;              /**< Default CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no valid v1 PDU is longer) */
-  uint64_t pdu_timeout_ms;         /**< Default CPNS_SERVER_PDU_TIMEOUT_DEFAULT_MS */
-  uint64_t exchange_timeout_ms;    /**< Default CPNS_SERVER_EXCHANGE_TIMEOUT_DEFAULT_MS */
-  cpns_secpool *secpool;           /**< Optional: sessions borrow their secret block here
-                                        (cpns/secpool.h); NULL (default) = one sodium_malloc() each.
-                                        Must outlive every session made with it. */
+  const uint8_t *
+      server_secret; /**< CPNS_SERVER_SECRET_LEN octets (fake salts). Default NULL (must be set). */
+  uint32_t fake_ops_limit;     /**< Unknown users' params; default CPNS_KDF_OPS_DEFAULT */
+  uint32_t fake_mem_limit_kib; /**< Default CPNS_KDF_MEM_KIB_DEFAULT */
+  size_t max_pdu_len; /**< Default CPNS_PDU_MAX_DEFAULT; above CPNS_PDU_MAX_ENCODED acts as it (no
+                         valid v1 PDU is longer) */
+  uint64_t pdu_timeout_ms;      /**< Default CPNS_SERVER_PDU_TIMEOUT_DEFAULT_MS */
+  uint64_t exchange_timeout_ms; /**< Default CPNS_SERVER_EXCHANGE_TIMEOUT_DEFAULT_MS */
+  cpns_secpool *secpool;        /**< Optional: sessions borrow their secret block here
+                                     (cpns/secpool.h); NULL (default) = one sodium_malloc() each.
+                                     Must outlive every session made with it. */
 } cpns_server_settings;
 
 /** Layout versions of cpns_server_settings. */
@@ -73,9 +77,9 @@ CPNS_EXTERN int cpns_server_settings_default_versioned(int settings_version,
 
 /** Host's answer to NEED_STORE. */
 typedef enum cpns_store_status {
-  CPNS_STORE_OK = 0,        /**< Durable: success is sent. */
-  CPNS_STORE_CONFLICT = 1,  /**< Entity bound to another user: entityConflict. */
-  CPNS_STORE_FAILED = 2     /**< Could not store: serverError, no key. */
+  CPNS_STORE_OK = 0,       /**< Durable: success is sent. */
+  CPNS_STORE_CONFLICT = 1, /**< Entity bound to another user: entityConflict. */
+  CPNS_STORE_FAILED = 2    /**< Could not store: serverError, no key. */
 } cpns_store_status;
 
 /** The assignment to store durably, valid until the session moves on. */
@@ -85,8 +89,8 @@ typedef struct cpns_server_assignment {
   const uint8_t *user_id_norm;
   size_t user_id_norm_len;
   cpns_mode mode;
-  const uint8_t *key_id;    /**< CPNS_KEY_ID_LEN octets */
-  const uint8_t *eukey;     /**< CPNS_EUKEY_LEN octets in guarded memory; seal it before storing */
+  const uint8_t *key_id; /**< CPNS_KEY_ID_LEN octets */
+  const uint8_t *eukey;  /**< CPNS_EUKEY_LEN octets in guarded memory; seal it before storing */
 } cpns_server_assignment;
 
 /**
@@ -101,8 +105,7 @@ CPNS_EXTERN int cpns_server_session_new_versioned(cpns_server_session **ps, int 
                                                   const cpns_server_settings *settings,
                                                   const cpns_mem *mem, uint64_t now_ms);
 #define cpns_server_session_new(PS, SETTINGS, MEM, NOW_MS)                                         \
-  cpns_server_session_new_versioned((PS), CPNS_SERVER_SETTINGS_VERSION, (SETTINGS), (MEM),         \
-                                    (NOW_MS))
+  cpns_server_session_new_versioned((PS), CPNS_SERVER_SETTINGS_VERSION, (SETTINGS), (MEM), (NOW_MS))
 
 /** Wipes every secret and frees the session. NULL is allowed. */
 CPNS_EXTERN void cpns_server_session_del(cpns_server_session *s);
@@ -127,8 +130,8 @@ CPNS_EXTERN cpns_server_state cpns_server_session_get_state(const cpns_server_se
  * more than max_pdu_len octets after the first KeyRequest), CPNS_ERR_NOMEM
  * (keeping those octets), CPNS_ERR_PEER_CLOSED. CPNS_ERR_STATE in other states.
  */
-CPNS_EXTERN int cpns_server_session_read(cpns_server_session *s, const uint8_t *in,
-                                         size_t inlen, uint64_t now_ms);
+CPNS_EXTERN int cpns_server_session_read(cpns_server_session *s, const uint8_t *in, size_t inlen,
+                                         uint64_t now_ms);
 
 /**
  * In state NEED_CREDENTIAL: the normalized User ID to look up.
@@ -143,8 +146,8 @@ CPNS_EXTERN int cpns_server_session_get_user_id(const cpns_server_session *s,
  * Returns 0 or CPNS_ERR_STATE, CPNS_ERR_INVALID_ARGUMENT.
  */
 CPNS_EXTERN int cpns_server_session_provide_credential(cpns_server_session *s,
-                                                       const cpns_credential *cred,
-                                                       int throttled, uint64_t now_ms);
+                                                       const cpns_credential *cred, int throttled,
+                                                       uint64_t now_ms);
 
 /**
  * In state SEND, copies the PDU to out (CPNS_PDU_MAX_ENCODED suffices) and

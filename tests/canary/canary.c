@@ -22,9 +22,8 @@ static void expect(int ok, const char *what) {
 }
 
 /* Their KeyRequest { label "canary", suite green, count 42 } in DER. */
-static const uint8_t their_der[] = {
-    0x30, 0x0e, 0x80, 0x06, 'c', 'a', 'n', 'a', 'r', 'y',
-    0x81, 0x01, 0x01, 0x82, 0x01, 0x2a};
+static const uint8_t their_der[] = {0x30, 0x0e, 0x80, 0x06, 'c',  'a',  'n',  'a',
+                                    'r',  'y',  0x81, 0x01, 0x01, 0x82, 0x01, 0x2a};
 
 static int collect(const void *buf, size_t size, void *key) {
   uint8_t **pos = key;
@@ -35,8 +34,8 @@ static int collect(const void *buf, size_t size, void *key) {
 
 static void check_theirs(void) {
   KeyRequest_t *req = NULL;
-  asn_dec_rval_t rv = ber_decode(NULL, &asn_DEF_KeyRequest, (void **)&req,
-                                 their_der, sizeof their_der);
+  asn_dec_rval_t rv =
+      ber_decode(NULL, &asn_DEF_KeyRequest, (void **)&req, their_der, sizeof their_der);
   expect(rv.code == RC_OK && rv.consumed == sizeof their_der,
          "their ber_decode reads their KeyRequest");
   if (rv.code != RC_OK || req == NULL) {
@@ -52,8 +51,7 @@ static void check_theirs(void) {
   uint8_t out[sizeof their_der];
   uint8_t *pos = out;
   asn_enc_rval_t er = der_encode(&asn_DEF_KeyRequest, req, collect, &pos);
-  expect(er.encoded == (ssize_t)sizeof their_der &&
-             memcmp(out, their_der, sizeof their_der) == 0,
+  expect(er.encoded == (ssize_t)sizeof their_der && memcmp(out, their_der, sizeof their_der) == 0,
          "their der_encode gives the same bytes back");
   ASN_STRUCT_FREE(asn_DEF_KeyRequest, req);
 }
@@ -85,26 +83,23 @@ static void check_ours(void) {
   fill_ours(&pdu.u.key_request);
   expect(cpns_pdu_encode(&pdu, der, sizeof der, &len) == CPNS_OK && len > 0,
          "cpns_pdu_encode writes our KeyRequest");
-  expect(cpns_pdu_decode(&back, der, len, NULL) == CPNS_OK,
-         "cpns_pdu_decode reads it back");
+  expect(cpns_pdu_decode(&back, der, len, NULL) == CPNS_OK, "cpns_pdu_decode reads it back");
   const cpns_key_request *a = &pdu.u.key_request, *b = &back.u.key_request;
   expect(back.type == CPNS_PDU_KEY_REQUEST && b->version == a->version &&
              b->entity_id_len == a->entity_id_len &&
              memcmp(b->entity_id, a->entity_id, a->entity_id_len) == 0 &&
              b->user_id_len == a->user_id_len &&
-             memcmp(b->user_id, a->user_id, a->user_id_len) == 0 &&
-             b->mode == a->mode &&
+             memcmp(b->user_id, a->user_id, a->user_id_len) == 0 && b->mode == a->mode &&
              memcmp(b->gateway_nonce, a->gateway_nonce, CPNS_NONCE_LEN) == 0 &&
-             b->offered_suites_len == 1 &&
-             b->offered_suites[0] == a->offered_suites[0] && !b->has_response,
+             b->offered_suites_len == 1 && b->offered_suites[0] == a->offered_suites[0] &&
+             !b->has_response,
          "our fields survive the round trip");
 
   /* Each side refuses the other's bytes: neither sees the other's tables. */
   expect(cpns_pdu_decode(&back, their_der, sizeof their_der, NULL) < 0,
          "cpns_pdu_decode refuses their KeyRequest");
   KeyRequest_t *req = NULL;
-  asn_dec_rval_t rv = ber_decode(NULL, &asn_DEF_KeyRequest, (void **)&req,
-                                 der, len);
+  asn_dec_rval_t rv = ber_decode(NULL, &asn_DEF_KeyRequest, (void **)&req, der, len);
   expect(rv.code != RC_OK, "their ber_decode refuses our KeyRequest");
   ASN_STRUCT_FREE(asn_DEF_KeyRequest, req);
 }

@@ -39,7 +39,7 @@
 #define ANSWER_TIMEOUT_MS 30000
 
 typedef struct slot {
-  int fd;               /* -1: free */
+  int fd; /* -1: free */
   int sent;
   uint64_t deadline_ms;
   size_t req_len, req_off, got;

@@ -65,8 +65,8 @@ static void child(const char *slave_name) {
   snprintf(dk, sizeof dk, "%s/gw.dk", dir);
   /* The prompt comes before any connection: the port needs no server. */
   execl(gateway, "cpns-gateway", "assign", "--server", "127.0.0.1:9", "--entity-id",
-        "urn:dev:mac:0011223344ff", "--user", "alice@example.com", "--keystore", ks,
-        "--device-key", dk, (char *)NULL);
+        "urn:dev:mac:0011223344ff", "--user", "alice@example.com", "--keystore", ks, "--device-key",
+        dk, (char *)NULL);
   _exit(127);
 }
 

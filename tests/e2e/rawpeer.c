@@ -101,7 +101,7 @@ static int drain_until_closed(int fd, uint64_t deadline, size_t *received) {
       continue;
     }
     if (rc <= 0) {
-      continue;  /* re-checks the deadline */
+      continue; /* re-checks the deadline */
     }
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n == 0 || (n < 0 && errno == ECONNRESET)) {
@@ -148,7 +148,7 @@ static int cmd_send(const char *port_s, const char *hex, const char *wait_s) {
       continue;
     }
     if (n <= 0) {
-      break;  /* the server may already have closed: that is what we test */
+      break; /* the server may already have closed: that is what we test */
     }
     off += (size_t)n;
   }

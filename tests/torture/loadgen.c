@@ -215,8 +215,8 @@ static void *client_main(void *arg) {
   shared *sh = cl->sh;
   for (uint64_t seq = 0; cli_now_ms() < atomic_load(&sh->deadline_ms); seq++) {
     char entity[32], user[32];
-    uint64_t mac = (uint64_t)(sh->round & 0xf) << 44 | (uint64_t)cl->index << 36 |
-                   (seq & 0xfffffffffull);
+    uint64_t mac =
+        (uint64_t)(sh->round & 0xf) << 44 | (uint64_t)cl->index << 36 | (seq & 0xfffffffffull);
     snprintf(entity, sizeof(entity), "urn:dev:mac:%012llx", (unsigned long long)mac);
     snprintf(user, sizeof(user), "load%u@example.com",
              (unsigned)((cl->index + seq * 7) % sh->users));
@@ -247,28 +247,27 @@ static int parse_num(const char *opt, const char *arg, unsigned long max, unsign
 
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"port", required_argument, NULL, 'p'},     {"users", required_argument, NULL, 'u'},
-      {"password-file", required_argument, NULL, 'w'},
-      {"clients", required_argument, NULL, 'c'},  {"round", required_argument, NULL, 'r'},
-      {"acks", required_argument, NULL, 'a'},     {"seconds", required_argument, NULL, 's'},
-      {"kill-pid", required_argument, NULL, 'k'}, {"kill-after", required_argument, NULL, 'K'},
-      {NULL, 0, NULL, 0}};
+      {"port", required_argument, NULL, 'p'},          {"users", required_argument, NULL, 'u'},
+      {"password-file", required_argument, NULL, 'w'}, {"clients", required_argument, NULL, 'c'},
+      {"round", required_argument, NULL, 'r'},         {"acks", required_argument, NULL, 'a'},
+      {"seconds", required_argument, NULL, 's'},       {"kill-pid", required_argument, NULL, 'k'},
+      {"kill-after", required_argument, NULL, 'K'},    {NULL, 0, NULL, 0}};
   unsigned long port = 0, users = 0, clients = 0, round = 0, seconds = 0, kill_pid = 0,
                 kill_after = 0;
   const char *pw_path = NULL, *acks_path = NULL;
   int c, bad = 0;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
     switch (c) {
-      case 'p': bad |= parse_num("--port", optarg, 65535, &port); break;
-      case 'u': bad |= parse_num("--users", optarg, 100000, &users); break;
-      case 'w': pw_path = optarg; break;
-      case 'c': bad |= parse_num("--clients", optarg, CLIENTS_MAX, &clients); break;
-      case 'r': bad |= parse_num("--round", optarg, 15, &round); break;
-      case 'a': acks_path = optarg; break;
-      case 's': bad |= parse_num("--seconds", optarg, 3600, &seconds); break;
-      case 'k': bad |= parse_num("--kill-pid", optarg, 1ul << 30, &kill_pid); break;
-      case 'K': bad |= parse_num("--kill-after", optarg, 1ul << 30, &kill_after); break;
-      default: bad = 1; break;
+    case 'p': bad |= parse_num("--port", optarg, 65535, &port); break;
+    case 'u': bad |= parse_num("--users", optarg, 100000, &users); break;
+    case 'w': pw_path = optarg; break;
+    case 'c': bad |= parse_num("--clients", optarg, CLIENTS_MAX, &clients); break;
+    case 'r': bad |= parse_num("--round", optarg, 15, &round); break;
+    case 'a': acks_path = optarg; break;
+    case 's': bad |= parse_num("--seconds", optarg, 3600, &seconds); break;
+    case 'k': bad |= parse_num("--kill-pid", optarg, 1ul << 30, &kill_pid); break;
+    case 'K': bad |= parse_num("--kill-after", optarg, 1ul << 30, &kill_after); break;
+    default: bad = 1; break;
     }
   }
   if (bad || optind != argc || port == 0 || users == 0 || clients == 0 || seconds == 0 ||

@@ -180,8 +180,7 @@ static int parse_arg(const char *s, unsigned long min, unsigned long max, unsign
 int main(int argc, char **argv) {
   unsigned long port, slow, per_addr, garbage, seconds;
   if (argc != 6 || parse_arg(argv[1], 1, 65535, &port) != 0 ||
-      parse_arg(argv[2], 1, SLOW_MAX, &slow) != 0 ||
-      parse_arg(argv[3], 1, 1000, &per_addr) != 0 ||
+      parse_arg(argv[2], 1, SLOW_MAX, &slow) != 0 || parse_arg(argv[3], 1, 1000, &per_addr) != 0 ||
       parse_arg(argv[4], 0, GARBAGE_CLIENTS_MAX, &garbage) != 0 ||
       parse_arg(argv[5], 1, 3600, &seconds) != 0) {
     fprintf(stderr, "usage: slowconn PORT SLOW PER_ADDR GARBAGE_CLIENTS MAX_SECONDS\n");
