@@ -12,13 +12,7 @@
 static const uint8_t cred_magic[4] = {'C', 'P', 'C', 'R'};
 #define CRED_VERSION 1
 #define CRED_LEN 96
-#define OFF_VERSION 4
-#define OFF_SUITE 5
-#define OFF_RESERVED 6
-#define OFF_OPS 8
-#define OFF_MEM 12
-#define OFF_SALT 16
-#define OFF_STORED (OFF_SALT + CPNS_SALT_LEN)
+#define OFF_STORED CPNSI_CRED_HEADER_LEN
 #define OFF_SERVER (OFF_STORED + CPNS_STORED_KEY_LEN)
 
 _Static_assert(OFF_SERVER + CPNS_SERVER_KEY_LEN == CRED_LEN, "credential layout");
@@ -69,13 +63,7 @@ int cpns_crypto_credential_encode(uint8_t *out, size_t outlen, size_t *written,
   if (outlen < CRED_LEN) {
     return CPNS_ERR_BUFFER_TOO_SMALL;
   }
-  memcpy(out, cred_magic, sizeof(cred_magic));
-  out[OFF_VERSION] = CRED_VERSION;
-  out[OFF_SUITE] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
-  cpnsi_put_be16(out + OFF_RESERVED, 0);
-  cpnsi_put_be32(out + OFF_OPS, rec->kdf.ops_limit);
-  cpnsi_put_be32(out + OFF_MEM, rec->kdf.mem_limit_kib);
-  memcpy(out + OFF_SALT, rec->kdf.salt, CPNS_SALT_LEN);
+  cpnsi_cred_header_put(out, cred_magic, CRED_VERSION, &rec->kdf);
   memcpy(out + OFF_STORED, rec->stored_key, CPNS_STORED_KEY_LEN);
   memcpy(out + OFF_SERVER, rec->server_key, CPNS_SERVER_KEY_LEN);
   *written = CRED_LEN;
@@ -89,16 +77,8 @@ int cpns_crypto_credential_decode(cpns_credential *rec, const uint8_t *in, size_
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   sodium_memzero(rec, sizeof(*rec));
-  if (inlen != CRED_LEN || memcmp(in, cred_magic, sizeof(cred_magic)) != 0 ||
-      in[OFF_VERSION] != CRED_VERSION ||
-      in[OFF_SUITE] != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 ||
-      cpnsi_get_be16(in + OFF_RESERVED) != 0) {
-    return CPNS_ERR_RECORD_FORMAT;
-  }
-  tmp.kdf.ops_limit = cpnsi_get_be32(in + OFF_OPS);
-  tmp.kdf.mem_limit_kib = cpnsi_get_be32(in + OFF_MEM);
-  memcpy(tmp.kdf.salt, in + OFF_SALT, CPNS_SALT_LEN);
-  if (cpns_crypto_kdf_check_enrollment(&tmp.kdf) != 0) {
+  if (inlen != CRED_LEN || cpnsi_cred_header_get(&tmp.kdf, in, cred_magic, CRED_VERSION) != 0) {
+    sodium_memzero(&tmp, sizeof(tmp));
     return CPNS_ERR_RECORD_FORMAT;
   }
   memcpy(tmp.stored_key, in + OFF_STORED, CPNS_STORED_KEY_LEN);
@@ -106,4 +86,27 @@ int cpns_crypto_credential_decode(cpns_credential *rec, const uint8_t *in, size_
   *rec = tmp;
   sodium_memzero(&tmp, sizeof(tmp));
   return CPNS_OK;
+}
+
+void cpnsi_cred_header_put(uint8_t out[CPNSI_CRED_HEADER_LEN], const uint8_t magic[4],
+                           uint8_t version, const cpns_kdf_params *kdf) {
+  memcpy(out, magic, 4);
+  out[4] = version;
+  out[5] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+  cpnsi_put_be16(out + 6, 0);
+  cpnsi_put_be32(out + 8, kdf->ops_limit);
+  cpnsi_put_be32(out + 12, kdf->mem_limit_kib);
+  memcpy(out + 16, kdf->salt, CPNS_SALT_LEN);
+}
+
+int cpnsi_cred_header_get(cpns_kdf_params *kdf, const uint8_t in[CPNSI_CRED_HEADER_LEN],
+                          const uint8_t magic[4], uint8_t version) {
+  if (memcmp(in, magic, 4) != 0 || in[4] != version ||
+      in[5] != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 || cpnsi_get_be16(in + 6) != 0) {
+    return CPNS_ERR_RECORD_FORMAT;
+  }
+  kdf->ops_limit = cpnsi_get_be32(in + 8);
+  kdf->mem_limit_kib = cpnsi_get_be32(in + 12);
+  memcpy(kdf->salt, in + 16, CPNS_SALT_LEN);
+  return cpns_crypto_kdf_check_enrollment(kdf) == 0 ? CPNS_OK : CPNS_ERR_RECORD_FORMAT;
 }

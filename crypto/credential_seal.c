@@ -16,13 +16,7 @@
  * and authenticated as part of the associated data. */
 static const uint8_t sealed_magic[4] = {'C', 'P', 'C', 'S'};
 #define SEALED_VERSION 1
-#define OFF_VERSION 4
-#define OFF_SUITE 5
-#define OFF_RESERVED 6
-#define OFF_OPS 8
-#define OFF_MEM 12
-#define OFF_SALT 16
-#define HEADER_LEN (OFF_SALT + CPNS_SALT_LEN)
+#define HEADER_LEN CPNSI_CRED_HEADER_LEN
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define OFF_NONCE HEADER_LEN
 #define OFF_CIPHER (OFF_NONCE + NONCE_LEN)
@@ -79,13 +73,7 @@ int cpns_crypto_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN],
   if (cpns_crypto_kdf_check_enrollment(&rec->kdf) != 0) {
     return CPNS_ERR_ENCODE;
   }
-  memcpy(sealed, sealed_magic, sizeof(sealed_magic));
-  sealed[OFF_VERSION] = SEALED_VERSION;
-  sealed[OFF_SUITE] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
-  cpnsi_put_be16(sealed + OFF_RESERVED, 0);
-  cpnsi_put_be32(sealed + OFF_OPS, rec->kdf.ops_limit);
-  cpnsi_put_be32(sealed + OFF_MEM, rec->kdf.mem_limit_kib);
-  memcpy(sealed + OFF_SALT, rec->kdf.salt, CPNS_SALT_LEN);
+  cpnsi_cred_header_put(sealed, sealed_magic, SEALED_VERSION, &rec->kdf);
   rv = build_ad(ad, &adlen, sealed, user_id_norm, user_id_norm_len);
   if (rv != 0) {
     sodium_memzero(sealed, CPNS_SEALED_CREDENTIAL_LEN);
@@ -103,16 +91,10 @@ int cpns_crypto_credential_seal(uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN],
 
 /* Checks the clear header and reads its KDF parameters. */
 static int read_header(cpns_kdf_params *kdf, const uint8_t *in, size_t inlen) {
-  if (inlen != CPNS_SEALED_CREDENTIAL_LEN || memcmp(in, sealed_magic, sizeof(sealed_magic)) != 0 ||
-      in[OFF_VERSION] != SEALED_VERSION ||
-      in[OFF_SUITE] != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 ||
-      cpnsi_get_be16(in + OFF_RESERVED) != 0) {
+  if (inlen != CPNS_SEALED_CREDENTIAL_LEN) {
     return CPNS_ERR_RECORD_FORMAT;
   }
-  kdf->ops_limit = cpnsi_get_be32(in + OFF_OPS);
-  kdf->mem_limit_kib = cpnsi_get_be32(in + OFF_MEM);
-  memcpy(kdf->salt, in + OFF_SALT, CPNS_SALT_LEN);
-  return cpns_crypto_kdf_check_enrollment(kdf) == 0 ? CPNS_OK : CPNS_ERR_RECORD_FORMAT;
+  return cpnsi_cred_header_get(kdf, in, sealed_magic, SEALED_VERSION);
 }
 
 int cpns_crypto_credential_sealed_kdf(cpns_kdf_params *kdf, const uint8_t *sealed,

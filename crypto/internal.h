@@ -38,4 +38,23 @@ uint16_t cpnsi_get_be16(const uint8_t *p);
 uint32_t cpnsi_get_be32(const uint8_t *p);
 uint64_t cpnsi_get_be64(const uint8_t *p);
 
+/*
+ * The header that credential records, plain and sealed, share
+ * (doc/formats.md): magic(4) version(1) suite(1) reserved(2) opsLimit(4)
+ * memLimitKiB(4) salt(16), integers big-endian.
+ */
+#define CPNSI_CRED_HEADER_LEN (16 + CPNS_SALT_LEN)
+
+/** Writes the header of a suite-1 record with this magic and layout version. */
+void cpnsi_cred_header_put(uint8_t out[CPNSI_CRED_HEADER_LEN], const uint8_t magic[4],
+                           uint8_t version, const cpns_kdf_params *kdf);
+
+/**
+ * Checks a header against magic and version (suite 1, reserved zero, KDF
+ * parameters an enrollment may use) and reads its parameters into *kdf.
+ * Returns 0 or CPNS_ERR_RECORD_FORMAT.
+ */
+int cpnsi_cred_header_get(cpns_kdf_params *kdf, const uint8_t in[CPNSI_CRED_HEADER_LEN],
+                          const uint8_t magic[4], uint8_t version);
+
 #endif /* CPNS_CRYPTO_INTERNAL_H */
