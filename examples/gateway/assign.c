@@ -18,9 +18,6 @@
 
 #include "examples/common/cli.h"
 
-/* Default bound on each send and on each answer of the server. */
-#define DEFAULT_TIMEOUT_MS 30000u
-
 typedef struct assign_opts {
   const char *server;
   const char *entity_id;
@@ -28,12 +25,9 @@ typedef struct assign_opts {
   const char *password_file;
   const char *keystore;
   const char *device_key;
-  cpns_mode mode;
-  uint32_t min_ops;
-  uint32_t min_mem_kib;
-  uint32_t max_ops;
-  uint32_t max_mem_kib;
-  uint64_t timeout_ms;
+  /* Mode, KDF bounds and the reply timeout (which also bounds each send
+   * and the connect): the library's defaults, changed by the options. */
+  cpns_gateway_settings settings;
 } assign_opts;
 
 static int usage_error(const char *msg, const char *arg) {
@@ -44,12 +38,8 @@ static int usage_error(const char *msg, const char *arg) {
 
 static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
   memset(o, 0, sizeof *o);
-  o->mode = CPNS_MODE_PN_GW;
-  o->min_ops = CPNS_GATEWAY_MIN_OPS_DEFAULT;
-  o->min_mem_kib = CPNS_GATEWAY_MIN_MEM_KIB_DEFAULT;
-  o->max_ops = CPNS_GATEWAY_MAX_OPS_DEFAULT;
-  o->max_mem_kib = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT;
-  o->timeout_ms = DEFAULT_TIMEOUT_MS;
+  cpns_gateway_settings_default(&o->settings);
+  cpns_gateway_settings *st = &o->settings;
   enum {
     OPT_SERVER = 1000,
     OPT_ENTITY_ID,
@@ -94,31 +84,31 @@ static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
     case OPT_KEYSTORE: o->keystore = optarg; break;
     case OPT_DEVICE_KEY: o->device_key = optarg; break;
     case OPT_MODE:
-      if (gateway_mode_parse(optarg, &o->mode) != 0) {
+      if (gateway_mode_parse(optarg, &st->mode) != 0) {
         return usage_error("--mode must be pn-gw or pne-pn-gw", optarg);
       }
       break;
     case OPT_MIN_OPS:
       rc = cli_parse_u64("--min-ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num);
-      o->min_ops = (uint32_t)num;
+      st->min_ops_limit = (uint32_t)num;
       break;
     case OPT_MIN_MEM_KIB:
       rc = cli_parse_u64("--min-mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
                          &num);
-      o->min_mem_kib = (uint32_t)num;
+      st->min_mem_limit_kib = (uint32_t)num;
       break;
     case OPT_MAX_OPS:
       rc = cli_parse_u64("--max-ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &num);
-      o->max_ops = (uint32_t)num;
+      st->max_ops_limit = (uint32_t)num;
       break;
     case OPT_MAX_MEM_KIB:
       rc = cli_parse_u64("--max-mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
                          &num);
-      o->max_mem_kib = (uint32_t)num;
+      st->max_mem_limit_kib = (uint32_t)num;
       break;
     case OPT_TIMEOUT_MS:
       rc = cli_parse_u64("--timeout-ms", optarg, 1, 86400000u, &num);
-      o->timeout_ms = num;
+      st->reply_timeout_ms = num;
       break;
     default: return usage_error("unknown option or missing value", argv[optind - 1]);
     }
@@ -130,14 +120,14 @@ static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
   if (optind < argc) {
     return usage_error("unexpected argument", argv[optind]);
   }
-  if (o->min_ops > o->max_ops) {
+  if (st->min_ops_limit > st->max_ops_limit) {
     fprintf(stderr, "cpns-gateway assign: --min-ops %u is above --max-ops %u\n",
-            (unsigned)o->min_ops, (unsigned)o->max_ops);
+            (unsigned)st->min_ops_limit, (unsigned)st->max_ops_limit);
     return GW_EXIT_USAGE;
   }
-  if (o->min_mem_kib > o->max_mem_kib) {
+  if (st->min_mem_limit_kib > st->max_mem_limit_kib) {
     fprintf(stderr, "cpns-gateway assign: --min-mem-kib %u is above --max-mem-kib %u\n",
-            (unsigned)o->min_mem_kib, (unsigned)o->max_mem_kib);
+            (unsigned)st->min_mem_limit_kib, (unsigned)st->max_mem_limit_kib);
     return GW_EXIT_USAGE;
   }
   if (o->server == NULL) {
@@ -273,18 +263,20 @@ static void report_kdf_refusal(const cpns_gateway *gw, const assign_opts *o) {
   if (cpns_gateway_get_challenge(gw, &kdf, NULL, NULL) == 0) {
     snprintf(asked, sizeof asked, " (Argon2id t=%u, %u KiB)", (unsigned)kdf.ops_limit,
              (unsigned)kdf.mem_limit_kib);
-    if (kdf.ops_limit < o->min_ops || kdf.mem_limit_kib < o->min_mem_kib) {
+    if (kdf.ops_limit < o->settings.min_ops_limit ||
+        kdf.mem_limit_kib < o->settings.min_mem_limit_kib) {
       /* Cheap parameters are what a server impostor asks for (§9). */
       why = "below this gateway's minimums (password guesses would be cheap)";
-    } else if (kdf.ops_limit > o->max_ops || kdf.mem_limit_kib > o->max_mem_kib) {
+    } else if (kdf.ops_limit > o->settings.max_ops_limit ||
+               kdf.mem_limit_kib > o->settings.max_mem_limit_kib) {
       why = "above this gateway's limits";
     }
   }
   fprintf(stderr,
           "cpns-gateway: refusing the server's key derivation parameters%s: %s "
           "(--min-ops %u, --max-ops %u, --min-mem-kib %u, --max-mem-kib %u)\n",
-          asked, why, (unsigned)o->min_ops, (unsigned)o->max_ops, (unsigned)o->min_mem_kib,
-          (unsigned)o->max_mem_kib);
+          asked, why, (unsigned)o->settings.min_ops_limit, (unsigned)o->settings.max_ops_limit,
+          (unsigned)o->settings.min_mem_limit_kib, (unsigned)o->settings.max_mem_limit_kib);
 }
 
 /* Explains why the engine failed and picks the exit code. */
@@ -299,7 +291,7 @@ static int report_failure(const cpns_gateway *gw, const assign_opts *o) {
   case CPNS_ERR_REFUSED: return report_refusal(result, o);
   case CPNS_ERR_TIMEOUT:
     fprintf(stderr, "cpns-gateway: the server did not answer within %llu ms\n",
-            (unsigned long long)o->timeout_ms);
+            (unsigned long long)o->settings.reply_timeout_ms);
     return GW_EXIT_NETWORK;
   case CPNS_ERR_PEER_CLOSED:
     fprintf(stderr, "cpns-gateway: the server closed the connection before the exchange "
@@ -346,7 +338,7 @@ static int store_result(const cpns_gateway *gw, const assign_opts *o, const uint
   memcpy(e->entity_id, o->entity_id, e->entity_id_len);
   e->user_id_len = strlen(o->user_id);
   memcpy(e->user_id, o->user_id, e->user_id_len);
-  e->mode = o->mode;
+  e->mode = o->settings.mode;
   e->assigned_at = (uint64_t)time(NULL);
 
   char key_id_hex[2 * CPNS_KEY_ID_LEN + 1];
@@ -370,20 +362,13 @@ static int run_assign(const assign_opts *o, uint8_t *pw, size_t pw_len, const ui
   if (cli_split_host_port(o->server, host, sizeof host, port, sizeof port) != 0) {
     return usage_error("--server must be HOST:PORT or [IPv6]:PORT", o->server);
   }
-  cpns_gateway_settings s;
-  cpns_gateway_settings_default(&s);
+  cpns_gateway_settings s = o->settings;
   s.entity_id = (const uint8_t *)o->entity_id;
   s.entity_id_len = strlen(o->entity_id);
   s.user_id = (const uint8_t *)o->user_id;
   s.user_id_len = strlen(o->user_id);
-  s.mode = o->mode;
   s.password = pw;
   s.password_len = pw_len;
-  s.min_ops_limit = o->min_ops;
-  s.min_mem_limit_kib = o->min_mem_kib;
-  s.max_ops_limit = o->max_ops;
-  s.max_mem_limit_kib = o->max_mem_kib;
-  s.reply_timeout_ms = o->timeout_ms;
   cpns_gateway *gw = NULL;
   int rv = cpns_gateway_new(&gw, &s, NULL, cli_now_ms());
   sodium_memzero(pw, pw_len); /* the engine has its own guarded copy */
@@ -391,12 +376,12 @@ static int run_assign(const assign_opts *o, uint8_t *pw, size_t pw_len, const ui
     fprintf(stderr, "cpns-gateway: cannot start the exchange: %s\n", cpns_strerror(rv));
     return rv == CPNS_ERR_NOMEM ? GW_EXIT_LOCAL : GW_EXIT_USAGE;
   }
-  int fd = gateway_connect(host, port, o->timeout_ms);
+  int fd = gateway_connect(host, port, s.reply_timeout_ms);
   int code;
   if (fd < 0) {
     code = GW_EXIT_NETWORK;
   } else {
-    code = gateway_exchange(gw, fd, o->timeout_ms);
+    code = gateway_exchange(gw, fd, s.reply_timeout_ms);
     close(fd);
     if (code == 0) {
       code = cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE ? store_result(gw, o, device_key)
