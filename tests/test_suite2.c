@@ -432,6 +432,8 @@ static const char *const bad_elements[] = {
     "0100000000000000000000000000000000000000000000000000000000000000",
     /* high bit set */
     "0000000000000000000000000000000000000000000000000000000000000080",
+    /* the generator (RFC 9496 A.1) with bit 255 set: libsodium 1.0.18 alone accepts it */
+    "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2df6",
     /* all ones */
     "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
 };
