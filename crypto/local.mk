@@ -67,10 +67,10 @@ bench_bench_crypto_SOURCES = bench/bench_crypto.c
 bench_bench_crypto_CFLAGS = $(OWN_CFLAGS)
 bench_bench_crypto_LDADD = $(CORE_LIBS)
 
-EXTRA_DIST += fuzz/fuzz_keystore.c fuzz/fuzz_credential.c \
-	fuzz/corpus/keystore fuzz/corpus/credential
+EXTRA_DIST += fuzz/fuzz_keystore.c fuzz/fuzz_credential.c fuzz/fuzz_opaque.c \
+	fuzz/corpus/keystore fuzz/corpus/credential fuzz/corpus/opaque
 # Unconditional: without --enable-fuzzing `make check` replays the corpora.
-FUZZ_TARGETS += fuzz/fuzz_keystore fuzz/fuzz_credential
+FUZZ_TARGETS += fuzz/fuzz_keystore fuzz/fuzz_credential fuzz/fuzz_opaque
 fuzz_fuzz_keystore_SOURCES = fuzz/fuzz_keystore.c
 fuzz_fuzz_keystore_CFLAGS = $(FUZZER_CC_FLAGS)
 fuzz_fuzz_keystore_LDFLAGS = $(FUZZER_LINK_FLAGS)
@@ -79,3 +79,8 @@ fuzz_fuzz_credential_SOURCES = fuzz/fuzz_credential.c
 fuzz_fuzz_credential_CFLAGS = $(FUZZER_CC_FLAGS)
 fuzz_fuzz_credential_LDFLAGS = $(FUZZER_LINK_FLAGS)
 fuzz_fuzz_credential_LDADD = $(CORE_LIBS)
+# Suite-2 OPAQUE messages from a peer (KE1 at the server, KE2 at the gateway).
+fuzz_fuzz_opaque_SOURCES = fuzz/fuzz_opaque.c
+fuzz_fuzz_opaque_CFLAGS = $(FUZZER_CC_FLAGS)
+fuzz_fuzz_opaque_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_opaque_LDADD = $(CORE_LIBS)
