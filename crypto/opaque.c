@@ -517,6 +517,9 @@ int cpnsi_opaque_client_ke3_trace(cpnsi_opaque_client *st, uint8_t ke3[CPNS_S2_K
     rv = invalid ? CPNS_ERR_SIGNATURE : rv;
     goto out;
   }
+  if (trace != NULL) {
+    memcpy(trace->randomized_password, s.rwd, NH);
+  }
   rv = cpnsi_hkdf_sha512_expand(s.masking_key, NH, s.rwd, LABEL("MaskingKey"));
   if (rv == 0) {
     rv = response_pad(s.pad, s.masking_key, ke2 + KE2_OFF_MASKING_NONCE);
@@ -544,7 +547,6 @@ int cpnsi_opaque_client_ke3_trace(cpnsi_opaque_client *st, uint8_t ke3[CPNS_S2_K
     goto out;
   }
   if (trace != NULL) {
-    memcpy(trace->randomized_password, s.rwd, NH);
     memcpy(trace->auth_key, s.env.auth_key, NH);
   }
 

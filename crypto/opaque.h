@@ -238,7 +238,11 @@ int cpnsi_opaque_registration_finalize_trace(
     cpnsi_ksf_fn ksf, const cpns_kdf_params *kdf, const uint8_t *fixed_envelope_nonce,
     cpnsi_opaque_trace *trace);
 
-/** cpnsi_opaque_client_ke3(), filling all of trace but oprf_key. */
+/**
+ * cpnsi_opaque_client_ke3(), filling all of trace but oprf_key:
+ * randomized_password as soon as it is known (also when the envelope then
+ * fails to open), the rest once the envelope opened.
+ */
 CPNS_WARN_UNUSED int cpnsi_opaque_client_ke3_trace(
     cpnsi_opaque_client *st, uint8_t ke3[CPNS_S2_KE3_LEN],
     uint8_t session_key[CPNS_S2_SESSION_KEY_LEN], uint8_t *export_key, const uint8_t *password,
