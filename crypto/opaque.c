@@ -47,9 +47,11 @@ static const uint8_t oprf_key_pair_info[] = "OPAQUE-DeriveKeyPair";
 static int element_ok(const uint8_t e[NPK]) { return cpnsi_ristretto255_element_ok(e); }
 
 /* DiffieHellman(k, B) of RFC §6.4.1.1; B invalid or a result equal to the
- * identity is a failure (libsodium refuses both, the check is explicit). */
+ * identity is a failure. crypto_scalarmult_ristretto255 decodes B as
+ * is_valid_point does and refuses an identity result; it ignores bit 255,
+ * which is checked here, so B is checked fully without a second decode. */
 static int diffie_hellman(uint8_t out[NPK], const uint8_t k[NPK], const uint8_t b[NPK]) {
-  if (!element_ok(b) || crypto_scalarmult_ristretto255(out, k, b) != 0 || !element_ok(out)) {
+  if ((b[NPK - 1] & 0x80) != 0 || crypto_scalarmult_ristretto255(out, k, b) != 0) {
     sodium_memzero(out, NPK);
     return -1;
   }
@@ -134,7 +136,7 @@ int cpnsi_opaque_oprf_key(uint8_t oprf_key[32], const uint8_t *credential_identi
                           const uint8_t oprf_seed[CPNS_S2_OPRF_SEED_LEN]) {
   crypto_auth_hmacsha512_state st;
   struct {
-    uint8_t seed[NSEED], t[NH], pk[NPK];
+    uint8_t seed[NSEED], t[NH];
   } s;
   uint8_t counter = 1;
   int rv;
@@ -155,7 +157,8 @@ int cpnsi_opaque_oprf_key(uint8_t oprf_key[32], const uint8_t *credential_identi
   crypto_auth_hmacsha512_update(&st, &counter, 1);
   crypto_auth_hmacsha512_final(&st, s.t);
   memcpy(s.seed, s.t, NSEED);
-  rv = cpnsi_oprf_derive_key_pair(oprf_key, s.pk, s.seed, oprf_key_pair_info,
+  /* (oprf_key, _) = DeriveKeyPair(seed, "OPAQUE-DeriveKeyPair"): the public key is unused. */
+  rv = cpnsi_oprf_derive_key_pair(oprf_key, NULL, s.seed, oprf_key_pair_info,
                                   sizeof(oprf_key_pair_info) - 1);
   sodium_memzero(&st, sizeof(st));
   sodium_memzero(&s, sizeof(s));
