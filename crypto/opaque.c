@@ -503,7 +503,7 @@ int cpnsi_opaque_client_ke3_trace(cpnsi_opaque_client *st, uint8_t ke3[CPNS_S2_K
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (ke2 == NULL || ksf == NULL || (password == NULL && password_len > 0) ||
-      !field_ok(client_identity, client_identity_len) ||
+      password_len > CPNSI_OPRF_INPUT_MAX_LEN || !field_ok(client_identity, client_identity_len) ||
       !field_ok(server_identity, server_identity_len) || !field_ok(context, context_len)) {
     sodium_memzero(st, sizeof(*st));
     return CPNS_ERR_INVALID_ARGUMENT;
