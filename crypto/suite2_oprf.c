@@ -35,7 +35,14 @@ static int scalar_is_canonical_nonzero(const uint8_t s[CPNSI_RISTRETTO_LEN]) {
 
 /* RFC 9497 §4.1 DeserializeElement: a valid encoding, and not the identity. */
 static int element_is_valid(const uint8_t e[CPNSI_RISTRETTO_LEN]) {
-  return crypto_core_ristretto255_is_valid_point(e) == 1 && !sodium_is_zero(e, CPNSI_RISTRETTO_LEN);
+  return cpnsi_ristretto255_element_ok(e);
+}
+
+int cpnsi_ristretto255_element_ok(const uint8_t e[CPNSI_RISTRETTO_LEN]) {
+  /* libsodium 1.0.18 ignores bit 255 when decoding, but RFC 9496 §4.3.1
+   * reads all 32 octets as s and refuses s >= p: a set top bit is non-canonical. */
+  return (e[CPNSI_RISTRETTO_LEN - 1] & 0x80) == 0 &&
+         crypto_core_ristretto255_is_valid_point(e) == 1 && !sodium_is_zero(e, CPNSI_RISTRETTO_LEN);
 }
 
 /* HashToGroup(input) with the suite's DST, refusing the identity (InvalidInputError). */
@@ -61,11 +68,13 @@ int cpnsi_oprf_derive_key_pair(uint8_t sk[CPNSI_RISTRETTO_LEN], uint8_t pk[CPNSI
   uint8_t info_len_be[2], counter_octet;
   unsigned counter;
 
-  if (sk == NULL || pk == NULL) {
+  if (sk == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   sodium_memzero(sk, CPNSI_RISTRETTO_LEN);
-  sodium_memzero(pk, CPNSI_RISTRETTO_LEN);
+  if (pk != NULL) {
+    sodium_memzero(pk, CPNSI_RISTRETTO_LEN);
+  }
   if (seed == NULL || (info == NULL && infolen > 0) || infolen > CPNSI_OPRF_INPUT_MAX_LEN) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
@@ -87,14 +96,16 @@ int cpnsi_oprf_derive_key_pair(uint8_t sk[CPNSI_RISTRETTO_LEN], uint8_t pk[CPNSI
     }
     if (!sodium_is_zero(sk, CPNSI_RISTRETTO_LEN)) {
       /* pkS = ScalarMultGen(skS); a nonzero scalar below the order never gives the identity. */
-      if (crypto_scalarmult_ristretto255_base(pk, sk) != 0) {
+      if (pk != NULL && crypto_scalarmult_ristretto255_base(pk, sk) != 0) {
         break;
       }
       return 0;
     }
   }
   sodium_memzero(sk, CPNSI_RISTRETTO_LEN);
-  sodium_memzero(pk, CPNSI_RISTRETTO_LEN);
+  if (pk != NULL) {
+    sodium_memzero(pk, CPNSI_RISTRETTO_LEN);
+  }
   return CPNS_ERR_INTERNAL;
 }
 
