@@ -4,7 +4,8 @@ libcpns_core_la_SOURCES += \
 	crypto/internal.h crypto/util.c crypto/kdf_policy.c crypto/suite1.c \
 	crypto/credential.c crypto/credential_seal.c crypto/seal.c crypto/keystore.c \
 	crypto/keystore_file.c \
-	crypto/suite2_prims.h crypto/suite2_h2c.c crypto/suite2_hkdf.c crypto/suite2_oprf.c
+	crypto/suite2_prims.h crypto/suite2_h2c.c crypto/suite2_hkdf.c crypto/suite2_oprf.c \
+	crypto/opaque.h
 
 # TEST_LIBS carries -pthread, which automake refuses in LDADD: split it.
 CRYPTO_TEST_LINKADD = $(CORE_LIBS) $(CHECK_LIBS)

@@ -256,6 +256,125 @@ cpns_crypto_eukey_unseal(uint8_t eukey[CPNS_EUKEY_LEN], const uint8_t sealed[CPN
                          const uint8_t *user_id_norm, size_t user_id_norm_len,
                          const uint8_t key_id[CPNS_KEY_ID_LEN]);
 
+/*
+ * Suite 2, opaque3dh-ristretto255-sha512-argon2id (PROTOCOL.md §5.2):
+ * OPAQUE-3DH of RFC 9807 with ristretto255, SHA-512 and Argon2id as KSF.
+ * Sizes are RFC 9807 §6.4.1.1 with Nh = Nx = Nm = 64 and Npk = Nsk = Nn = 32.
+ */
+#define CPNS_S2_OPRF_SEED_LEN 64            /**< oprf_seed (Nh). */
+#define CPNS_S2_PRIVATE_KEY_LEN 32          /**< AKE private key (Nsk). */
+#define CPNS_S2_PUBLIC_KEY_LEN 32           /**< AKE public key (Npk). */
+#define CPNS_S2_MASKING_KEY_LEN 64          /**< masking_key (Nh). */
+#define CPNS_S2_ENVELOPE_LEN 96             /**< envelope_nonce (32) || auth_tag (64). */
+#define CPNS_S2_REGISTRATION_RECORD_LEN 192 /**< client_public_key || masking_key || envelope. */
+#define CPNS_S2_SESSION_KEY_LEN 64          /**< session_key (Nx). */
+#define CPNS_S2_KE1_LEN 96  /**< blindedMessage || client_nonce || client keyshare. */
+#define CPNS_S2_KE2_LEN 320 /**< credential_response (160) || auth_response (160). */
+#define CPNS_S2_KE3_LEN 64  /**< client_mac (Nm). */
+
+/**
+ * A server's suite-2 secrets (§5.2): oprf_seed, the AKE key pair and the
+ * fake record's client public key and masking key (RFC 9807 §6.3.2.2),
+ * made once by cpns_crypto_s2_server_keys_generate(). Keep it in
+ * sodium_malloc() memory and wipe it.
+ */
+typedef struct cpns_s2_server_keys {
+  uint8_t oprf_seed[CPNS_S2_OPRF_SEED_LEN];
+  uint8_t private_key[CPNS_S2_PRIVATE_KEY_LEN]; /**< Little-endian ristretto255 scalar. */
+  uint8_t public_key[CPNS_S2_PUBLIC_KEY_LEN];
+  uint8_t fake_client_public_key[CPNS_S2_PUBLIC_KEY_LEN];
+  uint8_t fake_masking_key[CPNS_S2_MASKING_KEY_LEN];
+} cpns_s2_server_keys;
+
+/**
+ * Fills keys with fresh secrets from the CSPRNG: oprf_seed = random(64),
+ * (private_key, public_key) = DeriveDiffieHellmanKeyPair(random(32)), the
+ * fake client public key = ScalarMultGen(random non-zero scalar), the fake
+ * masking key = random(64). Returns 0 or CPNS_ERR_INVALID_ARGUMENT.
+ */
+CPNS_EXTERN int cpns_crypto_s2_server_keys_generate(cpns_s2_server_keys *keys);
+
+/**
+ * The suite-2 credential record of §5.2: kdfParams (the Argon2id KSF's
+ * salt and costs) and the RFC 9807 RegistrationRecord, client_public_key
+ * (32) || masking_key (64) || envelope (96). Contains secrets; keep it in
+ * sodium_malloc() memory and wipe it.
+ */
+typedef struct cpns_s2_record {
+  cpns_kdf_params kdf;
+  uint8_t registration_record[CPNS_S2_REGISTRATION_RECORD_LEN];
+} cpns_s2_record;
+
+/**
+ * Enrollment (§5.2): runs both registration sides of RFC 9807 §5.2 for
+ * this password and normalized User ID (the credential_identifier) with a
+ * fresh random salt, ops_limit and mem_limit_kib as Argon2id costs, and
+ * nil identities. Password copies, the blind and export_key are wiped.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT (NULL, a User ID of 0 or more than
+ * CPNS_USER_ID_MAX octets), CPNS_ERR_KDF_PARAMS (costs fail
+ * cpns_crypto_kdf_check_enrollment()), CPNS_ERR_KDF or CPNS_ERR_INTERNAL.
+ * rec is zeroed unless it returns 0.
+ */
+CPNS_EXTERN int cpns_crypto_s2_register(cpns_s2_record *rec, const uint8_t *password,
+                                        size_t password_len, const uint8_t *user_id_norm,
+                                        size_t user_id_norm_len, uint32_t ops_limit,
+                                        uint32_t mem_limit_kib, const cpns_s2_server_keys *keys);
+
+/**
+ * The fake record of §5.2 for a User ID without a suite-2 record:
+ * client_public_key and masking_key from keys, an all-zero envelope, and
+ * kdfParams = the fake salt of §6 (cpns_crypto_fake_salt()) with ops and
+ * mem_kib. Deterministic for one User ID. Returns 0 or
+ * CPNS_ERR_INVALID_ARGUMENT (NULL, bad User ID length, costs outside the
+ * module's ranges). rec is zeroed on failure.
+ */
+CPNS_EXTERN int cpns_crypto_s2_fake_record(cpns_s2_record *rec, const uint8_t *user_id_norm,
+                                           size_t user_id_norm_len, const cpns_s2_server_keys *keys,
+                                           const uint8_t server_secret[CPNS_SERVER_SECRET_LEN],
+                                           uint32_t ops, uint32_t mem_kib);
+
+/**
+ * A sealed suite-2 record (doc/formats.md): the same clear header as a
+ * sealed suite-1 record with suite = 2 (32) || aead nonce (24) ||
+ * ciphertext of the RegistrationRecord (192) || tag (16).
+ */
+#define CPNS_S2_SEALED_RECORD_LEN (32 + 24 + CPNS_S2_REGISTRATION_RECORD_LEN + 16)
+
+/**
+ * Seals a suite-2 record at rest exactly as cpns_crypto_credential_seal()
+ * seals a suite-1 record (same key, same associated data layout with the
+ * header's suite = 2), bound to the normalized User ID.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT (NULL, or a User ID of 0 or more
+ * than CPNS_USER_ID_MAX octets) or CPNS_ERR_ENCODE (rec->kdf fails
+ * cpns_crypto_kdf_check_enrollment()).
+ */
+CPNS_EXTERN int cpns_crypto_s2_record_seal(uint8_t out[CPNS_S2_SEALED_RECORD_LEN],
+                                           const cpns_s2_record *rec, const uint8_t *user_id_norm,
+                                           size_t user_id_norm_len,
+                                           const uint8_t key[CPNS_CREDENTIAL_SEAL_KEY_LEN]);
+
+/**
+ * Inverse of cpns_crypto_s2_record_seal() on hostile input of any length;
+ * rec is zeroed unless it returns 0.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT (NULL, or a bad User ID length),
+ * CPNS_ERR_RECORD_FORMAT (not CPNS_S2_SEALED_RECORD_LEN octets, wrong
+ * magic, version, suite or reserved octets, KDF parameters out of range) or
+ * CPNS_ERR_DECRYPT (wrong key, another User ID, or altered octets).
+ */
+CPNS_EXTERN CPNS_WARN_UNUSED int
+cpns_crypto_s2_record_unseal(cpns_s2_record *rec, const uint8_t *sealed, size_t sealed_len,
+                             const uint8_t *user_id_norm, size_t user_id_norm_len,
+                             const uint8_t key[CPNS_CREDENTIAL_SEAL_KEY_LEN]);
+
+/**
+ * Reads the KDF parameters and salt from a sealed suite-2 record's clear
+ * header without the key (for listings); not authenticated until
+ * cpns_crypto_s2_record_unseal() succeeds. kdf is zeroed on failure.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_RECORD_FORMAT.
+ */
+CPNS_EXTERN CPNS_WARN_UNUSED int
+cpns_crypto_s2_record_sealed_kdf(cpns_kdf_params *kdf, const uint8_t *sealed, size_t sealed_len);
+
 #ifdef __cplusplus
 }
 #endif
