@@ -12,7 +12,7 @@
 #include "exchange/server_internal.h"
 #include "tests/exchange_harness.h"
 
-static const uint8_t zeros[256];
+static const uint8_t zeros[1024];
 
 /* Encodes a KeyRequest and feeds it whole. */
 static int feed_request(cpns_server_session *s, const cpns_key_request *req) {
@@ -59,8 +59,9 @@ START_TEST(test_server_settings_defaults_and_version) {
                    CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_server_settings_default(NULL), CPNS_ERR_INVALID_ARGUMENT);
   st = hx_server_settings();
-  ck_assert_int_eq(cpns_server_session_new_versioned(&s, 2, &st, NULL, 0),
-                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(
+      cpns_server_session_new_versioned(&s, CPNS_SERVER_SETTINGS_VERSION + 1, &st, NULL, 0),
+      CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_ptr_null(s);
   st.pdu_timeout_ms = 0;
   ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
