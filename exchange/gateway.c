@@ -46,7 +46,6 @@ static size_t settings_layout_size(int settings_version) {
 static int fail(cpns_gateway *gw, int error) {
   gw->state = CPNS_GATEWAY_FAILED;
   gw->error = error;
-  gw->can_restart_v1 = 0;
   gw->expiry = UINT64_MAX;
   wipe_secrets(gw);
   cpnsi_framer_drop_ahead(&gw->framer, &gw->mem);
@@ -327,18 +326,17 @@ static int may_fall_back(const cpns_gateway *gw) {
 }
 
 /*
- * The server does not speak version 2: a failure, after which the host may
- * reconnect and call cpns_gateway_restart_v1(). The password stays for it;
- * nothing else of this exchange is needed again.
+ * The server does not speak version 2: the host reconnects and calls
+ * cpns_gateway_restart_v1(). The password stays; nothing else of this
+ * exchange is needed again.
  */
-static int fail_may_restart(cpns_gateway *gw, int error) {
-  gw->state = CPNS_GATEWAY_FAILED;
-  gw->error = error;
+static int need_reconnect(cpns_gateway *gw, int why) {
+  gw->state = CPNS_GATEWAY_RECONNECT;
+  gw->error = why;
   gw->expiry = UINT64_MAX;
-  gw->can_restart_v1 = 1;
-  sodium_memzero(gw->sec, sizeof *gw->sec);
+  sodium_memzero(&gw->sec->opaque, sizeof gw->sec->opaque);
   cpnsi_framer_drop_ahead(&gw->framer, &gw->mem);
-  return error;
+  return 0;
 }
 
 /* Suite 1 (§5.1): ServerSignature under ServerKey, WrapKey from ClientKey. */
@@ -368,7 +366,7 @@ static int on_delivery(cpns_gateway *gw, const cpns_key_delivery *del) {
     return fail(gw, rv);
   }
   if (del->result == CPNS_RESULT_UNSUPPORTED_VERSION && may_fall_back(gw)) {
-    return fail_may_restart(gw, CPNS_ERR_REFUSED);
+    return need_reconnect(gw, CPNS_ERR_REFUSED);
   }
   if (del->result != CPNS_RESULT_SUCCESS) {
     return fail(gw, CPNS_ERR_REFUSED);
@@ -464,7 +462,7 @@ int cpns_gateway_read(cpns_gateway *gw, const uint8_t *in, size_t inlen, uint64_
   if (inlen == 0) {
     /* A version-1 server cannot decode ke1 and closes without answer (§3, §8). */
     if (may_fall_back(gw) && !cpnsi_framer_started(&gw->framer)) {
-      return fail_may_restart(gw, CPNS_ERR_PEER_CLOSED);
+      return need_reconnect(gw, CPNS_ERR_PEER_CLOSED);
     }
     return fail(gw, CPNS_ERR_PEER_CLOSED);
   }
@@ -649,19 +647,16 @@ int cpns_gateway_get_suite(const cpns_gateway *gw, int *suite) {
   return 0;
 }
 
-int cpns_gateway_can_restart_v1(const cpns_gateway *gw) { return gw != NULL && gw->can_restart_v1; }
-
 int cpns_gateway_restart_v1(cpns_gateway *gw, uint64_t now_ms) {
   int rv;
   (void)now_ms; /* no deadline runs until the request is written */
   if (gw == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
-  if (!gw->can_restart_v1) {
+  if (gw->state != CPNS_GATEWAY_RECONNECT) {
     return CPNS_ERR_STATE;
   }
   /* A new connection: nothing of the first one carries over but the password. */
-  gw->can_restart_v1 = 0;
   gw->error = 0;
   gw->result = -1;
   gw->has_challenge = 0;

@@ -37,12 +37,11 @@ typedef struct cpnsi_kdf_bounds {
 struct cpns_gateway {
   cpns_mem mem;
   cpns_gateway_state state;
-  int error;          /* why FAILED, else 0 */
-  int result;         /* result of the KeyDelivery, -1 before one */
-  int has_challenge;  /* a KeyChallenge was accepted: proofs and keys refer to it */
-  int allow_suite1;   /* settings V2: offer suite 1 too, fall back to version 1 */
-  int can_restart_v1; /* FAILED because the server lacks version 2; password kept (§7) */
-  int chal_received;  /* chal holds the KeyChallenge received, accepted or not */
+  int error;         /* why FAILED, else 0 */
+  int result;        /* result of the KeyDelivery, -1 before one */
+  int has_challenge; /* a KeyChallenge was accepted: proofs and keys refer to it */
+  int allow_suite1;  /* settings V2: offer suite 1 too, fall back to version 1 */
+  int chal_received; /* chal holds the KeyChallenge received, accepted or not */
   cpnsi_kdf_bounds kdf_bounds;
   uint64_t reply_timeout_ms;
   uint64_t expiry;            /* UINT64_MAX when no deadline runs */

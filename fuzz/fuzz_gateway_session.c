@@ -55,14 +55,13 @@ static void host_steps(cpns_gateway *gw, uint64_t now) {
       if (cpns_gateway_get_error(gw) >= 0) {
         abort();
       }
-      if (cpns_gateway_can_restart_v1(gw)) {
-        /* The host reconnects: the same stream goes on as the new connection. */
-        if (cpns_gateway_restart_v1(gw, now) != 0) {
-          abort();
-        }
-        break;
-      }
       return;
+    case CPNS_GATEWAY_RECONNECT:
+      /* The host reconnects: the same stream goes on as the new connection. */
+      if (cpns_gateway_restart_v1(gw, now) != 0) {
+        abort();
+      }
+      break;
     default: return;
     }
   }

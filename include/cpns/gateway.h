@@ -13,12 +13,11 @@
  * password or an unknown User ID itself in DERIVE: the engine moves to FAILED
  * with CPNS_ERR_AUTH_FAILED and result authenticationFailed, and sends no ke3
  * (close the connection). With allow_suite1 the request also offers suite 1,
- * and when a server does not speak version 2 (it answers unsupportedVersion,
- * or closes without answering the first request) the engine fails with
- * cpns_gateway_can_restart_v1() true: the host closes the connection, opens
- * a new one and calls cpns_gateway_restart_v1(), which starts over with a
- * version-1 request offering suite 1 (this gives up suite 2's protection,
- * §9). A host that does not, simply fails.
+ * and a server that does not speak version 2 (it answers unsupportedVersion,
+ * or closes without answering the first request) moves the engine to
+ * RECONNECT: close the connection, open a new one and call
+ * cpns_gateway_restart_v1(), which starts over with a version-1 request
+ * offering suite 1 (this gives up suite 2's protection, §9).
  */
 #ifndef CPNS_GATEWAY_H
 #define CPNS_GATEWAY_H
@@ -38,7 +37,9 @@ typedef enum cpns_gateway_state {
   CPNS_GATEWAY_RECEIVE = 2, /**< Wants bytes through cpns_gateway_read(). */
   CPNS_GATEWAY_DERIVE = 3,  /**< Wants cpns_gateway_derive() (Argon2id). */
   CPNS_GATEWAY_DONE = 4,    /**< EUKey received and verified. */
-  CPNS_GATEWAY_FAILED = 5   /**< See cpns_gateway_get_error()/get_result(). */
+  CPNS_GATEWAY_FAILED = 5,  /**< See cpns_gateway_get_error()/get_result(). */
+  CPNS_GATEWAY_RECONNECT =
+      6 /**< Server lacks version 2 (allow_suite1 only): reconnect, cpns_gateway_restart_v1(). */
 } cpns_gateway_state;
 
 /** Gateway's deadline for each answer of the server (ms). */
@@ -72,8 +73,7 @@ typedef struct cpns_gateway_settings {
                                   Must outlive the engine. */
   /* Layout V2 */
   int allow_suite1; /**< Default 0: version 2, offeredSuites {2}. Nonzero: offeredSuites {2, 1}
-                         and the fall back to a version-1 request (cpns_gateway_restart_v1()),
-                         exposed to
+                         and the fall back to a version-1 request (state RECONNECT), exposed to
                          the suite-1 impostor attack (§7, §9). A V1 layout reads as 0. */
 } cpns_gateway_settings;
 
@@ -145,8 +145,7 @@ CPNS_EXTERN int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen
  * under version 1, ke2 present iff suite 2) is CPNS_ERR_PROTOCOL; the suite-1
  * KDF minimums do not apply to suite 2, the maximums do (§7). With
  * allow_suite1, an unsupportedVersion answer or a close before any answer to
- * a version-2 first request also fail (CPNS_ERR_REFUSED, CPNS_ERR_PEER_CLOSED)
- * but keep the password for cpns_gateway_restart_v1().
+ * a version-2 first request moves to RECONNECT instead and returns 0.
  */
 CPNS_EXTERN int cpns_gateway_read(cpns_gateway *gw, const uint8_t *in, size_t inlen,
                                   uint64_t now_ms);
@@ -183,7 +182,7 @@ CPNS_EXTERN uint64_t cpns_gateway_get_expiry(const cpns_gateway *gw);
  */
 CPNS_EXTERN int cpns_gateway_handle_expiry(cpns_gateway *gw, uint64_t now_ms);
 
-/** The error that moved the engine to FAILED, or 0. */
+/** The error that moved the engine to FAILED or RECONNECT, or 0. */
 CPNS_EXTERN int cpns_gateway_get_error(const cpns_gateway *gw);
 
 /**
@@ -210,21 +209,12 @@ CPNS_EXTERN int cpns_gateway_get_eukey(const cpns_gateway *gw, uint8_t eukey[CPN
 CPNS_EXTERN int cpns_gateway_get_suite(const cpns_gateway *gw, int *suite);
 
 /**
- * Nonzero iff the engine failed because the server does not speak version 2
- * and the settings allow the fall back (allow_suite1): it answered the
- * version-2 first request with unsupportedVersion, or closed without
- * answering it (§7). The password is then kept until cpns_gateway_del() or
- * cpns_gateway_restart_v1(). 0 for NULL.
- */
-CPNS_EXTERN int cpns_gateway_can_restart_v1(const cpns_gateway *gw);
-
-/**
- * When cpns_gateway_can_restart_v1() is true and the host has closed that
- * connection and opened a new one: starts the exchange over with a
- * version-1 KeyRequest offering suite 1 and a fresh gatewayNonce (§7 fall
- * back), state SEND, error and result cleared; no deadline runs until it is
- * written. Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_STATE (no fall
- * back allowed now), or an encode error (state FAILED).
+ * In state RECONNECT (the server does not speak version 2; the host has
+ * closed that connection and opened a new one): starts the exchange over
+ * with a version-1 KeyRequest offering suite 1 and a fresh gatewayNonce
+ * (§7 fall back), state SEND; no deadline runs until it is written.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_STATE (not RECONNECT), or
+ * an encode error (state FAILED).
  */
 CPNS_EXTERN int cpns_gateway_restart_v1(cpns_gateway *gw, uint64_t now_ms);
 
