@@ -15,8 +15,16 @@ PG_E2E_TESTS = tests/e2e/pg/success.sh tests/e2e/pg/auth.sh tests/e2e/pg/replace
 	tests/e2e/pg/sealed_at_rest.sh
 PG_ONLY_TESTS = tests/e2e/pg_two_servers.sh tests/e2e/pg_immediate_stop.sh
 EXTRA_DIST += tests/pg/cluster.sh tests/pg/with-cluster.sh tests/e2e/sealed_at_rest.sh \
-	$(PG_E2E_TESTS) $(PG_ONLY_TESTS)
+	tests/e2e/pg_lib.sh $(PG_E2E_TESTS) $(PG_ONLY_TESTS) bench/backends.sh
 
 if ENABLE_EXAMPLES
 TESTS += tests/e2e/sealed_at_rest.sh $(PG_E2E_TESTS) $(PG_ONLY_TESTS)
 endif
+
+# The bare-TCP baseline, the SQLite backend and the PostgreSQL backend (a
+# throwaway cluster) in one bench_server_load run, side by side:
+#   make bench-backends [BENCH_BACKENDS_ARGS="--clients 64 --seconds 3 --idle 0"]
+BENCH_BACKENDS_ARGS = --clients 64,256 --seconds 5 --idle 0
+bench-backends: bench/bench_server_load examples/cpns-server
+	$(SHELL) $(srcdir)/bench/backends.sh $(BENCH_BACKENDS_ARGS)
+.PHONY: bench-backends
