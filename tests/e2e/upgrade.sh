@@ -3,6 +3,9 @@
 # tests/e2e/v1, see make.sh there) is upgraded by serve: its credential
 # records sealed, no one enrolled again, assignments kept; afterwards
 # neither StoredKey nor ServerKey of any user is anywhere in its files.
+# SQLite only: the fixture is a release-1 SQLite file, and the secrets are
+# searched in the file and its WAL (sealed_at_rest.sh checks PostgreSQL).
+E2E_SQLITE_ONLY="upgrades SQLite files of release 1"
 . "$(dirname "$0")/lib.sh"
 
 V1="$(cd "$(dirname "$0")" && pwd)/v1"
