@@ -21,6 +21,46 @@ server_db_kind server_db_kind_of(const char *where) {
              : SERVER_DB_SQLITE;
 }
 
+void server_db_display_name(char *out, size_t outlen, const char *where) {
+  size_t n = 0;
+  int pg = server_db_kind_of(where) == SERVER_DB_POSTGRES;
+  const char *auth = pg ? strstr(where, "//") + 2 : NULL;
+  const char *at = NULL;
+  if (pg) {
+    const char *colon = NULL;
+    for (const char *p = auth; *p != '\0' && *p != '/' && *p != '?' && *p != '#'; p++) {
+      if (*p == ':' && colon == NULL) {
+        colon = p;
+      } else if (*p == '@') {
+        at = p; /* the last '@' of the authority ends the userinfo */
+      }
+    }
+    if (at == NULL || colon == NULL || colon > at) {
+      at = NULL; /* no password in the userinfo */
+    } else {
+      auth = colon + 1; /* the password runs from here to at */
+    }
+  }
+  for (const char *p = where; *p != '\0' && n + 1 < outlen;) {
+    if (at != NULL && p == auth) {
+      n += (size_t)snprintf(out + n, outlen - n, "***");
+      p = at;
+      continue;
+    }
+    /* A password=... query parameter. */
+    if (pg && p > where && (p[-1] == '?' || p[-1] == '&') && strncmp(p, "password=", 9) == 0) {
+      n += (size_t)snprintf(out + n, outlen - n, "password=***");
+      p += strcspn(p, "&#");
+      continue;
+    }
+    out[n++] = *p++;
+  }
+  if (n >= outlen) {
+    n = outlen - 1;
+  }
+  out[n] = '\0';
+}
+
 int server_db_open(server_db **db, const char *where, server_db_mode mode) {
   return server_db_open_with_key(db, where, mode, NULL);
 }

@@ -53,6 +53,13 @@ typedef enum server_db_kind { SERVER_DB_SQLITE = 1, SERVER_DB_POSTGRES = 2 } ser
  * else SERVER_DB_SQLITE. */
 server_db_kind server_db_kind_of(const char *where);
 
+/**
+ * Writes where (a --db value) into out for messages, a PostgreSQL URI's
+ * password replaced by "***" (postgresql://user:***@host/db). Truncates to
+ * outlen - 1 octets; outlen > 0.
+ */
+void server_db_display_name(char *out, size_t outlen, const char *where);
+
 /** How server_db_open() opens the database. */
 typedef enum server_db_mode {
   SERVER_DB_CREATE = 1,   /**< Create the schema if missing (init; SQLite: the file too). */
