@@ -80,10 +80,17 @@ r=1
 while [ $r -le "$RACE_ROUNDS" ]; do
   entity=$(printf 'urn:dev:mac:00cc000000%02x' $r)
   # Both start together; they derive, send and are stored at the same time.
-  race_gw A "race${r}a@example.com" "$entity" "$T/race${r}a"
-  pid_a=$RACE_PID
-  race_gw B "race${r}b@example.com" "$entity" "$T/race${r}b"
-  wait "$pid_a" "$RACE_PID"
+  # Which one starts first alternates.
+  if [ $((r % 2)) = 1 ]; then
+    race_gw A "race${r}a@example.com" "$entity" "$T/race${r}a"
+    pid_1=$RACE_PID
+    race_gw B "race${r}b@example.com" "$entity" "$T/race${r}b"
+  else
+    race_gw B "race${r}b@example.com" "$entity" "$T/race${r}b"
+    pid_1=$RACE_PID
+    race_gw A "race${r}a@example.com" "$entity" "$T/race${r}a"
+  fi
+  wait "$pid_1" "$RACE_PID"
   rca=$(cat "$T/race${r}a.rc")
   rcb=$(cat "$T/race${r}b.rc")
   resa=$(field result "$T/race${r}a.out")
