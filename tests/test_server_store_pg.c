@@ -392,14 +392,15 @@ START_TEST(test_duplicate_entity_in_batch) {
   waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
   server_store *st = NULL;
   ck_assert_int_eq(server_store_start(&st, where, 0, notify, &w), 0);
-  server_store_job *j1 = assign_job("urn:dev:mac:0011223344dd", "alice", 1);
-  j1->next = assign_job("urn:dev:mac:0011223344dd", "bob", 2);
-  j1->next->next = assign_job("urn:dev:mac:0011223344dd", "alice", 3);
-  j1->next->next->next = assign_job("urn:dev:mac:0011223344ee", "bob", 4);
+  /* (PostgreSQL writes them sorted by Entity ID: ee last, dd's in order.) */
+  server_store_job *j1 = assign_job("urn:dev:mac:0011223344ee", "bob", 4);
+  j1->next = assign_job("urn:dev:mac:0011223344dd", "alice", 1);
+  j1->next->next = assign_job("urn:dev:mac:0011223344dd", "bob", 2);
+  j1->next->next->next = assign_job("urn:dev:mac:0011223344dd", "alice", 3);
   server_store_job *done = store_and_wait(st, &w, j1, 4);
   ck_assert_int_eq(done->status, CPNS_STORE_OK);
-  ck_assert_int_eq(done->next->status, CPNS_STORE_CONFLICT);
-  ck_assert_int_eq(done->next->next->status, CPNS_STORE_OK);
+  ck_assert_int_eq(done->next->status, CPNS_STORE_OK);
+  ck_assert_int_eq(done->next->next->status, CPNS_STORE_CONFLICT);
   ck_assert_int_eq(done->next->next->next->status, CPNS_STORE_OK);
   free_jobs(done);
   uint64_t batches, jobs, busy;

@@ -932,8 +932,14 @@ out:
   return rc;
 }
 
-typedef struct write_run {
+/* A write and its place in the batch, for sorting. */
+typedef struct write_ref {
   server_db_write *w;
+  size_t i;
+} write_ref;
+
+typedef struct write_run {
+  write_ref *order; /* statement head + i writes order[i].w */
   size_t n;
   size_t head;   /* BEGIN (+ SET LOCAL) */
   int began;     /* their results */
@@ -950,7 +956,7 @@ static int write_make(void *arg, size_t i, pg_params *p, const char **sql) {
     *sql = "COMMIT";
     return -1;
   }
-  const server_db_write *w = &x->w[i - x->head];
+  const server_db_write *w = x->order[i - x->head].w;
   switch (w->kind) {
   case SERVER_DB_WRITE_ASSIGN:
     param_bytes(p, w->assignment.entity_id, w->assignment.entity_id_len);
@@ -998,7 +1004,7 @@ static void write_got(void *arg, size_t i, const PGresult *r) {
     x->committed = r != NULL && strcmp(PQcmdStatus((PGresult *)r), "COMMIT") == 0;
     return;
   }
-  server_db_write *w = &x->w[i - x->head];
+  server_db_write *w = x->order[i - x->head].w;
   if (r == NULL) {
     w->status = CPNS_STORE_FAILED;
   } else if (w->kind == SERVER_DB_WRITE_ASSIGN) {
@@ -1009,15 +1015,56 @@ static void write_got(void *arg, size_t i, const PGresult *r) {
   }
 }
 
+/* Where a write goes in the batch's lock order: assignments by Entity ID,
+ * then lockout rows by User ID, then the purge. */
+static int write_group(const server_db_write *w) {
+  return w->kind == SERVER_DB_WRITE_ASSIGN ? 0 : w->kind == SERVER_DB_WRITE_LOCKOUT_PURGE ? 2 : 1;
+}
+
+static int write_cmp(const void *a, const void *b) {
+  const write_ref *ra = a, *rb = b;
+  size_t ia = ra->i, ib = rb->i;
+  const server_db_write *x = ra->w, *y = rb->w;
+  int gx = write_group(x), gy = write_group(y);
+  if (gx != gy) {
+    return gx < gy ? -1 : 1;
+  }
+  const uint8_t *kx = gx == 0 ? x->assignment.entity_id : x->user_id;
+  const uint8_t *ky = gy == 0 ? y->assignment.entity_id : y->user_id;
+  size_t lx = gx == 0 ? x->assignment.entity_id_len : gx == 1 ? x->user_id_len : 0;
+  size_t ly = gy == 0 ? y->assignment.entity_id_len : gy == 1 ? y->user_id_len : 0;
+  int c = memcmp(kx, ky, lx < ly ? lx : ly);
+  if (c == 0 && lx != ly) {
+    c = lx < ly ? -1 : 1;
+  }
+  if (c == 0) {
+    c = ia < ib ? -1 : ia > ib ? 1 : 0; /* stable: one key's writes keep their order */
+  }
+  return c;
+}
+
 /* BEGIN, the writes and COMMIT in one pipeline: a round trip per
- * PIPE_CHUNK statements instead of one per statement. */
+ * PIPE_CHUNK statements instead of one per statement. The writes are
+ * made in one global order of their rows (servers sharing the database
+ * then take row locks in the same order and cannot deadlock one another);
+ * the writes of one row keep the batch's order. */
 static int pg_write_batch(server_db *base, server_db_write *w, size_t n, int lockout_only) {
   pg_db *db = (pg_db *)base;
-  write_run x = {.w = w, .n = n, .head = lockout_only ? 2 : 1};
+  write_run x = {.n = n, .head = lockout_only ? 2 : 1};
   for (size_t i = 0; i < n; i++) {
     w[i].status = CPNS_STORE_FAILED;
   }
+  x.order = malloc((n > 0 ? n : 1) * sizeof(*x.order));
+  if (x.order == NULL) {
+    fprintf(stderr, "database: out of memory storing a batch\n");
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    x.order[i] = (write_ref){&w[i], i};
+  }
+  qsort(x.order, n, sizeof(*x.order), write_cmp);
   pipeline(db, x.head + n + 1, write_make, write_got, &x, "storing a batch");
+  free(x.order);
   return x.began == (int)x.head && x.committed ? 0 : -1;
 }
 
