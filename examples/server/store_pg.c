@@ -271,6 +271,20 @@ static int exec_plain(pg_db *db, const char *sql, const char *what) {
   return ok ? 0 : -1;
 }
 
+/*
+ * Connects to the URI as given, with two defaults the URI may override:
+ * a connect attempt gives up after 5 s (a dead host of a multi-host URI
+ * must not hold the worker for the kernel's SYN timeout), and a TCP
+ * connection whose data stays unacknowledged for 10 s is dropped (a
+ * primary gone mid-statement fails the statement instead of hanging the
+ * store thread for the kernel's retransmission timeout).
+ */
+static PGconn *connect_uri(const char *uri) {
+  static const char *const keys[] = {"connect_timeout", "tcp_user_timeout", "dbname", NULL};
+  const char *const values[] = {"5", "10000", uri, NULL};
+  return PQconnectdbParams(keys, values, 1); /* dbname last: the URI wins */
+}
+
 /* The session settings and statements a fresh connection needs. */
 static int setup_session(pg_db *db) {
   /* Assignments are acknowledged after COMMIT: that must wait for the WAL
@@ -316,7 +330,7 @@ static int pg_connect(pg_db *db, int verbose) {
     return -1; /* down: fail fast until the next try */
   }
   PQfinish(db->conn);
-  db->conn = PQconnectdb(db->uri);
+  db->conn = connect_uri(db->uri);
   if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
       PQsetClientEncoding(db->conn, "UTF8") == 0 && setup_session(db) == 0) {
     db->retry_ms = 0;
@@ -433,7 +447,7 @@ static int pg_open(server_db **out, const char *uri, server_db_mode mode,
   db->mode = mode;
   /* The schema check runs before the read-only setting: init creates. */
   db->mode = SERVER_DB_EXISTING;
-  db->conn = PQconnectdb(uri);
+  db->conn = connect_uri(uri);
   int version = 0;
   if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
     report_conn(db, "cannot connect to PostgreSQL");
