@@ -24,7 +24,7 @@
 
 #include "examples/common/cli.h"
 #include "examples/server/addrlimit.h"
-#include "examples/server/db.h"
+#include "examples/server/store.h"
 #include "examples/server/keyfile.h"
 #include "examples/server/lockout.h"
 #include "examples/server/log.h"
@@ -336,7 +336,8 @@ START_TEST(test_db_records_sealed_on_disk) {
   uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
   size_t n = 0;
   ck_assert_int_eq(cpns_crypto_credential_encode(plain, sizeof(plain), &n, c), 0);
-  raw_exec_blob(path, "INSERT INTO users VALUES('plain', ?1, 0)", plain, (int)n);
+  raw_exec_blob(path, "INSERT INTO users(user_id, credential, created_at) VALUES('plain', ?1, 0)",
+                plain, (int)n);
   char wal[600];
   snprintf(wal, sizeof(wal), "%s-wal", path);
   ck_assert(file_contains(path, c->stored_key, CPNS_STORED_KEY_LEN) ||
@@ -350,7 +351,8 @@ START_TEST(test_db_user_get_malformed_record) {
   char path[512];
   server_db *db = open_new_db(path, sizeof(path));
   uint8_t junk[20] = {1, 2, 3};
-  raw_exec_blob(path, "INSERT INTO users VALUES('eve', ?1, 0)", junk, sizeof(junk));
+  raw_exec_blob(path, "INSERT INTO users(user_id, credential, created_at) VALUES('eve', ?1, 0)",
+                junk, sizeof(junk));
   cpns_credential *cred = sodium_malloc(sizeof(*cred));
   ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"eve", 3, cred), -1);
   /* A sealed record copied to another user's row does not open there. */
@@ -497,7 +499,7 @@ START_TEST(test_db_upgrade_v1_seals_records) {
   /* With it: upgraded, nothing else lost. */
   ck_assert_int_eq(server_db_open_with_key(&db, path, SERVER_DB_READER, test_record_key()), 0);
   ck_assert_int_eq(server_db_created(db), 0);
-  ck_assert_int_eq(raw_user_version(path), 2);
+  ck_assert_int_eq(raw_user_version(path), SERVER_DB_SCHEMA_VERSION);
   cpns_credential *got = sodium_malloc(sizeof(*got));
   for (int i = 0; i < 3; i++) {
     ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)users[i], strlen(users[i]), got), 0);
@@ -526,6 +528,107 @@ START_TEST(test_db_upgrade_v1_seals_records) {
   ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_EXISTING), 0);
   server_db_close(db);
   sodium_free(got);
+}
+END_TEST
+
+/* The schema-2 additions of release 8a609c0, verbatim (on top of V1_SCHEMA). */
+static const char V2_STEP[] = "CREATE TABLE settings ("
+                              " name TEXT PRIMARY KEY NOT NULL,"
+                              " value INTEGER NOT NULL"
+                              ") WITHOUT ROWID;"
+                              "CREATE TABLE lockout ("
+                              " user_id TEXT PRIMARY KEY NOT NULL,"
+                              " failures INTEGER NOT NULL,"
+                              " last_failure_ms INTEGER NOT NULL,"
+                              " blocked_until_ms INTEGER NOT NULL"
+                              ") WITHOUT ROWID;"
+                              "INSERT INTO settings VALUES('enroll_ops_limit', 2),"
+                              " ('enroll_mem_limit_kib', 16);"
+                              "INSERT INTO lockout VALUES('bob', 4, 1700000000000, 1700000009000);"
+                              "PRAGMA user_version = 2;";
+
+/* Schema 2 -> 3 on any open (no key needed): the users table rebuilt with
+ * record2 and a nullable credential, suites 1; users, assignments, settings
+ * and lockout rows kept. */
+START_TEST(test_db_upgrade_v2_to_v3) {
+  char path[512];
+  path_in_tmp(path, sizeof(path), "v2.db");
+  cpns_credential *amy = make_cred("a", 1);
+  uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN];
+  ck_assert_int_eq(
+      cpns_crypto_credential_seal(sealed, amy, test_record_key(), (const uint8_t *)"amy", 3), 0);
+  sqlite3 *raw = NULL;
+  ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(raw, V1_SCHEMA, NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(raw, V2_STEP, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(raw);
+  raw_exec_blob(path, "INSERT INTO users VALUES('amy', ?1, 1700000000)", sealed, sizeof(sealed));
+  raw_exec_blob(path,
+                "INSERT INTO assignments VALUES('urn:a:1', 'amy', 1, zeroblob(16),"
+                " zeroblob(72), 1)",
+                NULL, 0);
+  /* A suite-2-only user cannot be stored under schema 2. */
+  ck_assert_int_eq(raw_user_version(path), 2);
+
+  server_db *db = NULL;
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_READER), 0);
+  ck_assert_int_eq(server_db_created(db), 0);
+  ck_assert_int_eq(raw_user_version(path), 3);
+  uint32_t suites = 0;
+  ck_assert_int_eq(server_db_get_suites(db, &suites), 0);
+  ck_assert_uint_eq(suites, 1);
+  server_db_defaults d;
+  ck_assert_int_eq(server_db_get_defaults(db, &d), 0);
+  ck_assert_uint_eq(d.ops_limit, 2);
+  ck_assert_uint_eq(d.mem_limit_kib, 16);
+  server_db_lockout row;
+  ck_assert_int_eq(server_db_lockout_get(db, (const uint8_t *)"bob", 3, &row), 0);
+  ck_assert_uint_eq(row.failures, 4);
+  ck_assert_int_eq(row.blocked_until_ms, 1700000009000);
+  rows r;
+  memset(&r, 0, sizeof(r));
+  ck_assert_int_eq(server_db_assignment_foreach(db, collect_row, &r), 0);
+  ck_assert_int_eq(r.n, 1);
+  server_db_close(db);
+
+  ck_assert_int_eq(server_db_open_with_key(&db, path, SERVER_DB_EXISTING, test_record_key()), 0);
+  cpns_credential *got = sodium_malloc(sizeof(*got));
+  ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"amy", 3, got), 0);
+  ck_assert_mem_eq(got, amy, sizeof(*got));
+  /* Now a user may have a suite-2 record only. */
+  const uint8_t r2[40] = {2};
+  ck_assert_int_eq(
+      server_db_user_put_records(db, (const uint8_t *)"zoe", 3, NULL, 0, r2, sizeof(r2)), 0);
+  ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"zoe", 3, got), 1);
+  server_db_close(db);
+  /* Upgraded once: reopening changes nothing. */
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_EXISTING), 0);
+  ck_assert_int_eq(server_db_get_suites(db, &suites), 0);
+  server_db_close(db);
+  ck_assert_int_eq(raw_user_version(path), 3);
+  sodium_free(got);
+  sodium_free(amy);
+}
+END_TEST
+
+/* Messages show a --db value without a PostgreSQL password. */
+START_TEST(test_db_display_name) {
+  static const char *const in[][2] = {
+      {"postgresql://u:secret@h1,h2/db?x=1", "postgresql://u:***@h1,h2/db?x=1"},
+      {"postgres://u@h/db", "postgres://u@h/db"},
+      {"postgresql:///cpns?host=/tmp/s&password=zz&port=1",
+       "postgresql:///cpns?host=/tmp/s&password=***&port=1"},
+      {"postgresql://h/db?password=zz", "postgresql://h/db?password=***"},
+      {"postgresql://:p@ss@h/", "postgresql://:***@h/"},
+      {"/tmp/a:b@c.db", "/tmp/a:b@c.db"},
+      {"p", "p"}};
+  char out[128];
+  for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+    server_db_display_name(out, sizeof(out), in[i][0]);
+    ck_assert_str_eq(out, in[i][1]);
+  }
+  server_db_display_name(out, 12, in[0][0]); /* truncated, terminated */
+  ck_assert_str_eq(out, "postgresql:");
 }
 END_TEST
 
@@ -1271,6 +1374,8 @@ static Suite *server_store_suite(void) {
   tcase_add_test(tc, test_db_user_foreach_sorted);
   tcase_add_test(tc, test_db_upgrade_v1_seals_records);
   tcase_add_test(tc, test_db_upgrade_v1_malformed_rolls_back);
+  tcase_add_test(tc, test_db_upgrade_v2_to_v3);
+  tcase_add_test(tc, test_db_display_name);
   tcase_add_test(tc, test_db_assign_replace_and_conflict);
   tcase_add_test(tc, test_db_assign_rollback_not_stored);
   suite_add_tcase(s, tc);

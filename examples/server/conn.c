@@ -9,8 +9,12 @@
  *   conn.c:conn_drive           runs the engine until it waits:
  *     NEED_CREDENTIAL -> conn_provide_credential
  *                          ratelimit.c:server_ratelimit_take (source budget)
- *                          db.c:server_db_read_begin, server_db_user_get
- *                          lockout.c:server_lockout_begin
+ *                          SQLite: store.c:server_db_read_begin, server_db_user_get
+ *                                  lockout.c:server_lockout_begin
+ *                          PostgreSQL: conn_submit_lookup -> lookup worker
+ *                            (store_thread.c, server_db_lookup_user) ->
+ *                            loop.c:on_store_done -> conn_lookup_done:
+ *                            lockout.c:server_lockout_begin_with_row
  *                          cpns_server_session_provide_credential
  *     SEND            -> cpns_server_session_write (KeyChallenge) -> conn_flush
  *                        (on_write resumes conn_drive when the socket blocked)
@@ -19,7 +23,7 @@
  *                          by loop.c:submit_soon
  *   loop.c:on_pass_end          store_thread.c:server_store_submit (one hand-over
  *                               per pass), server_db_read_end
- *   store_thread.c:store_main -> store_batch   group commit (db.c:server_db_*)
+ *   store_thread.c:store_main -> store_batch   group commit (store.c:server_db_*)
  *     -> loop.c:notify_store_done (wake-up pipe)
  *   loop.c:on_store_done        lockout.c:server_lockout_stored for lockout rows
  *   conn.c:conn_store_done      cpns_server_session_store_done -> conn_drive
@@ -47,7 +51,7 @@
 #include <sodium.h>
 
 #include "examples/common/cli.h"
-#include "examples/server/db.h"
+#include "examples/server/store.h"
 #include "examples/server/log.h"
 #include "examples/server/ratelimit.h"
 
@@ -218,6 +222,75 @@ static int conn_flush(conn *c) {
   return 0;
 }
 
+/* Answers the engine's credential request: found 0 with srv->cred, 1 unknown,
+ * -1 lookup failed; throttled as conn_provide_credential says. Returns 0, or
+ * -1 when the engine refused the answer. */
+static int conn_answer_credential(conn *c, int found, int throttled, uint64_t now) {
+  int rc = cpns_server_session_provide_credential(c->session, found == 0 ? c->srv->cred : NULL,
+                                                  throttled, now);
+  sodium_memzero(c->srv->cred, sizeof(*c->srv->cred));
+  if (rc != 0) {
+    c->error = rc;
+    return -1;
+  }
+  return 0;
+}
+
+/* PostgreSQL: hands the lookup (records and lockout row, one round trip)
+ * to the worker at the end of this pass; conn_lookup_done() goes on. */
+static int conn_submit_lookup(conn *c, const uint8_t *uid, size_t uid_len, uint64_t now) {
+  server *srv = c->srv;
+  server_store_job *job = calloc(1, sizeof(*job) + sizeof(server_db_lookup));
+  if (job == NULL || uid_len > CPNS_USER_ID_MAX) {
+    free(job);
+    return conn_answer_credential(c, -1, 1, now); /* tryLater */
+  }
+  job->kind = SERVER_STORE_LOOKUP;
+  job->owner = c;
+  job->lookup = (server_db_lookup *)(void *)(job + 1);
+  job->user_id_len = uid_len;
+  memcpy(job->user_id, uid, uid_len);
+  if (srv->lookup_tail != NULL) {
+    srv->lookup_tail->next = job;
+  } else {
+    srv->lookup_head = job;
+  }
+  srv->lookup_tail = job;
+  c->store_pending = 1;
+  pass_end_soon(srv);
+  return 0;
+}
+
+void conn_lookup_done(conn *c, const server_store_job *job) {
+  server *srv = c->srv;
+  c->store_pending = 0;
+  if (c->closed) {
+    conn_free(c);
+    return;
+  }
+  const server_db_lookup *look = job->lookup;
+  int found = -1;
+  int throttled = 1;
+  if (job->status == CPNS_STORE_OK) {
+    found =
+        look->user_found && look->records.record1_len > 0
+            ? server_db_unseal_record1(srv->reader, job->user_id, job->user_id_len,
+                                       look->records.record1, look->records.record1_len, srv->cred)
+            : 1;
+    if (found >= 0 && server_lockout_begin_with_row(srv->lockout, job->user_id, job->user_id_len,
+                                                    look->lockout_found ? &look->lockout : NULL,
+                                                    wall_now_ms()) == SERVER_LOCKOUT_GO) {
+      throttled = 0;
+      c->lockout_counted = 1;
+    }
+  }
+  if (conn_answer_credential(c, found, throttled, cli_now_ms()) != 0) {
+    conn_finish(c);
+    return;
+  }
+  conn_drive(c);
+}
+
 /* Returns 0, or -1 when the engine refused the answer (would loop). */
 static int conn_provide_credential(conn *c, uint64_t now) {
   server *srv = c->srv;
@@ -231,6 +304,9 @@ static int conn_provide_credential(conn *c, uint64_t now) {
    * cannot be kept. Only the last step counts an attempt. */
   if (cpns_server_session_get_user_id(c->session, &uid, &uid_len) == 0 &&
       server_ratelimit_take(srv->sources, &c->addr, now) == 0) {
+    if (srv->lookups != NULL) {
+      return conn_submit_lookup(c, uid, uid_len, now);
+    }
     if (server_db_read_begin(srv->reader) == 0) {
       pass_end_soon(srv); /* ends it */
     }
@@ -241,14 +317,7 @@ static int conn_provide_credential(conn *c, uint64_t now) {
       c->lockout_counted = 1;
     }
   }
-  int rc = cpns_server_session_provide_credential(c->session, found == 0 ? srv->cred : NULL,
-                                                  throttled, now);
-  sodium_memzero(srv->cred, sizeof(*srv->cred));
-  if (rc != 0) {
-    c->error = rc;
-    return -1;
-  }
-  return 0;
+  return conn_answer_credential(c, found, throttled, now);
 }
 
 /* Seals the EUKey and queues the assignment; answers FAILED if it cannot.
@@ -323,6 +392,10 @@ void conn_drive(conn *c) {
       break;
     }
     if (st == CPNS_SERVER_NEED_CREDENTIAL) {
+      if (c->store_pending) {
+        event_del(c->ev_read);
+        break; /* the lookup worker has it (PostgreSQL) */
+      }
       if (conn_provide_credential(c, now) != 0) {
         conn_finish(c);
         return;

@@ -19,7 +19,7 @@
 #include <cpns/ident.h>
 
 #include "examples/common/cli.h"
-#include "examples/server/db.h"
+#include "examples/server/store.h"
 #include "examples/server/keyfile.h"
 #include "examples/server/loop.h"
 
@@ -354,6 +354,8 @@ static int cmd_init(int argc, char **argv) {
             want.ops_limit, want.mem_limit_kib);
     return EXIT_USAGE;
   }
+  char shown[512]; /* o.db without a password */
+  server_db_display_name(shown, sizeof(shown), o.db);
   server_db *db = NULL;
   if (server_db_open(&db, o.db, SERVER_DB_CREATE) != 0) {
     return 1;
@@ -362,20 +364,23 @@ static int cmd_init(int argc, char **argv) {
   int rc = 0;
   if (server_db_created(db)) {
     rc = server_db_set_defaults(db, &want);
+    if (rc == 0) {
+      rc = server_db_set_suites(db, SERVER_DB_SUITES_DEFAULT);
+    }
   } else if ((rc = server_db_get_defaults(db, &have)) == 0 && (o.ops != 0 || o.mem_kib != 0) &&
              (have.ops_limit != want.ops_limit || have.mem_limit_kib != want.mem_limit_kib)) {
     /* Enrolled users keep theirs: changing the defaults would single them out. */
     fprintf(stderr,
             "database %s already exists with enrollment defaults ops %" PRIu32 ", mem-kib %" PRIu32
             "; not changed\n",
-            o.db, have.ops_limit, have.mem_limit_kib);
+            shown, have.ops_limit, have.mem_limit_kib);
     rc = -1;
   }
   server_db_close(db);
   if (rc != 0 || server_keyfile_create(o.key_file) != 0) {
     return 1;
   }
-  fprintf(stderr, "created database %s and key file %s\n", o.db, o.key_file);
+  fprintf(stderr, "created database %s and key file %s\n", shown, o.key_file);
   return 0;
 }
 
