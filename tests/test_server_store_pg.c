@@ -197,6 +197,22 @@ START_TEST(test_init_settings_records) {
   ck_assert_uint_eq(look->records.record2_len, 17);
   ck_assert_int_eq(server_db_lookup_user(db, (const uint8_t *)"nobody", 6, look), 0);
   ck_assert_int_eq(look->user_found, 0);
+  /* The same through a batch (pipelined on PostgreSQL), in order. */
+  server_db_lookup *outs = sodium_malloc(3 * sizeof(*outs));
+  server_db_lookup_request req[3] = {{(const uint8_t *)"zoe", 3, &outs[0], 9},
+                                     {(const uint8_t *)"nobody", 6, &outs[1], 9},
+                                     {(const uint8_t *)"bo", 2, &outs[2], 9}};
+  server_db_lookup_batch(db, req, 3);
+  ck_assert_int_eq(req[0].rc, 0);
+  ck_assert_int_eq(req[1].rc, 0);
+  ck_assert_int_eq(req[2].rc, 0);
+  ck_assert_int_eq(outs[0].user_found, 1);
+  ck_assert_uint_eq(outs[0].records.record2_len, 300);
+  ck_assert_int_eq(outs[1].user_found, 0);
+  ck_assert_int_eq(outs[2].user_found, 1);
+  ck_assert_uint_eq(outs[2].records.record1_len, sizeof(sealed));
+  ck_assert_uint_eq(outs[2].records.record2_len, 17);
+  sodium_free(outs);
   cpns_credential *got = sodium_malloc(sizeof(*got));
   ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"amy", 3, got), 0);
   ck_assert_mem_eq(got, cred, sizeof(*got));
