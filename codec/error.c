@@ -29,6 +29,8 @@ const char *cpns_strerror(int error) {
   case CPNS_ERR_EXTENSION_PRESENT: return "extension addition not allowed in v1";
   case CPNS_ERR_UNKNOWN_ENUM: return "enumerated value unknown to v1";
   case CPNS_ERR_FRAME_INVALID: return "bytes cannot start a CpnsPdu";
+  case CPNS_ERR_V2_FIELD_IN_V1: return "version 1 PDU carries a version 2 field";
+  case CPNS_ERR_PRESENCE: return "field present or absent against the presence rules";
   case CPNS_ERR_ID_EMPTY: return "identifier is empty";
   case CPNS_ERR_ID_TOO_LONG: return "identifier too long";
   case CPNS_ERR_ID_SYNTAX: return "identifier syntax error";
@@ -89,6 +91,8 @@ const char *cpns_error_name(int error) {
   case CPNS_ERR_EXTENSION_PRESENT: return "CPNS_ERR_EXTENSION_PRESENT";
   case CPNS_ERR_UNKNOWN_ENUM: return "CPNS_ERR_UNKNOWN_ENUM";
   case CPNS_ERR_FRAME_INVALID: return "CPNS_ERR_FRAME_INVALID";
+  case CPNS_ERR_V2_FIELD_IN_V1: return "CPNS_ERR_V2_FIELD_IN_V1";
+  case CPNS_ERR_PRESENCE: return "CPNS_ERR_PRESENCE";
   case CPNS_ERR_ID_EMPTY: return "CPNS_ERR_ID_EMPTY";
   case CPNS_ERR_ID_TOO_LONG: return "CPNS_ERR_ID_TOO_LONG";
   case CPNS_ERR_ID_SYNTAX: return "CPNS_ERR_ID_SYNTAX";

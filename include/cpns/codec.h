@@ -25,9 +25,18 @@ extern "C" {
 #define CPNS_MAX_OFFERED_SUITES 8 /**< offeredSuites SIZE (1..8). */
 /** Content octets of the offeredSuites values outside int32_t, in all (cpns_suite_wide). */
 #define CPNS_SUITE_WIDE_OCTETS_MAX 80
-#define CPNS_PROTOCOL_VERSION 1   /**< The version this library speaks. */
+#define CPNS_PROTOCOL_VERSION 1 /**< The version this library speaks. */
+/** First protocol version with the extension additions of suite 2 (§3). */
+#define CPNS_PROTOCOL_VERSION_2 2
 #define CPNS_PDU_MAX_DEFAULT 4096 /**< Default limit on one PDU (§3). */
-#define CPNS_PDU_MAX_ENCODED 1024 /**< Upper bound of any encoded v1 PDU or AuthTranscript. */
+/** Upper bound of any encoded PDU (v1 or v2) or AuthTranscript. */
+#define CPNS_PDU_MAX_ENCODED 1280
+
+/* OPAQUE-3DH message fields of suite 2 (RFC 9807 §6.4.1.1, PROTOCOL.md §5.2). */
+#define CPNS_OPAQUE_ELEMENT_LEN 32          /**< Encoded ristretto255 element. */
+#define CPNS_OPAQUE_NONCE_LEN 32            /**< maskingNonce. */
+#define CPNS_OPAQUE_MAC_LEN 64              /**< serverMac, ke3 (HMAC-SHA-512). */
+#define CPNS_OPAQUE_MASKED_RESPONSE_LEN 128 /**< maskedResponse. */
 
 #define CPNS_OPS_LIMIT_MIN 1
 #define CPNS_OPS_LIMIT_MAX 4096
@@ -35,7 +44,10 @@ extern "C" {
 #define CPNS_MEM_LIMIT_KIB_MAX 4194304
 
 /** Suite (ENUMERATED, extensible). */
-typedef enum cpns_suite { CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 = 1 } cpns_suite;
+typedef enum cpns_suite {
+  CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 = 1, /**< suite 1 (§5.1), v1 and v2 */
+  CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID = 2 /**< suite 2 (§5.2), v2 only */
+} cpns_suite;
 
 /** offered_suites[i] of a value outside int32_t: matches no suite (see cpns_suite_wide). */
 #define CPNS_SUITE_WIDE INT32_MIN
@@ -81,6 +93,21 @@ typedef struct cpns_kdf_params {
   uint32_t mem_limit_kib; /**< 8..4194304 */
 } cpns_kdf_params;
 
+/** OpaqueKE1 (v2): KE1 of RFC 9807 §6.1 without client_nonce (= gatewayNonce). */
+typedef struct cpns_opaque_ke1 {
+  uint8_t blinded_message[CPNS_OPAQUE_ELEMENT_LEN];
+  uint8_t client_public_keyshare[CPNS_OPAQUE_ELEMENT_LEN];
+} cpns_opaque_ke1;
+
+/** OpaqueKE2 (v2): KE2 of RFC 9807 §6.1 without server_nonce (= serverNonce). */
+typedef struct cpns_opaque_ke2 {
+  uint8_t evaluated_message[CPNS_OPAQUE_ELEMENT_LEN];
+  uint8_t masking_nonce[CPNS_OPAQUE_NONCE_LEN];
+  uint8_t masked_response[CPNS_OPAQUE_MASKED_RESPONSE_LEN];
+  uint8_t server_public_keyshare[CPNS_OPAQUE_ELEMENT_LEN];
+  uint8_t server_mac[CPNS_OPAQUE_MAC_LEN];
+} cpns_opaque_ke2;
+
 /** KeyRequest. Text fields are UTF-8 octets, not NUL-terminated. */
 typedef struct cpns_key_request {
   uint32_t version; /**< 1..255 */
@@ -97,6 +124,10 @@ typedef struct cpns_key_request {
   int has_response;                            /**< second KeyRequest: 1 */
   uint8_t server_nonce[CPNS_NONCE_LEN];        /**< valid iff has_response */
   uint8_t client_proof[CPNS_PROOF_LEN];        /**< valid iff has_response */
+  int has_ke1;                                 /**< v2, first KeyRequest offering suite 2: 1 */
+  cpns_opaque_ke1 ke1;                         /**< valid iff has_ke1 */
+  int has_ke3;                                 /**< v2, second KeyRequest of suite 2: 1 */
+  uint8_t ke3[CPNS_OPAQUE_MAC_LEN];            /**< client_mac; valid iff has_ke3 */
 } cpns_key_request;
 
 /** KeyChallenge. */
@@ -107,6 +138,8 @@ typedef struct cpns_key_challenge {
   uint8_t server_nonce[CPNS_NONCE_LEN];
   cpns_suite suite;
   cpns_kdf_params kdf;
+  int has_ke2;         /**< v2: 1 iff suite is 2 */
+  cpns_opaque_ke2 ke2; /**< valid iff has_ke2 */
 } cpns_key_challenge;
 
 /** KeyAssignment. */
@@ -211,8 +244,11 @@ CPNS_EXTERN int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out, size_t outlen
  * limit, structural DER check, bounded asn1c decode, nothing left over,
  * constraints, and re-encoding byte for byte (only canonical DER passes).
  * Unknown suites in offeredSuites are kept; every other unknown ENUMERATED
- * value or extension addition is rejected. On failure *pdu is zeroed and
- * nothing is leaked.
+ * value or extension addition is rejected. The v2 additions (ke1, ke3,
+ * ke2, Suite 2) decode whatever the PDU's version: the version rules of §3
+ * and the presence rules of §4 are cpns_key_request_validate*() and
+ * cpns_key_challenge_validate(), so that a server can still answer
+ * badRequest. On failure *pdu is zeroed and nothing is leaked.
  *
  * limits (layout limits_version) may be NULL for the defaults; call it
  * through cpns_pdu_decode(). Returns 0, or:
@@ -275,13 +311,54 @@ CPNS_EXTERN int cpns_frame_pdu_length(const uint8_t *in, size_t inlen, size_t ma
                                       size_t *pdu_len);
 
 /**
- * Semantic validation beyond the module (PROTOCOL.md §2, §4): Entity ID and
- * User ID syntax, result/assignment consistency. Returns 0 or the
- * identifier error (CPNS_ERR_ID_*) of the first bad field, or
- * CPNS_ERR_PROTOCOL for a KeyDelivery whose result and assignment disagree.
+ * Semantic validation of a KeyRequest in either role, beyond the module
+ * (PROTOCOL.md §2, §3, §4): Entity ID and User ID syntax; a version-1
+ * KeyRequest carries no v2 extension addition (ke1, ke3); and no
+ * KeyRequest holds fields of both roles (ke1 with response or ke3) or of
+ * both suites (response with ke3). cpns_pdu_decode() accepts these PDUs so
+ * that a server can answer them with badRequest; engines call this (or
+ * the _first/_second variants) on every KeyRequest they receive.
+ *
+ * Returns 0, or CPNS_ERR_INVALID_ARGUMENT (req NULL), the identifier error
+ * (CPNS_ERR_ID_*) of the first bad field, CPNS_ERR_V2_FIELD_IN_V1 or
+ * CPNS_ERR_PRESENCE.
  */
 CPNS_EXTERN int cpns_key_request_validate(const cpns_key_request *req);
-/** As cpns_key_request_validate(), for a KeyDelivery. */
+
+/**
+ * cpns_key_request_validate() plus the presence rules of a first KeyRequest
+ * (§4): response and ke3 absent; from version 2 on, ke1 present iff
+ * offeredSuites contains suite 2 (a version-1 request may list 2 there; it
+ * is ignored, §3). Returns 0 or an error of cpns_key_request_validate()
+ * (CPNS_ERR_PRESENCE for a broken rule).
+ */
+CPNS_EXTERN int cpns_key_request_validate_first(const cpns_key_request *req);
+
+/**
+ * cpns_key_request_validate() plus the presence rules of a second
+ * KeyRequest of an exchange that runs suite (§4): ke1 absent; suite 1:
+ * response present, ke3 absent; suite 2: ke3 present, response absent.
+ * That it repeats the first request's root fields is the engine's check.
+ * Returns 0, an error of cpns_key_request_validate() (CPNS_ERR_PRESENCE
+ * for a broken rule), or CPNS_ERR_UNSUPPORTED_SUITE (suite neither 1 nor 2).
+ */
+CPNS_EXTERN int cpns_key_request_validate_second(const cpns_key_request *req, cpns_suite suite);
+
+/**
+ * Semantic validation of a KeyChallenge (§3, §4): a version-1 KeyChallenge
+ * neither picks suite 2 nor carries ke2; ke2 is present iff suite is 2.
+ * A gateway closes with a protocol error on a failure. Returns 0, or
+ * CPNS_ERR_INVALID_ARGUMENT (chal NULL), CPNS_ERR_V2_FIELD_IN_V1,
+ * CPNS_ERR_PRESENCE.
+ */
+CPNS_EXTERN int cpns_key_challenge_validate(const cpns_key_challenge *chal);
+
+/**
+ * Semantic validation of a KeyDelivery: Entity ID and User ID syntax,
+ * result/assignment consistency. Returns 0 or the identifier error
+ * (CPNS_ERR_ID_*) of the first bad field, or CPNS_ERR_PROTOCOL when result
+ * and assignment disagree.
+ */
 CPNS_EXTERN int cpns_key_delivery_validate(const cpns_key_delivery *del);
 
 /**

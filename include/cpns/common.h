@@ -100,6 +100,8 @@ typedef enum cpns_error {
   CPNS_ERR_EXTENSION_PRESENT = -116, /**< A v1 SEQUENCE carries an extension addition. */
   CPNS_ERR_UNKNOWN_ENUM = -117,      /**< ENUMERATED value not listed in the v1 module. */
   CPNS_ERR_FRAME_INVALID = -118,     /**< First bytes cannot start a CpnsPdu TLV. */
+  CPNS_ERR_V2_FIELD_IN_V1 = -119,    /**< A version-1 PDU carries a v2 field or suite 2 (§3). */
+  CPNS_ERR_PRESENCE = -120, /**< A v2 field present or absent against the §4 presence rules. */
 
   /* Identifiers (-200 .. -299) */
   CPNS_ERR_ID_EMPTY = -200,    /**< Identifier is empty. */
