@@ -1,23 +1,28 @@
 /*
  * Load benchmark for cpns-server: starts a server on loopback (temporary
- * database, one user per gateway enrolled with Argon2id t=1, 8 KiB), runs N
- * concurrent gateways doing real exchanges, for each N of --clients (64 and
- * 1,000 by default), in 1 s rounds alternating with a bare-TCP baseline of
- * the same shape (connect + 2 request/response round trips with the same
- * byte sizes, against a trivial libevent server). It prints per N both
- * rates, their ratio and the p50/p99/max latency of both (connect to
- * KeyDelivery read, see the table's heading); then the server's RSS per idle
- * connection.
+ * database, suites 1 and 2 enabled, one user per gateway enrolled with
+ * Argon2id t=1, 8 KiB), runs N concurrent gateways doing real exchanges, for
+ * each N of --clients (64 and 1,000 by default) and each suite of --suites
+ * (1 and 2 by default), in 1 s rounds alternating with a bare-TCP baseline
+ * of the same shape (connect + 2 request/response round trips with the
+ * suite-1 byte sizes, against a trivial libevent server). It prints per N
+ * the rate of each suite and of bare TCP, their ratio and the p50/p99/max
+ * latency (connect to KeyDelivery read, see the table's heading); then the
+ * server's RSS per idle connection.
  *
- * The gateways keep their Argon2id result per (user, salt, params) by
- * default (see cached_exchange()); --gateway engine runs the gateway engine
- * with a full Argon2id per exchange instead. The generator shares the cores
- * with the server, so its per-exchange work is kept small: HMAC key pads set
- * up once per key, gateway nonces from a per-thread ChaCha20 stream (no
+ * Suite 1: the gateways keep their Argon2id result per (user, salt, params)
+ * by default (see cached_exchange()); --gateway engine runs the gateway
+ * engine with a full Argon2id per exchange instead. Suite 2 always runs the
+ * gateway engine (OPAQUE-3DH with fresh blinds and key shares each time;
+ * its Argon2id at t=1, 8 KiB is small beside its group operations), so the
+ * generator's CPU per suite-2 exchange is about the server's: read the
+ * server's CPU per exchange, not only the rate, when both share the cores.
+ * The generator's per-exchange suite-1 work is kept small: HMAC key pads
+ * set up once per key, gateway nonces from a per-thread ChaCha20 stream (no
  * getrandom() per exchange), latencies into a per-thread histogram.
  *
  * Usage: bench_server_load [--server PATH] [--clients N[,N...]] [--seconds S]
- *                          [--idle N] [--gateway cached|engine]
+ *                          [--idle N] [--gateway cached|engine] [--suites 1,2|1|2]
  *                          [--log FILE]   (FILE receives the server's stderr)
  * PATH defaults to $CPNS_SERVER or examples/cpns-server (run from the build dir).
  */
@@ -114,9 +119,12 @@ static int recv_exact(int fd, uint8_t *p, size_t n) {
 static size_t pdu_sizes[4];
 
 /* Each client is its own user: the server's lockout counts a user's
- * concurrent attempts, and gateways of different owners is the real load. */
-static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_secpool *pool,
-                        int record_sizes, uint64_t *latency_ns) {
+ * concurrent attempts, and gateways of different owners is the real load.
+ * Suite 2: the engine's default (version 2, offering suite 2 only). Suite 1:
+ * it offers suites 2 and 1 (allow_suite1), and the server, which prefers
+ * suite 1 (init --suites 1,2 below), chooses suite 1. */
+static int run_exchange(uint16_t port, const char *entity, int user_no, int suite,
+                        cpns_secpool *pool, int record_sizes, uint64_t *latency_ns) {
   static const uint8_t password[] = "bench password";
   char user[64];
   snprintf(user, sizeof(user), "bench%d@example.com", user_no);
@@ -132,6 +140,7 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
   gs.secpool = pool;
   gs.min_ops_limit = 1; /* users are enrolled with --ops 1 --mem-kib 8 below */
   gs.min_mem_limit_kib = 8;
+  gs.allow_suite1 = suite == 1;
   cpns_gateway *gw = NULL;
   if (cpns_gateway_new(&gw, &gs, NULL, now_ms()) != 0) {
     return -1;
@@ -175,7 +184,9 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
       break;
     }
   }
-  if (cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE)
+  int chosen = 0;
+  if (cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE && cpns_gateway_get_suite(gw, &chosen) == 0 &&
+      chosen == suite)
     ok = 0;
   if (ok == 0 && latency_ns != NULL)
     *latency_ns = t_delivery - t0;
@@ -333,7 +344,7 @@ static int cached_exchange(uint16_t port, const char *entity, int user_no, key_c
   size_t len[4] = {0, 0, 0, 0}, auth_len = 0;
   memset(&pdu, 0, sizeof(pdu));
   pdu.type = CPNS_PDU_KEY_REQUEST;
-  req->version = CPNS_PROTOCOL_VERSION;
+  req->version = 1; /* a gateway of the first release: version 1, suite 1 */
   req->entity_id_len = strlen(entity);
   memcpy(req->entity_id, entity, req->entity_id_len);
   req->user_id_len =
@@ -479,9 +490,14 @@ static void bare_server(int out_fd) {
 
 /* ---- load threads ---- */
 
-/* Load: cached-key exchanges (default), gateway engine with Argon2id each
- * time (--engine), or the bare-TCP baseline. */
-enum { LOAD_CACHED, LOAD_ENGINE, LOAD_BARE };
+/* Load: suite 1 with cached keys (default), suite 1 with the gateway engine
+ * and Argon2id each time (--gateway engine), suite 2 (the engine), or the
+ * bare-TCP baseline. */
+enum { LOAD_CACHED, LOAD_ENGINE, LOAD_S2, LOAD_BARE, LOAD_KINDS };
+
+static const char *const load_names[LOAD_KINDS] = {"suite 1, cached keys",
+                                                   "suite 1, engine (Argon2id each)",
+                                                   "suite 2, engine (OPAQUE-3DH)", "bare TCP"};
 
 /* One gateway's state kept across rounds and concurrency levels, so that
  * only its very first exchange derives keys. */
@@ -508,8 +524,9 @@ static void *load_main(void *arg) {
     uint64_t ns = 0;
     int rc = w->kind == LOAD_BARE ? bare_exchange(w->port, &ns)
              : w->kind == LOAD_ENGINE
-                 ? run_exchange(w->port, entity, w->id, w->keys->pool, 0, &ns)
-                 : cached_exchange(w->port, entity, w->id, w->keys->kc, 0, &ns);
+                 ? run_exchange(w->port, entity, w->id, 1, w->keys->pool, 0, &ns)
+             : w->kind == LOAD_S2 ? run_exchange(w->port, entity, w->id, 2, w->keys->pool, 0, &ns)
+                                  : cached_exchange(w->port, entity, w->id, w->keys->kc, 0, &ns);
     if (rc == 0) {
       w->done++;
       lat_hist_record(w->hist, ns);
@@ -630,10 +647,21 @@ typedef struct server_files {
   const char *server, *db, *key, *password_file;
 } server_files;
 
+/* Suite 1 preferred: an engine offering both gets suite 1 (run_exchange). */
 static void command_init(char *argv[ARGV_MAX], const server_files *sf) {
-  char *a[] = {(char *)sf->server, "init",          "--db",  (char *)sf->db,
-               "--key-file",       (char *)sf->key, "--ops", BENCH_OPS_LIMIT,
-               "--mem-kib",        BENCH_MEM_KIB,   NULL};
+  char *a[] = {(char *)sf->server,
+               "init",
+               "--db",
+               (char *)sf->db,
+               "--key-file",
+               (char *)sf->key,
+               "--ops",
+               BENCH_OPS_LIMIT,
+               "--mem-kib",
+               BENCH_MEM_KIB,
+               "--suites",
+               "1,2",
+               NULL};
   _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
   memcpy(argv, a, sizeof(a));
 }
@@ -770,7 +798,7 @@ static void report_idle_rss(pid_t server, uint16_t port, int idle) {
   /* The server accepts in order: once a later exchange completes, every
    * idle connection before it has been accepted (no session until its
    * first octet). */
-  run_exchange(port, "urn:dev:mac:00000000fffe", 0, NULL, 0, NULL);
+  run_exchange(port, "urn:dev:mac:00000000fffe", 0, 1, NULL, 0, NULL);
   long after = vm_rss_kib(server);
   printf("server RSS: %ld KiB before, %ld KiB with %d idle connections: %.2f KiB per connection\n",
          before, after, opened, opened > 0 ? (double)(after - before) / opened : 0.0);
@@ -783,7 +811,7 @@ static void report_idle_rss(pid_t server, uint16_t port, int idle) {
       opened--;
     }
   }
-  run_exchange(port, "urn:dev:mac:00000000fffe", 0, NULL, 0, NULL);
+  run_exchange(port, "urn:dev:mac:00000000fffe", 0, 1, NULL, 0, NULL);
   long busy = vm_rss_kib(server);
   printf("server RSS: %ld KiB with %d connections inside an exchange: %.2f KiB per connection\n",
          busy, opened, opened > 0 ? (double)(busy - before) / opened : 0.0);
@@ -817,7 +845,7 @@ static double ms_of(uint64_t ns) { return (double)ns / 1e6; }
 
 int main(int argc, char **argv) {
   const char *server = getenv("CPNS_SERVER") ? getenv("CPNS_SERVER") : "examples/cpns-server";
-  const char *clients_list = "64,1000";
+  const char *clients_list = "64,1000", *suites = "1,2";
   int idle = 1000, kind = LOAD_CACHED, levels[MAX_LEVELS], nlevels = 0;
   unsigned seconds = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -831,6 +859,8 @@ int main(int argc, char **argv) {
       idle = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--log") == 0)
       server_log_path = argv[i + 1];
+    else if (strcmp(argv[i], "--suites") == 0)
+      suites = argv[i + 1];
     else if (strcmp(argv[i], "--gateway") == 0)
       kind = strcmp(argv[i + 1], "engine") == 0   ? LOAD_ENGINE
              : strcmp(argv[i + 1], "cached") == 0 ? LOAD_CACHED
@@ -838,14 +868,25 @@ int main(int argc, char **argv) {
     else
       kind = -1;
   }
+  /* The loads of each level, in the order their rounds alternate. */
+  int loads[LOAD_KINDS], nloads = 0;
+  int want1 = strcmp(suites, "1,2") == 0 || strcmp(suites, "2,1") == 0 || strcmp(suites, "1") == 0;
+  int want2 = strcmp(suites, "1,2") == 0 || strcmp(suites, "2,1") == 0 || strcmp(suites, "2") == 0;
+  if (want1)
+    loads[nloads++] = kind;
+  if (want2)
+    loads[nloads++] = LOAD_S2;
+  loads[nloads++] = LOAD_BARE;
   if (argc % 2 == 0 || parse_levels(clients_list, levels, &nlevels) != 0 || seconds < 1 ||
-      seconds > 60 || idle < 0 || idle > 10000 || kind < 0) {
+      seconds > 60 || idle < 0 || idle > 10000 || kind < 0 || (!want1 && !want2)) {
     fprintf(stderr,
             "usage: bench_server_load [--server PATH] [--clients N[,N...]] "
             "[--seconds 1..60] [--idle 0..10000] [--gateway cached|engine] "
-            "[--log FILE]\n"
+            "[--suites 1,2|1|2] [--log FILE]\n"
             "  --clients: concurrent gateways, 1..%d, up to %d levels (default 64,1000)\n"
-            "  --seconds: alternating 1 s rounds per level and load (default 3)\n",
+            "  --seconds: alternating 1 s rounds per level and load (default 3)\n"
+            "  --gateway: suite 1's load (default cached)\n"
+            "  --suites: the suites measured beside bare TCP (default 1,2)\n",
             MAX_CLIENTS, MAX_LEVELS);
     return 2;
   }
@@ -894,24 +935,33 @@ int main(int argc, char **argv) {
   uint16_t port = 0;
   pid_t spid = start_server(&sf, idle + max_clients + 16, &port);
 
-  /* The engine's exchange and the cached one must send the same bytes. */
-  size_t engine_sizes[4];
+  /* Each load's first exchange must succeed; suite 1's engine and cached
+   * exchanges differ in their requests only (version 2 offering both suites,
+   * the first with ke1, against version 1 offering suite 1), so the server's
+   * PDUs must have the same sizes. The bare baseline mimics the cached one. */
+  size_t engine_sizes[4], s2_sizes[4];
   key_cache *kc = sodium_malloc(sizeof(*kc));
   if (kc == NULL)
     die("sodium_malloc");
   memset(kc, 0, sizeof(*kc));
   randombytes_buf(kc->nonce_key, sizeof(kc->nonce_key));
-  int engine_rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, NULL, 1, NULL);
+  int first_rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, 2, NULL, 1, NULL);
+  memcpy(s2_sizes, pdu_sizes, sizeof(pdu_sizes));
+  if (first_rc == 0)
+    first_rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, 1, NULL, 1, NULL);
   memcpy(engine_sizes, pdu_sizes, sizeof(pdu_sizes));
-  if (engine_rc != 0 || cached_exchange(port, "urn:dev:mac:00000000ffff", 0, kc, 1, NULL) != 0 ||
-      memcmp(engine_sizes, pdu_sizes, sizeof(pdu_sizes)) != 0) {
+  if (first_rc != 0 || cached_exchange(port, "urn:dev:mac:00000000ffff", 0, kc, 1, NULL) != 0 ||
+      engine_sizes[1] != pdu_sizes[1] || engine_sizes[3] != pdu_sizes[3]) {
     fprintf(stderr, "bench_server_load: the first exchanges failed\n");
     kill(spid, SIGTERM);
     return 1;
   }
   sodium_free(kc);
-  printf("exchange PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets\n",
-         pdu_sizes[0], pdu_sizes[1], pdu_sizes[2], pdu_sizes[3]);
+  printf("suite 1 PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets "
+         "(version 2 engine: requests %zu and %zu)\n",
+         pdu_sizes[0], pdu_sizes[1], pdu_sizes[2], pdu_sizes[3], engine_sizes[0], engine_sizes[2]);
+  printf("suite 2 PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets\n",
+         s2_sizes[0], s2_sizes[1], s2_sizes[2], s2_sizes[3]);
   if (idle > 0)
     report_idle_rss(spid, port, idle);
 
@@ -931,13 +981,13 @@ int main(int argc, char **argv) {
 
   gateway_keys *keys = calloc((size_t)max_clients, sizeof(*keys));
   lat_hist *hists = calloc((size_t)max_clients, sizeof(*hists));
-  tally *cpns = calloc(MAX_LEVELS, sizeof(*cpns)), *bare = calloc(MAX_LEVELS, sizeof(*bare));
-  if (keys == NULL || hists == NULL || cpns == NULL || bare == NULL)
+  tally *tallies = calloc(MAX_LEVELS * LOAD_KINDS, sizeof(*tallies));
+  if (keys == NULL || hists == NULL || tallies == NULL)
     die("calloc");
   for (int i = 0; i < max_clients; i++) {
     keys[i].kc = sodium_malloc(sizeof(*keys[i].kc));
     if (keys[i].kc == NULL ||
-        (kind == LOAD_ENGINE && cpns_secpool_new(&keys[i].pool, 1, 0, NULL) != 0)) {
+        ((kind == LOAD_ENGINE || want2) && cpns_secpool_new(&keys[i].pool, 1, 0, NULL) != 0)) {
       fprintf(stderr, "bench_server_load: out of guarded memory\n");
       return 1;
     }
@@ -947,23 +997,23 @@ int main(int argc, char **argv) {
   for (int l = 0; l < nlevels; l++) {
     int clients = levels[l];
     /* Alternating 1 s rounds: a machine whose load changes meanwhile weighs
-     * on both figures alike. */
+     * on every figure alike. */
     for (unsigned r = 0; r < seconds; r++) {
-      run_round(&cpns[l], port, kind, clients, 1000, spid, keys, hists);
-      run_round(&bare[l], bport, LOAD_BARE, clients, 1000, bpid, keys, hists);
+      for (int k = 0; k < nloads; k++) {
+        int bare = loads[k] == LOAD_BARE;
+        run_round(&tallies[l * LOAD_KINDS + loads[k]], bare ? bport : port, loads[k], clients, 1000,
+                  bare ? bpid : spid, keys, hists);
+      }
     }
-    double n = (double)cpns[l].done, bn = (double)bare[l].done;
-    printf("cpns-server: %d concurrent gateways (%s), %u s: %llu exchanges (%llu failed); "
-           "CPU per exchange: server %.0f us, gateways %.0f us; listen drops %lld\n",
-           clients, kind == LOAD_ENGINE ? "engine, Argon2id each" : "cached keys", seconds,
-           (unsigned long long)cpns[l].done, (unsigned long long)cpns[l].failed,
-           n > 0 ? cpns[l].server_cpu_ms * 1000.0 / n : 0.0,
-           n > 0 ? cpns[l].self_cpu_ms * 1000.0 / n : 0.0, cpns[l].listen_drops);
-    printf("bare TCP baseline: %d concurrent clients, %u s: %llu exchanges (%llu failed); "
-           "CPU per exchange: server %.0f us, clients %.0f us; listen drops %lld\n",
-           clients, seconds, (unsigned long long)bare[l].done, (unsigned long long)bare[l].failed,
-           bn > 0 ? bare[l].server_cpu_ms * 1000.0 / bn : 0.0,
-           bn > 0 ? bare[l].self_cpu_ms * 1000.0 / bn : 0.0, bare[l].listen_drops);
+    for (int k = 0; k < nloads; k++) {
+      const tally *t = &tallies[l * LOAD_KINDS + loads[k]];
+      double n = (double)t->done;
+      printf("%s: %d concurrent gateways, %u s: %llu exchanges (%llu failed); "
+             "CPU per exchange: server %.0f us, gateways %.0f us; listen drops %lld\n",
+             load_names[loads[k]], clients, seconds, (unsigned long long)t->done,
+             (unsigned long long)t->failed, n > 0 ? t->server_cpu_ms * 1000.0 / n : 0.0,
+             n > 0 ? t->self_cpu_ms * 1000.0 / n : 0.0, t->listen_drops);
+    }
     fflush(stdout);
   }
   kill(bpid, SIGTERM);
@@ -982,20 +1032,22 @@ int main(int argc, char **argv) {
          "A max near 1000 ms is a SYN the kernel dropped at a full listen queue and resent\n"
          "1 s later (\"listen drops\" above, counted for the whole machine).\n",
          seconds);
-  printf("%8s %10s %10s %7s | %-26s | %-26s\n", "gateways", "server/s", "bare/s", "ratio",
-         "   server p50     p99     max", "     bare p50     p99     max");
+  printf("%8s  %-31s %10s %8s %12s | %7s %7s %7s\n", "gateways", "load", "rate/s", "vs bare",
+         "server us/ex", "p50", "p99", "max");
   for (int l = 0; l < nlevels; l++) {
-    double rate = cpns[l].ms > 0 ? (double)cpns[l].done * 1000.0 / cpns[l].ms : 0.0;
-    double brate = bare[l].ms > 0 ? (double)bare[l].done * 1000.0 / bare[l].ms : 0.0;
-    const lat_hist *h = &cpns[l].hist, *bh = &bare[l].hist;
-    printf("%8d %10.0f %10.0f %6.1f%% | %10.2f %7.2f %7.2f | %10.2f %7.2f %7.2f\n", levels[l], rate,
-           brate, brate > 0 ? 100.0 * rate / brate : 0.0, ms_of(lat_hist_percentile(h, 50)),
-           ms_of(lat_hist_percentile(h, 99)), ms_of(lat_hist_percentile(h, 100)),
-           ms_of(lat_hist_percentile(bh, 50)), ms_of(lat_hist_percentile(bh, 99)),
-           ms_of(lat_hist_percentile(bh, 100)));
+    const tally *b = &tallies[l * LOAD_KINDS + LOAD_BARE];
+    double brate = b->ms > 0 ? (double)b->done * 1000.0 / b->ms : 0.0;
+    for (int k = 0; k < nloads; k++) {
+      const tally *t = &tallies[l * LOAD_KINDS + loads[k]];
+      double rate = t->ms > 0 ? (double)t->done * 1000.0 / t->ms : 0.0;
+      printf("%8d  %-31s %10.0f %7.1f%% %12.0f | %7.2f %7.2f %7.2f\n", levels[l],
+             load_names[loads[k]], rate, brate > 0 ? 100.0 * rate / brate : 0.0,
+             t->done > 0 ? t->server_cpu_ms * 1000.0 / (double)t->done : 0.0,
+             ms_of(lat_hist_percentile(&t->hist, 50)), ms_of(lat_hist_percentile(&t->hist, 99)),
+             ms_of(lat_hist_percentile(&t->hist, 100)));
+    }
   }
-  free(cpns);
-  free(bare);
+  free(tallies);
 
   kill(spid, SIGTERM);
   waitpid(spid, NULL, 0);

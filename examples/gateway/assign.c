@@ -430,12 +430,11 @@ static int run_assign(const assign_opts *o, uint8_t *pw, size_t pw_len, const ui
             "cpns-gateway: the server does not speak protocol version 2 (%s); "
             "retrying with a version-1 request offering suite 1 (--allow-suite1)\n",
             cpns_gateway_get_result(gw, &result) == 0 ? cpns_result_name(result)
-            : why != 0                                 ? cpns_strerror(why)
-                                                       : "no answer");
+            : why != 0                                ? cpns_strerror(why)
+                                                      : "no answer");
     rv = cpns_gateway_restart_v1(gw, cli_now_ms());
     if (rv != 0) {
-      fprintf(stderr, "cpns-gateway: cannot start the version-1 request: %s\n",
-              cpns_strerror(rv));
+      fprintf(stderr, "cpns-gateway: cannot start the version-1 request: %s\n", cpns_strerror(rv));
       code = GW_EXIT_PROTOCOL;
       break;
     }

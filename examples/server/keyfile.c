@@ -76,8 +76,7 @@ static void keys_serialize(uint8_t *buf, const server_keys *k) {
  * version-1 file leaves k->s2 alone. */
 static int keys_parse(server_keys *k, const uint8_t *buf, size_t n) {
   int version;
-  if (n == SERVER_KEYFILE_LEN &&
-      memcmp(buf, SERVER_KEYFILE_MAGIC, SERVER_KEYFILE_MAGIC_LEN) == 0) {
+  if (n == SERVER_KEYFILE_LEN && memcmp(buf, SERVER_KEYFILE_MAGIC, SERVER_KEYFILE_MAGIC_LEN) == 0) {
     version = 2;
   } else if (n == SERVER_KEYFILE_V1_LEN &&
              memcmp(buf, SERVER_KEYFILE_MAGIC_V1, SERVER_KEYFILE_MAGIC_LEN) == 0) {
