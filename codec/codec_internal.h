@@ -16,7 +16,7 @@
 #include "ENUMERATED.h"
 #include "KdfParams.h"
 
-/* Deepest TLV nesting accepted by the pre-check: a v1 PDU nests 3 deep. */
+/* Deepest TLV nesting accepted by the pre-check: a v1 or v2 PDU nests 3 deep. */
 #define CPNSI_DER_MAX_DEPTH 8
 #define CPNSI_DEFAULT_ALLOC_BUDGET CPNS_DECODE_ALLOC_BUDGET_DEFAULT
 #define CPNSI_DEFAULT_STACK_BUDGET CPNS_DECODE_STACK_BUDGET_DEFAULT
@@ -129,6 +129,8 @@ int cpnsi_kdf_check(const cpns_kdf_params *p);
 int cpnsi_kdf_from_asn(cpns_kdf_params *p, const KdfParams_t *k);
 int cpnsi_version_from_asn(uint32_t *out, long v);
 int cpnsi_mode_from_asn(cpns_mode *out, long v);
+/** 1 if v is a Suite of the module (1, or 2 from v2 on, §3), else 0. */
+int cpnsi_suite_known(long v);
 int cpnsi_suite_from_asn(cpns_suite *out, long v);
 
 /**

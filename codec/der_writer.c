@@ -1,5 +1,5 @@
 /*
- * Direct DER writer for the v1 PDUs and AuthTranscript. asn1c's DER encoder
+ * Direct DER writer for the v1 and v2 PDUs and AuthTranscript. asn1c's DER encoder
  * measures every nested member again at each level; this writer fills the
  * buffer backwards in one pass, so each length is known when its header is
  * written. Its output is tested (tests/test_codec.c, fuzz/fuzz_pdu.c) to be
@@ -126,6 +126,14 @@ static void put_kdf(rev *w, uint8_t tag, const cpns_kdf_params *k) {
 
 static void put_request(rev *w, const cpns_key_request *r) {
   size_t end = w->pos;
+  if (r->has_ke3)
+    put_octets(w, 0x88, r->ke3, CPNS_OPAQUE_MAC_LEN);
+  if (r->has_ke1) {
+    size_t kend = w->pos;
+    put_octets(w, 0x81, r->ke1.client_public_keyshare, CPNS_OPAQUE_ELEMENT_LEN);
+    put_octets(w, 0x80, r->ke1.blinded_message, CPNS_OPAQUE_ELEMENT_LEN);
+    put_header(w, 0xa7, kend);
+  }
   if (r->has_response) {
     size_t rend = w->pos;
     put_octets(w, 0x81, r->client_proof, CPNS_PROOF_LEN);
@@ -143,6 +151,16 @@ static void put_request(rev *w, const cpns_key_request *r) {
 
 static void put_challenge(rev *w, const cpns_key_challenge *c) {
   size_t end = w->pos;
+  if (c->has_ke2) {
+    const cpns_opaque_ke2 *k = &c->ke2;
+    size_t kend = w->pos;
+    put_octets(w, 0x84, k->server_mac, CPNS_OPAQUE_MAC_LEN);
+    put_octets(w, 0x83, k->server_public_keyshare, CPNS_OPAQUE_ELEMENT_LEN);
+    put_octets(w, 0x82, k->masked_response, CPNS_OPAQUE_MASKED_RESPONSE_LEN);
+    put_octets(w, 0x81, k->masking_nonce, CPNS_OPAQUE_NONCE_LEN);
+    put_octets(w, 0x80, k->evaluated_message, CPNS_OPAQUE_ELEMENT_LEN);
+    put_header(w, 0xa5, kend);
+  }
   put_kdf(w, 0xa4, &c->kdf);
   put_integer(w, 0x83, (long)c->suite);
   put_octets(w, 0x82, c->server_nonce, CPNS_NONCE_LEN);
@@ -187,7 +205,7 @@ static void put_transcript(rev *w, const cpns_auth_transcript *t) {
 /* Where the finished encoding starts in scratch. */
 static int finish(const rev *w, size_t cap, const uint8_t **der, size_t *len) {
   if (w->pos == OVERFLOW)
-    return CPNS_ERR_ENCODE; /* above any v1 bound */
+    return CPNS_ERR_ENCODE; /* above any v1 or v2 bound */
   *der = w->buf + w->pos;
   *len = cap - w->pos;
   return 0;

@@ -26,8 +26,8 @@ const char *cpns_strerror(int error) {
   case CPNS_ERR_ALLOC_BUDGET: return "decoder allocation budget exceeded";
   case CPNS_ERR_STACK_BUDGET: return "decoder stack budget exceeded";
   case CPNS_ERR_ENCODE: return "value cannot be encoded";
-  case CPNS_ERR_EXTENSION_PRESENT: return "extension addition not allowed in v1";
-  case CPNS_ERR_UNKNOWN_ENUM: return "enumerated value unknown to v1";
+  case CPNS_ERR_EXTENSION_PRESENT: return "extension addition unknown to the module";
+  case CPNS_ERR_UNKNOWN_ENUM: return "enumerated value unknown to the module";
   case CPNS_ERR_FRAME_INVALID: return "bytes cannot start a CpnsPdu";
   case CPNS_ERR_V2_FIELD_IN_V1: return "version 1 PDU carries a version 2 field";
   case CPNS_ERR_PRESENCE: return "field present or absent against the presence rules";

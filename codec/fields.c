@@ -191,8 +191,13 @@ int cpnsi_mode_from_asn(cpns_mode *out, long v) {
   return 0;
 }
 
+int cpnsi_suite_known(long v) {
+  return v == CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 ||
+         v == CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
+}
+
 int cpnsi_suite_from_asn(cpns_suite *out, long v) {
-  if (v != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305)
+  if (!cpnsi_suite_known(v))
     return CPNS_ERR_UNKNOWN_ENUM;
   *out = (cpns_suite)v;
   return 0;

@@ -28,9 +28,13 @@ static const char *mode_name(int mode) {
 }
 
 static const char *suite_name(int32_t suite) {
-  return suite == CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305
-             ? "argon2id-hmacsha256-xchacha20poly1305"
-             : "unknown";
+  switch (suite) {
+  case CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305:
+    return "argon2id-hmacsha256-xchacha20poly1305";
+  case CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID:
+    return "opaque3dh-ristretto255-sha512-argon2id";
+  }
+  return "unknown";
 }
 
 /* Appends to a bounded string; remembers overflow instead of failing early. */
@@ -129,6 +133,14 @@ int cpns_pdu_format(const cpns_pdu *pdu, char *out, size_t outlen) {
     } else {
       put(&o, "response: absent\n");
     }
+    /* v2 fields only when present: a v1 PDU prints as it always did. */
+    if (r->has_ke1) {
+      put_hex(&o, "ke1.blindedMessage", r->ke1.blinded_message, CPNS_OPAQUE_ELEMENT_LEN);
+      put_hex(&o, "ke1.clientPublicKeyshare", r->ke1.client_public_keyshare,
+              CPNS_OPAQUE_ELEMENT_LEN);
+    }
+    if (r->has_ke3)
+      put_hex(&o, "ke3", r->ke3, CPNS_OPAQUE_MAC_LEN);
     break;
   }
   case CPNS_PDU_KEY_CHALLENGE: {
@@ -138,6 +150,14 @@ int cpns_pdu_format(const cpns_pdu *pdu, char *out, size_t outlen) {
     put_hex(&o, "serverNonce", c->server_nonce, CPNS_NONCE_LEN);
     put(&o, "suite: %d(%s)\n", (int)c->suite, suite_name((int32_t)c->suite));
     put_kdf(&o, &c->kdf);
+    if (c->has_ke2) {
+      const cpns_opaque_ke2 *k = &c->ke2;
+      put_hex(&o, "ke2.evaluatedMessage", k->evaluated_message, CPNS_OPAQUE_ELEMENT_LEN);
+      put_hex(&o, "ke2.maskingNonce", k->masking_nonce, CPNS_OPAQUE_NONCE_LEN);
+      put_hex(&o, "ke2.maskedResponse", k->masked_response, CPNS_OPAQUE_MASKED_RESPONSE_LEN);
+      put_hex(&o, "ke2.serverPublicKeyshare", k->server_public_keyshare, CPNS_OPAQUE_ELEMENT_LEN);
+      put_hex(&o, "ke2.serverMac", k->server_mac, CPNS_OPAQUE_MAC_LEN);
+    }
     break;
   }
   case CPNS_PDU_KEY_DELIVERY: {

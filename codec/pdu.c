@@ -10,6 +10,8 @@
 #include "AuthResponse.h"
 #include "CpnsPdu.h"
 #include "KeyAssignment.h"
+#include "OpaqueKE1.h"
+#include "OpaqueKE2.h"
 
 static int request_check(const cpns_key_request *r) {
   if (r->version < 1 || r->version > 255 ||
@@ -23,7 +25,7 @@ static int request_check(const cpns_key_request *r) {
 
 static int challenge_check(const cpns_key_challenge *c) {
   if (c->version < 1 || c->version > 255 || cpnsi_check_text(c->realm_len, CPNS_REALM_MAX) < 0 ||
-      c->suite != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305)
+      !cpnsi_suite_known((long)c->suite))
     return CPNS_ERR_CONSTRAINT;
   return cpnsi_kdf_check(&c->kdf);
 }
@@ -46,7 +48,16 @@ int cpnsi_pdu_check(const cpns_pdu *pdu) {
   return CPNS_ERR_INVALID_ARGUMENT;
 }
 
-static int request_to_asn(KeyRequest_t *a, const cpns_key_request *r, AuthResponse_t *resp,
+/* Backing store of the optional members built for encoding. */
+typedef struct optional_storage {
+  AuthResponse_t response;
+  OpaqueKE1_t ke1;
+  OCTET_STRING_t ke3;
+  OpaqueKE2_t ke2;
+  KeyAssignment_t assignment;
+} optional_storage;
+
+static int request_to_asn(KeyRequest_t *a, const cpns_key_request *r, optional_storage *opt,
                           cpnsi_suite_storage *st) {
   a->version = (long)r->version;
   cpnsi_octets_to_asn(&a->entityId, r->entity_id, r->entity_id_len);
@@ -54,19 +65,39 @@ static int request_to_asn(KeyRequest_t *a, const cpns_key_request *r, AuthRespon
   a->mode = (long)r->mode;
   cpnsi_octets_to_asn(&a->gatewayNonce, r->gateway_nonce, CPNS_NONCE_LEN);
   if (r->has_response) {
-    cpnsi_octets_to_asn(&resp->serverNonce, r->server_nonce, CPNS_NONCE_LEN);
-    cpnsi_octets_to_asn(&resp->clientProof, r->client_proof, CPNS_PROOF_LEN);
-    a->response = resp;
+    cpnsi_octets_to_asn(&opt->response.serverNonce, r->server_nonce, CPNS_NONCE_LEN);
+    cpnsi_octets_to_asn(&opt->response.clientProof, r->client_proof, CPNS_PROOF_LEN);
+    a->response = &opt->response;
+  }
+  if (r->has_ke1) {
+    cpnsi_octets_to_asn(&opt->ke1.blindedMessage, r->ke1.blinded_message, CPNS_OPAQUE_ELEMENT_LEN);
+    cpnsi_octets_to_asn(&opt->ke1.clientPublicKeyshare, r->ke1.client_public_keyshare,
+                        CPNS_OPAQUE_ELEMENT_LEN);
+    a->ke1 = &opt->ke1;
+  }
+  if (r->has_ke3) {
+    cpnsi_octets_to_asn(&opt->ke3, r->ke3, CPNS_OPAQUE_MAC_LEN);
+    a->ke3 = &opt->ke3;
   }
   return cpnsi_suite_list_to_asn(&a->offeredSuites.list, st, r->offered_suites,
                                  &r->offered_suites_wide, r->offered_suites_len);
 }
 
-static int challenge_to_asn(KeyChallenge_t *a, const cpns_key_challenge *c) {
+static int challenge_to_asn(KeyChallenge_t *a, const cpns_key_challenge *c, OpaqueKE2_t *ke2) {
   a->version = (long)c->version;
   cpnsi_octets_to_asn(&a->realm, c->realm, c->realm_len);
   cpnsi_octets_to_asn(&a->serverNonce, c->server_nonce, CPNS_NONCE_LEN);
   a->suite = (long)c->suite;
+  if (c->has_ke2) {
+    const cpns_opaque_ke2 *k = &c->ke2;
+    cpnsi_octets_to_asn(&ke2->evaluatedMessage, k->evaluated_message, CPNS_OPAQUE_ELEMENT_LEN);
+    cpnsi_octets_to_asn(&ke2->maskingNonce, k->masking_nonce, CPNS_OPAQUE_NONCE_LEN);
+    cpnsi_octets_to_asn(&ke2->maskedResponse, k->masked_response, CPNS_OPAQUE_MASKED_RESPONSE_LEN);
+    cpnsi_octets_to_asn(&ke2->serverPublicKeyshare, k->server_public_keyshare,
+                        CPNS_OPAQUE_ELEMENT_LEN);
+    cpnsi_octets_to_asn(&ke2->serverMac, k->server_mac, CPNS_OPAQUE_MAC_LEN);
+    a->ke2 = ke2;
+  }
   return cpnsi_kdf_to_asn(&a->kdfParams, &c->kdf);
 }
 
@@ -97,8 +128,7 @@ int cpns_pdu_encode(const cpns_pdu *pdu, uint8_t *out, size_t outlen, size_t *wr
 
 int cpnsi_pdu_encode_asn1c(const cpns_pdu *pdu, uint8_t *out, size_t outlen, size_t *written) {
   CpnsPdu_t a;
-  AuthResponse_t resp;
-  KeyAssignment_t asg;
+  optional_storage opt;
   cpnsi_suite_storage st;
   int rv;
   if (!pdu || (!out && outlen) || !written)
@@ -107,20 +137,19 @@ int cpnsi_pdu_encode_asn1c(const cpns_pdu *pdu, uint8_t *out, size_t outlen, siz
     return rv;
   cpnsi_codec_once();
   memset(&a, 0, sizeof(a));
-  memset(&resp, 0, sizeof(resp));
-  memset(&asg, 0, sizeof(asg));
+  memset(&opt, 0, sizeof(opt));
   switch (pdu->type) {
   case CPNS_PDU_KEY_REQUEST:
     a.present = CpnsPdu_PR_keyRequest;
-    rv = request_to_asn(&a.choice.keyRequest, &pdu->u.key_request, &resp, &st);
+    rv = request_to_asn(&a.choice.keyRequest, &pdu->u.key_request, &opt, &st);
     break;
   case CPNS_PDU_KEY_CHALLENGE:
     a.present = CpnsPdu_PR_keyChallenge;
-    rv = challenge_to_asn(&a.choice.keyChallenge, &pdu->u.key_challenge);
+    rv = challenge_to_asn(&a.choice.keyChallenge, &pdu->u.key_challenge, &opt.ke2);
     break;
   default:
     a.present = CpnsPdu_PR_keyDelivery;
-    rv = delivery_to_asn(&a.choice.keyDelivery, &pdu->u.key_delivery, &asg);
+    rv = delivery_to_asn(&a.choice.keyDelivery, &pdu->u.key_delivery, &opt.assignment);
     break;
   }
   if (rv < 0)
@@ -147,6 +176,20 @@ static int request_from_asn(cpns_key_request *r, const KeyRequest_t *a) {
             0)
       return rv;
   }
+  /* v2 additions, whatever the version: cpns_key_request_validate() applies §3. */
+  if (a->ke1) {
+    r->has_ke1 = 1;
+    if ((rv = cpnsi_octets_from_asn(r->ke1.blinded_message, CPNS_OPAQUE_ELEMENT_LEN,
+                                    &a->ke1->blindedMessage)) < 0 ||
+        (rv = cpnsi_octets_from_asn(r->ke1.client_public_keyshare, CPNS_OPAQUE_ELEMENT_LEN,
+                                    &a->ke1->clientPublicKeyshare)) < 0)
+      return rv;
+  }
+  if (a->ke3) {
+    r->has_ke3 = 1;
+    if ((rv = cpnsi_octets_from_asn(r->ke3, CPNS_OPAQUE_MAC_LEN, a->ke3)) < 0)
+      return rv;
+  }
   return 0;
 }
 
@@ -155,9 +198,25 @@ static int challenge_from_asn(cpns_key_challenge *c, const KeyChallenge_t *a) {
   if ((rv = cpnsi_version_from_asn(&c->version, a->version)) < 0 ||
       (rv = cpnsi_text_from_asn(c->realm, &c->realm_len, CPNS_REALM_MAX, &a->realm)) < 0 ||
       (rv = cpnsi_octets_from_asn(c->server_nonce, CPNS_NONCE_LEN, &a->serverNonce)) < 0 ||
-      (rv = cpnsi_suite_from_asn(&c->suite, a->suite)) < 0)
+      (rv = cpnsi_suite_from_asn(&c->suite, a->suite)) < 0 ||
+      (rv = cpnsi_kdf_from_asn(&c->kdf, &a->kdfParams)) < 0)
     return rv;
-  return cpnsi_kdf_from_asn(&c->kdf, &a->kdfParams);
+  if (a->ke2) {
+    const OpaqueKE2_t *k = a->ke2;
+    cpns_opaque_ke2 *o = &c->ke2;
+    c->has_ke2 = 1;
+    if ((rv = cpnsi_octets_from_asn(o->evaluated_message, CPNS_OPAQUE_ELEMENT_LEN,
+                                    &k->evaluatedMessage)) < 0 ||
+        (rv = cpnsi_octets_from_asn(o->masking_nonce, CPNS_OPAQUE_NONCE_LEN, &k->maskingNonce)) <
+            0 ||
+        (rv = cpnsi_octets_from_asn(o->masked_response, CPNS_OPAQUE_MASKED_RESPONSE_LEN,
+                                    &k->maskedResponse)) < 0 ||
+        (rv = cpnsi_octets_from_asn(o->server_public_keyshare, CPNS_OPAQUE_ELEMENT_LEN,
+                                    &k->serverPublicKeyshare)) < 0 ||
+        (rv = cpnsi_octets_from_asn(o->server_mac, CPNS_OPAQUE_MAC_LEN, &k->serverMac)) < 0)
+      return rv;
+  }
+  return 0;
 }
 
 static int delivery_from_asn(cpns_key_delivery *d, const KeyDelivery_t *a) {

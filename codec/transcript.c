@@ -13,7 +13,7 @@ int cpns_auth_transcript_from(cpns_auth_transcript *t, const cpns_key_request *r
   if (!t || !req || !chal)
     return CPNS_ERR_INVALID_ARGUMENT;
   memset(t, 0, sizeof(*t));
-  t->version = CPNS_PROTOCOL_VERSION;
+  t->version = req->version; /* the exchange's version (§4): 1, or 2 */
   t->offered_suites_len = req->offered_suites_len;
   if (t->offered_suites_len > CPNS_MAX_OFFERED_SUITES)
     t->offered_suites_len = CPNS_MAX_OFFERED_SUITES; /* encode rejects it */
@@ -35,8 +35,7 @@ int cpns_auth_transcript_from(cpns_auth_transcript *t, const cpns_key_request *r
 }
 
 int cpnsi_transcript_check(const cpns_auth_transcript *t) {
-  if (t->version < 1 || t->version > 255 ||
-      t->suite != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 ||
+  if (t->version < 1 || t->version > 255 || !cpnsi_suite_known((long)t->suite) ||
       cpnsi_check_text(t->realm_len, CPNS_REALM_MAX) < 0 ||
       cpnsi_check_text(t->entity_id_len, CPNS_ENTITY_ID_MAX) < 0 ||
       cpnsi_check_text(t->user_id_len, CPNS_USER_ID_MAX) < 0 ||

@@ -2,7 +2,8 @@
 # (included by Makefile.am).
 
 # Units shared by the program and tests/test_server_store (no libevent).
-SERVER_UNIT_SOURCES = examples/server/db.h examples/server/db.c \
+SERVER_UNIT_SOURCES = examples/server/store.h examples/server/store.c \
+	examples/server/store_backend.h examples/server/store_sqlite.c examples/server/store_pg.c \
 	examples/server/keyfile.h examples/server/keyfile.c \
 	examples/server/lockout.h examples/server/lockout.c \
 	examples/server/store_thread.h examples/server/store_thread.c \
@@ -17,16 +18,16 @@ dist_man_MANS += doc/cpns-server.1
 examples_cpns_server_SOURCES = examples/server/main.c \
 	examples/server/loop.h examples/server/loop.c \
 	examples/server/conn.h examples/server/conn.c $(SERVER_UNIT_SOURCES)
-examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS)
+examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS)
 examples_cpns_server_LDFLAGS = $(AM_LDFLAGS) -pthread
-examples_cpns_server_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS)
+examples_cpns_server_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS)
 
 check_PROGRAMS += tests/test_server_store
 TESTS += tests/test_server_store
 tests_test_server_store_SOURCES = tests/test_server_store.c $(SERVER_UNIT_SOURCES)
-tests_test_server_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_test_server_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_server_store_LDFLAGS = $(AM_LDFLAGS) -pthread
-tests_test_server_store_LDADD = $(CORE_LIBS) $(CHECK_LIBS) $(SQLITE_LIBS)
+tests_test_server_store_LDADD = $(CORE_LIBS) $(CHECK_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS)
 
 # Load generator against a cpns-server it starts itself (make bench).
 BENCH_TARGETS += bench/bench_server_load

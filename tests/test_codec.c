@@ -101,6 +101,39 @@ static cpns_auth_transcript sample_transcript(void) {
   return t;
 }
 
+/* Protocol v2 samples: first KeyRequest (ke1), second (ke3), KeyChallenge (ke2). */
+static cpns_pdu sample_request_v2(int second) {
+  cpns_pdu p = sample_request(0);
+  cpns_key_request *r = &p.u.key_request;
+  r->version = 2;
+  r->offered_suites_len = 2;
+  r->offered_suites[0] = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
+  r->offered_suites[1] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+  if (second) {
+    r->has_ke3 = 1;
+    fill(r->ke3, CPNS_OPAQUE_MAC_LEN, 0x70);
+  } else {
+    r->has_ke1 = 1;
+    fill(r->ke1.blinded_message, CPNS_OPAQUE_ELEMENT_LEN, 0x40);
+    fill(r->ke1.client_public_keyshare, CPNS_OPAQUE_ELEMENT_LEN, 0x60);
+  }
+  return p;
+}
+
+static cpns_pdu sample_challenge_v2(void) {
+  cpns_pdu p = sample_challenge();
+  cpns_key_challenge *c = &p.u.key_challenge;
+  c->version = 2;
+  c->suite = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
+  c->has_ke2 = 1;
+  fill(c->ke2.evaluated_message, CPNS_OPAQUE_ELEMENT_LEN, 0x11);
+  fill(c->ke2.masking_nonce, CPNS_OPAQUE_NONCE_LEN, 0x22);
+  fill(c->ke2.masked_response, CPNS_OPAQUE_MASKED_RESPONSE_LEN, 0x33);
+  fill(c->ke2.server_public_keyshare, CPNS_OPAQUE_ELEMENT_LEN, 0x44);
+  fill(c->ke2.server_mac, CPNS_OPAQUE_MAC_LEN, 0x55);
+  return p;
+}
+
 static size_t encode(const cpns_pdu *p, uint8_t *buf, size_t cap) {
   size_t n = 0;
   ck_assert_int_eq(cpns_pdu_encode(p, buf, cap, &n), 0);
@@ -273,6 +306,8 @@ START_TEST(test_error_names_and_version) {
                               CPNS_ERR_INVALID_ARGUMENT,
                               CPNS_ERR_NOMEM,
                               CPNS_ERR_DER_TRUNCATED,
+                              CPNS_ERR_V2_FIELD_IN_V1,
+                              CPNS_ERR_PRESENCE,
                               CPNS_ERR_ID_EMPTY,
                               CPNS_ERR_KDF,
                               CPNS_ERR_DEVICE_KEY,
@@ -282,6 +317,8 @@ START_TEST(test_error_names_and_version) {
   ck_assert_str_eq(cpns_error_name(CPNS_ERR_NOMEM), "CPNS_ERR_NOMEM");
   ck_assert_str_eq(cpns_error_name(CPNS_OK), "CPNS_OK");
   ck_assert_str_eq(cpns_error_name(CPNS_ERR_PEER_CLOSED), "CPNS_ERR_PEER_CLOSED");
+  ck_assert_str_eq(cpns_error_name(CPNS_ERR_V2_FIELD_IN_V1), "CPNS_ERR_V2_FIELD_IN_V1");
+  ck_assert_str_eq(cpns_error_name(CPNS_ERR_PRESENCE), "CPNS_ERR_PRESENCE");
   ck_assert_str_eq(cpns_error_name(-12345), "CPNS_ERR_UNKNOWN");
   ck_assert_str_eq(cpns_error_name(1), "CPNS_ERR_UNKNOWN");
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
@@ -642,6 +679,16 @@ START_TEST(test_pdu_encode_matches_asn1c) {
       assert_same_as_asn1c(&p);
     }
   }
+  for (j = 0; j < 4; j++) { /* v2 additions, alone and together */
+    p = sample_request_v2((int)(j & 1));
+    p.u.key_request.has_response = j >= 2;
+    p.u.key_request.has_ke1 = j != 1;
+    assert_same_as_asn1c(&p);
+  }
+  p = sample_challenge_v2();
+  assert_same_as_asn1c(&p);
+  p.u.key_challenge.realm_len = 253;
+  assert_same_as_asn1c(&p);
   for (r = CPNS_RESULT_SUCCESS; r <= CPNS_RESULT_SERVER_ERROR; r++) {
     p = sample_delivery(r == CPNS_RESULT_SUCCESS);
     p.u.key_delivery.result = (cpns_result)r;
@@ -771,7 +818,11 @@ START_TEST(test_pdu_encode_constraint_edges) {
   c->kdf.mem_limit_kib = 4194305;
   ck_assert_int_eq(cpns_pdu_encode(&p, buf, sizeof(buf), &n), CPNS_ERR_CONSTRAINT);
   c->kdf.mem_limit_kib = 8;
-  c->suite = (cpns_suite)2;
+  c->suite = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
+  ck_assert_int_eq(cpns_pdu_encode(&p, buf, sizeof(buf), &n), 0);
+  c->suite = (cpns_suite)3;
+  ck_assert_int_eq(cpns_pdu_encode(&p, buf, sizeof(buf), &n), CPNS_ERR_CONSTRAINT);
+  c->suite = (cpns_suite)0;
   ck_assert_int_eq(cpns_pdu_encode(&p, buf, sizeof(buf), &n), CPNS_ERR_CONSTRAINT);
 
   p = sample_delivery(1);
@@ -862,7 +913,8 @@ START_TEST(test_pdu_decode_challenge_edges) {
   EDGE(ops, 4096, 4097, CPNS_ERR_CONSTRAINT);
   EDGE(mem, 8, 7, CPNS_ERR_CONSTRAINT);
   EDGE(mem, 4194304, 4194305, CPNS_ERR_CONSTRAINT);
-  EDGE(suite, 1, 2, CPNS_ERR_UNKNOWN_ENUM);
+  EDGE(suite, 1, 3, CPNS_ERR_UNKNOWN_ENUM);
+  EDGE(suite, 2, 0, CPNS_ERR_UNKNOWN_ENUM); /* 2: the v2 addition, known */
 #undef EDGE
 }
 END_TEST
@@ -1072,12 +1124,12 @@ START_TEST(test_pdu_decode_constraint_precedes_unknown_enum) {
   s.response = 1;
   s.proof_len = 31;
   ck_assert_int_eq(decode_spec(&s), CPNS_ERR_CONSTRAINT);
-  c.suite = 2;
+  c.suite = 3;
   ck_assert_int_eq(decode_challenge(&c), CPNS_ERR_UNKNOWN_ENUM);
   c.ops = 0;
   ck_assert_int_eq(decode_challenge(&c), CPNS_ERR_CONSTRAINT);
   c = default_chal();
-  c.suite = 2;
+  c.suite = 3;
   c.salt_len = 15;
   ck_assert_int_eq(decode_challenge(&c), CPNS_ERR_CONSTRAINT);
   ck_assert_int_eq(decode_delivery(&d), CPNS_ERR_CONSTRAINT);
@@ -1212,7 +1264,8 @@ START_TEST(test_pdu_decode_wrong_choice) {
 END_TEST
 
 START_TEST(test_pdu_decode_extension_present) {
-  static const uint8_t ext[] = {0x87, 0x01, 0x00};
+  /* [9]: the first tag after v2's last addition ke3 [8]. */
+  static const uint8_t ext[] = {0x89, 0x01, 0x00};
   static const uint8_t ext_high[] = {0x9f, 0x20, 0x01, 0x00};
   req_spec s = default_req();
   s.extra = ext;
@@ -1371,8 +1424,9 @@ static void check_every_allocation_fails_cleanly(const uint8_t *buf, size_t n, i
 }
 
 START_TEST(test_pdu_decode_allocation_failure_every_site) {
-  cpns_pdu all[] = {sample_request(0), sample_request(1), sample_challenge(), sample_delivery(0),
-                    sample_delivery(1)};
+  cpns_pdu all[] = {sample_request(0),    sample_request(1),    sample_challenge(),
+                    sample_delivery(0),   sample_delivery(1),   sample_request_v2(0),
+                    sample_request_v2(1), sample_challenge_v2()};
   size_t i;
   for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
     uint8_t buf[CPNS_PDU_MAX_ENCODED];
@@ -1542,6 +1596,15 @@ START_TEST(test_codec_descriptors_never_written) {
   n = encode(&p, buf, sizeof(buf));
   ck_assert_int_eq(cpns_pdu_decode(&q, buf, n, NULL), 0);
   p = sample_delivery(1);
+  n = encode(&p, buf, sizeof(buf));
+  ck_assert_int_eq(cpns_pdu_decode(&q, buf, n, NULL), 0);
+  p = sample_request_v2(0);
+  n = encode(&p, buf, sizeof(buf));
+  ck_assert_int_eq(cpns_pdu_decode(&q, buf, n, NULL), 0);
+  p = sample_request_v2(1);
+  n = encode(&p, buf, sizeof(buf));
+  ck_assert_int_eq(cpns_pdu_decode(&q, buf, n, NULL), 0);
+  p = sample_challenge_v2();
   n = encode(&p, buf, sizeof(buf));
   ck_assert_int_eq(cpns_pdu_decode(&q, buf, n, NULL), 0);
   ck_assert_int_eq(cpns_auth_transcript_encode(&t, buf, sizeof(buf), &n), 0);
@@ -1766,6 +1829,485 @@ START_TEST(test_asn_mem_arena_and_heap_blocks) {
 }
 END_TEST
 
+/* ---- protocol v2: ke1 [7], ke3 [8], ke2 [5], Suite 2 ----------------------- */
+
+/* Octets seed, seed+1, ... : each field of a hand-made v2 PDU is recognisable. */
+static void put_pattern(der *d, uint8_t tag, size_t len, uint8_t seed) {
+  uint8_t tmp[256];
+  for (size_t i = 0; i < len; i++)
+    tmp[i] = (uint8_t)(seed + i);
+  put_tlv(d, tag, tmp, len);
+}
+
+/* 1 if the m octets of pat occur in b[0..n) (memmem is not C11). */
+static int contains(const uint8_t *b, size_t n, const char *pat, size_t m) {
+  for (size_t i = 0; i + m <= n; i++)
+    if (memcmp(b + i, pat, m) == 0)
+      return 1;
+  return 0;
+}
+
+static int is_pattern(const uint8_t *p, size_t len, uint8_t seed) {
+  for (size_t i = 0; i < len; i++)
+    if (p[i] != (uint8_t)(seed + i))
+      return 0;
+  return 1;
+}
+
+/* A KeyRequest written from the module with its tags spelled out: root
+ * components [0]..[6], then AUTOMATIC TAGS go on with ke1 [7] (OpaqueKE1, a
+ * constructed SEQUENCE: 0xa7) and ke3 [8] (OCTET STRING, primitive: 0x88). */
+typedef struct v2_req_spec {
+  long version;
+  long suite; /* the one offered suite */
+  int response;
+  int ke1;
+  size_t blind_len, share_len;
+  int ke3;
+  size_t ke3_len;
+  const uint8_t *ke1_extra; /* appended inside OpaqueKE1 */
+  size_t ke1_extra_len;
+  const uint8_t *extra; /* appended inside KeyRequest, after ke3 */
+  size_t extra_len;
+} v2_req_spec;
+
+static v2_req_spec v2_first(void) {
+  v2_req_spec s = {2, 2, 0, 1, 32, 32, 0, 64, NULL, 0, NULL, 0};
+  return s;
+}
+
+static v2_req_spec v2_second(void) {
+  v2_req_spec s = {2, 2, 0, 0, 32, 32, 1, 64, NULL, 0, NULL, 0};
+  return s;
+}
+
+static void build_v2_request(der *out, const v2_req_spec *s) {
+  der seq = {{0}, 0}, suites = {{0}, 0}, resp = {{0}, 0}, ke1 = {{0}, 0};
+  put_int(&seq, 0x80, s->version);
+  put_tlv(&seq, 0x81, "urn:dev:mac:0011223344556677", 28);
+  put_tlv(&seq, 0x82, "alice@example.org", 17);
+  put_int(&seq, 0x83, 0);
+  put_pattern(&seq, 0x84, 32, 0x10);
+  put_int(&suites, 0x0a, s->suite);
+  put_wrap(&seq, 0xa5, &suites);
+  if (s->response) {
+    put_pattern(&resp, 0x80, 32, 0x20);
+    put_pattern(&resp, 0x81, 32, 0x30);
+    put_wrap(&seq, 0xa6, &resp);
+  }
+  if (s->ke1) {
+    put_pattern(&ke1, 0x80, s->blind_len, 0x40); /* blindedMessage [0] */
+    put_pattern(&ke1, 0x81, s->share_len, 0x60); /* clientPublicKeyshare [1] */
+    if (s->ke1_extra) {
+      memcpy(ke1.b + ke1.n, s->ke1_extra, s->ke1_extra_len);
+      ke1.n += s->ke1_extra_len;
+    }
+    put_wrap(&seq, 0xa7, &ke1);
+  }
+  if (s->ke3)
+    put_pattern(&seq, 0x88, s->ke3_len, 0x70);
+  if (s->extra) {
+    memcpy(seq.b + seq.n, s->extra, s->extra_len);
+    seq.n += s->extra_len;
+  }
+  out->n = 0;
+  put_wrap(out, 0xa0, &seq);
+}
+
+static int decode_v2_request(const v2_req_spec *s, cpns_pdu *p) {
+  der d;
+  build_v2_request(&d, s);
+  return cpns_pdu_decode(p, d.b, d.n, NULL);
+}
+
+/* A KeyChallenge: root [0]..[4], then ke2 [5] (OpaqueKE2: 0xa5) whose
+ * components are [0]..[4]. */
+typedef struct v2_chal_spec {
+  long version, suite;
+  int ke2;
+  size_t lens[5];
+  const uint8_t *extra; /* appended inside KeyChallenge, after ke2 */
+  size_t extra_len;
+} v2_chal_spec;
+
+static v2_chal_spec v2_chal(void) {
+  v2_chal_spec s = {2, 2, 1, {32, 32, 128, 32, 64}, NULL, 0};
+  return s;
+}
+
+static void build_v2_challenge(der *out, const v2_chal_spec *s) {
+  static const uint8_t seeds[5] = {0x11, 0x22, 0x33, 0x44, 0x55};
+  der seq = {{0}, 0}, kdf = {{0}, 0}, ke2 = {{0}, 0};
+  put_int(&seq, 0x80, s->version);
+  put_tlv(&seq, 0x81, "example.org", 11);
+  put_pattern(&seq, 0x82, 32, 0x01);
+  put_int(&seq, 0x83, s->suite);
+  put_pattern(&kdf, 0x80, 16, 0x02);
+  put_int(&kdf, 0x81, 3);
+  put_int(&kdf, 0x82, 65536);
+  put_wrap(&seq, 0xa4, &kdf);
+  if (s->ke2) {
+    for (uint8_t i = 0; i < 5; i++)
+      put_pattern(&ke2, (uint8_t)(0x80 | i), s->lens[i], seeds[i]);
+    put_wrap(&seq, 0xa5, &ke2);
+  }
+  if (s->extra) {
+    memcpy(seq.b + seq.n, s->extra, s->extra_len);
+    seq.n += s->extra_len;
+  }
+  out->n = 0;
+  put_wrap(out, 0xa1, &seq);
+}
+
+static int decode_v2_challenge(const v2_chal_spec *s, cpns_pdu *p) {
+  der d;
+  build_v2_challenge(&d, s);
+  return cpns_pdu_decode(p, d.b, d.n, NULL);
+}
+
+/* The library's encoding of what it decoded is the hand-made input. */
+static void assert_reencodes_to(const cpns_pdu *p, const der *d) {
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t n = encode(p, buf, sizeof(buf));
+  ck_assert_uint_eq(n, d->n);
+  ck_assert_int_eq(memcmp(buf, d->b, n), 0);
+}
+
+START_TEST(test_v2_round_trips) {
+  cpns_pdu all[] = {sample_request_v2(0), sample_request_v2(1), sample_challenge_v2()};
+  cpns_pdu del = sample_delivery(1);
+  cpns_auth_transcript t, u;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t n, i;
+  for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+    assert_round_trip(&all[i]);
+  del.u.key_delivery.version = 2;
+  assert_round_trip(&del);
+  /* AuthTranscript of a suite-2 exchange: version 2, suite 2. */
+  ck_assert_int_eq(cpns_auth_transcript_from(&t, &all[0].u.key_request, &all[2].u.key_challenge),
+                   0);
+  ck_assert_uint_eq(t.version, 2);
+  ck_assert_int_eq(t.suite, CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID);
+  ck_assert_int_eq(cpns_auth_transcript_encode(&t, buf, sizeof(buf), &n), 0);
+  ck_assert_int_eq(cpns_auth_transcript_decode(&u, buf, n, NULL), 0);
+  ck_assert_int_eq(memcmp(&t, &u, sizeof(t)), 0);
+  /* version [0] = 2 and suite [2] = 2 in the DER (root of a SEQUENCE, 0x30). */
+  ck_assert_uint_eq(buf[0], 0x30);
+  ck_assert(contains(buf, n, "\x80\x01\x02\xa1", 4));
+  ck_assert(contains(buf, n, "\x82\x01\x02\x83", 4));
+}
+END_TEST
+
+START_TEST(test_v2_tags_by_hand) {
+  cpns_pdu p;
+  der d;
+  v2_req_spec s = v2_first();
+  v2_chal_spec c = v2_chal();
+  const cpns_key_request *r = &p.u.key_request;
+  const cpns_key_challenge *k = &p.u.key_challenge;
+
+  build_v2_request(&d, &s);
+  ck_assert_int_eq(cpns_pdu_decode(&p, d.b, d.n, NULL), 0);
+  ck_assert_int_eq(p.type, CPNS_PDU_KEY_REQUEST);
+  ck_assert_uint_eq(r->version, 2);
+  ck_assert_int_eq(r->offered_suites[0], CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID);
+  ck_assert(r->has_ke1 && !r->has_ke3 && !r->has_response);
+  ck_assert(is_pattern(r->ke1.blinded_message, 32, 0x40));
+  ck_assert(is_pattern(r->ke1.client_public_keyshare, 32, 0x60));
+  ck_assert_int_eq(cpns_key_request_validate_first(r), 0);
+  assert_reencodes_to(&p, &d);
+
+  s = v2_second();
+  build_v2_request(&d, &s);
+  ck_assert_int_eq(cpns_pdu_decode(&p, d.b, d.n, NULL), 0);
+  ck_assert(!r->has_ke1 && r->has_ke3 && !r->has_response);
+  ck_assert(is_pattern(r->ke3, 64, 0x70));
+  ck_assert_int_eq(
+      cpns_key_request_validate_second(r, CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID), 0);
+  assert_reencodes_to(&p, &d);
+
+  /* The encoder agrees byte for byte on a PDU built from the struct. */
+  p = sample_request_v2(1);
+  {
+    uint8_t buf[CPNS_PDU_MAX_ENCODED];
+    size_t n = encode(&p, buf, sizeof(buf));
+    /* ke3 [8] ends the KeyRequest: 0x88, length 64, contents. */
+    ck_assert_uint_ge(n, 66);
+    ck_assert_uint_eq(buf[n - 66], 0x88);
+    ck_assert_uint_eq(buf[n - 65], 0x40);
+    ck_assert_int_eq(memcmp(buf + n - 64, p.u.key_request.ke3, 64), 0);
+  }
+
+  build_v2_challenge(&d, &c);
+  ck_assert_int_eq(cpns_pdu_decode(&p, d.b, d.n, NULL), 0);
+  ck_assert_int_eq(p.type, CPNS_PDU_KEY_CHALLENGE);
+  ck_assert_int_eq(k->suite, CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID);
+  ck_assert(k->has_ke2);
+  ck_assert(is_pattern(k->ke2.evaluated_message, 32, 0x11));
+  ck_assert(is_pattern(k->ke2.masking_nonce, 32, 0x22));
+  ck_assert(is_pattern(k->ke2.masked_response, 128, 0x33));
+  ck_assert(is_pattern(k->ke2.server_public_keyshare, 32, 0x44));
+  ck_assert(is_pattern(k->ke2.server_mac, 64, 0x55));
+  ck_assert_int_eq(cpns_key_challenge_validate(k), 0);
+  assert_reencodes_to(&p, &d);
+  /* OpaqueKE2 [5] constructed, 299 content octets: a5 82 01 2b. */
+  ck_assert(contains(d.b, d.n, "\xa5\x82\x01\x2b\x80\x20\x11\x12", 8));
+}
+END_TEST
+
+/* Every fixed-size v2 field refuses one octet less and one more. */
+START_TEST(test_v2_field_sizes) {
+  cpns_pdu p;
+  v2_req_spec s;
+  v2_chal_spec c;
+  size_t i, delta;
+  for (delta = 0; delta < 2; delta++) {
+    size_t el = delta ? 33 : 31, mac = delta ? 65 : 63;
+    s = v2_first();
+    s.blind_len = el;
+    ck_assert_int_eq(decode_v2_request(&s, &p), CPNS_ERR_CONSTRAINT);
+    s = v2_first();
+    s.share_len = el;
+    ck_assert_int_eq(decode_v2_request(&s, &p), CPNS_ERR_CONSTRAINT);
+    s = v2_second();
+    s.ke3_len = mac;
+    ck_assert_int_eq(decode_v2_request(&s, &p), CPNS_ERR_CONSTRAINT);
+    s.ke3_len = delta ? 33 : 32;
+    ck_assert_int_eq(decode_v2_request(&s, &p), CPNS_ERR_CONSTRAINT);
+    for (i = 0; i < 5; i++) {
+      c = v2_chal();
+      c.lens[i] = delta ? c.lens[i] + 1 : c.lens[i] - 1;
+      ck_assert_int_eq(decode_v2_challenge(&c, &p), CPNS_ERR_CONSTRAINT);
+    }
+  }
+  s = v2_second();
+  s.ke3_len = 0;
+  ck_assert_int_eq(decode_v2_request(&s, &p), CPNS_ERR_CONSTRAINT);
+}
+END_TEST
+
+/* §3: a version-1 PDU carrying a v2 addition decodes (the server can still
+ * answer badRequest) and fails validation with its own error. */
+START_TEST(test_v2_field_in_v1_rejected) {
+  cpns_pdu p;
+  v2_req_spec s = v2_first();
+  v2_chal_spec c = v2_chal();
+  s.version = 1;
+  ck_assert_int_eq(decode_v2_request(&s, &p), 0);
+  ck_assert(p.u.key_request.has_ke1);
+  ck_assert_int_eq(cpns_key_request_validate(&p.u.key_request), CPNS_ERR_V2_FIELD_IN_V1);
+  ck_assert_int_eq(cpns_key_request_validate_first(&p.u.key_request), CPNS_ERR_V2_FIELD_IN_V1);
+  s = v2_second();
+  s.version = 1;
+  ck_assert_int_eq(decode_v2_request(&s, &p), 0);
+  ck_assert_int_eq(cpns_key_request_validate(&p.u.key_request), CPNS_ERR_V2_FIELD_IN_V1);
+  ck_assert_int_eq(cpns_key_request_validate_second(
+                       &p.u.key_request, CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID),
+                   CPNS_ERR_V2_FIELD_IN_V1);
+  /* Suite 2 may be offered in v1 (ignored, §3) as long as no ke1 comes with it. */
+  s = v2_first();
+  s.version = 1;
+  s.ke1 = 0;
+  ck_assert_int_eq(decode_v2_request(&s, &p), 0);
+  ck_assert_int_eq(cpns_key_request_validate_first(&p.u.key_request), 0);
+
+  c.version = 1; /* suite 2 and ke2 */
+  ck_assert_int_eq(decode_v2_challenge(&c, &p), 0);
+  ck_assert_int_eq(cpns_key_challenge_validate(&p.u.key_challenge), CPNS_ERR_V2_FIELD_IN_V1);
+  c.ke2 = 0; /* suite 2 alone */
+  ck_assert_int_eq(decode_v2_challenge(&c, &p), 0);
+  ck_assert_int_eq(cpns_key_challenge_validate(&p.u.key_challenge), CPNS_ERR_V2_FIELD_IN_V1);
+  c = v2_chal(); /* ke2 alone */
+  c.version = 1;
+  c.suite = 1;
+  ck_assert_int_eq(decode_v2_challenge(&c, &p), 0);
+  ck_assert_int_eq(cpns_key_challenge_validate(&p.u.key_challenge), CPNS_ERR_V2_FIELD_IN_V1);
+  c.ke2 = 0; /* a plain v1 KeyChallenge */
+  ck_assert_int_eq(decode_v2_challenge(&c, &p), 0);
+  ck_assert_int_eq(cpns_key_challenge_validate(&p.u.key_challenge), 0);
+}
+END_TEST
+
+/* §4 presence rules, each broken once. */
+START_TEST(test_v2_presence_rules) {
+  const cpns_suite s1 = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+  const cpns_suite s2 = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
+  cpns_pdu p = sample_request_v2(0), chal = sample_challenge_v2();
+  cpns_key_request *r = &p.u.key_request;
+  cpns_key_challenge *c = &chal.u.key_challenge;
+  /* First request: ke1 iff 2 offered; no response, no ke3. */
+  ck_assert_int_eq(cpns_key_request_validate_first(r), 0);
+  ck_assert_int_eq(cpns_key_request_validate_second(r, s2), CPNS_ERR_PRESENCE);
+  r->has_ke1 = 0;
+  ck_assert_int_eq(cpns_key_request_validate_first(r), CPNS_ERR_PRESENCE);
+  r->offered_suites[0] = s1;
+  r->offered_suites_len = 1;
+  ck_assert_int_eq(cpns_key_request_validate_first(r), 0); /* suite 1 under v2 */
+  r->has_ke1 = 1;
+  ck_assert_int_eq(cpns_key_request_validate_first(r), CPNS_ERR_PRESENCE);
+  *r = sample_request_v2(0).u.key_request;
+  r->has_ke3 = 1;
+  ck_assert_int_eq(cpns_key_request_validate(r), CPNS_ERR_PRESENCE);
+  r->has_ke1 = 0;
+  ck_assert_int_eq(cpns_key_request_validate_first(r), CPNS_ERR_PRESENCE);
+  r->has_ke3 = 0;
+  r->has_response = 1;
+  ck_assert_int_eq(cpns_key_request_validate_first(r), CPNS_ERR_PRESENCE);
+  /* Second request: suite 2 wants ke3 only, suite 1 response only. */
+  *r = sample_request_v2(1).u.key_request;
+  ck_assert_int_eq(cpns_key_request_validate_second(r, s2), 0);
+  ck_assert_int_eq(cpns_key_request_validate_second(r, s1), CPNS_ERR_PRESENCE);
+  ck_assert_int_eq(cpns_key_request_validate_first(r), CPNS_ERR_PRESENCE);
+  r->has_response = 1;
+  ck_assert_int_eq(cpns_key_request_validate(r), CPNS_ERR_PRESENCE);
+  ck_assert_int_eq(cpns_key_request_validate_second(r, s2), CPNS_ERR_PRESENCE);
+  r->has_ke3 = 0;
+  ck_assert_int_eq(cpns_key_request_validate_second(r, s1), 0);
+  ck_assert_int_eq(cpns_key_request_validate_second(r, s2), CPNS_ERR_PRESENCE);
+  r->has_ke1 = 1;
+  ck_assert_int_eq(cpns_key_request_validate_second(r, s1), CPNS_ERR_PRESENCE);
+  r->has_ke1 = 0;
+  ck_assert_int_eq(cpns_key_request_validate_second(r, (cpns_suite)3), CPNS_ERR_UNSUPPORTED_SUITE);
+  /* A v1 exchange keeps its rules through the same calls. */
+  *r = sample_request(0).u.key_request;
+  ck_assert_int_eq(cpns_key_request_validate_first(r), 0);
+  *r = sample_request(1).u.key_request;
+  ck_assert_int_eq(cpns_key_request_validate_second(r, s1), 0);
+  ck_assert_int_eq(cpns_key_request_validate_first(r), CPNS_ERR_PRESENCE);
+  /* KeyChallenge: ke2 iff suite 2. */
+  ck_assert_int_eq(cpns_key_challenge_validate(c), 0);
+  c->has_ke2 = 0;
+  ck_assert_int_eq(cpns_key_challenge_validate(c), CPNS_ERR_PRESENCE);
+  c->suite = s1;
+  ck_assert_int_eq(cpns_key_challenge_validate(c), 0);
+  c->has_ke2 = 1;
+  ck_assert_int_eq(cpns_key_challenge_validate(c), CPNS_ERR_PRESENCE);
+  /* Identifiers are still checked first. */
+  *r = sample_request_v2(0).u.key_request;
+  r->entity_id_len = 0;
+  ck_assert_int_lt(cpns_key_request_validate_first(r), 0);
+  ck_assert_int_ne(cpns_key_request_validate_first(r), CPNS_ERR_PRESENCE);
+  ck_assert_int_eq(cpns_key_request_validate_first(NULL), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_key_request_validate_second(NULL, s1), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_key_challenge_validate(NULL), CPNS_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* v2 knows exactly ke1, ke3 and ke2: anything after them is still refused,
+ * and the additions must have their own form and order. */
+START_TEST(test_v2_unknown_addition_still_rejected) {
+  static const uint8_t ext9[] = {0x89, 0x01, 0x00};
+  static const uint8_t ext6[] = {0x86, 0x01, 0x00};
+  static const uint8_t inner[] = {0x82, 0x01, 0x00};
+  cpns_pdu p;
+  v2_req_spec s = v2_second();
+  v2_chal_spec c = v2_chal();
+  s.extra = ext9;
+  s.extra_len = sizeof(ext9);
+  ck_assert_int_eq(decode_v2_request(&s, &p), CPNS_ERR_EXTENSION_PRESENT);
+  s = v2_first();
+  s.extra = ext9;
+  s.extra_len = sizeof(ext9);
+  ck_assert_int_eq(decode_v2_request(&s, &p), CPNS_ERR_EXTENSION_PRESENT);
+  c.extra = ext6;
+  c.extra_len = sizeof(ext6);
+  ck_assert_int_eq(decode_v2_challenge(&c, &p), CPNS_ERR_EXTENSION_PRESENT);
+  /* OpaqueKE1 has no extension marker: a third component is malformed. */
+  s = v2_first();
+  s.ke1_extra = inner;
+  s.ke1_extra_len = sizeof(inner);
+  ck_assert_int_eq(decode_v2_request(&s, &p), CPNS_ERR_DECODE);
+  {
+    /* ke1 [7] primitive instead of constructed. */
+    static const uint8_t prim7[] = {0x87, 0x01, 0x00};
+    s = v2_first();
+    s.ke1 = 0;
+    s.extra = prim7;
+    s.extra_len = sizeof(prim7);
+    ck_assert_int_eq(decode_v2_request(&s, &p), CPNS_ERR_DECODE);
+  }
+  {
+    /* ke3 [8] before ke1 [7]: DER has SEQUENCE components in order. */
+    der ke1 = {{0}, 0}, tail = {{0}, 0};
+    put_pattern(&ke1, 0x80, 32, 0x40);
+    put_pattern(&ke1, 0x81, 32, 0x60);
+    put_pattern(&tail, 0x88, 64, 0x70);
+    put_wrap(&tail, 0xa7, &ke1);
+    s = v2_first();
+    s.ke1 = 0;
+    s.extra = tail.b;
+    s.extra_len = tail.n;
+    ck_assert_int_lt(decode_v2_request(&s, &p), 0);
+  }
+}
+END_TEST
+
+/* CPNS_PDU_MAX_ENCODED holds the longest v2 PDU: a KeyRequest with every
+ * field at its largest and every optional one present (891 octets). */
+START_TEST(test_v2_longest_pdu_within_bound) {
+  cpns_pdu p = sample_request_v2(0), chal = sample_challenge_v2(), q;
+  cpns_key_request *r = &p.u.key_request;
+  cpns_auth_transcript t;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t n, i;
+  r->version = 255;
+  r->entity_id_len = CPNS_ENTITY_ID_MAX;
+  memset(r->entity_id, 'e', CPNS_ENTITY_ID_MAX);
+  r->user_id_len = CPNS_USER_ID_MAX;
+  memset(r->user_id, 'u', CPNS_USER_ID_MAX);
+  r->offered_suites_len = CPNS_MAX_OFFERED_SUITES;
+  r->offered_suites[0] = CPNS_SUITE_WIDE;
+  r->offered_suites_wide.len[0] = CPNS_SUITE_WIDE_OCTETS_MAX;
+  memset(r->offered_suites_wide.octets, 0x5a, CPNS_SUITE_WIDE_OCTETS_MAX);
+  for (i = 1; i < CPNS_MAX_OFFERED_SUITES; i++)
+    r->offered_suites[i] = INT32_MAX;
+  r->has_response = r->has_ke1 = r->has_ke3 = 1;
+  n = encode(&p, buf, sizeof(buf));
+  ck_assert_uint_eq(n, 891);
+  ck_assert_int_eq(cpns_pdu_decode(&q, buf, n, NULL), 0);
+  ck_assert_int_eq(memcmp(&p, &q, sizeof(p)), 0);
+  assert_same_as_asn1c(&p);
+  chal.u.key_challenge.version = 255;
+  chal.u.key_challenge.realm_len = CPNS_REALM_MAX;
+  chal.u.key_challenge.kdf.ops_limit = CPNS_OPS_LIMIT_MAX;
+  chal.u.key_challenge.kdf.mem_limit_kib = CPNS_MEM_LIMIT_KIB_MAX;
+  n = encode(&chal, buf, sizeof(buf));
+  ck_assert_uint_eq(n, 633);
+  ck_assert_int_eq(cpns_auth_transcript_from(&t, r, &chal.u.key_challenge), 0);
+  ck_assert_int_eq(cpns_auth_transcript_encode(&t, buf, sizeof(buf), &n), 0);
+  ck_assert_uint_le(n, CPNS_PDU_MAX_ENCODED);
+}
+END_TEST
+
+START_TEST(test_v2_format_fields) {
+  cpns_pdu p = sample_request_v2(0);
+  char out[4096];
+  ck_assert_int_eq(cpns_pdu_format(&p, out, sizeof(out)), 0);
+  ck_assert_ptr_nonnull(strstr(out, "version: 2\n"));
+  ck_assert_ptr_nonnull(strstr(out, "offeredSuites: 2(opaque3dh-ristretto255-sha512-argon2id) "
+                                    "1(argon2id-hmacsha256-xchacha20poly1305)\n"));
+  ck_assert_ptr_nonnull(strstr(out, "ke1.blindedMessage: 40474e55"));
+  ck_assert_ptr_nonnull(strstr(out, "ke1.clientPublicKeyshare: 60676e75"));
+  ck_assert_ptr_null(strstr(out, "ke3"));
+  p = sample_request_v2(1);
+  ck_assert_int_eq(cpns_pdu_format(&p, out, sizeof(out)), 0);
+  ck_assert_ptr_nonnull(strstr(out, "ke3: 70777e85"));
+  ck_assert_ptr_null(strstr(out, "ke1"));
+  p = sample_challenge_v2();
+  ck_assert_int_eq(cpns_pdu_format(&p, out, sizeof(out)), 0);
+  ck_assert_ptr_nonnull(strstr(out, "suite: 2(opaque3dh-ristretto255-sha512-argon2id)\n"));
+  ck_assert_ptr_nonnull(strstr(out, "ke2.evaluatedMessage: 11181f26"));
+  ck_assert_ptr_nonnull(strstr(out, "ke2.maskingNonce: 22293037"));
+  ck_assert_ptr_nonnull(strstr(out, "ke2.maskedResponse: 333a4148"));
+  ck_assert_ptr_nonnull(strstr(out, "ke2.serverPublicKeyshare: 444b5259"));
+  ck_assert_ptr_nonnull(strstr(out, "ke2.serverMac: 555c636a"));
+  /* v1 PDUs print as before: no v2 line. */
+  p = sample_challenge();
+  ck_assert_int_eq(cpns_pdu_format(&p, out, sizeof(out)), 0);
+  ck_assert_ptr_null(strstr(out, "ke2"));
+}
+END_TEST
+
 static Suite *codec_suite(void) {
   Suite *s = suite_create("codec");
   TCase *tc = tcase_create("core");
@@ -1828,6 +2370,14 @@ static Suite *codec_suite(void) {
   tcase_add_test(tc, test_der_check_internal_cases);
   tcase_add_test(tc, test_asn_mem_arena_and_heap_blocks);
   tcase_add_test(tc, test_codec_runtime_utf8_ascii_fast_path);
+  tcase_add_test(tc, test_v2_round_trips);
+  tcase_add_test(tc, test_v2_tags_by_hand);
+  tcase_add_test(tc, test_v2_field_sizes);
+  tcase_add_test(tc, test_v2_field_in_v1_rejected);
+  tcase_add_test(tc, test_v2_presence_rules);
+  tcase_add_test(tc, test_v2_unknown_addition_still_rejected);
+  tcase_add_test(tc, test_v2_longest_pdu_within_bound);
+  tcase_add_test(tc, test_v2_format_fields);
   suite_add_tcase(s, tc);
   return s;
 }

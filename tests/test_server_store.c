@@ -24,7 +24,7 @@
 
 #include "examples/common/cli.h"
 #include "examples/server/addrlimit.h"
-#include "examples/server/db.h"
+#include "examples/server/store.h"
 #include "examples/server/keyfile.h"
 #include "examples/server/lockout.h"
 #include "examples/server/log.h"
@@ -398,7 +398,8 @@ START_TEST(test_db_records_sealed_on_disk) {
   uint8_t plain[CPNS_CREDENTIAL_ENCODED_MAX];
   size_t n = 0;
   ck_assert_int_eq(cpns_crypto_credential_encode(plain, sizeof(plain), &n, c), 0);
-  raw_exec_blob(path, "INSERT INTO users VALUES('plain', ?1, 0)", plain, (int)n);
+  raw_exec_blob(path, "INSERT INTO users(user_id, credential, created_at) VALUES('plain', ?1, 0)",
+                plain, (int)n);
   char wal[600];
   snprintf(wal, sizeof(wal), "%s-wal", path);
   ck_assert(file_contains(path, c->stored_key, CPNS_STORED_KEY_LEN) ||
@@ -412,7 +413,8 @@ START_TEST(test_db_user_get_malformed_record) {
   char path[512];
   server_db *db = open_new_db(path, sizeof(path));
   uint8_t junk[20] = {1, 2, 3};
-  raw_exec_blob(path, "INSERT INTO users VALUES('eve', ?1, 0)", junk, sizeof(junk));
+  raw_exec_blob(path, "INSERT INTO users(user_id, credential, created_at) VALUES('eve', ?1, 0)",
+                junk, sizeof(junk));
   cpns_credential *cred = sodium_malloc(sizeof(*cred));
   ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"eve", 3, cred), -1);
   /* A sealed record copied to another user's row does not open there. */
@@ -559,7 +561,7 @@ START_TEST(test_db_upgrade_v1_seals_records) {
   /* With it: upgraded, nothing else lost. */
   ck_assert_int_eq(server_db_open_with_key(&db, path, SERVER_DB_READER, test_record_key()), 0);
   ck_assert_int_eq(server_db_created(db), 0);
-  ck_assert_int_eq(raw_user_version(path), 2);
+  ck_assert_int_eq(raw_user_version(path), SERVER_DB_SCHEMA_VERSION);
   cpns_credential *got = sodium_malloc(sizeof(*got));
   for (int i = 0; i < 3; i++) {
     ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)users[i], strlen(users[i]), got), 0);

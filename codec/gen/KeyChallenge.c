@@ -10,6 +10,7 @@
 
 #include "KeyChallenge.h"
 
+#include "OpaqueKE2.h"
 static asn_TYPE_member_t asn_MBR_KeyChallenge_1[] = {
 	{ ATF_NOFLAGS, 0, offsetof(struct KeyChallenge, version),
 		(ASN_TAG_CLASS_CONTEXT | (0 << 2)),
@@ -56,6 +57,15 @@ static asn_TYPE_member_t asn_MBR_KeyChallenge_1[] = {
 		0,
 		"kdfParams"
 		},
+	{ ATF_POINTER, 1, offsetof(struct KeyChallenge, ke2),
+		(ASN_TAG_CLASS_CONTEXT | (5 << 2)),
+		-1,	/* IMPLICIT tag at current level */
+		&asn_DEF_OpaqueKE2,
+		0,	/* Defer constraints checking to the member type */
+		0,	/* PER is not compiled, use -gen-PER */
+		0,
+		"ke2"
+		},
 };
 static const ber_tlv_tag_t asn_DEF_KeyChallenge_tags_1[] = {
 	(ASN_TAG_CLASS_UNIVERSAL | (16 << 2))
@@ -65,16 +75,17 @@ static const asn_TYPE_tag2member_t asn_MAP_KeyChallenge_tag2el_1[] = {
     { (ASN_TAG_CLASS_CONTEXT | (1 << 2)), 1, 0, 0 }, /* realm */
     { (ASN_TAG_CLASS_CONTEXT | (2 << 2)), 2, 0, 0 }, /* serverNonce */
     { (ASN_TAG_CLASS_CONTEXT | (3 << 2)), 3, 0, 0 }, /* suite */
-    { (ASN_TAG_CLASS_CONTEXT | (4 << 2)), 4, 0, 0 } /* kdfParams */
+    { (ASN_TAG_CLASS_CONTEXT | (4 << 2)), 4, 0, 0 }, /* kdfParams */
+    { (ASN_TAG_CLASS_CONTEXT | (5 << 2)), 5, 0, 0 } /* ke2 */
 };
 static asn_SEQUENCE_specifics_t asn_SPC_KeyChallenge_specs_1 = {
 	sizeof(struct KeyChallenge),
 	offsetof(struct KeyChallenge, _asn_ctx),
 	asn_MAP_KeyChallenge_tag2el_1,
-	5,	/* Count of tags in the map */
+	6,	/* Count of tags in the map */
 	0, 0, 0,	/* Optional elements (not needed) */
 	4,	/* Start extensions */
-	6	/* Stop extensions */
+	7	/* Stop extensions */
 };
 asn_TYPE_descriptor_t asn_DEF_KeyChallenge = {
 	"KeyChallenge",
@@ -96,7 +107,7 @@ asn_TYPE_descriptor_t asn_DEF_KeyChallenge = {
 		/sizeof(asn_DEF_KeyChallenge_tags_1[0]), /* 1 */
 	0,	/* No PER visible constraints */
 	asn_MBR_KeyChallenge_1,
-	5,	/* Elements count */
+	6,	/* Elements count */
 	&asn_SPC_KeyChallenge_specs_1	/* Additional specs */
 };
 

@@ -26,6 +26,9 @@
 extern "C" {
 #endif
 
+/* Forward declarations */
+struct OpaqueKE2;
+
 /* KeyChallenge */
 typedef struct KeyChallenge {
 	ProtocolVersion_t	 version;
@@ -37,6 +40,7 @@ typedef struct KeyChallenge {
 	 * This type is extensible,
 	 * possible extensions are below.
 	 */
+	struct OpaqueKE2	*ke2	/* OPTIONAL */;
 	
 	/* Context for parsing across buffer boundaries */
 	asn_struct_ctx_t _asn_ctx;

@@ -11,6 +11,7 @@
 #include "KeyRequest.h"
 
 #include "AuthResponse.h"
+#include "OpaqueKE1.h"
 static int
 memb_offeredSuites_constraint_1(asn_TYPE_descriptor_t *td, const void *sptr,
 			asn_app_constraint_failed_f *ctfailcb, void *app_key) {
@@ -29,6 +30,32 @@ memb_offeredSuites_constraint_1(asn_TYPE_descriptor_t *td, const void *sptr,
 	if((size >= 1 && size <= 8)) {
 		/* Perform validation of the inner elements */
 		return td->check_constraints(td, sptr, ctfailcb, app_key);
+	} else {
+		ASN__CTFAIL(app_key, td, sptr,
+			"%s: constraint failed (%s:%d)",
+			td->name, __FILE__, __LINE__);
+		return -1;
+	}
+}
+
+static int
+memb_ke3_constraint_1(asn_TYPE_descriptor_t *td, const void *sptr,
+			asn_app_constraint_failed_f *ctfailcb, void *app_key) {
+	const OCTET_STRING_t *st = (const OCTET_STRING_t *)sptr;
+	size_t size;
+	
+	if(!sptr) {
+		ASN__CTFAIL(app_key, td, sptr,
+			"%s: value not given (%s:%d)",
+			td->name, __FILE__, __LINE__);
+		return -1;
+	}
+	
+	size = st->size;
+	
+	if((size == 64)) {
+		/* Constraint check succeeded */
+		return 0;
 	} else {
 		ASN__CTFAIL(app_key, td, sptr,
 			"%s: constraint failed (%s:%d)",
@@ -137,7 +164,7 @@ static asn_TYPE_member_t asn_MBR_KeyRequest_1[] = {
 		0,
 		"offeredSuites"
 		},
-	{ ATF_POINTER, 1, offsetof(struct KeyRequest, response),
+	{ ATF_POINTER, 3, offsetof(struct KeyRequest, response),
 		(ASN_TAG_CLASS_CONTEXT | (6 << 2)),
 		-1,	/* IMPLICIT tag at current level */
 		&asn_DEF_AuthResponse,
@@ -145,6 +172,24 @@ static asn_TYPE_member_t asn_MBR_KeyRequest_1[] = {
 		0,	/* PER is not compiled, use -gen-PER */
 		0,
 		"response"
+		},
+	{ ATF_POINTER, 2, offsetof(struct KeyRequest, ke1),
+		(ASN_TAG_CLASS_CONTEXT | (7 << 2)),
+		-1,	/* IMPLICIT tag at current level */
+		&asn_DEF_OpaqueKE1,
+		0,	/* Defer constraints checking to the member type */
+		0,	/* PER is not compiled, use -gen-PER */
+		0,
+		"ke1"
+		},
+	{ ATF_POINTER, 1, offsetof(struct KeyRequest, ke3),
+		(ASN_TAG_CLASS_CONTEXT | (8 << 2)),
+		-1,	/* IMPLICIT tag at current level */
+		&asn_DEF_OCTET_STRING,
+		memb_ke3_constraint_1,
+		0,	/* PER is not compiled, use -gen-PER */
+		0,
+		"ke3"
 		},
 };
 static const ber_tlv_tag_t asn_DEF_KeyRequest_tags_1[] = {
@@ -157,16 +202,18 @@ static const asn_TYPE_tag2member_t asn_MAP_KeyRequest_tag2el_1[] = {
     { (ASN_TAG_CLASS_CONTEXT | (3 << 2)), 3, 0, 0 }, /* mode */
     { (ASN_TAG_CLASS_CONTEXT | (4 << 2)), 4, 0, 0 }, /* gatewayNonce */
     { (ASN_TAG_CLASS_CONTEXT | (5 << 2)), 5, 0, 0 }, /* offeredSuites */
-    { (ASN_TAG_CLASS_CONTEXT | (6 << 2)), 6, 0, 0 } /* response */
+    { (ASN_TAG_CLASS_CONTEXT | (6 << 2)), 6, 0, 0 }, /* response */
+    { (ASN_TAG_CLASS_CONTEXT | (7 << 2)), 7, 0, 0 }, /* ke1 */
+    { (ASN_TAG_CLASS_CONTEXT | (8 << 2)), 8, 0, 0 } /* ke3 */
 };
 static asn_SEQUENCE_specifics_t asn_SPC_KeyRequest_specs_1 = {
 	sizeof(struct KeyRequest),
 	offsetof(struct KeyRequest, _asn_ctx),
 	asn_MAP_KeyRequest_tag2el_1,
-	7,	/* Count of tags in the map */
+	9,	/* Count of tags in the map */
 	0, 0, 0,	/* Optional elements (not needed) */
 	6,	/* Start extensions */
-	8	/* Stop extensions */
+	10	/* Stop extensions */
 };
 asn_TYPE_descriptor_t asn_DEF_KeyRequest = {
 	"KeyRequest",
@@ -188,7 +235,7 @@ asn_TYPE_descriptor_t asn_DEF_KeyRequest = {
 		/sizeof(asn_DEF_KeyRequest_tags_1[0]), /* 1 */
 	0,	/* No PER visible constraints */
 	asn_MBR_KeyRequest_1,
-	7,	/* Elements count */
+	9,	/* Elements count */
 	&asn_SPC_KeyRequest_specs_1	/* Additional specs */
 };
 

@@ -20,6 +20,7 @@
 #include "UserId.h"
 #include "GatewayMode.h"
 #include "Nonce.h"
+#include "OCTET_STRING.h"
 #include "Suite.h"
 #include "ENUMERATED.h"
 #include "asn_SEQUENCE_OF.h"
@@ -32,6 +33,7 @@ extern "C" {
 
 /* Forward declarations */
 struct AuthResponse;
+struct OpaqueKE1;
 
 /* KeyRequest */
 typedef struct KeyRequest {
@@ -51,6 +53,8 @@ typedef struct KeyRequest {
 	 * This type is extensible,
 	 * possible extensions are below.
 	 */
+	struct OpaqueKE1	*ke1	/* OPTIONAL */;
+	OCTET_STRING_t	*ke3	/* OPTIONAL */;
 	
 	/* Context for parsing across buffer boundaries */
 	asn_struct_ctx_t _asn_ctx;

@@ -73,17 +73,19 @@ Suite_encode_xer(asn_TYPE_descriptor_t *td, void *structure,
 }
 
 static const asn_INTEGER_enum_map_t asn_MAP_Suite_value2enum_1[] = {
-	{ 1,	37,	"argon2id-hmacsha256-xchacha20poly1305" }
+	{ 1,	37,	"argon2id-hmacsha256-xchacha20poly1305" },
+	{ 2,	38,	"opaque3dh-ristretto255-sha512-argon2id" }
 	/* This list is extensible */
 };
 static const unsigned int asn_MAP_Suite_enum2value_1[] = {
-	0	/* argon2id-hmacsha256-xchacha20poly1305(1) */
+	0,	/* argon2id-hmacsha256-xchacha20poly1305(1) */
+	1	/* opaque3dh-ristretto255-sha512-argon2id(2) */
 	/* This list is extensible */
 };
 static const asn_INTEGER_specifics_t asn_SPC_Suite_specs_1 = {
 	asn_MAP_Suite_value2enum_1,	/* "tag" => N; sorted by tag */
 	asn_MAP_Suite_enum2value_1,	/* N => "tag"; sorted by N */
-	1,	/* Number of elements in the maps */
+	2,	/* Number of elements in the maps */
 	2,	/* Extensions before this member */
 	1,	/* Strict enumeration */
 	0,	/* Native long size */

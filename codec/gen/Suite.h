@@ -23,10 +23,11 @@ extern "C" {
 
 /* Dependencies */
 typedef enum Suite {
-	Suite_argon2id_hmacsha256_xchacha20poly1305	= 1
+	Suite_argon2id_hmacsha256_xchacha20poly1305	= 1,
 	/*
 	 * Enumeration is extensible
 	 */
+	Suite_opaque3dh_ristretto255_sha512_argon2id	= 2
 } e_Suite;
 
 /* Suite */

@@ -34,6 +34,10 @@ libcpns_gen_la_SOURCES = \
 	codec/gen/Nonce.h \
 	codec/gen/OCTET_STRING.c \
 	codec/gen/OCTET_STRING.h \
+	codec/gen/OpaqueKE1.c \
+	codec/gen/OpaqueKE1.h \
+	codec/gen/OpaqueKE2.c \
+	codec/gen/OpaqueKE2.h \
 	codec/gen/ProtocolVersion.c \
 	codec/gen/ProtocolVersion.h \
 	codec/gen/Realm.c \

@@ -9,7 +9,7 @@
  *   conn.c:conn_drive           runs the engine until it waits:
  *     NEED_CREDENTIAL -> conn_provide_credential
  *                          ratelimit.c:server_ratelimit_take (source budget)
- *                          db.c:server_db_read_begin, server_db_user_get
+ *                          store.c:server_db_read_begin, server_db_user_get
  *                          lockout.c:server_lockout_begin
  *                          cpns_server_session_provide_credential
  *     SEND            -> cpns_server_session_write (KeyChallenge) -> conn_flush
@@ -19,7 +19,7 @@
  *                          by loop.c:submit_soon
  *   loop.c:on_pass_end          store_thread.c:server_store_submit (one hand-over
  *                               per pass), server_db_read_end
- *   store_thread.c:store_main -> store_batch   group commit (db.c:server_db_*)
+ *   store_thread.c:store_main -> store_batch   group commit (store.c:server_db_*)
  *     -> loop.c:notify_store_done (wake-up pipe)
  *   loop.c:on_store_done        lockout.c:server_lockout_stored for lockout rows
  *   conn.c:conn_store_done      cpns_server_session_store_done -> conn_drive
@@ -47,7 +47,7 @@
 #include <sodium.h>
 
 #include "examples/common/cli.h"
-#include "examples/server/db.h"
+#include "examples/server/store.h"
 #include "examples/server/log.h"
 #include "examples/server/ratelimit.h"
 

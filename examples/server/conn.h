@@ -14,7 +14,7 @@
 #include <cpns/server.h>
 
 #include "examples/server/addrlimit.h"
-#include "examples/server/db.h"
+#include "examples/server/store.h"
 #include "examples/server/lockout.h"
 #include "examples/server/loop.h"
 #include "examples/server/ratelimit.h"

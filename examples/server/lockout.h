@@ -47,7 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "examples/server/db.h"
+#include "examples/server/store.h"
 #include "examples/server/store_thread.h"
 
 typedef struct server_lockout server_lockout;

@@ -31,7 +31,7 @@
 #include "examples/common/cli.h"
 #include "examples/server/addrlimit.h"
 #include "examples/server/conn.h"
-#include "examples/server/db.h"
+#include "examples/server/store.h"
 #include "examples/server/log.h"
 #include "examples/server/ratelimit.h"
 #include "examples/server/store_thread.h"

@@ -19,7 +19,7 @@
 #include <cpns/ident.h>
 
 #include "examples/common/cli.h"
-#include "examples/server/db.h"
+#include "examples/server/store.h"
 #include "examples/server/keyfile.h"
 #include "examples/server/loop.h"
 
@@ -362,6 +362,9 @@ static int cmd_init(int argc, char **argv) {
   int rc = 0;
   if (server_db_created(db)) {
     rc = server_db_set_defaults(db, &want);
+    if (rc == 0) {
+      rc = server_db_set_suites(db, SERVER_DB_SUITES_DEFAULT);
+    }
   } else if ((rc = server_db_get_defaults(db, &have)) == 0 && (o.ops != 0 || o.mem_kib != 0) &&
              (have.ops_limit != want.ops_limit || have.mem_limit_kib != want.mem_limit_kib)) {
     /* Enrolled users keep theirs: changing the defaults would single them out. */

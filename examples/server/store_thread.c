@@ -10,10 +10,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "examples/server/db.h"
+#include "examples/server/store.h"
 
 struct server_store {
   server_db *db;
+  server_store_role role;
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t wake;
@@ -56,13 +57,34 @@ static cpns_store_status store_one(server_db *db, const server_store_job *j) {
              ? -1
              : 0;
     break;
+  case SERVER_STORE_LOCKOUT_FAIL:
+    rc = server_db_lockout_fail(db, j->user_id, j->user_id_len, &j->policy,
+                                j->lockout.last_failure_ms);
+    break;
+  case SERVER_STORE_LOOKUP: break; /* not a write: refused in a write batch */
   }
   return rc == 0 ? CPNS_STORE_OK : CPNS_STORE_FAILED;
 }
 
-/* One transaction for the whole batch: one fsync pays for every job in it. */
+/* Lookups: one statement each, no transaction (each is a consistent read). */
+static void lookup_batch(server_store *st, server_store_job *batch) {
+  for (server_store_job *j = batch; j != NULL; j = j->next) {
+    j->status = j->kind == SERVER_STORE_LOOKUP && j->lookup != NULL &&
+                        server_db_lookup_user(st->db, j->user_id, j->user_id_len, j->lookup) == 0
+                    ? CPNS_STORE_OK
+                    : CPNS_STORE_FAILED;
+  }
+}
+
+/* One transaction for the whole batch: one fsync pays for every job in it.
+ * A batch of lockout writes alone may commit without waiting for the disk
+ * (PostgreSQL; see lockout.h). */
 static void store_batch(server_store *st, server_store_job *batch) {
-  if (server_db_begin(st->db) != 0) {
+  int lockout_only = 1;
+  for (server_store_job *j = batch; j != NULL; j = j->next) {
+    lockout_only &= j->kind != SERVER_STORE_ASSIGN;
+  }
+  if ((lockout_only ? server_db_begin_lockout_only(st->db) : server_db_begin(st->db)) != 0) {
     for (server_store_job *j = batch; j != NULL; j = j->next) {
       j->status = CPNS_STORE_FAILED;
     }
@@ -106,7 +128,11 @@ static void *store_main(void *arg) {
     pthread_mutex_unlock(&st->lock);
 
     uint64_t t0 = mono_us();
-    store_batch(st, batch);
+    if (st->role == SERVER_STORE_LOOKUPS) {
+      lookup_batch(st, batch);
+    } else {
+      store_batch(st, batch);
+    }
     uint64_t spent = mono_us() - t0;
 
     pthread_mutex_lock(&st->lock);
@@ -131,6 +157,11 @@ static void *store_main(void *arg) {
 
 int server_store_start(server_store **out, const char *db_path, size_t batch_max,
                        server_store_notify_fn notify, void *notify_arg) {
+  return server_store_start_role(out, db_path, SERVER_STORE_WRITES, batch_max, notify, notify_arg);
+}
+
+int server_store_start_role(server_store **out, const char *db_path, server_store_role role,
+                            size_t batch_max, server_store_notify_fn notify, void *notify_arg) {
   *out = NULL;
   server_store *st = calloc(1, sizeof(*st));
   if (st == NULL) {
@@ -140,7 +171,9 @@ int server_store_start(server_store **out, const char *db_path, size_t batch_max
   st->batch_max = batch_max != 0 ? batch_max : 256;
   st->notify = notify;
   st->notify_arg = notify_arg;
-  if (server_db_open(&st->db, db_path, SERVER_DB_EXISTING) != 0) {
+  st->role = role;
+  if (server_db_open(&st->db, db_path,
+                     role == SERVER_STORE_LOOKUPS ? SERVER_DB_READER : SERVER_DB_EXISTING) != 0) {
     free(st);
     return -1;
   }

@@ -29,8 +29,9 @@ extern "C" {
 /** First protocol version with the extension additions of suite 2 (§3). */
 #define CPNS_PROTOCOL_VERSION_2 2
 #define CPNS_PDU_MAX_DEFAULT 4096 /**< Default limit on one PDU (§3). */
-/** Upper bound of any encoded PDU (v1 or v2) or AuthTranscript. */
-#define CPNS_PDU_MAX_ENCODED 1280
+/** Upper bound of any encoded PDU (v1 or v2) or AuthTranscript; the longest,
+ * a KeyRequest with every field at its largest and every optional one, is 891. */
+#define CPNS_PDU_MAX_ENCODED 1024
 
 /* OPAQUE-3DH message fields of suite 2 (RFC 9807 §6.4.1.1, PROTOCOL.md §5.2). */
 #define CPNS_OPAQUE_ELEMENT_LEN 32          /**< Encoded ristretto255 element. */

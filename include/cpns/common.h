@@ -97,8 +97,8 @@ typedef enum cpns_error {
   CPNS_ERR_ALLOC_BUDGET = -113,      /**< Decoding needed more memory than its budget. */
   CPNS_ERR_STACK_BUDGET = -114,      /**< Decoding needed more stack than its budget. */
   CPNS_ERR_ENCODE = -115,            /**< The value cannot be encoded (violates the module). */
-  CPNS_ERR_EXTENSION_PRESENT = -116, /**< A v1 SEQUENCE carries an extension addition. */
-  CPNS_ERR_UNKNOWN_ENUM = -117,      /**< ENUMERATED value not listed in the v1 module. */
+  CPNS_ERR_EXTENSION_PRESENT = -116, /**< A SEQUENCE carries an addition the module lacks. */
+  CPNS_ERR_UNKNOWN_ENUM = -117,      /**< ENUMERATED value not listed in the module. */
   CPNS_ERR_FRAME_INVALID = -118,     /**< First bytes cannot start a CpnsPdu TLV. */
   CPNS_ERR_V2_FIELD_IN_V1 = -119,    /**< A version-1 PDU carries a v2 field or suite 2 (§3). */
   CPNS_ERR_PRESENCE = -120, /**< A v2 field present or absent against the §4 presence rules. */

@@ -1,11 +1,12 @@
 /*
- * cpns-server database (see db.h). Identifiers are stored as TEXT
- * in their normalized form, so the sqlite3 shell shows them readably.
- * Credential records are sealed (cpns_crypto_credential_seal, doc/formats.md).
+ * cpns-server store, SQLite backend (see store.h): one file, WAL,
+ * synchronous=FULL. Identifiers are stored as TEXT in their normalized
+ * form, so the sqlite3 shell shows them readably. Credential records are
+ * sealed (cpns_crypto_credential_seal, doc/formats.md).
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "examples/server/db.h"
+#include "examples/server/store_backend.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,7 +17,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-struct server_db {
+typedef struct sqlite_db {
+  server_db base; /* first: a server_db * is a sqlite_db * */
   sqlite3 *conn;
   sqlite3_stmt *user_get;
   sqlite3_stmt *assign;
@@ -25,9 +27,7 @@ struct server_db {
   /* Transaction statements, parsed once: the store thread's, and the
    * reader's (read_begin and commit). */
   sqlite3_stmt *begin, *commit, *rollback, *read_begin;
-  const uint8_t *record_key; /* caller's guarded memory; NULL: no record access */
-  int created;               /* this open made the schema */
-};
+} sqlite_db;
 
 /* Waiting for another connection's lock beats failing an exchange: for the
  * store thread and the commands. */
@@ -71,8 +71,23 @@ static const char SCHEMA_V2_STEP[] = "CREATE TABLE settings ("
                                      " blocked_until_ms INTEGER NOT NULL"
                                      ") WITHOUT ROWID;";
 
-static const char SETTING_OPS[] = "enroll_ops_limit";
-static const char SETTING_MEM[] = "enroll_mem_limit_kib";
+/* Version 3: users.record2 (suite 2) joins and users.credential may be NULL
+ * (a user enrolled on a suite-2-only server). SQLite cannot drop a NOT NULL
+ * constraint: the table is rebuilt, inside the migration's transaction. */
+static const char SCHEMA_V3_STEP[] =
+    "CREATE TABLE users_v3 ("
+    " user_id TEXT PRIMARY KEY NOT NULL,"
+    " credential BLOB,"
+    " record2 BLOB,"
+    " created_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO users_v3(user_id, credential, record2, created_at)"
+    " SELECT user_id, credential, NULL, created_at FROM users;"
+    "DROP TABLE users;"
+    "ALTER TABLE users_v3 RENAME TO users;";
+
+static const char SETTING_OPS[] = SERVER_DB_SETTING_OPS;
+static const char SETTING_MEM[] = SERVER_DB_SETTING_MEM;
 
 /* The upsert decides the entity conflict: it updates only the same user's row. */
 static const char ASSIGN_SQL[] =
@@ -83,13 +98,13 @@ static const char ASSIGN_SQL[] =
     " assigned_at = excluded.assigned_at"
     " WHERE assignments.user_id = excluded.user_id";
 
-static const char USER_GET_SQL[] = "SELECT credential FROM users WHERE user_id = ?1";
+static const char USER_GET_SQL[] = "SELECT credential, record2 FROM users WHERE user_id = ?1";
 
-static void report(server_db *db, const char *what) {
+static void report(sqlite_db *db, const char *what) {
   fprintf(stderr, "database: %s: %s\n", what, sqlite3_errmsg(db->conn));
 }
 
-static int exec(server_db *db, const char *sql) {
+static int exec(sqlite_db *db, const char *sql) {
   char *err = NULL;
   if (sqlite3_exec(db->conn, sql, NULL, NULL, &err) != SQLITE_OK) {
     fprintf(stderr, "database: %s\n", err != NULL ? err : sqlite3_errmsg(db->conn));
@@ -99,7 +114,7 @@ static int exec(server_db *db, const char *sql) {
   return 0;
 }
 
-static int read_user_version(server_db *db, int *version) {
+static int read_user_version(sqlite_db *db, int *version) {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db->conn, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
     report(db, "reading the schema version");
@@ -116,7 +131,7 @@ static int read_user_version(server_db *db, int *version) {
   return 0;
 }
 
-static int put_setting(server_db *db, const char *name, uint32_t value) {
+static int put_setting(sqlite_db *db, const char *name, uint32_t value) {
   sqlite3_stmt *st = NULL;
   int rc = -1;
   if (sqlite3_prepare_v2(db->conn,
@@ -135,7 +150,7 @@ static int put_setting(server_db *db, const char *name, uint32_t value) {
 }
 
 /* Reads a setting that must be a positive 32-bit value. */
-static int get_setting(server_db *db, const char *name, uint32_t *value) {
+static int get_setting(sqlite_db *db, const char *name, uint32_t *value) {
   sqlite3_stmt *st = NULL;
   int rc = -1;
   if (sqlite3_prepare_v2(db->conn, "SELECT value FROM settings WHERE name = ?1", -1, &st, NULL) !=
@@ -168,7 +183,7 @@ static int get_setting(server_db *db, const char *name, uint32_t *value) {
  * one user after the other in User ID order (no row is changed under a
  * running SELECT). Inside the caller's transaction.
  */
-static int seal_plain_records(server_db *db, const char *path) {
+static int seal_plain_records(sqlite_db *db, const char *path) {
   sqlite3_stmt *next = NULL, *put = NULL;
   cpns_credential *cred = sodium_malloc(sizeof(*cred));
   uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN];
@@ -209,7 +224,7 @@ static int seal_plain_records(server_db *db, const char *path) {
       goto out;
     }
     if (cpns_crypto_credential_decode(cred, blob, n) != 0 ||
-        cpns_crypto_credential_seal(sealed, cred, db->record_key, uid, uid_len) != 0) {
+        cpns_crypto_credential_seal(sealed, cred, db->base.record_key, uid, uid_len) != 0) {
       /* Such a user could not log in under version 1 either. */
       fprintf(stderr,
               "database %s: malformed credential record for user %.*s; not upgraded "
@@ -242,7 +257,7 @@ out:
 }
 
 /* Version 1 -> 2, inside the caller's transaction. */
-static int upgrade_to_v2(server_db *db, const char *path) {
+static int upgrade_to_v2(sqlite_db *db, const char *path) {
   if (exec(db, SCHEMA_V2_STEP) != 0 || put_setting(db, SETTING_OPS, CPNS_KDF_OPS_DEFAULT) != 0 ||
       put_setting(db, SETTING_MEM, CPNS_KDF_MEM_KIB_DEFAULT) != 0 ||
       seal_plain_records(db, path) != 0) {
@@ -251,12 +266,22 @@ static int upgrade_to_v2(server_db *db, const char *path) {
   return exec(db, "PRAGMA user_version = 2");
 }
 
+/* Version 2 -> 3, inside the caller's transaction. A database made before
+ * suite 2 existed serves suite 1 only until told otherwise. */
+static int upgrade_to_v3(sqlite_db *db) {
+  if (exec(db, SCHEMA_V3_STEP) != 0 ||
+      put_setting(db, SERVER_DB_SETTING_SUITES, SERVER_DB_SUITES_UPGRADED) != 0) {
+    return -1;
+  }
+  return exec(db, "PRAGMA user_version = 3");
+}
+
 /*
  * Brings the schema to SERVER_DB_SCHEMA_VERSION in one transaction, each
  * step taking it from version N to N + 1. Sets *upgraded when an existing
  * database changed (not when the schema was created).
  */
-static int migrate(server_db *db, const char *path, server_db_mode mode, int *upgraded) {
+static int migrate(sqlite_db *db, const char *path, server_db_mode mode, int *upgraded) {
   *upgraded = 0;
   if (exec(db, "BEGIN IMMEDIATE") != 0) {
     return -1;
@@ -278,12 +303,12 @@ static int migrate(server_db *db, const char *path, server_db_mode mode, int *up
     if (exec(db, SCHEMA_V1) != 0) {
       goto fail;
     }
-    db->created = 1;
+    db->base.created = 1;
     version = 1;
   }
   if (version == 1) {
     /* An empty new database needs no key; existing records do. */
-    if (!db->created && db->record_key == NULL) {
+    if (!db->base.created && db->base.record_key == NULL) {
       fprintf(stderr,
               "database %s has schema version 1 (credential records not sealed); run "
               "`cpns-server serve` or `cpns-server user add` with --key-file once to "
@@ -294,12 +319,18 @@ static int migrate(server_db *db, const char *path, server_db_mode mode, int *up
     if (upgrade_to_v2(db, path) != 0) {
       goto fail;
     }
-    *upgraded = !db->created;
+    *upgraded = !db->base.created;
+    version = 2;
+  }
+  if (version == 2) {
+    if (upgrade_to_v3(db) != 0) {
+      goto fail;
+    }
   }
   return exec(db, "COMMIT");
 fail:
   exec(db, "ROLLBACK");
-  db->created = 0;
+  db->base.created = 0;
   return -1;
 }
 
@@ -307,7 +338,7 @@ fail:
  * After an upgrade rewrote records: rebuild the file so that no freed page
  * keeps an old plain record, and empty the WAL, which may hold them too.
  */
-static void scrub_after_upgrade(server_db *db, const char *path) {
+static void scrub_after_upgrade(sqlite_db *db, const char *path) {
   if (exec(db, "VACUUM") != 0 || exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0) {
     fprintf(stderr,
             "warning: database %s upgraded, but old unsealed records may remain in "
@@ -329,7 +360,7 @@ static const char LOCKOUT_DEL_SQL[] = "DELETE FROM lockout WHERE user_id = ?1";
 static const char LOCKOUT_PURGE_SQL[] =
     "DELETE FROM lockout WHERE last_failure_ms <= ?1 AND blocked_until_ms <= ?2";
 
-static int lockout_prepare(server_db *db, server_db_mode mode) {
+static int lockout_prepare(sqlite_db *db, server_db_mode mode) {
   int rc = sqlite3_prepare_v3(db->conn, LOCKOUT_GET_SQL, -1, SQLITE_PREPARE_PERSISTENT,
                               &db->lockout_get, NULL);
   if (rc == SQLITE_OK && mode != SERVER_DB_READER) {
@@ -351,20 +382,19 @@ static int lockout_prepare(server_db *db, server_db_mode mode) {
   return 0;
 }
 
-int server_db_open(server_db **out, const char *path, server_db_mode mode) {
-  return server_db_open_with_key(out, path, mode, NULL);
-}
+static void sqlite_close(server_db *base);
 
-int server_db_open_with_key(server_db **out, const char *path, server_db_mode mode,
-                            const uint8_t record_key[CPNS_CREDENTIAL_SEAL_KEY_LEN]) {
+static int sqlite_open(server_db **out, const char *path, server_db_mode mode,
+                       const uint8_t *record_key) {
   *out = NULL;
   int upgraded = 0;
-  server_db *db = calloc(1, sizeof(*db));
+  sqlite_db *db = calloc(1, sizeof(*db));
   if (db == NULL) {
     fprintf(stderr, "out of memory opening database %s\n", path);
     return -1;
   }
-  db->record_key = record_key;
+  db->base.be = &server_db_sqlite_backend;
+  db->base.record_key = record_key;
   /* One thread at a time uses a connection (the store's moves to its
    * thread once): SQLite's own per-call mutex would only cost. */
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -415,17 +445,15 @@ int server_db_open_with_key(server_db **out, const char *path, server_db_mode mo
   if (lockout_prepare(db, mode) != 0) {
     goto fail;
   }
-  *out = db;
+  *out = &db->base;
   return 0;
 fail:
-  server_db_close(db);
+  sqlite_close(&db->base);
   return -1;
 }
 
-void server_db_close(server_db *db) {
-  if (db == NULL) {
-    return;
-  }
+static void sqlite_close(server_db *base) {
+  sqlite_db *db = (sqlite_db *)base;
   sqlite3_finalize(db->user_get);
   sqlite3_finalize(db->assign);
   sqlite3_finalize(db->begin);
@@ -444,28 +472,26 @@ static int bind_text(sqlite3_stmt *st, int col, const uint8_t *s, size_t len) {
   return sqlite3_bind_text(st, col, (const char *)s, (int)len, SQLITE_STATIC);
 }
 
-int server_db_user_add(server_db *db, const uint8_t *user_id, size_t user_id_len,
-                       const cpns_credential *cred) {
-  uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN];
+static int sqlite_user_put(server_db *base, const uint8_t *user_id, size_t user_id_len,
+                           const uint8_t *r1, size_t r1_len, const uint8_t *r2, size_t r2_len) {
+  sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = NULL;
   int rc = -1;
-  if (db->record_key == NULL) {
-    fprintf(stderr, "database: adding a user needs the key file\n");
-    return -1;
-  }
-  if (cpns_crypto_credential_seal(sealed, cred, db->record_key, user_id, user_id_len) != 0) {
-    fprintf(stderr, "database: cannot seal the credential record\n");
-    return -1;
-  }
   if (sqlite3_prepare_v2(db->conn,
-                         "INSERT INTO users(user_id, credential, created_at) VALUES(?1, ?2, ?3)",
+                         "INSERT INTO users(user_id, credential, record2, created_at)"
+                         " VALUES(?1, ?2, ?3, ?4)",
                          -1, &st, NULL) != SQLITE_OK) {
     report(db, "adding a user");
     return -1;
   }
   bind_text(st, 1, user_id, user_id_len);
-  sqlite3_bind_blob(st, 2, sealed, (int)sizeof(sealed), SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+  if (r1 != NULL) {
+    sqlite3_bind_blob(st, 2, r1, (int)r1_len, SQLITE_STATIC);
+  }
+  if (r2 != NULL) {
+    sqlite3_bind_blob(st, 3, r2, (int)r2_len, SQLITE_STATIC);
+  }
+  sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
   int s = sqlite3_step(st);
   if (s == SQLITE_DONE) {
     rc = 0;
@@ -478,7 +504,8 @@ int server_db_user_add(server_db *db, const uint8_t *user_id, size_t user_id_len
   return rc;
 }
 
-int server_db_user_del(server_db *db, const uint8_t *user_id, size_t user_id_len) {
+static int sqlite_user_del(server_db *base, const uint8_t *user_id, size_t user_id_len) {
+  sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db->conn, "DELETE FROM users WHERE user_id = ?1", -1, &st, NULL) !=
       SQLITE_OK) {
@@ -496,89 +523,89 @@ int server_db_user_del(server_db *db, const uint8_t *user_id, size_t user_id_len
   return rc;
 }
 
-int server_db_created(const server_db *db) { return db->created; }
-
-int server_db_get_defaults(server_db *db, server_db_defaults *out) {
-  cpns_kdf_params kdf;
-  memset(&kdf, 0, sizeof(kdf));
-  if (get_setting(db, SETTING_OPS, &kdf.ops_limit) != 0 ||
-      get_setting(db, SETTING_MEM, &kdf.mem_limit_kib) != 0) {
-    return -1;
-  }
-  if (cpns_crypto_kdf_check_enrollment(&kdf) != 0) {
-    fprintf(stderr,
-            "database: stored enrollment defaults (ops %" PRIu32 ", mem-kib %" PRIu32
-            ") are out of range\n",
-            kdf.ops_limit, kdf.mem_limit_kib);
-    return -1;
-  }
-  out->ops_limit = kdf.ops_limit;
-  out->mem_limit_kib = kdf.mem_limit_kib;
-  return 0;
+static int sqlite_get_setting(server_db *base, const char *name, uint32_t *value) {
+  return get_setting((sqlite_db *)base, name, value);
 }
 
-int server_db_set_defaults(server_db *db, const server_db_defaults *d) {
-  cpns_kdf_params kdf;
-  memset(&kdf, 0, sizeof(kdf));
-  kdf.ops_limit = d->ops_limit;
-  kdf.mem_limit_kib = d->mem_limit_kib;
-  if (cpns_crypto_kdf_check_enrollment(&kdf) != 0) {
-    fprintf(stderr, "enrollment defaults out of range: ops %" PRIu32 ", mem-kib %" PRIu32 "\n",
-            d->ops_limit, d->mem_limit_kib);
-    return -1;
-  }
+static int sqlite_put_settings(server_db *base, const char *const *names, const uint32_t *values,
+                               size_t n) {
+  sqlite_db *db = (sqlite_db *)base;
   if (exec(db, "BEGIN IMMEDIATE") != 0) {
     return -1;
   }
-  if (put_setting(db, SETTING_OPS, d->ops_limit) != 0 ||
-      put_setting(db, SETTING_MEM, d->mem_limit_kib) != 0) {
-    exec(db, "ROLLBACK");
-    return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (put_setting(db, names[i], values[i]) != 0) {
+      exec(db, "ROLLBACK");
+      return -1;
+    }
   }
   return exec(db, "COMMIT");
 }
 
-void server_db_library_setup(void) {
+void server_db_sqlite_library_setup(void) {
   /* Fails harmlessly (SQLITE_MISUSE) if SQLite was already initialised. */
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int server_db_user_get(server_db *db, const uint8_t *user_id, size_t user_id_len,
-                       cpns_credential *cred) {
+/* Copies a nullable BLOB column into out (len 0 for NULL). Returns 0, or -1
+ * when it is longer than SERVER_DB_RECORD_MAX. */
+static int column_record(sqlite3_stmt *st, int col, uint8_t *out, size_t *out_len) {
+  const uint8_t *blob = sqlite3_column_blob(st, col);
+  size_t n = (size_t)sqlite3_column_bytes(st, col);
+  *out_len = 0;
+  if (blob == NULL || n == 0) {
+    return 0;
+  }
+  if (n > SERVER_DB_RECORD_MAX) {
+    return -1;
+  }
+  memcpy(out, blob, n);
+  *out_len = n;
+  return 0;
+}
+
+static int sqlite_lockout_get(server_db *base, const uint8_t *user_id, size_t user_id_len,
+                              server_db_lockout *row);
+
+static int sqlite_lookup(server_db *base, const uint8_t *user_id, size_t user_id_len,
+                         server_db_lookup *out, int with_lockout) {
+  sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = db->user_get;
-  sodium_memzero(cred, sizeof(*cred));
   bind_text(st, 1, user_id, user_id_len);
   int rc = -1;
   int s = sqlite3_step(st);
   if (s == SQLITE_ROW) {
-    const uint8_t *blob = sqlite3_column_blob(st, 0);
-    size_t n = (size_t)sqlite3_column_bytes(st, 0);
-    int u = db->record_key != NULL
-                ? cpns_crypto_credential_unseal(cred, blob, n, db->record_key, user_id, user_id_len)
-                : CPNS_ERR_INVALID_ARGUMENT;
-    if (u == 0) {
-      rc = 0;
+    if (column_record(st, 0, out->records.record1, &out->records.record1_len) != 0 ||
+        column_record(st, 1, out->records.record2, &out->records.record2_len) != 0) {
+      fprintf(stderr, "database: a record of user %.*s is too long\n", (int)user_id_len,
+              (const char *)user_id);
     } else {
-      fprintf(stderr, "database: credential record for user %.*s %s\n", (int)user_id_len,
-              (const char *)user_id,
-              u == CPNS_ERR_DECRYPT         ? "does not open (another key file, or an altered row)"
-              : u == CPNS_ERR_RECORD_FORMAT ? "is malformed"
-                                            : "cannot be read without the key file");
+      out->user_found = 1;
+      rc = 0;
     }
   } else if (s == SQLITE_DONE) {
-    rc = 1;
+    rc = 0;
   } else {
     report(db, "looking up a user");
   }
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
+  if (rc == 0 && with_lockout) {
+    int l = sqlite_lockout_get(base, user_id, user_id_len, &out->lockout);
+    if (l < 0) {
+      return -1;
+    }
+    out->lockout_found = l == 0;
+  }
   return rc;
 }
 
-int server_db_user_foreach(server_db *db, server_db_user_cb cb, void *arg) {
+static int sqlite_user_foreach(server_db *base, server_db_records_cb cb, void *arg) {
+  sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db->conn, "SELECT user_id, credential FROM users ORDER BY user_id", -1,
-                         &st, NULL) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db->conn,
+                         "SELECT user_id, credential, record2 FROM users ORDER BY user_id", -1, &st,
+                         NULL) != SQLITE_OK) {
     report(db, "listing users");
     return -1;
   }
@@ -595,14 +622,14 @@ int server_db_user_foreach(server_db *db, server_db_user_cb cb, void *arg) {
     }
     const uint8_t *uid = sqlite3_column_text(st, 0);
     size_t uid_len = (size_t)sqlite3_column_bytes(st, 0);
-    const uint8_t *blob = sqlite3_column_blob(st, 1);
-    size_t n = (size_t)sqlite3_column_bytes(st, 1);
-    cpns_kdf_params kdf;
-    if (cpns_crypto_credential_sealed_kdf(&kdf, blob, n) != 0) {
-      fprintf(stderr, "database: malformed credential record for user %.*s\n", (int)uid_len,
-              (const char *)uid); /* listed with zero parameters */
+    const uint8_t *r1 = sqlite3_column_blob(st, 1);
+    size_t r1_len = (size_t)sqlite3_column_bytes(st, 1);
+    const uint8_t *r2 = sqlite3_column_blob(st, 2);
+    size_t r2_len = (size_t)sqlite3_column_bytes(st, 2);
+    if (uid == NULL) {
+      continue; /* NOT NULL: cannot happen */
     }
-    if (cb(arg, uid, uid_len, &kdf) != 0) {
+    if (cb(arg, uid, uid_len, r1, r1 != NULL ? r1_len : 0, r2, r2 != NULL ? r2_len : 0) != 0) {
       break;
     }
   }
@@ -610,7 +637,8 @@ int server_db_user_foreach(server_db *db, server_db_user_cb cb, void *arg) {
   return rc;
 }
 
-cpns_store_status server_db_assign(server_db *db, const server_db_assignment *a) {
+static cpns_store_status sqlite_assign(server_db *base, const server_db_assignment *a) {
+  sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = db->assign;
   if (st == NULL) {
     return CPNS_STORE_FAILED;
@@ -634,7 +662,7 @@ cpns_store_status server_db_assign(server_db *db, const server_db_assignment *a)
 }
 
 /* Steps a prepared statement that returns no rows once; returns 0 or -1. */
-static int run_prepared(server_db *db, sqlite3_stmt *st, const char *what) {
+static int run_prepared(sqlite_db *db, sqlite3_stmt *st, const char *what) {
   if (st == NULL) {
     return -1;
   }
@@ -647,24 +675,40 @@ static int run_prepared(server_db *db, sqlite3_stmt *st, const char *what) {
   return rc;
 }
 
-int server_db_begin(server_db *db) { return run_prepared(db, db->begin, "BEGIN"); }
-int server_db_commit(server_db *db) { return run_prepared(db, db->commit, "COMMIT"); }
-int server_db_rollback(server_db *db) { return run_prepared(db, db->rollback, "ROLLBACK"); }
+/* Lockout writes are as durable as assignments here: one fsync per batch anyway. */
+static int sqlite_begin(server_db *base, int lockout_only) {
+  (void)lockout_only;
+  sqlite_db *db = (sqlite_db *)base;
+  return run_prepared(db, db->begin, "BEGIN");
+}
 
-int server_db_read_begin(server_db *db) {
+static int sqlite_commit(server_db *base) {
+  sqlite_db *db = (sqlite_db *)base;
+  return run_prepared(db, db->commit, "COMMIT");
+}
+
+static int sqlite_rollback(server_db *base) {
+  sqlite_db *db = (sqlite_db *)base;
+  return run_prepared(db, db->rollback, "ROLLBACK");
+}
+
+static int sqlite_read_begin(server_db *base) {
+  sqlite_db *db = (sqlite_db *)base;
   if (!sqlite3_get_autocommit(db->conn)) {
     return 0; /* already open */
   }
   return run_prepared(db, db->read_begin, "BEGIN");
 }
 
-void server_db_read_end(server_db *db) {
+static void sqlite_read_end(server_db *base) {
+  sqlite_db *db = (sqlite_db *)base;
   if (!sqlite3_get_autocommit(db->conn)) {
     run_prepared(db, db->commit, "ending a read transaction");
   }
 }
 
-int server_db_assignment_foreach(server_db *db, server_db_assignment_cb cb, void *arg) {
+static int sqlite_assignment_foreach(server_db *base, server_db_assignment_cb cb, void *arg) {
+  sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db->conn,
                          "SELECT entity_id, user_id, mode, key_id, sealed_eukey, assigned_at"
@@ -711,8 +755,9 @@ int server_db_assignment_foreach(server_db *db, server_db_assignment_cb cb, void
 
 /* ---- lockout rows ---- */
 
-int server_db_lockout_get(server_db *db, const uint8_t *user_id, size_t user_id_len,
-                          server_db_lockout *row) {
+static int sqlite_lockout_get(server_db *base, const uint8_t *user_id, size_t user_id_len,
+                              server_db_lockout *row) {
+  sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = db->lockout_get;
   memset(row, 0, sizeof(*row));
   bind_text(st, 1, user_id, user_id_len);
@@ -734,8 +779,9 @@ int server_db_lockout_get(server_db *db, const uint8_t *user_id, size_t user_id_
   return rc;
 }
 
-int server_db_lockout_put(server_db *db, const uint8_t *user_id, size_t user_id_len,
-                          const server_db_lockout *row) {
+static int sqlite_lockout_put(server_db *base, const uint8_t *user_id, size_t user_id_len,
+                              const server_db_lockout *row) {
+  sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = db->lockout_put;
   if (st == NULL) {
     return -1;
@@ -747,7 +793,46 @@ int server_db_lockout_put(server_db *db, const uint8_t *user_id, size_t user_id_
   return run_prepared(db, st, "storing a lockout row");
 }
 
-int server_db_lockout_del(server_db *db, const uint8_t *user_id, size_t user_id_len) {
+/* The counting upsert of server_db_lockout_fail (the serve loop on SQLite
+ * writes whole rows instead: one server owns the file). */
+static const char LOCKOUT_FAIL_SQL[] =
+    "INSERT INTO lockout AS l(user_id, failures, last_failure_ms, blocked_until_ms)"
+    " VALUES(?1, 1, ?2, CASE WHEN 1 >= ?3 THEN ?2 + ?4 ELSE 0 END)"
+    " ON CONFLICT(user_id) DO UPDATE SET"
+    " failures = CASE WHEN l.last_failure_ms <= ?2 - ?6 AND l.blocked_until_ms <= ?2"
+    "   THEN 1 ELSE l.failures + 1 END,"
+    " blocked_until_ms = CASE"
+    "   WHEN (CASE WHEN l.last_failure_ms <= ?2 - ?6 AND l.blocked_until_ms <= ?2"
+    "         THEN 1 ELSE l.failures + 1 END) >= ?3"
+    "   THEN ?2 + min(?5, ?4 << min(62, (CASE WHEN l.last_failure_ms <= ?2 - ?6"
+    "         AND l.blocked_until_ms <= ?2 THEN 1 ELSE l.failures + 1 END) - ?3))"
+    "   ELSE 0 END,"
+    " last_failure_ms = ?2";
+
+static int sqlite_lockout_fail(server_db *base, const uint8_t *user_id, size_t user_id_len,
+                               const server_db_lockout_policy *p, int64_t now_ms) {
+  sqlite_db *db = (sqlite_db *)base;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db->conn, LOCKOUT_FAIL_SQL, -1, &st, NULL) != SQLITE_OK) {
+    report(db, "counting a failure");
+    return -1;
+  }
+  bind_text(st, 1, user_id, user_id_len);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)now_ms);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)p->threshold);
+  sqlite3_bind_int64(st, 4, (sqlite3_int64)p->base_ms);
+  sqlite3_bind_int64(st, 5, (sqlite3_int64)p->max_ms);
+  sqlite3_bind_int64(st, 6, (sqlite3_int64)p->window_ms);
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+  if (rc != 0) {
+    report(db, "counting a failure");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int sqlite_lockout_del(server_db *base, const uint8_t *user_id, size_t user_id_len) {
+  sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = db->lockout_del;
   if (st == NULL) {
     return -1;
@@ -756,7 +841,8 @@ int server_db_lockout_del(server_db *db, const uint8_t *user_id, size_t user_id_
   return run_prepared(db, st, "deleting a lockout row");
 }
 
-int64_t server_db_lockout_purge(server_db *db, int64_t failed_before_ms, int64_t now_ms) {
+static int64_t sqlite_lockout_purge(server_db *base, int64_t failed_before_ms, int64_t now_ms) {
+  sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = db->lockout_purge;
   if (st == NULL) {
     return -1;
@@ -768,3 +854,27 @@ int64_t server_db_lockout_purge(server_db *db, int64_t failed_before_ms, int64_t
   }
   return (int64_t)sqlite3_changes64(db->conn);
 }
+
+const server_db_backend server_db_sqlite_backend = {
+    .kind = SERVER_DB_SQLITE,
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .get_setting = sqlite_get_setting,
+    .put_settings = sqlite_put_settings,
+    .user_put = sqlite_user_put,
+    .user_del = sqlite_user_del,
+    .user_foreach = sqlite_user_foreach,
+    .lookup = sqlite_lookup,
+    .assignment_foreach = sqlite_assignment_foreach,
+    .assign = sqlite_assign,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .read_begin = sqlite_read_begin,
+    .read_end = sqlite_read_end,
+    .lockout_get = sqlite_lockout_get,
+    .lockout_put = sqlite_lockout_put,
+    .lockout_fail = sqlite_lockout_fail,
+    .lockout_del = sqlite_lockout_del,
+    .lockout_purge = sqlite_lockout_purge,
+};
