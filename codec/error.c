@@ -59,6 +59,7 @@ const char *cpns_strerror(int error) {
   case CPNS_ERR_SUITE_NOT_OFFERED: return "server chose a suite we did not offer";
   case CPNS_ERR_REFUSED: return "server refused the request";
   case CPNS_ERR_PEER_CLOSED: return "peer closed the connection";
+  case CPNS_ERR_AUTH_FAILED: return "authentication failed (wrong password or unknown user)";
   }
   return "unknown error";
 }
@@ -121,6 +122,7 @@ const char *cpns_error_name(int error) {
   case CPNS_ERR_SUITE_NOT_OFFERED: return "CPNS_ERR_SUITE_NOT_OFFERED";
   case CPNS_ERR_REFUSED: return "CPNS_ERR_REFUSED";
   case CPNS_ERR_PEER_CLOSED: return "CPNS_ERR_PEER_CLOSED";
+  case CPNS_ERR_AUTH_FAILED: return "CPNS_ERR_AUTH_FAILED";
   }
   return "CPNS_ERR_UNKNOWN";
 }

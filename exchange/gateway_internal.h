@@ -7,17 +7,22 @@
 
 #include <cpns/gateway.h>
 
+#include "crypto/opaque.h"
 #include "exchange/framer.h"
 
-/* Secrets of one exchange, in one guarded block (pool slot or sodium_malloc()); the password
- * follows this struct inside the same block. Only octet arrays, because
- * sodium_malloc() does not align. */
+/* Secrets of one exchange, in one guarded block (pool slot or sodium_malloc(),
+ * 16-aligned: cpnsi_secblock_new()); the password follows this struct inside
+ * the same block. */
 typedef struct cpnsi_gateway_secrets {
+  cpnsi_opaque_client opaque; /* suite 2: blind, keyshare secret, KE1 */
   uint8_t salted_password[CPNS_SALTED_PASSWORD_LEN];
   uint8_t stored_key[CPNS_STORED_KEY_LEN];
   uint8_t client_key[CPNS_CLIENT_KEY_LEN];
   uint8_t server_key[CPNS_SERVER_KEY_LEN];
   uint8_t wrap_key[CPNS_WRAP_KEY_LEN];
+  uint8_t session_key[CPNS_S2_SESSION_KEY_LEN]; /* suite 2 */
+  uint8_t export_key[CPNSI_EXPORT_KEY_LEN];     /* suite 2, unused (§5.2) but wiped */
+  uint8_t delivery_key[CPNS_SIGNATURE_LEN];     /* suite 2 DeliveryKey */
   uint8_t eukey[CPNS_EUKEY_LEN];
 } cpnsi_gateway_secrets;
 
@@ -35,6 +40,7 @@ struct cpns_gateway {
   int error;         /* why FAILED, else 0 */
   int result;        /* result of the KeyDelivery, -1 before one */
   int has_challenge; /* a KeyChallenge was accepted: proofs and keys refer to it */
+  int allow_suite1;  /* settings V2: offer suite 1 too, fall back to version 1 */
   int chal_received; /* chal holds the KeyChallenge received, accepted or not */
   cpnsi_kdf_bounds kdf_bounds;
   uint64_t reply_timeout_ms;
@@ -55,17 +61,20 @@ struct cpns_gateway {
 
 /**
  * Checks a KeyChallenge against the request it answers and the local KDF
- * bounds (§7, both minimums and maximums). Returns 0, CPNS_ERR_PROTOCOL (version),
- * CPNS_ERR_SUITE_NOT_OFFERED, CPNS_ERR_UNSUPPORTED_SUITE (offered yet unknown
- * here) or CPNS_ERR_KDF_PARAMS.
+ * bounds (§7: maximums for both suites, minimums for suite 1 only).
+ * Returns 0, CPNS_ERR_PROTOCOL (version, or the §3/§4 rules on suite 2 and
+ * ke2), CPNS_ERR_SUITE_NOT_OFFERED, CPNS_ERR_UNSUPPORTED_SUITE (offered yet
+ * unknown here) or CPNS_ERR_KDF_PARAMS.
  */
 int cpnsi_gateway_check_challenge(const cpns_key_request *req, const cpns_key_challenge *chal,
                                   const cpnsi_kdf_bounds *bounds);
 
 /**
  * Checks what any KeyDelivery must satisfy before its result is believed:
- * version 1, entityId/userId echo the request byte for byte, and result and
- * assignment agree. Returns 0, CPNS_ERR_PROTOCOL or CPNS_ERR_ECHO_MISMATCH.
+ * the request's version (any version with unsupportedVersion, which carries
+ * the server's highest, §3), entityId/userId echo the request byte for
+ * byte, and result and assignment agree. Returns 0, CPNS_ERR_PROTOCOL or
+ * CPNS_ERR_ECHO_MISMATCH.
  */
 int cpnsi_gateway_check_delivery(const cpns_key_request *req, const cpns_key_delivery *del);
 

@@ -7,6 +7,7 @@
 
 #include <cpns/server.h>
 
+#include "crypto/opaque.h"
 #include "exchange/framer.h"
 
 /* Everything random one exchange needs, drawn in a single cpns_crypto_random()
@@ -22,12 +23,17 @@ typedef struct cpnsi_server_fresh {
 } cpnsi_server_fresh;
 
 /* Secrets of one session in one guarded block: a cpns_secpool slot or a
- * sodium_malloc() block (octet arrays only: no alignment is promised). */
+ * sodium_malloc() block, 16-aligned (cpnsi_secblock_new()). It fits
+ * CPNS_SECPOOL_SLOT_DEFAULT (checked in server_session.c). */
 typedef struct cpnsi_server_secrets {
+  cpnsi_opaque_server opaque; /* suite 2: expected client_mac, session_key */
   uint8_t server_secret[CPNS_SERVER_SECRET_LEN];
   uint8_t client_key[CPNS_CLIENT_KEY_LEN];
   uint8_t wrap_key[CPNS_WRAP_KEY_LEN];
   cpnsi_server_fresh fresh;
+  cpns_s2_record fake_record;                   /* suite 2: §5.2 fake, made for every user */
+  uint8_t session_key[CPNS_S2_SESSION_KEY_LEN]; /* suite 2, after a valid ke3 */
+  uint8_t delivery_key[CPNS_SIGNATURE_LEN];     /* suite 2 DeliveryKey */
 } cpnsi_server_secrets;
 
 struct cpns_server_session {
@@ -38,7 +44,13 @@ struct cpns_server_session {
   int error;                    /* why CLOSE, else 0 */
   int have_first;               /* the first KeyRequest arrived */
   int have_challenge;           /* the KeyChallenge is queued or sent */
-  int user_known;               /* the host provided a real record */
+  int user_known;               /* the host provided a real record for the suite chosen */
+  uint32_t version;             /* of every PDU this session sends (§4) */
+  int suite;                    /* chosen with the records (§6), else 0 */
+  int ke2_sent;                 /* a suite-2 challenge was written: §6 lockout */
+  size_t nsuites;
+  int suites[CPNS_SERVER_SUITES_MAX]; /* enabled, in preference order */
+  const cpns_s2_server_keys *s2_keys; /* the host's, or NULL */
   uint32_t fake_ops_limit;
   uint32_t fake_mem_limit_kib;
   uint64_t pdu_timeout_ms;
@@ -63,11 +75,21 @@ struct cpns_server_session {
 };
 
 /**
- * Applies §4/§8 to a first KeyRequest whose identifiers were normalized
- * (ids_valid says whether both were valid). Returns -1 when the request may
- * proceed, else the cpns_result to answer with.
+ * Applies §3/§4/§8 to a first KeyRequest whose identifiers were normalized
+ * (ids_valid says whether both were valid), for a server that enables
+ * suites[0..n) (§6). Returns -1 when the request may proceed, else the
+ * cpns_result to answer with.
  */
-int cpnsi_server_check_first(const cpns_key_request *req, int ids_valid);
+int cpnsi_server_check_first(const cpns_key_request *req, int ids_valid, const int *suites,
+                             size_t n);
+
+/**
+ * The suite of §6 for req among suites[0..n) (preference order), given
+ * which records the user has; *fake = 1 when no allowed suite has a record
+ * (answer with a fake record). Returns the suite, or 0 when none is allowed.
+ */
+int cpnsi_server_choose_suite(const cpns_key_request *req, const int *suites, size_t n,
+                              int has_suite1, int has_suite2, int *fake);
 
 /**
  * Nonzero iff second repeats version, entityId, userId, mode, gatewayNonce

@@ -1,33 +1,81 @@
 /* The server's rules on KeyRequests (PROTOCOL.md §3, §4, §8). */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "exchange/server_internal.h"
 
-static int knows_an_offered_suite(const cpns_key_request *req) {
+static int offered(const cpns_key_request *req, int suite) {
   size_t i;
   /* Unknown suite numbers are how later suites are introduced: skip them (§3). */
   for (i = 0; i < req->offered_suites_len && i < CPNS_MAX_OFFERED_SUITES; ++i) {
-    if (req->offered_suites[i] == CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305) {
+    if (req->offered_suites[i] == suite) {
       return 1;
     }
   }
   return 0;
 }
 
-int cpnsi_server_check_first(const cpns_key_request *req, int ids_valid) {
+/* Offered, and allowed by the request's version: suite 2 needs ke1, which v1 lacks (§3). */
+static int allowed(const cpns_key_request *req, int suite) {
+  if (suite == CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID &&
+      req->version < CPNS_PROTOCOL_VERSION_2) {
+    return 0;
+  }
+  return offered(req, suite);
+}
+
+/* A canonical ristretto255 encoding other than the identity (§5.2, RFC 9807 §10.7). */
+static int valid_element(const uint8_t e[CPNS_OPAQUE_ELEMENT_LEN]) {
+  return crypto_core_ristretto255_is_valid_point(e) == 1 &&
+         !sodium_is_zero(e, CPNS_OPAQUE_ELEMENT_LEN);
+}
+
+int cpnsi_server_choose_suite(const cpns_key_request *req, const int *suites, size_t n,
+                              int has_suite1, int has_suite2, int *fake) {
+  size_t i;
+  int first = 0;
+  for (i = 0; i < n; ++i) {
+    int has =
+        suites[i] == CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 ? has_suite1 : has_suite2;
+    if (!allowed(req, suites[i])) {
+      continue;
+    }
+    if (has) {
+      *fake = 0;
+      return suites[i];
+    }
+    if (first == 0) {
+      first = suites[i];
+    }
+  }
+  *fake = 1;
+  return first;
+}
+
+int cpnsi_server_check_first(const cpns_key_request *req, int ids_valid, const int *suites,
+                             size_t n) {
+  int fake;
+  int suite;
   /* A later version may change everything else, so version comes first. */
-  if (req->version != CPNS_PROTOCOL_VERSION) {
+  if (req->version != CPNS_PROTOCOL_VERSION && req->version != CPNS_PROTOCOL_VERSION_2) {
     return CPNS_RESULT_UNSUPPORTED_VERSION;
   }
-  /* A response before any challenge answers nothing. */
-  if (req->has_response) {
+  /* A response or ke3 before any challenge answers nothing; a v2 field in a
+   * v1 request, or ke1 without suite 2 offered (or the reverse), breaks §3/§4. */
+  if (req->has_response || req->has_ke3 || !ids_valid ||
+      cpns_key_request_validate_first(req) != 0) {
     return CPNS_RESULT_BAD_REQUEST;
   }
-  if (!ids_valid || cpns_key_request_validate(req) != 0) {
-    return CPNS_RESULT_BAD_REQUEST;
-  }
-  if (!knows_an_offered_suite(req)) {
+  suite = cpnsi_server_choose_suite(req, suites, n, 0, 0, &fake);
+  if (suite == 0) {
     return CPNS_RESULT_UNSUPPORTED_SUITE;
+  }
+  /* Checked before the lookup, whatever suite the records will pick: the
+   * request is malformed either way (§8). */
+  if (req->has_ke1 && (!valid_element(req->ke1.blinded_message) ||
+                       !valid_element(req->ke1.client_public_keyshare))) {
+    return CPNS_RESULT_BAD_REQUEST;
   }
   return -1;
 }

@@ -135,7 +135,9 @@ typedef enum cpns_error {
   CPNS_ERR_ECHO_MISMATCH = -403,     /**< KeyDelivery does not echo our Entity ID / User ID. */
   CPNS_ERR_SUITE_NOT_OFFERED = -404, /**< KeyChallenge picks a suite we did not offer. */
   CPNS_ERR_REFUSED = -405,           /**< Server answered with a result other than success. */
-  CPNS_ERR_PEER_CLOSED = -406        /**< Peer ended the stream before the exchange finished. */
+  CPNS_ERR_PEER_CLOSED = -406,       /**< Peer ended the stream before the exchange finished. */
+  CPNS_ERR_AUTH_FAILED = -407 /**< Suite 2: KE2 does not authenticate (wrong password, unknown
+                                   User ID, forged KE2); no ke3 was sent. */
 } cpns_error;
 
 /**

@@ -7,6 +7,17 @@
  * Life cycle: SEND (first KeyRequest) -> RECEIVE (KeyChallenge) -> DERIVE
  * (host calls cpns_gateway_derive(), possibly on a worker thread) -> SEND
  * (second KeyRequest) -> RECEIVE (KeyDelivery) -> DONE or FAILED.
+ *
+ * Protocol version 2 (§3, §7): by default the first KeyRequest has version 2,
+ * offers suite 2 only and carries ke1. Suite 2 (OPAQUE-3DH) finds a wrong
+ * password or an unknown User ID itself in DERIVE: the engine moves to FAILED
+ * with CPNS_ERR_AUTH_FAILED and result authenticationFailed, and sends no ke3
+ * (close the connection). With allow_suite1 the request also offers suite 1,
+ * and a server that does not speak version 2 (it answers unsupportedVersion,
+ * or closes without answering the first request) moves the engine to
+ * RECONNECT: close the connection, open a new one and call
+ * cpns_gateway_restart_v1(), which starts over with a version-1 request
+ * offering suite 1 (this gives up suite 2's protection, §9).
  */
 #ifndef CPNS_GATEWAY_H
 #define CPNS_GATEWAY_H
@@ -26,7 +37,9 @@ typedef enum cpns_gateway_state {
   CPNS_GATEWAY_RECEIVE = 2, /**< Wants bytes through cpns_gateway_read(). */
   CPNS_GATEWAY_DERIVE = 3,  /**< Wants cpns_gateway_derive() (Argon2id). */
   CPNS_GATEWAY_DONE = 4,    /**< EUKey received and verified. */
-  CPNS_GATEWAY_FAILED = 5   /**< See cpns_gateway_get_error()/get_result(). */
+  CPNS_GATEWAY_FAILED = 5,  /**< See cpns_gateway_get_error()/get_result(). */
+  CPNS_GATEWAY_RECONNECT =
+      6 /**< Server lacks version 2 (allow_suite1 only): reconnect, cpns_gateway_restart_v1(). */
 } cpns_gateway_state;
 
 /** Gateway's deadline for each answer of the server (ms). */
@@ -58,11 +71,16 @@ typedef struct cpns_gateway_settings {
   cpns_secpool *secpool;     /**< Optional: the engine borrows its secret block here
                                   (cpns/secpool.h); NULL (default) = its own sodium_malloc().
                                   Must outlive the engine. */
+  /* Layout V2 */
+  int allow_suite1; /**< Default 0: version 2, offeredSuites {2}. Nonzero: offeredSuites {2, 1}
+                         and the fall back to a version-1 request (state RECONNECT), exposed to
+                         the suite-1 impostor attack (§7, §9). A V1 layout reads as 0. */
 } cpns_gateway_settings;
 
 /** Layout versions of cpns_gateway_settings; the current one is what callers compile against. */
 #define CPNS_GATEWAY_SETTINGS_V1 1
-#define CPNS_GATEWAY_SETTINGS_VERSION CPNS_GATEWAY_SETTINGS_V1
+#define CPNS_GATEWAY_SETTINGS_V2 2 /**< adds allow_suite1 */
+#define CPNS_GATEWAY_SETTINGS_VERSION CPNS_GATEWAY_SETTINGS_V2
 
 /**
  * Fills every field of the settings layout settings_version with its
@@ -123,16 +141,26 @@ CPNS_EXTERN int cpns_gateway_write(cpns_gateway *gw, uint8_t *out, size_t outlen
  * still tells the server's parameters), CPNS_ERR_ECHO_MISMATCH,
  * CPNS_ERR_SIGNATURE, CPNS_ERR_DECRYPT, CPNS_ERR_REFUSED (server result
  * not success; see cpns_gateway_get_result()), CPNS_ERR_PEER_CLOSED.
+ * A KeyChallenge that breaks the §3/§4 rules of its version (suite 2 or ke2
+ * under version 1, ke2 present iff suite 2) is CPNS_ERR_PROTOCOL; the suite-1
+ * KDF minimums do not apply to suite 2, the maximums do (§7). With
+ * allow_suite1, an unsupportedVersion answer or a close before any answer to
+ * a version-2 first request moves to RECONNECT instead and returns 0.
  */
 CPNS_EXTERN int cpns_gateway_read(cpns_gateway *gw, const uint8_t *in, size_t inlen,
                                   uint64_t now_ms);
 
 /**
- * In state DERIVE, runs Argon2id on the password and builds the proof; the
- * password is wiped afterwards. Takes as long as the KDF parameters say;
- * may run on another thread than the other calls, never concurrently.
- * Returns 0 (state SEND), CPNS_ERR_STATE, or CPNS_ERR_KDF / CPNS_ERR_NOMEM
- * (state FAILED).
+ * In state DERIVE, runs the expensive step and builds the second KeyRequest;
+ * the password is wiped afterwards. Suite 1: Argon2id on the password and
+ * the proof. Suite 2: OPRF finalize, Argon2id as KSF, envelope recovery and
+ * the server MAC check of KE2 (RFC 9807 GenerateKE3), then ke3. Takes as
+ * long as the KDF parameters say; may run on another thread than the other
+ * calls, never concurrently.
+ * Returns 0 (state SEND), CPNS_ERR_STATE, or (state FAILED) CPNS_ERR_KDF,
+ * CPNS_ERR_KDF_PARAMS, CPNS_ERR_NOMEM, CPNS_ERR_AUTH_FAILED (suite 2: wrong
+ * password, unknown User ID or a forged KE2; cpns_gateway_get_result() then
+ * gives authenticationFailed; send nothing more and close).
  */
 CPNS_EXTERN int cpns_gateway_derive(cpns_gateway *gw, uint64_t now_ms);
 
@@ -154,13 +182,14 @@ CPNS_EXTERN uint64_t cpns_gateway_get_expiry(const cpns_gateway *gw);
  */
 CPNS_EXTERN int cpns_gateway_handle_expiry(cpns_gateway *gw, uint64_t now_ms);
 
-/** The error that moved the engine to FAILED, or 0. */
+/** The error that moved the engine to FAILED or RECONNECT, or 0. */
 CPNS_EXTERN int cpns_gateway_get_error(const cpns_gateway *gw);
 
 /**
- * The result field of the received KeyDelivery, in *result.
- * Returns 0, CPNS_ERR_INVALID_ARGUMENT, or CPNS_ERR_STATE (no KeyDelivery
- * received yet; *result is left alone).
+ * The result field of the received KeyDelivery, in *result, or
+ * authenticationFailed when the engine itself found suite 2's KE2 not to
+ * authenticate (CPNS_ERR_AUTH_FAILED). Returns 0, CPNS_ERR_INVALID_ARGUMENT,
+ * or CPNS_ERR_STATE (no KeyDelivery received yet; *result is left alone).
  */
 CPNS_EXTERN int cpns_gateway_get_result(const cpns_gateway *gw, cpns_result *result);
 
@@ -171,6 +200,23 @@ CPNS_EXTERN int cpns_gateway_get_result(const cpns_gateway *gw, cpns_result *res
  */
 CPNS_EXTERN int cpns_gateway_get_eukey(const cpns_gateway *gw, uint8_t eukey[CPNS_EUKEY_LEN],
                                        uint8_t key_id[CPNS_KEY_ID_LEN]);
+
+/**
+ * The suite the server chose in the KeyChallenge (state DERIVE or later, and
+ * in FAILED after a KeyChallenge was accepted), in *suite. Returns 0,
+ * CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_STATE (no KeyChallenge accepted).
+ */
+CPNS_EXTERN int cpns_gateway_get_suite(const cpns_gateway *gw, int *suite);
+
+/**
+ * In state RECONNECT (the server does not speak version 2; the host has
+ * closed that connection and opened a new one): starts the exchange over
+ * with a version-1 KeyRequest offering suite 1 and a fresh gatewayNonce
+ * (§7 fall back), state SEND; no deadline runs until it is written.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT, CPNS_ERR_STATE (not RECONNECT), or
+ * an encode error (state FAILED).
+ */
+CPNS_EXTERN int cpns_gateway_restart_v1(cpns_gateway *gw, uint64_t now_ms);
 
 #ifdef __cplusplus
 }

@@ -26,7 +26,7 @@ typedef struct cpns_secpool cpns_secpool;
 
 /** Slot size used when cpns_secpool_new() gets 0; fits a server session's
  *  secrets, and a gateway's with a password of up to 128 octets. */
-#define CPNS_SECPOOL_SLOT_DEFAULT 320u
+#define CPNS_SECPOOL_SLOT_DEFAULT 768u
 
 /** Most slots one pool may have. */
 #define CPNS_SECPOOL_SLOTS_MAX 1048576u

@@ -9,6 +9,18 @@
  * -> NEED_STORE -> SEND (KeyDelivery) -> DONE. A KeyDelivery with an error
  * result may be sent at any point (SEND then DONE). Bytes that are not DER
  * move to CLOSE: the host closes without answering.
+ *
+ * Versions 1 and 2 (§3): a version-1 request runs suite 1; a version-2
+ * request runs the suite chosen by §6 among those offered, enabled here
+ * (settings suites) and, for suite 2, with s2_keys set. The host answers
+ * NEED_CREDENTIAL with cpns_server_session_provide_records() (both of the
+ * user's records) or cpns_server_session_provide_credential() (suite 1's).
+ *
+ * Lockout (§6): count every exchange answered with a challenge (throttled 0)
+ * that does not reach NEED_STORE as a failed attempt. In suite 2 the gateway
+ * learns from KE2 alone whether its password guess was right, so a close or
+ * a timeout after KE2 counts too: cpns_server_session_get_result() then gives
+ * authenticationFailed although no KeyDelivery was sent.
  */
 #ifndef CPNS_SERVER_H
 #define CPNS_SERVER_H
@@ -59,11 +71,22 @@ typedef struct cpns_server_settings {
   cpns_secpool *secpool;        /**< Optional: sessions borrow their secret block here
                                      (cpns/secpool.h); NULL (default) = one sodium_malloc() each.
                                      Must outlive every session made with it. */
+  /* Layout V2 */
+  const cpns_s2_server_keys *s2_keys; /**< Suite-2 secrets (guarded memory); NULL (default) =
+                                           suite 2 disabled. Not copied: must outlive every
+                                           session made with it. */
+  const int *suites; /**< Enabled suites in preference order (§6), each 1 or 2, no repeats;
+                          NULL (default) = {2, 1} with s2_keys, else {1}. Copied. */
+  size_t suites_len; /**< 0 with suites NULL; 1..CPNS_SERVER_SUITES_MAX otherwise. */
 } cpns_server_settings;
+
+/** Suites a server can enable (settings suites_len at most). */
+#define CPNS_SERVER_SUITES_MAX 2
 
 /** Layout versions of cpns_server_settings. */
 #define CPNS_SERVER_SETTINGS_V1 1
-#define CPNS_SERVER_SETTINGS_VERSION CPNS_SERVER_SETTINGS_V1
+#define CPNS_SERVER_SETTINGS_V2 2 /**< adds s2_keys, suites, suites_len */
+#define CPNS_SERVER_SETTINGS_VERSION CPNS_SERVER_SETTINGS_V2
 
 /**
  * Fills every field of the settings layout settings_version with its
@@ -99,7 +122,9 @@ typedef struct cpns_server_assignment {
  * settings' pointers are copied (secret into guarded memory). mem may be NULL.
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT (NULL, unknown settings_version,
  * bad realm, zero limit or timeout, fake KDF parameters below the
- * enrollment policy, partial mem), CPNS_ERR_NOMEM, CPNS_ERR_NOT_INITIALIZED.
+ * enrollment policy, partial mem, a suite list that is empty with suites
+ * set, too long, repeats a suite, names one other than 1 and 2, or names 2
+ * without s2_keys), CPNS_ERR_NOMEM, CPNS_ERR_NOT_INITIALIZED.
  */
 CPNS_EXTERN int cpns_server_session_new_versioned(cpns_server_session **ps, int settings_version,
                                                   const cpns_server_settings *settings,
@@ -141,13 +166,37 @@ CPNS_EXTERN int cpns_server_session_get_user_id(const cpns_server_session *s,
                                                 const uint8_t **user_id_norm, size_t *len);
 
 /**
- * Answers NEED_CREDENTIAL: cred is the user's record or NULL for an unknown
- * user (a fake challenge follows); throttled != 0 answers tryLater.
- * Returns 0 or CPNS_ERR_STATE, CPNS_ERR_INVALID_ARGUMENT.
+ * Answers NEED_CREDENTIAL with the user's suite-1 record only: the same as
+ * cpns_server_session_provide_records(s, cred, NULL, throttled, now_ms).
  */
 CPNS_EXTERN int cpns_server_session_provide_credential(cpns_server_session *s,
                                                        const cpns_credential *cred, int throttled,
                                                        uint64_t now_ms);
+
+/**
+ * Answers NEED_CREDENTIAL with the user's records, each NULL when the user
+ * has none for that suite (both NULL: unknown user); throttled != 0 answers
+ * tryLater. The engine picks the suite (§6): the first in the settings'
+ * preference order that the request offered, that its version allows
+ * (version 1: suite 1 only) and for which the user has a record; else the
+ * first offered allowed one, answered with a fake record (§5.2, §6) and
+ * failing with authenticationFailed. Suite 2 runs GenerateKE2 here (on the
+ * calling thread). The records are read during the call only.
+ * Returns 0 (state SEND: a KeyChallenge, or a KeyDelivery tryLater,
+ * badRequest for an invalid ke1 element, serverError) or
+ * CPNS_ERR_INVALID_ARGUMENT (s NULL, a record's KDF parameters outside the
+ * enrollment policy), CPNS_ERR_STATE.
+ */
+CPNS_EXTERN int cpns_server_session_provide_records(cpns_server_session *s,
+                                                    const cpns_credential *suite1,
+                                                    const cpns_s2_record *suite2, int throttled,
+                                                    uint64_t now_ms);
+
+/**
+ * The suite of the exchange, in *suite, once the KeyChallenge is queued.
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_STATE (no challenge yet).
+ */
+CPNS_EXTERN int cpns_server_session_get_suite(const cpns_server_session *s, int *suite);
 
 /**
  * In state SEND, copies the PDU to out (CPNS_PDU_MAX_ENCODED suffices) and
@@ -176,7 +225,10 @@ CPNS_EXTERN uint64_t cpns_server_session_get_expiry(const cpns_server_session *s
 CPNS_EXTERN int cpns_server_session_handle_expiry(cpns_server_session *s, uint64_t now_ms);
 
 /**
- * Result of the KeyDelivery queued or sent, in *result (for logs and lockout).
+ * Result of the KeyDelivery queued or sent, in *result (for logs and lockout);
+ * authenticationFailed also for a suite-2 exchange that closed (state CLOSE:
+ * timeout, peer closed, bytes not DER) after its KE2 was written and before
+ * a valid ke3 (§6: a lockout failure although nothing was sent).
  * Returns 0, CPNS_ERR_INVALID_ARGUMENT, or CPNS_ERR_STATE (none queued yet;
  * *result is left alone).
  */
