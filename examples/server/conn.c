@@ -9,9 +9,10 @@
  *   conn.c:conn_drive           runs the engine until it waits:
  *     NEED_CREDENTIAL -> conn_provide_credential
  *                          ratelimit.c:server_ratelimit_take (source budget)
- *                          store.c:server_db_read_begin, server_db_user_get
+ *                          store.c:server_db_read_begin, server_db_lookup_user
  *                          lockout.c:server_lockout_begin
- *                          cpns_server_session_provide_credential
+ *                        conn_provide_records: both sealed records unsealed,
+ *                          cpns_server_session_provide_records (suite, §6)
  *     SEND            -> cpns_server_session_write (KeyChallenge) -> conn_flush
  *                        (on_write resumes conn_drive when the socket blocked)
  *     RECEIVE         -> wait: on_read -> cpns_server_session_read (the proof)
@@ -173,8 +174,14 @@ void conn_finish(conn *c) {
     cpns_server_session_get_ids(c->session, &info.entity_id, &info.entity_id_len, &info.user_id,
                                 &info.user_id_len);
     cpns_result result;
-    if (cpns_server_session_get_result(c->session, &result) == 0) {
+    /* CLOSE: no KeyDelivery was sent, whatever the attempt counts as (a
+     * suite-2 close after KE2 is authenticationFailed for the lockout). */
+    if (cpns_server_session_get_state(c->session) != CPNS_SERVER_CLOSE &&
+        cpns_server_session_get_result(c->session, &result) == 0) {
       info.result = (int)result;
+    }
+    if (cpns_server_session_get_suite(c->session, &info.suite) != 0) {
+      info.suite = 0;
     }
   }
   info.error = c->error;
@@ -218,13 +225,53 @@ static int conn_flush(conn *c) {
   return 0;
 }
 
+/*
+ * Unseals the user's records of one lookup (recs NULL: unknown user) into
+ * the server's scratch records and answers NEED_CREDENTIAL with them
+ * (cpns_server_session_provide_records: the engine picks the suite, §6).
+ * A record that does not open answers tryLater. Returns 0, or -1 when the
+ * engine refused the answer (would loop).
+ */
+static int conn_provide_records(conn *c, const uint8_t *uid, size_t uid_len,
+                                const server_db_user_records *recs, int throttled, uint64_t now) {
+  server *srv = c->srv;
+  const cpns_credential *cred = NULL;
+  const cpns_s2_record *rec2 = NULL;
+  if (!throttled && recs != NULL && recs->record1_len > 0) {
+    if (server_db_unseal_record1(srv->reader, uid, uid_len, recs->record1, recs->record1_len,
+                                 srv->cred) == 0) {
+      cred = srv->cred;
+    } else {
+      throttled = 1;
+    }
+  }
+  if (!throttled && recs != NULL && recs->record2_len > 0) {
+    if (cpns_crypto_s2_record_unseal(srv->record2, recs->record2, recs->record2_len, uid, uid_len,
+                                     srv->cfg->keys->record_key) == 0) {
+      rec2 = srv->record2;
+    } else {
+      fprintf(stderr, "database: the suite-2 record of a user does not open under the key file\n");
+      throttled = 1;
+    }
+  }
+  int rc = cpns_server_session_provide_records(c->session, throttled ? NULL : cred,
+                                               throttled ? NULL : rec2, throttled, now);
+  sodium_memzero(srv->cred, sizeof(*srv->cred));
+  sodium_memzero(srv->record2, sizeof(*srv->record2));
+  if (rc != 0) {
+    c->error = rc;
+    return -1;
+  }
+  return 0;
+}
+
 /* Returns 0, or -1 when the engine refused the answer (would loop). */
 static int conn_provide_credential(conn *c, uint64_t now) {
   server *srv = c->srv;
   const uint8_t *uid = NULL;
   size_t uid_len = 0;
   int throttled = 1;
-  int found = 1;
+  int found = -1;
   /* tryLater, in this order: the source's budget is spent; the database
    * failed or is locked by another process (rather than a false "unknown"
    * or a stalled loop); the User ID is in a back-off, or its lockout state
@@ -234,21 +281,17 @@ static int conn_provide_credential(conn *c, uint64_t now) {
     if (server_db_read_begin(srv->reader) == 0) {
       pass_end_soon(srv); /* ends it */
     }
-    found = server_db_user_get(srv->reader, uid, uid_len, srv->cred);
+    found = server_db_lookup_user(srv->reader, uid, uid_len, srv->lookup) != 0 ? -1
+            : srv->lookup->user_found                                          ? 0
+                                                                               : 1;
     if (found >= 0 &&
         server_lockout_begin(srv->lockout, uid, uid_len, wall_now_ms()) == SERVER_LOCKOUT_GO) {
       throttled = 0;
       c->lockout_counted = 1;
     }
   }
-  int rc = cpns_server_session_provide_credential(c->session, found == 0 ? srv->cred : NULL,
-                                                  throttled, now);
-  sodium_memzero(srv->cred, sizeof(*srv->cred));
-  if (rc != 0) {
-    c->error = rc;
-    return -1;
-  }
-  return 0;
+  return conn_provide_records(c, uid, uid_len, found == 0 ? &srv->lookup->records : NULL, throttled,
+                              now);
 }
 
 /* Seals the EUKey and queues the assignment; answers FAILED if it cannot.

@@ -502,11 +502,10 @@ static int cmd_suites(int argc, char **argv) {
  * and normalized User ID (§6: one record per enabled suite). Returns 0, or
  * -1 with a message; the sealed records are not secret.
  */
-static int make_records(const server_keys *keys, uint32_t suites, const uint8_t *pw,
-                        size_t pw_len, const uint8_t *uid, size_t uid_len,
-                        const cpns_kdf_params *params, uint8_t record1[CPNS_SEALED_CREDENTIAL_LEN],
-                        size_t *record1_len, uint8_t record2[CPNS_S2_SEALED_RECORD_LEN],
-                        size_t *record2_len) {
+static int make_records(const server_keys *keys, uint32_t suites, const uint8_t *pw, size_t pw_len,
+                        const uint8_t *uid, size_t uid_len, const cpns_kdf_params *params,
+                        uint8_t record1[CPNS_SEALED_CREDENTIAL_LEN], size_t *record1_len,
+                        uint8_t record2[CPNS_S2_SEALED_RECORD_LEN], size_t *record2_len) {
   cpns_credential *cred = sodium_malloc(sizeof(*cred));
   cpns_s2_record *rec2 = sodium_malloc(sizeof(*rec2));
   int rc = cred == NULL || rec2 == NULL ? CPNS_ERR_NOMEM : 0;
@@ -678,14 +677,14 @@ static int print_user(void *arg, const uint8_t *uid, size_t uid_len, const uint8
     if (has) {
       nh += (size_t)snprintf(have + nh, sizeof(have) - nh, "%s%d", nh > 0 ? "," : "", order[i]);
     } else if (suites_has(ctx->suites, order[i])) {
-      nm += (size_t)snprintf(missing + nm, sizeof(missing) - nm, "%s%d", nm > 0 ? "," : "",
-                             order[i]);
+      nm +=
+          (size_t)snprintf(missing + nm, sizeof(missing) - nm, "%s%d", nm > 0 ? "," : "", order[i]);
     }
   }
   int same = kdf.ops_limit == d->ops_limit && kdf.mem_limit_kib == d->mem_limit_kib;
   printf("user: %.*s\nsuites: %s\nops: %" PRIu32 "\nmem-kib: %" PRIu32 "\ndefaults: %s\n",
-         (int)uid_len, (const char *)uid, nh > 0 ? have : "none", kdf.ops_limit,
-         kdf.mem_limit_kib, same ? "yes" : "no (distinguishable from unknown User IDs)");
+         (int)uid_len, (const char *)uid, nh > 0 ? have : "none", kdf.ops_limit, kdf.mem_limit_kib,
+         same ? "yes" : "no (distinguishable from unknown User IDs)");
   if (nm > 0) {
     /* §9: the suite chosen for this user differs from an unknown User ID's. */
     printf("missing: suite %s (enrolled before it was enabled; distinguishable from unknown "
