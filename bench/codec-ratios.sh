@@ -13,7 +13,7 @@ iterations=2000
 command -v valgrind >/dev/null || { echo "codec-ratios: valgrind not found" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-names="keyRequest(first) keyRequest(second) keyChallenge keyDelivery(refused) keyDelivery(success) AuthTranscript"
+names="keyRequest(first) keyRequest(second) keyChallenge keyDelivery(refused) keyDelivery(success) AuthTranscript keyRequest(v2-ke1) keyChallenge(v2-ke2)"
 printf '%-22s %10s %10s %10s %13s\n' shape strict plain stock strict/plain
 shape=0
 for name in $names; do

@@ -63,7 +63,8 @@ int cpns_crypto_credential_encode(uint8_t *out, size_t outlen, size_t *written,
   if (outlen < CRED_LEN) {
     return CPNS_ERR_BUFFER_TOO_SMALL;
   }
-  cpnsi_cred_header_put(out, cred_magic, CRED_VERSION, &rec->kdf);
+  cpnsi_cred_header_put(out, cred_magic, CRED_VERSION,
+                        CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305, &rec->kdf);
   memcpy(out + OFF_STORED, rec->stored_key, CPNS_STORED_KEY_LEN);
   memcpy(out + OFF_SERVER, rec->server_key, CPNS_SERVER_KEY_LEN);
   *written = CRED_LEN;
@@ -77,7 +78,9 @@ int cpns_crypto_credential_decode(cpns_credential *rec, const uint8_t *in, size_
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   sodium_memzero(rec, sizeof(*rec));
-  if (inlen != CRED_LEN || cpnsi_cred_header_get(&tmp.kdf, in, cred_magic, CRED_VERSION) != 0) {
+  if (inlen != CRED_LEN ||
+      cpnsi_cred_header_get(&tmp.kdf, in, cred_magic, CRED_VERSION,
+                            CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305) != 0) {
     sodium_memzero(&tmp, sizeof(tmp));
     return CPNS_ERR_RECORD_FORMAT;
   }
@@ -89,10 +92,10 @@ int cpns_crypto_credential_decode(cpns_credential *rec, const uint8_t *in, size_
 }
 
 void cpnsi_cred_header_put(uint8_t out[CPNSI_CRED_HEADER_LEN], const uint8_t magic[4],
-                           uint8_t version, const cpns_kdf_params *kdf) {
+                           uint8_t version, uint8_t suite, const cpns_kdf_params *kdf) {
   memcpy(out, magic, 4);
   out[4] = version;
-  out[5] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+  out[5] = suite;
   cpnsi_put_be16(out + 6, 0);
   cpnsi_put_be32(out + 8, kdf->ops_limit);
   cpnsi_put_be32(out + 12, kdf->mem_limit_kib);
@@ -100,9 +103,9 @@ void cpnsi_cred_header_put(uint8_t out[CPNSI_CRED_HEADER_LEN], const uint8_t mag
 }
 
 int cpnsi_cred_header_get(cpns_kdf_params *kdf, const uint8_t in[CPNSI_CRED_HEADER_LEN],
-                          const uint8_t magic[4], uint8_t version) {
-  if (memcmp(in, magic, 4) != 0 || in[4] != version ||
-      in[5] != CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305 || cpnsi_get_be16(in + 6) != 0) {
+                          const uint8_t magic[4], uint8_t version, uint8_t suite) {
+  if (memcmp(in, magic, 4) != 0 || in[4] != version || in[5] != suite ||
+      cpnsi_get_be16(in + 6) != 0) {
     return CPNS_ERR_RECORD_FORMAT;
   }
   kdf->ops_limit = cpnsi_get_be32(in + 8);

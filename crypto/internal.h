@@ -45,16 +45,19 @@ uint64_t cpnsi_get_be64(const uint8_t *p);
  */
 #define CPNSI_CRED_HEADER_LEN (16 + CPNS_SALT_LEN)
 
-/** Writes the header of a suite-1 record with this magic and layout version. */
+/** Suite 2 (opaque3dh-ristretto255-sha512-argon2id, PROTOCOL.md §5.2) in record headers. */
+#define CPNSI_SUITE_OPAQUE3DH 2
+
+/** Writes the header of a record of this suite with this magic and layout version. */
 void cpnsi_cred_header_put(uint8_t out[CPNSI_CRED_HEADER_LEN], const uint8_t magic[4],
-                           uint8_t version, const cpns_kdf_params *kdf);
+                           uint8_t version, uint8_t suite, const cpns_kdf_params *kdf);
 
 /**
- * Checks a header against magic and version (suite 1, reserved zero, KDF
+ * Checks a header against magic, version and suite (reserved zero, KDF
  * parameters an enrollment may use) and reads its parameters into *kdf.
  * Returns 0 or CPNS_ERR_RECORD_FORMAT.
  */
 int cpnsi_cred_header_get(cpns_kdf_params *kdf, const uint8_t in[CPNSI_CRED_HEADER_LEN],
-                          const uint8_t magic[4], uint8_t version);
+                          const uint8_t magic[4], uint8_t version, uint8_t suite);
 
 #endif /* CPNS_CRYPTO_INTERNAL_H */

@@ -5,7 +5,7 @@ libcpns_core_la_SOURCES += \
 	crypto/credential.c crypto/credential_seal.c crypto/seal.c crypto/keystore.c \
 	crypto/keystore_file.c \
 	crypto/suite2_prims.h crypto/suite2_h2c.c crypto/suite2_hkdf.c crypto/suite2_oprf.c \
-	crypto/opaque.h
+	crypto/opaque.h crypto/opaque.c crypto/suite2.c
 
 # TEST_LIBS carries -pthread, which automake refuses in LDADD: split it.
 CRYPTO_TEST_LINKADD = $(CORE_LIBS) $(CHECK_LIBS)
@@ -21,7 +21,7 @@ tests_test_crypto_LDADD = $(CRYPTO_TEST_LINKADD)
 # Suite 2 primitives (internal, crypto/suite2_prims.h) against their RFC vectors.
 check_PROGRAMS += tests/test_suite2
 TESTS += tests/test_suite2
-tests_test_suite2_SOURCES = tests/test_suite2.c
+tests_test_suite2_SOURCES = tests/test_suite2.c tests/ksf_identity.c tests/ksf_identity.h
 tests_test_suite2_CFLAGS = $(TEST_CFLAGS)
 tests_test_suite2_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
 tests_test_suite2_LDADD = $(CRYPTO_TEST_LINKADD)

@@ -206,4 +206,55 @@ CPNS_WARN_UNUSED int cpnsi_s2_server_signature_verify(const uint8_t sig[CPNS_SIG
                                                       size_t auth_message_len,
                                                       const uint8_t key_id[CPNS_KEY_ID_LEN]);
 
+/* ---- For the RFC 9807 test vectors only: the same functions, also
+ * reporting the intermediate values Appendix C lists. ---- */
+
+/** Intermediate values of RFC 9807 Appendix C (secrets: tests only). */
+typedef struct cpnsi_opaque_trace {
+  uint8_t oprf_key[32];
+  uint8_t randomized_password[64];
+  uint8_t auth_key[64];
+  uint8_t handshake_secret[64];
+  uint8_t server_mac_key[64];
+  uint8_t client_mac_key[64];
+} cpnsi_opaque_trace;
+
+/**
+ * oprf_key of RFC §5.2.2/§6.3.2.2: DeriveKeyPair(Expand(oprf_seed,
+ * credential_identifier || "OprfKey", Nok), "OPAQUE-DeriveKeyPair").
+ * credential_identifier is 1..65535 octets. Returns 0,
+ * CPNS_ERR_INVALID_ARGUMENT or CPNS_ERR_INTERNAL.
+ */
+int cpnsi_opaque_oprf_key(uint8_t oprf_key[32], const uint8_t *credential_identifier,
+                          size_t credential_identifier_len,
+                          const uint8_t oprf_seed[CPNS_S2_OPRF_SEED_LEN]);
+
+/** cpnsi_opaque_registration_finalize(), filling randomized_password and auth_key of trace. */
+int cpnsi_opaque_registration_finalize_trace(
+    uint8_t record[CPNS_S2_REGISTRATION_RECORD_LEN], uint8_t *export_key, const uint8_t *password,
+    size_t password_len, const uint8_t blind[32],
+    const uint8_t response[CPNSI_REGISTRATION_RESPONSE_LEN], const uint8_t *client_identity,
+    size_t client_identity_len, const uint8_t *server_identity, size_t server_identity_len,
+    cpnsi_ksf_fn ksf, const cpns_kdf_params *kdf, const uint8_t *fixed_envelope_nonce,
+    cpnsi_opaque_trace *trace);
+
+/** cpnsi_opaque_client_ke3(), filling all of trace but oprf_key. */
+CPNS_WARN_UNUSED int cpnsi_opaque_client_ke3_trace(
+    cpnsi_opaque_client *st, uint8_t ke3[CPNS_S2_KE3_LEN],
+    uint8_t session_key[CPNS_S2_SESSION_KEY_LEN], uint8_t *export_key, const uint8_t *password,
+    size_t password_len, const uint8_t ke2[CPNS_S2_KE2_LEN], const uint8_t *client_identity,
+    size_t client_identity_len, const uint8_t *server_identity, size_t server_identity_len,
+    const uint8_t *context, size_t context_len, cpnsi_ksf_fn ksf, const cpns_kdf_params *kdf,
+    cpnsi_opaque_trace *trace);
+
+/** cpnsi_opaque_server_ke2(), filling oprf_key and the 3DH keys of trace. */
+int cpnsi_opaque_server_ke2_trace(
+    cpnsi_opaque_server *st, uint8_t ke2[CPNS_S2_KE2_LEN], const cpns_s2_server_keys *keys,
+    const uint8_t record[CPNS_S2_REGISTRATION_RECORD_LEN], const uint8_t *credential_identifier,
+    size_t credential_identifier_len, const uint8_t ke1[CPNS_S2_KE1_LEN],
+    const uint8_t server_nonce[CPNSI_OPAQUE_NONCE_LEN], const uint8_t *client_identity,
+    size_t client_identity_len, const uint8_t *server_identity, size_t server_identity_len,
+    const uint8_t *context, size_t context_len, const uint8_t *fixed_masking_nonce,
+    const uint8_t *fixed_keyshare_seed, cpnsi_opaque_trace *trace);
+
 #endif /* CPNS_CRYPTO_OPAQUE_H */

@@ -35,7 +35,14 @@ static int scalar_is_canonical_nonzero(const uint8_t s[CPNSI_RISTRETTO_LEN]) {
 
 /* RFC 9497 §4.1 DeserializeElement: a valid encoding, and not the identity. */
 static int element_is_valid(const uint8_t e[CPNSI_RISTRETTO_LEN]) {
-  return crypto_core_ristretto255_is_valid_point(e) == 1 && !sodium_is_zero(e, CPNSI_RISTRETTO_LEN);
+  return cpnsi_ristretto255_element_ok(e);
+}
+
+int cpnsi_ristretto255_element_ok(const uint8_t e[CPNSI_RISTRETTO_LEN]) {
+  /* libsodium 1.0.18 ignores bit 255 when decoding, but RFC 9496 §4.3.1
+   * reads all 32 octets as s and refuses s >= p: a set top bit is non-canonical. */
+  return (e[CPNSI_RISTRETTO_LEN - 1] & 0x80) == 0 &&
+         crypto_core_ristretto255_is_valid_point(e) == 1 && !sodium_is_zero(e, CPNSI_RISTRETTO_LEN);
 }
 
 /* HashToGroup(input) with the suite's DST, refusing the identity (InvalidInputError). */

@@ -81,6 +81,13 @@ int cpnsi_hkdf_sha512_expand(uint8_t *out, size_t outlen, const uint8_t prk[CPNS
                              const uint8_t *info, size_t infolen);
 
 /**
+ * Nonzero iff e is the canonical ristretto255 encoding (RFC 9496 §4.3.1,
+ * bit 255 included) of an element other than the identity: RFC 9497
+ * DeserializeElement, applied to every element a peer sends.
+ */
+int cpnsi_ristretto255_element_ok(const uint8_t e[CPNSI_RISTRETTO_LEN]);
+
+/**
  * RFC 9497 §3.2.1 DeriveKeyPair(seed, info) of the OPRF (mode 0)
  * ristretto255-SHA512 suite: sk is the serialized skS, pk the serialized
  * pkS. infolen <= 65535. Returns 0, CPNS_ERR_INVALID_ARGUMENT, or

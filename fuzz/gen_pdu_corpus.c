@@ -1,7 +1,8 @@
 /*
  * Writes the seed corpus of fuzz/fuzz_pdu: the canonical DER of every PDU
- * shape (optional parts present and absent, sizes at their edges) and of an
- * AuthTranscript, plus a few near-misses for each non-DER rule. Output is
+ * shape of v1 and v2 (optional parts and extension additions present and
+ * absent, sizes at their edges) and of an AuthTranscript of each version,
+ * plus a few near-misses for each non-DER rule and each v2 rule. Output is
  * deterministic; `make pdu-corpus` rewrites fuzz/corpus/pdu/.
  */
 #include <stdio.h>
@@ -101,6 +102,103 @@ static cpns_pdu delivery(cpns_result result) {
   return p;
 }
 
+/* The v2 PDUs of a suite-2 exchange (PROTOCOL.md §4). */
+static cpns_pdu request_v2(int second) {
+  cpns_pdu p = request(0, 2, 20);
+  cpns_key_request *r = &p.u.key_request;
+  r->version = 2;
+  memcpy(r->entity_id, "urn:dev:mac:001122334455", 24); /* valid: validation says why */
+  r->entity_id_len = 24;
+  r->offered_suites[0] = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
+  r->offered_suites[1] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+  if (second) {
+    r->has_ke3 = 1;
+    fill(r->ke3, CPNS_OPAQUE_MAC_LEN, 10);
+  } else {
+    r->has_ke1 = 1;
+    fill(r->ke1.blinded_message, CPNS_OPAQUE_ELEMENT_LEN, 11);
+    fill(r->ke1.client_public_keyshare, CPNS_OPAQUE_ELEMENT_LEN, 12);
+  }
+  return p;
+}
+
+static cpns_pdu challenge_v2(void) {
+  cpns_pdu p = challenge();
+  cpns_key_challenge *c = &p.u.key_challenge;
+  c->version = 2;
+  c->suite = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
+  c->kdf.ops_limit = 3;
+  c->kdf.mem_limit_kib = 65536;
+  c->has_ke2 = 1;
+  fill(c->ke2.evaluated_message, CPNS_OPAQUE_ELEMENT_LEN, 13);
+  fill(c->ke2.masking_nonce, CPNS_OPAQUE_NONCE_LEN, 14);
+  fill(c->ke2.masked_response, CPNS_OPAQUE_MASKED_RESPONSE_LEN, 15);
+  fill(c->ke2.server_public_keyshare, CPNS_OPAQUE_ELEMENT_LEN, 16);
+  fill(c->ke2.server_mac, CPNS_OPAQUE_MAC_LEN, 17);
+  return p;
+}
+
+/* Rewrites the outermost TLV in[0..n) with its contents cut by drop octets
+ * at the end and extra appended; returns the new length in out. */
+static size_t rewrap(uint8_t *out, const uint8_t *in, size_t n, size_t drop, const uint8_t *extra,
+                     size_t extra_len) {
+  size_t hdr = (in[1] & 0x80) ? 2 + (size_t)(in[1] & 0x7f) : 2, len = n - hdr - drop + extra_len,
+         o = 0;
+  uint8_t contents[CPNS_PDU_MAX_ENCODED + 16];
+  memcpy(contents, in + hdr, n - hdr - drop);
+  memcpy(contents + n - hdr - drop, extra, extra_len);
+  out[o++] = in[0];
+  if (len >= 0x100) {
+    out[o++] = 0x82;
+    out[o++] = (uint8_t)(len >> 8);
+  } else if (len >= 0x80) {
+    out[o++] = 0x81;
+  }
+  out[o++] = (uint8_t)len;
+  memcpy(out + o, contents, len);
+  return o + len;
+}
+
+static void v2_seeds(uint8_t *buf) {
+  static const uint8_t unknown_9[] = {0x89, 0x01, 0x00};
+  uint8_t bad[CPNS_PDU_MAX_ENCODED + 16], ke3_short[2 + 63];
+  cpns_pdu first = request_v2(0), second = request_v2(1), chal = challenge_v2(), p;
+  cpns_auth_transcript t;
+  size_t n;
+  put_pdu("v2-request-first-ke1.der", &first, buf);
+  n = put_pdu("v2-request-second-ke3.der", &second, buf);
+  /* An addition v2 does not define, after ke3 [8]: CPNS_ERR_EXTENSION_PRESENT. */
+  write_seed("bad-v2-extension-after-ke3.der", bad, rewrap(bad, buf, n, 0, unknown_9, 3));
+  /* ke3 one octet short: CPNS_ERR_CONSTRAINT. */
+  ke3_short[0] = 0x88;
+  ke3_short[1] = 63;
+  memcpy(ke3_short + 2, second.u.key_request.ke3, 63);
+  write_seed("bad-v2-ke3-short.der", bad,
+             rewrap(bad, buf, n, 2 + CPNS_OPAQUE_MAC_LEN, ke3_short, sizeof(ke3_short)));
+  put_pdu("v2-challenge-ke2.der", &chal, buf);
+  p = delivery(CPNS_RESULT_SUCCESS);
+  p.u.key_delivery.version = 2;
+  put_pdu("v2-delivery-success.der", &p, buf);
+  /* Suite 1 under v2: version 2, no v2 field. */
+  p = first;
+  p.u.key_request.has_ke1 = 0;
+  p.u.key_request.has_response = 1;
+  fill(p.u.key_request.server_nonce, CPNS_NONCE_LEN, 2);
+  fill(p.u.key_request.client_proof, CPNS_PROOF_LEN, 3);
+  put_pdu("v2-request-second-suite1.der", &p, buf);
+  /* A version-1 PDU carrying a v2 field decodes; validation refuses it (§3). */
+  p = first;
+  p.u.key_request.version = 1;
+  put_pdu("v1-request-with-ke1.der", &p, buf);
+  p = chal;
+  p.u.key_challenge.version = 1;
+  put_pdu("v1-challenge-with-ke2.der", &p, buf);
+  if (cpns_auth_transcript_from(&t, &first.u.key_request, &chal.u.key_challenge) != 0 ||
+      cpns_auth_transcript_encode(&t, buf, CPNS_PDU_MAX_ENCODED, &n) != 0)
+    exit(1);
+  write_seed("v2-transcript.der", buf, n);
+}
+
 int main(int argc, char **argv) {
   uint8_t buf[CPNS_PDU_MAX_ENCODED + 16];
   cpns_pdu p, q;
@@ -167,5 +265,6 @@ int main(int argc, char **argv) {
     write_seed("bad-extension.der", extension, sizeof(extension));
     write_seed("bad-high-tag.der", high_tag, sizeof(high_tag));
   }
+  v2_seeds(buf);
   return 0;
 }

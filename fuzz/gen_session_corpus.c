@@ -226,6 +226,32 @@ static void server_seeds(const char *dir) {
     put_pdu(&sd, &pdu, 0);
     write_seed(dir, sub, names[i], &sd);
   }
+  /* The v2 additions (PROTOCOL.md §3, §4): ke1 in a first request of
+   * version 1 and of version 2, ke3 in a second request of version 1. */
+  for (i = 0; i < 2; ++i) {
+    static const char *names[] = {"v1-first-with-ke1", "v2-first-with-ke1"};
+    cpns_key_request *r = &pdu.u.key_request;
+    decode(&pdu, &x.to_server[0]);
+    r->version = (uint32_t)(i + 1);
+    r->offered_suites_len = 2;
+    r->offered_suites[0] = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
+    r->offered_suites[1] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
+    r->has_ke1 = 1;
+    memset(&r->ke1, 0x42, sizeof r->ke1);
+    seed_start(&sd, 0x00);
+    put_pdu(&sd, &pdu, 0);
+    write_seed(dir, sub, names[i], &sd);
+  }
+  if (x.n_to_server == 2) {
+    decode(&pdu, &x.to_server[1]);
+    pdu.u.key_request.has_response = 0;
+    pdu.u.key_request.has_ke3 = 1;
+    memset(pdu.u.key_request.ke3, 0x43, sizeof pdu.u.key_request.ke3);
+    seed_start(&sd, 0x00);
+    put_wire(&sd, &x.to_server[0], 0);
+    put_pdu(&sd, &pdu, 0);
+    write_seed(dir, sub, "v1-second-with-ke3", &sd);
+  }
   /* A challenge where the second request belongs. */
   seed_start(&sd, 0x00);
   put_wire(&sd, &x.to_server[0], 0);
@@ -322,6 +348,19 @@ static void gateway_seeds(const char *dir) {
     } else {
       pdu.u.key_challenge.version = 2;
     }
+    seed_start(&sd, 0x00);
+    put_pdu(&sd, &pdu, 0);
+    write_seed(dir, sub, names[i], &sd);
+  }
+  /* Suite 2 with ke2 in a challenge of version 1 and of version 2. */
+  for (i = 0; i < 2; ++i) {
+    static const char *names[] = {"v1-challenge-with-ke2", "v2-challenge-with-ke2"};
+    cpns_key_challenge *c = &pdu.u.key_challenge;
+    decode(&pdu, &x.to_gateway[0]);
+    c->version = (uint32_t)(i + 1);
+    c->suite = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
+    c->has_ke2 = 1;
+    memset(&c->ke2, 0x44, sizeof c->ke2);
     seed_start(&sd, 0x00);
     put_pdu(&sd, &pdu, 0);
     write_seed(dir, sub, names[i], &sd);

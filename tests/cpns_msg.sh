@@ -35,6 +35,20 @@ expect 1 'CPNS_ERR_PDU_TOO_LONG' decode --max-len 10 "$seeds/request-first.der"
 expect 1 'CPNS_ERR_WRONG_CHOICE' decode --hex - <<HEX
 30 03 02 01 01
 HEX
+# Protocol v2 (PROTOCOL.md §3, §4): the additions print in hex; a version-1
+# PDU carrying one decodes and fails validation; unknown additions and wrong
+# sizes are still rejected.
+expect 0 'ke1.blindedMessage: 0b1825323f4c' decode "$seeds/v2-request-first-ke1.der"
+expect 0 'presence, consistency): yes' decode "$seeds/v2-request-first-ke1.der"
+expect 0 'ke3: 0a1724313e4b' decode "$seeds/v2-request-second-ke3.der"
+expect 0 'ke2.serverMac: 111e2b384552' decode "$seeds/v2-challenge-ke2.der"
+expect 0 'suite: 2(opaque3dh-ristretto255-sha512-argon2id)' decode "$seeds/v2-challenge-ke2.der"
+expect 0 'presence, consistency): yes' decode "$seeds/v2-request-second-suite1.der"
+expect 0 'CPNS_ERR_V2_FIELD_IN_V1, -119' decode "$seeds/v1-request-with-ke1.der"
+expect 0 'CPNS_ERR_V2_FIELD_IN_V1, -119' decode "$seeds/v1-challenge-with-ke2.der"
+expect 0 'suite: 2' decode --transcript "$seeds/v2-transcript.der"
+expect 1 'CPNS_ERR_EXTENSION_PRESENT' decode "$seeds/bad-v2-extension-after-ke3.der"
+expect 1 'CPNS_ERR_CONSTRAINT' decode "$seeds/bad-v2-ke3-short.der"
 expect 0 'usage: cpns-msg decode' decode --help
 expect 0 'usage: cpns-msg' --help
 expect 2 'usage' decode

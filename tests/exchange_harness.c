@@ -4,6 +4,7 @@
 #include <check.h>
 #include <sodium.h>
 
+#include "exchange/server_internal.h"
 #include "tests/exchange_harness.h"
 
 const uint8_t hx_server_secret[CPNS_SERVER_SECRET_LEN] = {
@@ -48,7 +49,33 @@ cpns_server_settings hx_server_settings(void) {
   return st;
 }
 
-cpns_gateway_settings hx_gateway_settings(const char *password) {
+const cpns_s2_server_keys *hx_s2_keys(void) {
+  static cpns_s2_server_keys *keys;
+  if (keys == NULL) {
+    keys = sodium_malloc(sizeof *keys);
+    ck_assert_ptr_nonnull(keys);
+    ck_assert_int_eq(cpns_crypto_s2_server_keys_generate(keys), 0);
+  }
+  return keys;
+}
+
+cpns_s2_record *hx_s2_record(const char *password) {
+  cpns_s2_record *rec = sodium_malloc(sizeof *rec);
+  ck_assert_ptr_nonnull(rec);
+  ck_assert_int_eq(cpns_crypto_s2_register(rec, (const uint8_t *)password, strlen(password),
+                                           (const uint8_t *)HX_USER_NORM, strlen(HX_USER_NORM),
+                                           HX_OPS, HX_MEM_KIB, hx_s2_keys()),
+                   0);
+  return rec;
+}
+
+cpns_server_settings hx_server_settings_s2(void) {
+  cpns_server_settings st = hx_server_settings();
+  st.s2_keys = hx_s2_keys();
+  return st;
+}
+
+cpns_gateway_settings hx_gateway_settings_s2(const char *password) {
   cpns_gateway_settings st;
   cpns_gateway_settings_default(&st);
   st.entity_id = (const uint8_t *)HX_ENTITY;
@@ -58,6 +85,12 @@ cpns_gateway_settings hx_gateway_settings(const char *password) {
   st.mode = CPNS_MODE_PNE_PLUS_PN_GW;
   st.password = (const uint8_t *)password;
   st.password_len = strlen(password);
+  return st;
+}
+
+cpns_gateway_settings hx_gateway_settings(const char *password) {
+  cpns_gateway_settings st = hx_gateway_settings_s2(password);
+  st.allow_suite1 = 1;
   /* The records use HX_OPS/HX_MEM_KIB, below the suite 1 floors (§7). */
   st.min_ops_limit = HX_OPS;
   st.min_mem_limit_kib = HX_MEM_KIB;
@@ -138,11 +171,16 @@ static int step(hx *h) {
     return 1;
   }
   if (sv == CPNS_SERVER_NEED_CREDENTIAL) {
-    cpns_credential *cred = h->cred_mode == HX_KNOWN ? hx_credential(HX_PASSWORD) : NULL;
-    ck_assert_int_eq(
-        cpns_server_session_provide_credential(h->s, cred, h->cred_mode == HX_THROTTLED, h->now),
-        0);
+    int known = h->cred_mode == HX_KNOWN;
+    cpns_credential *cred = known && !h->no_suite1_record ? hx_credential(HX_PASSWORD) : NULL;
+    cpns_s2_record *rec = known && !h->no_suite2_record && h->s->s2_keys != NULL
+                              ? hx_s2_record(HX_PASSWORD)
+                              : NULL;
+    ck_assert_int_eq(cpns_server_session_provide_records(h->s, cred, rec,
+                                                         h->cred_mode == HX_THROTTLED, h->now),
+                     0);
     sodium_free(cred);
+    sodium_free(rec);
     return 1;
   }
   if (sv == CPNS_SERVER_NEED_STORE) {

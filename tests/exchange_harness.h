@@ -42,6 +42,9 @@ typedef struct hx {
   size_t n_to_server;
   hx_wire to_gateway[2];
   size_t n_to_gateway;
+  /* Which of HX_KNOWN's records the host has (both by default). */
+  int no_suite1_record;
+  int no_suite2_record;
 } hx;
 
 /** Server secret used by every session in the tests. */
@@ -50,11 +53,27 @@ extern const uint8_t hx_server_secret[CPNS_SERVER_SECRET_LEN];
 /** A credential record for password (ops 1, mem 8 KiB, fixed salt), sodium_malloc()ed. */
 cpns_credential *hx_credential(const char *password);
 
-/** Default server settings (fake params equal to the record's). */
+/** Default server settings (fake params equal to the record's), suite 1 only. */
 cpns_server_settings hx_server_settings(void);
 
-/** Default gateway settings for HX_ENTITY/HX_USER and password. */
+/** Server settings with suite 2 enabled too (hx_s2_keys(); default order {2, 1}). */
+cpns_server_settings hx_server_settings_s2(void);
+
+/**
+ * Gateway settings for HX_ENTITY/HX_USER and password that also offer
+ * suite 1 (allow_suite1): version 2, offeredSuites {2, 1}, suite-1 floors
+ * lowered to the test records' params.
+ */
 cpns_gateway_settings hx_gateway_settings(const char *password);
+
+/** The library's default gateway settings (suite 2 only) for HX_ENTITY/HX_USER and password. */
+cpns_gateway_settings hx_gateway_settings_s2(const char *password);
+
+/** The suite-2 server keys of every test session (made once, sodium_malloc()ed, never freed). */
+const cpns_s2_server_keys *hx_s2_keys(void);
+
+/** A suite-2 record for password under hx_s2_keys() (ops 1, mem 8 KiB), sodium_malloc()ed. */
+cpns_s2_record *hx_s2_record(const char *password);
 
 /** The engine's received / queued result, or -1 while get_result() says CPNS_ERR_STATE. */
 int hx_gateway_result(const cpns_gateway *gw);
@@ -71,7 +90,8 @@ void hx_free(hx *h);
 
 /**
  * Moves bytes and answers the host steps until neither engine can move.
- * The credential answered for HX_KNOWN is for HX_PASSWORD.
+ * The records answered for HX_KNOWN are for HX_PASSWORD (suite 1 and, when
+ * the session enables it, suite 2; see no_suite*_record).
  */
 void hx_run(hx *h);
 

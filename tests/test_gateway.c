@@ -2,6 +2,7 @@
  * Gateway engine: the exchange against the real server session, and every
  * check on what a (possibly malicious) server sends (PROTOCOL.md §4, §7).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <sodium.h>
 
 #include "exchange/gateway_internal.h"
+#include "exchange/server_internal.h"
 #include "tests/exchange_harness.h"
 
 static const uint8_t zeros[256];
@@ -39,7 +41,7 @@ static cpns_gateway *gateway_waiting(const cpns_gateway_settings *st, cpns_key_r
 
 static void challenge_for(cpns_key_challenge *c) {
   memset(c, 0, sizeof *c);
-  c->version = 1;
+  c->version = 2; /* suite 1 under version 2: the tests' gateway offers {2, 1} */
   c->realm_len = strlen(HX_REALM);
   memcpy(c->realm, HX_REALM, c->realm_len);
   memset(c->server_nonce, 0x5a, sizeof c->server_nonce);
@@ -51,7 +53,7 @@ static void challenge_for(cpns_key_challenge *c) {
 
 static void delivery_for(cpns_key_delivery *d, const cpns_key_request *req, cpns_result result) {
   memset(d, 0, sizeof *d);
-  d->version = 1;
+  d->version = 2;
   d->result = result;
   d->entity_id_len = req->entity_id_len;
   memcpy(d->entity_id, req->entity_id, req->entity_id_len);
@@ -144,14 +146,21 @@ START_TEST(test_gateway_write_first_request) {
   ck_assert_uint_eq(cpns_gateway_get_expiry(gw), 500 + 30000);
   ck_assert_int_eq(cpns_pdu_decode(&pdu, buf, len, NULL), 0);
   ck_assert_int_eq(pdu.type, CPNS_PDU_KEY_REQUEST);
-  ck_assert_int_eq(req->version, 1);
+  ck_assert_int_eq(req->version, 2);
   ck_assert_uint_eq(req->entity_id_len, strlen(HX_ENTITY));
   ck_assert_mem_eq(req->entity_id, HX_ENTITY, req->entity_id_len); /* as given, not normalized */
   ck_assert_mem_eq(req->user_id, HX_USER, req->user_id_len);
   ck_assert_int_eq(req->mode, CPNS_MODE_PNE_PLUS_PN_GW);
-  ck_assert_uint_eq(req->offered_suites_len, 1);
-  ck_assert_int_eq(req->offered_suites[0], CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305);
+  /* allow_suite1: suite 2 first, then suite 1 (§7); ke1 goes with suite 2. */
+  ck_assert_uint_eq(req->offered_suites_len, 2);
+  ck_assert_int_eq(req->offered_suites[0], CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID);
+  ck_assert_int_eq(req->offered_suites[1], CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305);
   ck_assert_int_eq(req->has_response, 0);
+  ck_assert_int_eq(req->has_ke1, 1);
+  ck_assert_int_eq(req->has_ke3, 0);
+  ck_assert_int_eq(crypto_core_ristretto255_is_valid_point(req->ke1.blinded_message), 1);
+  ck_assert_int_eq(crypto_core_ristretto255_is_valid_point(req->ke1.client_public_keyshare), 1);
+  ck_assert_int_eq(cpns_key_request_validate_first(req), 0);
   ck_assert_mem_ne(req->gateway_nonce, zeros, CPNS_NONCE_LEN);
   ck_assert_int_eq(cpns_gateway_write(gw, buf, sizeof buf, &len, 0), CPNS_ERR_STATE);
   cpns_gateway_del(gw);
@@ -183,6 +192,11 @@ START_TEST(test_gateway_exchange_success) {
   ck_assert_int_eq(cpns_pdu_decode(&first, h.to_server[0].bytes, h.to_server[0].len, NULL), 0);
   ck_assert_int_eq(cpns_pdu_decode(&second, h.to_server[1].bytes, h.to_server[1].len, NULL), 0);
   ck_assert_int_eq(second.u.key_request.has_response, 1);
+  ck_assert_int_eq(first.u.key_request.has_ke1, 1);
+  ck_assert_int_eq(second.u.key_request.has_ke1, 0); /* suite 1's second request: no ke1 (§4) */
+  ck_assert_int_eq(second.u.key_request.has_ke3, 0);
+  first.u.key_request.has_ke1 = 0;
+  memset(&first.u.key_request.ke1, 0, sizeof first.u.key_request.ke1);
   second.u.key_request.has_response = 0;
   memset(second.u.key_request.server_nonce, 0, CPNS_NONCE_LEN);
   memset(second.u.key_request.client_proof, 0, CPNS_PROOF_LEN);
@@ -470,6 +484,7 @@ START_TEST(test_gateway_check_challenge_suite_not_offered) {
   cpns_key_challenge c;
   hx_first_request(&req);
   challenge_for(&c);
+  c.version = req.version;
   ck_assert_int_eq(cpnsi_gateway_check_challenge(&req, &c, &bounds), 0);
   req.offered_suites[0] = 9;
   ck_assert_int_eq(cpnsi_gateway_check_challenge(&req, &c, &bounds), CPNS_ERR_SUITE_NOT_OFFERED);
@@ -480,7 +495,7 @@ START_TEST(test_gateway_check_challenge_suite_not_offered) {
 }
 END_TEST
 
-/* On the wire, a suite outside v1 does not even decode. */
+/* On the wire, a suite outside the module does not even decode. */
 START_TEST(test_gateway_read_challenge_unknown_suite) {
   cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
   cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
@@ -497,7 +512,7 @@ START_TEST(test_gateway_read_challenge_unknown_suite) {
   /* suite is [3] IMPLICIT ENUMERATED: 83 01 01 */
   for (i = 0; i + 2 < len; ++i) {
     if (buf[i] == 0x83 && buf[i + 1] == 0x01 && buf[i + 2] == 0x01) {
-      buf[i + 2] = 0x02;
+      buf[i + 2] = 0x03;
       patched = 1;
       break;
     }
@@ -509,12 +524,13 @@ START_TEST(test_gateway_read_challenge_unknown_suite) {
 }
 END_TEST
 
-START_TEST(test_gateway_read_challenge_version_2) {
+/* The challenge answers a version-2 request with version 1. */
+START_TEST(test_gateway_read_challenge_version_mismatch) {
   cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
   cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
   cpns_key_challenge c;
   challenge_for(&c);
-  c.version = 2;
+  c.version = 1;
   ck_assert_int_eq(feed_challenge(gw, &c), CPNS_ERR_PROTOCOL);
   expect_failed(gw, CPNS_ERR_PROTOCOL);
   cpns_gateway_del(gw);
@@ -528,7 +544,8 @@ START_TEST(test_gateway_read_refusal_before_challenge) {
       CPNS_RESULT_BAD_REQUEST,          CPNS_RESULT_TRY_LATER,
       CPNS_RESULT_SERVER_ERROR,         CPNS_RESULT_ENTITY_CONFLICT,
       CPNS_RESULT_AUTHENTICATION_FAILED};
-  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  /* Suite 2 alone (the default): unsupportedVersion too ends it, no fall back (§7). */
+  cpns_gateway_settings st = hx_gateway_settings_s2(HX_PASSWORD);
   cpns_key_request req;
   cpns_gateway *gw = gateway_waiting(&st, &req, 0);
   cpns_key_delivery d;
@@ -593,13 +610,14 @@ START_TEST(test_gateway_read_delivery_echo_mismatch) {
 }
 END_TEST
 
-START_TEST(test_gateway_read_delivery_version_2) {
+/* Only unsupportedVersion may carry another version than the request's (§3). */
+START_TEST(test_gateway_read_delivery_version_mismatch) {
   cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
   cpns_key_request req;
   cpns_gateway *gw = gateway_waiting(&st, &req, 0);
   cpns_key_delivery d;
   delivery_for(&d, &req, CPNS_RESULT_TRY_LATER);
-  d.version = 2;
+  d.version = 1;
   ck_assert_int_eq(feed_delivery(gw, &d), CPNS_ERR_PROTOCOL);
   expect_failed(gw, CPNS_ERR_PROTOCOL);
   cpns_gateway_del(gw);
@@ -734,7 +752,7 @@ START_TEST(test_gateway_handle_expiry) {
 END_TEST
 
 START_TEST(test_gateway_read_peer_closed) {
-  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway_settings st = hx_gateway_settings_s2(HX_PASSWORD); /* no fall back */
   cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
   ck_assert_int_eq(cpns_gateway_read(gw, NULL, 0, 0), CPNS_ERR_PEER_CLOSED);
   expect_failed(gw, CPNS_ERR_PEER_CLOSED);
@@ -945,6 +963,318 @@ START_TEST(test_gateway_sizeof_bounded) {
 }
 END_TEST
 
+/* ---- Suite 2 (OPAQUE-3DH, §5.2) and the version policy of §7 ---- */
+
+/* Octets of the secret block before the EUKey: all wiped once DONE. */
+static void expect_only_eukey_left(const cpns_gateway *gw) {
+  ck_assert_mem_eq(gw->sec, zeros, 256);
+  ck_assert_mem_eq((const uint8_t *)gw->sec + 256, zeros,
+                   offsetof(cpnsi_gateway_secrets, eukey) - 256);
+  ck_assert_uint_eq(gw->password_len, 0);
+}
+
+static void hx_init_s2(hx *h, const char *password) {
+  cpns_gateway_settings gs = hx_gateway_settings_s2(password);
+  cpns_server_settings ss = hx_server_settings_s2();
+  hx_init_with(h, &gs, &ss);
+}
+
+START_TEST(test_gateway_s2_exchange_success) {
+  hx h;
+  cpns_pdu first, second, chal, del;
+  uint8_t eukey[CPNS_EUKEY_LEN], key_id[CPNS_KEY_ID_LEN];
+  int suite = 0;
+  hx_init_s2(&h, HX_PASSWORD);
+  h.chunk = (size_t)_i * 7;
+  hx_run(&h);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_DONE);
+  ck_assert_int_eq(hx_gateway_result(h.gw), CPNS_RESULT_SUCCESS);
+  ck_assert_int_eq(cpns_gateway_get_suite(h.gw, &suite), 0);
+  ck_assert_int_eq(suite, CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID);
+  ck_assert_int_eq(cpns_gateway_get_eukey(h.gw, eukey, key_id), 0);
+  ck_assert_mem_eq(eukey, h.stored_eukey, CPNS_EUKEY_LEN);
+  ck_assert_mem_eq(key_id, h.stored_key_id, CPNS_KEY_ID_LEN);
+  ck_assert_uint_eq(h.n_to_server, 2);
+  ck_assert_int_eq(cpns_pdu_decode(&first, h.to_server[0].bytes, h.to_server[0].len, NULL), 0);
+  ck_assert_int_eq(cpns_pdu_decode(&second, h.to_server[1].bytes, h.to_server[1].len, NULL), 0);
+  ck_assert_int_eq(cpns_pdu_decode(&chal, h.to_gateway[0].bytes, h.to_gateway[0].len, NULL), 0);
+  ck_assert_int_eq(cpns_pdu_decode(&del, h.to_gateway[1].bytes, h.to_gateway[1].len, NULL), 0);
+  /* Default policy: version 2, suite 2 alone, ke1 (§7). */
+  ck_assert_int_eq(first.u.key_request.version, 2);
+  ck_assert_uint_eq(first.u.key_request.offered_suites_len, 1);
+  ck_assert_int_eq(first.u.key_request.offered_suites[0],
+                   CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID);
+  ck_assert_int_eq(first.u.key_request.has_ke1, 1);
+  ck_assert_int_eq(chal.u.key_challenge.version, 2);
+  ck_assert_int_eq(chal.u.key_challenge.has_ke2, 1);
+  ck_assert_int_eq(del.u.key_delivery.version, 2);
+  /* Second request: the six root fields byte for byte, ke3 alone (§4). */
+  ck_assert_int_eq(cpns_key_request_validate_second(
+                       &second.u.key_request, CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID),
+                   0);
+  ck_assert_int_eq(second.u.key_request.has_ke3, 1);
+  ck_assert_int_eq(second.u.key_request.has_ke1, 0);
+  ck_assert_int_eq(second.u.key_request.has_response, 0);
+  ck_assert(cpnsi_server_repeats_first(&first.u.key_request, &second.u.key_request));
+  ck_assert_mem_eq(h.to_server[1].bytes + 2, h.to_server[0].bytes + 2, 4);
+  expect_only_eukey_left(h.gw);
+  hx_free(&h);
+}
+END_TEST
+
+/* Wrong password, unknown user, or a user without a suite-2 record: found
+ * at the gateway from KE2, no ke3 sent (§7, §8 note). */
+START_TEST(test_gateway_s2_auth_failed_without_ke3) {
+  hx h;
+  hx_init_s2(&h, _i == 0 ? "wrong password" : HX_PASSWORD);
+  if (_i == 1) {
+    h.cred_mode = HX_UNKNOWN;
+  } else if (_i == 2) {
+    h.no_suite2_record = 1; /* suite 1 not offered: the fake suite-2 record answers */
+  }
+  hx_run(&h);
+  expect_failed(h.gw, CPNS_ERR_AUTH_FAILED);
+  ck_assert_int_eq(hx_gateway_result(h.gw), CPNS_RESULT_AUTHENTICATION_FAILED);
+  ck_assert_uint_eq(h.n_to_server, 1); /* the first KeyRequest only */
+  ck_assert_int_eq(h.stored, 0);
+  /* The server still waits; the host closes, which the server counts (§6). */
+  ck_assert_int_eq(cpns_server_session_get_state(h.s), CPNS_SERVER_RECEIVE);
+  ck_assert_int_eq(hx_session_result(h.s), -1);
+  ck_assert_int_eq(cpns_server_session_read(h.s, NULL, 0, h.now), CPNS_ERR_PEER_CLOSED);
+  ck_assert_int_eq(hx_session_result(h.s), CPNS_RESULT_AUTHENTICATION_FAILED);
+  hx_free(&h);
+}
+END_TEST
+
+/* Runs an s2 exchange up to the challenge, kept from the gateway; returns it decoded. */
+static void s2_hold_challenge(hx *h, cpns_pdu *chal) {
+  hx_init_s2(h, HX_PASSWORD);
+  h->hold_at = 1;
+  hx_run(h);
+  ck_assert_int_eq(cpns_gateway_get_state(h->gw), CPNS_GATEWAY_RECEIVE);
+  hx_server_take(h->s, chal, NULL);
+  ck_assert_int_eq(chal->type, CPNS_PDU_KEY_CHALLENGE);
+}
+
+/* Any change to KE2 or to what AuthMessage covers fails GenerateKE3 (§9). */
+START_TEST(test_gateway_s2_tampered_challenge) {
+  hx h;
+  cpns_pdu chal;
+  cpns_key_challenge *c = &chal.u.key_challenge;
+  s2_hold_challenge(&h, &chal);
+  switch (_i) {
+  case 0: c->ke2.evaluated_message[3] ^= 1; break;
+  case 1: c->ke2.masking_nonce[0] ^= 1; break;
+  case 2: c->ke2.masked_response[100] ^= 0x80; break;
+  case 3: c->ke2.server_public_keyshare[5] ^= 1; break;
+  case 4: c->ke2.server_mac[63] ^= 1; break;
+  case 5: c->server_nonce[0] ^= 1; break;
+  case 6: c->kdf.salt[0] ^= 1; break;
+  case 7: c->realm[0] = 'X'; break;
+  default: c->kdf.ops_limit = 2; break;
+  }
+  ck_assert_int_eq(feed_pdu(h.gw, &chal), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_DERIVE);
+  ck_assert_int_eq(cpns_gateway_derive(h.gw, h.now), CPNS_ERR_AUTH_FAILED);
+  expect_failed(h.gw, CPNS_ERR_AUTH_FAILED);
+  ck_assert_int_eq(hx_gateway_result(h.gw), CPNS_RESULT_AUTHENTICATION_FAILED);
+  hx_free(&h);
+}
+END_TEST
+
+/* A tampered KeyDelivery of suite 2: nothing in it is trusted (§7). */
+START_TEST(test_gateway_s2_tampered_delivery) {
+  static const int errors[] = {CPNS_ERR_SIGNATURE, CPNS_ERR_SIGNATURE, CPNS_ERR_DECRYPT,
+                               CPNS_ERR_DECRYPT};
+  hx h;
+  cpns_pdu del;
+  cpns_key_assignment *a = &del.u.key_delivery.assignment;
+  hx_init_s2(&h, HX_PASSWORD);
+  h.hold_at = 2;
+  hx_run(&h);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), CPNS_GATEWAY_RECEIVE);
+  hx_server_take(h.s, &del, NULL);
+  ck_assert_int_eq(del.u.key_delivery.result, CPNS_RESULT_SUCCESS);
+  switch (_i) {
+  case 0: a->server_signature[0] ^= 1; break;
+  case 1: a->key_id[0] ^= 1; break; /* signed, and the AEAD's ad */
+  case 2: a->wrapped_eukey[0] ^= 1; break;
+  default: a->aead_nonce[0] ^= 1; break;
+  }
+  ck_assert_int_eq(feed_pdu(h.gw, &del), errors[_i]);
+  expect_failed(h.gw, errors[_i]);
+  hx_free(&h);
+}
+END_TEST
+
+/* §4 presence rules and §3 version rules on the KeyChallenge: a protocol error. */
+START_TEST(test_gateway_s2_challenge_presence) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD); /* offers {2, 1} */
+  cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
+  cpns_key_challenge c;
+  challenge_for(&c);
+  switch (_i) {
+  case 0: c.suite = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID; break; /* no ke2 */
+  case 1: c.has_ke2 = 1; break;                                              /* suite 1 + ke2 */
+  default:                                                                   /* suite 2 in v1 */
+    c.version = 1;
+    c.suite = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
+    c.has_ke2 = 1;
+    break;
+  }
+  ck_assert_int_eq(feed_challenge(gw, &c), CPNS_ERR_PROTOCOL);
+  expect_failed(gw, CPNS_ERR_PROTOCOL);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* §7: suite 2 has no KDF floor, the ceilings apply; suite 1 is not offered by default. */
+START_TEST(test_gateway_s2_kdf_bounds_and_offer) {
+  cpns_gateway_settings st = hx_gateway_settings_s2(HX_PASSWORD); /* default floors 3, 64 MiB */
+  cpns_gateway *gw = gateway_waiting(&st, NULL, 0);
+  cpns_key_challenge c;
+  challenge_for(&c);
+  c.suite = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
+  c.has_ke2 = 1;
+  memset(&c.ke2, 0x11, sizeof c.ke2);
+  if (_i == 0) { /* ops 1, 8 KiB: accepted for suite 2 */
+    ck_assert_int_eq(feed_challenge(gw, &c), 0);
+    ck_assert_int_eq(cpns_gateway_get_state(gw), CPNS_GATEWAY_DERIVE);
+  } else if (_i == 1) {
+    c.kdf.ops_limit = CPNS_GATEWAY_MAX_OPS_DEFAULT + 1;
+    ck_assert_int_eq(feed_challenge(gw, &c), CPNS_ERR_KDF_PARAMS);
+    expect_failed(gw, CPNS_ERR_KDF_PARAMS);
+  } else if (_i == 2) {
+    c.kdf.mem_limit_kib = CPNS_GATEWAY_MAX_MEM_KIB_DEFAULT + 1;
+    ck_assert_int_eq(feed_challenge(gw, &c), CPNS_ERR_KDF_PARAMS);
+    expect_failed(gw, CPNS_ERR_KDF_PARAMS);
+  } else {
+    challenge_for(&c); /* suite 1, never offered by the default gateway */
+    ck_assert_int_eq(feed_challenge(gw, &c), CPNS_ERR_SUITE_NOT_OFFERED);
+    expect_failed(gw, CPNS_ERR_SUITE_NOT_OFFERED);
+  }
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* With allow_suite1 a server may pick suite 1 under version 2, with its floors (§7). */
+START_TEST(test_gateway_s2_suite1_under_v2_keeps_floors) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw;
+  cpns_key_challenge c;
+  st.min_ops_limit = 2;
+  gw = gateway_waiting(&st, NULL, 0);
+  challenge_for(&c); /* ops 1 */
+  ck_assert_int_eq(feed_challenge(gw, &c), CPNS_ERR_KDF_PARAMS);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* Drives a gateway in RECONNECT through the fall back against a fresh
+ * suite-1 server: a version-1 exchange to DONE. */
+static void fall_back_to_v1(hx *h, const cpns_key_request *v2req) {
+  cpns_server_settings ss = hx_server_settings();
+  cpns_pdu first;
+  ck_assert_int_eq(cpns_gateway_get_state(h->gw), CPNS_GATEWAY_RECONNECT);
+  ck_assert_int_eq(cpns_gateway_restart_v1(h->gw, h->now), 0);
+  ck_assert_int_eq(cpns_gateway_get_state(h->gw), CPNS_GATEWAY_SEND);
+  ck_assert_int_eq(cpns_gateway_get_error(h->gw), 0);
+  ck_assert_int_eq(hx_gateway_result(h->gw), -1);
+  cpns_server_session_del(h->s);
+  ck_assert_int_eq(cpns_server_session_new(&h->s, &ss, NULL, h->now), 0);
+  h->n_to_server = h->n_to_gateway = 0;
+  hx_run(h);
+  ck_assert_int_eq(cpns_gateway_get_state(h->gw), CPNS_GATEWAY_DONE);
+  ck_assert_int_eq(cpns_pdu_decode(&first, h->to_server[0].bytes, h->to_server[0].len, NULL), 0);
+  ck_assert_int_eq(first.u.key_request.version, 1);
+  ck_assert_uint_eq(first.u.key_request.offered_suites_len, 1);
+  ck_assert_int_eq(first.u.key_request.offered_suites[0],
+                   CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305);
+  ck_assert_int_eq(first.u.key_request.has_ke1, 0);
+  ck_assert_mem_ne(first.u.key_request.gateway_nonce, v2req->gateway_nonce, CPNS_NONCE_LEN);
+  ck_assert_int_eq(h->s->version, 1);
+}
+
+/* §7 fall back: unsupportedVersion (_i 0) or a close without answer (_i 1). */
+START_TEST(test_gateway_s2_fall_back_to_v1) {
+  hx h;
+  cpns_key_request req;
+  cpns_key_delivery d;
+  hx_init(&h, HX_PASSWORD); /* allow_suite1 */
+  cpns_gateway_del(h.gw);
+  {
+    cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+    h.gw = gateway_waiting(&st, &req, h.now);
+  }
+  ck_assert_int_eq(cpns_gateway_restart_v1(h.gw, h.now), CPNS_ERR_STATE);
+  if (_i == 0) {
+    delivery_for(&d, &req, CPNS_RESULT_UNSUPPORTED_VERSION);
+    d.version = 1; /* a v1 server's highest */
+    ck_assert_int_eq(feed_delivery(h.gw, &d), 0);
+    ck_assert_int_eq(hx_gateway_result(h.gw), CPNS_RESULT_UNSUPPORTED_VERSION);
+    ck_assert_int_eq(cpns_gateway_get_error(h.gw), CPNS_ERR_REFUSED);
+  } else {
+    ck_assert_int_eq(cpns_gateway_read(h.gw, NULL, 0, h.now), 0);
+    ck_assert_int_eq(cpns_gateway_get_error(h.gw), CPNS_ERR_PEER_CLOSED);
+  }
+  ck_assert_uint_eq(cpns_gateway_get_expiry(h.gw), UINT64_MAX);
+  ck_assert_uint_ne(h.gw->password_len, 0); /* kept for the new attempt */
+  fall_back_to_v1(&h, &req);
+  hx_free(&h);
+}
+END_TEST
+
+/* No fall back once the server answered with a challenge, nor for other refusals. */
+START_TEST(test_gateway_s2_no_fall_back_after_answer) {
+  cpns_gateway_settings st = hx_gateway_settings(HX_PASSWORD);
+  cpns_key_request req;
+  cpns_gateway *gw = gateway_waiting(&st, &req, 0);
+  cpns_key_delivery d;
+  cpns_key_challenge c;
+  if (_i == 0) {
+    delivery_for(&d, &req, CPNS_RESULT_UNSUPPORTED_SUITE);
+    ck_assert_int_eq(feed_delivery(gw, &d), CPNS_ERR_REFUSED);
+    expect_failed(gw, CPNS_ERR_REFUSED);
+  } else {
+    challenge_for(&c);
+    ck_assert_int_eq(feed_challenge(gw, &c), 0);
+    ck_assert_int_eq(cpns_gateway_derive(gw, 0), 0);
+    ck_assert_int_eq(cpns_gateway_write(gw, (uint8_t[CPNS_PDU_MAX_ENCODED]){0},
+                                        CPNS_PDU_MAX_ENCODED, &(size_t){0}, 0),
+                     0);
+    ck_assert_int_eq(cpns_gateway_read(gw, NULL, 0, 0), CPNS_ERR_PEER_CLOSED);
+    expect_failed(gw, CPNS_ERR_PEER_CLOSED);
+  }
+  ck_assert_int_eq(cpns_gateway_restart_v1(gw, 0), CPNS_ERR_STATE);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
+/* Settings layout V1 still works and reads allow_suite1 as 0; V1 defaults leave it alone. */
+START_TEST(test_gateway_s2_settings_v1_layout) {
+  cpns_gateway_settings st;
+  cpns_gateway *gw = NULL;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len;
+  cpns_pdu pdu;
+  memset(&st, 0xa5, sizeof st);
+  ck_assert_int_eq(cpns_gateway_settings_default_versioned(CPNS_GATEWAY_SETTINGS_V1, &st), 0);
+  ck_assert_int_eq(st.allow_suite1, (int)0xa5a5a5a5);
+  ck_assert_int_eq(cpns_gateway_settings_default(&st), 0);
+  ck_assert_int_eq(st.allow_suite1, 0);
+  st = hx_gateway_settings(HX_PASSWORD);
+  ck_assert_int_eq(st.allow_suite1, 1);
+  ck_assert_int_eq(cpns_gateway_new_versioned(&gw, CPNS_GATEWAY_SETTINGS_V1, &st, NULL, 0), 0);
+  ck_assert_int_eq(cpns_gateway_write(gw, buf, sizeof buf, &len, 0), 0);
+  ck_assert_int_eq(cpns_pdu_decode(&pdu, buf, len, NULL), 0);
+  ck_assert_int_eq(pdu.u.key_request.version, 2);
+  ck_assert_uint_eq(pdu.u.key_request.offered_suites_len, 1);
+  ck_assert_int_eq(cpns_gateway_get_suite(gw, &(int){0}), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_gateway_get_suite(gw, NULL), CPNS_ERR_INVALID_ARGUMENT);
+  cpns_gateway_del(gw);
+}
+END_TEST
+
 static Suite *gateway_suite(void) {
   Suite *su = suite_create("gateway");
   TCase *tc = tcase_create("core");
@@ -965,12 +1295,12 @@ static Suite *gateway_suite(void) {
   tcase_add_loop_test(tc, test_gateway_exchange_server_params_below_minimums, 0, 2);
   tcase_add_test(tc, test_gateway_check_challenge_suite_not_offered);
   tcase_add_test(tc, test_gateway_read_challenge_unknown_suite);
-  tcase_add_test(tc, test_gateway_read_challenge_version_2);
+  tcase_add_test(tc, test_gateway_read_challenge_version_mismatch);
   tcase_add_loop_test(tc, test_gateway_read_refusal_before_challenge, 0, 7);
   tcase_add_test(tc, test_gateway_read_success_before_challenge);
   tcase_add_loop_test(tc, test_gateway_read_result_assignment_disagree, 0, 2);
   tcase_add_loop_test(tc, test_gateway_read_delivery_echo_mismatch, 0, 3);
-  tcase_add_test(tc, test_gateway_read_delivery_version_2);
+  tcase_add_test(tc, test_gateway_read_delivery_version_mismatch);
   tcase_add_loop_test(tc, test_gateway_read_wrong_pdu, 0, 2);
   tcase_add_test(tc, test_gateway_read_request_before_challenge);
   tcase_add_loop_test(tc, test_gateway_read_delivery_tampered, 0, 6);
@@ -987,6 +1317,19 @@ static Suite *gateway_suite(void) {
   tcase_add_test(tc, test_gateway_read_drops_octets_after_delivery);
   tcase_add_test(tc, test_gateway_state_errors);
   tcase_add_test(tc, test_gateway_sizeof_bounded);
+  suite_add_tcase(su, tc);
+  tc = tcase_create("suite2");
+  tcase_set_timeout(tc, 60);
+  tcase_add_loop_test(tc, test_gateway_s2_exchange_success, 0, 2);
+  tcase_add_loop_test(tc, test_gateway_s2_auth_failed_without_ke3, 0, 3);
+  tcase_add_loop_test(tc, test_gateway_s2_tampered_challenge, 0, 9);
+  tcase_add_loop_test(tc, test_gateway_s2_tampered_delivery, 0, 4);
+  tcase_add_loop_test(tc, test_gateway_s2_challenge_presence, 0, 3);
+  tcase_add_loop_test(tc, test_gateway_s2_kdf_bounds_and_offer, 0, 4);
+  tcase_add_test(tc, test_gateway_s2_suite1_under_v2_keeps_floors);
+  tcase_add_loop_test(tc, test_gateway_s2_fall_back_to_v1, 0, 2);
+  tcase_add_loop_test(tc, test_gateway_s2_no_fall_back_after_answer, 0, 2);
+  tcase_add_test(tc, test_gateway_s2_settings_v1_layout);
   suite_add_tcase(su, tc);
   return su;
 }

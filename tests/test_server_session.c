@@ -139,7 +139,9 @@ START_TEST(test_server_session_exchange_success) {
   ck_assert_uint_eq(pdu.u.key_delivery.entity_id_len, strlen(HX_ENTITY));
   ck_assert_mem_eq(pdu.u.key_delivery.entity_id, HX_ENTITY, strlen(HX_ENTITY));
   ck_assert_uint_eq(pdu.u.key_delivery.user_id_len, strlen(HX_USER));
-  ck_assert_int_eq(pdu.u.key_delivery.version, 1);
+  /* The tests' gateway speaks version 2; this server has suite 1 alone. */
+  ck_assert_int_eq(pdu.u.key_delivery.version, 2);
+  ck_assert_int_eq(h.s->suite, CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305);
   hx_free(&h);
 }
 END_TEST
@@ -394,18 +396,18 @@ START_TEST(test_server_session_read_wrong_pdu_first) {
 }
 END_TEST
 
-START_TEST(test_server_session_read_version_2) {
+START_TEST(test_server_session_read_version_3) {
   cpns_server_settings st = hx_server_settings();
   cpns_server_session *s = new_session(&st, 0);
   cpns_key_request req;
   cpns_pdu pdu;
   hx_first_request(&req);
-  req.version = 2;
+  req.version = 3;
   ck_assert_int_eq(feed_request(s, &req), 0);
   ck_assert_int_eq(hx_session_result(s), CPNS_RESULT_UNSUPPORTED_VERSION);
   hx_server_take(s, &pdu, NULL);
   ck_assert_int_eq(pdu.u.key_delivery.result, CPNS_RESULT_UNSUPPORTED_VERSION);
-  ck_assert_int_eq(pdu.u.key_delivery.version, 1); /* every server PDU is v1 */
+  ck_assert_int_eq(pdu.u.key_delivery.version, 2); /* the highest this server speaks (§3) */
   ck_assert_int_eq(pdu.u.key_delivery.has_assignment, 0);
   cpns_server_session_del(s);
 }
@@ -955,7 +957,7 @@ static Suite *server_session_suite(void) {
   tcase_add_test(tc, test_server_session_read_first_with_response);
   tcase_add_loop_test(tc, test_server_session_read_wrong_pdu_second, 0, 2);
   tcase_add_test(tc, test_server_session_read_wrong_pdu_first);
-  tcase_add_test(tc, test_server_session_read_version_2);
+  tcase_add_test(tc, test_server_session_read_version_3);
   tcase_add_test(tc, test_server_session_read_no_known_suite);
   tcase_add_loop_test(tc, test_server_session_read_unknown_suites_ignored, 0, 2);
   tcase_add_test(tc, test_server_session_read_second_differs_in_wide_suite);

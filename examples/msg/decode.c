@@ -1,7 +1,7 @@
 /*
  * cpns-msg decode FILE|-: strict decoding of one CpnsPdu (or AuthTranscript)
- * with a verdict on each level: DER, the ASN.1 module (v1), and the
- * identifier and consistency rules of PROTOCOL.md §2 and §4.
+ * with a verdict on each level: DER, the ASN.1 module (v1 and v2), and the
+ * identifier, version, presence and consistency rules of PROTOCOL.md §2-§4.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -99,6 +99,24 @@ static long unhex(uint8_t *buf, size_t len) {
   return hi < 0 ? (long)out : -1;
 }
 
+/* §2-§4 rules of one PDU. A KeyRequest's role and suite follow from its
+ * fields: a response or ke3 makes it a second one (of suite 1 or 2). */
+static int validate(const cpns_pdu *pdu) {
+  switch (pdu->type) {
+  case CPNS_PDU_KEY_REQUEST: {
+    const cpns_key_request *r = &pdu->u.key_request;
+    if (!r->has_response && !r->has_ke3)
+      return cpns_key_request_validate_first(r);
+    return cpns_key_request_validate_second(
+        r, r->has_ke3 ? CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID
+                      : CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305);
+  }
+  case CPNS_PDU_KEY_CHALLENGE: return cpns_key_challenge_validate(&pdu->u.key_challenge);
+  case CPNS_PDU_KEY_DELIVERY: return cpns_key_delivery_validate(&pdu->u.key_delivery);
+  }
+  return CPNS_ERR_INVALID_ARGUMENT;
+}
+
 static int print_transcript(const cpns_auth_transcript *t) {
   size_t i;
   printf("AuthTranscript\nversion: %lu\nofferedSuites:", (unsigned long)t->version);
@@ -182,15 +200,13 @@ int msg_decode_main(int argc, char **argv) {
     cpns_pdu pdu;
     rc = cpns_pdu_decode(&pdu, buf, (size_t)n, &limits);
     if (rc == 0) {
-      int sem = pdu.type == CPNS_PDU_KEY_REQUEST ? cpns_key_request_validate(&pdu.u.key_request)
-                : pdu.type == CPNS_PDU_KEY_DELIVERY
-                    ? cpns_key_delivery_validate(&pdu.u.key_delivery)
-                    : 0;
+      int sem = validate(&pdu);
       printf("valid DER: yes\nvalid per module: yes\n");
       if (sem == 0)
-        printf("valid per PROTOCOL.md (identifiers, consistency): yes\n");
+        printf("valid per PROTOCOL.md (identifiers, version, presence, consistency): yes\n");
       else
-        printf("valid per PROTOCOL.md (identifiers, consistency): no: %s (%s, %d)\n",
+        printf("valid per PROTOCOL.md (identifiers, version, presence, consistency): no: %s "
+               "(%s, %d)\n",
                cpns_strerror(sem), cpns_error_name(sem), sem);
       if (cpns_pdu_format(&pdu, text, sizeof(text)) != 0)
         return 2;
