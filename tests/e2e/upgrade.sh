@@ -69,7 +69,7 @@ ok "user list, assignments, user del: refused on schema 1, naming serve and user
 server_start
 grep -q 'sealed 2 credential record(s)' "$T/server.log" || fail "no upgrade reported"
 grep -q 'upgraded key file .* to version 2' "$T/server.log" || fail "no key file upgrade reported"
-[ "$(stat -c %s "$T/server.key")" = 328 ] || fail "key file: $(stat -c %s "$T/server.key") octets"
+[ "$(stat -c %s "$T/server.key")" = 296 ] || fail "key file: $(stat -c %s "$T/server.key") octets"
 [ "$(stat -c %a "$T/server.key")" = 600 ] || fail "key file mode $(stat -c %a "$T/server.key")"
 [ "$(head -c 8 "$T/server.key")" = CPNSSK02 ] || fail "key file magic: $(head -c 8 "$T/server.key")"
 ls "$T" | grep -q 'server.key.tmp' && fail "a temporary key file is left: $(ls "$T")"
