@@ -41,14 +41,14 @@ TESTS += tests/test_vectors tests/test_vectors_argon2_cli
 tests_gen_vectors_SOURCES = tests/gen_vectors.c
 tests_gen_vectors_CFLAGS = $(OWN_CFLAGS)
 tests_gen_vectors_LDADD = $(CORE_LIBS)
-tests_test_vectors_SOURCES = tests/test_vectors.c
+tests_test_vectors_SOURCES = tests/test_vectors.c tests/vectors_json.c tests/vectors_json.h
 tests_test_vectors_CFLAGS = $(TEST_CFLAGS)
 tests_test_vectors_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DCPNS_VECTORS_JSON='"$(abs_top_srcdir)/tests/vectors/suite1.json"' \
 	-DCPNS_ARGON2_CLI='"$(ARGON2_CLI)"'
 tests_test_vectors_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
 tests_test_vectors_LDADD = $(CRYPTO_TEST_LINKADD)
-tests_test_vectors_argon2_cli_SOURCES = tests/test_vectors.c
+tests_test_vectors_argon2_cli_SOURCES = tests/test_vectors.c tests/vectors_json.c tests/vectors_json.h
 tests_test_vectors_argon2_cli_CFLAGS = $(TEST_CFLAGS)
 tests_test_vectors_argon2_cli_CPPFLAGS = $(tests_test_vectors_CPPFLAGS) \
 	-DCPNS_VECTORS_ARGON2_CLI_ONLY
@@ -56,9 +56,27 @@ tests_test_vectors_argon2_cli_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
 tests_test_vectors_argon2_cli_LDADD = $(CRYPTO_TEST_LINKADD)
 EXTRA_DIST += tests/vectors/suite1.json tests/vectors/README.md doc/formats.md
 
-vectors: tests/gen_vectors$(EXEEXT)
+# Suite 2 (PROTOCOL.md §10): tests/gen_vectors_suite2 writes suite2.json,
+# tests/test_vectors_suite2 recomputes every output from its inputs.
+check_PROGRAMS += tests/gen_vectors_suite2 tests/test_vectors_suite2
+TESTS += tests/test_vectors_suite2
+tests_gen_vectors_suite2_SOURCES = tests/gen_vectors_suite2.c
+tests_gen_vectors_suite2_CFLAGS = $(OWN_CFLAGS)
+tests_gen_vectors_suite2_LDADD = $(CORE_LIBS)
+tests_test_vectors_suite2_SOURCES = tests/test_vectors_suite2.c tests/vectors_json.c \
+	tests/vectors_json.h
+tests_test_vectors_suite2_CFLAGS = $(TEST_CFLAGS)
+tests_test_vectors_suite2_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DCPNS_VECTORS_JSON='"$(abs_top_srcdir)/tests/vectors/suite2.json"'
+tests_test_vectors_suite2_LDFLAGS = $(CRYPTO_TEST_LINKFLAGS)
+tests_test_vectors_suite2_LDADD = $(CRYPTO_TEST_LINKADD)
+EXTRA_DIST += tests/vectors/suite2.json
+
+vectors: tests/gen_vectors$(EXEEXT) tests/gen_vectors_suite2$(EXEEXT)
 	$(AM_V_GEN)./tests/gen_vectors$(EXEEXT) > $(srcdir)/tests/vectors/suite1.json.tmp && \
-	mv $(srcdir)/tests/vectors/suite1.json.tmp $(srcdir)/tests/vectors/suite1.json
+	mv $(srcdir)/tests/vectors/suite1.json.tmp $(srcdir)/tests/vectors/suite1.json && \
+	./tests/gen_vectors_suite2$(EXEEXT) > $(srcdir)/tests/vectors/suite2.json.tmp && \
+	mv $(srcdir)/tests/vectors/suite2.json.tmp $(srcdir)/tests/vectors/suite2.json
 .PHONY: vectors
 REGEN_TARGETS += vectors
 
@@ -67,10 +85,10 @@ bench_bench_crypto_SOURCES = bench/bench_crypto.c
 bench_bench_crypto_CFLAGS = $(OWN_CFLAGS)
 bench_bench_crypto_LDADD = $(CORE_LIBS)
 
-EXTRA_DIST += fuzz/fuzz_keystore.c fuzz/fuzz_credential.c \
-	fuzz/corpus/keystore fuzz/corpus/credential
+EXTRA_DIST += fuzz/fuzz_keystore.c fuzz/fuzz_credential.c fuzz/fuzz_opaque.c \
+	fuzz/corpus/keystore fuzz/corpus/credential fuzz/corpus/opaque
 # Unconditional: without --enable-fuzzing `make check` replays the corpora.
-FUZZ_TARGETS += fuzz/fuzz_keystore fuzz/fuzz_credential
+FUZZ_TARGETS += fuzz/fuzz_keystore fuzz/fuzz_credential fuzz/fuzz_opaque
 fuzz_fuzz_keystore_SOURCES = fuzz/fuzz_keystore.c
 fuzz_fuzz_keystore_CFLAGS = $(FUZZER_CC_FLAGS)
 fuzz_fuzz_keystore_LDFLAGS = $(FUZZER_LINK_FLAGS)
@@ -79,3 +97,8 @@ fuzz_fuzz_credential_SOURCES = fuzz/fuzz_credential.c
 fuzz_fuzz_credential_CFLAGS = $(FUZZER_CC_FLAGS)
 fuzz_fuzz_credential_LDFLAGS = $(FUZZER_LINK_FLAGS)
 fuzz_fuzz_credential_LDADD = $(CORE_LIBS)
+# Suite-2 OPAQUE messages from a peer (KE1 at the server, KE2 at the gateway).
+fuzz_fuzz_opaque_SOURCES = fuzz/fuzz_opaque.c
+fuzz_fuzz_opaque_CFLAGS = $(FUZZER_CC_FLAGS)
+fuzz_fuzz_opaque_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_opaque_LDADD = $(CORE_LIBS)

@@ -47,9 +47,11 @@ static const uint8_t oprf_key_pair_info[] = "OPAQUE-DeriveKeyPair";
 static int element_ok(const uint8_t e[NPK]) { return cpnsi_ristretto255_element_ok(e); }
 
 /* DiffieHellman(k, B) of RFC §6.4.1.1; B invalid or a result equal to the
- * identity is a failure (libsodium refuses both, the check is explicit). */
+ * identity is a failure. crypto_scalarmult_ristretto255 decodes B as
+ * is_valid_point does and refuses an identity result; it ignores bit 255,
+ * which is checked here, so B is checked fully without a second decode. */
 static int diffie_hellman(uint8_t out[NPK], const uint8_t k[NPK], const uint8_t b[NPK]) {
-  if (!element_ok(b) || crypto_scalarmult_ristretto255(out, k, b) != 0 || !element_ok(out)) {
+  if ((b[NPK - 1] & 0x80) != 0 || crypto_scalarmult_ristretto255(out, k, b) != 0) {
     sodium_memzero(out, NPK);
     return -1;
   }
@@ -134,7 +136,7 @@ int cpnsi_opaque_oprf_key(uint8_t oprf_key[32], const uint8_t *credential_identi
                           const uint8_t oprf_seed[CPNS_S2_OPRF_SEED_LEN]) {
   crypto_auth_hmacsha512_state st;
   struct {
-    uint8_t seed[NSEED], t[NH], pk[NPK];
+    uint8_t seed[NSEED], t[NH];
   } s;
   uint8_t counter = 1;
   int rv;
@@ -155,7 +157,8 @@ int cpnsi_opaque_oprf_key(uint8_t oprf_key[32], const uint8_t *credential_identi
   crypto_auth_hmacsha512_update(&st, &counter, 1);
   crypto_auth_hmacsha512_final(&st, s.t);
   memcpy(s.seed, s.t, NSEED);
-  rv = cpnsi_oprf_derive_key_pair(oprf_key, s.pk, s.seed, oprf_key_pair_info,
+  /* (oprf_key, _) = DeriveKeyPair(seed, "OPAQUE-DeriveKeyPair"): the public key is unused. */
+  rv = cpnsi_oprf_derive_key_pair(oprf_key, NULL, s.seed, oprf_key_pair_info,
                                   sizeof(oprf_key_pair_info) - 1);
   sodium_memzero(&st, sizeof(st));
   sodium_memzero(&s, sizeof(s));
@@ -500,7 +503,7 @@ int cpnsi_opaque_client_ke3_trace(cpnsi_opaque_client *st, uint8_t ke3[CPNS_S2_K
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   if (ke2 == NULL || ksf == NULL || (password == NULL && password_len > 0) ||
-      !field_ok(client_identity, client_identity_len) ||
+      password_len > CPNSI_OPRF_INPUT_MAX_LEN || !field_ok(client_identity, client_identity_len) ||
       !field_ok(server_identity, server_identity_len) || !field_ok(context, context_len)) {
     sodium_memzero(st, sizeof(*st));
     return CPNS_ERR_INVALID_ARGUMENT;
@@ -516,6 +519,9 @@ int cpnsi_opaque_client_ke3_trace(cpnsi_opaque_client *st, uint8_t ke3[CPNS_S2_K
   if (rv != 0) {
     rv = invalid ? CPNS_ERR_SIGNATURE : rv;
     goto out;
+  }
+  if (trace != NULL) {
+    memcpy(trace->randomized_password, s.rwd, NH);
   }
   rv = cpnsi_hkdf_sha512_expand(s.masking_key, NH, s.rwd, LABEL("MaskingKey"));
   if (rv == 0) {
@@ -544,7 +550,6 @@ int cpnsi_opaque_client_ke3_trace(cpnsi_opaque_client *st, uint8_t ke3[CPNS_S2_K
     goto out;
   }
   if (trace != NULL) {
-    memcpy(trace->randomized_password, s.rwd, NH);
     memcpy(trace->auth_key, s.env.auth_key, NH);
   }
 

@@ -154,8 +154,10 @@ CPNS_WARN_UNUSED int cpnsi_opaque_client_ke3(
  * client_identity) with server_nonce given (serverNonce of §5.2), for a
  * real or a fake record alike. fixed_masking_nonce and fixed_keyshare_seed
  * (32 octets each) are for test vectors; NULL = random. Fills st and ke2.
- * Returns 0 or CPNS_ERR_INVALID_ARGUMENT (bad argument, or an invalid
- * blindedMessage / clientPublicKeyshare: badRequest).
+ * Returns 0, CPNS_ERR_INVALID_ARGUMENT (bad argument, or an invalid
+ * blindedMessage / clientPublicKeyshare: badRequest), CPNS_ERR_RECORD_FORMAT
+ * (the record's client_public_key is not a valid element) or
+ * CPNS_ERR_INTERNAL.
  */
 int cpnsi_opaque_server_ke2(cpnsi_opaque_server *st, uint8_t ke2[CPNS_S2_KE2_LEN],
                             const cpns_s2_server_keys *keys,
@@ -238,7 +240,11 @@ int cpnsi_opaque_registration_finalize_trace(
     cpnsi_ksf_fn ksf, const cpns_kdf_params *kdf, const uint8_t *fixed_envelope_nonce,
     cpnsi_opaque_trace *trace);
 
-/** cpnsi_opaque_client_ke3(), filling all of trace but oprf_key. */
+/**
+ * cpnsi_opaque_client_ke3(), filling all of trace but oprf_key:
+ * randomized_password as soon as it is known (also when the envelope then
+ * fails to open), the rest once the envelope opened.
+ */
 CPNS_WARN_UNUSED int cpnsi_opaque_client_ke3_trace(
     cpnsi_opaque_client *st, uint8_t ke3[CPNS_S2_KE3_LEN],
     uint8_t session_key[CPNS_S2_SESSION_KEY_LEN], uint8_t *export_key, const uint8_t *password,

@@ -68,11 +68,13 @@ int cpnsi_oprf_derive_key_pair(uint8_t sk[CPNSI_RISTRETTO_LEN], uint8_t pk[CPNSI
   uint8_t info_len_be[2], counter_octet;
   unsigned counter;
 
-  if (sk == NULL || pk == NULL) {
+  if (sk == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
   sodium_memzero(sk, CPNSI_RISTRETTO_LEN);
-  sodium_memzero(pk, CPNSI_RISTRETTO_LEN);
+  if (pk != NULL) {
+    sodium_memzero(pk, CPNSI_RISTRETTO_LEN);
+  }
   if (seed == NULL || (info == NULL && infolen > 0) || infolen > CPNSI_OPRF_INPUT_MAX_LEN) {
     return CPNS_ERR_INVALID_ARGUMENT;
   }
@@ -94,14 +96,16 @@ int cpnsi_oprf_derive_key_pair(uint8_t sk[CPNSI_RISTRETTO_LEN], uint8_t pk[CPNSI
     }
     if (!sodium_is_zero(sk, CPNSI_RISTRETTO_LEN)) {
       /* pkS = ScalarMultGen(skS); a nonzero scalar below the order never gives the identity. */
-      if (crypto_scalarmult_ristretto255_base(pk, sk) != 0) {
+      if (pk != NULL && crypto_scalarmult_ristretto255_base(pk, sk) != 0) {
         break;
       }
       return 0;
     }
   }
   sodium_memzero(sk, CPNSI_RISTRETTO_LEN);
-  sodium_memzero(pk, CPNSI_RISTRETTO_LEN);
+  if (pk != NULL) {
+    sodium_memzero(pk, CPNSI_RISTRETTO_LEN);
+  }
   return CPNS_ERR_INTERNAL;
 }
 

@@ -90,7 +90,8 @@ int cpnsi_ristretto255_element_ok(const uint8_t e[CPNSI_RISTRETTO_LEN]);
 /**
  * RFC 9497 §3.2.1 DeriveKeyPair(seed, info) of the OPRF (mode 0)
  * ristretto255-SHA512 suite: sk is the serialized skS, pk the serialized
- * pkS. infolen <= 65535. Returns 0, CPNS_ERR_INVALID_ARGUMENT, or
+ * pkS (pk NULL: not computed, when only the key is needed, which saves a
+ * fixed-base scalar multiplication). infolen <= 65535. Returns 0, CPNS_ERR_INVALID_ARGUMENT, or
  * CPNS_ERR_INTERNAL (256 counters gave a zero scalar: never in practice).
  */
 int cpnsi_oprf_derive_key_pair(uint8_t sk[CPNSI_RISTRETTO_LEN], uint8_t pk[CPNSI_RISTRETTO_LEN],

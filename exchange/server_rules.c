@@ -25,9 +25,14 @@ static int allowed(const cpns_key_request *req, int suite) {
   return offered(req, suite);
 }
 
-/* A canonical ristretto255 encoding other than the identity (§5.2, RFC 9807 §10.7). */
+/*
+ * A canonical ristretto255 encoding other than the identity (§5.2, RFC 9807
+ * §10.7). libsodium 1.0.18 ignores bit 255 when decoding; RFC 9496 §4.3.1
+ * calls such encodings non-canonical.
+ */
 static int valid_element(const uint8_t e[CPNS_OPAQUE_ELEMENT_LEN]) {
-  return crypto_core_ristretto255_is_valid_point(e) == 1 &&
+  return (e[CPNS_OPAQUE_ELEMENT_LEN - 1] & 0x80) == 0 &&
+         crypto_core_ristretto255_is_valid_point(e) == 1 &&
          !sodium_is_zero(e, CPNS_OPAQUE_ELEMENT_LEN);
 }
 

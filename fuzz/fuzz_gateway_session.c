@@ -1,8 +1,10 @@
 /*
  * libFuzzer target: an arbitrary byte stream from a "server", split where
  * the input says (fuzz_session_util.h), into a gateway engine whose host
- * writes, derives and reads. Options octet: bit 0 wrong password, bit 4 a
- * 128-octet PDU limit, bit 5 mode pnePlusPnGw.
+ * writes, derives and reads. Options octet: bit 0 wrong password, bit 1
+ * suite 2 alone (else allow_suite1: offers {2, 1}, and the host restarts
+ * with version 1 when the engine allows it), bit 4 a 128-octet PDU limit,
+ * bit 5 mode pnePlusPnGw.
  */
 #include "fuzz/fuzz_session_util.h"
 
@@ -34,7 +36,8 @@ static void host_steps(cpns_gateway *gw, uint64_t now) {
           kdf.mem_limit_kib > 64) {
         abort(); /* the bounds must hold before any Argon2id run */
       }
-      if (cpns_gateway_derive(gw, now) != 0) {
+      /* Suite 2 finds a wrong password or a forged KE2 here. */
+      if (cpns_gateway_derive(gw, now) != 0 && cpns_gateway_get_state(gw) != CPNS_GATEWAY_FAILED) {
         abort();
       }
       break;
@@ -53,6 +56,12 @@ static void host_steps(cpns_gateway *gw, uint64_t now) {
         abort();
       }
       return;
+    case CPNS_GATEWAY_RECONNECT:
+      /* The host reconnects: the same stream goes on as the new connection. */
+      if (cpns_gateway_restart_v1(gw, now) != 0) {
+        abort();
+      }
+      break;
     default: return;
     }
   }

@@ -3,7 +3,8 @@
  * (fuzz_session_util.h), into a server session whose host answers every
  * step. Options octet: bits 0-1 credential (0/3 known, 1 unknown,
  * 2 throttled), bits 2-3 store status (0/3 OK, 1 conflict, 2 failed),
- * bit 4 a 128-octet PDU limit.
+ * bit 4 a 128-octet PDU limit, bit 5 suite 2 enabled (suites {2, 1}),
+ * bit 6 the known user lacks a suite-1 record, bit 7 a suite-2 record.
  */
 #include "fuzz/fuzz_session_util.h"
 
@@ -20,6 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   if (credential == NULL || fz_credential(credential) != 0) {
     abort();
   }
+  fz_s2_setup();
   return 0;
 }
 
@@ -37,8 +39,9 @@ static void host_steps(cpns_server_session *s, uint8_t opts, uint64_t now) {
           uid_len > CPNS_USER_ID_MAX || cpns_server_session_get_expiry(s) != UINT64_MAX) {
         abort();
       }
-      if (cpns_server_session_provide_credential(s, cred_mode == 1 ? NULL : credential,
-                                                 cred_mode == 2, now) != 0) {
+      if (cpns_server_session_provide_records(
+              s, cred_mode == 1 || (opts & 0x40) ? NULL : credential,
+              cred_mode == 1 || (opts & 0x80) ? NULL : fz_s2_record, cred_mode == 2, now) != 0) {
         abort();
       }
       break;

@@ -71,6 +71,25 @@ static inline void fz_setup(void) {
 /* Restarts the stream: every input sees the same draws. */
 static inline void fz_rng_reset(void) { fz_rng_counter = 0; }
 
+/* Suite-2 server keys and the enrolled user's suite-2 record (fz_s2_setup()). */
+static cpns_s2_server_keys *fz_s2_keys;
+static cpns_s2_record *fz_s2_record;
+
+/* Makes them from a restarted stream, so the targets and the seed generator agree. */
+static inline void fz_s2_setup(void) {
+  fz_s2_keys = sodium_malloc(sizeof *fz_s2_keys);
+  fz_s2_record = sodium_malloc(sizeof *fz_s2_record);
+  fz_rng_reset();
+  if (fz_s2_keys == NULL || fz_s2_record == NULL ||
+      cpns_crypto_s2_server_keys_generate(fz_s2_keys) != 0 ||
+      cpns_crypto_s2_register(fz_s2_record, (const uint8_t *)FZ_PASSWORD, strlen(FZ_PASSWORD),
+                              (const uint8_t *)"gw-owner@example.org",
+                              strlen("gw-owner@example.org"), FZ_OPS, FZ_MEM_KIB,
+                              fz_s2_keys) != 0) {
+    abort();
+  }
+}
+
 static inline cpns_server_settings fz_server_settings(uint8_t opts) {
   static const uint8_t fz_server_secret[CPNS_SERVER_SECRET_LEN] = {
       1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
@@ -83,6 +102,7 @@ static inline cpns_server_settings fz_server_settings(uint8_t opts) {
   st.fake_ops_limit = FZ_OPS;
   st.fake_mem_limit_kib = FZ_MEM_KIB;
   st.max_pdu_len = (opts & 0x10) ? 128 : CPNS_PDU_MAX_DEFAULT;
+  st.s2_keys = (opts & 0x20) ? fz_s2_keys : NULL; /* suites {2, 1}, else {1} */
   return st;
 }
 
@@ -103,6 +123,7 @@ static inline cpns_gateway_settings fz_gateway_settings(uint8_t opts) {
   st.max_ops_limit = 2;
   st.max_mem_limit_kib = 64;
   st.max_pdu_len = (opts & 0x10) ? 128 : CPNS_PDU_MAX_DEFAULT;
+  st.allow_suite1 = !(opts & 0x02); /* offers {2, 1} and may fall back, else {2} */
   return st;
 }
 

@@ -73,9 +73,10 @@ static void run(exchange *x, uint8_t sopts, uint8_t gopts, int server_side) {
       }
       (void)cpns_gateway_read(gw, w->bytes, w->len, 0);
     } else if (sv == CPNS_SERVER_NEED_CREDENTIAL) {
-      if (cpns_server_session_provide_credential(s, cred_mode == 1 ? NULL : credential,
-                                                 cred_mode == 2, 0) != 0) {
-        die("provide_credential");
+      if (cpns_server_session_provide_records(
+              s, cred_mode == 1 || (sopts & 0x40) ? NULL : credential,
+              cred_mode == 1 || (sopts & 0x80) ? NULL : fz_s2_record, cred_mode == 2, 0) != 0) {
+        die("provide_records");
       }
     } else if (sv == CPNS_SERVER_NEED_STORE) {
       if (cpns_server_session_store_done(s,
@@ -86,7 +87,7 @@ static void run(exchange *x, uint8_t sopts, uint8_t gopts, int server_side) {
         die("store_done");
       }
     } else if (g == CPNS_GATEWAY_DERIVE) {
-      if (cpns_gateway_derive(gw, 0) != 0) {
+      if (cpns_gateway_derive(gw, 0) != 0 && cpns_gateway_get_state(gw) != CPNS_GATEWAY_FAILED) {
         die("derive");
       }
     } else {
@@ -162,11 +163,24 @@ static void server_seeds(const char *dir) {
     const char *name;
     uint8_t sopts, gopts;
     size_t chunk;
-  } runs[] = {{"success", 0x00, 0x00, 0},          {"success-chunk7", 0x00, 0x20, 7},
-              {"success-bytewise", 0x00, 0x00, 1}, {"wrong-password", 0x00, 0x01, 0},
-              {"unknown-user", 0x01, 0x00, 0},     {"throttled", 0x02, 0x00, 0},
-              {"store-conflict", 0x04, 0x00, 0},   {"store-failed", 0x08, 0x00, 0},
-              {"small-limit", 0x10, 0x00, 0}};
+  } runs[] = {{"success", 0x00, 0x00, 0},
+              {"success-chunk7", 0x00, 0x20, 7},
+              {"success-bytewise", 0x00, 0x00, 1},
+              {"wrong-password", 0x00, 0x01, 0},
+              {"unknown-user", 0x01, 0x00, 0},
+              {"throttled", 0x02, 0x00, 0},
+              {"store-conflict", 0x04, 0x00, 0},
+              {"store-failed", 0x08, 0x00, 0},
+              {"small-limit", 0x10, 0x00, 0},
+              /* Suite 2 (server bit 5; gateway bit 1: suite 2 alone) */
+              {"s2-success", 0x20, 0x00, 0},
+              {"s2-success-chunk7", 0x20, 0x22, 7},
+              {"s2-wrong-password", 0x20, 0x03, 0},
+              {"s2-unknown-user", 0x21, 0x02, 0},
+              {"s2-suite1-record-only", 0xa0, 0x00, 0},
+              {"s2-fake-for-suite1-user", 0xa0, 0x02, 0},
+              {"s2-store-conflict", 0x24, 0x02, 0},
+              {"s2-v2-suite1-only-offer", 0x20, 0x02, 0}};
   size_t i;
   for (i = 0; i < sizeof runs / sizeof runs[0]; ++i) {
     size_t k;
@@ -203,13 +217,55 @@ static void server_seeds(const char *dir) {
     put_pdu(&sd, &pdu, 0);
     write_seed(dir, sub, names[i], &sd);
   }
+  /* Suite 2: the second request with a wrong ke3, with the response of suite 1, without ke3. */
+  run(&x, 0x20, 0x02, 1);
+  if (x.gw_state != CPNS_GATEWAY_DONE || x.n_to_server != 2) {
+    die("the suite-2 exchange did not succeed");
+  }
+  for (i = 0; i < 3; ++i) {
+    static const char *names[] = {"s2-wrong-ke3", "s2-response-instead-of-ke3", "s2-no-ke3"};
+    decode(&pdu, &x.to_server[1]);
+    if (i == 0) {
+      pdu.u.key_request.ke3[0] ^= 1;
+    } else if (i == 1) {
+      pdu.u.key_request.has_ke3 = 0;
+      pdu.u.key_request.has_response = 1;
+    } else {
+      pdu.u.key_request.has_ke3 = 0;
+    }
+    seed_start(&sd, 0x20);
+    put_wire(&sd, &x.to_server[0], 0);
+    put_pdu(&sd, &pdu, 0);
+    write_seed(dir, sub, names[i], &sd);
+  }
+  /* Suite 2 first requests refused at once: presence rules, an invalid element. */
+  for (i = 0; i < 3; ++i) {
+    static const char *names[] = {"s2-no-ke1", "s2-ke1-in-v1", "s2-identity-element"};
+    decode(&pdu, &x.to_server[0]);
+    if (i == 0) {
+      pdu.u.key_request.has_ke1 = 0;
+    } else if (i == 1) {
+      pdu.u.key_request.version = 1;
+    } else {
+      memset(pdu.u.key_request.ke1.blinded_message, 0, CPNS_OPAQUE_ELEMENT_LEN);
+    }
+    seed_start(&sd, 0x20);
+    put_pdu(&sd, &pdu, 0);
+    write_seed(dir, sub, names[i], &sd);
+  }
+  /* A close after KE2: a lockout failure (§6). */
+  seed_start(&sd, 0x20);
+  put_wire(&sd, &x.to_server[0], 0);
+  put(&sd, FZ_EVENT_CLOSE);
+  write_seed(dir, sub, "s2-close-after-ke2", &sd);
+  run(&x, 0x00, 0x00, 1);
   /* First requests the server refuses at once. */
   for (i = 0; i < 5; ++i) {
-    static const char *names[] = {"version-2", "no-known-suite", "bad-entity-id",
+    static const char *names[] = {"version-3", "no-known-suite", "bad-entity-id",
                                   "first-with-response", "unknown-suites-ignored"};
     decode(&pdu, &x.to_server[0]);
     if (i == 0) {
-      pdu.u.key_request.version = 2;
+      pdu.u.key_request.version = 3;
     } else if (i == 1) {
       pdu.u.key_request.offered_suites[0] = 2;
     } else if (i == 2) {
@@ -221,36 +277,11 @@ static void server_seeds(const char *dir) {
       pdu.u.key_request.offered_suites[1] = 1;
       pdu.u.key_request.offered_suites[0] = 17;
       pdu.u.key_request.offered_suites[2] = 255;
+      pdu.u.key_request.has_ke1 = 0; /* suite 2 no longer offered (§4) */
     }
     seed_start(&sd, 0x00);
     put_pdu(&sd, &pdu, 0);
     write_seed(dir, sub, names[i], &sd);
-  }
-  /* The v2 additions (PROTOCOL.md §3, §4): ke1 in a first request of
-   * version 1 and of version 2, ke3 in a second request of version 1. */
-  for (i = 0; i < 2; ++i) {
-    static const char *names[] = {"v1-first-with-ke1", "v2-first-with-ke1"};
-    cpns_key_request *r = &pdu.u.key_request;
-    decode(&pdu, &x.to_server[0]);
-    r->version = (uint32_t)(i + 1);
-    r->offered_suites_len = 2;
-    r->offered_suites[0] = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
-    r->offered_suites[1] = CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305;
-    r->has_ke1 = 1;
-    memset(&r->ke1, 0x42, sizeof r->ke1);
-    seed_start(&sd, 0x00);
-    put_pdu(&sd, &pdu, 0);
-    write_seed(dir, sub, names[i], &sd);
-  }
-  if (x.n_to_server == 2) {
-    decode(&pdu, &x.to_server[1]);
-    pdu.u.key_request.has_response = 0;
-    pdu.u.key_request.has_ke3 = 1;
-    memset(pdu.u.key_request.ke3, 0x43, sizeof pdu.u.key_request.ke3);
-    seed_start(&sd, 0x00);
-    put_wire(&sd, &x.to_server[0], 0);
-    put_pdu(&sd, &pdu, 0);
-    write_seed(dir, sub, "v1-second-with-ke3", &sd);
   }
   /* A challenge where the second request belongs. */
   seed_start(&sd, 0x00);
@@ -296,10 +327,22 @@ static void gateway_seeds(const char *dir) {
     const char *name;
     uint8_t sopts, gopts;
     size_t chunk;
-  } runs[] = {{"success", 0x00, 0x00, 0},          {"success-chunk5", 0x00, 0x20, 5},
-              {"success-bytewise", 0x00, 0x00, 1}, {"wrong-password", 0x00, 0x01, 0},
-              {"unknown-user", 0x01, 0x00, 0},     {"try-later", 0x02, 0x00, 0},
-              {"entity-conflict", 0x04, 0x00, 0},  {"server-error", 0x08, 0x00, 0}};
+  } runs[] = {{"success", 0x00, 0x00, 0},
+              {"success-chunk5", 0x00, 0x20, 5},
+              {"success-bytewise", 0x00, 0x00, 1},
+              {"wrong-password", 0x00, 0x01, 0},
+              {"unknown-user", 0x01, 0x00, 0},
+              {"try-later", 0x02, 0x00, 0},
+              {"entity-conflict", 0x04, 0x00, 0},
+              {"server-error", 0x08, 0x00, 0},
+              /* Suite 2 (server bit 5; gateway bit 1: suite 2 alone) */
+              {"s2-success", 0x20, 0x02, 0},
+              {"s2-success-chunk5", 0x20, 0x22, 5},
+              {"s2-wrong-password", 0x20, 0x03, 0},
+              {"s2-unknown-user", 0x21, 0x02, 0},
+              {"s2-allow-suite1", 0x20, 0x00, 0},
+              {"s2-suite1-record-only", 0xa0, 0x00, 0},
+              {"s2-entity-conflict", 0x24, 0x02, 0}};
   size_t i;
   for (i = 0; i < sizeof runs / sizeof runs[0]; ++i) {
     size_t k;
@@ -339,28 +382,15 @@ static void gateway_seeds(const char *dir) {
   /* Challenges the gateway refuses. */
   for (i = 0; i < 3; ++i) {
     static const char *names[] = {"kdf-ops-above-bound", "kdf-mem-above-bound",
-                                  "challenge-version-2"};
+                                  "challenge-version-1"};
     decode(&pdu, &x.to_gateway[0]);
     if (i == 0) {
       pdu.u.key_challenge.kdf.ops_limit = 3;
     } else if (i == 1) {
       pdu.u.key_challenge.kdf.mem_limit_kib = 65;
     } else {
-      pdu.u.key_challenge.version = 2;
+      pdu.u.key_challenge.version = 1;
     }
-    seed_start(&sd, 0x00);
-    put_pdu(&sd, &pdu, 0);
-    write_seed(dir, sub, names[i], &sd);
-  }
-  /* Suite 2 with ke2 in a challenge of version 1 and of version 2. */
-  for (i = 0; i < 2; ++i) {
-    static const char *names[] = {"v1-challenge-with-ke2", "v2-challenge-with-ke2"};
-    cpns_key_challenge *c = &pdu.u.key_challenge;
-    decode(&pdu, &x.to_gateway[0]);
-    c->version = (uint32_t)(i + 1);
-    c->suite = CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID;
-    c->has_ke2 = 1;
-    memset(&c->ke2, 0x44, sizeof c->ke2);
     seed_start(&sd, 0x00);
     put_pdu(&sd, &pdu, 0);
     write_seed(dir, sub, names[i], &sd);
@@ -395,6 +425,62 @@ static void gateway_seeds(const char *dir) {
     put_wire(&sd, &x.to_gateway[0], 0);
     write_seed(dir, sub, "timeout", &sd);
   }
+  /* The fall back of §7: unsupportedVersion, or a close, then a version-1 exchange. */
+  {
+    exchange v1;
+    cpns_pdu chal1;
+    /* A suite-1 challenge as a version-1 server sends it: the restarted
+     * request reaches DERIVE and sends its proof. */
+    run(&v1, 0x00, 0x00, 0);
+    decode(&chal1, &v1.to_gateway[0]);
+    chal1.u.key_challenge.version = 1;
+    decode(&pdu, &x.to_gateway[1]);
+    pdu.u.key_delivery.version = 1;
+    pdu.u.key_delivery.result = CPNS_RESULT_UNSUPPORTED_VERSION;
+    pdu.u.key_delivery.has_assignment = 0;
+    seed_start(&sd, 0x00);
+    put_pdu(&sd, &pdu, 0);
+    put_pdu(&sd, &chal1, 0);
+    write_seed(dir, sub, "fall-back-unsupported-version", &sd);
+    seed_start(&sd, 0x00);
+    put(&sd, FZ_EVENT_CLOSE);
+    put_pdu(&sd, &chal1, 0);
+    write_seed(dir, sub, "fall-back-closed", &sd);
+  }
+  /* Suite 2: KE2 and the delivery tampered, and the presence rules of the challenge. */
+  run(&x, 0x20, 0x02, 0);
+  if (x.gw_state != CPNS_GATEWAY_DONE || x.n_to_gateway != 2) {
+    die("the suite-2 exchange did not succeed");
+  }
+  for (i = 0; i < 6; ++i) {
+    static const char *names[] = {"s2-bad-server-mac",        "s2-bad-evaluated-element",
+                                  "s2-challenge-without-ke2", "s2-bad-signature",
+                                  "s2-bad-wrapped-eukey",     "s2-bad-key-id"};
+    seed_start(&sd, 0x02);
+    if (i < 3) {
+      decode(&pdu, &x.to_gateway[0]);
+      if (i == 0) {
+        pdu.u.key_challenge.ke2.server_mac[0] ^= 1;
+      } else if (i == 1) {
+        memset(pdu.u.key_challenge.ke2.evaluated_message, 0, CPNS_OPAQUE_ELEMENT_LEN);
+      } else {
+        pdu.u.key_challenge.has_ke2 = 0;
+      }
+      put_pdu(&sd, &pdu, 0);
+    } else {
+      decode(&pdu, &x.to_gateway[1]);
+      if (i == 3) {
+        pdu.u.key_delivery.assignment.server_signature[0] ^= 1;
+      } else if (i == 4) {
+        pdu.u.key_delivery.assignment.wrapped_eukey[0] ^= 1;
+      } else {
+        pdu.u.key_delivery.assignment.key_id[0] ^= 1;
+      }
+      put_wire(&sd, &x.to_gateway[0], 0);
+      put_pdu(&sd, &pdu, 0);
+    }
+    write_seed(dir, sub, names[i], &sd);
+  }
 }
 
 int main(int argc, char **argv) {
@@ -407,6 +493,7 @@ int main(int argc, char **argv) {
   if (credential == NULL || fz_credential(credential) != 0) {
     die("credential");
   }
+  fz_s2_setup();
   server_seeds(argv[1]);
   gateway_seeds(argv[1]);
   sodium_free(credential);

@@ -173,12 +173,11 @@ static int step(hx *h) {
   if (sv == CPNS_SERVER_NEED_CREDENTIAL) {
     int known = h->cred_mode == HX_KNOWN;
     cpns_credential *cred = known && !h->no_suite1_record ? hx_credential(HX_PASSWORD) : NULL;
-    cpns_s2_record *rec = known && !h->no_suite2_record && h->s->s2_keys != NULL
-                              ? hx_s2_record(HX_PASSWORD)
-                              : NULL;
-    ck_assert_int_eq(cpns_server_session_provide_records(h->s, cred, rec,
-                                                         h->cred_mode == HX_THROTTLED, h->now),
-                     0);
+    cpns_s2_record *rec =
+        known && !h->no_suite2_record && h->s->s2_keys != NULL ? hx_s2_record(HX_PASSWORD) : NULL;
+    ck_assert_int_eq(
+        cpns_server_session_provide_records(h->s, cred, rec, h->cred_mode == HX_THROTTLED, h->now),
+        0);
     sodium_free(cred);
     sodium_free(rec);
     return 1;
@@ -194,7 +193,10 @@ static int step(hx *h) {
     return 1;
   }
   if (g == CPNS_GATEWAY_DERIVE) {
-    ck_assert_int_eq(cpns_gateway_derive(h->gw, h->now), 0);
+    /* Suite 2 may fail here (wrong password, unknown user): no ke3 then. */
+    int rv = cpns_gateway_derive(h->gw, h->now);
+    ck_assert(rv == 0 ||
+              (rv == CPNS_ERR_AUTH_FAILED && cpns_gateway_get_state(h->gw) == CPNS_GATEWAY_FAILED));
     return 1;
   }
   return 0;

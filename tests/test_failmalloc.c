@@ -260,8 +260,16 @@ static int fm_step(fm_run *r, const fm_case *c) {
     if (rv != 0) {
       expect_server_closed(r, rv);
       /* The host closes the connection. */
-      ck_assert_int_eq(cpns_gateway_read(r->gw, NULL, 0, 1000), CPNS_ERR_PEER_CLOSED);
-      ck_assert(is_zero(r->gw->sec, r->gw->sec_size));
+      rv = cpns_gateway_read(r->gw, NULL, 0, 1000);
+      if (cpns_gateway_get_state(r->gw) == CPNS_GATEWAY_RECONNECT) {
+        /* A close before any answer: an allow_suite1 gateway may restart
+         * with version 1 (§7) and keeps only its password for it. */
+        ck_assert_int_eq(rv, 0);
+        ck_assert(is_zero(r->gw->sec, sizeof *r->gw->sec));
+      } else {
+        ck_assert_int_eq(rv, CPNS_ERR_PEER_CLOSED);
+        ck_assert(is_zero(r->gw->sec, r->gw->sec_size));
+      }
       return 0;
     }
     return 1;

@@ -12,7 +12,7 @@
 #include "exchange/server_internal.h"
 #include "tests/exchange_harness.h"
 
-static const uint8_t zeros[256];
+static const uint8_t zeros[1024];
 
 /* Encodes a KeyRequest and feeds it whole. */
 static int feed_request(cpns_server_session *s, const cpns_key_request *req) {
@@ -59,8 +59,9 @@ START_TEST(test_server_settings_defaults_and_version) {
                    CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(cpns_server_settings_default(NULL), CPNS_ERR_INVALID_ARGUMENT);
   st = hx_server_settings();
-  ck_assert_int_eq(cpns_server_session_new_versioned(&s, 2, &st, NULL, 0),
-                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(
+      cpns_server_session_new_versioned(&s, CPNS_SERVER_SETTINGS_VERSION + 1, &st, NULL, 0),
+      CPNS_ERR_INVALID_ARGUMENT);
   ck_assert_ptr_null(s);
   st.pdu_timeout_ms = 0;
   ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
@@ -938,6 +939,394 @@ START_TEST(test_server_session_sizeof_bounded) {
 }
 END_TEST
 
+/* ---- Versions 1 and 2, suite 2 (§3, §4, §5.2, §6) ---- */
+
+/* A version-2 first KeyRequest with a valid ke1, offering {2, 1}, from the real gateway. */
+static void v2_first_request(cpns_key_request *req) {
+  cpns_gateway_settings gs = hx_gateway_settings(HX_PASSWORD);
+  cpns_gateway *gw = NULL;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len;
+  cpns_pdu pdu;
+  ck_assert_int_eq(cpns_gateway_new(&gw, &gs, NULL, 0), 0);
+  ck_assert_int_eq(cpns_gateway_write(gw, buf, sizeof buf, &len, 0), 0);
+  ck_assert_int_eq(cpns_pdu_decode(&pdu, buf, len, NULL), 0);
+  *req = pdu.u.key_request;
+  cpns_gateway_del(gw);
+}
+
+typedef struct choice_case {
+  int server[2];
+  size_t nserver; /* 0: the default list */
+  int keys;       /* s2_keys set */
+  int offered[2];
+  size_t noffered;
+  uint32_t version;
+  int rec1, rec2; /* the user's records */
+  int suite;      /* expected; 0: refused at once with result */
+  int known;
+  int result;
+} choice_case;
+
+static const choice_case choice_cases[] = {
+    {{0}, 0, 1, {2, 1}, 2, 2, 1, 1, 2, 1, 0},    /* both records: suite 2 */
+    {{0}, 0, 1, {2, 1}, 2, 2, 1, 0, 1, 1, 0},    /* suite 1 record only: suite 1 (§9) */
+    {{0}, 0, 1, {2, 1}, 2, 2, 0, 0, 2, 0, 0},    /* unknown: first allowed, fake */
+    {{1, 2}, 2, 1, {2, 1}, 2, 2, 1, 1, 1, 1, 0}, /* the server's order wins */
+    {{0}, 0, 0, {2, 1}, 2, 2, 1, 1, 1, 1, 0},    /* suite-1-only server */
+    {{0}, 0, 0, {2, 0}, 1, 2, 1, 1, 0, 0, CPNS_RESULT_UNSUPPORTED_SUITE},
+    {{0}, 0, 1, {1, 0}, 1, 2, 1, 1, 1, 1, 0}, /* offered {1} with version 2 */
+    {{0}, 0, 1, {1, 0}, 1, 1, 1, 1, 1, 1, 0}, /* version 1 */
+    {{0}, 0, 1, {2, 1}, 2, 1, 1, 1, 1, 1, 0}, /* version 1 offering 2: ignored (§3) */
+    {{0}, 0, 1, {2, 0}, 1, 2, 1, 0, 2, 0, 0}, /* suite 1 record, suite 2 asked: fake */
+    {{2, 0}, 1, 1, {1, 0}, 1, 2, 1, 1, 0, 0, CPNS_RESULT_UNSUPPORTED_SUITE},
+    {{0}, 0, 1, {2, 0}, 1, 1, 1, 1, 0, 0, CPNS_RESULT_UNSUPPORTED_SUITE}, /* v1 cannot run 2 */
+};
+
+/* The §6 suite choice table, case by case. */
+START_TEST(test_server_s2_suite_choice) {
+  const choice_case *cc = &choice_cases[_i];
+  cpns_server_settings st = cc->keys ? hx_server_settings_s2() : hx_server_settings();
+  cpns_server_session *s;
+  cpns_key_request req;
+  cpns_credential *cred = cc->rec1 ? hx_credential(HX_PASSWORD) : NULL;
+  cpns_s2_record *rec = cc->rec2 ? hx_s2_record(HX_PASSWORD) : NULL;
+  cpns_pdu pdu;
+  uint8_t salt[CPNS_SALT_LEN];
+  int suite = -1;
+  size_t i;
+  if (cc->nserver != 0) {
+    st.suites = cc->server;
+    st.suites_len = cc->nserver;
+  }
+  s = new_session(&st, 0);
+  v2_first_request(&req);
+  req.version = cc->version;
+  req.offered_suites_len = cc->noffered;
+  for (i = 0; i < cc->noffered; ++i) {
+    req.offered_suites[i] = cc->offered[i];
+  }
+  /* ke1 iff version 2 offering suite 2 (§4) */
+  req.has_ke1 = cc->version == 2 && cc->offered[0] == 2;
+  if (!req.has_ke1) {
+    memset(&req.ke1, 0, sizeof req.ke1);
+  }
+  ck_assert_int_eq(feed_request(s, &req), 0);
+  if (cc->suite == 0) {
+    hx_expect_refusal(s, (cpns_result)cc->result);
+    goto out;
+  }
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_NEED_CREDENTIAL);
+  ck_assert_int_eq(cpns_server_session_get_suite(s, &suite), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_server_session_provide_records(s, cred, rec, 0, 0), 0);
+  ck_assert_int_eq(cpns_server_session_get_suite(s, &suite), 0);
+  ck_assert_int_eq(suite, cc->suite);
+  ck_assert_int_eq(s->user_known, cc->known);
+  hx_server_take(s, &pdu, NULL);
+  ck_assert_int_eq(pdu.type, CPNS_PDU_KEY_CHALLENGE);
+  ck_assert_int_eq(pdu.u.key_challenge.version, cc->version);
+  ck_assert_int_eq(pdu.u.key_challenge.suite, cc->suite);
+  ck_assert_int_eq(pdu.u.key_challenge.has_ke2, cc->suite == 2);
+  ck_assert_int_eq(cpns_key_challenge_validate(&pdu.u.key_challenge), 0);
+  if (!cc->known) {
+    ck_assert_int_eq(cpns_crypto_fake_salt(salt, hx_server_secret, (const uint8_t *)HX_USER_NORM,
+                                           strlen(HX_USER_NORM)),
+                     0);
+    ck_assert_mem_eq(pdu.u.key_challenge.kdf.salt, salt, CPNS_SALT_LEN);
+  } else if (cc->suite == 2) {
+    ck_assert_mem_eq(pdu.u.key_challenge.kdf.salt, rec->kdf.salt, CPNS_SALT_LEN);
+  } else {
+    ck_assert_mem_eq(pdu.u.key_challenge.kdf.salt, cred->kdf.salt, CPNS_SALT_LEN);
+  }
+  /* Nothing of the records or the fake one stays but what the exchange needs. */
+  ck_assert_mem_eq(&s->sec->fake_record, zeros, sizeof s->sec->fake_record);
+  ck_assert_mem_eq(s->sec->server_secret, zeros, CPNS_SERVER_SECRET_LEN);
+out:
+  sodium_free(cred);
+  sodium_free(rec);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* §4 presence rules, §3 v2 fields in v1, and invalid ke1 elements (§5.2): badRequest. */
+START_TEST(test_server_s2_first_request_bad) {
+  cpns_server_settings st = hx_server_settings_s2();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_key_request req;
+  v2_first_request(&req);
+  switch (_i) {
+  case 0: req.has_ke1 = 0; break; /* offers 2 without ke1 */
+  case 1:                         /* ke1 without offering 2 */
+    req.offered_suites[0] = 1;
+    req.offered_suites_len = 1;
+    break;
+  case 2: /* ke1 in a version-1 request */
+    req.version = 1;
+    req.offered_suites[0] = 1;
+    req.offered_suites_len = 1;
+    break;
+  case 3: /* ke3 in a first request */
+    req.has_ke3 = 1;
+    memset(req.ke3, 1, sizeof req.ke3);
+    break;
+  case 4: memset(req.ke1.blinded_message, 0, CPNS_OPAQUE_ELEMENT_LEN); break; /* identity */
+  case 5: memset(req.ke1.client_public_keyshare, 0xff, CPNS_OPAQUE_ELEMENT_LEN); break;
+  case 6: req.ke1.blinded_message[31] |= 0x80; break;     /* non-canonical: bit 255 */
+  default: req.ke1.client_public_keyshare[0] ^= 1; break; /* likely not on the group */
+  }
+  if (_i == 7 && crypto_core_ristretto255_is_valid_point(req.ke1.client_public_keyshare)) {
+    req.ke1.client_public_keyshare[0] ^= 3; /* the flip hit another point: try one more */
+    ck_assert(!crypto_core_ristretto255_is_valid_point(req.ke1.client_public_keyshare));
+  }
+  ck_assert_int_eq(feed_request(s, &req), 0);
+  hx_expect_refusal(s, CPNS_RESULT_BAD_REQUEST);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* A suite-2 session waiting for the second KeyRequest, and that request as
+ * the real gateway made it (password pw). */
+static cpns_server_session *s2_until_second(const char *pw, cpns_key_request *second,
+                                            const cpns_server_settings *st) {
+  cpns_gateway_settings gs = hx_gateway_settings_s2(pw);
+  cpns_gateway *gw = NULL;
+  cpns_server_session *s = new_session(st, 0);
+  cpns_s2_record *rec = hx_s2_record(HX_PASSWORD);
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len;
+  cpns_pdu pdu;
+  ck_assert_int_eq(cpns_gateway_new(&gw, &gs, NULL, 0), 0);
+  ck_assert_int_eq(cpns_gateway_write(gw, buf, sizeof buf, &len, 0), 0);
+  ck_assert_int_eq(hx_server_feed(s, buf, len, 0, 0), 0);
+  ck_assert_int_eq(cpns_server_session_provide_records(s, NULL, rec, 0, 0), 0);
+  sodium_free(rec);
+  ck_assert_int_eq(cpns_server_session_write(s, buf, sizeof buf, &len, 0), 0);
+  ck_assert_int_eq(hx_gateway_feed(gw, buf, len, 0, 0), 0);
+  ck_assert_int_eq(cpns_gateway_derive(gw, 0), 0);
+  ck_assert_int_eq(cpns_gateway_write(gw, buf, sizeof buf, &len, 0), 0);
+  ck_assert_int_eq(cpns_pdu_decode(&pdu, buf, len, NULL), 0);
+  *second = pdu.u.key_request;
+  cpns_gateway_del(gw);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_RECEIVE);
+  return s;
+}
+
+/* The second KeyRequest of suite 2: presence rules, repeats, and ke3 (§4, §6). */
+START_TEST(test_server_s2_second_request) {
+  cpns_server_settings st = hx_server_settings_s2();
+  cpns_key_request second;
+  cpns_server_session *s = s2_until_second(HX_PASSWORD, &second, &st);
+  cpns_result expect = CPNS_RESULT_BAD_REQUEST;
+  switch (_i) {
+  case 0: /* the response of suite 1 instead of ke3 */
+    second.has_ke3 = 0;
+    second.has_response = 1;
+    break;
+  case 1: second.has_response = 1; break; /* both */
+  case 2: second.has_ke1 = 1; break;      /* ke1 again */
+  case 3: second.mode ^= 1; break;        /* a root field differs */
+  case 4: second.has_ke3 = 0; break;      /* nothing */
+  default:                                /* a wrong ke3 */
+    second.ke3[10] ^= 1;
+    expect = CPNS_RESULT_AUTHENTICATION_FAILED;
+    break;
+  }
+  ck_assert_int_eq(feed_request(s, &second), 0);
+  hx_expect_refusal(s, expect);
+  ck_assert_mem_eq(s->sec, zeros, sizeof *s->sec);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* A gateway with another password cannot make a ke3 (it sends none); one
+ * built from a wrong-password gateway's state is refused all the same. */
+START_TEST(test_server_s2_ke3_of_unknown_user_refused) {
+  cpns_server_settings st = hx_server_settings_s2();
+  cpns_key_request second;
+  cpns_server_session *s = s2_until_second(HX_PASSWORD, &second, &st);
+  /* The same session forced to treat the user as unknown: a valid ke3 still fails (§6). */
+  s->user_known = 0;
+  ck_assert_int_eq(feed_request(s, &second), 0);
+  hx_expect_refusal(s, CPNS_RESULT_AUTHENTICATION_FAILED);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* entityConflict only after ke3 verified (§6); the store step as in suite 1. */
+START_TEST(test_server_s2_store_outcomes) {
+  static const cpns_store_status status[] = {CPNS_STORE_OK, CPNS_STORE_CONFLICT, CPNS_STORE_FAILED};
+  static const int results[] = {CPNS_RESULT_SUCCESS, CPNS_RESULT_ENTITY_CONFLICT,
+                                CPNS_RESULT_SERVER_ERROR};
+  hx h;
+  cpns_gateway_settings gs = hx_gateway_settings_s2(HX_PASSWORD);
+  cpns_server_settings ss = hx_server_settings_s2();
+  hx_init_with(&h, &gs, &ss);
+  h.store_status = status[_i];
+  hx_run(&h);
+  ck_assert_int_eq(h.stored, 1);
+  ck_assert_int_eq(hx_session_result(h.s), results[_i]);
+  ck_assert_int_eq(hx_gateway_result(h.gw), results[_i]);
+  ck_assert_int_eq(cpns_gateway_get_state(h.gw), _i == 0 ? CPNS_GATEWAY_DONE : CPNS_GATEWAY_FAILED);
+  ck_assert_mem_eq(h.s->sec, zeros, sizeof *h.s->sec);
+  hx_free(&h);
+}
+END_TEST
+
+/* §6 lockout: after KE2 every end without a valid ke3 is a failure the host sees. */
+START_TEST(test_server_s2_lockout_after_ke2) {
+  static const uint8_t not_der[] = {0xa1, 0x80, 0x00, 0x00};
+  cpns_server_settings st = hx_server_settings_s2();
+  cpns_key_request second;
+  cpns_server_session *s = s2_until_second(HX_PASSWORD, &second, &st);
+  ck_assert_int_eq(hx_session_result(s), -1);
+  if (_i == 0) {
+    ck_assert_int_eq(cpns_server_session_read(s, NULL, 0, 0), CPNS_ERR_PEER_CLOSED);
+  } else if (_i == 1) {
+    ck_assert_int_eq(cpns_server_session_handle_expiry(s, cpns_server_session_get_expiry(s)),
+                     CPNS_ERR_TIMEOUT);
+  } else {
+    ck_assert_int_lt(hx_server_feed(s, not_der, sizeof not_der, 0, 0), 0);
+  }
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_CLOSE);
+  ck_assert_int_eq(hx_session_result(s), CPNS_RESULT_AUTHENTICATION_FAILED);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* Suite 1 keeps its behaviour: a close after the challenge queues no result. */
+START_TEST(test_server_s2_suite1_close_has_no_result) {
+  cpns_key_request req;
+  cpns_server_session *s;
+  hx_first_request(&req);
+  s = hx_session_after_first(&req, HX_KNOWN, NULL);
+  ck_assert_int_eq(cpns_server_session_read(s, NULL, 0, 0), CPNS_ERR_PEER_CLOSED);
+  ck_assert_int_eq(hx_session_result(s), -1);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* A version-1 gateway request to a suite-2 server runs exactly as in v1 (§3). */
+START_TEST(test_server_s2_serves_v1) {
+  cpns_server_settings st = hx_server_settings_s2();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_key_request req, second;
+  cpns_credential *cred = hx_credential(HX_PASSWORD);
+  cpns_s2_record *rec = hx_s2_record(HX_PASSWORD);
+  cpns_server_assignment a;
+  cpns_pdu pdu;
+  hx_first_request(&req);
+  ck_assert_int_eq(feed_request(s, &req), 0);
+  ck_assert_int_eq(cpns_server_session_provide_records(s, cred, rec, 0, 0), 0);
+  hx_server_take(s, &pdu, NULL);
+  ck_assert_int_eq(pdu.u.key_challenge.version, 1);
+  ck_assert_int_eq(pdu.u.key_challenge.suite, CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305);
+  ck_assert_int_eq(pdu.u.key_challenge.has_ke2, 0);
+  second_request(&second, &req, &pdu.u.key_challenge);
+  ck_assert_int_eq(feed_request(s, &second), 0);
+  ck_assert_int_eq(cpns_server_session_get_assignment(s, &a), 0);
+  ck_assert_int_eq(cpns_server_session_store_done(s, CPNS_STORE_OK, 0), 0);
+  hx_server_take(s, &pdu, NULL);
+  ck_assert_int_eq(pdu.u.key_delivery.version, 1);
+  ck_assert_int_eq(pdu.u.key_delivery.result, CPNS_RESULT_SUCCESS);
+  sodium_free(cred);
+  sodium_free(rec);
+  cpns_server_session_del(s);
+}
+END_TEST
+
+/* The OPRF key follows the User ID: a fake record answers one KE1 the same way twice (§5.2). */
+START_TEST(test_server_s2_fake_record_consistent) {
+  cpns_server_settings st = hx_server_settings_s2();
+  cpns_key_request req;
+  cpns_pdu c[2];
+  int i;
+  v2_first_request(&req);
+  for (i = 0; i < 2; ++i) {
+    cpns_server_session *s = new_session(&st, 0);
+    ck_assert_int_eq(feed_request(s, &req), 0);
+    ck_assert_int_eq(cpns_server_session_provide_records(s, NULL, NULL, 0, 0), 0);
+    hx_server_take(s, &c[i], NULL);
+    cpns_server_session_del(s);
+  }
+  ck_assert_mem_eq(c[0].u.key_challenge.ke2.evaluated_message,
+                   c[1].u.key_challenge.ke2.evaluated_message, CPNS_OPAQUE_ELEMENT_LEN);
+  ck_assert_mem_ne(c[0].u.key_challenge.ke2.masking_nonce, c[1].u.key_challenge.ke2.masking_nonce,
+                   CPNS_OPAQUE_NONCE_LEN);
+  ck_assert_mem_eq(&c[0].u.key_challenge.kdf, &c[1].u.key_challenge.kdf, sizeof(cpns_kdf_params));
+}
+END_TEST
+
+/* Settings V2: the suite list is checked; layout V1 reads as suite 1 alone. */
+START_TEST(test_server_s2_settings) {
+  static const int two[] = {2}, dup[] = {1, 1}, three[] = {3}, both[] = {1, 2, 2};
+  cpns_server_settings st = hx_server_settings();
+  cpns_server_session *s = NULL;
+  st.suites = two;
+  st.suites_len = 1; /* suite 2 without keys */
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st = hx_server_settings_s2();
+  st.suites = dup;
+  st.suites_len = 2;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st.suites = three;
+  st.suites_len = 1;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st.suites = both;
+  st.suites_len = 3;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st.suites_len = 0;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  st.suites = NULL;
+  st.suites_len = 1;
+  ck_assert_int_eq(cpns_server_session_new(&s, &st, NULL, 0), CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(s);
+  st = hx_server_settings_s2();
+  s = new_session(&st, 0);
+  ck_assert_uint_eq(s->nsuites, 2);
+  ck_assert_int_eq(s->suites[0], 2);
+  ck_assert_int_eq(s->suites[1], 1);
+  cpns_server_session_del(s);
+  st.suites = two;
+  st.suites_len = 1;
+  ck_assert_int_eq(cpns_server_session_new_versioned(&s, CPNS_SERVER_SETTINGS_V1, &st, NULL, 0), 0);
+  ck_assert_uint_eq(s->nsuites, 1);
+  ck_assert_int_eq(s->suites[0], 1);
+  ck_assert_ptr_null(s->s2_keys);
+  cpns_server_session_del(s);
+  memset(&st, 0xa5, sizeof st);
+  ck_assert_int_eq(cpns_server_settings_default_versioned(CPNS_SERVER_SETTINGS_V1, &st), 0);
+  ck_assert_uint_eq(st.suites_len, (size_t)0xa5a5a5a5a5a5a5a5ull); /* not in layout V1 */
+  ck_assert_int_eq(cpns_server_settings_default(&st), 0);
+  ck_assert_ptr_null(st.s2_keys);
+  ck_assert_ptr_null(st.suites);
+  ck_assert_uint_eq(st.suites_len, 0);
+  ck_assert_int_eq(cpns_server_session_provide_records(NULL, NULL, NULL, 0, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_server_session_get_suite(NULL, &(int){0}), CPNS_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* A suite-2 record whose KDF parameters break the enrollment policy is the host's error. */
+START_TEST(test_server_s2_provide_bad_record) {
+  cpns_server_settings st = hx_server_settings_s2();
+  cpns_server_session *s = new_session(&st, 0);
+  cpns_key_request req;
+  cpns_s2_record *rec = hx_s2_record(HX_PASSWORD);
+  v2_first_request(&req);
+  ck_assert_int_eq(feed_request(s, &req), 0);
+  rec->kdf.ops_limit = 0;
+  ck_assert_int_eq(cpns_server_session_provide_records(s, NULL, rec, 0, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_NEED_CREDENTIAL);
+  ck_assert_int_eq(cpns_server_session_provide_records(s, NULL, rec, 1, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  sodium_free(rec);
+  ck_assert_int_eq(cpns_server_session_provide_records(s, NULL, NULL, 1, 0), 0);
+  hx_expect_refusal(s, CPNS_RESULT_TRY_LATER);
+  cpns_server_session_del(s);
+}
+END_TEST
+
 static Suite *server_session_suite(void) {
   Suite *su = suite_create("server_session");
   TCase *tc = tcase_create("core");
@@ -982,6 +1371,21 @@ static Suite *server_session_suite(void) {
   tcase_add_test(tc, test_server_session_state_errors);
   tcase_add_test(tc, test_server_session_write_buffer_too_small);
   tcase_add_test(tc, test_server_session_sizeof_bounded);
+  suite_add_tcase(su, tc);
+  tc = tcase_create("suite2");
+  tcase_set_timeout(tc, 60);
+  tcase_add_loop_test(tc, test_server_s2_suite_choice, 0,
+                      (int)(sizeof choice_cases / sizeof choice_cases[0]));
+  tcase_add_loop_test(tc, test_server_s2_first_request_bad, 0, 8);
+  tcase_add_loop_test(tc, test_server_s2_second_request, 0, 6);
+  tcase_add_test(tc, test_server_s2_ke3_of_unknown_user_refused);
+  tcase_add_loop_test(tc, test_server_s2_store_outcomes, 0, 3);
+  tcase_add_loop_test(tc, test_server_s2_lockout_after_ke2, 0, 3);
+  tcase_add_test(tc, test_server_s2_suite1_close_has_no_result);
+  tcase_add_test(tc, test_server_s2_serves_v1);
+  tcase_add_test(tc, test_server_s2_fake_record_consistent);
+  tcase_add_test(tc, test_server_s2_settings);
+  tcase_add_test(tc, test_server_s2_provide_bad_record);
   suite_add_tcase(su, tc);
   return su;
 }

@@ -957,6 +957,21 @@ START_TEST(test_opaque_round_trip_and_failures) {
   /* The state is wiped after a failure too: the right ke3 no longer opens it. */
   ke3[63] ^= 1;
   ck_assert_int_eq(cpnsi_opaque_server_finish(&sst, sk_server, ke3), CPNS_ERR_STATE);
+
+  /* A stored record whose client_public_key is no valid element is the server's fault. */
+  {
+    cpnsi_opaque_client cst;
+    uint8_t ke1[96], nonce[32];
+    memset(nonce, 0x11, sizeof(nonce));
+    ck_assert_int_eq(cpnsi_opaque_client_ke1(&cst, ke1, (const uint8_t *)"x", 1, nonce, NULL, NULL),
+                     0);
+    memset(record, 0, 32);
+    ck_assert_int_eq(cpnsi_opaque_server_ke2(&sst, ke2, &keys, record,
+                                             (const uint8_t *)"user@example.org", 16, ke1, nonce,
+                                             NULL, 0, NULL, 0, ctx, sizeof(ctx) - 1, NULL, NULL),
+                     CPNS_ERR_RECORD_FORMAT);
+    ck_assert(sodium_is_zero(ke2, sizeof(ke2)) && sst.have_ke2 == 0);
+  }
 }
 END_TEST
 
