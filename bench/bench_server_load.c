@@ -8,7 +8,10 @@
  * suite-1 byte sizes, against a trivial libevent server). It prints per N
  * the rate of each suite and of bare TCP, their ratio and the p50/p99/max
  * latency (connect to KeyDelivery read, see the table's heading); then the
- * server's RSS per idle connection.
+ * server's RSS per idle connection. With --pg URI a second server runs on that PostgreSQL database
+ * (empty: the bench runs `init` on it), and each round of the SQLite server
+ * is followed by one of the PostgreSQL server: both rates and their ratio
+ * come from the same run (bench/backends.sh starts a throwaway cluster).
  *
  * Suite 1: the gateways keep their Argon2id result per (user, salt, params)
  * by default (see cached_exchange()); --gateway engine runs the gateway
@@ -24,6 +27,7 @@
  * Usage: bench_server_load [--server PATH] [--clients N[,N...]] [--seconds S]
  *                          [--idle N] [--gateway cached|engine] [--suites 1,2|1|2]
  *                          [--log FILE]   (FILE receives the server's stderr)
+ *                          [--pg URI]     (FILE.pg: the PostgreSQL server's)
  * PATH defaults to $CPNS_SERVER or examples/cpns-server (run from the build dir).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -712,10 +716,16 @@ static int run_cmd(char *const argv[]) {
 
 static const char *server_log_path; /* --log: keep the server's stderr */
 
+typedef struct drain {
+  int fd;
+  char log_path[300]; /* "" = discard */
+} drain;
+
 static void *drain_main(void *arg) {
-  int fd = (int)(intptr_t)arg;
-  int out =
-      server_log_path != NULL ? open(server_log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+  drain *d = arg;
+  int fd = d->fd;
+  int out = d->log_path[0] != '\0' ? open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+  free(d);
   char buf[4096];
   ssize_t n;
   while ((n = read(fd, buf, sizeof(buf))) > 0) {
@@ -729,8 +739,10 @@ static void *drain_main(void *arg) {
   return NULL;
 }
 
-/* Starts `cpns-server serve`; returns its pid and port once it printed "listening on". */
-static pid_t start_server(const server_files *sf, int max_conns, uint16_t *port) {
+/* Starts `cpns-server serve`; returns its pid and port once it printed "listening on".
+ * Its stderr goes to log_suffix appended to --log's FILE, or nowhere. */
+static pid_t start_server(const server_files *sf, int max_conns, const char *log_suffix,
+                          uint16_t *port) {
   int p[2];
   if (pipe(p) != 0)
     die("pipe");
@@ -761,8 +773,14 @@ static pid_t start_server(const server_files *sf, int max_conns, uint16_t *port)
     exit(1);
   }
   /* Keep reading its log lines so the server never blocks on stderr. */
+  drain *d = calloc(1, sizeof(*d));
+  if (d == NULL)
+    die("calloc");
+  d->fd = fileno(f);
+  if (server_log_path != NULL)
+    snprintf(d->log_path, sizeof(d->log_path), "%s%s", server_log_path, log_suffix);
   pthread_t th;
-  pthread_create(&th, NULL, drain_main, (void *)(intptr_t)fileno(f));
+  pthread_create(&th, NULL, drain_main, d);
   pthread_detach(th);
   return pid;
 }
@@ -843,9 +861,89 @@ static int parse_levels(const char *list, int levels[MAX_LEVELS], int *nlevels) 
 
 static double ms_of(uint64_t ns) { return (double)ns / 1e6; }
 
+/* init, then one user per gateway; 0 or -1. */
+static int setup_server(const server_files *sf, int users) {
+  char *cmd_argv[ARGV_MAX], user[64];
+  command_init(cmd_argv, sf);
+  int setup = run_cmd(cmd_argv);
+  command_user_add(cmd_argv, sf, user);
+  for (int i = 0; i < users && setup == 0; i++) {
+    snprintf(user, sizeof(user), "bench%d@example.com", i);
+    setup = run_cmd(cmd_argv);
+  }
+  if (setup != 0)
+    fprintf(stderr, "bench_server_load: cannot set up %s with %s (build it first)\n", sf->db,
+            sf->server);
+  return setup;
+}
+
+/* Gateway state for each of max_clients gateways (see gateway_keys). */
+static gateway_keys *new_gateway_keys(int max_clients, int engine) {
+  gateway_keys *keys = calloc((size_t)max_clients, sizeof(*keys));
+  if (keys == NULL)
+    die("calloc");
+  for (int i = 0; i < max_clients; i++) {
+    keys[i].kc = sodium_malloc(sizeof(*keys[i].kc));
+    if (keys[i].kc == NULL || (engine && cpns_secpool_new(&keys[i].pool, 1, 0, NULL) != 0)) {
+      fprintf(stderr, "bench_server_load: out of guarded memory\n");
+      exit(1);
+    }
+    memset(keys[i].kc, 0, sizeof(*keys[i].kc));
+    randombytes_buf(keys[i].kc->nonce_key, sizeof(keys[i].kc->nonce_key));
+  }
+  return keys;
+}
+
+static void del_gateway_keys(gateway_keys *keys, int max_clients) {
+  for (int i = 0; keys != NULL && i < max_clients; i++) {
+    cpns_secpool_del(keys[i].pool);
+    sodium_free(keys[i].kc);
+  }
+  free(keys);
+}
+
+/* PDU sizes of the first exchanges (pdu_sizes: the cached suite-1 one). */
+static size_t engine_sizes[4], s2_sizes[4];
+
+/*
+ * The first exchanges must succeed: suite 2, suite 1 with the engine and
+ * with cached keys. Suite 1's engine and cached exchanges differ in their
+ * requests only (version 2 offering both suites, the first with ke1,
+ * against version 1 offering suite 1), so the server's PDUs must have the
+ * same sizes. Returns 0 or -1.
+ */
+static int first_exchanges(uint16_t port) {
+  key_cache *kc = sodium_malloc(sizeof(*kc));
+  if (kc == NULL)
+    die("sodium_malloc");
+  memset(kc, 0, sizeof(*kc));
+  randombytes_buf(kc->nonce_key, sizeof(kc->nonce_key));
+  int rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, 2, NULL, 1, NULL);
+  memcpy(s2_sizes, pdu_sizes, sizeof(pdu_sizes));
+  if (rc == 0)
+    rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, 1, NULL, 1, NULL);
+  memcpy(engine_sizes, pdu_sizes, sizeof(pdu_sizes));
+  if (rc == 0 && (cached_exchange(port, "urn:dev:mac:00000000ffff", 0, kc, 1, NULL) != 0 ||
+                  engine_sizes[1] != pdu_sizes[1] || engine_sizes[3] != pdu_sizes[3]))
+    rc = -1;
+  sodium_free(kc);
+  return rc;
+}
+
+static double rate_of(const tally *t) { return t->ms > 0 ? (double)t->done * 1000.0 / t->ms : 0.0; }
+
+static void print_level(const char *what, int clients, int kind, unsigned seconds, const tally *t) {
+  double n = (double)t->done;
+  printf("%s: %d concurrent gateways (%s), %u s: %llu exchanges (%llu failed); "
+         "CPU per exchange: server %.0f us, gateways %.0f us; listen drops %lld\n",
+         what, clients, load_names[kind], seconds, (unsigned long long)t->done,
+         (unsigned long long)t->failed, n > 0 ? t->server_cpu_ms * 1000.0 / n : 0.0,
+         n > 0 ? t->self_cpu_ms * 1000.0 / n : 0.0, t->listen_drops);
+}
+
 int main(int argc, char **argv) {
   const char *server = getenv("CPNS_SERVER") ? getenv("CPNS_SERVER") : "examples/cpns-server";
-  const char *clients_list = "64,1000", *suites = "1,2";
+  const char *clients_list = "64,1000", *pg_uri = NULL, *suites = "1,2";
   int idle = 1000, kind = LOAD_CACHED, levels[MAX_LEVELS], nlevels = 0;
   unsigned seconds = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -859,6 +957,8 @@ int main(int argc, char **argv) {
       idle = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--log") == 0)
       server_log_path = argv[i + 1];
+    else if (strcmp(argv[i], "--pg") == 0)
+      pg_uri = argv[i + 1];
     else if (strcmp(argv[i], "--suites") == 0)
       suites = argv[i + 1];
     else if (strcmp(argv[i], "--gateway") == 0)
@@ -868,7 +968,8 @@ int main(int argc, char **argv) {
     else
       kind = -1;
   }
-  /* The loads of each level, in the order their rounds alternate. */
+  /* The protocol loads of each level, in the order their rounds alternate
+   * (bare TCP after them). */
   int loads[LOAD_KINDS], nloads = 0;
   int want1 = strcmp(suites, "1,2") == 0 || strcmp(suites, "2,1") == 0 || strcmp(suites, "1") == 0;
   int want2 = strcmp(suites, "1,2") == 0 || strcmp(suites, "2,1") == 0 || strcmp(suites, "2") == 0;
@@ -876,17 +977,17 @@ int main(int argc, char **argv) {
     loads[nloads++] = kind;
   if (want2)
     loads[nloads++] = LOAD_S2;
-  loads[nloads++] = LOAD_BARE;
   if (argc % 2 == 0 || parse_levels(clients_list, levels, &nlevels) != 0 || seconds < 1 ||
       seconds > 60 || idle < 0 || idle > 10000 || kind < 0 || (!want1 && !want2)) {
     fprintf(stderr,
             "usage: bench_server_load [--server PATH] [--clients N[,N...]] "
             "[--seconds 1..60] [--idle 0..10000] [--gateway cached|engine] "
-            "[--suites 1,2|1|2] [--log FILE]\n"
+            "[--suites 1,2|1|2] [--log FILE] [--pg URI]\n"
             "  --clients: concurrent gateways, 1..%d, up to %d levels (default 64,1000)\n"
             "  --seconds: alternating 1 s rounds per level and load (default 3)\n"
             "  --gateway: suite 1's load (default cached)\n"
-            "  --suites: the suites measured beside bare TCP (default 1,2)\n",
+            "  --suites: the suites measured beside bare TCP (default 1,2)\n"
+            "  --pg: also a server on this empty PostgreSQL database, side by side\n",
             MAX_CLIENTS, MAX_LEVELS);
     return 2;
   }
@@ -908,9 +1009,10 @@ int main(int argc, char **argv) {
            getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
   if (mkdtemp(tmpdir) == NULL)
     die("mkdtemp");
-  char db[300], key[300], pw[300];
+  char db[300], key[300], pgkey[300], pw[300];
   snprintf(db, sizeof(db), "%s/db", tmpdir);
   snprintf(key, sizeof(key), "%s/key", tmpdir);
+  snprintf(pgkey, sizeof(pgkey), "%s/pgkey", tmpdir);
   snprintf(pw, sizeof(pw), "%s/pw", tmpdir);
   int pw_fd = open(pw, O_WRONLY | O_CREAT | O_EXCL, 0600); /* a password file is private */
   static const char pw_line[] = "bench password\n";
@@ -919,44 +1021,21 @@ int main(int argc, char **argv) {
     die("password file");
   }
   const server_files sf = {.server = server, .db = db, .key = key, .password_file = pw};
-  char *cmd_argv[ARGV_MAX], user[64];
-  command_init(cmd_argv, &sf);
-  int setup = run_cmd(cmd_argv);
-  command_user_add(cmd_argv, &sf, user);
-  for (int i = 0; i < max_clients && setup == 0; i++) {
-    snprintf(user, sizeof(user), "bench%d@example.com", i);
-    setup = run_cmd(cmd_argv);
-  }
-  if (setup != 0) {
-    fprintf(stderr, "bench_server_load: cannot set up %s with %s (build it first)\n", tmpdir,
-            server);
+  const server_files pgsf = {.server = server, .db = pg_uri, .key = pgkey, .password_file = pw};
+  if (setup_server(&sf, max_clients) != 0 ||
+      (pg_uri != NULL && setup_server(&pgsf, max_clients) != 0))
     return 1;
-  }
-  uint16_t port = 0;
-  pid_t spid = start_server(&sf, idle + max_clients + 16, &port);
-
-  /* Each load's first exchange must succeed; suite 1's engine and cached
-   * exchanges differ in their requests only (version 2 offering both suites,
-   * the first with ke1, against version 1 offering suite 1), so the server's
-   * PDUs must have the same sizes. The bare baseline mimics the cached one. */
-  size_t engine_sizes[4], s2_sizes[4];
-  key_cache *kc = sodium_malloc(sizeof(*kc));
-  if (kc == NULL)
-    die("sodium_malloc");
-  memset(kc, 0, sizeof(*kc));
-  randombytes_buf(kc->nonce_key, sizeof(kc->nonce_key));
-  int first_rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, 2, NULL, 1, NULL);
-  memcpy(s2_sizes, pdu_sizes, sizeof(pdu_sizes));
-  if (first_rc == 0)
-    first_rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, 1, NULL, 1, NULL);
-  memcpy(engine_sizes, pdu_sizes, sizeof(pdu_sizes));
-  if (first_rc != 0 || cached_exchange(port, "urn:dev:mac:00000000ffff", 0, kc, 1, NULL) != 0 ||
-      engine_sizes[1] != pdu_sizes[1] || engine_sizes[3] != pdu_sizes[3]) {
+  uint16_t port = 0, pgport = 0;
+  pid_t spid = start_server(&sf, idle + max_clients + 16, "", &port), pgpid = -1;
+  if (pg_uri != NULL)
+    pgpid = start_server(&pgsf, max_clients + 16, ".pg", &pgport);
+  if (first_exchanges(port) != 0 || (pg_uri != NULL && first_exchanges(pgport) != 0)) {
     fprintf(stderr, "bench_server_load: the first exchanges failed\n");
     kill(spid, SIGTERM);
+    if (pgpid > 0)
+      kill(pgpid, SIGTERM);
     return 1;
   }
-  sodium_free(kc);
   printf("suite 1 PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets "
          "(version 2 engine: requests %zu and %zu)\n",
          pdu_sizes[0], pdu_sizes[1], pdu_sizes[2], pdu_sizes[3], engine_sizes[0], engine_sizes[2]);
@@ -979,50 +1058,49 @@ int main(int argc, char **argv) {
     die("baseline server");
   close(p[0]);
 
-  gateway_keys *keys = calloc((size_t)max_clients, sizeof(*keys));
+  /* Per server: its users' salts differ, so does what the gateways cache. */
+  int engine = kind == LOAD_ENGINE || want2;
+  gateway_keys *keys = new_gateway_keys(max_clients, engine);
+  gateway_keys *pgkeys = pg_uri != NULL ? new_gateway_keys(max_clients, engine) : NULL;
   lat_hist *hists = calloc((size_t)max_clients, sizeof(*hists));
-  tally *tallies = calloc(MAX_LEVELS * LOAD_KINDS, sizeof(*tallies));
-  if (keys == NULL || hists == NULL || tallies == NULL)
+  /* [level * LOAD_KINDS + load] */
+  tally *cpns = calloc(MAX_LEVELS * LOAD_KINDS, sizeof(*cpns));
+  tally *pg = calloc(MAX_LEVELS * LOAD_KINDS, sizeof(*pg));
+  if (hists == NULL || cpns == NULL || pg == NULL)
     die("calloc");
-  for (int i = 0; i < max_clients; i++) {
-    keys[i].kc = sodium_malloc(sizeof(*keys[i].kc));
-    if (keys[i].kc == NULL ||
-        ((kind == LOAD_ENGINE || want2) && cpns_secpool_new(&keys[i].pool, 1, 0, NULL) != 0)) {
-      fprintf(stderr, "bench_server_load: out of guarded memory\n");
-      return 1;
-    }
-    memset(keys[i].kc, 0, sizeof(*keys[i].kc));
-    randombytes_buf(keys[i].kc->nonce_key, sizeof(keys[i].kc->nonce_key));
-  }
   for (int l = 0; l < nlevels; l++) {
     int clients = levels[l];
+    tally *at = &cpns[l * LOAD_KINDS], *pat = &pg[l * LOAD_KINDS];
     /* Alternating 1 s rounds: a machine whose load changes meanwhile weighs
      * on every figure alike. */
     for (unsigned r = 0; r < seconds; r++) {
       for (int k = 0; k < nloads; k++) {
-        int bare = loads[k] == LOAD_BARE;
-        run_round(&tallies[l * LOAD_KINDS + loads[k]], bare ? bport : port, loads[k], clients, 1000,
-                  bare ? bpid : spid, keys, hists);
+        run_round(&at[loads[k]], port, loads[k], clients, 1000, spid, keys, hists);
+        if (pg_uri != NULL)
+          run_round(&pat[loads[k]], pgport, loads[k], clients, 1000, pgpid, pgkeys, hists);
       }
+      run_round(&at[LOAD_BARE], bport, LOAD_BARE, clients, 1000, bpid, keys, hists);
     }
     for (int k = 0; k < nloads; k++) {
-      const tally *t = &tallies[l * LOAD_KINDS + loads[k]];
-      double n = (double)t->done;
-      printf("%s: %d concurrent gateways, %u s: %llu exchanges (%llu failed); "
-             "CPU per exchange: server %.0f us, gateways %.0f us; listen drops %lld\n",
-             load_names[loads[k]], clients, seconds, (unsigned long long)t->done,
-             (unsigned long long)t->failed, n > 0 ? t->server_cpu_ms * 1000.0 / n : 0.0,
-             n > 0 ? t->self_cpu_ms * 1000.0 / n : 0.0, t->listen_drops);
+      print_level(pg_uri != NULL ? "cpns-server on SQLite" : "cpns-server", clients, loads[k],
+                  seconds, &at[loads[k]]);
+      if (pg_uri != NULL)
+        print_level("cpns-server on PostgreSQL (server CPU without PostgreSQL's)", clients,
+                    loads[k], seconds, &pat[loads[k]]);
     }
+    const tally *b = &at[LOAD_BARE];
+    double bn = (double)b->done;
+    printf("bare TCP baseline: %d concurrent clients, %u s: %llu exchanges (%llu failed); "
+           "CPU per exchange: server %.0f us, clients %.0f us; listen drops %lld\n",
+           clients, seconds, (unsigned long long)b->done, (unsigned long long)b->failed,
+           bn > 0 ? b->server_cpu_ms * 1000.0 / bn : 0.0,
+           bn > 0 ? b->self_cpu_ms * 1000.0 / bn : 0.0, b->listen_drops);
     fflush(stdout);
   }
   kill(bpid, SIGTERM);
   waitpid(bpid, NULL, 0);
-  for (int i = 0; i < max_clients; i++) {
-    cpns_secpool_del(keys[i].pool);
-    sodium_free(keys[i].kc);
-  }
-  free(keys);
+  del_gateway_keys(keys, max_clients);
+  del_gateway_keys(pgkeys, max_clients);
   free(hists);
 
   printf("\nRates in exchanges/s over %u alternating 1 s rounds per load. Latency in ms, of each\n"
@@ -1035,22 +1113,48 @@ int main(int argc, char **argv) {
   printf("%8s  %-31s %10s %8s %12s | %7s %7s %7s\n", "gateways", "load", "rate/s", "vs bare",
          "server us/ex", "p50", "p99", "max");
   for (int l = 0; l < nlevels; l++) {
-    const tally *b = &tallies[l * LOAD_KINDS + LOAD_BARE];
-    double brate = b->ms > 0 ? (double)b->done * 1000.0 / b->ms : 0.0;
-    for (int k = 0; k < nloads; k++) {
-      const tally *t = &tallies[l * LOAD_KINDS + loads[k]];
-      double rate = t->ms > 0 ? (double)t->done * 1000.0 / t->ms : 0.0;
-      printf("%8d  %-31s %10.0f %7.1f%% %12.0f | %7.2f %7.2f %7.2f\n", levels[l],
-             load_names[loads[k]], rate, brate > 0 ? 100.0 * rate / brate : 0.0,
+    const tally *at = &cpns[l * LOAD_KINDS];
+    double brate = rate_of(&at[LOAD_BARE]);
+    for (int k = 0; k <= nloads; k++) {
+      int kk = k < nloads ? loads[k] : LOAD_BARE;
+      const tally *t = &at[kk];
+      printf("%8d  %-31s %10.0f %7.1f%% %12.0f | %7.2f %7.2f %7.2f\n", levels[l], load_names[kk],
+             rate_of(t), brate > 0 ? 100.0 * rate_of(t) / brate : 0.0,
              t->done > 0 ? t->server_cpu_ms * 1000.0 / (double)t->done : 0.0,
              ms_of(lat_hist_percentile(&t->hist, 50)), ms_of(lat_hist_percentile(&t->hist, 99)),
              ms_of(lat_hist_percentile(&t->hist, 100)));
     }
   }
-  free(tallies);
+  if (pg_uri != NULL) {
+    /* Same durability: SQLite commits with fsync (WAL), PostgreSQL with
+     * fsync and synchronous_commit on (the cluster's settings). */
+    printf(
+        "\nBackends side by side (same run, same rounds; SQLite then PostgreSQL for each load,\n"
+        "then bare TCP, in each 1 s turn), exchanges/s; latency of the PostgreSQL server in ms:\n");
+    printf("%8s  %-31s %10s %10s %10s %9s %9s | %7s %7s %7s\n", "gateways", "load", "sqlite/s",
+           "pg/s", "bare/s", "pg/sqlite", "pg/bare", "pg p50", "p99", "max");
+    for (int l = 0; l < nlevels; l++) {
+      for (int k = 0; k < nloads; k++) {
+        double rate = rate_of(&cpns[l * LOAD_KINDS + loads[k]]);
+        double prate = rate_of(&pg[l * LOAD_KINDS + loads[k]]);
+        double brate = rate_of(&cpns[l * LOAD_KINDS + LOAD_BARE]);
+        const lat_hist *ph = &pg[l * LOAD_KINDS + loads[k]].hist;
+        printf("%8d  %-31s %10.0f %10.0f %10.0f %8.2fx %8.1f%% | %7.2f %7.2f %7.2f\n", levels[l],
+               load_names[loads[k]], rate, prate, brate, rate > 0 ? prate / rate : 0.0,
+               brate > 0 ? 100.0 * prate / brate : 0.0, ms_of(lat_hist_percentile(ph, 50)),
+               ms_of(lat_hist_percentile(ph, 99)), ms_of(lat_hist_percentile(ph, 100)));
+      }
+    }
+  }
+  free(cpns);
+  free(pg);
 
   kill(spid, SIGTERM);
   waitpid(spid, NULL, 0);
+  if (pgpid > 0) {
+    kill(pgpid, SIGTERM);
+    waitpid(pgpid, NULL, 0);
+  }
   char cmd[320];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
   if (system(cmd) != 0)

@@ -29,6 +29,15 @@ tests_test_server_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS)
 tests_test_server_store_LDFLAGS = $(AM_LDFLAGS) -pthread
 tests_test_server_store_LDADD = $(CORE_LIBS) $(CHECK_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS)
 
+# The store interface on both backends; PostgreSQL through a throwaway
+# cluster that the wrapper starts (skipped where none can run).
+check_PROGRAMS += tests/test_server_store_pg
+TESTS += tests/server_store_pg.sh
+tests_test_server_store_pg_SOURCES = tests/test_server_store_pg.c $(SERVER_UNIT_SOURCES)
+tests_test_server_store_pg_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS)
+tests_test_server_store_pg_LDFLAGS = $(AM_LDFLAGS) -pthread
+tests_test_server_store_pg_LDADD = $(CORE_LIBS) $(CHECK_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS)
+
 # Load generator against a cpns-server it starts itself (make bench).
 BENCH_TARGETS += bench/bench_server_load
 bench_bench_server_load_SOURCES = bench/bench_server_load.c bench/latency_hist.c \
@@ -39,3 +48,4 @@ bench_bench_server_load_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS)
 else
 EXTRA_DIST += doc/cpns-server.1
 endif
+EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2

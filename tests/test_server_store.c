@@ -593,6 +593,86 @@ START_TEST(test_db_upgrade_v1_seals_records) {
 }
 END_TEST
 
+/* The schema-2 additions of release 8a609c0, verbatim (on top of V1_SCHEMA). */
+static const char V2_STEP[] = "CREATE TABLE settings ("
+                              " name TEXT PRIMARY KEY NOT NULL,"
+                              " value INTEGER NOT NULL"
+                              ") WITHOUT ROWID;"
+                              "CREATE TABLE lockout ("
+                              " user_id TEXT PRIMARY KEY NOT NULL,"
+                              " failures INTEGER NOT NULL,"
+                              " last_failure_ms INTEGER NOT NULL,"
+                              " blocked_until_ms INTEGER NOT NULL"
+                              ") WITHOUT ROWID;"
+                              "INSERT INTO settings VALUES('enroll_ops_limit', 2),"
+                              " ('enroll_mem_limit_kib', 16);"
+                              "INSERT INTO lockout VALUES('bob', 4, 1700000000000, 1700000009000);"
+                              "PRAGMA user_version = 2;";
+
+/* Schema 2 -> 3 on any open (no key needed): the users table rebuilt with
+ * record2 and a nullable credential, suites 1; users, assignments, settings
+ * and lockout rows kept. */
+START_TEST(test_db_upgrade_v2_to_v3) {
+  char path[512];
+  path_in_tmp(path, sizeof(path), "v2.db");
+  cpns_credential *amy = make_cred("a", 1);
+  uint8_t sealed[CPNS_SEALED_CREDENTIAL_LEN];
+  ck_assert_int_eq(
+      cpns_crypto_credential_seal(sealed, amy, test_record_key(), (const uint8_t *)"amy", 3), 0);
+  sqlite3 *raw = NULL;
+  ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(raw, V1_SCHEMA, NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(raw, V2_STEP, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(raw);
+  raw_exec_blob(path, "INSERT INTO users VALUES('amy', ?1, 1700000000)", sealed, sizeof(sealed));
+  raw_exec_blob(path,
+                "INSERT INTO assignments VALUES('urn:a:1', 'amy', 1, zeroblob(16),"
+                " zeroblob(72), 1)",
+                NULL, 0);
+  /* A suite-2-only user cannot be stored under schema 2. */
+  ck_assert_int_eq(raw_user_version(path), 2);
+
+  server_db *db = NULL;
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_READER), 0);
+  ck_assert_int_eq(server_db_created(db), 0);
+  ck_assert_int_eq(raw_user_version(path), 3);
+  uint32_t suites = 0;
+  ck_assert_int_eq(server_db_get_suites(db, &suites), 0);
+  ck_assert_uint_eq(suites, 1);
+  server_db_defaults d;
+  ck_assert_int_eq(server_db_get_defaults(db, &d), 0);
+  ck_assert_uint_eq(d.ops_limit, 2);
+  ck_assert_uint_eq(d.mem_limit_kib, 16);
+  server_db_lockout row;
+  ck_assert_int_eq(server_db_lockout_get(db, (const uint8_t *)"bob", 3, &row), 0);
+  ck_assert_uint_eq(row.failures, 4);
+  ck_assert_int_eq(row.blocked_until_ms, 1700000009000);
+  rows r;
+  memset(&r, 0, sizeof(r));
+  ck_assert_int_eq(server_db_assignment_foreach(db, collect_row, &r), 0);
+  ck_assert_int_eq(r.n, 1);
+  server_db_close(db);
+
+  ck_assert_int_eq(server_db_open_with_key(&db, path, SERVER_DB_EXISTING, test_record_key()), 0);
+  cpns_credential *got = sodium_malloc(sizeof(*got));
+  ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"amy", 3, got), 0);
+  ck_assert_mem_eq(got, amy, sizeof(*got));
+  /* Now a user may have a suite-2 record only. */
+  const uint8_t r2[40] = {2};
+  ck_assert_int_eq(
+      server_db_user_put_records(db, (const uint8_t *)"zoe", 3, NULL, 0, r2, sizeof(r2)), 0);
+  ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"zoe", 3, got), 1);
+  server_db_close(db);
+  /* Upgraded once: reopening changes nothing. */
+  ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_EXISTING), 0);
+  ck_assert_int_eq(server_db_get_suites(db, &suites), 0);
+  server_db_close(db);
+  ck_assert_int_eq(raw_user_version(path), 3);
+  sodium_free(got);
+  sodium_free(amy);
+}
+END_TEST
+
 START_TEST(test_db_upgrade_v1_malformed_rolls_back) {
   char path[512];
   path_in_tmp(path, sizeof(path), "v1bad.db");
@@ -1337,6 +1417,7 @@ static Suite *server_store_suite(void) {
   tcase_add_test(tc, test_db_user_foreach_sorted);
   tcase_add_test(tc, test_db_upgrade_v1_seals_records);
   tcase_add_test(tc, test_db_upgrade_v1_malformed_rolls_back);
+  tcase_add_test(tc, test_db_upgrade_v2_to_v3);
   tcase_add_test(tc, test_db_assign_replace_and_conflict);
   tcase_add_test(tc, test_db_assign_rollback_not_stored);
   suite_add_tcase(s, tc);

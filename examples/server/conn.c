@@ -9,9 +9,14 @@
  *   conn.c:conn_drive           runs the engine until it waits:
  *     NEED_CREDENTIAL -> conn_provide_credential
  *                          ratelimit.c:server_ratelimit_take (source budget)
- *                          store.c:server_db_read_begin, server_db_lookup_user
- *                          lockout.c:server_lockout_begin
- *                        conn_provide_records: both sealed records unsealed,
+ *                          SQLite: store.c:server_db_read_begin, server_db_lookup_user
+ *                                  lockout.c:server_lockout_begin
+ *                          PostgreSQL: conn_submit_lookup -> lookup worker
+ *                            (store_thread.c, server_db_lookup_user) ->
+ *                            loop.c:on_store_done -> conn_lookup_done:
+ *                            lockout.c:server_lockout_begin_with_row
+ *                        both: conn_unseal_records (the user's sealed records),
+ *                          conn_answer_credential:
  *                          cpns_server_session_provide_records (suite, §6)
  *     SEND            -> cpns_server_session_write (KeyChallenge) -> conn_flush
  *                        (on_write resumes conn_drive when the socket blocked)
@@ -226,34 +231,45 @@ static int conn_flush(conn *c) {
 }
 
 /*
- * Unseals the user's records of one lookup (recs NULL: unknown user) into
- * the server's scratch records and answers NEED_CREDENTIAL with them
- * (cpns_server_session_provide_records: the engine picks the suite, §6).
- * A record that does not open answers tryLater. Returns 0, or -1 when the
- * engine refused the answer (would loop).
+ * Unseals the user's sealed records of one lookup into the server's scratch
+ * records: *cred and *rec2 point at them, or stay NULL for a suite the user
+ * has no record for. Returns 0, or -1 when a record does not open (message
+ * on stderr; the exchange gets tryLater, as for a failed lookup).
  */
-static int conn_provide_records(conn *c, const uint8_t *uid, size_t uid_len,
-                                const server_db_user_records *recs, int throttled, uint64_t now) {
+static int conn_unseal_records(conn *c, const uint8_t *uid, size_t uid_len,
+                               const server_db_user_records *recs, const cpns_credential **cred,
+                               const cpns_s2_record **rec2) {
   server *srv = c->srv;
-  const cpns_credential *cred = NULL;
-  const cpns_s2_record *rec2 = NULL;
-  if (!throttled && recs != NULL && recs->record1_len > 0) {
+  *cred = NULL;
+  *rec2 = NULL;
+  if (recs->record1_len > 0) {
     if (server_db_unseal_record1(srv->reader, uid, uid_len, recs->record1, recs->record1_len,
-                                 srv->cred) == 0) {
-      cred = srv->cred;
-    } else {
-      throttled = 1;
+                                 srv->cred) != 0) {
+      return -1;
     }
+    *cred = srv->cred;
   }
-  if (!throttled && recs != NULL && recs->record2_len > 0) {
+  if (recs->record2_len > 0) {
     if (cpns_crypto_s2_record_unseal(srv->record2, recs->record2, recs->record2_len, uid, uid_len,
-                                     srv->cfg->keys->record_key) == 0) {
-      rec2 = srv->record2;
-    } else {
+                                     srv->cfg->keys->record_key) != 0) {
       fprintf(stderr, "database: the suite-2 record of a user does not open under the key file\n");
-      throttled = 1;
+      sodium_memzero(srv->cred, sizeof(*srv->cred));
+      *cred = NULL;
+      return -1;
     }
+    *rec2 = srv->record2;
   }
+  return 0;
+}
+
+/*
+ * Answers NEED_CREDENTIAL with the user's records (both NULL: unknown user;
+ * the engine picks the suite, §6) or, throttled, with tryLater; wipes the
+ * scratch records. Returns 0, or -1 when the engine refused the answer.
+ */
+static int conn_answer_credential(conn *c, const cpns_credential *cred, const cpns_s2_record *rec2,
+                                  int throttled, uint64_t now) {
+  server *srv = c->srv;
   int rc = cpns_server_session_provide_records(c->session, throttled ? NULL : cred,
                                                throttled ? NULL : rec2, throttled, now);
   sodium_memzero(srv->cred, sizeof(*srv->cred));
@@ -265,11 +281,70 @@ static int conn_provide_records(conn *c, const uint8_t *uid, size_t uid_len,
   return 0;
 }
 
+/* PostgreSQL: hands the lookup (records and lockout row, one round trip)
+ * to the worker at the end of this pass; conn_lookup_done() goes on. */
+static int conn_submit_lookup(conn *c, const uint8_t *uid, size_t uid_len, uint64_t now) {
+  server *srv = c->srv;
+  server_store_job *job = calloc(1, sizeof(*job) + sizeof(server_db_lookup));
+  if (job == NULL || uid_len > CPNS_USER_ID_MAX) {
+    free(job);
+    return conn_answer_credential(c, NULL, NULL, 1, now); /* tryLater */
+  }
+  job->kind = SERVER_STORE_LOOKUP;
+  job->owner = c;
+  job->lookup = (server_db_lookup *)(void *)(job + 1);
+  job->user_id_len = uid_len;
+  memcpy(job->user_id, uid, uid_len);
+  if (srv->lookup_tail != NULL) {
+    srv->lookup_tail->next = job;
+  } else {
+    srv->lookup_head = job;
+  }
+  srv->lookup_tail = job;
+  c->store_pending = 1;
+  pass_end_soon(srv);
+  return 0;
+}
+
+void conn_lookup_done(conn *c, const server_store_job *job) {
+  server *srv = c->srv;
+  c->store_pending = 0;
+  if (c->closed) {
+    conn_free(c);
+    return;
+  }
+  const server_db_lookup *look = job->lookup;
+  const cpns_credential *cred = NULL;
+  const cpns_s2_record *rec2 = NULL;
+  int found = -1;
+  int throttled = 1;
+  if (job->status == CPNS_STORE_OK) {
+    found =
+        !look->user_found ? 1
+        : conn_unseal_records(c, job->user_id, job->user_id_len, &look->records, &cred, &rec2) == 0
+            ? 0
+            : -1;
+    if (found >= 0 && server_lockout_begin_with_row(srv->lockout, job->user_id, job->user_id_len,
+                                                    look->lockout_found ? &look->lockout : NULL,
+                                                    wall_now_ms()) == SERVER_LOCKOUT_GO) {
+      throttled = 0;
+      c->lockout_counted = 1;
+    }
+  }
+  if (conn_answer_credential(c, cred, rec2, throttled, cli_now_ms()) != 0) {
+    conn_finish(c);
+    return;
+  }
+  conn_drive(c);
+}
+
 /* Returns 0, or -1 when the engine refused the answer (would loop). */
 static int conn_provide_credential(conn *c, uint64_t now) {
   server *srv = c->srv;
   const uint8_t *uid = NULL;
   size_t uid_len = 0;
+  const cpns_credential *cred = NULL;
+  const cpns_s2_record *rec2 = NULL;
   int throttled = 1;
   int found = -1;
   /* tryLater, in this order: the source's budget is spent; the database
@@ -278,20 +353,23 @@ static int conn_provide_credential(conn *c, uint64_t now) {
    * cannot be kept. Only the last step counts an attempt. */
   if (cpns_server_session_get_user_id(c->session, &uid, &uid_len) == 0 &&
       server_ratelimit_take(srv->sources, &c->addr, now) == 0) {
+    if (srv->lookups != NULL) {
+      return conn_submit_lookup(c, uid, uid_len, now);
+    }
     if (server_db_read_begin(srv->reader) == 0) {
       pass_end_soon(srv); /* ends it */
     }
-    found = server_db_lookup_user(srv->reader, uid, uid_len, srv->lookup) != 0 ? -1
-            : srv->lookup->user_found                                          ? 0
-                                                                               : 1;
+    found = server_db_lookup_user(srv->reader, uid, uid_len, srv->lookup) != 0               ? -1
+            : !srv->lookup->user_found                                                       ? 1
+            : conn_unseal_records(c, uid, uid_len, &srv->lookup->records, &cred, &rec2) == 0 ? 0
+                                                                                             : -1;
     if (found >= 0 &&
         server_lockout_begin(srv->lockout, uid, uid_len, wall_now_ms()) == SERVER_LOCKOUT_GO) {
       throttled = 0;
       c->lockout_counted = 1;
     }
   }
-  return conn_provide_records(c, uid, uid_len, found == 0 ? &srv->lookup->records : NULL, throttled,
-                              now);
+  return conn_answer_credential(c, cred, rec2, throttled, now);
 }
 
 /* Seals the EUKey and queues the assignment; answers FAILED if it cannot.
@@ -366,6 +444,10 @@ void conn_drive(conn *c) {
       break;
     }
     if (st == CPNS_SERVER_NEED_CREDENTIAL) {
+      if (c->store_pending) {
+        event_del(c->ev_read);
+        break; /* the lookup worker has it (PostgreSQL) */
+      }
       if (conn_provide_credential(c, now) != 0) {
         conn_finish(c);
         return;

@@ -31,7 +31,7 @@ typedef struct conn {
                                    connections cost no engine memory */
   uint8_t *out;                 /* CPNS_PDU_MAX_ENCODED octets, with the session */
   uint64_t started_ms;
-  int store_pending;   /* a job is with the store thread */
+  int store_pending;   /* a job is with the store thread (or the lookup worker) */
   int lockout_counted; /* a lockout attempt begun and not ended */
   int proof_ok;        /* the peer's proof verified (the engine asked to store) */
   int closed;          /* logged and socket closed; freed when the job returns */
@@ -56,6 +56,11 @@ struct server {
   server_store_job *submit_head, *submit_tail; /* not handed over yet */
   server_db *reader;
   server_store *store;
+  /* PostgreSQL: the lookup worker (store_thread.h, SERVER_STORE_LOOKUPS) and
+   * the lookups of this pass not handed to it yet; NULL on SQLite, whose
+   * lookups run on the loop thread (a local file, no network). */
+  server_store *lookups;
+  server_store_job *lookup_head, *lookup_tail;
   server_lockout *lockout;
   server_addrlimit *addrs;
   server_ratelimit *sources; /* first KeyRequests per source */
@@ -81,6 +86,8 @@ void conn_drive(conn *c);
 void conn_finish(conn *c);
 /** The store finished job, which c waited for (an assignment or a lockout row). */
 void conn_store_done(conn *c, const server_store_job *job);
+/** The lookup worker answered c's credential lookup (PostgreSQL). */
+void conn_lookup_done(conn *c, const server_store_job *job);
 /** Unlinks c; keeps it as a spare or releases it. */
 void conn_free(conn *c);
 /** Frees a spare for good. */

@@ -20,6 +20,7 @@ typedef struct entry {
   uint32_t attempts; /* since the last success: failures + in flight */
   uint32_t inflight; /* begun, not ended */
   uint32_t jobs;     /* emitted, not back from the store */
+  uint32_t fails;    /* shared: failure counts emitted, not back from the store */
   uint8_t unsaved;   /* the last write failed (or could not be made) */
   uint8_t row;       /* the table may hold a row for it */
   uint8_t in_lru;
@@ -31,7 +32,8 @@ typedef struct entry {
 
 struct server_lockout {
   server_lockout_settings cfg;
-  server_db *reader;
+  server_db *reader; /* NULL when shared: rows come with each begin */
+  int shared;
   server_lockout_emit_fn emit;
   void *emit_arg;
   entry *entries;
@@ -43,6 +45,15 @@ struct server_lockout {
   size_t used;
   uint8_t hash_key[crypto_shorthash_KEYBYTES];
 };
+
+int server_lockout_new_shared(server_lockout **out, const server_lockout_settings *settings,
+                              server_lockout_emit_fn emit, void *emit_arg) {
+  int rc = server_lockout_new(out, settings, NULL, emit, emit_arg);
+  if (rc == 0) {
+    (*out)->shared = 1;
+  }
+  return rc;
+}
 
 int server_lockout_new(server_lockout **out, const server_lockout_settings *settings,
                        server_db *reader, server_lockout_emit_fn emit, void *emit_arg) {
@@ -226,23 +237,35 @@ static server_store_job *new_job(const entry *e, server_store_kind kind) {
  * failures). Returns the job, or NULL (out of memory: left unsaved, which
  * keeps it in memory until server_lockout_maintain() retries). */
 static server_store_job *save(server_lockout *lo, entry *e, void *owner) {
-  server_store_job *job =
-      new_job(e, e->attempts > 0 ? SERVER_STORE_LOCKOUT_PUT : SERVER_STORE_LOCKOUT_DEL);
+  /* Shared: the database counts the failure itself (other servers count
+   * theirs in the same row); a whole-row put would overwrite theirs. */
+  server_store_kind kind = e->attempts == 0 ? SERVER_STORE_LOCKOUT_DEL
+                           : lo->shared     ? SERVER_STORE_LOCKOUT_FAIL
+                                            : SERVER_STORE_LOCKOUT_PUT;
+  server_store_job *job = new_job(e, kind);
   if (job == NULL) {
     e->unsaved = 1;
     return NULL;
   }
+  if (kind == SERVER_STORE_LOCKOUT_FAIL) {
+    job->policy.threshold = lo->cfg.threshold;
+    job->policy.base_ms = lo->cfg.base_ms;
+    job->policy.max_ms = lo->cfg.max_ms;
+    job->policy.window_ms = lo->cfg.window_ms;
+    e->fails++;
+  }
   job->owner = owner;
   e->unsaved = 0;
   e->jobs++;
-  e->row = job->kind == SERVER_STORE_LOCKOUT_PUT;
+  e->row = job->kind != SERVER_STORE_LOCKOUT_DEL;
   lo->emit(lo->emit_arg, job);
   return job;
 }
 
 /* A new entry for a User ID not held, filled from its row. Returns the
  * entry, or NONE when the row cannot be read or no entry can be freed. */
-static uint32_t load(server_lockout *lo, const uint8_t *id, size_t len, uint64_t now_ms) {
+static uint32_t load(server_lockout *lo, const uint8_t *id, size_t len, uint64_t now_ms,
+                     const server_db_lockout *given) {
   if (lo->used == lo->cfg.capacity) {
     if (lo->lru_tail == NONE) {
       return NONE; /* every entry holds state not yet committed */
@@ -250,7 +273,15 @@ static uint32_t load(server_lockout *lo, const uint8_t *id, size_t len, uint64_t
     remove_entry(lo, lo->lru_tail); /* committed: the table still has it */
   }
   server_db_lockout row;
-  int found = server_db_lockout_get(lo->reader, id, len, &row);
+  int found = 1;
+  if (lo->shared) {
+    found = given != NULL ? 0 : 1;
+    if (given != NULL) {
+      row = *given;
+    }
+  } else {
+    found = server_db_lockout_get(lo->reader, id, len, &row);
+  }
   if (found < 0) {
     return NONE;
   }
@@ -283,18 +314,46 @@ static uint32_t load(server_lockout *lo, const uint8_t *id, size_t len, uint64_t
   return i;
 }
 
-server_lockout_verdict server_lockout_begin(server_lockout *lo, const uint8_t *id, size_t len,
-                                            uint64_t now_ms) {
+/* Shared: the row just read replaces what this server knew, plus what it
+ * has not written yet (attempts in flight, failure counts on their way). */
+static void refresh(server_lockout *lo, entry *e, const server_db_lockout *row, uint64_t now_ms) {
+  uint32_t db_failures = 0;
+  uint64_t last = 0, blocked = 0;
+  if (row != NULL) {
+    last = row->last_failure_ms > 0 ? (uint64_t)row->last_failure_ms : 0;
+    blocked = row->blocked_until_ms > 0 ? (uint64_t)row->blocked_until_ms : 0;
+    db_failures = row->failures;
+    if (now_ms >= blocked && now_ms >= last && now_ms - last >= lo->cfg.window_ms) {
+      db_failures = 0; /* expired: the next failure restarts the count */
+      blocked = 0;
+    }
+  }
+  uint32_t pending = e->inflight + e->fails;
+  e->row = row != NULL || e->jobs > 0;
+  e->attempts = db_failures > UINT32_MAX - pending ? UINT32_MAX : db_failures + pending;
+  if (last > e->last_failure_ms || e->inflight + e->fails == 0) {
+    e->last_failure_ms = last;
+  }
+  /* A block this server set for its own attempts in flight stays. */
+  if (blocked > e->blocked_until_ms || pending == 0) {
+    e->blocked_until_ms = blocked;
+  }
+}
+
+static server_lockout_verdict begin(server_lockout *lo, const uint8_t *id, size_t len,
+                                    uint64_t now_ms, int have_row, const server_db_lockout *row) {
   if (len > CPNS_USER_ID_MAX) {
     len = CPNS_USER_ID_MAX;
   }
   uint32_t *link;
   uint32_t i = find(lo, id, len, &link);
   if (i == NONE) {
-    i = load(lo, id, len, now_ms);
+    i = load(lo, id, len, now_ms, row);
     if (i == NONE) {
       return SERVER_LOCKOUT_UNAVAILABLE;
     }
+  } else if (have_row) {
+    refresh(lo, &lo->entries[i], row, now_ms);
   }
   entry *e = &lo->entries[i];
   if (e->attempts > 0 && expired(lo, e, now_ms)) {
@@ -315,6 +374,20 @@ server_lockout_verdict server_lockout_begin(server_lockout *lo, const uint8_t *i
   }
   settle(lo, i);
   return SERVER_LOCKOUT_GO;
+}
+
+server_lockout_verdict server_lockout_begin(server_lockout *lo, const uint8_t *id, size_t len,
+                                            uint64_t now_ms) {
+  if (lo->shared) {
+    return SERVER_LOCKOUT_UNAVAILABLE; /* needs the row: server_lockout_begin_with_row */
+  }
+  return begin(lo, id, len, now_ms, 0, NULL);
+}
+
+server_lockout_verdict server_lockout_begin_with_row(server_lockout *lo, const uint8_t *id,
+                                                     size_t len, const server_db_lockout *row,
+                                                     uint64_t now_ms) {
+  return begin(lo, id, len, now_ms, 1, row);
 }
 
 int server_lockout_end(server_lockout *lo, const uint8_t *id, size_t len, int success,
@@ -359,6 +432,9 @@ void server_lockout_stored(server_lockout *lo, const server_store_job *job) {
   entry *e = &lo->entries[i];
   if (e->jobs > 0) {
     e->jobs--;
+  }
+  if (job->kind == SERVER_STORE_LOCKOUT_FAIL && e->fails > 0) {
+    e->fails--;
   }
   if (job->status != CPNS_STORE_OK) {
     /* Kept in memory until a later write of it commits; maintain retries. */

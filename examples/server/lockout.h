@@ -38,8 +38,24 @@
  * When no entry can leave, server_lockout_begin answers
  * SERVER_LOCKOUT_UNAVAILABLE (tryLater) rather than forget one.
  *
+ * Shared (PostgreSQL, several servers on one database): the row is the
+ * truth and is read on every attempt, in the same round trip as the user's
+ * records (server_lockout_begin_with_row); this server adds what it has
+ * not written yet (its attempts in flight, its failure counts on their
+ * way), so its concurrent attempts on one User ID still stop at
+ * `threshold`. A failure is counted by the database itself
+ * (SERVER_STORE_LOCKOUT_FAIL: failures = failures + 1 and the back-off
+ * computed from the new count in one upsert), so failures on all servers
+ * add up; a success deletes the row. Servers may together have up to
+ * `threshold` attempts in flight each. A batch holding lockout writes only
+ * commits with synchronous_commit off: a crash of the PostgreSQL primary
+ * (or a failover to a standby) may lose the failures committed in its last
+ * ~3 x wal_writer_delay (600 ms by default) before the crash, though their
+ * answers were sent; assignments are never committed that way.
+ *
  * Times are wall-clock ms (they are stored); a clock set back lengthens
- * blocks, one set forward shortens them.
+ * blocks, one set forward shortens them; servers sharing a database need
+ * their clocks in step (NTP).
  */
 #ifndef CPNS_EXAMPLES_SERVER_LOCKOUT_H
 #define CPNS_EXAMPLES_SERVER_LOCKOUT_H
@@ -73,6 +89,15 @@ typedef void (*server_lockout_emit_fn)(void *arg, server_store_job *job);
 int server_lockout_new(server_lockout **lo, const server_lockout_settings *settings,
                        server_db *reader, server_lockout_emit_fn emit, void *emit_arg);
 
+/**
+ * Creates a shared table (PostgreSQL): no reader; each attempt brings the
+ * row read with the user's records (server_lockout_begin_with_row), and
+ * failures are emitted as SERVER_STORE_LOCKOUT_FAIL jobs. Returns 0 or -1
+ * (out of memory).
+ */
+int server_lockout_new_shared(server_lockout **lo, const server_lockout_settings *settings,
+                              server_lockout_emit_fn emit, void *emit_arg);
+
 /** Frees the table; NULL is allowed. Jobs still out are the caller's. */
 void server_lockout_del(server_lockout *lo);
 
@@ -83,9 +108,18 @@ typedef enum server_lockout_verdict {
                                       of entries that may not leave: tryLater, not counted. */
 } server_lockout_verdict;
 
-/** A User ID's credential is being looked up at now_ms (wall clock). */
+/** A User ID's credential is being looked up at now_ms (wall clock); not
+ * for a shared table (UNAVAILABLE). */
 server_lockout_verdict server_lockout_begin(server_lockout *lo, const uint8_t *user_id, size_t len,
                                             uint64_t now_ms);
+
+/**
+ * Shared table: as server_lockout_begin(), with the User ID's lockout row as
+ * just read from the database (NULL: it has none).
+ */
+server_lockout_verdict server_lockout_begin_with_row(server_lockout *lo, const uint8_t *user_id,
+                                                     size_t len, const server_db_lockout *row,
+                                                     uint64_t now_ms);
 
 /**
  * Ends an attempt that server_lockout_begin() answered GO: success != 0

@@ -45,6 +45,8 @@
 /* Lockout upkeep (expired entries purged from memory and table, failed
  * writes retried) this often. */
 #define LOCKOUT_MAINTAIN_MS 60000
+/* Lookups the PostgreSQL lookup worker takes at once (one statement each). */
+#define LOOKUP_BATCH_MAX 64
 /* Sources (IPv4 addresses, IPv6 /64s) whose request budget is tracked at once. */
 #define SOURCE_TABLE_MAX 65536
 
@@ -157,6 +159,10 @@ static void on_pass_end(evutil_socket_t fd, short what, void *arg) {
     server_store_submit(srv->store, srv->submit_head);
     srv->submit_head = srv->submit_tail = NULL;
   }
+  if (srv->lookup_head != NULL) {
+    server_store_submit(srv->lookups, srv->lookup_head);
+    srv->lookup_head = srv->lookup_tail = NULL;
+  }
   server_db_read_end(srv->reader);
   fflush(stderr);
 }
@@ -173,6 +179,14 @@ static void on_store_done(evutil_socket_t fd, short what, void *arg) {
   /* Lockout entries committed below may leave memory and be read back: the
    * next read must see these commits, not this pass's older snapshot. */
   server_db_read_end(srv->reader);
+  /* Lookups first: their answers do not depend on this pass's commits. */
+  server_store_job *looked = srv->lookups != NULL ? server_store_take_done(srv->lookups) : NULL;
+  while (looked != NULL) {
+    server_store_job *next = looked->next;
+    conn_lookup_done(looked->owner, looked);
+    free(looked);
+    looked = next;
+  }
   while (job != NULL) {
     server_store_job *next = job->next;
     conn *c = job->owner;
@@ -308,6 +322,16 @@ static void server_cleanup(server *srv) {
   srv->submit_head = srv->submit_tail = NULL;
   server_store_stop(srv->store);
   srv->store = NULL;
+  /* Lookups not handed over are dropped; the worker answers what it has
+   * (the answers are freed unread: their connections close below). */
+  while (srv->lookup_head != NULL) {
+    server_store_job *next = srv->lookup_head->next;
+    free(srv->lookup_head);
+    srv->lookup_head = next;
+  }
+  srv->lookup_tail = NULL;
+  server_store_stop(srv->lookups);
+  srv->lookups = NULL;
   srv->shutting_down = 0; /* no loopbreak from conn_free now */
   while (srv->conns != NULL) {
     conn *c = srv->conns;
@@ -446,7 +470,12 @@ int server_run(const server_config *cfg_in) {
           digits[1] == '\0'  ? ""
           : digits[1] == '2' ? "2 (OPAQUE-3DH)"
                              : "1 (Argon2id)");
-  if (server_lockout_new(&srv.lockout, &cfg.lockout, srv.reader, emit_lockout_job, &srv) != 0) {
+  /* PostgreSQL: lockout rows shared with the other servers, read with each
+   * lookup by the lookup worker. */
+  int shared = server_db_get_kind(srv.reader) == SERVER_DB_POSTGRES;
+  if ((shared ? server_lockout_new_shared(&srv.lockout, &cfg.lockout, emit_lockout_job, &srv)
+              : server_lockout_new(&srv.lockout, &cfg.lockout, srv.reader, emit_lockout_job,
+                                   &srv)) != 0) {
     fprintf(stderr, "out of memory starting the server\n");
     goto out;
   }
@@ -475,7 +504,9 @@ int server_run(const server_config *cfg_in) {
     goto out;
   }
   if (server_store_start(&srv.store, cfg.db_path, cfg.store_batch_max, notify_store_done, &srv) !=
-      0) {
+          0 ||
+      (shared && server_store_start_role(&srv.lookups, cfg.db_path, SERVER_STORE_LOOKUPS,
+                                         LOOKUP_BATCH_MAX, notify_store_done, &srv) != 0)) {
     goto out;
   }
   if (bind_listener(&srv) != 0) {

@@ -1,21 +1,861 @@
 /*
- * cpns-server store, PostgreSQL backend (see store.h). Placeholder until
- * the libpq implementation lands: refuses every URI.
+ * cpns-server store, PostgreSQL backend (see store.h), on libpq's blocking
+ * calls. Blocking is fine here: in `serve` each connection belongs to a
+ * thread of its own (the store thread's writes, the lookup worker's reads:
+ * store_thread.h), so the event loop never waits for the network; that is
+ * simpler than driving libpq's asynchronous API from libevent and as fast
+ * (one round trip per statement either way, on the worker's own socket).
+ *
+ * Every statement goes through a prepared statement with binary parameters
+ * and results (no quoting, no parsing per call). Identifiers are text
+ * COLLATE "C", so they sort by octets as on SQLite.
+ *
+ * Connection loss: the operation in progress fails (lookup: tryLater;
+ * batch: serverError; a COMMIT whose answer did not arrive counts as
+ * failed); the next operation reconnects, at most once per back-off period
+ * (100 ms doubling to 5 s), and fails fast in between.
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
 
 #include "examples/server/store_backend.h"
 
-static int pg_open(server_db **out, const char *uri, server_db_mode mode,
-                   const uint8_t *record_key) {
-  (void)mode;
-  (void)record_key;
-  (void)uri;
-  *out = NULL;
-  fprintf(stderr, "PostgreSQL databases are not supported yet\n");
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 5000
+
+/* Type OIDs of the parameters (pg_type.h is server-side only). */
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_TEXT 25
+
+typedef struct pg_db {
+  server_db base; /* first: a server_db * is a pg_db * */
+  PGconn *conn;
+  char *uri;
+  server_db_mode mode;
+  int down_reported; /* the loss was logged; log the recovery */
+  int in_tx;         /* between BEGIN and COMMIT/ROLLBACK */
+  uint64_t retry_at_ms, retry_ms;
+} pg_db;
+
+static const char SCHEMA[] = "CREATE TABLE settings ("
+                             " name text COLLATE \"C\" PRIMARY KEY,"
+                             " value bigint NOT NULL);"
+                             "CREATE TABLE users ("
+                             " user_id text COLLATE \"C\" PRIMARY KEY,"
+                             " credential bytea,"
+                             " record2 bytea,"
+                             " created_at bigint NOT NULL);"
+                             "CREATE TABLE assignments ("
+                             " entity_id text COLLATE \"C\" PRIMARY KEY,"
+                             " user_id text COLLATE \"C\" NOT NULL,"
+                             " mode integer NOT NULL,"
+                             " key_id bytea NOT NULL,"
+                             " sealed_eukey bytea NOT NULL,"
+                             " assigned_at bigint NOT NULL);"
+                             "CREATE INDEX assignments_by_user ON assignments(user_id);"
+                             /* Per normalized User ID, known or not, the failures since its last
+                              * success, in wall-clock ms since the epoch (lockout.h). */
+                             "CREATE TABLE lockout ("
+                             " user_id text COLLATE \"C\" PRIMARY KEY,"
+                             " failures bigint NOT NULL,"
+                             " last_failure_ms bigint NOT NULL,"
+                             " blocked_until_ms bigint NOT NULL);";
+
+/* The prepared statements: name, SQL, parameter types. */
+typedef struct pg_stmt {
+  const char *name;
+  const char *sql;
+  int nparams;
+  Oid types[6];
+} pg_stmt;
+
+enum {
+  ST_LOOKUP,
+  ST_USER_ONLY,
+  ST_LOCKOUT_GET,
+  ST_SETTING_GET,
+  ST_SETTING_PUT,
+  ST_USER_PUT,
+  ST_USER_DEL,
+  ST_ASSIGN,
+  ST_LOCKOUT_PUT,
+  ST_LOCKOUT_FAIL,
+  ST_LOCKOUT_DEL,
+  ST_LOCKOUT_PURGE,
+  ST_COUNT
+};
+
+/* failures after this one: restarts at 1 once the stored ones expired
+ * (window over, no block running), as lockout.c forgets them. */
+#define NEW_FAILURES                                                                               \
+  "(CASE WHEN l.last_failure_ms <= $2 - $6 AND l.blocked_until_ms <= $2"                           \
+  " THEN 1 ELSE l.failures + 1 END)"
+
+static const pg_stmt STMTS[ST_COUNT] = {
+    [ST_LOOKUP] = {"cpns_lookup",
+                   "SELECT u.user_id IS NOT NULL, u.credential, u.record2, l.user_id IS NOT NULL,"
+                   " l.failures, l.last_failure_ms, l.blocked_until_ms"
+                   " FROM (SELECT $1::text COLLATE \"C\" AS id) k"
+                   " LEFT JOIN users u ON u.user_id = k.id"
+                   " LEFT JOIN lockout l ON l.user_id = k.id",
+                   1,
+                   {OID_TEXT}},
+    [ST_USER_ONLY] = {"cpns_user_only",
+                      "SELECT true, credential, record2, false, 0::bigint, 0::bigint, 0::bigint"
+                      " FROM users WHERE user_id = $1",
+                      1,
+                      {OID_TEXT}},
+    [ST_LOCKOUT_GET] = {"cpns_lockout_get",
+                        "SELECT failures, last_failure_ms, blocked_until_ms FROM lockout"
+                        " WHERE user_id = $1",
+                        1,
+                        {OID_TEXT}},
+    [ST_SETTING_GET] = {"cpns_setting_get",
+                        "SELECT value FROM settings WHERE name = $1",
+                        1,
+                        {OID_TEXT}},
+    [ST_SETTING_PUT] = {"cpns_setting_put",
+                        "INSERT INTO settings(name, value) VALUES($1, $2)"
+                        " ON CONFLICT(name) DO UPDATE SET value = EXCLUDED.value",
+                        2,
+                        {OID_TEXT, OID_INT8}},
+    [ST_USER_PUT] = {"cpns_user_put",
+                     "INSERT INTO users(user_id, credential, record2, created_at)"
+                     " VALUES($1, $2, $3, $4) ON CONFLICT(user_id) DO NOTHING RETURNING 1",
+                     4,
+                     {OID_TEXT, OID_BYTEA, OID_BYTEA, OID_INT8}},
+    [ST_USER_DEL] = {"cpns_user_del", "DELETE FROM users WHERE user_id = $1", 1, {OID_TEXT}},
+    /* One Entity ID, one user, decided by the database for every server: the
+     * update applies to the same user's row only; no row back = conflict. */
+    [ST_ASSIGN] = {"cpns_assign",
+                   "INSERT INTO assignments AS a(entity_id, user_id, mode, key_id, sealed_eukey,"
+                   " assigned_at) VALUES($1, $2, $3, $4, $5, $6)"
+                   " ON CONFLICT(entity_id) DO UPDATE SET mode = EXCLUDED.mode,"
+                   " key_id = EXCLUDED.key_id, sealed_eukey = EXCLUDED.sealed_eukey,"
+                   " assigned_at = EXCLUDED.assigned_at"
+                   " WHERE a.user_id = EXCLUDED.user_id RETURNING 1",
+                   6,
+                   {OID_TEXT, OID_TEXT, OID_INT8, OID_BYTEA, OID_BYTEA, OID_INT8}},
+    [ST_LOCKOUT_PUT] = {"cpns_lockout_put",
+                        "INSERT INTO lockout(user_id, failures, last_failure_ms, blocked_until_ms)"
+                        " VALUES($1, $2, $3, $4) ON CONFLICT(user_id) DO UPDATE SET"
+                        " failures = EXCLUDED.failures,"
+                        " last_failure_ms = EXCLUDED.last_failure_ms,"
+                        " blocked_until_ms = EXCLUDED.blocked_until_ms",
+                        4,
+                        {OID_TEXT, OID_INT8, OID_INT8, OID_INT8}},
+    /* $1 user, $2 now, $3 threshold, $4 base, $5 max, $6 window. The
+     * back-off base << (failures - threshold) is capped at max; the shift
+     * stops at 30 (max is at most a day, below 2^27 ms). */
+    [ST_LOCKOUT_FAIL] = {"cpns_lockout_fail",
+                         "INSERT INTO lockout AS l(user_id, failures, last_failure_ms,"
+                         " blocked_until_ms)"
+                         " VALUES($1, 1, $2, CASE WHEN 1 >= $3 THEN $2 + LEAST($5, $4) ELSE 0 END)"
+                         " ON CONFLICT(user_id) DO UPDATE SET"
+                         " failures = " NEW_FAILURES ","
+                         " blocked_until_ms = CASE WHEN " NEW_FAILURES " >= $3"
+                         " THEN $2 + LEAST($5, $4 << LEAST(30, " NEW_FAILURES " - $3)::integer)"
+                         " ELSE 0 END,"
+                         " last_failure_ms = $2",
+                         6,
+                         {OID_TEXT, OID_INT8, OID_INT8, OID_INT8, OID_INT8, OID_INT8}},
+    [ST_LOCKOUT_DEL] = {"cpns_lockout_del",
+                        "DELETE FROM lockout WHERE user_id = $1",
+                        1,
+                        {OID_TEXT}},
+    [ST_LOCKOUT_PURGE] = {"cpns_lockout_purge",
+                          "DELETE FROM lockout WHERE last_failure_ms <= $1"
+                          " AND blocked_until_ms <= $2",
+                          2,
+                          {OID_INT8, OID_INT8}},
+};
+
+/* Binary parameters of one statement. */
+typedef struct pg_params {
+  int n;
+  const char *values[6];
+  int lengths[6];
+  int formats[6];
+  char ints[6][8];
+} pg_params;
+
+static void param_bytes(pg_params *p, const void *v, size_t len) {
+  p->values[p->n] = v;
+  p->lengths[p->n] = (int)len;
+  p->formats[p->n] = 1;
+  p->n++;
+}
+
+static void param_null(pg_params *p) {
+  p->values[p->n] = NULL;
+  p->lengths[p->n] = 0;
+  p->formats[p->n] = 1;
+  p->n++;
+}
+
+static void param_i64(pg_params *p, int64_t v) {
+  uint64_t u = (uint64_t)v;
+  for (int i = 0; i < 8; i++) {
+    p->ints[p->n][i] = (char)(u >> (56 - 8 * i));
+  }
+  param_bytes(p, p->ints[p->n], 8);
+}
+
+static int64_t get_i64(const PGresult *r, int row, int col) {
+  const unsigned char *b = (const unsigned char *)PQgetvalue(r, row, col);
+  if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8) {
+    return 0;
+  }
+  uint64_t u = 0;
+  for (int i = 0; i < 8; i++) {
+    u = u << 8 | b[i];
+  }
+  return (int64_t)u;
+}
+
+static int get_bool(const PGresult *r, int row, int col) {
+  return !PQgetisnull(r, row, col) && PQgetlength(r, row, col) == 1 &&
+         *PQgetvalue(r, row, col) != 0;
+}
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* libpq's message without its trailing newline. */
+static void report_conn(pg_db *db, const char *what) {
+  const char *msg = db->conn != NULL ? PQerrorMessage(db->conn) : "out of memory";
+  size_t len = strlen(msg);
+  while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' ')) {
+    len--;
+  }
+  fprintf(stderr, "database: %s: %.*s\n", what, (int)len, msg);
+}
+
+/* Reports a failed result (or a NULL one); returns -1. */
+static int report_result(pg_db *db, PGresult *r, const char *what) {
+  if (r != NULL && PQresultErrorMessage(r)[0] != '\0') {
+    const char *msg = PQresultErrorMessage(r);
+    size_t len = strlen(msg);
+    while (len > 0 && msg[len - 1] == '\n') {
+      len--;
+    }
+    fprintf(stderr, "database: %s: %.*s\n", what, (int)len, msg);
+  } else {
+    report_conn(db, what);
+  }
   return -1;
 }
 
-const server_db_backend server_db_pg_backend = {.kind = SERVER_DB_POSTGRES, .open = pg_open};
+/* Runs SQL without parameters (several statements allowed); 0 or -1. */
+static int exec_plain(pg_db *db, const char *sql, const char *what) {
+  PGresult *r = PQexec(db->conn, sql);
+  int ok =
+      r != NULL && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
+  if (!ok) {
+    report_result(db, r, what);
+  }
+  PQclear(r);
+  return ok ? 0 : -1;
+}
+
+/* The session settings and statements a fresh connection needs. */
+static int setup_session(pg_db *db) {
+  /* Assignments are acknowledged after COMMIT: that must wait for the WAL
+   * flush (and, with synchronous standbys configured, for them). A role or
+   * database default of off or local would weaken it: refused here. A
+   * stronger value (remote_write, remote_apply) is kept. */
+  PGresult *r = PQexec(db->conn, "SHOW synchronous_commit");
+  if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+    report_result(db, r, "reading synchronous_commit");
+    PQclear(r);
+    return -1;
+  }
+  const char *sc = PQgetvalue(r, 0, 0);
+  int weak = strcmp(sc, "off") == 0 || strcmp(sc, "local") == 0;
+  PQclear(r);
+  if (weak && exec_plain(db, "SET synchronous_commit = on", "setting synchronous_commit") != 0) {
+    return -1;
+  }
+  if (db->mode == SERVER_DB_READER &&
+      exec_plain(db, "SET default_transaction_read_only = on", "setting read-only") != 0) {
+    return -1;
+  }
+  for (int i = 0; i < ST_COUNT; i++) {
+    r = PQprepare(db->conn, STMTS[i].name, STMTS[i].sql, STMTS[i].nparams, STMTS[i].types);
+    if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+      report_result(db, r, "preparing statements");
+      PQclear(r);
+      return -1;
+    }
+    PQclear(r);
+  }
+  return 0;
+}
+
+/* Connects (again) unless within the back-off; 0 when connected. Never
+ * inside a transaction: its statements died with the old connection. */
+static int pg_connect(pg_db *db, int verbose) {
+  if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
+    return 0;
+  }
+  uint64_t now = mono_ms();
+  if (db->in_tx || (db->retry_ms != 0 && now < db->retry_at_ms)) {
+    return -1; /* down: fail fast until the next try */
+  }
+  PQfinish(db->conn);
+  db->conn = PQconnectdb(db->uri);
+  if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
+      PQsetClientEncoding(db->conn, "UTF8") == 0 && setup_session(db) == 0) {
+    db->retry_ms = 0;
+    if (db->down_reported) {
+      fprintf(stderr, "database: connected to PostgreSQL again\n");
+      db->down_reported = 0;
+    }
+    return 0;
+  }
+  if (verbose || !db->down_reported) {
+    report_conn(db, "cannot connect to PostgreSQL");
+  }
+  db->down_reported = 1;
+  db->retry_ms = db->retry_ms == 0                 ? RETRY_FIRST_MS
+                 : db->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
+                                                   : db->retry_ms * 2;
+  db->retry_at_ms = now + db->retry_ms;
+  PQfinish(db->conn); /* also when connected but the session setup failed */
+  db->conn = NULL;
+  return -1;
+}
+
+/* A lost connection is logged once (the next call reconnects). */
+static void note_lost(pg_db *db) {
+  if (db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK && !db->down_reported) {
+    fprintf(stderr, "database: connection to PostgreSQL lost; reconnecting\n");
+    db->down_reported = 1;
+    db->retry_ms = 0; /* the first reconnect is immediate */
+  }
+}
+
+/* Runs prepared statement id; returns its result (caller clears) or NULL
+ * on failure (reported). */
+static PGresult *run(pg_db *db, int id, const pg_params *p, const char *what) {
+  if (pg_connect(db, 0) != 0) {
+    return NULL;
+  }
+  PGresult *r =
+      PQexecPrepared(db->conn, STMTS[id].name, p->n, p->values, p->lengths, p->formats, 1);
+  ExecStatusType s = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+    report_result(db, r, what);
+    PQclear(r);
+    note_lost(db);
+    return NULL;
+  }
+  return r;
+}
+
+/* Reads the schema version: 0 when there is no schema, -1 on error. */
+static int read_version(pg_db *db, int *version) {
+  PGresult *r = PQexec(db->conn, "SELECT to_regclass('settings') IS NOT NULL");
+  if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+    report_result(db, r, "reading the schema version");
+    PQclear(r);
+    return -1;
+  }
+  int exists = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+  PQclear(r);
+  *version = 0;
+  if (!exists) {
+    return 0;
+  }
+  r = PQexec(db->conn, "SELECT value FROM settings WHERE name = 'schema_version'");
+  if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+    report_result(db, r, "reading the schema version");
+    PQclear(r);
+    return -1;
+  }
+  long v = PQntuples(r) == 1 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+  PQclear(r);
+  if (v <= 0 || v > 1000000) {
+    fprintf(stderr, "database: a settings table without a valid schema version: not ours\n");
+    return -1;
+  }
+  *version = (int)v;
+  return 0;
+}
+
+/* Creates the schema in one transaction (version 3: the first on PostgreSQL). */
+static int create_schema(pg_db *db) {
+  char sql[sizeof(SCHEMA) + 512];
+  snprintf(sql, sizeof(sql),
+           "BEGIN;%sINSERT INTO settings(name, value) VALUES('schema_version', %d),"
+           " ('%s', %d), ('%s', %d), ('%s', %u);COMMIT",
+           SCHEMA, SERVER_DB_SCHEMA_VERSION, SERVER_DB_SETTING_OPS, CPNS_KDF_OPS_DEFAULT,
+           SERVER_DB_SETTING_MEM, CPNS_KDF_MEM_KIB_DEFAULT, SERVER_DB_SETTING_SUITES,
+           SERVER_DB_SUITES_UPGRADED);
+  if (exec_plain(db, sql, "creating the schema") != 0) {
+    exec_plain(db, "ROLLBACK", "rolling back");
+    return -1;
+  }
+  return 0;
+}
+
+static void pg_close(server_db *base) {
+  pg_db *db = (pg_db *)base;
+  PQfinish(db->conn);
+  free(db->uri);
+  free(db);
+}
+
+static int pg_open(server_db **out, const char *uri, server_db_mode mode,
+                   const uint8_t *record_key) {
+  *out = NULL;
+  pg_db *db = calloc(1, sizeof(*db));
+  if (db == NULL || (db->uri = strdup(uri)) == NULL) {
+    free(db);
+    fprintf(stderr, "out of memory opening the database\n");
+    return -1;
+  }
+  db->base.be = &server_db_pg_backend;
+  db->base.record_key = record_key;
+  db->mode = mode;
+  /* The schema check runs before the read-only setting: init creates. */
+  db->mode = SERVER_DB_EXISTING;
+  db->conn = PQconnectdb(uri);
+  int version = 0;
+  if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+    report_conn(db, "cannot connect to PostgreSQL");
+    goto fail;
+  }
+  if (PQsetClientEncoding(db->conn, "UTF8") != 0 || read_version(db, &version) != 0) {
+    goto fail;
+  }
+  if (version > SERVER_DB_SCHEMA_VERSION) {
+    fprintf(stderr, "database %s has schema version %d, newer than this program's %d\n",
+            PQdb(db->conn), version, SERVER_DB_SCHEMA_VERSION);
+    goto fail;
+  }
+  if (version == 0 && mode != SERVER_DB_CREATE) {
+    fprintf(stderr, "database %s is not initialized (run cpns-server init)\n", PQdb(db->conn));
+    goto fail;
+  }
+  if (version == 0) {
+    if (create_schema(db) != 0) {
+      goto fail;
+    }
+    db->base.created = 1;
+  } else if (version < SERVER_DB_SCHEMA_VERSION) {
+    /* Cannot happen: PostgreSQL support starts at version 3. */
+    fprintf(stderr, "database %s has schema version %d, older than any PostgreSQL schema\n",
+            PQdb(db->conn), version);
+    goto fail;
+  }
+  db->mode = mode;
+  if (setup_session(db) != 0) {
+    goto fail;
+  }
+  *out = &db->base;
+  return 0;
+fail:
+  pg_close(&db->base);
+  return -1;
+}
+
+static int pg_get_setting(server_db *base, const char *name, uint32_t *value) {
+  pg_db *db = (pg_db *)base;
+  pg_params p = {0};
+  param_bytes(&p, name, strlen(name));
+  PGresult *r = run(db, ST_SETTING_GET, &p, "reading a setting");
+  if (r == NULL) {
+    return -1;
+  }
+  int rc = -1;
+  if (PQntuples(r) == 1) {
+    int64_t v = get_i64(r, 0, 0);
+    if (v > 0 && v <= (int64_t)UINT32_MAX) {
+      *value = (uint32_t)v;
+      rc = 0;
+    }
+  }
+  PQclear(r);
+  if (rc != 0) {
+    fprintf(stderr, "database: setting %s is missing or invalid\n", name);
+  }
+  return rc;
+}
+
+static int pg_rollback(server_db *base);
+
+static int pg_put_settings(server_db *base, const char *const *names, const uint32_t *values,
+                           size_t n) {
+  pg_db *db = (pg_db *)base;
+  if (pg_connect(db, 1) != 0 || exec_plain(db, "BEGIN", "BEGIN") != 0) {
+    return -1;
+  }
+  db->in_tx = 1;
+  for (size_t i = 0; i < n; i++) {
+    pg_params p = {0};
+    param_bytes(&p, names[i], strlen(names[i]));
+    param_i64(&p, (int64_t)values[i]);
+    PGresult *r = run(db, ST_SETTING_PUT, &p, "storing a setting");
+    if (r == NULL) {
+      pg_rollback(base);
+      return -1;
+    }
+    PQclear(r);
+  }
+  db->in_tx = 0;
+  PGresult *r = PQexec(db->conn, "COMMIT");
+  int ok =
+      r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+  if (!ok) {
+    report_result(db, r, "storing settings");
+  }
+  PQclear(r);
+  return ok ? 0 : -1;
+}
+
+static int pg_user_put(server_db *base, const uint8_t *uid, size_t uid_len, const uint8_t *r1,
+                       size_t r1_len, const uint8_t *r2, size_t r2_len) {
+  pg_db *db = (pg_db *)base;
+  pg_params p = {0};
+  param_bytes(&p, uid, uid_len);
+  if (r1 != NULL) {
+    param_bytes(&p, r1, r1_len);
+  } else {
+    param_null(&p);
+  }
+  if (r2 != NULL) {
+    param_bytes(&p, r2, r2_len);
+  } else {
+    param_null(&p);
+  }
+  param_i64(&p, (int64_t)time(NULL));
+  PGresult *r = run(db, ST_USER_PUT, &p, "adding a user");
+  if (r == NULL) {
+    return -1;
+  }
+  int rc = PQntuples(r) == 1 ? 0 : 1; /* no row back: the user exists */
+  PQclear(r);
+  return rc;
+}
+
+static int pg_user_del(server_db *base, const uint8_t *uid, size_t uid_len) {
+  pg_db *db = (pg_db *)base;
+  pg_params p = {0};
+  param_bytes(&p, uid, uid_len);
+  PGresult *r = run(db, ST_USER_DEL, &p, "deleting a user");
+  if (r == NULL) {
+    return -1;
+  }
+  int rc = strcmp(PQcmdTuples(r), "0") == 0 ? 1 : 0;
+  PQclear(r);
+  return rc;
+}
+
+/* Copies a nullable bytea column; -1 when longer than SERVER_DB_RECORD_MAX. */
+static int column_record(const PGresult *r, int col, uint8_t *out, size_t *out_len) {
+  *out_len = 0;
+  if (PQgetisnull(r, 0, col)) {
+    return 0;
+  }
+  int n = PQgetlength(r, 0, col);
+  if (n < 0 || n > SERVER_DB_RECORD_MAX) {
+    return -1;
+  }
+  memcpy(out, PQgetvalue(r, 0, col), (size_t)n);
+  *out_len = (size_t)n;
+  return 0;
+}
+
+static int pg_lookup(server_db *base, const uint8_t *uid, size_t uid_len, server_db_lookup *out,
+                     int with_lockout) {
+  pg_db *db = (pg_db *)base;
+  pg_params p = {0};
+  param_bytes(&p, uid, uid_len);
+  PGresult *r = run(db, with_lockout ? ST_LOOKUP : ST_USER_ONLY, &p, "looking up a user");
+  if (r == NULL) {
+    return -1;
+  }
+  int rc = 0;
+  if (PQntuples(r) == 1) {
+    if (get_bool(r, 0, 0)) {
+      if (column_record(r, 1, out->records.record1, &out->records.record1_len) != 0 ||
+          column_record(r, 2, out->records.record2, &out->records.record2_len) != 0) {
+        fprintf(stderr, "database: a record of user %.*s is too long\n", (int)uid_len,
+                (const char *)uid);
+        rc = -1;
+      } else {
+        out->user_found = 1;
+      }
+    }
+    if (get_bool(r, 0, 3)) {
+      int64_t f = get_i64(r, 0, 4);
+      out->lockout_found = 1;
+      out->lockout.failures = f < 0 ? 0 : f > UINT32_MAX ? UINT32_MAX : (uint32_t)f;
+      out->lockout.last_failure_ms = get_i64(r, 0, 5);
+      out->lockout.blocked_until_ms = get_i64(r, 0, 6);
+    }
+  }
+  PQclear(r);
+  return rc;
+}
+
+/* Runs a query row by row (bounded memory for any table size): calls row_fn
+ * on each single-row result until it returns non-zero. Returns 0 or -1. */
+static int walk(pg_db *db, const char *sql, int (*row_fn)(void *arg, const PGresult *r), void *arg,
+                const char *what) {
+  if (pg_connect(db, 1) != 0) {
+    return -1;
+  }
+  if (!PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 1) ||
+      !PQsetSingleRowMode(db->conn)) {
+    report_conn(db, what);
+    return -1;
+  }
+  int rc = 0, stop = 0;
+  PGresult *r;
+  while ((r = PQgetResult(db->conn)) != NULL) {
+    ExecStatusType s = PQresultStatus(r);
+    if (s == PGRES_SINGLE_TUPLE) {
+      if (!stop && row_fn(arg, r) != 0) {
+        stop = 1; /* the rest is read and dropped: the connection must be idle after */
+      }
+    } else if (s != PGRES_TUPLES_OK) {
+      report_result(db, r, what);
+      rc = -1;
+    }
+    PQclear(r);
+  }
+  return rc;
+}
+
+typedef struct user_walk {
+  server_db_records_cb cb;
+  void *arg;
+} user_walk;
+
+static int user_row(void *arg, const PGresult *r) {
+  const user_walk *w = arg;
+  return w->cb(w->arg, (const uint8_t *)PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0),
+               PQgetisnull(r, 0, 1) ? NULL : (const uint8_t *)PQgetvalue(r, 0, 1),
+               PQgetisnull(r, 0, 1) ? 0 : (size_t)PQgetlength(r, 0, 1),
+               PQgetisnull(r, 0, 2) ? NULL : (const uint8_t *)PQgetvalue(r, 0, 2),
+               PQgetisnull(r, 0, 2) ? 0 : (size_t)PQgetlength(r, 0, 2));
+}
+
+static int pg_user_foreach(server_db *base, server_db_records_cb cb, void *arg) {
+  user_walk w = {cb, arg};
+  return walk((pg_db *)base, "SELECT user_id, credential, record2 FROM users ORDER BY user_id",
+              user_row, &w, "listing users");
+}
+
+typedef struct assignment_walk {
+  server_db_assignment_cb cb;
+  void *arg;
+} assignment_walk;
+
+static int assignment_row(void *arg, const PGresult *r) {
+  const assignment_walk *w = arg;
+  server_db_assignment a;
+  if (PQgetlength(r, 0, 2) != 4 || PQgetlength(r, 0, 3) != CPNS_KEY_ID_LEN ||
+      PQgetlength(r, 0, 4) != CPNS_SEALED_EUKEY_LEN) {
+    fprintf(stderr, "database: malformed assignment row skipped\n");
+    return 0;
+  }
+  const unsigned char *m = (const unsigned char *)PQgetvalue(r, 0, 2);
+  a.entity_id = (const uint8_t *)PQgetvalue(r, 0, 0);
+  a.entity_id_len = (size_t)PQgetlength(r, 0, 0);
+  a.user_id = (const uint8_t *)PQgetvalue(r, 0, 1);
+  a.user_id_len = (size_t)PQgetlength(r, 0, 1);
+  a.mode = (int)((uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3]);
+  a.key_id = (const uint8_t *)PQgetvalue(r, 0, 3);
+  a.sealed_eukey = (const uint8_t *)PQgetvalue(r, 0, 4);
+  a.assigned_at = get_i64(r, 0, 5);
+  return w->cb(w->arg, &a);
+}
+
+static int pg_assignment_foreach(server_db *base, server_db_assignment_cb cb, void *arg) {
+  assignment_walk w = {cb, arg};
+  return walk((pg_db *)base,
+              "SELECT entity_id, user_id, mode, key_id, sealed_eukey, assigned_at"
+              " FROM assignments ORDER BY entity_id",
+              assignment_row, &w, "listing assignments");
+}
+
+static cpns_store_status pg_assign(server_db *base, const server_db_assignment *a) {
+  pg_db *db = (pg_db *)base;
+  pg_params p = {0};
+  param_bytes(&p, a->entity_id, a->entity_id_len);
+  param_bytes(&p, a->user_id, a->user_id_len);
+  param_i64(&p, a->mode);
+  param_bytes(&p, a->key_id, CPNS_KEY_ID_LEN);
+  param_bytes(&p, a->sealed_eukey, CPNS_SEALED_EUKEY_LEN);
+  param_i64(&p, a->assigned_at);
+  PGresult *r = run(db, ST_ASSIGN, &p, "storing an assignment");
+  if (r == NULL) {
+    return CPNS_STORE_FAILED;
+  }
+  /* No row back: the WHERE of the upsert found another user's binding. */
+  cpns_store_status s = PQntuples(r) == 1 ? CPNS_STORE_OK : CPNS_STORE_CONFLICT;
+  PQclear(r);
+  return s;
+}
+
+static int pg_begin(server_db *base, int lockout_only) {
+  pg_db *db = (pg_db *)base;
+  if (pg_connect(db, 0) != 0) {
+    return -1;
+  }
+  /* Lockout counters alone need not wait for the disk: lockout.h bounds
+   * what a crash of the primary loses. */
+  int rc =
+      exec_plain(db, lockout_only ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN", "BEGIN");
+  note_lost(db);
+  db->in_tx = rc == 0;
+  return rc;
+}
+
+static int pg_commit(server_db *base) {
+  pg_db *db = (pg_db *)base;
+  db->in_tx = 0;
+  PGresult *r = PQexec(db->conn, "COMMIT");
+  /* An aborted transaction "commits" as ROLLBACK; no answer at all (the
+   * connection lost during COMMIT) leaves the outcome unknown: both fail,
+   * so no peer is told success for a row the database may not have. */
+  int ok =
+      r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+  if (!ok) {
+    report_result(db, r, "COMMIT");
+  }
+  PQclear(r);
+  note_lost(db);
+  return ok ? 0 : -1;
+}
+
+static int pg_rollback(server_db *base) {
+  pg_db *db = (pg_db *)base;
+  db->in_tx = 0;
+  if (PQstatus(db->conn) != CONNECTION_OK) {
+    return -1;
+  }
+  PGresult *r = PQexec(db->conn, "ROLLBACK");
+  int ok = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  return ok ? 0 : -1;
+}
+
+/* Each lookup is one statement: its own snapshot. */
+static int pg_read_begin(server_db *base) {
+  (void)base;
+  return 0;
+}
+
+static void pg_read_end(server_db *base) { (void)base; }
+
+static int pg_lockout_get(server_db *base, const uint8_t *uid, size_t uid_len,
+                          server_db_lockout *row) {
+  pg_db *db = (pg_db *)base;
+  pg_params p = {0};
+  param_bytes(&p, uid, uid_len);
+  PGresult *r = run(db, ST_LOCKOUT_GET, &p, "reading a lockout row");
+  if (r == NULL) {
+    return -1;
+  }
+  int rc = 1;
+  if (PQntuples(r) == 1) {
+    int64_t f = get_i64(r, 0, 0);
+    row->failures = f < 0 ? 0 : f > UINT32_MAX ? UINT32_MAX : (uint32_t)f;
+    row->last_failure_ms = get_i64(r, 0, 1);
+    row->blocked_until_ms = get_i64(r, 0, 2);
+    rc = 0;
+  }
+  PQclear(r);
+  return rc;
+}
+
+/* Runs a write statement whose result is only success; 0 or -1. */
+static int run_write(pg_db *db, int id, const pg_params *p, const char *what) {
+  PGresult *r = run(db, id, p, what);
+  if (r == NULL) {
+    return -1;
+  }
+  PQclear(r);
+  return 0;
+}
+
+static int pg_lockout_put(server_db *base, const uint8_t *uid, size_t uid_len,
+                          const server_db_lockout *row) {
+  pg_params p = {0};
+  param_bytes(&p, uid, uid_len);
+  param_i64(&p, (int64_t)row->failures);
+  param_i64(&p, row->last_failure_ms);
+  param_i64(&p, row->blocked_until_ms);
+  return run_write((pg_db *)base, ST_LOCKOUT_PUT, &p, "storing a lockout row");
+}
+
+static int pg_lockout_fail(server_db *base, const uint8_t *uid, size_t uid_len,
+                           const server_db_lockout_policy *pol, int64_t now_ms) {
+  pg_params p = {0};
+  param_bytes(&p, uid, uid_len);
+  param_i64(&p, now_ms);
+  param_i64(&p, (int64_t)pol->threshold);
+  param_i64(&p, (int64_t)pol->base_ms);
+  param_i64(&p, (int64_t)pol->max_ms);
+  param_i64(&p, (int64_t)pol->window_ms);
+  return run_write((pg_db *)base, ST_LOCKOUT_FAIL, &p, "counting a failure");
+}
+
+static int pg_lockout_del(server_db *base, const uint8_t *uid, size_t uid_len) {
+  pg_params p = {0};
+  param_bytes(&p, uid, uid_len);
+  return run_write((pg_db *)base, ST_LOCKOUT_DEL, &p, "deleting a lockout row");
+}
+
+static int64_t pg_lockout_purge(server_db *base, int64_t failed_before_ms, int64_t now_ms) {
+  pg_db *db = (pg_db *)base;
+  pg_params p = {0};
+  param_i64(&p, failed_before_ms);
+  param_i64(&p, now_ms);
+  PGresult *r = run(db, ST_LOCKOUT_PURGE, &p, "purging lockout rows");
+  if (r == NULL) {
+    return -1;
+  }
+  int64_t n = strtoll(PQcmdTuples(r), NULL, 10);
+  PQclear(r);
+  return n;
+}
+
+const server_db_backend server_db_pg_backend = {
+    .kind = SERVER_DB_POSTGRES,
+    .open = pg_open,
+    .close = pg_close,
+    .get_setting = pg_get_setting,
+    .put_settings = pg_put_settings,
+    .user_put = pg_user_put,
+    .user_del = pg_user_del,
+    .user_foreach = pg_user_foreach,
+    .lookup = pg_lookup,
+    .assignment_foreach = pg_assignment_foreach,
+    .assign = pg_assign,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .read_begin = pg_read_begin,
+    .read_end = pg_read_end,
+    .lockout_get = pg_lockout_get,
+    .lockout_put = pg_lockout_put,
+    .lockout_fail = pg_lockout_fail,
+    .lockout_del = pg_lockout_del,
+    .lockout_purge = pg_lockout_purge,
+};

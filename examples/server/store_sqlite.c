@@ -804,7 +804,7 @@ static const char LOCKOUT_FAIL_SQL[] =
     " blocked_until_ms = CASE"
     "   WHEN (CASE WHEN l.last_failure_ms <= ?2 - ?6 AND l.blocked_until_ms <= ?2"
     "         THEN 1 ELSE l.failures + 1 END) >= ?3"
-    "   THEN ?2 + min(?5, ?4 << min(62, (CASE WHEN l.last_failure_ms <= ?2 - ?6"
+    "   THEN ?2 + min(?5, ?4 << min(30, (CASE WHEN l.last_failure_ms <= ?2 - ?6"
     "         AND l.blocked_until_ms <= ?2 THEN 1 ELSE l.failures + 1 END) - ?3))"
     "   ELSE 0 END,"
     " last_failure_ms = ?2";

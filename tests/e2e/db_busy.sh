@@ -3,6 +3,8 @@
 # another process (here a write transaction, the lock SQLite lets another
 # process hold while the server runs in WAL mode): first KeyRequests are
 # answered at once, and the server serves normally once the lock is gone.
+# SQLite only: PostgreSQL has no database-wide write lock to hold.
+E2E_SQLITE_ONLY="holds the SQLite file's write lock"
 . "$(dirname "$0")/lib.sh"
 : "${CPNS_FLOOD:=$CPNS_BUILDDIR/tests/e2e/flood}"
 : "${CPNS_DBHOLD:=$CPNS_BUILDDIR/tests/e2e/dbhold}"

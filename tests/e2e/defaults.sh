@@ -44,7 +44,7 @@ grep -q 'warning: .*bob@example.com.*ops 1, mem-kib 8.*defaults (ops 2, mem-kib 
   "$T/useradd.err" || fail "no warning for non-default parameters: $(cat "$T/useradd.err")"
 ok "user add: defaults silently, others with a warning ($(cut -c1-60 "$T/useradd.err")...)"
 
-"$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
+"$CPNS_SERVER" user list --db "$DB" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
 sed -n '1,2p' "$T/list.out" | tr '\n' ' ' | grep -q '^default-ops: 2 default-mem-kib: 16 $' ||
   fail "user list does not show the defaults: $(cat "$T/list.out")"
 tr '\n' ' ' <"$T/list.out" | grep -q 'user: alice@example.com suites: 2,1 ops: 2 mem-kib: 16 defaults: yes ' ||
@@ -54,14 +54,14 @@ tr '\n' ' ' <"$T/list.out" | grep -q 'user: bob@example.com suites: 2,1 ops: 1 m
 ok "user list shows the defaults and marks bob"
 
 # Choosing other defaults on an existing database is refused.
-"$CPNS_SERVER" init --db "$T/server.db" --key-file "$T/other.key" --ops 3 --mem-kib 16 \
+"$CPNS_SERVER" init --db "$DB" --key-file "$T/other.key" --ops 3 --mem-kib 16 \
   >"$T/reinit.out" 2>&1 && fail "init changed the defaults of an existing database"
 grep -q 'ops 2, mem-kib 16' "$T/reinit.out" || fail "init said: $(cat "$T/reinit.out")"
 [ ! -e "$T/other.key" ] || fail "a refused init created a key file"
 ok "init on an existing database keeps its defaults"
 
 # The removed serve options say why.
-"$CPNS_SERVER" serve --db "$T/server.db" --key-file "$T/server.key" --listen 127.0.0.1:0 \
+"$CPNS_SERVER" serve --db "$DB" --key-file "$T/server.key" --listen 127.0.0.1:0 \
   --realm "$REALM" --fake-ops 1 >"$T/fake.out" 2>&1
 [ $? = 2 ] || fail "serve --fake-ops: not a usage error"
 grep -q -- '--fake-ops was removed.*init --ops' "$T/fake.out" || fail "serve said: $(cat "$T/fake.out")"

@@ -1,6 +1,8 @@
 #!/bin/sh
 # End to end: scripts/demo.sh, the README's first command, runs through with
 # the default KDF parameters and shows a successful assignment.
+# SQLite only: scripts/demo.sh makes its own SQLite database.
+E2E_SQLITE_ONLY="scripts/demo.sh uses its own SQLite file"
 . "$(dirname "$0")/lib.sh"
 
 CPNS_SERVER="$CPNS_SERVER" CPNS_GATEWAY="$CPNS_GATEWAY" \

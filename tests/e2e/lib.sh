@@ -5,8 +5,28 @@
 # Programs are found through CPNS_SERVER, CPNS_GATEWAY, CPNS_RAWPEER, else
 # under CPNS_BUILDDIR (default: the current directory, which is the top build
 # directory when run by `make check`).
+#
+# The server's database is $DB, on the backend CPNS_E2E_BACKEND names:
+# sqlite (default) = the file $T/server.db; pg = a throwaway PostgreSQL
+# cluster started for this script (tests/pg/cluster.sh) and removed on exit,
+# DB its URI. `make check` runs every script on sqlite and, through the
+# wrappers in tests/e2e/pg/, on pg. A script that tests something only
+# SQLite has sets E2E_SQLITE_ONLY=REASON before sourcing this file: on pg it
+# is skipped (77) with that reason.
 
 set -u
+: "${CPNS_E2E_BACKEND:=sqlite}"
+case $CPNS_E2E_BACKEND in
+sqlite | pg) ;;
+*)
+  echo "CPNS_E2E_BACKEND=$CPNS_E2E_BACKEND: want sqlite or pg" >&2
+  exit 99
+  ;;
+esac
+if [ "$CPNS_E2E_BACKEND" = pg ] && [ -n "${E2E_SQLITE_ONLY:-}" ]; then
+  echo "SKIP: SQLite only: $E2E_SQLITE_ONLY"
+  exit 77
+fi
 
 : "${CPNS_BUILDDIR:=$(pwd)}"
 : "${CPNS_SERVER:=$CPNS_BUILDDIR/examples/cpns-server}"
@@ -50,11 +70,22 @@ cleanup() {
     tail -n 40 "$T/server.log" >&2
     status=1
   fi
+  if [ "$CPNS_E2E_BACKEND" = pg ]; then
+    pg_cluster_remove
+  fi
   rm -rf "$T"
   exit $status
 }
 trap cleanup EXIT
 trap 'exit 99' HUP INT TERM
+
+if [ "$CPNS_E2E_BACKEND" = pg ]; then
+  . "$(dirname "$0")/../pg/cluster.sh"
+  pg_cluster_start
+  DB=$PG_URI
+else
+  DB=$T/server.db
+fi
 
 # fail MESSAGE: reports, shows what the programs said, ends the test.
 fail() {
@@ -86,7 +117,7 @@ pwfile() {
 # server_init [OPS MEM_KIB]: database and key file; the enrollment defaults
 # (which unknown User IDs are shown too) are small unless given.
 server_init() {
-  "$CPNS_SERVER" init --db "$T/server.db" --key-file "$T/server.key" \
+  "$CPNS_SERVER" init --db "$DB" --key-file "$T/server.key" \
     --ops "${1:-1}" --mem-kib "${2:-8}" >"$T/init.out" 2>&1 ||
     fail "cpns-server init: $(cat "$T/init.out")"
 }
@@ -102,7 +133,7 @@ user_add() {
   user=$1
   pw=$2
   shift 2
-  "$CPNS_SERVER" user add --db "$T/server.db" --key-file "$T/server.key" --user "$user" \
+  "$CPNS_SERVER" user add --db "$DB" --key-file "$T/server.key" --user "$user" \
     --password-file "$pw" "$@" >"$T/useradd.out" 2>"$T/useradd.err" ||
     fail "cpns-server user add $user: $(cat "$T/useradd.out" "$T/useradd.err")"
 }
@@ -114,7 +145,7 @@ user_add() {
 server_start() {
   rm -f "$T/server.fifo"
   mkfifo "$T/server.fifo" || fail "mkfifo"
-  "$CPNS_SERVER" serve --db "$T/server.db" --key-file "$T/server.key" \
+  "$CPNS_SERVER" serve --db "$DB" --key-file "$T/server.key" \
     --listen 127.0.0.1:0 --realm "$REALM" "$@" 2>"$T/server.fifo" &
   SERVER_PID=$!
   exec 3<"$T/server.fifo"
@@ -185,7 +216,7 @@ last_line() {
 
 # assignments_count ENTITY: rows of `cpns-server assignments` for ENTITY.
 assignments_count() {
-  "$CPNS_SERVER" assignments --db "$T/server.db" >"$T/assignments.out" 2>&1 ||
+  "$CPNS_SERVER" assignments --db "$DB" >"$T/assignments.out" 2>&1 ||
     fail "cpns-server assignments: $(cat "$T/assignments.out")"
   grep -c "^entity: $1\$" "$T/assignments.out"
 }

@@ -11,7 +11,7 @@ pwfile alice 'correct horse battery'
 # user_add_rc PWFILE: `cpns-server user add` for alice; exit status in RC.
 user_add_rc() {
   RC=0
-  "$CPNS_SERVER" user add --db "$T/server.db" --key-file "$T/server.key" \
+  "$CPNS_SERVER" user add --db "$DB" --key-file "$T/server.key" \
     --user alice@example.com --password-file "$1" >"$T/useradd.out" 2>&1 || RC=$?
 }
 
@@ -30,7 +30,7 @@ grep -q 'symbolic link' "$T/useradd.out" ||
 ok "user add: symlinked password file refused, exit 1"
 
 RC=0
-"$CPNS_SERVER" user add --db "$T/server.db" --key-file "$T/server.key" --user alice@example.com --password-file - \
+"$CPNS_SERVER" user add --db "$DB" --key-file "$T/server.key" --user alice@example.com --password-file - \
   --ops 1 --mem-kib 8 <"$T/open.pw" >"$T/useradd.out" 2>&1 || RC=$?
 [ "$RC" = 0 ] || fail "user add from standard input: exit $RC: $(cat "$T/useradd.out")"
 ok "user add: password from standard input accepted"
@@ -74,7 +74,7 @@ ok "gateway: password from standard input (whatever the file's mode) accepted"
 # The server key file: a symbolic link is refused before serving.
 ln -s "$T/server.key" "$T/link.key"
 RC=0
-"$CPNS_SERVER" serve --db "$T/server.db" --key-file "$T/link.key" --listen 127.0.0.1:0 \
+"$CPNS_SERVER" serve --db "$DB" --key-file "$T/link.key" --listen 127.0.0.1:0 \
   --realm "$REALM" >"$T/serve.out" 2>&1 </dev/null || RC=$?
 [ "$RC" = 1 ] || fail "serve, symlinked key file: exit $RC, want 1"
 grep -q 'symbolic link' "$T/serve.out" || fail "serve, symlink: unclear message: $(cat "$T/serve.out")"

@@ -8,6 +8,11 @@
 # (--allow-suite1); once suite 2 is enabled, a user enrolled before it is
 # listed with the command that enrolls it again, after which a default
 # gateway (suite 2 only) gets its key.
+# Then a schema-2 database (fixture tests/e2e/v2) is upgraded to 3 (suite-2
+# records) by any command: users, assignments and lockout rows kept.
+# SQLite only: the fixture is a release-1 SQLite file, and the secrets are
+# searched in the file and its WAL (sealed_at_rest.sh checks PostgreSQL).
+E2E_SQLITE_ONLY="upgrades SQLite files of release 1"
 . "$(dirname "$0")/lib.sh"
 
 V1="$(cd "$(dirname "$0")" && pwd)/v1"
@@ -150,3 +155,48 @@ grep -q 'upgraded key file .* to version 2' "$T/useradd.err" || fail "user add: 
 [ "$(grep -c '^user: ' "$T/list.out")" = 3 ] || fail "user list: $(cat "$T/list.out")"
 secrets_absent "after user add"
 ok "user add upgraded schema 1 as well"
+
+# --- schema 2 -> 3: the users table rebuilt (record2, a nullable suite-1
+# record), suites 1; any command does it, the key file is not needed.
+V2="$(cd "$(dirname "$0")" && pwd)/v2"
+fixture_v2() {
+  rm -f "$T"/server.db*
+  cp "$V2/server.db" "$V2/server.key" "$T/"
+  cp "$V2/alice.pw" "$T/alice2.pw"
+  cp "$V2/bob.pw" "$T/bob2.pw"
+  chmod 600 "$T/server.key" "$T/server.db" "$T/alice2.pw" "$T/bob2.pw"
+}
+fixture_v2
+"$CPNS_SERVER" assignments --db "$T/server.db" >"$T/assignments.out" 2>&1 ||
+  fail "assignments on schema 2: $(cat "$T/assignments.out")"
+cmp -s "$T/assignments.out" "$V2/assignments.txt" ||
+  fail "assignments changed in the upgrade to 3: $(cat "$T/assignments.out")"
+"$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
+[ "$(grep -c '^defaults: yes$' "$T/list.out")" = 2 ] && grep -q '^default-ops: 1$' "$T/list.out" ||
+  fail "user list after the upgrade to 3: $(cat "$T/list.out")"
+if command -v sqlite3 >/dev/null 2>&1; then
+  [ "$(sqlite3 "$T/server.db" 'PRAGMA user_version')" = 3 ] || fail "schema version not 3"
+  [ "$(sqlite3 "$T/server.db" "SELECT value FROM settings WHERE name = 'suites'")" = 1 ] ||
+    fail "upgraded suites not 1"
+  [ "$(sqlite3 "$T/server.db" "SELECT failures FROM lockout WHERE user_id = 'bob@example.com'")" = 1 ] ||
+    fail "bob's lockout row lost in the upgrade"
+  [ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM users WHERE record2 IS NULL AND credential IS NOT NULL")" = 2 ] ||
+    fail "users after the upgrade: $(sqlite3 "$T/server.db" 'SELECT user_id FROM users')"
+fi
+server_start
+# Suite 1 only after the upgrade (suites 1): a gateway that allows it.
+gw_assign urn:dev:mac:0011223344cc alice@example.com "$T/alice2.pw" --allow-suite1
+expect_rc 0 "alice after the upgrade to 3"
+[ "$(field suite "$T/gw.out")" = 1 ] || fail "alice after the upgrade to 3: suite $(field suite "$T/gw.out")"
+GW_KS="$T/bob2.ks" gw_assign urn:dev:mac:0011223344aa bob@example.com "$T/bob2.pw" --allow-suite1
+expect_result entityConflict "bob on alice's entity from schema 2"
+server_stop || fail "cpns-server did not stop cleanly"
+ok "schema 2 upgraded to 3 by assignments: users, defaults, assignments and lockout rows kept"
+
+if command -v sqlite3 >/dev/null 2>&1; then
+  sqlite3 "$T/server.db" 'PRAGMA user_version = 4' || fail "sqlite3"
+  "$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 && fail "schema 4 accepted"
+  grep -q 'schema version 4, newer than this program' "$T/list.out" ||
+    fail "schema 4: $(cat "$T/list.out")"
+  ok "a newer schema (4) is refused and named"
+fi

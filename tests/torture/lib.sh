@@ -86,7 +86,7 @@ db_integrity_ok() {
 
 # assignment_pairs FILE: "ENTITY KEYID" per assignment the server lists.
 assignment_pairs() {
-  "$CPNS_SERVER" assignments --db "$T/server.db" >"$T/assignments.out" 2>&1 ||
+  "$CPNS_SERVER" assignments --db "$DB" >"$T/assignments.out" 2>&1 ||
     fail "cpns-server assignments: $(cat "$T/assignments.out")"
   awk '/^entity: / {e = $2} /^keyId: / {print e, $2}' "$T/assignments.out" | sort >"$1"
 }
