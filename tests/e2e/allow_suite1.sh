@@ -9,24 +9,24 @@
 
 : "${CPNS_MSG:=$CPNS_BUILDDIR/examples/cpns-msg}"
 ENTITY=urn:dev:mac:0011223344ff
-"$CPNS_SERVER" init --db "$T/server.db" --key-file "$T/server.key" --ops 1 --mem-kib 8 \
+"$CPNS_SERVER" init --db "$DB" --key-file "$T/server.key" --ops 1 --mem-kib 8 \
   --suites 1 >"$T/init.out" 2>&1 || fail "init --suites 1: $(cat "$T/init.out")"
 pwfile alice 'correct horse battery'
 pwfile wrong 'incorrect horse'
 user_add alice@example.com "$T/alice.pw"
-"$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
+"$CPNS_SERVER" user list --db "$DB" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
 grep -q '^enabled-suites: 1$' "$T/list.out" || fail "user list, server suites: $(cat "$T/list.out")"
 grep -q '^suites: 1$' "$T/list.out" || fail "user list, alice's records: $(cat "$T/list.out")"
-"$CPNS_SERVER" suites --db "$T/server.db" >"$T/suites.out" 2>&1 || fail "suites: $(cat "$T/suites.out")"
+"$CPNS_SERVER" suites --db "$DB" >"$T/suites.out" 2>&1 || fail "suites: $(cat "$T/suites.out")"
 [ "$(cat "$T/suites.out")" = "suites: 1" ] || fail "suites: $(cat "$T/suites.out")"
 for bad in 3 2,2 2, 1,2,1 ''; do
   rc=0
-  "$CPNS_SERVER" suites --db "$T/server.db" --set "$bad" >"$T/suites.out" 2>&1 || rc=$?
+  "$CPNS_SERVER" suites --db "$DB" --set "$bad" >"$T/suites.out" 2>&1 || rc=$?
   [ "$rc" = 2 ] || fail "suites --set '$bad': exit $rc, want 2"
   grep -q 'each once: 2,1, 1,2, 2 or 1' "$T/suites.out" || fail "suites --set '$bad': $(cat "$T/suites.out")"
 done
 rc=0
-"$CPNS_SERVER" init --db "$T/server.db" --key-file "$T/other.key" --suites 2,1 >"$T/init.out" 2>&1 ||
+"$CPNS_SERVER" init --db "$DB" --key-file "$T/other.key" --suites 2,1 >"$T/init.out" 2>&1 ||
   rc=$?
 [ "$rc" = 1 ] || fail "init --suites 2,1 on the suite-1 database: exit $rc"
 grep -q 'already exists with suites 1; not changed (cpns-server suites)' "$T/init.out" ||

@@ -9,7 +9,7 @@
 
 ENTITY=urn:dev:mac:0011223344ff
 ENTITY2=urn:dev:mac:0011223344fe
-"$CPNS_SERVER" init --db "$T/server.db" --key-file "$T/server.key" --ops 1 --mem-kib 8 \
+"$CPNS_SERVER" init --db "$DB" --key-file "$T/server.key" --ops 1 --mem-kib 8 \
   --suites 1,2 >"$T/init.out" 2>&1 || fail "init --suites 1,2: $(cat "$T/init.out")"
 pwfile carol 'correct horse battery'
 pwfile dave 'correct horse battery'

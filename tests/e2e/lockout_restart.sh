@@ -8,7 +8,7 @@
 
 ENTITY=urn:dev:mac:0011223344ff
 server_init
-"$CPNS_SERVER" suites --db "$T/server.db" --set 1 >"$T/suites.out" 2>&1 ||
+"$CPNS_SERVER" suites --db "$DB" --set 1 >"$T/suites.out" 2>&1 ||
   fail "suites --set 1: $(cat "$T/suites.out")"
 GW_OPTS=--allow-suite1
 pwfile alice 'correct horse battery'

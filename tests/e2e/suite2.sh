@@ -11,7 +11,7 @@ server_init
 pwfile alice 'correct horse battery'
 pwfile wrong 'incorrect horse'
 user_add alice@example.com "$T/alice.pw"
-"$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
+"$CPNS_SERVER" user list --db "$DB" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
 grep -q '^suites: 2,1$' "$T/list.out" || fail "user list: alice lacks a record: $(cat "$T/list.out")"
 # A long first back-off: the test does not depend on how fast it runs.
 server_start --lockout-base-ms 600000
