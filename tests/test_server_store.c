@@ -673,6 +673,27 @@ START_TEST(test_db_upgrade_v2_to_v3) {
 }
 END_TEST
 
+/* Messages show a --db value without a PostgreSQL password. */
+START_TEST(test_db_display_name) {
+  static const char *const in[][2] = {
+      {"postgresql://u:secret@h1,h2/db?x=1", "postgresql://u:***@h1,h2/db?x=1"},
+      {"postgres://u@h/db", "postgres://u@h/db"},
+      {"postgresql:///cpns?host=/tmp/s&password=zz&port=1",
+       "postgresql:///cpns?host=/tmp/s&password=***&port=1"},
+      {"postgresql://h/db?password=zz", "postgresql://h/db?password=***"},
+      {"postgresql://:p@ss@h/", "postgresql://:***@h/"},
+      {"/tmp/a:b@c.db", "/tmp/a:b@c.db"},
+      {"p", "p"}};
+  char out[128];
+  for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+    server_db_display_name(out, sizeof(out), in[i][0]);
+    ck_assert_str_eq(out, in[i][1]);
+  }
+  server_db_display_name(out, 12, in[0][0]); /* truncated, terminated */
+  ck_assert_str_eq(out, "postgresql:");
+}
+END_TEST
+
 START_TEST(test_db_upgrade_v1_malformed_rolls_back) {
   char path[512];
   path_in_tmp(path, sizeof(path), "v1bad.db");
@@ -1418,6 +1439,7 @@ static Suite *server_store_suite(void) {
   tcase_add_test(tc, test_db_upgrade_v1_seals_records);
   tcase_add_test(tc, test_db_upgrade_v1_malformed_rolls_back);
   tcase_add_test(tc, test_db_upgrade_v2_to_v3);
+  tcase_add_test(tc, test_db_display_name);
   tcase_add_test(tc, test_db_assign_replace_and_conflict);
   tcase_add_test(tc, test_db_assign_rollback_not_stored);
   suite_add_tcase(s, tc);

@@ -197,6 +197,22 @@ START_TEST(test_init_settings_records) {
   ck_assert_uint_eq(look->records.record2_len, 17);
   ck_assert_int_eq(server_db_lookup_user(db, (const uint8_t *)"nobody", 6, look), 0);
   ck_assert_int_eq(look->user_found, 0);
+  /* The same through a batch (pipelined on PostgreSQL), in order. */
+  server_db_lookup *outs = sodium_malloc(3 * sizeof(*outs));
+  server_db_lookup_request req[3] = {{(const uint8_t *)"zoe", 3, &outs[0], 9},
+                                     {(const uint8_t *)"nobody", 6, &outs[1], 9},
+                                     {(const uint8_t *)"bo", 2, &outs[2], 9}};
+  server_db_lookup_batch(db, req, 3);
+  ck_assert_int_eq(req[0].rc, 0);
+  ck_assert_int_eq(req[1].rc, 0);
+  ck_assert_int_eq(req[2].rc, 0);
+  ck_assert_int_eq(outs[0].user_found, 1);
+  ck_assert_uint_eq(outs[0].records.record2_len, 300);
+  ck_assert_int_eq(outs[1].user_found, 0);
+  ck_assert_int_eq(outs[2].user_found, 1);
+  ck_assert_uint_eq(outs[2].records.record1_len, sizeof(sealed));
+  ck_assert_uint_eq(outs[2].records.record2_len, 17);
+  sodium_free(outs);
   cpns_credential *got = sodium_malloc(sizeof(*got));
   ck_assert_int_eq(server_db_user_get(db, (const uint8_t *)"amy", 3, got), 0);
   ck_assert_mem_eq(got, cred, sizeof(*got));
@@ -376,14 +392,15 @@ START_TEST(test_duplicate_entity_in_batch) {
   waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
   server_store *st = NULL;
   ck_assert_int_eq(server_store_start(&st, where, 0, notify, &w), 0);
-  server_store_job *j1 = assign_job("urn:dev:mac:0011223344dd", "alice", 1);
-  j1->next = assign_job("urn:dev:mac:0011223344dd", "bob", 2);
-  j1->next->next = assign_job("urn:dev:mac:0011223344dd", "alice", 3);
-  j1->next->next->next = assign_job("urn:dev:mac:0011223344ee", "bob", 4);
+  /* (PostgreSQL writes them sorted by Entity ID: ee last, dd's in order.) */
+  server_store_job *j1 = assign_job("urn:dev:mac:0011223344ee", "bob", 4);
+  j1->next = assign_job("urn:dev:mac:0011223344dd", "alice", 1);
+  j1->next->next = assign_job("urn:dev:mac:0011223344dd", "bob", 2);
+  j1->next->next->next = assign_job("urn:dev:mac:0011223344dd", "alice", 3);
   server_store_job *done = store_and_wait(st, &w, j1, 4);
   ck_assert_int_eq(done->status, CPNS_STORE_OK);
-  ck_assert_int_eq(done->next->status, CPNS_STORE_CONFLICT);
-  ck_assert_int_eq(done->next->next->status, CPNS_STORE_OK);
+  ck_assert_int_eq(done->next->status, CPNS_STORE_OK);
+  ck_assert_int_eq(done->next->next->status, CPNS_STORE_CONFLICT);
   ck_assert_int_eq(done->next->next->next->status, CPNS_STORE_OK);
   free_jobs(done);
   uint64_t batches, jobs, busy;

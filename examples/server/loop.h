@@ -1,8 +1,9 @@
 /*
  * cpns-server serve: a libevent loop (loop.c) that accepts connections
  * within the limits; each connection (conn.c) moves bytes between its
- * socket and a server session engine, answers credential lookups from a
- * read connection and hands assignments to the store thread.
+ * socket and a server session engine, answers credential lookups (SQLite:
+ * from a read connection on the loop thread; PostgreSQL: through the lookup
+ * worker thread) and hands assignments to the store thread.
  */
 #ifndef CPNS_EXAMPLES_SERVER_LOOP_H
 #define CPNS_EXAMPLES_SERVER_LOOP_H
@@ -15,8 +16,8 @@
 
 /** Everything `cpns-server serve` is told. Zero numeric fields take defaults. */
 typedef struct server_config {
-  const char *db_path;
-  const char *listen; /**< HOST:PORT, port 0 = ephemeral */
+  const char *db_path; /**< --db: SQLite path or PostgreSQL URI (store.h) */
+  const char *listen;  /**< HOST:PORT, port 0 = ephemeral */
   const uint8_t *realm;
   size_t realm_len;
   const server_keys *keys;

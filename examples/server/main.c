@@ -433,6 +433,8 @@ static int cmd_init(int argc, char **argv) {
             want.ops_limit, want.mem_limit_kib);
     return EXIT_USAGE;
   }
+  char shown[512]; /* o.db without a password */
+  server_db_display_name(shown, sizeof(shown), o.db);
   server_db *db = NULL;
   if (server_db_open(&db, o.db, SERVER_DB_CREATE) != 0) {
     return 1;
@@ -457,14 +459,14 @@ static int cmd_init(int argc, char **argv) {
     fprintf(stderr,
             "database %s already exists with enrollment defaults ops %" PRIu32 ", mem-kib %" PRIu32
             "; not changed\n",
-            o.db, have.ops_limit, have.mem_limit_kib);
+            shown, have.ops_limit, have.mem_limit_kib);
     rc = -1;
   }
   server_db_close(db);
   if (rc != 0 || server_keyfile_create(o.key_file) != 0) {
     return 1;
   }
-  fprintf(stderr, "created database %s and key file %s\n", o.db, o.key_file);
+  fprintf(stderr, "created database %s and key file %s\n", shown, o.key_file);
   return 0;
 }
 

@@ -21,6 +21,46 @@ server_db_kind server_db_kind_of(const char *where) {
              : SERVER_DB_SQLITE;
 }
 
+void server_db_display_name(char *out, size_t outlen, const char *where) {
+  size_t n = 0;
+  int pg = server_db_kind_of(where) == SERVER_DB_POSTGRES;
+  const char *auth = pg ? strstr(where, "//") + 2 : NULL;
+  const char *at = NULL;
+  if (pg) {
+    const char *colon = NULL;
+    for (const char *p = auth; *p != '\0' && *p != '/' && *p != '?' && *p != '#'; p++) {
+      if (*p == ':' && colon == NULL) {
+        colon = p;
+      } else if (*p == '@') {
+        at = p; /* the last '@' of the authority ends the userinfo */
+      }
+    }
+    if (at == NULL || colon == NULL || colon > at) {
+      at = NULL; /* no password in the userinfo */
+    } else {
+      auth = colon + 1; /* the password runs from here to at */
+    }
+  }
+  for (const char *p = where; *p != '\0' && n + 1 < outlen;) {
+    if (at != NULL && p == auth) {
+      n += (size_t)snprintf(out + n, outlen - n, "***");
+      p = at;
+      continue;
+    }
+    /* A password=... query parameter. */
+    if (pg && p > where && (p[-1] == '?' || p[-1] == '&') && strncmp(p, "password=", 9) == 0) {
+      n += (size_t)snprintf(out + n, outlen - n, "password=***");
+      p += strcspn(p, "&#");
+      continue;
+    }
+    out[n++] = *p++;
+  }
+  if (n >= outlen) {
+    n = outlen - 1;
+  }
+  out[n] = '\0';
+}
+
 int server_db_open(server_db **db, const char *where, server_db_mode mode) {
   return server_db_open_with_key(db, where, mode, NULL);
 }
@@ -265,4 +305,74 @@ int server_db_lockout_del(server_db *db, const uint8_t *user_id, size_t user_id_
 
 int64_t server_db_lockout_purge(server_db *db, int64_t failed_before_ms, int64_t now_ms) {
   return db->be->lockout_purge(db, failed_before_ms, now_ms);
+}
+
+static cpns_store_status write_one(server_db *db, const server_db_write *w) {
+  int rc = -1;
+  switch (w->kind) {
+  case SERVER_DB_WRITE_ASSIGN: return db->be->assign(db, &w->assignment);
+  case SERVER_DB_WRITE_LOCKOUT_PUT:
+    rc = db->be->lockout_put(db, w->user_id, w->user_id_len, &w->lockout);
+    break;
+  case SERVER_DB_WRITE_LOCKOUT_DEL: rc = db->be->lockout_del(db, w->user_id, w->user_id_len); break;
+  case SERVER_DB_WRITE_LOCKOUT_FAIL:
+    rc = db->be->lockout_fail(db, w->user_id, w->user_id_len, &w->policy,
+                              w->lockout.last_failure_ms);
+    break;
+  case SERVER_DB_WRITE_LOCKOUT_PURGE:
+    rc = db->be->lockout_purge(db, w->lockout.last_failure_ms, w->lockout.blocked_until_ms) < 0 ? -1
+                                                                                                : 0;
+    break;
+  }
+  return rc == 0 ? CPNS_STORE_OK : CPNS_STORE_FAILED;
+}
+
+int server_db_write_batch(server_db *db, server_db_write *w, size_t n) {
+  int lockout_only = 1;
+  for (size_t i = 0; i < n; i++) {
+    lockout_only &= w[i].kind != SERVER_DB_WRITE_ASSIGN;
+  }
+  int committed;
+  if (db->be->write_batch != NULL) {
+    committed = db->be->write_batch(db, w, n, lockout_only) == 0;
+  } else if (db->be->begin(db, lockout_only) != 0) {
+    for (size_t i = 0; i < n; i++) {
+      w[i].status = CPNS_STORE_FAILED;
+    }
+    return -1;
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      w[i].status = write_one(db, &w[i]);
+    }
+    committed = db->be->commit(db) == 0;
+    if (!committed) {
+      db->be->rollback(db);
+    }
+  }
+  if (!committed) {
+    /* Nothing was stored; a conflict found inside still stands. */
+    for (size_t i = 0; i < n; i++) {
+      if (w[i].status == CPNS_STORE_OK) {
+        w[i].status = CPNS_STORE_FAILED;
+      }
+    }
+  }
+  return committed ? 0 : -1;
+}
+
+void server_db_lookup_batch(server_db *db, server_db_lookup_request *req, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    server_db_lookup *out = req[i].out;
+    out->user_found = 0;
+    out->lockout_found = 0;
+    out->records.record1_len = out->records.record2_len = 0;
+    memset(&out->lockout, 0, sizeof(out->lockout));
+  }
+  if (db->be->lookup_batch != NULL) {
+    db->be->lookup_batch(db, req, n);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    req[i].rc = db->be->lookup(db, req[i].user_id, req[i].user_id_len, req[i].out, 1);
+  }
 }

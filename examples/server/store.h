@@ -53,6 +53,13 @@ typedef enum server_db_kind { SERVER_DB_SQLITE = 1, SERVER_DB_POSTGRES = 2 } ser
  * else SERVER_DB_SQLITE. */
 server_db_kind server_db_kind_of(const char *where);
 
+/**
+ * Writes where (a --db value) into out for messages, a PostgreSQL URI's
+ * password replaced by "***" (postgresql://user:***@host/db). Truncates to
+ * outlen - 1 octets; outlen > 0.
+ */
+void server_db_display_name(char *out, size_t outlen, const char *where);
+
 /** How server_db_open() opens the database. */
 typedef enum server_db_mode {
   SERVER_DB_CREATE = 1,   /**< Create the schema if missing (init; SQLite: the file too). */
@@ -248,6 +255,47 @@ int server_db_begin(server_db *db);
 int server_db_begin_lockout_only(server_db *db);
 int server_db_commit(server_db *db);
 int server_db_rollback(server_db *db);
+
+/** One write of a store batch (server_db_write_batch). */
+typedef enum server_db_write_kind {
+  SERVER_DB_WRITE_ASSIGN = 0,       /**< assignment (server_db_assign) */
+  SERVER_DB_WRITE_LOCKOUT_PUT = 1,  /**< user_id's row := lockout */
+  SERVER_DB_WRITE_LOCKOUT_DEL = 2,  /**< delete user_id's row */
+  SERVER_DB_WRITE_LOCKOUT_FAIL = 3, /**< count a failure at lockout.last_failure_ms (policy) */
+  SERVER_DB_WRITE_LOCKOUT_PURGE = 4 /**< purge: lockout.last_failure_ms = cutoff,
+                                         lockout.blocked_until_ms = now */
+} server_db_write_kind;
+
+typedef struct server_db_write {
+  server_db_write_kind kind;
+  server_db_assignment assignment; /**< ASSIGN */
+  const uint8_t *user_id;          /**< lockout kinds but PURGE */
+  size_t user_id_len;
+  server_db_lockout lockout;
+  server_db_lockout_policy policy; /**< LOCKOUT_FAIL */
+  cpns_store_status status;        /**< out: OK, CONFLICT (ASSIGN) or FAILED */
+} server_db_write;
+
+/**
+ * Stores n writes in order in one transaction (statements run in order: a
+ * second assignment of one Entity ID in the batch sees the first). A batch
+ * without assignments commits as server_db_begin_lockout_only() says.
+ * PostgreSQL sends the batch pipelined (a few round trips for the whole
+ * batch). Sets each status; when the transaction does not commit, every OK
+ * becomes FAILED (a conflict found stands). Returns 0 if it committed, else -1.
+ */
+int server_db_write_batch(server_db *db, server_db_write *w, size_t n);
+
+/** One lookup of a batch (server_db_lookup_batch). */
+typedef struct server_db_lookup_request {
+  const uint8_t *user_id;
+  size_t user_id_len;
+  server_db_lookup *out;
+  int rc; /**< out: as server_db_lookup_user() returns */
+} server_db_lookup_request;
+
+/** server_db_lookup_user() for n User IDs (PostgreSQL: pipelined). */
+void server_db_lookup_batch(server_db *db, server_db_lookup_request *req, size_t n);
 
 /**
  * Reader: opens a read transaction that the following lookups share until

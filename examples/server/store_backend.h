@@ -43,6 +43,9 @@ struct server_db_backend {
   int (*rollback)(server_db *db);
   int (*read_begin)(server_db *db);
   void (*read_end)(server_db *db);
+  /* Optional (NULL: store.c runs the statements one by one). */
+  int (*write_batch)(server_db *db, server_db_write *w, size_t n, int lockout_only);
+  void (*lookup_batch)(server_db *db, server_db_lookup_request *req, size_t n);
   int (*lockout_get)(server_db *db, const uint8_t *uid, size_t uid_len, server_db_lockout *row);
   int (*lockout_put)(server_db *db, const uint8_t *uid, size_t uid_len,
                      const server_db_lockout *row);

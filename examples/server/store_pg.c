@@ -7,7 +7,9 @@
  * (one round trip per statement either way, on the worker's own socket).
  *
  * Every statement goes through a prepared statement with binary parameters
- * and results (no quoting, no parsing per call). Identifiers are text
+ * and results (no quoting, no parsing per call). A store batch (BEGIN, its
+ * writes, COMMIT) and a batch of lookups are sent pipelined: a round trip
+ * per 64 statements rather than per statement. Identifiers are text
  * COLLATE "C", so they sort by octets as on SQLite.
  *
  * Connection loss: the operation in progress fails (lookup: tryLater;
@@ -269,6 +271,20 @@ static int exec_plain(pg_db *db, const char *sql, const char *what) {
   return ok ? 0 : -1;
 }
 
+/*
+ * Connects to the URI as given, with two defaults the URI may override:
+ * a connect attempt gives up after 5 s (a dead host of a multi-host URI
+ * must not hold the worker for the kernel's SYN timeout), and a TCP
+ * connection whose data stays unacknowledged for 10 s is dropped (a
+ * primary gone mid-statement fails the statement instead of hanging the
+ * store thread for the kernel's retransmission timeout).
+ */
+static PGconn *connect_uri(const char *uri) {
+  static const char *const keys[] = {"connect_timeout", "tcp_user_timeout", "dbname", NULL};
+  const char *const values[] = {"5", "10000", uri, NULL};
+  return PQconnectdbParams(keys, values, 1); /* dbname last: the URI wins */
+}
+
 /* The session settings and statements a fresh connection needs. */
 static int setup_session(pg_db *db) {
   /* Assignments are acknowledged after COMMIT: that must wait for the WAL
@@ -314,7 +330,7 @@ static int pg_connect(pg_db *db, int verbose) {
     return -1; /* down: fail fast until the next try */
   }
   PQfinish(db->conn);
-  db->conn = PQconnectdb(db->uri);
+  db->conn = connect_uri(db->uri);
   if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
       PQsetClientEncoding(db->conn, "UTF8") == 0 && setup_session(db) == 0) {
     db->retry_ms = 0;
@@ -431,7 +447,7 @@ static int pg_open(server_db **out, const char *uri, server_db_mode mode,
   db->mode = mode;
   /* The schema check runs before the read-only setting: init creates. */
   db->mode = SERVER_DB_EXISTING;
-  db->conn = PQconnectdb(uri);
+  db->conn = connect_uri(uri);
   int version = 0;
   if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
     report_conn(db, "cannot connect to PostgreSQL");
@@ -578,6 +594,31 @@ static int column_record(const PGresult *r, int col, uint8_t *out, size_t *out_l
   return 0;
 }
 
+/* Reads a lookup's one row into out. Returns 0 or -1 (a record too long). */
+static int parse_lookup(const PGresult *r, const uint8_t *uid, size_t uid_len,
+                        server_db_lookup *out) {
+  if (PQntuples(r) != 1) {
+    return 0;
+  }
+  if (get_bool(r, 0, 0)) {
+    if (column_record(r, 1, out->records.record1, &out->records.record1_len) != 0 ||
+        column_record(r, 2, out->records.record2, &out->records.record2_len) != 0) {
+      fprintf(stderr, "database: a record of user %.*s is too long\n", (int)uid_len,
+              (const char *)uid);
+      return -1;
+    }
+    out->user_found = 1;
+  }
+  if (get_bool(r, 0, 3)) {
+    int64_t f = get_i64(r, 0, 4);
+    out->lockout_found = 1;
+    out->lockout.failures = f < 0 ? 0 : f > UINT32_MAX ? UINT32_MAX : (uint32_t)f;
+    out->lockout.last_failure_ms = get_i64(r, 0, 5);
+    out->lockout.blocked_until_ms = get_i64(r, 0, 6);
+  }
+  return 0;
+}
+
 static int pg_lookup(server_db *base, const uint8_t *uid, size_t uid_len, server_db_lookup *out,
                      int with_lockout) {
   pg_db *db = (pg_db *)base;
@@ -587,26 +628,7 @@ static int pg_lookup(server_db *base, const uint8_t *uid, size_t uid_len, server
   if (r == NULL) {
     return -1;
   }
-  int rc = 0;
-  if (PQntuples(r) == 1) {
-    if (get_bool(r, 0, 0)) {
-      if (column_record(r, 1, out->records.record1, &out->records.record1_len) != 0 ||
-          column_record(r, 2, out->records.record2, &out->records.record2_len) != 0) {
-        fprintf(stderr, "database: a record of user %.*s is too long\n", (int)uid_len,
-                (const char *)uid);
-        rc = -1;
-      } else {
-        out->user_found = 1;
-      }
-    }
-    if (get_bool(r, 0, 3)) {
-      int64_t f = get_i64(r, 0, 4);
-      out->lockout_found = 1;
-      out->lockout.failures = f < 0 ? 0 : f > UINT32_MAX ? UINT32_MAX : (uint32_t)f;
-      out->lockout.last_failure_ms = get_i64(r, 0, 5);
-      out->lockout.blocked_until_ms = get_i64(r, 0, 6);
-    }
-  }
+  int rc = parse_lookup(r, uid, uid_len, out);
   PQclear(r);
   return rc;
 }
@@ -836,6 +858,257 @@ static int64_t pg_lockout_purge(server_db *base, int64_t failed_before_ms, int64
   return n;
 }
 
+/* ---- pipelined batches ---- */
+
+/* Statements per sync point: a pipeline longer than the socket buffers
+ * could block both sides (libpq sends while the server's answers wait). */
+#define PIPE_CHUNK 64
+
+/* Statement i of a pipeline: a prepared one (returns its id, params in p)
+ * or a plain one (returns -1, *sql set). */
+typedef int (*pipe_make_fn)(void *arg, size_t i, pg_params *p, const char **sql);
+/* The result of statement i (NULL: failed, aborted or not run); the callee
+ * does not keep it. */
+typedef void (*pipe_got_fn)(void *arg, size_t i, const PGresult *r);
+
+/* Runs n statements in pipeline mode, PIPE_CHUNK per sync point (one round
+ * trip each). Returns 0, or -1 when the connection failed. */
+static int pipeline(pg_db *db, size_t n, pipe_make_fn make, pipe_got_fn got, void *arg,
+                    const char *what) {
+  size_t done = 0;
+  int rc = -1;
+  if (pg_connect(db, 0) != 0 || !PQenterPipelineMode(db->conn)) {
+    goto out;
+  }
+  while (done < n) {
+    size_t end = n - done > PIPE_CHUNK ? done + PIPE_CHUNK : n;
+    for (size_t i = done; i < end; i++) {
+      pg_params p = {0};
+      const char *sql = NULL;
+      int id = make(arg, i, &p, &sql);
+      int sent = id >= 0 ? PQsendQueryPrepared(db->conn, STMTS[id].name, p.n, p.values, p.lengths,
+                                               p.formats, 1)
+                         : PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 1);
+      if (!sent) {
+        report_conn(db, what);
+        goto out;
+      }
+    }
+    if (!PQpipelineSync(db->conn)) {
+      report_conn(db, what);
+      goto out;
+    }
+    int reported = 0;
+    for (size_t i = done; i < end; i++) {
+      PGresult *r = PQgetResult(db->conn);
+      if (r == NULL) {
+        report_conn(db, what); /* connection lost */
+        goto out;
+      }
+      ExecStatusType s = PQresultStatus(r);
+      int ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+      if (!ok && s != PGRES_PIPELINE_ABORTED && !reported) {
+        report_result(db, r, what);
+        reported = 1;
+      }
+      got(arg, i, ok ? r : NULL);
+      PQclear(r);
+      PGresult *end_of_query = PQgetResult(db->conn); /* NULL after each query */
+      if (end_of_query != NULL) {
+        PQclear(end_of_query);
+        report_conn(db, what);
+        goto out;
+      }
+    }
+    PGresult *sync = PQgetResult(db->conn);
+    int synced = sync != NULL && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    if (!synced) {
+      report_conn(db, what);
+      goto out;
+    }
+    done = end;
+  }
+  rc = 0;
+out:
+  for (size_t i = done; rc != 0 && i < n; i++) {
+    got(arg, i, NULL);
+  }
+  if (db->conn != NULL && PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF &&
+      !PQexitPipelineMode(db->conn)) {
+    /* Results still pending (a broken pipeline): this connection is done. */
+    PQfinish(db->conn);
+    db->conn = NULL;
+    db->down_reported = 1;
+    db->retry_ms = 0;
+  }
+  note_lost(db);
+  return rc;
+}
+
+/* A write and its place in the batch, for sorting. */
+typedef struct write_ref {
+  server_db_write *w;
+  size_t i;
+} write_ref;
+
+typedef struct write_run {
+  write_ref *order; /* statement head + i writes order[i].w */
+  size_t n;
+  size_t head;   /* BEGIN (+ SET LOCAL) */
+  int began;     /* their results */
+  int committed; /* COMMIT's */
+} write_run;
+
+static int write_make(void *arg, size_t i, pg_params *p, const char **sql) {
+  write_run *x = arg;
+  if (i < x->head) {
+    *sql = i == 0 ? "BEGIN" : "SET LOCAL synchronous_commit = off";
+    return -1;
+  }
+  if (i == x->head + x->n) {
+    *sql = "COMMIT";
+    return -1;
+  }
+  const server_db_write *w = x->order[i - x->head].w;
+  switch (w->kind) {
+  case SERVER_DB_WRITE_ASSIGN:
+    param_bytes(p, w->assignment.entity_id, w->assignment.entity_id_len);
+    param_bytes(p, w->assignment.user_id, w->assignment.user_id_len);
+    param_i64(p, w->assignment.mode);
+    param_bytes(p, w->assignment.key_id, CPNS_KEY_ID_LEN);
+    param_bytes(p, w->assignment.sealed_eukey, CPNS_SEALED_EUKEY_LEN);
+    param_i64(p, w->assignment.assigned_at);
+    return ST_ASSIGN;
+  case SERVER_DB_WRITE_LOCKOUT_PUT:
+    param_bytes(p, w->user_id, w->user_id_len);
+    param_i64(p, (int64_t)w->lockout.failures);
+    param_i64(p, w->lockout.last_failure_ms);
+    param_i64(p, w->lockout.blocked_until_ms);
+    return ST_LOCKOUT_PUT;
+  case SERVER_DB_WRITE_LOCKOUT_DEL:
+    param_bytes(p, w->user_id, w->user_id_len);
+    return ST_LOCKOUT_DEL;
+  case SERVER_DB_WRITE_LOCKOUT_FAIL:
+    param_bytes(p, w->user_id, w->user_id_len);
+    param_i64(p, w->lockout.last_failure_ms);
+    param_i64(p, (int64_t)w->policy.threshold);
+    param_i64(p, (int64_t)w->policy.base_ms);
+    param_i64(p, (int64_t)w->policy.max_ms);
+    param_i64(p, (int64_t)w->policy.window_ms);
+    return ST_LOCKOUT_FAIL;
+  case SERVER_DB_WRITE_LOCKOUT_PURGE:
+    param_i64(p, w->lockout.last_failure_ms);
+    param_i64(p, w->lockout.blocked_until_ms);
+    return ST_LOCKOUT_PURGE;
+  }
+  return ST_LOCKOUT_PURGE; /* cannot happen */
+}
+
+static void write_got(void *arg, size_t i, const PGresult *r) {
+  write_run *x = arg;
+  if (i < x->head) {
+    x->began += r != NULL;
+    return;
+  }
+  if (i == x->head + x->n) {
+    /* An aborted transaction "commits" as ROLLBACK; no answer at all (the
+     * connection lost during COMMIT) leaves the outcome unknown: both
+     * fail, so no peer is told success for a row the database may lack. */
+    x->committed = r != NULL && strcmp(PQcmdStatus((PGresult *)r), "COMMIT") == 0;
+    return;
+  }
+  server_db_write *w = x->order[i - x->head].w;
+  if (r == NULL) {
+    w->status = CPNS_STORE_FAILED;
+  } else if (w->kind == SERVER_DB_WRITE_ASSIGN) {
+    /* No row back: the WHERE of the upsert found another user's binding. */
+    w->status = PQntuples(r) == 1 ? CPNS_STORE_OK : CPNS_STORE_CONFLICT;
+  } else {
+    w->status = CPNS_STORE_OK;
+  }
+}
+
+/* Where a write goes in the batch's lock order: assignments by Entity ID,
+ * then lockout rows by User ID, then the purge. */
+static int write_group(const server_db_write *w) {
+  return w->kind == SERVER_DB_WRITE_ASSIGN ? 0 : w->kind == SERVER_DB_WRITE_LOCKOUT_PURGE ? 2 : 1;
+}
+
+static int write_cmp(const void *a, const void *b) {
+  const write_ref *ra = a, *rb = b;
+  size_t ia = ra->i, ib = rb->i;
+  const server_db_write *x = ra->w, *y = rb->w;
+  int gx = write_group(x), gy = write_group(y);
+  if (gx != gy) {
+    return gx < gy ? -1 : 1;
+  }
+  const uint8_t *kx = gx == 0 ? x->assignment.entity_id : x->user_id;
+  const uint8_t *ky = gy == 0 ? y->assignment.entity_id : y->user_id;
+  size_t lx = gx == 0 ? x->assignment.entity_id_len : gx == 1 ? x->user_id_len : 0;
+  size_t ly = gy == 0 ? y->assignment.entity_id_len : gy == 1 ? y->user_id_len : 0;
+  int c = memcmp(kx, ky, lx < ly ? lx : ly);
+  if (c == 0 && lx != ly) {
+    c = lx < ly ? -1 : 1;
+  }
+  if (c == 0) {
+    c = ia < ib ? -1 : ia > ib ? 1 : 0; /* stable: one key's writes keep their order */
+  }
+  return c;
+}
+
+/* BEGIN, the writes and COMMIT in one pipeline: a round trip per
+ * PIPE_CHUNK statements instead of one per statement. The writes are
+ * made in one global order of their rows (servers sharing the database
+ * then take row locks in the same order and cannot deadlock one another);
+ * the writes of one row keep the batch's order. */
+static int pg_write_batch(server_db *base, server_db_write *w, size_t n, int lockout_only) {
+  pg_db *db = (pg_db *)base;
+  write_run x = {.n = n, .head = lockout_only ? 2 : 1};
+  for (size_t i = 0; i < n; i++) {
+    w[i].status = CPNS_STORE_FAILED;
+  }
+  x.order = malloc((n > 0 ? n : 1) * sizeof(*x.order));
+  if (x.order == NULL) {
+    fprintf(stderr, "database: out of memory storing a batch\n");
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    x.order[i] = (write_ref){&w[i], i};
+  }
+  qsort(x.order, n, sizeof(*x.order), write_cmp);
+  pipeline(db, x.head + n + 1, write_make, write_got, &x, "storing a batch");
+  free(x.order);
+  return x.began == (int)x.head && x.committed ? 0 : -1;
+}
+
+typedef struct lookup_run {
+  server_db_lookup_request *req;
+} lookup_run;
+
+static int lookup_make(void *arg, size_t i, pg_params *p, const char **sql) {
+  (void)sql;
+  const lookup_run *x = arg;
+  param_bytes(p, x->req[i].user_id, x->req[i].user_id_len);
+  return ST_LOOKUP;
+}
+
+static int parse_lookup(const PGresult *r, const uint8_t *uid, size_t uid_len,
+                        server_db_lookup *out);
+
+static void lookup_got(void *arg, size_t i, const PGresult *r) {
+  lookup_run *x = arg;
+  x->req[i].rc =
+      r == NULL ? -1 : parse_lookup(r, x->req[i].user_id, x->req[i].user_id_len, x->req[i].out);
+}
+
+/* The lookups of a batch in one pipeline (their implicit transaction is
+ * read-only: one snapshot for all). */
+static void pg_lookup_batch(server_db *base, server_db_lookup_request *req, size_t n) {
+  lookup_run x = {req};
+  pipeline((pg_db *)base, n, lookup_make, lookup_got, &x, "looking up users");
+}
+
 const server_db_backend server_db_pg_backend = {
     .kind = SERVER_DB_POSTGRES,
     .open = pg_open,
@@ -853,6 +1126,8 @@ const server_db_backend server_db_pg_backend = {
     .rollback = pg_rollback,
     .read_begin = pg_read_begin,
     .read_end = pg_read_end,
+    .write_batch = pg_write_batch,
+    .lookup_batch = pg_lookup_batch,
     .lockout_get = pg_lockout_get,
     .lockout_put = pg_lockout_put,
     .lockout_fail = pg_lockout_fail,

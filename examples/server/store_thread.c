@@ -34,74 +34,77 @@ static uint64_t mono_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static cpns_store_status store_one(server_db *db, const server_store_job *j) {
-  int rc = -1;
-  switch (j->kind) {
-  case SERVER_STORE_ASSIGN: {
-    server_db_assignment a = {.entity_id = j->entity_id,
-                              .entity_id_len = j->entity_id_len,
-                              .user_id = j->user_id,
-                              .user_id_len = j->user_id_len,
-                              .mode = j->mode,
-                              .key_id = j->key_id,
-                              .sealed_eukey = j->sealed_eukey,
-                              .assigned_at = j->assigned_at};
-    return server_db_assign(db, &a);
-  }
-  case SERVER_STORE_LOCKOUT_PUT:
-    rc = server_db_lockout_put(db, j->user_id, j->user_id_len, &j->lockout);
-    break;
-  case SERVER_STORE_LOCKOUT_DEL: rc = server_db_lockout_del(db, j->user_id, j->user_id_len); break;
-  case SERVER_STORE_LOCKOUT_PURGE:
-    rc = server_db_lockout_purge(db, j->lockout.last_failure_ms, j->lockout.blocked_until_ms) < 0
-             ? -1
-             : 0;
-    break;
-  case SERVER_STORE_LOCKOUT_FAIL:
-    rc = server_db_lockout_fail(db, j->user_id, j->user_id_len, &j->policy,
-                                j->lockout.last_failure_ms);
-    break;
-  case SERVER_STORE_LOOKUP: break; /* not a write: refused in a write batch */
-  }
-  return rc == 0 ? CPNS_STORE_OK : CPNS_STORE_FAILED;
-}
-
-/* Lookups: one statement each, no transaction (each is a consistent read). */
-static void lookup_batch(server_store *st, server_store_job *batch) {
+/* Lookups: one statement each (pipelined on PostgreSQL), no transaction. */
+static void lookup_batch(server_store *st, server_store_job *batch, size_t n) {
+  server_db_lookup_request *req = calloc(n, sizeof(*req));
+  size_t i = 0;
   for (server_store_job *j = batch; j != NULL; j = j->next) {
-    j->status = j->kind == SERVER_STORE_LOOKUP && j->lookup != NULL &&
-                        server_db_lookup_user(st->db, j->user_id, j->user_id_len, j->lookup) == 0
-                    ? CPNS_STORE_OK
-                    : CPNS_STORE_FAILED;
+    j->status = CPNS_STORE_FAILED;
+    if (req != NULL && j->kind == SERVER_STORE_LOOKUP && j->lookup != NULL) {
+      req[i].user_id = j->user_id;
+      req[i].user_id_len = j->user_id_len;
+      req[i].out = j->lookup;
+      i++;
+    }
   }
+  if (req == NULL) {
+    return;
+  }
+  server_db_lookup_batch(st->db, req, i);
+  i = 0;
+  for (server_store_job *j = batch; j != NULL; j = j->next) {
+    if (j->kind == SERVER_STORE_LOOKUP && j->lookup != NULL) {
+      j->status = req[i++].rc == 0 ? CPNS_STORE_OK : CPNS_STORE_FAILED;
+    }
+  }
+  free(req);
 }
 
 /* One transaction for the whole batch: one fsync pays for every job in it.
  * A batch of lockout writes alone may commit without waiting for the disk
  * (PostgreSQL; see lockout.h). */
-static void store_batch(server_store *st, server_store_job *batch) {
-  int lockout_only = 1;
+static void store_batch(server_store *st, server_store_job *batch, size_t n) {
+  server_db_write *w = calloc(n, sizeof(*w));
+  size_t i = 0;
   for (server_store_job *j = batch; j != NULL; j = j->next) {
-    lockout_only &= j->kind != SERVER_STORE_ASSIGN;
+    j->status = CPNS_STORE_FAILED;
   }
-  if ((lockout_only ? server_db_begin_lockout_only(st->db) : server_db_begin(st->db)) != 0) {
-    for (server_store_job *j = batch; j != NULL; j = j->next) {
-      j->status = CPNS_STORE_FAILED;
-    }
+  if (w == NULL) {
     return;
   }
   for (server_store_job *j = batch; j != NULL; j = j->next) {
-    j->status = store_one(st->db, j);
+    if (j->kind == SERVER_STORE_LOOKUP) {
+      continue; /* not a write: refused (stays FAILED) */
+    }
+    static const server_db_write_kind kinds[] = {
+        [SERVER_STORE_ASSIGN] = SERVER_DB_WRITE_ASSIGN,
+        [SERVER_STORE_LOCKOUT_PUT] = SERVER_DB_WRITE_LOCKOUT_PUT,
+        [SERVER_STORE_LOCKOUT_DEL] = SERVER_DB_WRITE_LOCKOUT_DEL,
+        [SERVER_STORE_LOCKOUT_PURGE] = SERVER_DB_WRITE_LOCKOUT_PURGE,
+        [SERVER_STORE_LOCKOUT_FAIL] = SERVER_DB_WRITE_LOCKOUT_FAIL};
+    server_db_write *x = &w[i++];
+    x->kind = kinds[j->kind];
+    x->assignment = (server_db_assignment){.entity_id = j->entity_id,
+                                           .entity_id_len = j->entity_id_len,
+                                           .user_id = j->user_id,
+                                           .user_id_len = j->user_id_len,
+                                           .mode = j->mode,
+                                           .key_id = j->key_id,
+                                           .sealed_eukey = j->sealed_eukey,
+                                           .assigned_at = j->assigned_at};
+    x->user_id = j->user_id;
+    x->user_id_len = j->user_id_len;
+    x->lockout = j->lockout;
+    x->policy = j->policy;
   }
-  if (server_db_commit(st->db) != 0) {
-    server_db_rollback(st->db);
-    /* Nothing was stored; a conflict found inside still stands. */
-    for (server_store_job *j = batch; j != NULL; j = j->next) {
-      if (j->status == CPNS_STORE_OK) {
-        j->status = CPNS_STORE_FAILED;
-      }
+  server_db_write_batch(st->db, w, i);
+  i = 0;
+  for (server_store_job *j = batch; j != NULL; j = j->next) {
+    if (j->kind != SERVER_STORE_LOOKUP) {
+      j->status = w[i++].status;
     }
   }
+  free(w);
 }
 
 static void *store_main(void *arg) {
@@ -129,9 +132,9 @@ static void *store_main(void *arg) {
 
     uint64_t t0 = mono_us();
     if (st->role == SERVER_STORE_LOOKUPS) {
-      lookup_batch(st, batch);
+      lookup_batch(st, batch, n);
     } else {
-      store_batch(st, batch);
+      store_batch(st, batch, n);
     }
     uint64_t spent = mono_us() - t0;
 

@@ -51,15 +51,16 @@ acks_from_a() {
   [ $n = "$1" ] || fail "the load on A ended after $n of $1 acknowledgements: $(cat "$T/load-a.out")"
 }
 
-# serves_again NAME: polls server NAME with a gateway until it assigns (at
-# most RESUME_LIMIT_S seconds); records the assignment; sets WAITED_MS.
+# serves_again NAME TAG: polls server NAME with a gateway until it assigns
+# (at most RESUME_LIMIT_S seconds), Entity IDs urn:dev:mac:TAG... of its own;
+# records the assignment; sets WAITED_MS.
 serves_again() {
   t0=$(($(date +%s%N) / 1000000))
   tries=0
   via "$1"
   while :; do
     tries=$((tries + 1))
-    entity=$(printf 'urn:dev:mac:00ee%02x%06x' "$round" "$tries")
+    entity=$(printf 'urn:dev:mac:%s%02x%06x' "$2" "$round" "$tries")
     GW_KS="$T/poll.ks" gw_assign "$entity" load0@example.com "$T/load.pw" --timeout-ms 10000
     WAITED_MS=$(($(date +%s%N) / 1000000 - t0))
     if [ "$GW_RC" = 0 ]; then
@@ -99,9 +100,9 @@ while [ $round -le "$STOP_ROUNDS" ]; do
     [ -n "$state" ] && [ "$state" != Z ] || fail "server $name died while the database was down"
   done
   pg_cluster_resume || fail "pg_ctl start after the immediate stop"
-  serves_again A
+  serves_again A 00ee
   waited_a=$WAITED_MS
-  serves_again B
+  serves_again B 00ef
   waited_b=$WAITED_MS
   # The load on A gets through again too.
   acks_from_a 5

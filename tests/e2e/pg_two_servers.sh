@@ -61,7 +61,8 @@ ok "3 failures through A + 2 through B: tryLater on A and on B, right password i
 
 # --- 2. the same Entity ID through both servers at once
 # race_gw NAME USER ENTITY OUT: a gateway through server NAME in the
-# background; its output in OUT.out/OUT.err, its exit status in OUT.rc.
+# background (its pid in RACE_PID); its output in OUT.out/OUT.err, its exit
+# status in OUT.rc.
 race_gw() {
   eval "port=\$${1}_PORT"
   (
@@ -71,6 +72,7 @@ race_gw() {
       --min-ops 1 --min-mem-kib 8 >"$4.out" 2>"$4.err" || rc=$?
     echo $rc >"$4.rc"
   ) &
+  RACE_PID=$!
 }
 wins_a=0
 wins_b=0
@@ -78,9 +80,17 @@ r=1
 while [ $r -le "$RACE_ROUNDS" ]; do
   entity=$(printf 'urn:dev:mac:00cc000000%02x' $r)
   # Both start together; they derive, send and are stored at the same time.
-  race_gw A "race${r}a@example.com" "$entity" "$T/race${r}a"
-  race_gw B "race${r}b@example.com" "$entity" "$T/race${r}b"
-  wait
+  # Which one starts first alternates.
+  if [ $((r % 2)) = 1 ]; then
+    race_gw A "race${r}a@example.com" "$entity" "$T/race${r}a"
+    pid_1=$RACE_PID
+    race_gw B "race${r}b@example.com" "$entity" "$T/race${r}b"
+  else
+    race_gw B "race${r}b@example.com" "$entity" "$T/race${r}b"
+    pid_1=$RACE_PID
+    race_gw A "race${r}a@example.com" "$entity" "$T/race${r}a"
+  fi
+  wait "$pid_1" "$RACE_PID"
   rca=$(cat "$T/race${r}a.rc")
   rcb=$(cat "$T/race${r}b.rc")
   resa=$(field result "$T/race${r}a.out")
