@@ -15,4 +15,4 @@ set -u
 trap 'pg_cluster_remove' EXIT
 trap 'exit 99' HUP INT TERM
 pg_cluster_start
-"$BENCH_SERVER_LOAD" --pg "$PG_URI" "$@"
+"$BENCH_SERVER_LOAD" --pg "$PG_URI" --pg-postmaster "$(pg_cluster_pid)" "$@"

@@ -28,10 +28,12 @@
  *                          [--idle N] [--gateway cached|engine] [--suites 1,2|1|2]
  *                          [--log FILE]   (FILE receives the server's stderr)
  *                          [--pg URI]     (FILE.pg: the PostgreSQL server's)
+ *                          [--pg-postmaster PID]  (local: count its children's CPU)
  * PATH defaults to $CPNS_SERVER or examples/cpns-server (run from the build dir).
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -565,6 +567,39 @@ static double proc_cpu_ms(pid_t pid) {
   return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU time of every child of parent (PostgreSQL's backends and helpers under
+ * its postmaster), in ms; 0 without a parent. */
+static double children_cpu_ms(pid_t parent) {
+  double sum = 0.0;
+  DIR *d = parent > 0 ? opendir("/proc") : NULL;
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    char path[300];
+    if (e->d_name[0] < '1' || e->d_name[0] > '9')
+      continue;
+    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+    FILE *f = fopen(path, "r");
+    int ppid = 0;
+    unsigned long ut = 0, st = 0;
+    /* comm ("postgres: ...") has spaces: read past its closing parenthesis. */
+    char line[1024];
+    if (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+      const char *rp = strrchr(line, ')');
+      if (rp != NULL &&
+          sscanf(rp + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ppid, &ut, &st) ==
+              3 &&
+          ppid == (int)parent) {
+        sum += (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+      }
+    }
+    if (f != NULL)
+      fclose(f);
+  }
+  if (d != NULL)
+    closedir(d);
+  return sum;
+}
+
 /* A TcpExt counter of /proc/net/netstat (whole machine), or -1. */
 static long long tcp_ext_counter(const char *name) {
   FILE *f = fopen("/proc/net/netstat", "r");
@@ -597,16 +632,19 @@ typedef struct tally {
    * whole machine's count): each costs its exchange a 1 s retransmission. */
   long long listen_drops;
   double ms, server_cpu_ms, self_cpu_ms;
+  double db_cpu_ms; /* PostgreSQL's processes (--pg-postmaster), else 0 */
   lat_hist hist;
 } tally;
 
 /* Runs clients load threads of this kind for ms; server is the pid serving
  * them; hists holds one zeroed histogram per thread and is left zeroed. */
+/* db_parent: the postmaster whose children's CPU the round also counts, or 0. */
 static void run_round(tally *t, uint16_t port, int kind, int clients, unsigned ms, pid_t server,
-                      gateway_keys *keys, lat_hist *hists) {
+                      pid_t db_parent, gateway_keys *keys, lat_hist *hists) {
   pthread_t th[MAX_CLIENTS];
   load w[MAX_CLIENTS];
   double c0 = self_cpu_ms(), s0 = proc_cpu_ms(server);
+  double d0 = children_cpu_ms(db_parent);
   long long drops0 = tcp_ext_counter("ListenDrops");
   uint64_t start = now_ms();
   for (int i = 0; i < clients; i++) {
@@ -629,6 +667,7 @@ static void run_round(tally *t, uint16_t port, int kind, int clients, unsigned m
   t->ms += (double)(now_ms() - start);
   t->server_cpu_ms += proc_cpu_ms(server) - s0;
   t->self_cpu_ms += self_cpu_ms() - c0;
+  t->db_cpu_ms += children_cpu_ms(db_parent) - d0;
   long long drops1 = tcp_ext_counter("ListenDrops");
   if (drops0 >= 0 && drops1 >= drops0)
     t->listen_drops += drops1 - drops0;
@@ -939,11 +978,14 @@ static void print_level(const char *what, int clients, int kind, unsigned second
          what, clients, load_names[kind], seconds, (unsigned long long)t->done,
          (unsigned long long)t->failed, n > 0 ? t->server_cpu_ms * 1000.0 / n : 0.0,
          n > 0 ? t->self_cpu_ms * 1000.0 / n : 0.0, t->listen_drops);
+  if (t->db_cpu_ms > 0 && n > 0)
+    printf("  PostgreSQL's processes: CPU per exchange %.0f us\n", t->db_cpu_ms * 1000.0 / n);
 }
 
 int main(int argc, char **argv) {
   const char *server = getenv("CPNS_SERVER") ? getenv("CPNS_SERVER") : "examples/cpns-server";
   const char *clients_list = "64,1000", *pg_uri = NULL, *suites = "1,2";
+  pid_t pg_postmaster = 0;
   int idle = 1000, kind = LOAD_CACHED, levels[MAX_LEVELS], nlevels = 0;
   unsigned seconds = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -961,6 +1003,8 @@ int main(int argc, char **argv) {
       pg_uri = argv[i + 1];
     else if (strcmp(argv[i], "--suites") == 0)
       suites = argv[i + 1];
+    else if (strcmp(argv[i], "--pg-postmaster") == 0)
+      pg_postmaster = (pid_t)atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--gateway") == 0)
       kind = strcmp(argv[i + 1], "engine") == 0   ? LOAD_ENGINE
              : strcmp(argv[i + 1], "cached") == 0 ? LOAD_CACHED
@@ -982,12 +1026,13 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "usage: bench_server_load [--server PATH] [--clients N[,N...]] "
             "[--seconds 1..60] [--idle 0..10000] [--gateway cached|engine] "
-            "[--suites 1,2|1|2] [--log FILE] [--pg URI]\n"
+            "[--suites 1,2|1|2] [--log FILE] [--pg URI [--pg-postmaster PID]]\n"
             "  --clients: concurrent gateways, 1..%d, up to %d levels (default 64,1000)\n"
             "  --seconds: alternating 1 s rounds per level and load (default 3)\n"
             "  --gateway: suite 1's load (default cached)\n"
             "  --suites: the suites measured beside bare TCP (default 1,2)\n"
-            "  --pg: also a server on this empty PostgreSQL database, side by side\n",
+            "  --pg: also a server on this empty PostgreSQL database, side by side\n"
+            "  --pg-postmaster: its postmaster (local): its processes' CPU is counted too\n",
             MAX_CLIENTS, MAX_LEVELS);
     return 2;
   }
@@ -1075,18 +1120,18 @@ int main(int argc, char **argv) {
      * on every figure alike. */
     for (unsigned r = 0; r < seconds; r++) {
       for (int k = 0; k < nloads; k++) {
-        run_round(&at[loads[k]], port, loads[k], clients, 1000, spid, keys, hists);
+        run_round(&at[loads[k]], port, loads[k], clients, 1000, spid, 0, keys, hists);
         if (pg_uri != NULL)
-          run_round(&pat[loads[k]], pgport, loads[k], clients, 1000, pgpid, pgkeys, hists);
+          run_round(&pat[loads[k]], pgport, loads[k], clients, 1000, pgpid, pg_postmaster, pgkeys,
+                    hists);
       }
-      run_round(&at[LOAD_BARE], bport, LOAD_BARE, clients, 1000, bpid, keys, hists);
+      run_round(&at[LOAD_BARE], bport, LOAD_BARE, clients, 1000, bpid, 0, keys, hists);
     }
     for (int k = 0; k < nloads; k++) {
       print_level(pg_uri != NULL ? "cpns-server on SQLite" : "cpns-server", clients, loads[k],
                   seconds, &at[loads[k]]);
       if (pg_uri != NULL)
-        print_level("cpns-server on PostgreSQL (server CPU without PostgreSQL's)", clients,
-                    loads[k], seconds, &pat[loads[k]]);
+        print_level("cpns-server on PostgreSQL", clients, loads[k], seconds, &pat[loads[k]]);
     }
     const tally *b = &at[LOAD_BARE];
     double bn = (double)b->done;
