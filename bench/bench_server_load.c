@@ -1,26 +1,31 @@
 /*
  * Load benchmark for cpns-server: starts a server on loopback (temporary
- * database, one user per gateway enrolled with Argon2id t=1, 8 KiB), runs N
- * concurrent gateways doing real exchanges, for each N of --clients (64 and
- * 1,000 by default), in 1 s rounds alternating with a bare-TCP baseline of
- * the same shape (connect + 2 request/response round trips with the same
- * byte sizes, against a trivial libevent server). It prints per N both
- * rates, their ratio and the p50/p99/max latency of both (connect to
- * KeyDelivery read, see the table's heading); then the server's RSS per idle
- * connection. With --pg URI a second server runs on that PostgreSQL database
+ * database, suites 1 and 2 enabled, one user per gateway enrolled with
+ * Argon2id t=1, 8 KiB), runs N concurrent gateways doing real exchanges, for
+ * each N of --clients (64 and 1,000 by default) and each suite of --suites
+ * (1 and 2 by default), in 1 s rounds alternating with a bare-TCP baseline
+ * of the same shape (connect + 2 request/response round trips with the
+ * suite-1 byte sizes, against a trivial libevent server). It prints per N
+ * the rate of each suite and of bare TCP, their ratio and the p50/p99/max
+ * latency (connect to KeyDelivery read, see the table's heading); then the
+ * server's RSS per idle connection. With --pg URI a second server runs on that PostgreSQL database
  * (empty: the bench runs `init` on it), and each round of the SQLite server
  * is followed by one of the PostgreSQL server: both rates and their ratio
  * come from the same run (bench/backends.sh starts a throwaway cluster).
  *
- * The gateways keep their Argon2id result per (user, salt, params) by
- * default (see cached_exchange()); --gateway engine runs the gateway engine
- * with a full Argon2id per exchange instead. The generator shares the cores
- * with the server, so its per-exchange work is kept small: HMAC key pads set
- * up once per key, gateway nonces from a per-thread ChaCha20 stream (no
+ * Suite 1: the gateways keep their Argon2id result per (user, salt, params)
+ * by default (see cached_exchange()); --gateway engine runs the gateway
+ * engine with a full Argon2id per exchange instead. Suite 2 always runs the
+ * gateway engine (OPAQUE-3DH with fresh blinds and key shares each time;
+ * its Argon2id at t=1, 8 KiB is small beside its group operations), so the
+ * generator's CPU per suite-2 exchange is about the server's: read the
+ * server's CPU per exchange, not only the rate, when both share the cores.
+ * The generator's per-exchange suite-1 work is kept small: HMAC key pads
+ * set up once per key, gateway nonces from a per-thread ChaCha20 stream (no
  * getrandom() per exchange), latencies into a per-thread histogram.
  *
  * Usage: bench_server_load [--server PATH] [--clients N[,N...]] [--seconds S]
- *                          [--idle N] [--gateway cached|engine]
+ *                          [--idle N] [--gateway cached|engine] [--suites 1,2|1|2]
  *                          [--log FILE]   (FILE receives the server's stderr)
  *                          [--pg URI]     (FILE.pg: the PostgreSQL server's)
  *                          [--pg-postmaster PID]  (local: count its children's CPU)
@@ -120,9 +125,12 @@ static int recv_exact(int fd, uint8_t *p, size_t n) {
 static size_t pdu_sizes[4];
 
 /* Each client is its own user: the server's lockout counts a user's
- * concurrent attempts, and gateways of different owners is the real load. */
-static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_secpool *pool,
-                        int record_sizes, uint64_t *latency_ns) {
+ * concurrent attempts, and gateways of different owners is the real load.
+ * Suite 2: the engine's default (version 2, offering suite 2 only). Suite 1:
+ * it offers suites 2 and 1 (allow_suite1), and the server, which prefers
+ * suite 1 (init --suites 1,2 below), chooses suite 1. */
+static int run_exchange(uint16_t port, const char *entity, int user_no, int suite,
+                        cpns_secpool *pool, int record_sizes, uint64_t *latency_ns) {
   static const uint8_t password[] = "bench password";
   char user[64];
   snprintf(user, sizeof(user), "bench%d@example.com", user_no);
@@ -138,6 +146,7 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
   gs.secpool = pool;
   gs.min_ops_limit = 1; /* users are enrolled with --ops 1 --mem-kib 8 below */
   gs.min_mem_limit_kib = 8;
+  gs.allow_suite1 = suite == 1;
   cpns_gateway *gw = NULL;
   if (cpns_gateway_new(&gw, &gs, NULL, now_ms()) != 0) {
     return -1;
@@ -181,7 +190,9 @@ static int run_exchange(uint16_t port, const char *entity, int user_no, cpns_sec
       break;
     }
   }
-  if (cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE)
+  int chosen = 0;
+  if (cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE && cpns_gateway_get_suite(gw, &chosen) == 0 &&
+      chosen == suite)
     ok = 0;
   if (ok == 0 && latency_ns != NULL)
     *latency_ns = t_delivery - t0;
@@ -339,7 +350,7 @@ static int cached_exchange(uint16_t port, const char *entity, int user_no, key_c
   size_t len[4] = {0, 0, 0, 0}, auth_len = 0;
   memset(&pdu, 0, sizeof(pdu));
   pdu.type = CPNS_PDU_KEY_REQUEST;
-  req->version = CPNS_PROTOCOL_VERSION;
+  req->version = 1; /* a gateway of the first release: version 1, suite 1 */
   req->entity_id_len = strlen(entity);
   memcpy(req->entity_id, entity, req->entity_id_len);
   req->user_id_len =
@@ -485,9 +496,14 @@ static void bare_server(int out_fd) {
 
 /* ---- load threads ---- */
 
-/* Load: cached-key exchanges (default), gateway engine with Argon2id each
- * time (--engine), or the bare-TCP baseline. */
-enum { LOAD_CACHED, LOAD_ENGINE, LOAD_BARE };
+/* Load: suite 1 with cached keys (default), suite 1 with the gateway engine
+ * and Argon2id each time (--gateway engine), suite 2 (the engine), or the
+ * bare-TCP baseline. */
+enum { LOAD_CACHED, LOAD_ENGINE, LOAD_S2, LOAD_BARE, LOAD_KINDS };
+
+static const char *const load_names[LOAD_KINDS] = {"suite 1, cached keys",
+                                                   "suite 1, engine (Argon2id each)",
+                                                   "suite 2, engine (OPAQUE-3DH)", "bare TCP"};
 
 /* One gateway's state kept across rounds and concurrency levels, so that
  * only its very first exchange derives keys. */
@@ -514,8 +530,9 @@ static void *load_main(void *arg) {
     uint64_t ns = 0;
     int rc = w->kind == LOAD_BARE ? bare_exchange(w->port, &ns)
              : w->kind == LOAD_ENGINE
-                 ? run_exchange(w->port, entity, w->id, w->keys->pool, 0, &ns)
-                 : cached_exchange(w->port, entity, w->id, w->keys->kc, 0, &ns);
+                 ? run_exchange(w->port, entity, w->id, 1, w->keys->pool, 0, &ns)
+             : w->kind == LOAD_S2 ? run_exchange(w->port, entity, w->id, 2, w->keys->pool, 0, &ns)
+                                  : cached_exchange(w->port, entity, w->id, w->keys->kc, 0, &ns);
     if (rc == 0) {
       w->done++;
       lat_hist_record(w->hist, ns);
@@ -673,10 +690,21 @@ typedef struct server_files {
   const char *server, *db, *key, *password_file;
 } server_files;
 
+/* Suite 1 preferred: an engine offering both gets suite 1 (run_exchange). */
 static void command_init(char *argv[ARGV_MAX], const server_files *sf) {
-  char *a[] = {(char *)sf->server, "init",          "--db",  (char *)sf->db,
-               "--key-file",       (char *)sf->key, "--ops", BENCH_OPS_LIMIT,
-               "--mem-kib",        BENCH_MEM_KIB,   NULL};
+  char *a[] = {(char *)sf->server,
+               "init",
+               "--db",
+               (char *)sf->db,
+               "--key-file",
+               (char *)sf->key,
+               "--ops",
+               BENCH_OPS_LIMIT,
+               "--mem-kib",
+               BENCH_MEM_KIB,
+               "--suites",
+               "1,2",
+               NULL};
   _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
   memcpy(argv, a, sizeof(a));
 }
@@ -827,7 +855,7 @@ static void report_idle_rss(pid_t server, uint16_t port, int idle) {
   /* The server accepts in order: once a later exchange completes, every
    * idle connection before it has been accepted (no session until its
    * first octet). */
-  run_exchange(port, "urn:dev:mac:00000000fffe", 0, NULL, 0, NULL);
+  run_exchange(port, "urn:dev:mac:00000000fffe", 0, 1, NULL, 0, NULL);
   long after = vm_rss_kib(server);
   printf("server RSS: %ld KiB before, %ld KiB with %d idle connections: %.2f KiB per connection\n",
          before, after, opened, opened > 0 ? (double)(after - before) / opened : 0.0);
@@ -840,7 +868,7 @@ static void report_idle_rss(pid_t server, uint16_t port, int idle) {
       opened--;
     }
   }
-  run_exchange(port, "urn:dev:mac:00000000fffe", 0, NULL, 0, NULL);
+  run_exchange(port, "urn:dev:mac:00000000fffe", 0, 1, NULL, 0, NULL);
   long busy = vm_rss_kib(server);
   printf("server RSS: %ld KiB with %d connections inside an exchange: %.2f KiB per connection\n",
          busy, opened, opened > 0 ? (double)(busy - before) / opened : 0.0);
@@ -889,14 +917,13 @@ static int setup_server(const server_files *sf, int users) {
 }
 
 /* Gateway state for each of max_clients gateways (see gateway_keys). */
-static gateway_keys *new_gateway_keys(int max_clients, int kind) {
+static gateway_keys *new_gateway_keys(int max_clients, int engine) {
   gateway_keys *keys = calloc((size_t)max_clients, sizeof(*keys));
   if (keys == NULL)
     die("calloc");
   for (int i = 0; i < max_clients; i++) {
     keys[i].kc = sodium_malloc(sizeof(*keys[i].kc));
-    if (keys[i].kc == NULL ||
-        (kind == LOAD_ENGINE && cpns_secpool_new(&keys[i].pool, 1, 0, NULL) != 0)) {
+    if (keys[i].kc == NULL || (engine && cpns_secpool_new(&keys[i].pool, 1, 0, NULL) != 0)) {
       fprintf(stderr, "bench_server_load: out of guarded memory\n");
       exit(1);
     }
@@ -914,21 +941,30 @@ static void del_gateway_keys(gateway_keys *keys, int max_clients) {
   free(keys);
 }
 
-/* The first exchanges: the engine's and the cached one send the same bytes. */
+/* PDU sizes of the first exchanges (pdu_sizes: the cached suite-1 one). */
+static size_t engine_sizes[4], s2_sizes[4];
+
+/*
+ * The first exchanges must succeed: suite 2, suite 1 with the engine and
+ * with cached keys. Suite 1's engine and cached exchanges differ in their
+ * requests only (version 2 offering both suites, the first with ke1,
+ * against version 1 offering suite 1), so the server's PDUs must have the
+ * same sizes. Returns 0 or -1.
+ */
 static int first_exchanges(uint16_t port) {
-  size_t engine_sizes[4];
   key_cache *kc = sodium_malloc(sizeof(*kc));
   if (kc == NULL)
     die("sodium_malloc");
   memset(kc, 0, sizeof(*kc));
   randombytes_buf(kc->nonce_key, sizeof(kc->nonce_key));
-  int engine_rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, NULL, 1, NULL);
+  int rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, 2, NULL, 1, NULL);
+  memcpy(s2_sizes, pdu_sizes, sizeof(pdu_sizes));
+  if (rc == 0)
+    rc = run_exchange(port, "urn:dev:mac:00000000ffff", 0, 1, NULL, 1, NULL);
   memcpy(engine_sizes, pdu_sizes, sizeof(pdu_sizes));
-  int rc = engine_rc != 0 ||
-                   cached_exchange(port, "urn:dev:mac:00000000ffff", 0, kc, 1, NULL) != 0 ||
-                   memcmp(engine_sizes, pdu_sizes, sizeof(pdu_sizes)) != 0
-               ? -1
-               : 0;
+  if (rc == 0 && (cached_exchange(port, "urn:dev:mac:00000000ffff", 0, kc, 1, NULL) != 0 ||
+                  engine_sizes[1] != pdu_sizes[1] || engine_sizes[3] != pdu_sizes[3]))
+    rc = -1;
   sodium_free(kc);
   return rc;
 }
@@ -939,17 +975,16 @@ static void print_level(const char *what, int clients, int kind, unsigned second
   double n = (double)t->done;
   printf("%s: %d concurrent gateways (%s), %u s: %llu exchanges (%llu failed); "
          "CPU per exchange: server %.0f us, gateways %.0f us; listen drops %lld\n",
-         what, clients, kind == LOAD_ENGINE ? "engine, Argon2id each" : "cached keys", seconds,
-         (unsigned long long)t->done, (unsigned long long)t->failed,
-         n > 0 ? t->server_cpu_ms * 1000.0 / n : 0.0, n > 0 ? t->self_cpu_ms * 1000.0 / n : 0.0,
-         t->listen_drops);
+         what, clients, load_names[kind], seconds, (unsigned long long)t->done,
+         (unsigned long long)t->failed, n > 0 ? t->server_cpu_ms * 1000.0 / n : 0.0,
+         n > 0 ? t->self_cpu_ms * 1000.0 / n : 0.0, t->listen_drops);
   if (t->db_cpu_ms > 0 && n > 0)
     printf("  PostgreSQL's processes: CPU per exchange %.0f us\n", t->db_cpu_ms * 1000.0 / n);
 }
 
 int main(int argc, char **argv) {
   const char *server = getenv("CPNS_SERVER") ? getenv("CPNS_SERVER") : "examples/cpns-server";
-  const char *clients_list = "64,1000", *pg_uri = NULL;
+  const char *clients_list = "64,1000", *pg_uri = NULL, *suites = "1,2";
   pid_t pg_postmaster = 0;
   int idle = 1000, kind = LOAD_CACHED, levels[MAX_LEVELS], nlevels = 0;
   unsigned seconds = 3;
@@ -966,6 +1001,8 @@ int main(int argc, char **argv) {
       server_log_path = argv[i + 1];
     else if (strcmp(argv[i], "--pg") == 0)
       pg_uri = argv[i + 1];
+    else if (strcmp(argv[i], "--suites") == 0)
+      suites = argv[i + 1];
     else if (strcmp(argv[i], "--pg-postmaster") == 0)
       pg_postmaster = (pid_t)atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--gateway") == 0)
@@ -975,14 +1012,25 @@ int main(int argc, char **argv) {
     else
       kind = -1;
   }
+  /* The protocol loads of each level, in the order their rounds alternate
+   * (bare TCP after them). */
+  int loads[LOAD_KINDS], nloads = 0;
+  int want1 = strcmp(suites, "1,2") == 0 || strcmp(suites, "2,1") == 0 || strcmp(suites, "1") == 0;
+  int want2 = strcmp(suites, "1,2") == 0 || strcmp(suites, "2,1") == 0 || strcmp(suites, "2") == 0;
+  if (want1)
+    loads[nloads++] = kind;
+  if (want2)
+    loads[nloads++] = LOAD_S2;
   if (argc % 2 == 0 || parse_levels(clients_list, levels, &nlevels) != 0 || seconds < 1 ||
-      seconds > 60 || idle < 0 || idle > 10000 || kind < 0) {
+      seconds > 60 || idle < 0 || idle > 10000 || kind < 0 || (!want1 && !want2)) {
     fprintf(stderr,
             "usage: bench_server_load [--server PATH] [--clients N[,N...]] "
             "[--seconds 1..60] [--idle 0..10000] [--gateway cached|engine] "
-            "[--log FILE] [--pg URI [--pg-postmaster PID]]\n"
+            "[--suites 1,2|1|2] [--log FILE] [--pg URI [--pg-postmaster PID]]\n"
             "  --clients: concurrent gateways, 1..%d, up to %d levels (default 64,1000)\n"
             "  --seconds: alternating 1 s rounds per level and load (default 3)\n"
+            "  --gateway: suite 1's load (default cached)\n"
+            "  --suites: the suites measured beside bare TCP (default 1,2)\n"
             "  --pg: also a server on this empty PostgreSQL database, side by side\n"
             "  --pg-postmaster: its postmaster (local): its processes' CPU is counted too\n",
             MAX_CLIENTS, MAX_LEVELS);
@@ -1033,8 +1081,11 @@ int main(int argc, char **argv) {
       kill(pgpid, SIGTERM);
     return 1;
   }
-  printf("exchange PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets\n",
-         pdu_sizes[0], pdu_sizes[1], pdu_sizes[2], pdu_sizes[3]);
+  printf("suite 1 PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets "
+         "(version 2 engine: requests %zu and %zu)\n",
+         pdu_sizes[0], pdu_sizes[1], pdu_sizes[2], pdu_sizes[3], engine_sizes[0], engine_sizes[2]);
+  printf("suite 2 PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets\n",
+         s2_sizes[0], s2_sizes[1], s2_sizes[2], s2_sizes[3]);
   if (idle > 0)
     report_idle_rss(spid, port, idle);
 
@@ -1053,33 +1104,42 @@ int main(int argc, char **argv) {
   close(p[0]);
 
   /* Per server: its users' salts differ, so does what the gateways cache. */
-  gateway_keys *keys = new_gateway_keys(max_clients, kind);
-  gateway_keys *pgkeys = pg_uri != NULL ? new_gateway_keys(max_clients, kind) : NULL;
+  int engine = kind == LOAD_ENGINE || want2;
+  gateway_keys *keys = new_gateway_keys(max_clients, engine);
+  gateway_keys *pgkeys = pg_uri != NULL ? new_gateway_keys(max_clients, engine) : NULL;
   lat_hist *hists = calloc((size_t)max_clients, sizeof(*hists));
-  tally *cpns = calloc(MAX_LEVELS, sizeof(*cpns)), *bare = calloc(MAX_LEVELS, sizeof(*bare));
-  tally *pg = calloc(MAX_LEVELS, sizeof(*pg));
-  if (hists == NULL || cpns == NULL || bare == NULL || pg == NULL)
+  /* [level * LOAD_KINDS + load] */
+  tally *cpns = calloc(MAX_LEVELS * LOAD_KINDS, sizeof(*cpns));
+  tally *pg = calloc(MAX_LEVELS * LOAD_KINDS, sizeof(*pg));
+  if (hists == NULL || cpns == NULL || pg == NULL)
     die("calloc");
   for (int l = 0; l < nlevels; l++) {
     int clients = levels[l];
+    tally *at = &cpns[l * LOAD_KINDS], *pat = &pg[l * LOAD_KINDS];
     /* Alternating 1 s rounds: a machine whose load changes meanwhile weighs
-     * on both figures alike. */
+     * on every figure alike. */
     for (unsigned r = 0; r < seconds; r++) {
-      run_round(&cpns[l], port, kind, clients, 1000, spid, 0, keys, hists);
-      if (pg_uri != NULL)
-        run_round(&pg[l], pgport, kind, clients, 1000, pgpid, pg_postmaster, pgkeys, hists);
-      run_round(&bare[l], bport, LOAD_BARE, clients, 1000, bpid, 0, keys, hists);
+      for (int k = 0; k < nloads; k++) {
+        run_round(&at[loads[k]], port, loads[k], clients, 1000, spid, 0, keys, hists);
+        if (pg_uri != NULL)
+          run_round(&pat[loads[k]], pgport, loads[k], clients, 1000, pgpid, pg_postmaster, pgkeys,
+                    hists);
+      }
+      run_round(&at[LOAD_BARE], bport, LOAD_BARE, clients, 1000, bpid, 0, keys, hists);
     }
-    double bn = (double)bare[l].done;
-    print_level(pg_uri != NULL ? "cpns-server on SQLite" : "cpns-server", clients, kind, seconds,
-                &cpns[l]);
-    if (pg_uri != NULL)
-      print_level("cpns-server on PostgreSQL", clients, kind, seconds, &pg[l]);
+    for (int k = 0; k < nloads; k++) {
+      print_level(pg_uri != NULL ? "cpns-server on SQLite" : "cpns-server", clients, loads[k],
+                  seconds, &at[loads[k]]);
+      if (pg_uri != NULL)
+        print_level("cpns-server on PostgreSQL", clients, loads[k], seconds, &pat[loads[k]]);
+    }
+    const tally *b = &at[LOAD_BARE];
+    double bn = (double)b->done;
     printf("bare TCP baseline: %d concurrent clients, %u s: %llu exchanges (%llu failed); "
            "CPU per exchange: server %.0f us, clients %.0f us; listen drops %lld\n",
-           clients, seconds, (unsigned long long)bare[l].done, (unsigned long long)bare[l].failed,
-           bn > 0 ? bare[l].server_cpu_ms * 1000.0 / bn : 0.0,
-           bn > 0 ? bare[l].self_cpu_ms * 1000.0 / bn : 0.0, bare[l].listen_drops);
+           clients, seconds, (unsigned long long)b->done, (unsigned long long)b->failed,
+           bn > 0 ? b->server_cpu_ms * 1000.0 / bn : 0.0,
+           bn > 0 ? b->self_cpu_ms * 1000.0 / bn : 0.0, b->listen_drops);
     fflush(stdout);
   }
   kill(bpid, SIGTERM);
@@ -1095,35 +1155,43 @@ int main(int argc, char **argv) {
          "A max near 1000 ms is a SYN the kernel dropped at a full listen queue and resent\n"
          "1 s later (\"listen drops\" above, counted for the whole machine).\n",
          seconds);
-  printf("%8s %10s %10s %7s | %-26s | %-26s\n", "gateways", "server/s", "bare/s", "ratio",
-         "   server p50     p99     max", "     bare p50     p99     max");
+  printf("%8s  %-31s %10s %8s %12s | %7s %7s %7s\n", "gateways", "load", "rate/s", "vs bare",
+         "server us/ex", "p50", "p99", "max");
   for (int l = 0; l < nlevels; l++) {
-    double rate = rate_of(&cpns[l]), brate = rate_of(&bare[l]);
-    const lat_hist *h = &cpns[l].hist, *bh = &bare[l].hist;
-    printf("%8d %10.0f %10.0f %6.1f%% | %10.2f %7.2f %7.2f | %10.2f %7.2f %7.2f\n", levels[l], rate,
-           brate, brate > 0 ? 100.0 * rate / brate : 0.0, ms_of(lat_hist_percentile(h, 50)),
-           ms_of(lat_hist_percentile(h, 99)), ms_of(lat_hist_percentile(h, 100)),
-           ms_of(lat_hist_percentile(bh, 50)), ms_of(lat_hist_percentile(bh, 99)),
-           ms_of(lat_hist_percentile(bh, 100)));
+    const tally *at = &cpns[l * LOAD_KINDS];
+    double brate = rate_of(&at[LOAD_BARE]);
+    for (int k = 0; k <= nloads; k++) {
+      int kk = k < nloads ? loads[k] : LOAD_BARE;
+      const tally *t = &at[kk];
+      printf("%8d  %-31s %10.0f %7.1f%% %12.0f | %7.2f %7.2f %7.2f\n", levels[l], load_names[kk],
+             rate_of(t), brate > 0 ? 100.0 * rate_of(t) / brate : 0.0,
+             t->done > 0 ? t->server_cpu_ms * 1000.0 / (double)t->done : 0.0,
+             ms_of(lat_hist_percentile(&t->hist, 50)), ms_of(lat_hist_percentile(&t->hist, 99)),
+             ms_of(lat_hist_percentile(&t->hist, 100)));
+    }
   }
   if (pg_uri != NULL) {
     /* Same durability: SQLite commits with fsync (WAL), PostgreSQL with
      * fsync and synchronous_commit on (the cluster's settings). */
-    printf("\nBackends side by side (same run, same rounds; SQLite then PostgreSQL then bare\n"
-           "TCP in each 1 s turn), exchanges/s; latency of the PostgreSQL server in ms:\n");
-    printf("%8s %10s %10s %10s %9s %9s | %-26s\n", "gateways", "sqlite/s", "pg/s", "bare/s",
-           "pg/sqlite", "pg/bare", "       pg p50     p99     max");
+    printf(
+        "\nBackends side by side (same run, same rounds; SQLite then PostgreSQL for each load,\n"
+        "then bare TCP, in each 1 s turn), exchanges/s; latency of the PostgreSQL server in ms:\n");
+    printf("%8s  %-31s %10s %10s %10s %9s %9s | %7s %7s %7s\n", "gateways", "load", "sqlite/s",
+           "pg/s", "bare/s", "pg/sqlite", "pg/bare", "pg p50", "p99", "max");
     for (int l = 0; l < nlevels; l++) {
-      double rate = rate_of(&cpns[l]), prate = rate_of(&pg[l]), brate = rate_of(&bare[l]);
-      const lat_hist *ph = &pg[l].hist;
-      printf("%8d %10.0f %10.0f %10.0f %8.2fx %8.1f%% | %10.2f %7.2f %7.2f\n", levels[l], rate,
-             prate, brate, rate > 0 ? prate / rate : 0.0, brate > 0 ? 100.0 * prate / brate : 0.0,
-             ms_of(lat_hist_percentile(ph, 50)), ms_of(lat_hist_percentile(ph, 99)),
-             ms_of(lat_hist_percentile(ph, 100)));
+      for (int k = 0; k < nloads; k++) {
+        double rate = rate_of(&cpns[l * LOAD_KINDS + loads[k]]);
+        double prate = rate_of(&pg[l * LOAD_KINDS + loads[k]]);
+        double brate = rate_of(&cpns[l * LOAD_KINDS + LOAD_BARE]);
+        const lat_hist *ph = &pg[l * LOAD_KINDS + loads[k]].hist;
+        printf("%8d  %-31s %10.0f %10.0f %10.0f %8.2fx %8.1f%% | %7.2f %7.2f %7.2f\n", levels[l],
+               load_names[loads[k]], rate, prate, brate, rate > 0 ? prate / rate : 0.0,
+               brate > 0 ? 100.0 * prate / brate : 0.0, ms_of(lat_hist_percentile(ph, 50)),
+               ms_of(lat_hist_percentile(ph, 99)), ms_of(lat_hist_percentile(ph, 100)));
+      }
     }
   }
   free(cpns);
-  free(bare);
   free(pg);
 
   kill(spid, SIGTERM);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # A complete EUKey assignment on loopback, as a new user would run it:
 # set up a CPNS Server, enroll a user, serve, assign a key to a gateway with
-# the default KDF parameters (Argon2id, 64 MiB, t=3), show it, stop.
+# protocol version 2, suite 2 (OPAQUE-3DH, RFC 9807) and the default KDF
+# parameters (Argon2id, 64 MiB, t=3), show it, stop.
 #
 # Usage: scripts/demo.sh   (after building; from the top build directory)
 # Programs: $CPNS_SERVER / $CPNS_GATEWAY, else examples/ under $CPNS_BUILDDIR
@@ -63,10 +64,10 @@ now_ms() {
 
 echo "libcpns demo: EUKey assignment for a PN GW, on 127.0.0.1 (files in $DIR)"
 
-step "1. Create the CPNS Server's database and key file"
+step "1. Create the CPNS Server's database and key file (suites 2, then 1)"
 run "$SERVER" init --db "$DIR/server.db" --key-file "$DIR/server.key"
 
-step "2. Enroll user alice@example.com (password from a file; default Argon2id parameters)"
+step "2. Enroll user alice@example.com (password from a file; a record per suite, default Argon2id parameters)"
 printf '%s\n' 'correct horse battery staple' >"$DIR/alice.pw"
 chmod 600 "$DIR/alice.pw"
 run "$SERVER" user add --db "$DIR/server.db" --key-file "$DIR/server.key" \
@@ -101,7 +102,7 @@ sed -u 's/^/server: /' <&3 &
 DRAIN_PID=$!
 exec 3<&-
 
-step "4. The gateway asks for its EUKey (Argon2id with the server's default parameters)"
+step "4. The gateway asks for its EUKey (suite 2, OPAQUE-3DH; Argon2id with the server's default parameters)"
 start=$(now_ms)
 run "$GATEWAY" assign --server "127.0.0.1:$PORT" --entity-id urn:dev:mac:0011223344ff \
   --user alice@example.com --password-file "$DIR/alice.pw" \

@@ -121,6 +121,68 @@ START_TEST(test_keyfile_load_bad_content) {
 }
 END_TEST
 
+/* A version-1 key file (the previous release's) is upgraded when loaded:
+ * its two keys kept, suite-2 keys added once, the file replaced (0600). */
+START_TEST(test_keyfile_upgrades_v1) {
+  char path[512];
+  path_in_tmp(path, sizeof(path), "keys");
+  uint8_t v1[SERVER_KEYFILE_V1_LEN];
+  memcpy(v1, SERVER_KEYFILE_MAGIC_V1, SERVER_KEYFILE_MAGIC_LEN);
+  for (size_t i = SERVER_KEYFILE_MAGIC_LEN; i < sizeof(v1); i++) {
+    v1[i] = (uint8_t)i;
+  }
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, v1, sizeof(v1)), (ssize_t)sizeof(v1));
+  close(fd);
+  struct stat before, after;
+  ck_assert_int_eq(stat(path, &before), 0);
+  server_keys *k1 = NULL, *k2 = NULL;
+  ck_assert_int_eq(server_keyfile_load(path, &k1), 0);
+  ck_assert_mem_eq(k1->server_secret, v1 + SERVER_KEYFILE_MAGIC_LEN, CPNS_SERVER_SECRET_LEN);
+  ck_assert_mem_eq(k1->master_key, v1 + SERVER_KEYFILE_MAGIC_LEN + CPNS_SERVER_SECRET_LEN,
+                   CPNS_MASTER_KEY_LEN);
+  ck_assert_int_eq(stat(path, &after), 0);
+  ck_assert_int_eq(after.st_size, SERVER_KEYFILE_LEN);
+  ck_assert_int_eq(after.st_mode & 0777, 0600);
+  ck_assert_int_ne(after.st_ino, before.st_ino); /* replaced by rename, not rewritten */
+  uint8_t head[SERVER_KEYFILE_MAGIC_LEN];
+  fd = open(path, O_RDONLY);
+  ck_assert_int_eq(read(fd, head, sizeof(head)), (ssize_t)sizeof(head));
+  close(fd);
+  ck_assert_mem_eq(head, SERVER_KEYFILE_MAGIC, SERVER_KEYFILE_MAGIC_LEN);
+  /* Loaded again: the same suite-2 keys, nothing upgraded twice. */
+  ck_assert_int_eq(server_keyfile_load(path, &k2), 0);
+  ck_assert_mem_eq(&k1->s2, &k2->s2, sizeof(k1->s2));
+  ck_assert_mem_eq(k1->master_key, k2->master_key, CPNS_MASTER_KEY_LEN);
+  uint8_t zero[CPNS_S2_OPRF_SEED_LEN] = {0};
+  ck_assert_int_ne(memcmp(k1->s2.oprf_seed, zero, sizeof(zero)), 0);
+  server_keys_free(k1);
+  server_keys_free(k2);
+  /* No temporary file left beside it. */
+  char cmd[600];
+  snprintf(cmd, sizeof(cmd), "test \"$(ls '%s' | wc -l)\" = 1", tmpdir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* Two key files made by init hold different suite-2 keys. */
+START_TEST(test_keyfile_create_has_s2_keys) {
+  char a[512], b[512];
+  path_in_tmp(a, sizeof(a), "a");
+  path_in_tmp(b, sizeof(b), "b");
+  ck_assert_int_eq(server_keyfile_create(a), 0);
+  ck_assert_int_eq(server_keyfile_create(b), 0);
+  server_keys *ka = NULL, *kb = NULL;
+  ck_assert_int_eq(server_keyfile_load(a, &ka), 0);
+  ck_assert_int_eq(server_keyfile_load(b, &kb), 0);
+  ck_assert_int_ne(memcmp(ka->s2.oprf_seed, kb->s2.oprf_seed, CPNS_S2_OPRF_SEED_LEN), 0);
+  ck_assert_int_ne(memcmp(ka->s2.public_key, kb->s2.public_key, CPNS_S2_PUBLIC_KEY_LEN), 0);
+  server_keys_free(ka);
+  server_keys_free(kb);
+}
+END_TEST
+
 /* ---- database ---- */
 
 /* The record key a test database is opened with (server_keys.record_key). */
@@ -1361,6 +1423,8 @@ static Suite *server_store_suite(void) {
   tcase_add_test(tc, test_keyfile_create_refuses_existing);
   tcase_add_test(tc, test_keyfile_load_group_readable);
   tcase_add_test(tc, test_keyfile_load_bad_content);
+  tcase_add_test(tc, test_keyfile_upgrades_v1);
+  tcase_add_test(tc, test_keyfile_create_has_s2_keys);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("db");

@@ -52,7 +52,8 @@ static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
     OPT_MIN_MEM_KIB,
     OPT_MAX_OPS,
     OPT_MAX_MEM_KIB,
-    OPT_TIMEOUT_MS
+    OPT_TIMEOUT_MS,
+    OPT_ALLOW_SUITE1
   };
   static const struct option longopts[] = {
       {"help", no_argument, NULL, 'h'},
@@ -68,6 +69,7 @@ static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
       {"max-ops", required_argument, NULL, OPT_MAX_OPS},
       {"max-mem-kib", required_argument, NULL, OPT_MAX_MEM_KIB},
       {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
+      {"allow-suite1", no_argument, NULL, OPT_ALLOW_SUITE1},
       {NULL, 0, NULL, 0}};
   optind = 1;
   opterr = 0; /* our own message, then the hint */
@@ -110,6 +112,7 @@ static int parse_assign_opts(int argc, char **argv, assign_opts *o) {
       rc = cli_parse_u64("--timeout-ms", optarg, 1, 86400000u, &num);
       st->reply_timeout_ms = num;
       break;
+    case OPT_ALLOW_SUITE1: st->allow_suite1 = 1; break;
     default: return usage_error("unknown option or missing value", argv[optind - 1]);
     }
     if (rc != 0) {
@@ -220,6 +223,14 @@ static int keystore_dir_check(const char *path) {
   return 0;
 }
 
+/* For a server that may speak suite 1 only: the option, and its price (§9). */
+static void suite1_hint(void) {
+  fprintf(stderr, "cpns-gateway: this gateway offers suite 2 (OPAQUE) only; if the server "
+                  "speaks suite 1 only (an earlier release, or set up so), --allow-suite1 "
+                  "offers suite 1 too, which lets a server impostor test password guesses "
+                  "offline\n");
+}
+
 /* Explains a refusal by the server in one line and picks its exit code. */
 static int report_refusal(int result, const assign_opts *o) {
   switch (result) {
@@ -242,6 +253,9 @@ static int report_refusal(int result, const assign_opts *o) {
             "cpns-gateway: the server refused: it does not speak this protocol "
             "version or cipher suite (%s)\n",
             cpns_result_name(result));
+    if (!o->settings.allow_suite1) {
+      suite1_hint();
+    }
     break;
   case CPNS_RESULT_BAD_REQUEST:
     fprintf(stderr, "cpns-gateway: the server refused the request as malformed (badRequest)\n");
@@ -282,6 +296,7 @@ static void report_kdf_refusal(const cpns_gateway *gw, const assign_opts *o) {
 /* Explains why the engine failed and picks the exit code. */
 static int report_failure(const cpns_gateway *gw, const assign_opts *o) {
   int err = cpns_gateway_get_error(gw);
+  int suite = 0;
   cpns_result received;
   int result = cpns_gateway_get_result(gw, &received) == 0 ? (int)received : -1;
   if (result >= 0) {
@@ -296,7 +311,17 @@ static int report_failure(const cpns_gateway *gw, const assign_opts *o) {
   case CPNS_ERR_PEER_CLOSED:
     fprintf(stderr, "cpns-gateway: the server closed the connection before the exchange "
                     "finished\n");
+    if (!o->settings.allow_suite1 && cpns_gateway_get_suite(gw, &suite) == CPNS_ERR_STATE) {
+      /* No KeyChallenge: a server of an earlier release closes on a version-2 request. */
+      suite1_hint();
+    }
     return GW_EXIT_NETWORK;
+  case CPNS_ERR_AUTH_FAILED:
+    /* Suite 2: found by the gateway itself in KE2; no proof was sent. */
+    if (result < 0) {
+      printf("result: %s\n", cpns_result_name(CPNS_RESULT_AUTHENTICATION_FAILED));
+    }
+    return report_refusal(CPNS_RESULT_AUTHENTICATION_FAILED, o);
   case CPNS_ERR_KDF_PARAMS: report_kdf_refusal(gw, o); return GW_EXIT_PROTOCOL;
   case CPNS_ERR_SIGNATURE:
     fprintf(stderr, "cpns-gateway: the server could not prove it knows the password "
@@ -325,9 +350,13 @@ static int store_result(const cpns_gateway *gw, const assign_opts *o, const uint
   }
   memset(e, 0, sizeof *e);
   cpns_kdf_params kdf;
+  int suite = 0;
   int rv = cpns_gateway_get_eukey(gw, e->eukey, e->key_id);
   if (rv == 0) {
     rv = cpns_gateway_get_challenge(gw, &kdf, e->realm, &e->realm_len);
+  }
+  if (rv == 0) {
+    rv = cpns_gateway_get_suite(gw, &suite);
   }
   if (rv != 0) {
     fprintf(stderr, "cpns-gateway: internal error: %s\n", cpns_strerror(rv));
@@ -345,7 +374,7 @@ static int store_result(const cpns_gateway *gw, const assign_opts *o, const uint
   cli_hex(key_id_hex, e->key_id, CPNS_KEY_ID_LEN);
   rv = cpns_keystore_save(o->keystore, e, device_key);
   sodium_free(e); /* wipes the EUKey */
-  printf("result: success\nkeyId: %s\n", key_id_hex);
+  printf("result: success\nkeyId: %s\nsuite: %d\n", key_id_hex, suite);
   if (rv != 0) {
     fprintf(stderr,
             "cpns-gateway: the server assigned key %s but it cannot be stored in "
@@ -376,17 +405,43 @@ static int run_assign(const assign_opts *o, uint8_t *pw, size_t pw_len, const ui
     fprintf(stderr, "cpns-gateway: cannot start the exchange: %s\n", cpns_strerror(rv));
     return rv == CPNS_ERR_NOMEM ? GW_EXIT_LOCAL : GW_EXIT_USAGE;
   }
-  int fd = gateway_connect(host, port, s.reply_timeout_ms);
-  int code;
-  if (fd < 0) {
-    code = GW_EXIT_NETWORK;
-  } else {
+  int code, restarted = 0;
+  for (;;) {
+    int fd = gateway_connect(host, port, s.reply_timeout_ms);
+    if (fd < 0) {
+      code = GW_EXIT_NETWORK;
+      break;
+    }
     code = gateway_exchange(gw, fd, s.reply_timeout_ms);
     close(fd);
-    if (code == 0) {
-      code = cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE ? store_result(gw, o, device_key)
-                                                             : report_failure(gw, o);
+    if (code != 0 || cpns_gateway_get_state(gw) != CPNS_GATEWAY_RECONNECT) {
+      break;
     }
+    if (restarted++) {
+      fprintf(stderr, "cpns-gateway: internal error: asked to reconnect twice\n");
+      code = GW_EXIT_PROTOCOL;
+      break;
+    }
+    /* --allow-suite1 and a server without version 2: the engine asks for a
+     * new connection and a version-1 request (§7; at most once). */
+    int why = cpns_gateway_get_error(gw);
+    cpns_result result;
+    fprintf(stderr,
+            "cpns-gateway: the server does not speak protocol version 2 (%s); "
+            "retrying with a version-1 request offering suite 1 (--allow-suite1)\n",
+            cpns_gateway_get_result(gw, &result) == 0 ? cpns_result_name(result)
+            : why != 0                                ? cpns_strerror(why)
+                                                      : "no answer");
+    rv = cpns_gateway_restart_v1(gw, cli_now_ms());
+    if (rv != 0) {
+      fprintf(stderr, "cpns-gateway: cannot start the version-1 request: %s\n", cpns_strerror(rv));
+      code = GW_EXIT_PROTOCOL;
+      break;
+    }
+  }
+  if (code == 0) {
+    code = cpns_gateway_get_state(gw) == CPNS_GATEWAY_DONE ? store_result(gw, o, device_key)
+                                                           : report_failure(gw, o);
   }
   cpns_gateway_del(gw);
   return code;

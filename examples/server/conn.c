@@ -9,13 +9,15 @@
  *   conn.c:conn_drive           runs the engine until it waits:
  *     NEED_CREDENTIAL -> conn_provide_credential
  *                          ratelimit.c:server_ratelimit_take (source budget)
- *                          SQLite: store.c:server_db_read_begin, server_db_user_get
+ *                          SQLite: store.c:server_db_read_begin, server_db_lookup_user
  *                                  lockout.c:server_lockout_begin
  *                          PostgreSQL: conn_submit_lookup -> lookup worker
  *                            (store_thread.c, server_db_lookup_user) ->
  *                            loop.c:on_store_done -> conn_lookup_done:
  *                            lockout.c:server_lockout_begin_with_row
- *                          cpns_server_session_provide_credential
+ *                        both: conn_unseal_records (the user's sealed records),
+ *                          conn_answer_credential:
+ *                          cpns_server_session_provide_records (suite, §6)
  *     SEND            -> cpns_server_session_write (KeyChallenge) -> conn_flush
  *                        (on_write resumes conn_drive when the socket blocked)
  *     RECEIVE         -> wait: on_read -> cpns_server_session_read (the proof)
@@ -177,8 +179,14 @@ void conn_finish(conn *c) {
     cpns_server_session_get_ids(c->session, &info.entity_id, &info.entity_id_len, &info.user_id,
                                 &info.user_id_len);
     cpns_result result;
-    if (cpns_server_session_get_result(c->session, &result) == 0) {
+    /* CLOSE: no KeyDelivery was sent, whatever the attempt counts as (a
+     * suite-2 close after KE2 is authenticationFailed for the lockout). */
+    if (cpns_server_session_get_state(c->session) != CPNS_SERVER_CLOSE &&
+        cpns_server_session_get_result(c->session, &result) == 0) {
       info.result = (int)result;
+    }
+    if (cpns_server_session_get_suite(c->session, &info.suite) != 0) {
+      info.suite = 0;
     }
   }
   info.error = c->error;
@@ -222,13 +230,50 @@ static int conn_flush(conn *c) {
   return 0;
 }
 
-/* Answers the engine's credential request: found 0 with srv->cred, 1 unknown,
- * -1 lookup failed; throttled as conn_provide_credential says. Returns 0, or
- * -1 when the engine refused the answer. */
-static int conn_answer_credential(conn *c, int found, int throttled, uint64_t now) {
-  int rc = cpns_server_session_provide_credential(c->session, found == 0 ? c->srv->cred : NULL,
-                                                  throttled, now);
-  sodium_memzero(c->srv->cred, sizeof(*c->srv->cred));
+/*
+ * Unseals the user's sealed records of one lookup into the server's scratch
+ * records: *cred and *rec2 point at them, or stay NULL for a suite the user
+ * has no record for. Returns 0, or -1 when a record does not open (message
+ * on stderr; the exchange gets tryLater, as for a failed lookup).
+ */
+static int conn_unseal_records(conn *c, const uint8_t *uid, size_t uid_len,
+                               const server_db_user_records *recs, const cpns_credential **cred,
+                               const cpns_s2_record **rec2) {
+  server *srv = c->srv;
+  *cred = NULL;
+  *rec2 = NULL;
+  if (recs->record1_len > 0) {
+    if (server_db_unseal_record1(srv->reader, uid, uid_len, recs->record1, recs->record1_len,
+                                 srv->cred) != 0) {
+      return -1;
+    }
+    *cred = srv->cred;
+  }
+  if (recs->record2_len > 0) {
+    if (cpns_crypto_s2_record_unseal(srv->record2, recs->record2, recs->record2_len, uid, uid_len,
+                                     srv->cfg->keys->record_key) != 0) {
+      fprintf(stderr, "database: the suite-2 record of a user does not open under the key file\n");
+      sodium_memzero(srv->cred, sizeof(*srv->cred));
+      *cred = NULL;
+      return -1;
+    }
+    *rec2 = srv->record2;
+  }
+  return 0;
+}
+
+/*
+ * Answers NEED_CREDENTIAL with the user's records (both NULL: unknown user;
+ * the engine picks the suite, §6) or, throttled, with tryLater; wipes the
+ * scratch records. Returns 0, or -1 when the engine refused the answer.
+ */
+static int conn_answer_credential(conn *c, const cpns_credential *cred, const cpns_s2_record *rec2,
+                                  int throttled, uint64_t now) {
+  server *srv = c->srv;
+  int rc = cpns_server_session_provide_records(c->session, throttled ? NULL : cred,
+                                               throttled ? NULL : rec2, throttled, now);
+  sodium_memzero(srv->cred, sizeof(*srv->cred));
+  sodium_memzero(srv->record2, sizeof(*srv->record2));
   if (rc != 0) {
     c->error = rc;
     return -1;
@@ -243,7 +288,7 @@ static int conn_submit_lookup(conn *c, const uint8_t *uid, size_t uid_len, uint6
   server_store_job *job = calloc(1, sizeof(*job) + sizeof(server_db_lookup));
   if (job == NULL || uid_len > CPNS_USER_ID_MAX) {
     free(job);
-    return conn_answer_credential(c, -1, 1, now); /* tryLater */
+    return conn_answer_credential(c, NULL, NULL, 1, now); /* tryLater */
   }
   job->kind = SERVER_STORE_LOOKUP;
   job->owner = c;
@@ -269,14 +314,16 @@ void conn_lookup_done(conn *c, const server_store_job *job) {
     return;
   }
   const server_db_lookup *look = job->lookup;
+  const cpns_credential *cred = NULL;
+  const cpns_s2_record *rec2 = NULL;
   int found = -1;
   int throttled = 1;
   if (job->status == CPNS_STORE_OK) {
     found =
-        look->user_found && look->records.record1_len > 0
-            ? server_db_unseal_record1(srv->reader, job->user_id, job->user_id_len,
-                                       look->records.record1, look->records.record1_len, srv->cred)
-            : 1;
+        !look->user_found ? 1
+        : conn_unseal_records(c, job->user_id, job->user_id_len, &look->records, &cred, &rec2) == 0
+            ? 0
+            : -1;
     if (found >= 0 && server_lockout_begin_with_row(srv->lockout, job->user_id, job->user_id_len,
                                                     look->lockout_found ? &look->lockout : NULL,
                                                     wall_now_ms()) == SERVER_LOCKOUT_GO) {
@@ -284,7 +331,7 @@ void conn_lookup_done(conn *c, const server_store_job *job) {
       c->lockout_counted = 1;
     }
   }
-  if (conn_answer_credential(c, found, throttled, cli_now_ms()) != 0) {
+  if (conn_answer_credential(c, cred, rec2, throttled, cli_now_ms()) != 0) {
     conn_finish(c);
     return;
   }
@@ -296,8 +343,10 @@ static int conn_provide_credential(conn *c, uint64_t now) {
   server *srv = c->srv;
   const uint8_t *uid = NULL;
   size_t uid_len = 0;
+  const cpns_credential *cred = NULL;
+  const cpns_s2_record *rec2 = NULL;
   int throttled = 1;
-  int found = 1;
+  int found = -1;
   /* tryLater, in this order: the source's budget is spent; the database
    * failed or is locked by another process (rather than a false "unknown"
    * or a stalled loop); the User ID is in a back-off, or its lockout state
@@ -310,14 +359,17 @@ static int conn_provide_credential(conn *c, uint64_t now) {
     if (server_db_read_begin(srv->reader) == 0) {
       pass_end_soon(srv); /* ends it */
     }
-    found = server_db_user_get(srv->reader, uid, uid_len, srv->cred);
+    found = server_db_lookup_user(srv->reader, uid, uid_len, srv->lookup) != 0               ? -1
+            : !srv->lookup->user_found                                                       ? 1
+            : conn_unseal_records(c, uid, uid_len, &srv->lookup->records, &cred, &rec2) == 0 ? 0
+                                                                                             : -1;
     if (found >= 0 &&
         server_lockout_begin(srv->lockout, uid, uid_len, wall_now_ms()) == SERVER_LOCKOUT_GO) {
       throttled = 0;
       c->lockout_counted = 1;
     }
   }
-  return conn_answer_credential(c, found, throttled, now);
+  return conn_answer_credential(c, cred, rec2, throttled, now);
 }
 
 /* Seals the EUKey and queues the assignment; answers FAILED if it cannot.

@@ -65,8 +65,11 @@ struct server {
   server_addrlimit *addrs;
   server_ratelimit *sources; /* first KeyRequests per source */
   struct event *ev_lockout_maintain;
-  cpns_credential *cred; /* scratch record for lookups, guarded memory */
-  cpns_secpool *secpool; /* every session's secrets: no mmap per connection */
+  cpns_credential *cred;              /* scratch record for lookups, guarded memory */
+  cpns_s2_record *record2;            /* scratch suite-2 record for lookups, guarded memory */
+  server_db_lookup *lookup;           /* the sealed records of one lookup (not secret) */
+  int suites[CPNS_SERVER_SUITES_MAX]; /* settings.suites points here */
+  cpns_secpool *secpool;              /* every session's secrets: no mmap per connection */
   conn *conns;
   size_t nconns;
   conn *spare; /* see CONN_SPARE_MAX, linked by next */

@@ -39,14 +39,18 @@ void server_log_exchange(const server_log_exchange_info *info) {
   char user[4 * CPNS_USER_ID_MAX + 1];
   server_log_escape(entity, sizeof(entity), info->entity_id, info->entity_id_len);
   server_log_escape(user, sizeof(user), info->user_id, info->user_id_len);
+  char suite[24] = "";
+  if (info->suite > 0) {
+    snprintf(suite, sizeof(suite), " suite=%d", info->suite);
+  }
   if (info->result >= 0) {
-    fprintf(stderr, "exchange peer=%s entity=%s user=%s result=%s duration_ms=%llu\n", info->peer,
-            entity[0] ? entity : "-", user[0] ? user : "-", cpns_result_name(info->result),
+    fprintf(stderr, "exchange peer=%s entity=%s user=%s result=%s%s duration_ms=%llu\n", info->peer,
+            entity[0] ? entity : "-", user[0] ? user : "-", cpns_result_name(info->result), suite,
             (unsigned long long)info->duration_ms);
   } else {
     fprintf(stderr,
-            "exchange peer=%s entity=%s user=%s result=none closed=\"%s\" duration_ms=%llu\n",
-            info->peer, entity[0] ? entity : "-", user[0] ? user : "-",
+            "exchange peer=%s entity=%s user=%s result=none%s closed=\"%s\" duration_ms=%llu\n",
+            info->peer, entity[0] ? entity : "-", user[0] ? user : "-", suite,
             info->reason != NULL ? info->reason
             : info->error != 0   ? cpns_strerror(info->error)
                                  : "closed",

@@ -16,12 +16,14 @@ typedef struct server_log_exchange_info {
   const uint8_t *user_id;
   size_t user_id_len;
   int result;         /**< cpns_result, or -1 when nothing was answered */
+  int suite;          /**< the suite of the KeyChallenge sent, 0 if none */
   int error;          /**< why the connection closed without a result (0 if none) */
   const char *reason; /**< overrides error's text when not NULL (e.g. shutdown) */
   uint64_t duration_ms;
 } server_log_exchange_info;
 
-/** Writes "exchange peer=... entity=... user=... result=... duration_ms=..." to stderr. */
+/** Writes "exchange peer=... entity=... user=... result=... [suite=N] duration_ms=..." to
+ * stderr (suite= once a KeyChallenge was sent). */
 void server_log_exchange(const server_log_exchange_info *info);
 
 /**

@@ -374,6 +374,9 @@ static void server_cleanup(server *srv) {
   server_ratelimit_del(srv->sources);
   if (srv->cred != NULL)
     sodium_free(srv->cred);
+  if (srv->record2 != NULL)
+    sodium_free(srv->record2);
+  free(srv->lookup);
   cpns_secpool_del(srv->secpool); /* after the last session */
   if (srv->base != NULL)
     event_base_free(srv->base);
@@ -424,10 +427,12 @@ int server_run(const server_config *cfg_in) {
   srv.wake_pipe[0] = srv.wake_pipe[1] = -1;
   srv.base = event_base_new();
   srv.cred = sodium_malloc(sizeof(*srv.cred));
+  srv.record2 = sodium_malloc(sizeof(*srv.record2));
+  srv.lookup = malloc(sizeof(*srv.lookup));
   /* One slot per connection the server admits, up to a locked-memory
    * budget; a session that finds none free gets its own sodium_malloc(). */
   size_t pool_slots = cfg.max_conns < SECPOOL_SLOTS_MAX ? cfg.max_conns : SECPOOL_SLOTS_MAX;
-  if (srv.base == NULL || srv.cred == NULL ||
+  if (srv.base == NULL || srv.cred == NULL || srv.record2 == NULL || srv.lookup == NULL ||
       cpns_secpool_new(&srv.secpool, pool_slots, 0, NULL) != 0 ||
       server_addrlimit_new(&srv.addrs, cfg.max_conns, cfg.max_conns_per_addr) != 0 ||
       server_ratelimit_new(&srv.sources, cfg.source_rate, cfg.source_burst, SOURCE_TABLE_MAX) !=
@@ -439,13 +444,32 @@ int server_run(const server_config *cfg_in) {
   /* Opened first, with the key: upgrades an old schema before anything runs.
    * Unknown User IDs get the enrollment defaults, like enrolled users. */
   server_db_defaults defaults;
+  uint32_t suites = 0;
   if (server_db_open_with_key(&srv.reader, cfg.db_path, SERVER_DB_READER, cfg.keys->record_key) !=
           0 ||
-      server_db_get_defaults(srv.reader, &defaults) != 0) {
+      server_db_get_defaults(srv.reader, &defaults) != 0 ||
+      server_db_get_suites(srv.reader, &suites) != 0) {
     goto out;
   }
   srv.settings.fake_ops_limit = defaults.ops_limit;
   srv.settings.fake_mem_limit_kib = defaults.mem_limit_kib;
+  /* The enabled suites, as the database keeps them (digits in preference
+   * order); suite 2 with the key file's suite-2 keys. */
+  char digits[12];
+  snprintf(digits, sizeof(digits), "%u", (unsigned)suites);
+  for (const char *d = digits; *d != '\0' && srv.settings.suites_len < CPNS_SERVER_SUITES_MAX;
+       d++) {
+    srv.suites[srv.settings.suites_len++] = *d - '0';
+    if (*d == '2') {
+      srv.settings.s2_keys = &cfg.keys->s2;
+    }
+  }
+  srv.settings.suites = srv.suites;
+  fprintf(stderr, "suites: %s%s%s\n", digits[0] == '2' ? "2 (OPAQUE-3DH)" : "1 (Argon2id)",
+          digits[1] == '\0' ? "" : ", then ",
+          digits[1] == '\0'  ? ""
+          : digits[1] == '2' ? "2 (OPAQUE-3DH)"
+                             : "1 (Argon2id)");
   /* PostgreSQL: lockout rows shared with the other servers, read with each
    * lookup by the lookup worker. */
   int shared = server_db_get_kind(srv.reader) == SERVER_DB_POSTGRES;

@@ -31,8 +31,9 @@ static const char USAGE[] =
     "CPNS server: assigns EUKeys to PN gateways (OMA CPNS).\n"
     "\n"
     "Commands:\n"
-    "  init --db PATH --key-file PATH [--ops N] [--mem-kib N]\n"
+    "  init --db PATH --key-file PATH [--ops N] [--mem-kib N] [--suites LIST]\n"
     "                                     create the database and the key file\n"
+    "  suites --db PATH [--set LIST]      show or change the enabled cipher suites\n"
     "  user add --db PATH --key-file PATH --user ID [--password-file F]\n"
     "           [--ops N] [--mem-kib N]\n"
     "  user del --db PATH --user ID\n"
@@ -45,6 +46,7 @@ static const char USAGE[] =
 
 static const char USAGE_INIT[] =
     "Usage: cpns-server init --db PATH --key-file PATH [--ops N] [--mem-kib N]\n"
+    "                        [--suites LIST]\n"
     "\n"
     "Creates the SQLite database and a new key file holding the server secret\n"
     "and the master key that seals EUKeys and credential records (mode 0600,\n"
@@ -53,15 +55,28 @@ static const char USAGE_INIT[] =
     "The database stores the enrollment defaults: the Argon2id parameters\n"
     "`user add` uses and `serve` shows unknown User IDs, so that those cannot\n"
     "be told apart from enrolled users.\n"
+    "The key file also holds the suite-2 server keys (OPRF seed, AKE key pair).\n"
     "  --ops N       default opsLimit (default 3)\n"
-    "  --mem-kib N   default memLimitKiB (default 65536)\n";
+    "  --mem-kib N   default memLimitKiB (default 65536)\n"
+    "  --suites LIST enabled cipher suites in preference order (default 2,1):\n"
+    "                2 = OPAQUE-3DH (protocol v2), 1 = Argon2id challenge-response\n"
+    "                (v1 and v2 gateways); `user add` makes a record for each\n";
+
+static const char USAGE_SUITES[] =
+    "Usage: cpns-server suites --db PATH [--set LIST]\n"
+    "\n"
+    "Prints the enabled cipher suites in preference order (\"suites: 2,1\"), or\n"
+    "with --set changes them (LIST: 2,1, 1,2, 2 or 1). serve reads them when it\n"
+    "starts. Users enrolled while a suite was disabled have no record for it:\n"
+    "`user list` names them and how to enroll them again.\n";
 
 static const char USAGE_USER_ADD[] =
     "Usage: cpns-server user add --db PATH --key-file PATH --user ID\n"
     "                            [--password-file F] [--ops N] [--mem-kib N]\n"
     "\n"
     "Enrolls a user: stores a credential record derived from the password\n"
-    "(Argon2id; never the password), sealed under the key file. Without\n"
+    "(Argon2id; never the password) for every enabled suite (see suites),\n"
+    "sealed under the key file. Without\n"
     "--password-file the password is asked twice on the terminal without echo.\n"
     "A password file holds the password octets; one trailing newline is stripped.\n"
     "It must be mode 0600 and not a symbolic link; - reads standard input.\n"
@@ -78,10 +93,13 @@ static const char USAGE_USER_DEL[] = "Usage: cpns-server user del --db PATH --us
 static const char USAGE_USER_LIST[] =
     "Usage: cpns-server user list --db PATH\n"
     "\n"
-    "Lists the enrollment defaults (\"default-ops: N\", \"default-mem-kib: N\",\n"
-    "an empty line), then one block per user: \"user: ID\", \"ops: N\",\n"
-    "\"mem-kib: N\", \"defaults: yes\" or \"defaults: no (...)\" for a user\n"
-    "that can be told apart from unknown User IDs, then an empty line.\n";
+    "Lists the enrollment defaults (\"default-ops: N\", \"default-mem-kib: N\"),\n"
+    "the enabled suites (\"enabled-suites: 2,1\"), an empty line, then one block\n"
+    "per user: \"user: ID\", \"suites: LIST\" (the suites it has a record for),\n"
+    "\"ops: N\", \"mem-kib: N\", \"defaults: yes\" or \"defaults: no (...)\" for\n"
+    "a user that can be told apart from unknown User IDs; for a user lacking a\n"
+    "record of an enabled suite (enrolled before it was enabled) \"missing: ...\"\n"
+    "and \"re-enroll: COMMAND\"; then an empty line.\n";
 
 static const char USAGE_ASSIGNMENTS[] =
     "Usage: cpns-server assignments --db PATH\n"
@@ -96,7 +114,8 @@ static const char USAGE_SERVE[] =
     "\n"
     "Serves EUKey assignments until SIGINT or SIGTERM. Unknown User IDs get\n"
     "the enrollment defaults stored by init. A schema-1 database is upgraded\n"
-    "first (its credential records sealed). Prints\n"
+    "first (its credential records sealed), and a version-1 key file gains the\n"
+    "suite-2 server keys. Serves the suites the database enables. Prints\n"
     "\"listening on HOST:PORT\" on stderr once bound (port 0 picks a free port)\n"
     "and one line per exchange.\n"
     "  --max-pdu N              longest PDU accepted, octets (default 4096)\n"
@@ -136,6 +155,57 @@ static int normalize_user(const char *arg, uint8_t *out, size_t *out_len) {
   return 0;
 }
 
+/*
+ * "2,1" -> 21 (the digits are the suites in preference order, as the
+ * database keeps them). Returns 0, or -1 with a message naming opt.
+ */
+static int suites_parse(const char *opt, const char *arg, uint32_t *out) {
+  uint32_t v = 0;
+  const char *p = arg;
+  for (int n = 0; n < 3; n++) {
+    if ((*p != '1' && *p != '2') || (p[1] != ',' && p[1] != '\0')) {
+      break;
+    }
+    v = v * 10 + (uint32_t)(*p - '0');
+    if (p[1] == '\0') {
+      if (server_db_suites_valid(v)) {
+        *out = v;
+        return 0;
+      }
+      break;
+    }
+    p += 2;
+  }
+  fprintf(stderr, "%s: expected the suites in preference order, each once: 2,1, 1,2, 2 or 1\n",
+          opt);
+  return -1;
+}
+
+/* 21 -> "2,1" (buf of 8). */
+static const char *suites_format(char *buf, size_t len, uint32_t suites) {
+  char digits[12];
+  size_t o = 0;
+  snprintf(digits, sizeof(digits), "%u", (unsigned)suites);
+  for (const char *d = digits; *d != '\0' && o + 2 < len; d++) {
+    if (o > 0) {
+      buf[o++] = ',';
+    }
+    buf[o++] = *d;
+  }
+  buf[o] = '\0';
+  return buf;
+}
+
+/* 1 if suite (1 or 2) is among suites (as the database keeps them). */
+static int suites_has(uint32_t suites, int suite) {
+  for (; suites != 0; suites /= 10) {
+    if ((int)(suites % 10) == suite) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /* Options common to every command. */
 enum {
   OPT_DB = 1000,
@@ -161,11 +231,14 @@ enum {
   OPT_LOCKOUT_WINDOW,
   OPT_SOURCE_RATE,
   OPT_SOURCE_BURST,
+  OPT_SUITES,
+  OPT_SET,
   OPT_HELP
 };
 
 typedef struct options {
   const char *db, *key_file, *user, *password_file, *listen, *realm;
+  uint32_t suites; /**< --suites / --set: as server_db_set_suites() takes them; 0 = not given */
   uint64_t ops, mem_kib;
   server_config serve;
 } options;
@@ -204,6 +277,8 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
       {"lockout-window-ms", required_argument, NULL, OPT_LOCKOUT_WINDOW},
       {"source-rate", required_argument, NULL, OPT_SOURCE_RATE},
       {"source-burst", required_argument, NULL, OPT_SOURCE_BURST},
+      {"suites", required_argument, NULL, OPT_SUITES},
+      {"set", required_argument, NULL, OPT_SET},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0}};
   const uint64_t day_ms = 24ull * 3600 * 1000;
@@ -300,6 +375,10 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
       rc = cli_parse_u64("--store-batch", optarg, 1, 100000, &v);
       o->serve.store_batch_max = (size_t)v;
       break;
+    case OPT_SUITES:
+    case OPT_SET:
+      rc = suites_parse(c == OPT_SUITES ? "--suites" : "--set", optarg, &o->suites);
+      break;
     default: break;
     }
     if (rc != 0) {
@@ -338,7 +417,7 @@ static const char *required_value(const options *o, int code) {
 }
 
 static int cmd_init(int argc, char **argv) {
-  static const int allowed[] = {OPT_DB, OPT_KEY_FILE, OPT_OPS, OPT_MEM_KIB, 0};
+  static const int allowed[] = {OPT_DB, OPT_KEY_FILE, OPT_OPS, OPT_MEM_KIB, OPT_SUITES, 0};
   static const int required[] = {OPT_DB, OPT_KEY_FILE, 0};
   options o;
   int early = parse_options(argc, argv, allowed, required, USAGE_INIT, &o);
@@ -361,12 +440,19 @@ static int cmd_init(int argc, char **argv) {
     return 1;
   }
   server_db_defaults have;
+  uint32_t have_suites = 0;
   int rc = 0;
   if (server_db_created(db)) {
     rc = server_db_set_defaults(db, &want);
     if (rc == 0) {
-      rc = server_db_set_suites(db, SERVER_DB_SUITES_DEFAULT);
+      rc = server_db_set_suites(db, o.suites != 0 ? o.suites : SERVER_DB_SUITES_DEFAULT);
     }
+  } else if (o.suites != 0 && (rc = server_db_get_suites(db, &have_suites)) == 0 &&
+             have_suites != o.suites) {
+    char buf[8];
+    fprintf(stderr, "database %s already exists with suites %s; not changed (cpns-server suites)\n",
+            o.db, suites_format(buf, sizeof(buf), have_suites));
+    rc = -1;
   } else if ((rc = server_db_get_defaults(db, &have)) == 0 && (o.ops != 0 || o.mem_kib != 0) &&
              (have.ops_limit != want.ops_limit || have.mem_limit_kib != want.mem_limit_kib)) {
     /* Enrolled users keep theirs: changing the defaults would single them out. */
@@ -382,6 +468,76 @@ static int cmd_init(int argc, char **argv) {
   }
   fprintf(stderr, "created database %s and key file %s\n", shown, o.key_file);
   return 0;
+}
+
+static int cmd_suites(int argc, char **argv) {
+  static const int allowed[] = {OPT_DB, OPT_SET, 0};
+  static const int required[] = {OPT_DB, 0};
+  options o;
+  int early = parse_options(argc, argv, allowed, required, USAGE_SUITES, &o);
+  if (early >= 0) {
+    return early;
+  }
+  server_db *db = NULL;
+  if (server_db_open(&db, o.db, o.suites != 0 ? SERVER_DB_EXISTING : SERVER_DB_READER) != 0) {
+    return 1;
+  }
+  uint32_t suites = 0;
+  int rc = o.suites != 0 ? server_db_set_suites(db, o.suites) : 0;
+  if (rc == 0) {
+    rc = server_db_get_suites(db, &suites);
+  }
+  server_db_close(db);
+  if (rc != 0) {
+    return 1;
+  }
+  char buf[8];
+  printf("suites: %s\n", suites_format(buf, sizeof(buf), suites));
+  if (o.suites != 0) {
+    fprintf(stderr, "a running serve keeps its suites until it is restarted\n");
+  }
+  return 0;
+}
+
+/*
+ * Makes and seals the records of every suite in suites for this password
+ * and normalized User ID (§6: one record per enabled suite). Returns 0, or
+ * -1 with a message; the sealed records are not secret.
+ */
+static int make_records(const server_keys *keys, uint32_t suites, const uint8_t *pw, size_t pw_len,
+                        const uint8_t *uid, size_t uid_len, const cpns_kdf_params *params,
+                        uint8_t record1[CPNS_SEALED_CREDENTIAL_LEN], size_t *record1_len,
+                        uint8_t record2[CPNS_S2_SEALED_RECORD_LEN], size_t *record2_len) {
+  cpns_credential *cred = sodium_malloc(sizeof(*cred));
+  cpns_s2_record *rec2 = sodium_malloc(sizeof(*rec2));
+  int rc = cred == NULL || rec2 == NULL ? CPNS_ERR_NOMEM : 0;
+  *record1_len = *record2_len = 0;
+  if (rc == 0 && suites_has(suites, CPNS_SUITE_ARGON2ID_HMACSHA256_XCHACHA20POLY1305)) {
+    cpns_kdf_params kdf = *params;
+    cpns_crypto_random(kdf.salt, sizeof(kdf.salt));
+    rc = cpns_crypto_credential_create(cred, pw, pw_len, &kdf);
+    if (rc == 0) {
+      rc = cpns_crypto_credential_seal(record1, cred, keys->record_key, uid, uid_len);
+    }
+    *record1_len = rc == 0 ? CPNS_SEALED_CREDENTIAL_LEN : 0;
+  }
+  if (rc == 0 && suites_has(suites, CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID)) {
+    /* Its own random salt (cpns_crypto_s2_register), the same costs. */
+    rc = cpns_crypto_s2_register(rec2, pw, pw_len, uid, uid_len, params->ops_limit,
+                                 params->mem_limit_kib, &keys->s2);
+    if (rc == 0) {
+      rc = cpns_crypto_s2_record_seal(record2, rec2, uid, uid_len, keys->record_key);
+    }
+    *record2_len = rc == 0 ? CPNS_S2_SEALED_RECORD_LEN : 0;
+  }
+  if (rc != 0) {
+    fprintf(stderr, "cannot create the credential records: %s\n", cpns_strerror(rc));
+  }
+  if (cred != NULL)
+    sodium_free(cred);
+  if (rec2 != NULL)
+    sodium_free(rec2);
+  return rc == 0 ? 0 : -1;
 }
 
 static int cmd_user_add(int argc, char **argv) {
@@ -401,12 +557,13 @@ static int cmd_user_add(int argc, char **argv) {
   server_keys *keys = NULL;
   server_db *db = NULL;
   server_db_defaults defaults;
+  uint32_t suites = 0;
   /* Open first: a wrong --db or --key-file fails before the password is asked. */
   if (server_keyfile_load(o.key_file, &keys) != 0) {
     return 1;
   }
   if (server_db_open_with_key(&db, o.db, SERVER_DB_EXISTING, keys->record_key) != 0 ||
-      server_db_get_defaults(db, &defaults) != 0) {
+      server_db_get_defaults(db, &defaults) != 0 || server_db_get_suites(db, &suites) != 0) {
     server_db_close(db);
     server_keys_free(keys);
     return 1;
@@ -414,26 +571,23 @@ static int cmd_user_add(int argc, char **argv) {
   int status = 1;
   uint8_t *pw = NULL;
   size_t pw_len = 0;
-  cpns_credential *cred = sodium_malloc(sizeof(*cred));
-  if (cred == NULL) {
-    fprintf(stderr, "out of memory\n");
-    goto out;
-  }
+  uint8_t record1[CPNS_SEALED_CREDENTIAL_LEN], record2[CPNS_S2_SEALED_RECORD_LEN];
+  size_t record1_len = 0, record2_len = 0;
   int rc = o.password_file != NULL ? cli_password_from_file(o.password_file, &pw, &pw_len)
                                    : cli_password_prompt("Password: ", 1, &pw, &pw_len);
   if (rc != 0) {
     goto out;
   }
   cpns_kdf_params kdf;
-  cpns_crypto_random(kdf.salt, sizeof(kdf.salt));
+  memset(&kdf, 0, sizeof(kdf));
   kdf.ops_limit = o.ops != 0 ? (uint32_t)o.ops : defaults.ops_limit;
   kdf.mem_limit_kib = o.mem_kib != 0 ? (uint32_t)o.mem_kib : defaults.mem_limit_kib;
-  rc = cpns_crypto_credential_create(cred, pw, pw_len, &kdf);
-  if (rc != 0) {
-    fprintf(stderr, "cannot create the credential record: %s\n", cpns_strerror(rc));
+  if (make_records(keys, suites, pw, pw_len, uid, uid_len, &kdf, record1, &record1_len, record2,
+                   &record2_len) != 0) {
     goto out;
   }
-  rc = server_db_user_add(db, uid, uid_len, cred);
+  rc = server_db_user_put_records(db, uid, uid_len, record1_len > 0 ? record1 : NULL, record1_len,
+                                  record2_len > 0 ? record2 : NULL, record2_len);
   if (rc == 1) {
     fprintf(stderr, "user %.*s already exists (delete it first to change the password)\n",
             (int)uid_len, (const char *)uid);
@@ -451,13 +605,13 @@ static int cmd_user_add(int argc, char **argv) {
             (int)uid_len, (const char *)uid, kdf.ops_limit, kdf.mem_limit_kib, defaults.ops_limit,
             defaults.mem_limit_kib);
   }
-  printf("user: %.*s\n", (int)uid_len, (const char *)uid);
+  char buf[8];
+  printf("user: %.*s\nsuites: %s\n", (int)uid_len, (const char *)uid,
+         suites_format(buf, sizeof(buf), suites));
   status = 0;
 out:
   if (pw != NULL)
     sodium_free(pw);
-  if (cred != NULL)
-    sodium_free(cred);
   server_db_close(db);
   server_keys_free(keys);
   return status;
@@ -487,20 +641,72 @@ static int cmd_user_del(int argc, char **argv) {
   return rc == 0 ? 0 : 1;
 }
 
-static int print_user(void *arg, const uint8_t *uid, size_t uid_len, const cpns_kdf_params *kdf) {
-  const server_db_defaults *d = arg;
-  int same = kdf->ops_limit == d->ops_limit && kdf->mem_limit_kib == d->mem_limit_kib;
-  printf("user: %.*s\nops: %" PRIu32 "\nmem-kib: %" PRIu32 "\ndefaults: %s\n\n", (int)uid_len,
-         (const char *)uid, kdf->ops_limit, kdf->mem_limit_kib,
+/* What user list prints each user against. */
+typedef struct user_list_ctx {
+  server_db_defaults defaults;
+  uint32_t suites; /* enabled */
+  const char *db;
+} user_list_ctx;
+
+static int print_user(void *arg, const uint8_t *uid, size_t uid_len, const uint8_t *record1,
+                      size_t record1_len, const uint8_t *record2, size_t record2_len) {
+  const user_list_ctx *ctx = arg;
+  const server_db_defaults *d = &ctx->defaults;
+  /* Suite 1's clear header, else suite 2's: both are made with the same costs. */
+  cpns_kdf_params kdf;
+  int has1 = record1_len > 0, has2 = record2_len > 0;
+  if ((!has1 || cpns_crypto_credential_sealed_kdf(&kdf, record1, record1_len) != 0) &&
+      (!has2 || cpns_crypto_s2_record_sealed_kdf(&kdf, record2, record2_len) != 0)) {
+    memset(&kdf, 0, sizeof(kdf)); /* malformed: shown as 0 */
+  }
+  /* The user's suites in the server's order, then any it no longer enables. */
+  char have[8] = "", missing[8] = "";
+  size_t nh = 0, nm = 0;
+  int order[3] = {0, 0, 0}, n = 0;
+  char digits[12];
+  snprintf(digits, sizeof(digits), "%u", (unsigned)ctx->suites);
+  for (const char *p = digits; *p != '\0' && n < 2; p++) {
+    order[n++] = *p - '0';
+  }
+  for (int i = 0; i < 2; i++) {
+    int other = i == 0 ? 1 : 2;
+    if (!suites_has(ctx->suites, other)) {
+      order[n++] = other;
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    int has = order[i] == 1 ? has1 : has2;
+    if (has) {
+      nh += (size_t)snprintf(have + nh, sizeof(have) - nh, "%s%d", nh > 0 ? "," : "", order[i]);
+    } else if (suites_has(ctx->suites, order[i])) {
+      nm +=
+          (size_t)snprintf(missing + nm, sizeof(missing) - nm, "%s%d", nm > 0 ? "," : "", order[i]);
+    }
+  }
+  int same = kdf.ops_limit == d->ops_limit && kdf.mem_limit_kib == d->mem_limit_kib;
+  printf("user: %.*s\nsuites: %s\nops: %" PRIu32 "\nmem-kib: %" PRIu32 "\ndefaults: %s\n",
+         (int)uid_len, (const char *)uid, nh > 0 ? have : "none", kdf.ops_limit, kdf.mem_limit_kib,
          same ? "yes" : "no (distinguishable from unknown User IDs)");
+  if (nm > 0) {
+    /* §9: the suite chosen for this user differs from an unknown User ID's. */
+    printf("missing: suite %s (enrolled before it was enabled; distinguishable from unknown "
+           "User IDs)\n"
+           "re-enroll: cpns-server user del --db %s --user %.*s && "
+           "cpns-server user add --db %s --key-file KEY-FILE --user %.*s\n",
+           missing, ctx->db, (int)uid_len, (const char *)uid, ctx->db, (int)uid_len,
+           (const char *)uid);
+  }
+  printf("\n");
   return 0;
 }
 
 /*
  * The listing commands take only --db: parses it and opens the database for
- * reading. Returns -1 with *db set, or the exit code to return now.
+ * reading. Returns -1 with *db and *where (the --db value) set, or the exit
+ * code to return now.
  */
-static int open_db_for_listing(int argc, char **argv, const char *usage, server_db **db) {
+static int open_db_for_listing(int argc, char **argv, const char *usage, server_db **db,
+                               const char **where) {
   static const int allowed[] = {OPT_DB, 0};
   options o;
   int early = parse_options(argc, argv, allowed, allowed, usage, &o);
@@ -508,6 +714,7 @@ static int open_db_for_listing(int argc, char **argv, const char *usage, server_
     return early;
   }
   *db = NULL;
+  *where = o.db;
   if (server_db_open(db, o.db, SERVER_DB_READER) != 0) {
     return 1;
   }
@@ -516,16 +723,22 @@ static int open_db_for_listing(int argc, char **argv, const char *usage, server_
 
 static int cmd_user_list(int argc, char **argv) {
   server_db *db;
-  int early = open_db_for_listing(argc, argv, USAGE_USER_LIST, &db);
+  const char *where = NULL;
+  int early = open_db_for_listing(argc, argv, USAGE_USER_LIST, &db, &where);
   if (early >= 0) {
     return early;
   }
-  server_db_defaults d;
-  int rc = server_db_get_defaults(db, &d);
+  user_list_ctx ctx = {.db = where};
+  int rc = server_db_get_defaults(db, &ctx.defaults);
   if (rc == 0) {
-    printf("default-ops: %" PRIu32 "\ndefault-mem-kib: %" PRIu32 "\n\n", d.ops_limit,
-           d.mem_limit_kib);
-    rc = server_db_user_foreach(db, print_user, &d);
+    rc = server_db_get_suites(db, &ctx.suites);
+  }
+  if (rc == 0) {
+    char buf[8];
+    printf("default-ops: %" PRIu32 "\ndefault-mem-kib: %" PRIu32 "\nenabled-suites: %s\n\n",
+           ctx.defaults.ops_limit, ctx.defaults.mem_limit_kib,
+           suites_format(buf, sizeof(buf), ctx.suites));
+    rc = server_db_user_foreach_records(db, print_user, &ctx);
   }
   server_db_close(db);
   return rc == 0 ? 0 : 1;
@@ -549,7 +762,8 @@ static int print_assignment(void *arg, const server_db_assignment *a) {
 
 static int cmd_assignments(int argc, char **argv) {
   server_db *db;
-  int early = open_db_for_listing(argc, argv, USAGE_ASSIGNMENTS, &db);
+  const char *where = NULL;
+  int early = open_db_for_listing(argc, argv, USAGE_ASSIGNMENTS, &db, &where);
   if (early >= 0) {
     return early;
   }
@@ -625,6 +839,9 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "assignments") == 0) {
     return cmd_assignments(argc - 1, argv + 1);
+  }
+  if (strcmp(cmd, "suites") == 0) {
+    return cmd_suites(argc - 1, argv + 1);
   }
   if (strcmp(cmd, "user") == 0) {
     const char *sub = argc > 2 ? argv[2] : "";

@@ -47,9 +47,9 @@ ok "user add: defaults silently, others with a warning ($(cut -c1-60 "$T/useradd
 "$CPNS_SERVER" user list --db "$DB" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
 sed -n '1,2p' "$T/list.out" | tr '\n' ' ' | grep -q '^default-ops: 2 default-mem-kib: 16 $' ||
   fail "user list does not show the defaults: $(cat "$T/list.out")"
-tr '\n' ' ' <"$T/list.out" | grep -q 'user: alice@example.com ops: 2 mem-kib: 16 defaults: yes ' ||
+tr '\n' ' ' <"$T/list.out" | grep -q 'user: alice@example.com suites: 2,1 ops: 2 mem-kib: 16 defaults: yes ' ||
   fail "alice not listed with the defaults: $(cat "$T/list.out")"
-tr '\n' ' ' <"$T/list.out" | grep -q 'user: bob@example.com ops: 1 mem-kib: 8 defaults: no ' ||
+tr '\n' ' ' <"$T/list.out" | grep -q 'user: bob@example.com suites: 2,1 ops: 1 mem-kib: 8 defaults: no ' ||
   fail "bob not marked: $(cat "$T/list.out")"
 ok "user list shows the defaults and marks bob"
 

@@ -15,4 +15,7 @@ grep -q '^result: success$' "$T/demo.out" || fail "demo: no success"
 grep -q 'deriving key (Argon2id, 64 MiB, t=3)' "$T/demo.out" || fail "demo: not the default KDF"
 grep -q '^assignment took ' "$T/demo.out" || fail "demo: no wall time"
 grep -q '^keyId: ' "$T/demo.out" || fail "demo: no keyId"
+grep -q '^suite: 2$' "$T/demo.out" || fail "demo: not suite 2"
+grep -q '^user: alice@example.com$' "$T/demo.out" && grep -q '^suites: 2,1$' "$T/demo.out" ||
+  fail "demo: alice not enrolled for both suites"
 ok "demo runs end to end"

@@ -172,8 +172,9 @@ server_start() {
 # against the server with the key store $GW_KS (default $T/gw.ks) and device
 # key $GW_DK (default $T/gw.dk); stdout in $T/gw.out, stderr in $T/gw.err,
 # exit status in GW_RC. It lowers the gateway's KDF minimums to the small
-# parameters user_add enrolls with (--min-ops 1 --min-mem-kib 8); OPTIONS
-# come after them and override them.
+# parameters user_add enrolls with (--min-ops 1 --min-mem-kib 8); then
+# $GW_OPTS (unquoted; e.g. --allow-suite1 for a whole test of suite 1);
+# OPTIONS come after them and override them.
 gw_assign() {
   entity=$1
   user=$2
@@ -182,7 +183,7 @@ gw_assign() {
   GW_RC=0
   "$CPNS_GATEWAY" assign --server "127.0.0.1:$SERVER_PORT" --entity-id "$entity" \
     --user "$user" --password-file "$pw" --keystore "${GW_KS:-$T/gw.ks}" \
-    --device-key "${GW_DK:-$T/gw.dk}" --min-ops 1 --min-mem-kib 8 "$@" \
+    --device-key "${GW_DK:-$T/gw.dk}" --min-ops 1 --min-mem-kib 8 ${GW_OPTS:-} "$@" \
     >"$T/gw.out" 2>"$T/gw.err" || GW_RC=$?
 }
 

@@ -15,6 +15,11 @@
  *     listens on 127.0.0.1:0, prints "listening on 127.0.0.1:PORT" on
  *     stdout, accepts one connection and reads from it without ever
  *     answering until the peer closes or MAX_WAIT_MS passes (a stalled server).
+ *   rawpeer hangup N MAX_WAIT_MS
+ *     listens as listen does, then N times: accepts a connection, reads one
+ *     DER PDU, prints "request HEX" and closes without answering (a server
+ *     that does not speak the request's version, e.g. of an earlier
+ *     release); exits 1 if fewer than N came within MAX_WAIT_MS.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -270,6 +275,71 @@ static int cmd_listen(const char *wait_s) {
   return 0;
 }
 
+static int cmd_hangup(const char *n_s, const char *wait_s) {
+  static uint8_t request[MAX_HEX_OCTETS];
+  uint64_t n, wait_ms;
+  if (parse_ms(n_s, &n) != 0 || n == 0 || n > 16 || parse_ms(wait_s, &wait_ms) != 0) {
+    fprintf(stderr, "rawpeer: bad arguments\n");
+    return 2;
+  }
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = loopback(0);
+  socklen_t salen = sizeof sa;
+  if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 4) != 0 ||
+      getsockname(lfd, (struct sockaddr *)&sa, &salen) != 0) {
+    fprintf(stderr, "rawpeer: listen: %s\n", strerror(errno));
+    return 2;
+  }
+  printf("listening on 127.0.0.1:%u\n", (unsigned)ntohs(sa.sin_port));
+  fflush(stdout);
+  uint64_t deadline = now_ms() + wait_ms;
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t now = now_ms();
+    struct pollfd p = {.fd = lfd, .events = POLLIN, .revents = 0};
+    if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0) {
+      close(lfd);
+      printf("gave up after %llu connections\n", (unsigned long long)i);
+      return 1;
+    }
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0) {
+      close(lfd);
+      return 2;
+    }
+    size_t got = 0, want = 0;
+    while (want == 0 && got < sizeof request) {
+      now = now_ms();
+      struct pollfd q = {.fd = fd, .events = POLLIN, .revents = 0};
+      if (now >= deadline || poll(&q, 1, (int)(deadline - now)) <= 0) {
+        break;
+      }
+      ssize_t r = recv(fd, request + got, sizeof request - got, 0);
+      if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
+        continue;
+      }
+      if (r <= 0) {
+        break;
+      }
+      got += (size_t)r;
+      want = der_tlv_len(request, got);
+    }
+    close(fd);
+    if (want == 0 || want == (size_t)-1) {
+      printf("no complete request (%zu bytes)\n", got);
+      close(lfd);
+      return 1;
+    }
+    printf("request ");
+    for (size_t k = 0; k < want; k++) {
+      printf("%02x", request[k]);
+    }
+    printf("\n");
+    fflush(stdout);
+  }
+  close(lfd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "send") == 0) {
     return cmd_send(argv[2], argv[3], argv[4]);
@@ -280,6 +350,10 @@ int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "listen") == 0) {
     return cmd_listen(argv[2]);
   }
-  fprintf(stderr, "usage: rawpeer send|ask PORT HEX MAX_WAIT_MS | rawpeer listen MAX_WAIT_MS\n");
+  if (argc == 4 && strcmp(argv[1], "hangup") == 0) {
+    return cmd_hangup(argv[2], argv[3]);
+  }
+  fprintf(stderr, "usage: rawpeer send|ask PORT HEX MAX_WAIT_MS | rawpeer listen MAX_WAIT_MS | "
+                  "rawpeer hangup N MAX_WAIT_MS\n");
   return 2;
 }

@@ -2,7 +2,12 @@
 # End to end: a schema-1 database made by the previous release (fixture
 # tests/e2e/v1, see make.sh there) is upgraded by serve: its credential
 # records sealed, no one enrolled again, assignments kept; afterwards
-# neither StoredKey nor ServerKey of any user is anywhere in its files.
+# neither StoredKey nor ServerKey of any user is anywhere in its files. Its
+# version-1 key file gains the suite-2 keys; the upgraded server enables
+# suite 1 only, so its users are served suite 1 by gateways that allow it
+# (--allow-suite1); once suite 2 is enabled, a user enrolled before it is
+# listed with the command that enrolls it again, after which a default
+# gateway (suite 2 only) gets its key.
 # Then a schema-2 database (fixture tests/e2e/v2) is upgraded to 3 (suite-2
 # records) by any command: users, assignments and lockout rows kept.
 # SQLite only: the fixture is a release-1 SQLite file, and the secrets are
@@ -64,22 +69,33 @@ spaced_hex "$T/server.db" | grep -q -- "$(head -n 1 "$T/secrets")" ||
   fail "a refused command changed the database"
 ok "user list, assignments, user del: refused on schema 1, naming serve and user add"
 
-# serve upgrades it.
+# serve upgrades it, and the key file.
+[ "$(stat -c %s "$T/server.key")" = 72 ] || fail "the fixture's key file is not version 1"
 server_start
 grep -q 'sealed 2 credential record(s)' "$T/server.log" || fail "no upgrade reported"
+grep -q 'upgraded key file .* to version 2' "$T/server.log" || fail "no key file upgrade reported"
+[ "$(stat -c %s "$T/server.key")" = 296 ] || fail "key file: $(stat -c %s "$T/server.key") octets"
+[ "$(stat -c %a "$T/server.key")" = 600 ] || fail "key file mode $(stat -c %a "$T/server.key")"
+[ "$(head -c 8 "$T/server.key")" = CPNSSK02 ] || fail "key file magic: $(head -c 8 "$T/server.key")"
+ls "$T" | grep -q 'server.key.tmp' && fail "a temporary key file is left: $(ls "$T")"
+ok "serve upgraded the key file to version 2 (suite-2 keys added, mode 0600, no temporary file)"
 "$CPNS_SERVER" assignments --db "$T/server.db" >"$T/assignments.out" 2>&1 ||
   fail "assignments after the upgrade: $(cat "$T/assignments.out")"
 cmp -s "$T/assignments.out" "$V1/assignments.txt" || fail "assignments changed in the upgrade"
 gw_assign urn:dev:mac:0011223344bb alice@example.com "$T/alice.pw"
+expect_rc 4 "alice, suite 2 only, on the upgraded (suite-1) server"
+expect_result unsupportedSuite "alice, suite 2 only, on the upgraded (suite-1) server"
+gw_assign urn:dev:mac:0011223344bb alice@example.com "$T/alice.pw" --allow-suite1
 expect_rc 0 "alice after the upgrade"
-GW_KS="$T/bob.ks" gw_assign urn:dev:mac:0011223344aa bob@example.com "$T/bob.pw"
+[ "$(field suite "$T/gw.out")" = 1 ] || fail "alice: suite $(field suite "$T/gw.out")"
+GW_KS="$T/bob.ks" gw_assign urn:dev:mac:0011223344aa bob@example.com "$T/bob.pw" --allow-suite1
 expect_result entityConflict "bob on alice's entity from schema 1"
 pwfile wrong 'wrong password'
-GW_KS="$T/bob.ks" gw_assign urn:dev:mac:0011223344cc bob@example.com "$T/wrong.pw"
+GW_KS="$T/bob.ks" gw_assign urn:dev:mac:0011223344cc bob@example.com "$T/wrong.pw" --allow-suite1
 expect_result authenticationFailed "bob with a wrong password"
-GW_KS="$T/bob.ks" gw_assign urn:dev:mac:0011223344cc bob@example.com "$T/bob.pw"
+GW_KS="$T/bob.ks" gw_assign urn:dev:mac:0011223344cc bob@example.com "$T/bob.pw" --allow-suite1
 expect_rc 0 "bob after the upgrade"
-ok "serve upgraded schema 1: alice and bob get keys without enrolling again, old assignment kept"
+ok "serve upgraded schema 1: alice and bob get keys (suite 1) without enrolling again, old assignment kept"
 secrets_absent "serving"
 server_stop || fail "cpns-server did not stop cleanly"
 secrets_absent "after serve"
@@ -89,13 +105,52 @@ then
   fail "upgraded defaults: $(cat "$T/list.out")"
 fi
 [ "$(grep -c '^defaults: no' "$T/list.out")" = 2 ] || fail "user list: $(cat "$T/list.out")"
-ok "no StoredKey or ServerKey in the database or WAL; defaults 3/65536, both users marked"
+grep -q '^enabled-suites: 1$' "$T/list.out" || fail "upgraded suites: $(cat "$T/list.out")"
+[ "$(grep -c '^suites: 1$' "$T/list.out")" = 2 ] || fail "user list: $(cat "$T/list.out")"
+grep -q '^missing: ' "$T/list.out" && fail "user list, suite 1 only: $(cat "$T/list.out")"
+ok "no StoredKey or ServerKey in the database or WAL; defaults 3/65536, both users marked; suite 1"
+
+# Suite 2 enabled: alice and bob have no suite-2 record. A default gateway
+# (suite 2 only) fails for them as for an unknown user; one that allows
+# suite 1 is still served with it.
+"$CPNS_SERVER" suites --db "$T/server.db" --set 2,1 >"$T/suites.out" 2>&1 ||
+  fail "suites --set 2,1: $(cat "$T/suites.out")"
+grep -q '^suites: 2,1$' "$T/suites.out" || fail "suites --set 2,1: $(cat "$T/suites.out")"
+server_start
+grep -q '^suites: 2 (OPAQUE-3DH), then 1 (Argon2id)$' "$T/server.log" ||
+  fail "serve does not enable suite 2: $(cat "$T/server.log")"
+gw_assign urn:dev:mac:0011223344bb alice@example.com "$T/alice.pw"
+expect_rc 3 "alice without a suite-2 record, suite 2 only"
+gw_assign urn:dev:mac:0011223344bb alice@example.com "$T/alice.pw" --allow-suite1
+expect_rc 0 "alice without a suite-2 record, suite 1 allowed"
+[ "$(field suite "$T/gw.out")" = 1 ] || fail "alice: suite $(field suite "$T/gw.out"), want 1"
+ok "suite 2 enabled: alice (enrolled before it) is served suite 1 when the gateway allows it"
+server_stop || fail "cpns-server did not stop cleanly"
+"$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
+[ "$(grep -c '^missing: suite 2 ' "$T/list.out")" = 2 ] || fail "user list: $(cat "$T/list.out")"
+grep -q "^re-enroll: cpns-server user del --db $T/server.db --user alice@example.com && cpns-server user add --db $T/server.db --key-file KEY-FILE --user alice@example.com\$" \
+  "$T/list.out" || fail "user list, no re-enroll command for alice: $(cat "$T/list.out")"
+# The command it names, with the key file.
+"$CPNS_SERVER" user del --db "$T/server.db" --user alice@example.com >"$T/del.out" 2>&1 ||
+  fail "user del: $(cat "$T/del.out")"
+user_add alice@example.com "$T/alice.pw"
+"$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
+[ "$(grep -c '^missing: suite 2 ' "$T/list.out")" = 1 ] || fail "user list: $(cat "$T/list.out")"
+sed -n '/^user: alice@example.com$/,/^$/p' "$T/list.out" | grep -q '^suites: 2,1$' ||
+  fail "alice re-enrolled: $(cat "$T/list.out")"
+server_start
+gw_assign urn:dev:mac:0011223344bb alice@example.com "$T/alice.pw"
+expect_rc 0 "alice re-enrolled, suite 2 only"
+[ "$(field suite "$T/gw.out")" = 2 ] || fail "alice: suite $(field suite "$T/gw.out"), want 2"
+ok "user list names the users without a suite-2 record and the command; re-enrolled alice gets suite 2"
+server_stop || fail "cpns-server did not stop cleanly"
 
 # user add upgrades it too.
 fixture
 pwfile carol 'carol carol carol'
 user_add carol@example.com "$T/carol.pw" 1 8
 grep -q 'sealed 2 credential record(s)' "$T/useradd.err" || fail "user add did not upgrade"
+grep -q 'upgraded key file .* to version 2' "$T/useradd.err" || fail "user add: key file not upgraded"
 "$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
 [ "$(grep -c '^user: ' "$T/list.out")" = 3 ] || fail "user list: $(cat "$T/list.out")"
 secrets_absent "after user add"
@@ -129,9 +184,11 @@ if command -v sqlite3 >/dev/null 2>&1; then
     fail "users after the upgrade: $(sqlite3 "$T/server.db" 'SELECT user_id FROM users')"
 fi
 server_start
-gw_assign urn:dev:mac:0011223344cc alice@example.com "$T/alice2.pw"
+# Suite 1 only after the upgrade (suites 1): a gateway that allows it.
+gw_assign urn:dev:mac:0011223344cc alice@example.com "$T/alice2.pw" --allow-suite1
 expect_rc 0 "alice after the upgrade to 3"
-GW_KS="$T/bob2.ks" gw_assign urn:dev:mac:0011223344aa bob@example.com "$T/bob2.pw"
+[ "$(field suite "$T/gw.out")" = 1 ] || fail "alice after the upgrade to 3: suite $(field suite "$T/gw.out")"
+GW_KS="$T/bob2.ks" gw_assign urn:dev:mac:0011223344aa bob@example.com "$T/bob2.pw" --allow-suite1
 expect_result entityConflict "bob on alice's entity from schema 2"
 server_stop || fail "cpns-server did not stop cleanly"
 ok "schema 2 upgraded to 3 by assignments: users, defaults, assignments and lockout rows kept"
