@@ -54,4 +54,18 @@ check() {
 [ -z "$dlname" ] || check "$objdir/$dlname" "-D --defined-only"
 [ -z "$old_library" ] || check "$objdir/$old_library" "-g --defined-only"
 [ "$checked" -gt 0 ] || { echo "symbols.sh: neither library was built" >&2; exit 77; }
+
+# The Debian symbols file must name exactly the exports, or the package
+# build (dh_makeshlibs -c4) fails late in CI: regenerate it with
+# scripts/gen-debian-symbols.sh.
+debsyms=$(dirname "$0")/../debian/libcpns0.symbols
+if [ -f "$debsyms" ]; then
+  debdiff=$(sed -n 's/^ \(cpns_[A-Za-z0-9_]*\)@Base .*/\1/p' "$debsyms" | LC_ALL=C sort -u |
+            diff -u "$exports" - | sed -n '3,$p' | grep '^[-+]' || true)
+  if [ -n "$debdiff" ]; then
+    echo "FAIL: debian/libcpns0.symbols differs from libcpns.exports (run scripts/gen-debian-symbols.sh):" >&2
+    printf '  %s\n' $debdiff >&2
+    status=1
+  fi
+fi
 exit $status
