@@ -19,11 +19,17 @@
 #include <cpns/ident.h>
 
 #include "examples/common/cli.h"
+#include "examples/common/json.h"
 #include "examples/server/store.h"
 #include "examples/server/keyfile.h"
 #include "examples/server/loop.h"
 
 #define EXIT_USAGE 2
+
+/* The "version" of each --json document (doc/json.md): raised when a field
+ * changes meaning or goes away; new fields keep it. */
+#define USER_LIST_JSON_VERSION 1
+#define ASSIGNMENTS_JSON_VERSION 1
 
 static const char USAGE[] =
     "Usage: cpns-server COMMAND [OPTIONS]\n"
@@ -233,6 +239,7 @@ enum {
   OPT_SOURCE_BURST,
   OPT_SUITES,
   OPT_SET,
+  OPT_JSON,
   OPT_HELP
 };
 
@@ -240,6 +247,7 @@ typedef struct options {
   const char *db, *key_file, *user, *password_file, *listen, *realm;
   uint32_t suites; /**< --suites / --set: as server_db_set_suites() takes them; 0 = not given */
   uint64_t ops, mem_kib;
+  int json; /**< --json */
   server_config serve;
 } options;
 
@@ -279,6 +287,7 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
       {"source-burst", required_argument, NULL, OPT_SOURCE_BURST},
       {"suites", required_argument, NULL, OPT_SUITES},
       {"set", required_argument, NULL, OPT_SET},
+      {"json", no_argument, NULL, OPT_JSON},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0}};
   const uint64_t day_ms = 24ull * 3600 * 1000;
@@ -311,6 +320,7 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
     case OPT_PASSWORD_FILE: o->password_file = optarg; break;
     case OPT_LISTEN: o->listen = optarg; break;
     case OPT_REALM: o->realm = optarg; break;
+    case OPT_JSON: o->json = 1; break;
     case OPT_OPS:
       rc = cli_parse_u64("--ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &o->ops);
       break;
@@ -646,75 +656,134 @@ typedef struct user_list_ctx {
   server_db_defaults defaults;
   uint32_t suites; /* enabled */
   const char *db;
+  json_stream json; /* --json */
 } user_list_ctx;
 
-static int print_user(void *arg, const uint8_t *uid, size_t uid_len, const uint8_t *record1,
-                      size_t record1_len, const uint8_t *record2, size_t record2_len) {
-  const user_list_ctx *ctx = arg;
-  const server_db_defaults *d = &ctx->defaults;
-  /* Suite 1's clear header, else suite 2's: both are made with the same costs. */
-  cpns_kdf_params kdf;
-  int has1 = record1_len > 0, has2 = record2_len > 0;
-  if ((!has1 || cpns_crypto_credential_sealed_kdf(&kdf, record1, record1_len) != 0) &&
-      (!has2 || cpns_crypto_s2_record_sealed_kdf(&kdf, record2, record2_len) != 0)) {
-    memset(&kdf, 0, sizeof(kdf)); /* malformed: shown as 0 */
-  }
-  /* The user's suites in the server's order, then any it no longer enables. */
-  char have[8] = "", missing[8] = "";
-  size_t nh = 0, nm = 0;
-  int order[3] = {0, 0, 0}, n = 0;
+/* 21 -> {2, 1}: the suites of a stored value in order. Returns how many (at most 2). */
+static size_t suites_list(uint32_t suites, int out[2]) {
   char digits[12];
-  snprintf(digits, sizeof(digits), "%u", (unsigned)ctx->suites);
+  size_t n = 0;
+  snprintf(digits, sizeof(digits), "%u", (unsigned)suites);
   for (const char *p = digits; *p != '\0' && n < 2; p++) {
-    order[n++] = *p - '0';
+    out[n++] = *p - '0';
   }
+  return n;
+}
+
+/* What user list says of one user. */
+typedef struct user_summary {
+  cpns_kdf_params kdf; /* zero for a malformed record */
+  int have[2];         /* suites with a record: the server's order, then any it no longer enables */
+  int missing[2];      /* enabled suites without a record */
+  size_t n_have, n_missing;
+  int defaults; /* 1: the database's enrollment defaults */
+} user_summary;
+
+static void summarize_user(const user_list_ctx *ctx, const uint8_t *record1, size_t record1_len,
+                           const uint8_t *record2, size_t record2_len, user_summary *s) {
+  const server_db_defaults *d = &ctx->defaults;
+  memset(s, 0, sizeof(*s));
+  /* Suite 1's clear header, else suite 2's: both are made with the same costs. */
+  int has1 = record1_len > 0, has2 = record2_len > 0;
+  if ((!has1 || cpns_crypto_credential_sealed_kdf(&s->kdf, record1, record1_len) != 0) &&
+      (!has2 || cpns_crypto_s2_record_sealed_kdf(&s->kdf, record2, record2_len) != 0)) {
+    memset(&s->kdf, 0, sizeof(s->kdf)); /* malformed: shown as 0 */
+  }
+  int order[3] = {0, 0, 0};
+  size_t n = suites_list(ctx->suites, order);
   for (int i = 0; i < 2; i++) {
     int other = i == 0 ? 1 : 2;
     if (!suites_has(ctx->suites, other)) {
       order[n++] = other;
     }
   }
-  for (int i = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++) {
     int has = order[i] == 1 ? has1 : has2;
-    if (has) {
-      nh += (size_t)snprintf(have + nh, sizeof(have) - nh, "%s%d", nh > 0 ? "," : "", order[i]);
-    } else if (suites_has(ctx->suites, order[i])) {
-      nm +=
-          (size_t)snprintf(missing + nm, sizeof(missing) - nm, "%s%d", nm > 0 ? "," : "", order[i]);
+    if (has && s->n_have < 2) {
+      s->have[s->n_have++] = order[i];
+    } else if (!has && suites_has(ctx->suites, order[i]) && s->n_missing < 2) {
+      s->missing[s->n_missing++] = order[i];
     }
   }
-  int same = kdf.ops_limit == d->ops_limit && kdf.mem_limit_kib == d->mem_limit_kib;
+  s->defaults = s->kdf.ops_limit == d->ops_limit && s->kdf.mem_limit_kib == d->mem_limit_kib;
+}
+
+/* "2,1" from a list of suites (buf of 8). */
+static const char *suites_join(char *buf, size_t len, const int *suites, size_t n) {
+  size_t o = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < n && o < len; i++) {
+    o += (size_t)snprintf(buf + o, len - o, "%s%d", i > 0 ? "," : "", suites[i]);
+  }
+  return buf;
+}
+
+static int print_user(void *arg, const uint8_t *uid, size_t uid_len, const uint8_t *record1,
+                      size_t record1_len, const uint8_t *record2, size_t record2_len) {
+  const user_list_ctx *ctx = arg;
+  user_summary s;
+  summarize_user(ctx, record1, record1_len, record2, record2_len, &s);
+  char have[8], missing[8];
   printf("user: %.*s\nsuites: %s\nops: %" PRIu32 "\nmem-kib: %" PRIu32 "\ndefaults: %s\n",
-         (int)uid_len, (const char *)uid, nh > 0 ? have : "none", kdf.ops_limit, kdf.mem_limit_kib,
-         same ? "yes" : "no (distinguishable from unknown User IDs)");
-  if (nm > 0) {
+         (int)uid_len, (const char *)uid,
+         s.n_have > 0 ? suites_join(have, sizeof(have), s.have, s.n_have) : "none", s.kdf.ops_limit,
+         s.kdf.mem_limit_kib, s.defaults ? "yes" : "no (distinguishable from unknown User IDs)");
+  if (s.n_missing > 0) {
     /* §9: the suite chosen for this user differs from an unknown User ID's. */
     printf("missing: suite %s (enrolled before it was enabled; distinguishable from unknown "
            "User IDs)\n"
            "re-enroll: cpns-server user del --db %s --user %.*s && "
            "cpns-server user add --db %s --key-file KEY-FILE --user %.*s\n",
-           missing, ctx->db, (int)uid_len, (const char *)uid, ctx->db, (int)uid_len,
-           (const char *)uid);
+           suites_join(missing, sizeof(missing), s.missing, s.n_missing), ctx->db, (int)uid_len,
+           (const char *)uid, ctx->db, (int)uid_len, (const char *)uid);
   }
   printf("\n");
   return 0;
 }
 
+/* [2, 1] */
+static json_t *json_suites(const int *suites, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; a != NULL && i < n; i++) {
+    if (json_array_append_new(a, json_integer(suites[i])) != 0) {
+      json_decref(a);
+      a = NULL;
+    }
+  }
+  return a;
+}
+
+/* user list --json: one element of "users" (doc/json.md). */
+static int print_user_json(void *arg, const uint8_t *uid, size_t uid_len, const uint8_t *record1,
+                           size_t record1_len, const uint8_t *record2, size_t record2_len) {
+  user_list_ctx *ctx = arg;
+  user_summary s;
+  summarize_user(ctx, record1, record1_len, record2, record2_len, &s);
+  json_t *u =
+      json_pack("{s:o, s:o, s:I, s:I, s:b, s:o}", "userId", json_octets("a User ID", uid, uid_len),
+                "suites", json_suites(s.have, s.n_have), "ops", (json_int_t)s.kdf.ops_limit,
+                "memKib", (json_int_t)s.kdf.mem_limit_kib, "defaults", s.defaults, "missingSuites",
+                json_suites(s.missing, s.n_missing));
+  return json_stream_item(&ctx->json, u) == 0 ? 0 : -1;
+}
+
 /*
- * The listing commands take only --db: parses it and opens the database for
- * reading. Returns -1 with *db and *where (the --db value) set, or the exit
- * code to return now.
+ * The listing commands take only --db and --json: parses them and opens the
+ * database for reading. Returns -1 with *db, *where (the --db value) and
+ * *json (1: --json) set, or the exit code to return now.
  */
 static int open_db_for_listing(int argc, char **argv, const char *usage, server_db **db,
-                               const char **where) {
-  static const int allowed[] = {OPT_DB, 0};
+                               const char **where, int *json) {
+  static const int allowed[] = {OPT_DB, OPT_JSON, 0};
+  static const int required[] = {OPT_DB, 0};
   options o;
-  int early = parse_options(argc, argv, allowed, allowed, usage, &o);
+  int early = parse_options(argc, argv, allowed, required, usage, &o);
   if (early >= 0) {
     return early;
   }
   *db = NULL;
   *where = o.db;
+  *json = o.json;
   if (server_db_open(db, o.db, SERVER_DB_READER) != 0) {
     return 1;
   }
@@ -724,7 +793,8 @@ static int open_db_for_listing(int argc, char **argv, const char *usage, server_
 static int cmd_user_list(int argc, char **argv) {
   server_db *db;
   const char *where = NULL;
-  int early = open_db_for_listing(argc, argv, USAGE_USER_LIST, &db, &where);
+  int json = 0;
+  int early = open_db_for_listing(argc, argv, USAGE_USER_LIST, &db, &where, &json);
   if (early >= 0) {
     return early;
   }
@@ -733,7 +803,21 @@ static int cmd_user_list(int argc, char **argv) {
   if (rc == 0) {
     rc = server_db_get_suites(db, &ctx.suites);
   }
-  if (rc == 0) {
+  if (rc == 0 && json) {
+    int enabled[2];
+    size_t n = suites_list(ctx.suites, enabled);
+    json_t *head =
+        json_pack("{s:i, s:{s:I, s:I}, s:o}", "version", USER_LIST_JSON_VERSION, "defaults", "ops",
+                  (json_int_t)ctx.defaults.ops_limit, "memKib",
+                  (json_int_t)ctx.defaults.mem_limit_kib, "enabledSuites", json_suites(enabled, n));
+    rc = json_stream_begin(&ctx.json, stdout, head, "users");
+    if (rc == 0) {
+      rc = server_db_user_foreach_records(db, print_user_json, &ctx);
+    }
+    if (rc == 0) {
+      rc = json_stream_end(&ctx.json);
+    }
+  } else if (rc == 0) {
     char buf[8];
     printf("default-ops: %" PRIu32 "\ndefault-mem-kib: %" PRIu32 "\nenabled-suites: %s\n\n",
            ctx.defaults.ops_limit, ctx.defaults.mem_limit_kib,
@@ -742,6 +826,19 @@ static int cmd_user_list(int argc, char **argv) {
   }
   server_db_close(db);
   return rc == 0 ? 0 : 1;
+}
+
+/* assignments --json: one element of "assignments" (doc/json.md). */
+static int print_assignment_json(void *arg, const server_db_assignment *a) {
+  json_stream *js = arg;
+  json_t *v = json_pack("{s:o, s:o, s:s, s:o, s:o, s:I}", "entityId",
+                        json_octets("an Entity ID", a->entity_id, a->entity_id_len), "userId",
+                        json_octets("a User ID", a->user_id, a->user_id_len), "mode",
+                        a->mode == CPNS_MODE_PNE_PLUS_PN_GW ? "pne-pn-gw" : "pn-gw", "keyId",
+                        json_hex(a->key_id, CPNS_KEY_ID_LEN), "assignedAt",
+                        json_time_s("an assignment time", a->assigned_at), "assignedAtMs",
+                        json_s_to_ms(a->assigned_at));
+  return json_stream_item(js, v) == 0 ? 0 : -1;
 }
 
 static int print_assignment(void *arg, const server_db_assignment *a) {
@@ -763,11 +860,25 @@ static int print_assignment(void *arg, const server_db_assignment *a) {
 static int cmd_assignments(int argc, char **argv) {
   server_db *db;
   const char *where = NULL;
-  int early = open_db_for_listing(argc, argv, USAGE_ASSIGNMENTS, &db, &where);
+  int json = 0;
+  int early = open_db_for_listing(argc, argv, USAGE_ASSIGNMENTS, &db, &where, &json);
   if (early >= 0) {
     return early;
   }
-  int rc = server_db_assignment_foreach(db, print_assignment, NULL);
+  int rc;
+  if (json) {
+    json_stream js;
+    rc = json_stream_begin(&js, stdout, json_pack("{s:i}", "version", ASSIGNMENTS_JSON_VERSION),
+                           "assignments");
+    if (rc == 0) {
+      rc = server_db_assignment_foreach(db, print_assignment_json, &js);
+    }
+    if (rc == 0) {
+      rc = json_stream_end(&js);
+    }
+  } else {
+    rc = server_db_assignment_foreach(db, print_assignment, NULL);
+  }
   server_db_close(db);
   return rc == 0 ? 0 : 1;
 }
