@@ -18,6 +18,7 @@ dist_man_MANS += doc/cpns-server.1
 examples_cpns_server_SOURCES = examples/server/main.c \
 	examples/server/loop.h examples/server/loop.c \
 	examples/server/conn.h examples/server/conn.c $(SERVER_UNIT_SOURCES) \
+	examples/server/json_out.h examples/server/json_out.c \
 	examples/common/json.h examples/common/json.c
 examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS) \
 	$(JANSSON_CFLAGS)

@@ -21,15 +21,11 @@
 #include "examples/common/cli.h"
 #include "examples/common/json.h"
 #include "examples/server/store.h"
+#include "examples/server/json_out.h"
 #include "examples/server/keyfile.h"
 #include "examples/server/loop.h"
 
 #define EXIT_USAGE 2
-
-/* The "version" of each --json document (doc/json.md): raised when a field
- * changes meaning or goes away; new fields keep it. */
-#define USER_LIST_JSON_VERSION 1
-#define ASSIGNMENTS_JSON_VERSION 1
 
 static const char USAGE[] =
     "Usage: cpns-server COMMAND [OPTIONS]\n"
@@ -807,8 +803,8 @@ static int cmd_user_list(int argc, char **argv) {
     int enabled[2];
     size_t n = suites_list(ctx.suites, enabled);
     json_t *head =
-        json_pack("{s:i, s:{s:I, s:I}, s:o}", "version", USER_LIST_JSON_VERSION, "defaults", "ops",
-                  (json_int_t)ctx.defaults.ops_limit, "memKib",
+        json_pack("{s:i, s:{s:I, s:I}, s:o}", "version", SERVER_JSON_USER_LIST_VERSION, "defaults",
+                  "ops", (json_int_t)ctx.defaults.ops_limit, "memKib",
                   (json_int_t)ctx.defaults.mem_limit_kib, "enabledSuites", json_suites(enabled, n));
     rc = json_stream_begin(&ctx.json, stdout, head, "users");
     if (rc == 0) {
@@ -830,15 +826,7 @@ static int cmd_user_list(int argc, char **argv) {
 
 /* assignments --json: one element of "assignments" (doc/json.md). */
 static int print_assignment_json(void *arg, const server_db_assignment *a) {
-  json_stream *js = arg;
-  json_t *v = json_pack("{s:o, s:o, s:s, s:o, s:o, s:I}", "entityId",
-                        json_octets("an Entity ID", a->entity_id, a->entity_id_len), "userId",
-                        json_octets("a User ID", a->user_id, a->user_id_len), "mode",
-                        a->mode == CPNS_MODE_PNE_PLUS_PN_GW ? "pne-pn-gw" : "pn-gw", "keyId",
-                        json_hex(a->key_id, CPNS_KEY_ID_LEN), "assignedAt",
-                        json_time_s("an assignment time", a->assigned_at), "assignedAtMs",
-                        json_s_to_ms(a->assigned_at));
-  return json_stream_item(js, v) == 0 ? 0 : -1;
+  return json_stream_item(arg, server_json_assignment(a)) == 0 ? 0 : -1;
 }
 
 static int print_assignment(void *arg, const server_db_assignment *a) {
@@ -868,8 +856,8 @@ static int cmd_assignments(int argc, char **argv) {
   int rc;
   if (json) {
     json_stream js;
-    rc = json_stream_begin(&js, stdout, json_pack("{s:i}", "version", ASSIGNMENTS_JSON_VERSION),
-                           "assignments");
+    rc = json_stream_begin(
+        &js, stdout, json_pack("{s:i}", "version", SERVER_JSON_ASSIGNMENTS_VERSION), "assignments");
     if (rc == 0) {
       rc = server_db_assignment_foreach(db, print_assignment_json, &js);
     }
