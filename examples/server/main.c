@@ -39,9 +39,9 @@ static const char USAGE[] =
     "  user add --db PATH --key-file PATH --user ID [--password-file F]\n"
     "           [--ops N] [--mem-kib N]\n"
     "  user del --db PATH --user ID\n"
-    "  user list --db PATH\n"
+    "  user list --db PATH [--json]\n"
     "  serve --db PATH --key-file PATH --listen HOST:PORT --realm REALM [limits]\n"
-    "  assignments --db PATH              list stored assignments\n"
+    "  assignments --db PATH [--json]     list stored assignments\n"
     "\n"
     "Run `cpns-server COMMAND --help` for a command's options.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
@@ -93,7 +93,7 @@ static const char USAGE_USER_DEL[] = "Usage: cpns-server user del --db PATH --us
                                      "Deletes a user's credential record (assignments stay).\n";
 
 static const char USAGE_USER_LIST[] =
-    "Usage: cpns-server user list --db PATH\n"
+    "Usage: cpns-server user list --db PATH [--json]\n"
     "\n"
     "Lists the enrollment defaults (\"default-ops: N\", \"default-mem-kib: N\"),\n"
     "the enabled suites (\"enabled-suites: 2,1\"), an empty line, then one block\n"
@@ -101,14 +101,16 @@ static const char USAGE_USER_LIST[] =
     "\"ops: N\", \"mem-kib: N\", \"defaults: yes\" or \"defaults: no (...)\" for\n"
     "a user that can be told apart from unknown User IDs; for a user lacking a\n"
     "record of an enabled suite (enrolled before it was enabled) \"missing: ...\"\n"
-    "and \"re-enroll: COMMAND\"; then an empty line.\n";
+    "and \"re-enroll: COMMAND\"; then an empty line.\n"
+    "  --json   one JSON document instead (doc/json.md)\n";
 
 static const char USAGE_ASSIGNMENTS[] =
-    "Usage: cpns-server assignments --db PATH\n"
+    "Usage: cpns-server assignments --db PATH [--json]\n"
     "\n"
     "Lists assignments, one block per Entity ID: \"entity: ...\", \"user: ...\",\n"
     "\"mode: pn-gw|pne-pn-gw\", \"keyId: HEX\", \"time: YYYY-MM-DDTHH:MM:SSZ\",\n"
-    "then an empty line. EUKeys stay sealed.\n";
+    "then an empty line. EUKeys stay sealed.\n"
+    "  --json   one JSON document instead (doc/json.md)\n";
 
 static const char USAGE_SERVE[] =
     "Usage: cpns-server serve --db PATH --key-file PATH --listen HOST:PORT\n"
