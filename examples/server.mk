@@ -10,6 +10,7 @@ SERVER_UNIT_SOURCES = examples/server/store.h examples/server/store.c \
 	examples/server/addrlimit.h examples/server/addrlimit.c \
 	examples/server/ratelimit.h examples/server/ratelimit.c \
 	examples/server/log.h examples/server/log.c \
+	examples/server/timearg.h examples/server/timearg.c \
 	examples/common/cli.h examples/common/cli.c
 
 if ENABLE_EXAMPLES

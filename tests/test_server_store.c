@@ -485,6 +485,7 @@ static server_db_assignment make_assignment(const char *entity, const char *user
   a.key_id = key_id;
   a.sealed_eukey = sealed;
   a.assigned_at = 1700000000;
+  a.source = NULL;
   return a;
 }
 
