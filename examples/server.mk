@@ -49,4 +49,4 @@ bench_bench_server_load_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS)
 else
 EXTRA_DIST += doc/cpns-server.1
 endif
-EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2
+EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2 tests/e2e/v3
