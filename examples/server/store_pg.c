@@ -104,7 +104,8 @@ static const char SCHEMA_V4_STEP[] =
     " source text,"
     " result text);"
     "CREATE INDEX audit_by_time ON audit(time_ms);"
-    "CREATE FUNCTION cpns_assignments_audit() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+    "CREATE OR REPLACE FUNCTION cpns_assignments_audit() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+    "BEGIN"
     " IF TG_OP = 'UPDATE' THEN"
     "  INSERT INTO assignment_history(entity_id, user_id, mode, key_id, sealed_eukey,"
     "  assigned_at, source, state, ended_at, reason) VALUES(OLD.entity_id, OLD.user_id,"
@@ -118,7 +119,7 @@ static const char SCHEMA_V4_STEP[] =
     "CREATE TRIGGER assignments_audit AFTER INSERT OR UPDATE ON assignments"
     " FOR EACH ROW EXECUTE FUNCTION cpns_assignments_audit();"
     /* A failure that starts a block: blocked after it, not blocked at it. */
-    "CREATE FUNCTION cpns_lockout_audit() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+    "CREATE OR REPLACE FUNCTION cpns_lockout_audit() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
     " IF NEW.blocked_until_ms > NEW.last_failure_ms AND (TG_OP = 'INSERT'"
     "  OR OLD.blocked_until_ms <= NEW.last_failure_ms) THEN"
     "  INSERT INTO audit(time_ms, event, user_id, result) VALUES(NEW.last_failure_ms,"
@@ -130,7 +131,8 @@ static const char SCHEMA_V4_STEP[] =
     " FOR EACH ROW EXECUTE FUNCTION cpns_lockout_audit();";
 
 /* Moves the assignments of the CTE `gone` (deleted rows) to the history
- * as revoked ($REASON: reason) with their audit rows ($SOURCE: source). */
+ * as revoked ($REASON: reason) with their audit rows ($SOURCE: source);
+ * `aud` returns a row per audit row, for a later CTE to wait for. */
 #define REVOKE_GONE(REASON, SOURCE)                                                                \
   ", hist AS (INSERT INTO assignment_history(entity_id, user_id, mode, key_id, sealed_eukey,"      \
   " assigned_at, source, state, ended_at, reason) SELECT entity_id, user_id, mode, key_id,"        \
@@ -138,7 +140,7 @@ static const char SCHEMA_V4_STEP[] =
   " FROM gone ORDER BY entity_id),"                                                                \
   " aud AS (INSERT INTO audit(time_ms, event, entity_id, user_id, key_id, source, result)"         \
   " SELECT " NOW_MS ", 'revoked', entity_id, user_id, key_id, " SOURCE ", " REASON                 \
-  " FROM gone ORDER BY entity_id)"
+  " FROM gone ORDER BY entity_id RETURNING 1)"
 
 /* The prepared statements: name, SQL, parameter types. */
 typedef struct pg_stmt {
@@ -730,7 +732,8 @@ static int pg_user_del(server_db *base, const uint8_t *uid, size_t uid_len, int 
                       " lk AS (DELETE FROM lockout WHERE user_id IN (SELECT user_id FROM "
                       "gone_user)),"
                       " aud_user AS (INSERT INTO audit(time_ms, event, user_id, source, result)"
-                      " SELECT " NOW_MS ", 'user-removed', user_id, $3::text, 'ok' FROM gone_user)"
+                      " SELECT " NOW_MS ", 'user-removed', user_id, $3::text, 'ok' FROM gone_user"
+                      " WHERE (SELECT count(*) FROM aud) >= 0)" /* after the revoked rows */
                       " SELECT EXISTS(SELECT 1 FROM gone_user), EXISTS(SELECT 1 FROM users WHERE "
                       "user_id = $1::text)",
       &p, "deleting a user");
