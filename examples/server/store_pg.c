@@ -156,8 +156,6 @@ enum {
   ST_LOCKOUT_GET,
   ST_SETTING_GET,
   ST_SETTING_PUT,
-  ST_USER_PUT,
-  ST_USER_DEL,
   ST_ASSIGN,
   ST_LOCKOUT_PUT,
   ST_LOCKOUT_FAIL,
@@ -200,12 +198,6 @@ static const pg_stmt STMTS[ST_COUNT] = {
                         " ON CONFLICT(name) DO UPDATE SET value = EXCLUDED.value",
                         2,
                         {OID_TEXT, OID_INT8}},
-    [ST_USER_PUT] = {"cpns_user_put",
-                     "INSERT INTO users(user_id, credential, record2, created_at)"
-                     " VALUES($1, $2, $3, $4) ON CONFLICT(user_id) DO NOTHING RETURNING 1",
-                     4,
-                     {OID_TEXT, OID_BYTEA, OID_BYTEA, OID_INT8}},
-    [ST_USER_DEL] = {"cpns_user_del", "DELETE FROM users WHERE user_id = $1", 1, {OID_TEXT}},
     /* One Entity ID, one user, decided by the database for every server: the
      * update applies to the same user's row only; no row back = conflict. */
     /* A refusal writes its audit row in the same statement. */
