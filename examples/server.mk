@@ -10,6 +10,7 @@ SERVER_UNIT_SOURCES = examples/server/store.h examples/server/store.c \
 	examples/server/addrlimit.h examples/server/addrlimit.c \
 	examples/server/ratelimit.h examples/server/ratelimit.c \
 	examples/server/log.h examples/server/log.c \
+	examples/server/timearg.h examples/server/timearg.c \
 	examples/common/cli.h examples/common/cli.c
 
 if ENABLE_EXAMPLES
@@ -52,4 +53,4 @@ bench_bench_server_load_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS)
 else
 EXTRA_DIST += doc/cpns-server.1
 endif
-EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2 doc/json.md
+EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2 tests/e2e/v3 doc/json.md

@@ -79,8 +79,8 @@ typedef struct server_db_assignment {
   const uint8_t *key_id;       /**< CPNS_KEY_ID_LEN octets */
   const uint8_t *sealed_eukey; /**< CPNS_SEALED_EUKEY_LEN octets (cpns_crypto_eukey_seal) */
   int64_t assigned_at;         /**< seconds since the epoch */
-  const char *source; /**< the gateway's address ("HOST:PORT", NUL-terminated) or NULL;
-                           stored with the row and in its audit rows (schema 4) */
+  const char *source;          /**< the gateway's address ("HOST:PORT", NUL-terminated) or NULL;
+                                    stored with the row and in its audit rows (schema 4) */
 } server_db_assignment;
 
 /*
@@ -211,8 +211,7 @@ int server_db_user_remove(server_db *db, const uint8_t *user_id, size_t user_id_
  */
 int server_db_user_replace_records(server_db *db, const uint8_t *user_id, size_t user_id_len,
                                    const uint8_t *record1, size_t record1_len,
-                                   const uint8_t *record2, size_t record2_len,
-                                   const char *source);
+                                   const uint8_t *record2, size_t record2_len, const char *source);
 
 /**
  * The per-exchange read: the user's sealed records and lockout row, in one
