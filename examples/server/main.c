@@ -1046,8 +1046,8 @@ static int cmd_assignment_revoke(int argc, char **argv) {
   if (normalize_entity(o.entity_id, eid, &eid_len) != 0) {
     return EXIT_USAGE;
   }
-  if (o.reason != NULL && strlen(o.reason) > 1024) {
-    fprintf(stderr, "--reason: at most 1024 octets\n");
+  /* Shown by audit and assignments --history, as text and as JSON. */
+  if (o.reason != NULL && cli_check_text("--reason", o.reason, 1024) != 0) {
     return EXIT_USAGE;
   }
   server_db *db = NULL;
