@@ -54,3 +54,12 @@ else
 EXTRA_DIST += doc/cpns-server.1
 endif
 EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2 tests/e2e/v3 doc/json.md
+
+# The TIME argument of `audit --since` (hostile input from the command line).
+FUZZ_TARGETS += fuzz/fuzz_timearg
+fuzz_fuzz_timearg_SOURCES = fuzz/fuzz_timearg.c examples/server/timearg.h \
+	examples/server/timearg.c
+fuzz_fuzz_timearg_CFLAGS = $(FUZZER_CC_FLAGS)
+fuzz_fuzz_timearg_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_timearg_LDADD = $(CORE_LIBS)
+EXTRA_DIST += fuzz/corpus/timearg

@@ -2,6 +2,7 @@
 #include "examples/server/timearg.h"
 
 #include <stddef.h>
+#include <string.h>
 
 /* n decimal digits at s (n <= 9); -1 if any is not a digit. */
 static int64_t digits(const char *s, int n) {
@@ -48,9 +49,10 @@ int server_parse_time(const char *s, int64_t *ms) {
     *ms = v * 1000;
     return 0;
   }
-  /* YYYY-MM-DDTHH:MM:SS[.f]Z */
-  if (n != 4 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      s[13] != ':' || s[16] != ':') {
+  /* YYYY-MM-DDTHH:MM:SS[.f]Z: 20 octets at least, looked at only once known there. */
+  size_t len = n + strlen(s + n);
+  if (n != 4 || len < 20 || s[4] != '-' || s[7] != '-' ||
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':') {
     return -1;
   }
   int64_t y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2), h = digits(s + 11, 2),
