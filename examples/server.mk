@@ -63,3 +63,14 @@ fuzz_fuzz_timearg_CFLAGS = $(FUZZER_CC_FLAGS)
 fuzz_fuzz_timearg_LDFLAGS = $(FUZZER_LINK_FLAGS)
 fuzz_fuzz_timearg_LDADD = $(CORE_LIBS)
 EXTRA_DIST += fuzz/corpus/timearg
+
+# The text --json writes and cli_check_text() accepts (jansson: with the examples).
+if ENABLE_EXAMPLES
+FUZZ_TARGETS += fuzz/fuzz_json_text
+fuzz_fuzz_json_text_SOURCES = fuzz/fuzz_json_text.c examples/common/json.h \
+	examples/common/json.c examples/common/cli.h examples/common/cli.c
+fuzz_fuzz_json_text_CFLAGS = $(FUZZER_CC_FLAGS) $(JANSSON_CFLAGS)
+fuzz_fuzz_json_text_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_json_text_LDADD = $(CORE_LIBS) $(JANSSON_LIBS)
+endif
+EXTRA_DIST += fuzz/corpus/json_text

@@ -20,7 +20,12 @@
 #define LAST_SECOND INT64_C(253402300799)
 
 json_t *json_octets(const char *what, const uint8_t *s, size_t len) {
-  /* jansson checks UTF-8 and refuses NUL unless asked otherwise. */
+  /* jansson checks UTF-8 but would write a NUL as \u0000, which many
+   * readers cut the string at. */
+  if (len > 0 && memchr(s, 0, len) != NULL) {
+    fprintf(stderr, "cannot write %s as JSON: holds a NUL (damaged store?)\n", what);
+    return NULL;
+  }
   json_t *v = json_stringn((const char *)s, len);
   if (v == NULL) {
     fprintf(stderr, "cannot write %s as JSON: not valid UTF-8 (damaged store?)\n", what);
