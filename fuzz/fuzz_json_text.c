@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   char *out = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
   if (out != NULL) {
-    for (const char *p = out; *p != '\0'; p++) {
+    for (const unsigned char *p = (const unsigned char *)out; *p != '\0'; p++) {
       check(*p >= 0x20 && *p <= 0x7F); /* jansson writes DEL as is */
     }
     json_error_t err;
