@@ -8,16 +8,18 @@ GATEWAY_E2E_TESTS = tests/e2e/success.sh tests/e2e/auth.sh tests/e2e/replace.sh 
 	tests/e2e/upgrade.sh \
 	tests/e2e/lockout_flood.sh tests/e2e/lockout_restart.sh tests/e2e/source_budget.sh \
 	tests/e2e/db_busy.sh tests/e2e/secret_files.sh \
-	tests/e2e/suite2.sh tests/e2e/allow_suite1.sh
+	tests/e2e/suite2.sh tests/e2e/allow_suite1.sh \
+	tests/e2e/lifecycle.sh tests/e2e/json.sh
 
 if ENABLE_EXAMPLES
 bin_PROGRAMS += examples/cpns-gateway
 dist_man_MANS += doc/cpns-gateway.1
 examples_cpns_gateway_SOURCES = examples/gateway/gateway.h examples/gateway/main.c \
 	examples/gateway/assign.c examples/gateway/show.c examples/gateway/net.c \
-	examples/gateway/derive.c examples/common/cli.h examples/common/cli.c
-examples_cpns_gateway_CFLAGS = $(OWN_CFLAGS)
-examples_cpns_gateway_LDADD = $(CORE_LIBS)
+	examples/gateway/derive.c examples/common/cli.h examples/common/cli.c \
+	examples/common/json.h examples/common/json.c
+examples_cpns_gateway_CFLAGS = $(OWN_CFLAGS) $(JANSSON_CFLAGS)
+examples_cpns_gateway_LDADD = $(CORE_LIBS) $(JANSSON_LIBS)
 
 # A misbehaving peer (garbage, stalls) for the end-to-end tests.
 check_PROGRAMS += tests/e2e/rawpeer

@@ -10,6 +10,7 @@ SERVER_UNIT_SOURCES = examples/server/store.h examples/server/store.c \
 	examples/server/addrlimit.h examples/server/addrlimit.c \
 	examples/server/ratelimit.h examples/server/ratelimit.c \
 	examples/server/log.h examples/server/log.c \
+	examples/server/timearg.h examples/server/timearg.c \
 	examples/common/cli.h examples/common/cli.c
 
 if ENABLE_EXAMPLES
@@ -17,10 +18,14 @@ bin_PROGRAMS += examples/cpns-server
 dist_man_MANS += doc/cpns-server.1
 examples_cpns_server_SOURCES = examples/server/main.c \
 	examples/server/loop.h examples/server/loop.c \
-	examples/server/conn.h examples/server/conn.c $(SERVER_UNIT_SOURCES)
-examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS)
+	examples/server/conn.h examples/server/conn.c $(SERVER_UNIT_SOURCES) \
+	examples/server/json_out.h examples/server/json_out.c \
+	examples/common/json.h examples/common/json.c
+examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS) \
+	$(JANSSON_CFLAGS)
 examples_cpns_server_LDFLAGS = $(AM_LDFLAGS) -pthread
-examples_cpns_server_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS)
+examples_cpns_server_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) \
+	$(JANSSON_LIBS)
 
 check_PROGRAMS += tests/test_server_store
 TESTS += tests/test_server_store
@@ -48,4 +53,24 @@ bench_bench_server_load_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS)
 else
 EXTRA_DIST += doc/cpns-server.1
 endif
-EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2
+EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2 tests/e2e/v3 doc/json.md
+
+# The TIME argument of `audit --since` (hostile input from the command line).
+FUZZ_TARGETS += fuzz/fuzz_timearg
+fuzz_fuzz_timearg_SOURCES = fuzz/fuzz_timearg.c examples/server/timearg.h \
+	examples/server/timearg.c
+fuzz_fuzz_timearg_CFLAGS = $(FUZZER_CC_FLAGS)
+fuzz_fuzz_timearg_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_timearg_LDADD = $(CORE_LIBS)
+EXTRA_DIST += fuzz/corpus/timearg
+
+# The text --json writes and cli_check_text() accepts (jansson: with the examples).
+if ENABLE_EXAMPLES
+FUZZ_TARGETS += fuzz/fuzz_json_text
+fuzz_fuzz_json_text_SOURCES = fuzz/fuzz_json_text.c examples/common/json.h \
+	examples/common/json.c examples/common/cli.h examples/common/cli.c
+fuzz_fuzz_json_text_CFLAGS = $(FUZZER_CC_FLAGS) $(JANSSON_CFLAGS)
+fuzz_fuzz_json_text_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_json_text_LDADD = $(CORE_LIBS) $(JANSSON_LIBS)
+endif
+EXTRA_DIST += fuzz/corpus/json_text

@@ -385,6 +385,62 @@ void cli_print_ident_error(const char *who, const char *what, const uint8_t *in,
           err->expected != NULL ? err->expected : "?");
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n) (n > 0) and its code point,
+ * or 0 when it is not valid. */
+static size_t utf8_sequence(const uint8_t *s, size_t n, uint32_t *cp) {
+  uint8_t c = s[0];
+  size_t len;
+  uint32_t min;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  } else if (c >= 0xC2 && c <= 0xDF) {
+    len = 2, min = 0x80, *cp = c & 0x1Fu;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3, min = 0x800, *cp = c & 0x0Fu;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4, min = 0x10000, *cp = c & 0x07u;
+  } else {
+    return 0;
+  }
+  if (n < len) {
+    return 0;
+  }
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xC0u) != 0x80u) {
+      return 0;
+    }
+    *cp = (*cp << 6) | (s[i] & 0x3Fu);
+  }
+  if (*cp < min || *cp > 0x10FFFFu || (*cp >= 0xD800u && *cp <= 0xDFFFu)) {
+    return 0;
+  }
+  return len;
+}
+
+int cli_check_text(const char *opt, const char *arg, size_t max) {
+  const uint8_t *s = (const uint8_t *)arg;
+  size_t n = strlen(arg);
+  if (n > max) {
+    fprintf(stderr, "%s: at most %zu octets\n", opt, max);
+    return -1;
+  }
+  for (size_t i = 0; i < n;) {
+    uint32_t cp = 0;
+    size_t len = utf8_sequence(s + i, n - i, &cp);
+    if (len == 0) {
+      fprintf(stderr, "%s: not valid UTF-8 at byte offset %zu\n", opt, i);
+      return -1;
+    }
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+      fprintf(stderr, "%s: control character U+%04X at byte offset %zu\n", opt, (unsigned)cp, i);
+      return -1;
+    }
+    i += len;
+  }
+  return 0;
+}
+
 uint64_t cli_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

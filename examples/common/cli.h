@@ -54,6 +54,15 @@ int cli_parse_u64(const char *opt, const char *arg, uint64_t min, uint64_t max, 
 void cli_print_ident_error(const char *who, const char *what, const uint8_t *in, size_t inlen,
                            int rc, const cpns_ident_error *err);
 
+/**
+ * Checks free text of option opt (e.g. "--reason") before it is stored:
+ * at most max octets of valid UTF-8 (shortest forms, no surrogates) without
+ * control characters (U+0000-U+001F, U+007F-U+009F), so that it can be
+ * shown on a terminal and written as JSON. Returns 0, or -1 with
+ * "OPT: ..." on stderr naming the octet offset.
+ */
+int cli_check_text(const char *opt, const char *arg, size_t max);
+
 /** Monotonic time in milliseconds (CLOCK_MONOTONIC), the engines' clock. */
 uint64_t cli_now_ms(void);
 

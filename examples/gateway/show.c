@@ -1,6 +1,7 @@
 /*
  * `cpns-gateway show`: opens the sealed key store and prints what it holds,
- * one "name: value" per line; the EUKey itself only when asked to.
+ * one "name: value" per line or one JSON object (--json); the EUKey itself
+ * only when asked to, and never in JSON.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -14,6 +15,10 @@
 #include <sodium.h>
 
 #include "examples/common/cli.h"
+#include "examples/common/json.h"
+
+/* The "version" of the --json document (doc/json.md). */
+#define SHOW_JSON_VERSION 1
 
 /* ": <errno text>" after CPNS_ERR_IO (the library leaves errno set), else "". */
 #define IO_DETAIL(rv)                                                                              \
@@ -54,12 +59,26 @@ static void print_entry(const cpns_keystore_entry *e, int reveal) {
   }
 }
 
+/* --json: everything print_entry() shows but the EUKey. Returns 0 or -1. */
+static int print_entry_json(const cpns_keystore_entry *e) {
+  int64_t at = e->assigned_at <= INT64_MAX ? (int64_t)e->assigned_at : -1; /* -1: refused */
+  return json_write(
+      stdout, json_pack("{s:i, s:o, s:o, s:o, s:s, s:o, s:o, s:I}", "version", SHOW_JSON_VERSION,
+                        "realm", json_octets("the realm", e->realm, e->realm_len), "entityId",
+                        json_octets("the Entity ID", e->entity_id, e->entity_id_len), "userId",
+                        json_octets("the User ID", e->user_id, e->user_id_len), "mode",
+                        gateway_mode_name(e->mode), "keyId", json_hex(e->key_id, CPNS_KEY_ID_LEN),
+                        "assignedAt", json_time_s("the assignment time", at), "assignedAtMs",
+                        json_s_to_ms(at)));
+}
+
 int gateway_show_main(int argc, char **argv) {
   const char *keystore = NULL, *device_key_path = NULL;
-  int reveal = 0;
-  enum { OPT_KEYSTORE = 1000, OPT_DEVICE_KEY, OPT_REVEAL_KEY };
+  int reveal = 0, json = 0;
+  enum { OPT_KEYSTORE = 1000, OPT_DEVICE_KEY, OPT_REVEAL_KEY, OPT_JSON };
   static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
                                            {"reveal-key", no_argument, NULL, OPT_REVEAL_KEY},
+                                           {"json", no_argument, NULL, OPT_JSON},
                                            {"keystore", required_argument, NULL, OPT_KEYSTORE},
                                            {"device-key", required_argument, NULL, OPT_DEVICE_KEY},
                                            {NULL, 0, NULL, 0}};
@@ -70,6 +89,7 @@ int gateway_show_main(int argc, char **argv) {
     switch (opt) {
     case 'h': gateway_usage(stdout); return GW_EXIT_OK;
     case OPT_REVEAL_KEY: reveal = 1; break;
+    case OPT_JSON: json = 1; break;
     case OPT_KEYSTORE: keystore = optarg; break;
     case OPT_DEVICE_KEY: device_key_path = optarg; break;
     default: return show_usage_error("unknown option or missing value", argv[optind - 1]);
@@ -77,6 +97,10 @@ int gateway_show_main(int argc, char **argv) {
   }
   if (optind < argc) {
     return show_usage_error("unexpected argument", argv[optind]);
+  }
+  if (json && reveal) {
+    /* JSON output is for tools and logs: it never carries the key. */
+    return show_usage_error("--json and --reveal-key exclude each other", NULL);
   }
   if (keystore == NULL) {
     return show_usage_error("missing --keystore PATH", NULL);
@@ -103,8 +127,12 @@ int gateway_show_main(int argc, char **argv) {
             IO_DETAIL(rv));
     goto out;
   }
-  print_entry(e, reveal);
-  code = GW_EXIT_OK;
+  if (json) {
+    code = print_entry_json(e) == 0 ? GW_EXIT_OK : GW_EXIT_LOCAL;
+  } else {
+    print_entry(e, reveal);
+    code = GW_EXIT_OK;
+  }
 out:
   if (e != NULL) {
     sodium_free(e);
