@@ -17,7 +17,8 @@ bin_PROGRAMS += examples/cpns-server
 dist_man_MANS += doc/cpns-server.1
 examples_cpns_server_SOURCES = examples/server/main.c \
 	examples/server/loop.h examples/server/loop.c \
-	examples/server/conn.h examples/server/conn.c $(SERVER_UNIT_SOURCES)
+	examples/server/conn.h examples/server/conn.c \
+	examples/server/metrics.h examples/server/metrics.c $(SERVER_UNIT_SOURCES)
 examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS)
 examples_cpns_server_LDFLAGS = $(AM_LDFLAGS) -pthread
 examples_cpns_server_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS)
