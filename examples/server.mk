@@ -46,7 +46,16 @@ bench_bench_server_load_SOURCES = bench/bench_server_load.c bench/latency_hist.c
 bench_bench_server_load_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS)
 bench_bench_server_load_LDFLAGS = $(AM_LDFLAGS) -pthread
 bench_bench_server_load_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS)
+
+# serve's metrics endpoint and log lines (metrics.sh also on PostgreSQL:
+# tests/pg/pg.mk); syslog.sh gives the server a /dev/log of its own.
+SERVER_OPS_E2E_TESTS = tests/e2e/metrics.sh tests/e2e/syslog.sh
+TESTS += $(SERVER_OPS_E2E_TESTS)
+check_PROGRAMS += tests/e2e/syslogcap
+tests_e2e_syslogcap_SOURCES = tests/e2e/syslogcap.c
+tests_e2e_syslogcap_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS)
 else
 EXTRA_DIST += doc/cpns-server.1
 endif
+EXTRA_DIST += tests/e2e/metrics.sh tests/e2e/syslog.sh
 EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2
