@@ -1020,7 +1020,8 @@ static long long scrape_successes(uint16_t port) {
   int ok = 0;
   while (fgets(line, sizeof(line), f) != NULL) {
     ok |= strncmp(line, "HTTP/1.", 7) == 0 && strstr(line, " 200 ") != NULL;
-    if (strncmp(line, "cpns_exchanges_total{result=\"success\"", 38) == 0) {
+    static const char series[] = "cpns_exchanges_total{result=\"success\"";
+    if (strncmp(line, series, sizeof(series) - 1) == 0) {
       const char *sp = strrchr(line, ' ');
       if (sp != NULL && sscanf(sp + 1, "%lld", &v) == 1)
         sum += v;

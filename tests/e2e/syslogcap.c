@@ -44,8 +44,7 @@ int main(int argc, char **argv) {
   for (long got = 0; got < count; got++) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     if (poll(&p, 1, IDLE_TIMEOUT_MS) != 1) {
-      fprintf(stderr, "syslogcap: nothing for %d ms after %ld datagram(s)\n", IDLE_TIMEOUT_MS,
-              got);
+      fprintf(stderr, "syslogcap: nothing for %d ms after %ld datagram(s)\n", IDLE_TIMEOUT_MS, got);
       return 1;
     }
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
