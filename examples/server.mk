@@ -47,6 +47,13 @@ bench_bench_server_load_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS)
 bench_bench_server_load_LDFLAGS = $(AM_LDFLAGS) -pthread
 bench_bench_server_load_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS)
 
+check_PROGRAMS += tests/test_server_metrics
+TESTS += tests/test_server_metrics
+tests_test_server_metrics_SOURCES = tests/test_server_metrics.c examples/server/metrics.h \
+	examples/server/metrics.c examples/common/cli.h examples/common/cli.c
+tests_test_server_metrics_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_test_server_metrics_LDADD = $(TEST_LIBS) $(LIBEVENT_LIBS)
+
 # serve's metrics endpoint and log lines (metrics.sh also on PostgreSQL:
 # tests/pg/pg.mk); syslog.sh gives the server a /dev/log of its own.
 SERVER_OPS_E2E_TESTS = tests/e2e/metrics.sh tests/e2e/syslog.sh
