@@ -27,12 +27,15 @@
  *                               per pass), server_db_read_end
  *   store_thread.c:store_main -> store_batch   group commit (store.c:server_db_*)
  *     -> loop.c:notify_store_done (wake-up pipe)
- *   loop.c:on_store_done        lockout.c:server_lockout_stored for lockout rows
+ *   loop.c:on_store_done        metrics.c:server_metrics_store_batch (the batch's
+ *                               figures ride on its first job), lockout.c:
+ *                               server_lockout_stored for lockout rows
  *   conn.c:conn_store_done      cpns_server_session_store_done -> conn_drive
  *     SEND            -> conn_end_attempt (lockout.c:server_lockout_end; a
  *                        failure is stored first, back through on_store_done)
  *                        -> cpns_server_session_write (KeyDelivery) -> conn_flush
- *     DONE            -> conn_finish: log.c:server_log_exchange, socket closed,
+ *     DONE            -> conn_finish: log.c:server_log_exchange (one write),
+ *                        metrics.c:server_metrics_exchange, socket closed,
  *                        addrlimit.c:server_addrlimit_release -> conn_free
  *   conn.c:on_timer             cpns_server_session_handle_expiry -> conn_drive
  *
