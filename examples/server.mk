@@ -10,6 +10,7 @@ SERVER_UNIT_SOURCES = examples/server/store.h examples/server/store.c \
 	examples/server/addrlimit.h examples/server/addrlimit.c \
 	examples/server/ratelimit.h examples/server/ratelimit.c \
 	examples/server/log.h examples/server/log.c \
+	examples/server/timearg.h examples/server/timearg.c \
 	examples/common/cli.h examples/common/cli.c
 
 if ENABLE_EXAMPLES
@@ -65,4 +66,4 @@ else
 EXTRA_DIST += doc/cpns-server.1
 endif
 EXTRA_DIST += tests/e2e/metrics.sh tests/e2e/syslog.sh
-EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2
+EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2 tests/e2e/v3

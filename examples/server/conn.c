@@ -404,6 +404,7 @@ static int conn_submit_store(conn *c, uint64_t now) {
   memcpy(job->key_id, a.key_id, CPNS_KEY_ID_LEN);
   memcpy(c->key_id, a.key_id, CPNS_KEY_ID_LEN);
   c->has_key_id = 1;
+  snprintf(job->source, sizeof(job->source), "%s", c->peer); /* for the audit row */
   if (cpns_crypto_eukey_seal(job->sealed_eukey, a.eukey, srv->cfg->keys->master_key,
                              a.entity_id_norm, a.entity_id_norm_len, a.user_id_norm,
                              a.user_id_norm_len, a.key_id) != 0) {

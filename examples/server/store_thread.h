@@ -55,6 +55,7 @@ typedef struct server_store_job {
   uint8_t user_id[CPNS_USER_ID_MAX];
   uint8_t key_id[CPNS_KEY_ID_LEN];
   uint8_t sealed_eukey[CPNS_SEALED_EUKEY_LEN];
+  char source[64]; /**< ASSIGN: the peer's "HOST:PORT" for the audit row ("" = none) */
 } server_store_job;
 
 typedef struct server_store server_store;
