@@ -18,7 +18,8 @@ bin_PROGRAMS += examples/cpns-server
 dist_man_MANS += doc/cpns-server.1
 examples_cpns_server_SOURCES = examples/server/main.c \
 	examples/server/loop.h examples/server/loop.c \
-	examples/server/conn.h examples/server/conn.c $(SERVER_UNIT_SOURCES) \
+	examples/server/conn.h examples/server/conn.c \
+	examples/server/metrics.h examples/server/metrics.c $(SERVER_UNIT_SOURCES) \
 	examples/server/json_out.h examples/server/json_out.c \
 	examples/common/json.h examples/common/json.c
 examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS) \
@@ -50,9 +51,25 @@ bench_bench_server_load_SOURCES = bench/bench_server_load.c bench/latency_hist.c
 bench_bench_server_load_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS)
 bench_bench_server_load_LDFLAGS = $(AM_LDFLAGS) -pthread
 bench_bench_server_load_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS)
+
+check_PROGRAMS += tests/test_server_metrics
+TESTS += tests/test_server_metrics
+tests_test_server_metrics_SOURCES = tests/test_server_metrics.c examples/server/metrics.h \
+	examples/server/metrics.c examples/common/cli.h examples/common/cli.c
+tests_test_server_metrics_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_test_server_metrics_LDADD = $(TEST_LIBS) $(LIBEVENT_LIBS)
+
+# serve's metrics endpoint and log lines (metrics.sh also on PostgreSQL:
+# tests/pg/pg.mk); syslog.sh gives the server a /dev/log of its own.
+SERVER_OPS_E2E_TESTS = tests/e2e/metrics.sh tests/e2e/syslog.sh
+TESTS += $(SERVER_OPS_E2E_TESTS)
+check_PROGRAMS += tests/e2e/syslogcap
+tests_e2e_syslogcap_SOURCES = tests/e2e/syslogcap.c
+tests_e2e_syslogcap_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS)
 else
 EXTRA_DIST += doc/cpns-server.1
 endif
+EXTRA_DIST += tests/e2e/metrics.sh tests/e2e/syslog.sh
 EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2 tests/e2e/v3 doc/json.md
 
 # The TIME argument of `audit --since` (hostile input from the command line).

@@ -31,6 +31,7 @@ typedef struct server_config {
   uint32_t source_burst;     /**< ... and in a burst [100] */
   size_t store_batch_max;    /**< [256] */
   server_lockout_settings lockout;
+  const char *metrics_listen; /**< HOST:PORT of GET /metrics, or NULL for none */
 } server_config;
 
 #define SERVER_MAX_CONNS_DEFAULT 1024

@@ -25,6 +25,7 @@
 #include "examples/server/store.h"
 #include "examples/server/json_out.h"
 #include "examples/server/keyfile.h"
+#include "examples/server/log.h"
 #include "examples/server/loop.h"
 #include "examples/server/timearg.h"
 
@@ -191,7 +192,12 @@ static const char USAGE_SERVE[] =
     "  --lockout-window-ms N    failures forgotten this long after the last one\n"
     "                           (default 3600000; at least --lockout-max-ms)\n"
     "  --lockout-table N        User IDs of the lockout table held in memory (default 65536)\n"
-    "  --store-batch N          assignments per store transaction at most (default 256)\n";
+    "  --store-batch N          assignments per store transaction at most (default 256)\n"
+    "  --metrics-listen HOST:PORT  serve Prometheus metrics on GET /metrics there;\n"
+    "                           prints \"metrics on HOST:PORT\" once bound\n"
+    "  --log stderr|syslog      where the exchange lines go (default stderr)\n"
+    "  --log-facility NAME      syslog facility: daemon (default), user, auth,\n"
+    "                           authpriv, local0..local7\n";
 
 /* Parses a User ID option into its normal form. Returns 0 or -1. */
 static int normalize_user(const char *arg, uint8_t *out, size_t *out_len) {
@@ -313,6 +319,9 @@ enum {
   OPT_SOURCE_BURST,
   OPT_SUITES,
   OPT_SET,
+  OPT_METRICS_LISTEN,
+  OPT_LOG,
+  OPT_LOG_FACILITY,
   OPT_ENTITY_ID,
   OPT_REASON,
   OPT_REVOKE_ASSIGNMENTS,
@@ -329,6 +338,8 @@ typedef struct options {
   uint32_t suites; /**< --suites / --set: as server_db_set_suites() takes them; 0 = not given */
   uint64_t ops, mem_kib;
   int json; /**< --json */
+  server_log_target log_target;
+  int log_facility; /**< 0 = LOG_DAEMON */
   server_config serve;
 } options;
 
@@ -368,6 +379,9 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
       {"source-burst", required_argument, NULL, OPT_SOURCE_BURST},
       {"suites", required_argument, NULL, OPT_SUITES},
       {"set", required_argument, NULL, OPT_SET},
+      {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+      {"log", required_argument, NULL, OPT_LOG},
+      {"log-facility", required_argument, NULL, OPT_LOG_FACILITY},
       {"entity-id", required_argument, NULL, OPT_ENTITY_ID},
       {"reason", required_argument, NULL, OPT_REASON},
       {"revoke-assignments", no_argument, NULL, OPT_REVOKE_ASSIGNMENTS},
@@ -475,6 +489,22 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
     case OPT_STORE_BATCH:
       rc = cli_parse_u64("--store-batch", optarg, 1, 100000, &v);
       o->serve.store_batch_max = (size_t)v;
+      break;
+    case OPT_METRICS_LISTEN: o->serve.metrics_listen = optarg; break;
+    case OPT_LOG:
+      if (server_log_target_parse(optarg, &o->log_target) != 0) {
+        fprintf(stderr, "--log: expected stderr or syslog, got \"%s\"\n", optarg);
+        rc = -1;
+      }
+      break;
+    case OPT_LOG_FACILITY:
+      if (server_log_facility_parse(optarg, &o->log_facility) != 0) {
+        fprintf(stderr,
+                "--log-facility: expected daemon, user, auth, authpriv or local0..local7, "
+                "got \"%s\"\n",
+                optarg);
+        rc = -1;
+      }
       break;
     case OPT_SUITES:
     case OPT_SET:
@@ -1188,6 +1218,9 @@ static int cmd_serve(int argc, char **argv) {
                                 OPT_LOCKOUT_WINDOW,
                                 OPT_SOURCE_RATE,
                                 OPT_SOURCE_BURST,
+                                OPT_METRICS_LISTEN,
+                                OPT_LOG,
+                                OPT_LOG_FACILITY,
                                 0};
   static const int required[] = {OPT_DB, OPT_KEY_FILE, OPT_LISTEN, OPT_REALM, 0};
   options o;
@@ -1209,7 +1242,9 @@ static int cmd_serve(int argc, char **argv) {
   o.serve.realm = (const uint8_t *)o.realm;
   o.serve.realm_len = realm_len;
   o.serve.keys = keys;
+  server_log_open(o.log_target, o.log_facility);
   int rc = server_run(&o.serve);
+  server_log_close();
   server_keys_free(keys);
   return rc == 0 ? 0 : 1;
 }

@@ -138,6 +138,8 @@ static void *store_main(void *arg) {
       store_batch(st, batch, n);
     }
     uint64_t spent = mono_us() - t0;
+    batch->batch_jobs = (uint32_t)n;
+    batch->batch_us = spent;
 
     pthread_mutex_lock(&st->lock);
     st->busy_us += spent;
