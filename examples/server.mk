@@ -16,11 +16,34 @@ if ENABLE_EXAMPLES
 bin_PROGRAMS += examples/cpns-server
 dist_man_MANS += doc/cpns-server.1
 examples_cpns_server_SOURCES = examples/server/main.c \
+	examples/server/conffile.h examples/server/conffile.c \
+	examples/server/notify.h examples/server/notify.c \
 	examples/server/loop.h examples/server/loop.c \
 	examples/server/conn.h examples/server/conn.c $(SERVER_UNIT_SOURCES)
-examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS)
+examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS) \
+	$(INIH_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 examples_cpns_server_LDFLAGS = $(AM_LDFLAGS) -pthread
-examples_cpns_server_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS)
+examples_cpns_server_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) \
+	$(INIH_LIBS) $(LIBSYSTEMD_LIBS)
+
+# Running it as a service: the example configuration, the systemd unit and
+# its sysusers.d/tmpfiles.d snippets (configure --with-systemdsystemunitdir,
+# --with-sysusersdir, --with-tmpfilesdir; "no" skips the unit and snippets).
+dist_doc_DATA = doc/cpns-server.conf.example
+if INSTALL_SYSTEMD_UNIT
+dist_systemdsystemunit_DATA = examples/server/cpns-server.service
+install-data-local: install-cpns-server-snippets
+uninstall-local: uninstall-cpns-server-snippets
+endif
+
+# Readiness and reload through NOTIFY_SOCKET (tests/e2e/notify_listen).
+SERVER_OPS_E2E_TESTS = tests/e2e/config_file.sh tests/e2e/notify_ready.sh \
+	tests/e2e/reload.sh
+TESTS += $(SERVER_OPS_E2E_TESTS)
+check_PROGRAMS += tests/e2e/notify_listen
+tests_e2e_notify_listen_SOURCES = tests/e2e/notify_listen.c
+tests_e2e_notify_listen_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS)
+AM_TESTS_ENVIRONMENT += CPNS_SD_NOTIFY='$(have_libsystemd)'; export CPNS_SD_NOTIFY;
 
 check_PROGRAMS += tests/test_server_store
 TESTS += tests/test_server_store
@@ -48,4 +71,19 @@ bench_bench_server_load_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS)
 else
 EXTRA_DIST += doc/cpns-server.1
 endif
-EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2
+EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2 examples/server/cpns-server.service \
+	examples/server/cpns-server.sysusers examples/server/cpns-server.tmpfiles \
+	tests/e2e/config_file.sh tests/e2e/notify_ready.sh tests/e2e/reload.sh \
+	tests/e2e/notify_lib.sh
+
+# The sysusers.d/tmpfiles.d snippets, installed as cpns-server.conf (the
+# name the tools look for) when the unit is (see above).
+install-cpns-server-snippets:
+	$(MKDIR_P) '$(DESTDIR)$(sysusersdir)' '$(DESTDIR)$(tmpfilesdir)'
+	$(INSTALL_DATA) $(srcdir)/examples/server/cpns-server.sysusers \
+		'$(DESTDIR)$(sysusersdir)/cpns-server.conf'
+	$(INSTALL_DATA) $(srcdir)/examples/server/cpns-server.tmpfiles \
+		'$(DESTDIR)$(tmpfilesdir)/cpns-server.conf'
+uninstall-cpns-server-snippets:
+	rm -f '$(DESTDIR)$(sysusersdir)/cpns-server.conf' '$(DESTDIR)$(tmpfilesdir)/cpns-server.conf'
+.PHONY: install-cpns-server-snippets uninstall-cpns-server-snippets

@@ -340,20 +340,17 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg) {
   if (srv->shutting_down) {
     return;
   }
-  if (srv->cfg->reload == NULL) {
-    fprintf(stderr, "reload: nothing to reread (serve was started without --config)\n");
-    log_flush_soon(srv);
-    return;
-  }
   server_notify_reloading();
   server_config next;
   memset(&next, 0, sizeof(next));
-  if (srv->cfg->reload(srv->cfg->reload_arg, &next) != 0) {
+  if (srv->cfg->reload == NULL) {
+    fprintf(stderr, "reload: nothing to reread (serve was started without --config)\n");
+  } else if (srv->cfg->reload(srv->cfg->reload_arg, &next) != 0) {
     fprintf(stderr, "reload: %s refused, the running configuration stays\n", srv->cfg->config_path);
   } else {
     apply_reload(srv, &next);
   }
-  log_flush_soon(srv);
+  fflush(stderr); /* the log says what happened before READY=1 acknowledges it */
   char status[sizeof(srv->bound) + 32];
   snprintf(status, sizeof(status), "serving on %s", srv->bound);
   server_notify_ready(status);
