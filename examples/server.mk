@@ -45,6 +45,14 @@ tests_e2e_notify_listen_SOURCES = tests/e2e/notify_listen.c
 tests_e2e_notify_listen_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS)
 AM_TESTS_ENVIRONMENT += CPNS_SD_NOTIFY='$(have_libsystemd)'; export CPNS_SD_NOTIFY;
 
+# The configuration file reader: any octets through its checks and libinih.
+FUZZ_TARGETS += fuzz/fuzz_server_config
+fuzz_fuzz_server_config_SOURCES = fuzz/fuzz_server_config.c examples/server/conffile.h \
+	examples/server/conffile.c
+fuzz_fuzz_server_config_CFLAGS = $(FUZZER_CC_FLAGS) $(INIH_CFLAGS)
+fuzz_fuzz_server_config_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_server_config_LDADD = $(INIH_LIBS)
+
 check_PROGRAMS += tests/test_server_store
 TESTS += tests/test_server_store
 tests_test_server_store_SOURCES = tests/test_server_store.c $(SERVER_UNIT_SOURCES)
@@ -74,7 +82,8 @@ endif
 EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2 examples/server/cpns-server.service \
 	examples/server/cpns-server.sysusers examples/server/cpns-server.tmpfiles \
 	tests/e2e/config_file.sh tests/e2e/notify_ready.sh tests/e2e/reload.sh \
-	tests/e2e/notify_lib.sh
+	tests/e2e/notify_lib.sh fuzz/fuzz_server_config.c fuzz/fuzz_server_config.dict \
+	fuzz/fuzz_server_config.options fuzz/corpus/server_config
 
 # The sysusers.d/tmpfiles.d snippets, installed as cpns-server.conf (the
 # name the tools look for) when the unit is (see above).

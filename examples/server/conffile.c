@@ -165,8 +165,18 @@ int server_config_read(const char *path, server_config_key_fn fn, void *arg) {
   if (buf == NULL) {
     return -1;
   }
+  int rc = server_config_parse(path, buf, len, fn, arg);
+  free(buf);
+  return rc;
+}
+
+int server_config_parse(const char *path, const char *buf, size_t len, server_config_key_fn fn,
+                        void *arg) {
+  if (len > SERVER_CONFIG_FILE_MAX) {
+    fprintf(stderr, "%s: larger than %d octets\n", path, SERVER_CONFIG_FILE_MAX);
+    return -1;
+  }
   if (check_lines(path, buf, len) != 0) {
-    free(buf);
     return -1;
   }
   reader r = {.path = path, .data = buf, .end = buf + len, .fn = fn, .arg = arg};
@@ -178,6 +188,5 @@ int server_config_read(const char *path, server_config_key_fn fn, void *arg) {
     fprintf(stderr, "%s:%d: syntax error: expected [serve], key = value, or a comment (#, ;)\n",
             path, first);
   }
-  free(buf);
   return first != 0 || r.failed ? -1 : 0;
 }

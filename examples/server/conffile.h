@@ -35,4 +35,12 @@ typedef int (*server_config_key_fn)(void *arg, const char *where, const char *ke
  */
 int server_config_read(const char *path, server_config_key_fn fn, void *arg);
 
+/**
+ * The checks and parse of server_config_read() over len octets at buf (no
+ * NUL needed), named path in messages: the file's contents already read.
+ * Returns 0, or -1.
+ */
+int server_config_parse(const char *path, const char *buf, size_t len, server_config_key_fn fn,
+                        void *arg);
+
 #endif /* CPNS_EXAMPLES_SERVER_CONFFILE_H */
