@@ -12,6 +12,13 @@
  * (empty: the bench runs `init` on it), and each round of the SQLite server
  * is followed by one of the PostgreSQL server: both rates and their ratio
  * come from the same run (bench/backends.sh starts a throwaway cluster).
+ * With --metrics BEFORE a third server (its own SQLite database) serves
+ * metrics (--metrics-listen), and its rounds follow those of the server
+ * without: the rate with metrics on against the rate before, same run, bare
+ * TCP alongside. BEFORE is "same" (the --server binary without metrics) or
+ * another cpns-server binary (e.g. a build of the previous version), which
+ * then is the server without metrics. The metrics server is scraped at the
+ * end: its success counter against the exchanges the bench saw succeed.
  *
  * Suite 1: the gateways keep their Argon2id result per (user, salt, params)
  * by default (see cached_exchange()); --gateway engine runs the gateway
@@ -29,6 +36,7 @@
  *                          [--log FILE]   (FILE receives the server's stderr)
  *                          [--pg URI]     (FILE.pg: the PostgreSQL server's)
  *                          [--pg-postmaster PID]  (local: count its children's CPU)
+ *                          [--metrics same|PATH]  (a server with metrics beside)
  * PATH defaults to $CPNS_SERVER or examples/cpns-server (run from the build dir).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -688,6 +696,7 @@ static void run_round(tally *t, uint16_t port, int kind, int clients, unsigned m
 
 typedef struct server_files {
   const char *server, *db, *key, *password_file;
+  int metrics; /* serve --metrics-listen 127.0.0.1:0 */
 } server_files;
 
 /* Suite 1 preferred: an engine offering both gets suite 1 (run_exchange). */
@@ -733,8 +742,13 @@ static void command_serve(char *argv[ARGV_MAX], const server_files *sf, char *ma
                "--listen", "127.0.0.1:0", "--realm", "example.com", "--pdu-timeout-ms", "120000",
                "--max-conns", max_conns, "--max-conns-per-addr", max_conns,
                /* Every gateway comes from 127.0.0.1: no per-source budget. */
-               "--source-rate", "1000000", "--source-burst", "1000000", NULL};
+               "--source-rate", "1000000", "--source-burst", "1000000",
+               /* Last, replaced by NULL without metrics. */
+               "--metrics-listen", "127.0.0.1:0", NULL};
   _Static_assert(sizeof(a) <= ARGV_MAX * sizeof(a[0]), "ARGV_MAX too small");
+  if (!sf->metrics) {
+    a[sizeof(a) / sizeof(a[0]) - 3] = NULL;
+  }
   memcpy(argv, a, sizeof(a));
 }
 
@@ -778,10 +792,11 @@ static void *drain_main(void *arg) {
   return NULL;
 }
 
-/* Starts `cpns-server serve`; returns its pid and port once it printed "listening on".
+/* Starts `cpns-server serve`; returns its pid and port once it printed "listening on"
+ * (and *metrics_port the port of "metrics on" before it, when sf->metrics).
  * Its stderr goes to log_suffix appended to --log's FILE, or nowhere. */
 static pid_t start_server(const server_files *sf, int max_conns, const char *log_suffix,
-                          uint16_t *port) {
+                          uint16_t *port, uint16_t *metrics_port) {
   int p[2];
   if (pipe(p) != 0)
     die("pipe");
@@ -802,12 +817,15 @@ static pid_t start_server(const server_files *sf, int max_conns, const char *log
   *port = 0;
   while (fgets(line, sizeof(line), f) != NULL) {
     unsigned v;
+    if (metrics_port != NULL && sscanf(line, "metrics on 127.0.0.1:%u", &v) == 1) {
+      *metrics_port = (uint16_t)v;
+    }
     if (sscanf(line, "listening on 127.0.0.1:%u", &v) == 1) {
       *port = (uint16_t)v;
       break;
     }
   }
-  if (*port == 0) {
+  if (*port == 0 || (sf->metrics && (metrics_port == NULL || *metrics_port == 0))) {
     fprintf(stderr, "bench_server_load: %s did not start\n", sf->server);
     exit(1);
   }
@@ -982,9 +1000,40 @@ static void print_level(const char *what, int clients, int kind, unsigned second
     printf("  PostgreSQL's processes: CPU per exchange %.0f us\n", t->db_cpu_ms * 1000.0 / n);
 }
 
+/* GET /metrics from the server's metrics port: the sum of its
+ * cpns_exchanges_total{result="success",...} series, or -1. */
+static long long scrape_successes(uint16_t port) {
+  int fd = connect_loopback(port);
+  static const char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (fd < 0 || send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  FILE *f = fdopen(fd, "r");
+  if (f == NULL) {
+    close(fd);
+    return -1;
+  }
+  char line[512];
+  long long sum = 0, v = 0;
+  int ok = 0;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    ok |= strncmp(line, "HTTP/1.", 7) == 0 && strstr(line, " 200 ") != NULL;
+    static const char series[] = "cpns_exchanges_total{result=\"success\"";
+    if (strncmp(line, series, sizeof(series) - 1) == 0) {
+      const char *sp = strrchr(line, ' ');
+      if (sp != NULL && sscanf(sp + 1, "%lld", &v) == 1)
+        sum += v;
+    }
+  }
+  fclose(f);
+  return ok ? sum : -1;
+}
+
 int main(int argc, char **argv) {
   const char *server = getenv("CPNS_SERVER") ? getenv("CPNS_SERVER") : "examples/cpns-server";
-  const char *clients_list = "64,1000", *pg_uri = NULL, *suites = "1,2";
+  const char *clients_list = "64,1000", *pg_uri = NULL, *suites = "1,2", *before = NULL;
   pid_t pg_postmaster = 0;
   int idle = 1000, kind = LOAD_CACHED, levels[MAX_LEVELS], nlevels = 0;
   unsigned seconds = 3;
@@ -1003,6 +1052,8 @@ int main(int argc, char **argv) {
       pg_uri = argv[i + 1];
     else if (strcmp(argv[i], "--suites") == 0)
       suites = argv[i + 1];
+    else if (strcmp(argv[i], "--metrics") == 0)
+      before = argv[i + 1];
     else if (strcmp(argv[i], "--pg-postmaster") == 0)
       pg_postmaster = (pid_t)atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--gateway") == 0)
@@ -1027,12 +1078,15 @@ int main(int argc, char **argv) {
             "usage: bench_server_load [--server PATH] [--clients N[,N...]] "
             "[--seconds 1..60] [--idle 0..10000] [--gateway cached|engine] "
             "[--suites 1,2|1|2] [--log FILE] [--pg URI [--pg-postmaster PID]]\n"
+            "       [--metrics same|PATH]\n"
             "  --clients: concurrent gateways, 1..%d, up to %d levels (default 64,1000)\n"
             "  --seconds: alternating 1 s rounds per level and load (default 3)\n"
             "  --gateway: suite 1's load (default cached)\n"
             "  --suites: the suites measured beside bare TCP (default 1,2)\n"
             "  --pg: also a server on this empty PostgreSQL database, side by side\n"
-            "  --pg-postmaster: its postmaster (local): its processes' CPU is counted too\n",
+            "  --pg-postmaster: its postmaster (local): its processes' CPU is counted too\n"
+            "  --metrics: also a server with --metrics-listen, side by side with the one\n"
+            "             without (same: --server; PATH: that binary, e.g. the previous build)\n",
             MAX_CLIENTS, MAX_LEVELS);
     return 2;
   }
@@ -1054,8 +1108,10 @@ int main(int argc, char **argv) {
            getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
   if (mkdtemp(tmpdir) == NULL)
     die("mkdtemp");
-  char db[300], key[300], pgkey[300], pw[300];
+  char db[300], key[300], pgkey[300], pw[300], mdb[300], mkey[300];
   snprintf(db, sizeof(db), "%s/db", tmpdir);
+  snprintf(mdb, sizeof(mdb), "%s/metrics.db", tmpdir);
+  snprintf(mkey, sizeof(mkey), "%s/metrics.key", tmpdir);
   snprintf(key, sizeof(key), "%s/key", tmpdir);
   snprintf(pgkey, sizeof(pgkey), "%s/pgkey", tmpdir);
   snprintf(pw, sizeof(pw), "%s/pw", tmpdir);
@@ -1065,20 +1121,32 @@ int main(int argc, char **argv) {
       close(pw_fd) != 0) {
     die("password file");
   }
-  const server_files sf = {.server = server, .db = db, .key = key, .password_file = pw};
+  const server_files sf = {.server =
+                               before != NULL && strcmp(before, "same") != 0 ? before : server,
+                           .db = db,
+                           .key = key,
+                           .password_file = pw};
+  const server_files msf = {
+      .server = server, .db = mdb, .key = mkey, .password_file = pw, .metrics = 1};
   const server_files pgsf = {.server = server, .db = pg_uri, .key = pgkey, .password_file = pw};
   if (setup_server(&sf, max_clients) != 0 ||
-      (pg_uri != NULL && setup_server(&pgsf, max_clients) != 0))
+      (pg_uri != NULL && setup_server(&pgsf, max_clients) != 0) ||
+      (before != NULL && setup_server(&msf, max_clients) != 0))
     return 1;
-  uint16_t port = 0, pgport = 0;
-  pid_t spid = start_server(&sf, idle + max_clients + 16, "", &port), pgpid = -1;
+  uint16_t port = 0, pgport = 0, mport = 0, mmetrics = 0;
+  pid_t spid = start_server(&sf, idle + max_clients + 16, "", &port, NULL), pgpid = -1, mpid = -1;
   if (pg_uri != NULL)
-    pgpid = start_server(&pgsf, max_clients + 16, ".pg", &pgport);
-  if (first_exchanges(port) != 0 || (pg_uri != NULL && first_exchanges(pgport) != 0)) {
+    pgpid = start_server(&pgsf, max_clients + 16, ".pg", &pgport, NULL);
+  if (before != NULL)
+    mpid = start_server(&msf, max_clients + 16, ".metrics", &mport, &mmetrics);
+  if (first_exchanges(port) != 0 || (pg_uri != NULL && first_exchanges(pgport) != 0) ||
+      (before != NULL && first_exchanges(mport) != 0)) {
     fprintf(stderr, "bench_server_load: the first exchanges failed\n");
     kill(spid, SIGTERM);
     if (pgpid > 0)
       kill(pgpid, SIGTERM);
+    if (mpid > 0)
+      kill(mpid, SIGTERM);
     return 1;
   }
   printf("suite 1 PDU sizes: request %zu, challenge %zu, request %zu, delivery %zu octets "
@@ -1107,15 +1175,17 @@ int main(int argc, char **argv) {
   int engine = kind == LOAD_ENGINE || want2;
   gateway_keys *keys = new_gateway_keys(max_clients, engine);
   gateway_keys *pgkeys = pg_uri != NULL ? new_gateway_keys(max_clients, engine) : NULL;
+  gateway_keys *mkeys = before != NULL ? new_gateway_keys(max_clients, engine) : NULL;
   lat_hist *hists = calloc((size_t)max_clients, sizeof(*hists));
   /* [level * LOAD_KINDS + load] */
   tally *cpns = calloc(MAX_LEVELS * LOAD_KINDS, sizeof(*cpns));
   tally *pg = calloc(MAX_LEVELS * LOAD_KINDS, sizeof(*pg));
-  if (hists == NULL || cpns == NULL || pg == NULL)
+  tally *met = calloc(MAX_LEVELS * LOAD_KINDS, sizeof(*met));
+  if (hists == NULL || cpns == NULL || pg == NULL || met == NULL)
     die("calloc");
   for (int l = 0; l < nlevels; l++) {
     int clients = levels[l];
-    tally *at = &cpns[l * LOAD_KINDS], *pat = &pg[l * LOAD_KINDS];
+    tally *at = &cpns[l * LOAD_KINDS], *pat = &pg[l * LOAD_KINDS], *mat = &met[l * LOAD_KINDS];
     /* Alternating 1 s rounds: a machine whose load changes meanwhile weighs
      * on every figure alike. */
     for (unsigned r = 0; r < seconds; r++) {
@@ -1124,6 +1194,8 @@ int main(int argc, char **argv) {
         if (pg_uri != NULL)
           run_round(&pat[loads[k]], pgport, loads[k], clients, 1000, pgpid, pg_postmaster, pgkeys,
                     hists);
+        if (before != NULL)
+          run_round(&mat[loads[k]], mport, loads[k], clients, 1000, mpid, 0, mkeys, hists);
       }
       run_round(&at[LOAD_BARE], bport, LOAD_BARE, clients, 1000, bpid, 0, keys, hists);
     }
@@ -1132,6 +1204,8 @@ int main(int argc, char **argv) {
                   seconds, &at[loads[k]]);
       if (pg_uri != NULL)
         print_level("cpns-server on PostgreSQL", clients, loads[k], seconds, &pat[loads[k]]);
+      if (before != NULL)
+        print_level("cpns-server with metrics", clients, loads[k], seconds, &mat[loads[k]]);
     }
     const tally *b = &at[LOAD_BARE];
     double bn = (double)b->done;
@@ -1146,6 +1220,7 @@ int main(int argc, char **argv) {
   waitpid(bpid, NULL, 0);
   del_gateway_keys(keys, max_clients);
   del_gateway_keys(pgkeys, max_clients);
+  del_gateway_keys(mkeys, max_clients);
   free(hists);
 
   printf("\nRates in exchanges/s over %u alternating 1 s rounds per load. Latency in ms, of each\n"
@@ -1191,14 +1266,45 @@ int main(int argc, char **argv) {
       }
     }
   }
+  if (before != NULL) {
+    printf("\nMetrics side by side (same run, same rounds; the server without metrics (%s),\n"
+           "then the one with --metrics-listen (%s), each on its own SQLite database, then bare\n"
+           "TCP, in each 1 s turn), exchanges/s; server CPU per exchange in us:\n",
+           sf.server, msf.server);
+    printf("%8s  %-31s %10s %10s %10s %9s | %9s %9s\n", "gateways", "load", "before/s", "metrics/s",
+           "bare/s", "met/before", "before us", "metrics us");
+    uint64_t seen = 3; /* first_exchanges() */
+    for (int l = 0; l < nlevels; l++) {
+      for (int k = 0; k < nloads; k++) {
+        const tally *bt = &cpns[l * LOAD_KINDS + loads[k]], *mt = &met[l * LOAD_KINDS + loads[k]];
+        double rate = rate_of(bt), mrate = rate_of(mt);
+        seen += mt->done;
+        printf("%8d  %-31s %10.0f %10.0f %10.0f %8.3fx | %9.0f %9.0f\n", levels[l],
+               load_names[loads[k]], rate, mrate, rate_of(&cpns[l * LOAD_KINDS + LOAD_BARE]),
+               rate > 0 ? mrate / rate : 0.0,
+               bt->done > 0 ? bt->server_cpu_ms * 1000.0 / (double)bt->done : 0.0,
+               mt->done > 0 ? mt->server_cpu_ms * 1000.0 / (double)mt->done : 0.0);
+      }
+    }
+    long long counted = scrape_successes(mmetrics);
+    printf("metrics server: GET /metrics counts %lld successful exchanges; the bench saw %llu "
+           "succeed%s\n",
+           counted, (unsigned long long)seen,
+           counted == (long long)seen ? "" : " (differ: exchanges failed or the scrape did)");
+  }
   free(cpns);
   free(pg);
+  free(met);
 
   kill(spid, SIGTERM);
   waitpid(spid, NULL, 0);
   if (pgpid > 0) {
     kill(pgpid, SIGTERM);
     waitpid(pgpid, NULL, 0);
+  }
+  if (mpid > 0) {
+    kill(mpid, SIGTERM);
+    waitpid(mpid, NULL, 0);
   }
   char cmd[320];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -8,7 +8,8 @@ GATEWAY_E2E_TESTS = tests/e2e/success.sh tests/e2e/auth.sh tests/e2e/replace.sh 
 	tests/e2e/upgrade.sh \
 	tests/e2e/lockout_flood.sh tests/e2e/lockout_restart.sh tests/e2e/source_budget.sh \
 	tests/e2e/db_busy.sh tests/e2e/secret_files.sh \
-	tests/e2e/suite2.sh tests/e2e/allow_suite1.sh
+	tests/e2e/suite2.sh tests/e2e/allow_suite1.sh \
+	tests/e2e/lifecycle.sh
 
 if ENABLE_EXAMPLES
 bin_PROGRAMS += examples/cpns-gateway

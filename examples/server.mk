@@ -10,6 +10,7 @@ SERVER_UNIT_SOURCES = examples/server/store.h examples/server/store.c \
 	examples/server/addrlimit.h examples/server/addrlimit.c \
 	examples/server/ratelimit.h examples/server/ratelimit.c \
 	examples/server/log.h examples/server/log.c \
+	examples/server/timearg.h examples/server/timearg.c \
 	examples/common/cli.h examples/common/cli.c
 
 if ENABLE_EXAMPLES
@@ -19,7 +20,8 @@ examples_cpns_server_SOURCES = examples/server/main.c \
 	examples/server/conffile.h examples/server/conffile.c \
 	examples/server/notify.h examples/server/notify.c \
 	examples/server/loop.h examples/server/loop.c \
-	examples/server/conn.h examples/server/conn.c $(SERVER_UNIT_SOURCES)
+	examples/server/conn.h examples/server/conn.c \
+	examples/server/metrics.h examples/server/metrics.c $(SERVER_UNIT_SOURCES)
 examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS) \
 	$(INIH_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 examples_cpns_server_LDFLAGS = $(AM_LDFLAGS) -pthread
@@ -37,9 +39,9 @@ uninstall-local: uninstall-cpns-server-snippets
 endif
 
 # Readiness and reload through NOTIFY_SOCKET (tests/e2e/notify_listen).
-SERVER_OPS_E2E_TESTS = tests/e2e/config_file.sh tests/e2e/notify_ready.sh \
+SERVER_SERVICE_E2E_TESTS = tests/e2e/config_file.sh tests/e2e/notify_ready.sh \
 	tests/e2e/reload.sh
-TESTS += $(SERVER_OPS_E2E_TESTS)
+TESTS += $(SERVER_SERVICE_E2E_TESTS)
 check_PROGRAMS += tests/e2e/notify_listen
 tests_e2e_notify_listen_SOURCES = tests/e2e/notify_listen.c
 tests_e2e_notify_listen_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS)
@@ -76,10 +78,26 @@ bench_bench_server_load_SOURCES = bench/bench_server_load.c bench/latency_hist.c
 bench_bench_server_load_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS)
 bench_bench_server_load_LDFLAGS = $(AM_LDFLAGS) -pthread
 bench_bench_server_load_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS)
+
+check_PROGRAMS += tests/test_server_metrics
+TESTS += tests/test_server_metrics
+tests_test_server_metrics_SOURCES = tests/test_server_metrics.c examples/server/metrics.h \
+	examples/server/metrics.c examples/common/cli.h examples/common/cli.c
+tests_test_server_metrics_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_test_server_metrics_LDADD = $(TEST_LIBS) $(LIBEVENT_LIBS)
+
+# serve's metrics endpoint and log lines (metrics.sh also on PostgreSQL:
+# tests/pg/pg.mk); syslog.sh gives the server a /dev/log of its own.
+SERVER_OPS_E2E_TESTS = tests/e2e/metrics.sh tests/e2e/syslog.sh
+TESTS += $(SERVER_OPS_E2E_TESTS)
+check_PROGRAMS += tests/e2e/syslogcap
+tests_e2e_syslogcap_SOURCES = tests/e2e/syslogcap.c
+tests_e2e_syslogcap_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS)
 else
 EXTRA_DIST += doc/cpns-server.1
 endif
-EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2 examples/server/cpns-server.service \
+EXTRA_DIST += tests/e2e/metrics.sh tests/e2e/syslog.sh
+EXTRA_DIST += tests/server_store_pg.sh tests/e2e/v2 tests/e2e/v3 examples/server/cpns-server.service \
 	examples/server/cpns-server.sysusers examples/server/cpns-server.tmpfiles \
 	tests/e2e/config_file.sh tests/e2e/notify_ready.sh tests/e2e/reload.sh \
 	tests/e2e/notify_lib.sh fuzz/fuzz_server_config.c fuzz/fuzz_server_config.dict \

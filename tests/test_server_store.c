@@ -485,6 +485,7 @@ static server_db_assignment make_assignment(const char *entity, const char *user
   a.key_id = key_id;
   a.sealed_eukey = sealed;
   a.assigned_at = 1700000000;
+  a.source = NULL;
   return a;
 }
 
@@ -635,7 +636,7 @@ START_TEST(test_db_upgrade_v2_to_v3) {
   server_db *db = NULL;
   ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_READER), 0);
   ck_assert_int_eq(server_db_created(db), 0);
-  ck_assert_int_eq(raw_user_version(path), 3);
+  ck_assert_int_eq(raw_user_version(path), SERVER_DB_SCHEMA_VERSION); /* 3, then 4 */
   uint32_t suites = 0;
   ck_assert_int_eq(server_db_get_suites(db, &suites), 0);
   ck_assert_uint_eq(suites, 1);
@@ -667,7 +668,7 @@ START_TEST(test_db_upgrade_v2_to_v3) {
   ck_assert_int_eq(server_db_open(&db, path, SERVER_DB_EXISTING), 0);
   ck_assert_int_eq(server_db_get_suites(db, &suites), 0);
   server_db_close(db);
-  ck_assert_int_eq(raw_user_version(path), 3);
+  ck_assert_int_eq(raw_user_version(path), SERVER_DB_SCHEMA_VERSION);
   sodium_free(got);
   sodium_free(amy);
 }

@@ -43,7 +43,8 @@ static const uint8_t *test_record_key(void) {
 static void pg_reset(const char *uri) {
   PGconn *c = PQconnectdb(uri);
   ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
-  PGresult *r = PQexec(c, "DROP TABLE IF EXISTS users, assignments, lockout, settings");
+  PGresult *r = PQexec(c, "DROP TABLE IF EXISTS users, assignments, lockout, settings,"
+                          " assignment_history, audit");
   ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
   PQclear(r);
   PQfinish(c);
@@ -430,6 +431,259 @@ static void fail_once(server_db *db, const char *uid, int64_t now) {
   ck_assert_int_eq(server_db_commit(db), 0);
 }
 
+/* ---- lifecycle: history, revoke, user removal and passwd, audit ---- */
+
+typedef struct audit_seen {
+  int n;
+  char line[32][160]; /* "event entity user keyfill source result" */
+  int64_t time_ms[32];
+} audit_seen;
+
+static int collect_audit(void *arg, const server_db_audit_row *r) {
+  audit_seen *a = arg;
+  if (a->n < 32) {
+    snprintf(a->line[a->n], sizeof(a->line[0]), "%s %.*s %.*s %d %s %s", r->event,
+             r->entity_id != NULL ? (int)r->entity_id_len : 1,
+             r->entity_id != NULL ? (const char *)r->entity_id : "-",
+             r->user_id != NULL ? (int)r->user_id_len : 1,
+             r->user_id != NULL ? (const char *)r->user_id : "-",
+             r->key_id != NULL ? r->key_id[0] : -1, r->source != NULL ? r->source : "-",
+             r->result != NULL ? r->result : "-");
+    a->time_ms[a->n] = r->time_ms;
+  }
+  a->n++;
+  return 0;
+}
+
+static audit_seen *audit_of(server_db *db, const server_db_audit_filter *f) {
+  static audit_seen seen;
+  memset(&seen, 0, sizeof(seen));
+  ck_assert_int_eq(server_db_audit_foreach(db, f, collect_audit, &seen), 0);
+  ck_assert_int_le(seen.n, 32);
+  return &seen;
+}
+
+typedef struct history_seen {
+  int n;
+  char line[8][128]; /* "entity user keyfill state ended reason source" */
+} history_seen;
+
+static int collect_history(void *arg, const server_db_history_row *h) {
+  history_seen *x = arg;
+  if (x->n < 8) {
+    ck_assert_uint_eq(h->a.sealed_eukey[0], h->a.key_id[0]); /* kept, as stored */
+    snprintf(x->line[x->n], sizeof(x->line[0]), "%.*s %.*s %d %d %d %s %s", (int)h->a.entity_id_len,
+             (const char *)h->a.entity_id, (int)h->a.user_id_len, (const char *)h->a.user_id,
+             h->a.key_id[0], (int)h->state, h->ended_at != 0, h->reason != NULL ? h->reason : "-",
+             h->a.source != NULL ? h->a.source : "-");
+  }
+  x->n++;
+  return 0;
+}
+
+static void add_user(server_db *db, const char *uid) {
+  uint8_t rec[40];
+  memset(rec, 0x55, sizeof(rec));
+  ck_assert_int_eq(
+      server_db_user_put_records(db, (const uint8_t *)uid, strlen(uid), NULL, 0, rec, sizeof(rec)),
+      0);
+}
+
+/* One store batch: assignments (a refusal among them) and a failure that
+ * crosses the lockout threshold, each with its audit row in the batch's
+ * transaction; then the commands' changes, each with its rows. */
+START_TEST(test_history_and_audit) {
+  use_backend(_i);
+  server_db *db = open_db(SERVER_DB_CREATE);
+  const char *e1 = "urn:dev:mac:0011223344aa", *e2 = "urn:dev:mac:0011223344bb";
+  add_user(db, "alice");
+  add_user(db, "bob");
+  int64_t before_ms = (int64_t)time(NULL) * 1000 - 1000;
+  waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+  server_store *st = NULL;
+  ck_assert_int_eq(server_store_start(&st, where, 0, notify, &w), 0);
+  server_store_job *j = assign_job(e1, "alice", 1);
+  snprintf(j->source, sizeof(j->source), "192.0.2.1:4000");
+  j->next = assign_job(e1, "bob", 2); /* refused */
+  snprintf(j->next->source, sizeof(j->next->source), "192.0.2.2:4000");
+  j->next->next = assign_job(e1, "alice", 3); /* replaces 1 */
+  snprintf(j->next->next->source, sizeof(j->next->next->source), "192.0.2.1:4001");
+  server_store_job *done = store_and_wait(st, &w, j, 3);
+  ck_assert_int_eq(done->next->status, CPNS_STORE_CONFLICT);
+  free_jobs(done);
+  /* Failures of carol: the third starts a block (threshold 3), audited once. */
+  for (int i = 0; i < 4; i++) {
+    j = calloc(1, sizeof(*j));
+    ck_assert_ptr_nonnull(j);
+    j->kind = SERVER_STORE_LOCKOUT_FAIL;
+    j->user_id_len = 5;
+    memcpy(j->user_id, "carol", 5);
+    j->lockout.last_failure_ms = (int64_t)time(NULL) * 1000 + i;
+    j->policy = POLICY;
+    free_jobs(store_and_wait(st, &w, j, 1));
+  }
+  server_store_stop(st);
+  audit_seen *a = audit_of(db, NULL);
+  ck_assert_int_eq(a->n, 6);
+  ck_assert_str_eq(a->line[0], "user-added - alice -1 local ok");
+  ck_assert_str_eq(a->line[1], "user-added - bob -1 local ok");
+  ck_assert_str_eq(a->line[2], "assigned urn:dev:mac:0011223344aa alice 1 192.0.2.1:4000 ok");
+  ck_assert_str_eq(a->line[3],
+                   "conflict urn:dev:mac:0011223344aa bob 2 192.0.2.2:4000 entityConflict");
+  ck_assert_str_eq(a->line[4], "replaced urn:dev:mac:0011223344aa alice 3 192.0.2.1:4001 ok");
+  ck_assert_int_eq(strncmp(a->line[5], "lockout - carol -1 - failures 3, blocked until ", 47), 0);
+  ck_assert_int_ge(a->time_ms[2], before_ms);
+  ck_assert_int_le(a->time_ms[2], (int64_t)time(NULL) * 1000 + 1000);
+
+  /* Revoke: history kept, the Entity ID free for bob. */
+  ck_assert_int_eq(server_db_assignment_revoke(db, (const uint8_t *)e1, strlen(e1), "lost", "me"),
+                   0);
+  ck_assert_int_eq(server_db_assignment_revoke(db, (const uint8_t *)e1, strlen(e1), NULL, "me"), 1);
+  uint8_t k[CPNS_KEY_ID_LEN], sealed[CPNS_SEALED_EUKEY_LEN];
+  server_db_assignment asg = make_assignment(e1, "bob", 4, k, sealed);
+  ck_assert_int_eq(server_db_begin(db), 0);
+  ck_assert_int_eq(server_db_assign(db, &asg), CPNS_STORE_OK);
+  uint8_t k2[CPNS_KEY_ID_LEN], sealed2[CPNS_SEALED_EUKEY_LEN];
+  server_db_assignment asg2 = make_assignment(e2, "bob", 5, k2, sealed2);
+  ck_assert_int_eq(server_db_assign(db, &asg2), CPNS_STORE_OK);
+  ck_assert_int_eq(server_db_commit(db), 0);
+  history_seen h;
+  memset(&h, 0, sizeof(h));
+  server_db_history_filter hf = {
+      .entity_id = (const uint8_t *)e1, .entity_id_len = strlen(e1), .ended = 1};
+  ck_assert_int_eq(server_db_history_foreach(db, &hf, collect_history, &h), 0);
+  ck_assert_int_eq(h.n, 3);
+  ck_assert_str_eq(h.line[0], "urn:dev:mac:0011223344aa alice 1 1 1 - 192.0.2.1:4000");
+  ck_assert_str_eq(h.line[1], "urn:dev:mac:0011223344aa alice 3 2 1 lost 192.0.2.1:4001");
+  ck_assert_str_eq(h.line[2], "urn:dev:mac:0011223344aa bob 4 0 0 - -");
+  memset(&h, 0, sizeof(h));
+  hf.ended = 0;
+  hf.entity_id = NULL;
+  ck_assert_int_eq(server_db_history_foreach(db, &hf, collect_history, &h), 0);
+  ck_assert_int_eq(h.n, 2); /* current keys only, every Entity ID */
+
+  /* user del: refused while bob has assignments, then revokes them. */
+  ck_assert_int_eq(server_db_user_del(db, (const uint8_t *)"bob", 3), 2);
+  ck_assert_int_eq(server_db_user_remove(db, (const uint8_t *)"bob", 3, 0, "me"), 2);
+  listing l;
+  memset(&l, 0, sizeof(l));
+  ck_assert_int_eq(server_db_assignment_foreach(db, collect, &l), 0);
+  ck_assert_int_eq(l.n, 2);
+  ck_assert_int_eq(server_db_user_remove(db, (const uint8_t *)"bob", 3, 1, "me"), 0);
+  ck_assert_int_eq(server_db_user_remove(db, (const uint8_t *)"bob", 3, 1, "me"), 1);
+  memset(&l, 0, sizeof(l));
+  ck_assert_int_eq(server_db_assignment_foreach(db, collect, &l), 0);
+  ck_assert_int_eq(l.n, 0);
+  /* bob enrolled again inherits nothing: alice can bind bob's old Entity ID. */
+  add_user(db, "bob");
+  server_db_assignment asg3 = make_assignment(e2, "alice", 6, k2, sealed2);
+  ck_assert_int_eq(server_db_begin(db), 0);
+  ck_assert_int_eq(server_db_assign(db, &asg3), CPNS_STORE_OK);
+  ck_assert_int_eq(server_db_commit(db), 0);
+
+  /* passwd: records replaced, assignments kept, lockout row gone. */
+  server_db_lockout row;
+  ck_assert_int_eq(server_db_lockout_get(db, (const uint8_t *)"carol", 5, &row), 0);
+  add_user(db, "carol");
+  uint8_t rec[40];
+  memset(rec, 0x66, sizeof(rec));
+  ck_assert_int_eq(server_db_user_replace_records(db, (const uint8_t *)"carol", 5, rec, sizeof(rec),
+                                                  NULL, 0, "me"),
+                   0);
+  ck_assert_int_eq(server_db_user_replace_records(db, (const uint8_t *)"nobody", 6, rec,
+                                                  sizeof(rec), NULL, 0, "me"),
+                   1);
+  ck_assert_int_eq(server_db_lockout_get(db, (const uint8_t *)"carol", 5, &row), 1);
+  server_db_lookup *look = sodium_malloc(sizeof(*look));
+  ck_assert_int_eq(server_db_lookup_user(db, (const uint8_t *)"carol", 5, look), 0);
+  ck_assert_uint_eq(look->records.record1_len, sizeof(rec));
+  ck_assert_uint_eq(look->records.record2_len, 0);
+  ck_assert_uint_eq(look->records.record1[0], 0x66);
+  sodium_free(look);
+
+  /* Filters. */
+  server_db_audit_filter f = {.user_id = (const uint8_t *)"bob", .user_id_len = 3};
+  a = audit_of(db, &f);
+  ck_assert_int_eq(a->n, 8);
+  ck_assert_str_eq(a->line[2], "assigned urn:dev:mac:0011223344aa bob 4 - ok");
+  ck_assert_str_eq(a->line[4], "revoked urn:dev:mac:0011223344aa bob 4 me user removed");
+  ck_assert_str_eq(a->line[5], "revoked urn:dev:mac:0011223344bb bob 5 me user removed");
+  ck_assert_str_eq(a->line[6], "user-removed - bob -1 me ok");
+  ck_assert_str_eq(a->line[7], "user-added - bob -1 local ok");
+  memset(&f, 0, sizeof(f));
+  f.entity_id = (const uint8_t *)e1;
+  f.entity_id_len = strlen(e1);
+  a = audit_of(db, &f);
+  ck_assert_int_eq(a->n, 6);
+  ck_assert_str_eq(a->line[3], "revoked urn:dev:mac:0011223344aa alice 3 me lost");
+  memset(&f, 0, sizeof(f));
+  f.user_id = (const uint8_t *)"carol";
+  f.user_id_len = 5;
+  a = audit_of(db, &f);
+  ck_assert_int_eq(a->n, 3);
+  ck_assert_str_eq(a->line[2], "user-passwd - carol -1 me ok");
+  memset(&f, 0, sizeof(f));
+  f.since_ms = (int64_t)time(NULL) * 1000 + 3600000;
+  ck_assert_int_eq(audit_of(db, &f)->n, 0);
+  server_db_close(db);
+}
+END_TEST
+
+/* The schema of release 18d04b9 (version 3) on PostgreSQL, with a binding
+ * whose user was deleted: the upgrade to 4 revokes it. */
+START_TEST(test_pg_upgrade_3_to_4) {
+  use_backend(1);
+  PGconn *c = PQconnectdb(where);
+  ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+  char sql[2048];
+  snprintf(sql, sizeof(sql),
+           "BEGIN;"
+           "CREATE TABLE settings (name text COLLATE \"C\" PRIMARY KEY, value bigint NOT NULL);"
+           "CREATE TABLE users (user_id text COLLATE \"C\" PRIMARY KEY, credential bytea,"
+           " record2 bytea, created_at bigint NOT NULL);"
+           "CREATE TABLE assignments (entity_id text COLLATE \"C\" PRIMARY KEY,"
+           " user_id text COLLATE \"C\" NOT NULL, mode integer NOT NULL, key_id bytea NOT NULL,"
+           " sealed_eukey bytea NOT NULL, assigned_at bigint NOT NULL);"
+           "CREATE INDEX assignments_by_user ON assignments(user_id);"
+           "CREATE TABLE lockout (user_id text COLLATE \"C\" PRIMARY KEY,"
+           " failures bigint NOT NULL, last_failure_ms bigint NOT NULL,"
+           " blocked_until_ms bigint NOT NULL);"
+           "INSERT INTO settings VALUES('schema_version', 3), ('enroll_ops_limit', 1),"
+           " ('enroll_mem_limit_kib', 8), ('suites', 21);"
+           "INSERT INTO users VALUES('alice', NULL, '\\x5555', 1);"
+           "INSERT INTO assignments VALUES"
+           " ('urn:dev:mac:0011223344aa', 'alice', 1, decode(repeat('01', %d), 'hex'),"
+           "  decode(repeat('01', %d), 'hex'), 1700000000),"
+           " ('urn:dev:mac:0011223344bb', 'bob', 1, decode(repeat('02', %d), 'hex'),"
+           "  decode(repeat('02', %d), 'hex'), 1700000000);"
+           "COMMIT",
+           CPNS_KEY_ID_LEN, CPNS_SEALED_EUKEY_LEN, CPNS_KEY_ID_LEN, CPNS_SEALED_EUKEY_LEN);
+  PGresult *r = PQexec(c, sql);
+  ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+  PQclear(r);
+  server_db *db = open_db(SERVER_DB_READER); /* any command upgrades */
+  r = PQexec(c, "SELECT value FROM settings WHERE name = 'schema_version'");
+  ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+  ck_assert_str_eq(PQgetvalue(r, 0, 0), "4");
+  PQclear(r);
+  PQfinish(c);
+  listing l;
+  memset(&l, 0, sizeof(l));
+  ck_assert_int_eq(server_db_assignment_foreach(db, collect, &l), 0);
+  ck_assert_int_eq(l.n, 1);
+  ck_assert_str_eq(l.user[0], "alice");
+  audit_seen *a = audit_of(db, NULL);
+  ck_assert_int_eq(a->n, 1);
+  ck_assert_str_eq(a->line[0],
+                   "revoked urn:dev:mac:0011223344bb bob 2 upgrade user deleted before schema 4");
+  server_db_close(db);
+  /* Opened again: already 4, nothing more revoked. */
+  db = open_db(SERVER_DB_EXISTING);
+  ck_assert_int_eq(audit_of(db, NULL)->n, 1);
+  server_db_close(db);
+}
+END_TEST
+
 /* Failures counted through two handles add up, with lockout.c's back-off
  * computed from the new count; expired ones restart at 1. */
 START_TEST(test_lockout_counts_add_up) {
@@ -589,11 +843,13 @@ static Suite *store_pg_suite(void) {
   tcase_add_loop_test(tc, test_conflict_decided_once, 0, 2);
   tcase_add_loop_test(tc, test_duplicate_entity_in_batch, 0, 2);
   tcase_add_loop_test(tc, test_lockout_counts_add_up, 0, 2);
+  tcase_add_loop_test(tc, test_history_and_audit, 0, 2);
   suite_add_tcase(s, tc);
   tc = tcase_create("pg");
   tcase_add_checked_fixture(tc, NULL, teardown);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_newer_schema_refused);
+  tcase_add_test(tc, test_pg_upgrade_3_to_4);
   tcase_add_test(tc, test_lockout_concurrent_increments);
   tcase_add_test(tc, test_stop_fails_then_reconnects);
   suite_add_tcase(s, tc);

@@ -27,12 +27,15 @@
  *                               per pass), server_db_read_end
  *   store_thread.c:store_main -> store_batch   group commit (store.c:server_db_*)
  *     -> loop.c:notify_store_done (wake-up pipe)
- *   loop.c:on_store_done        lockout.c:server_lockout_stored for lockout rows
+ *   loop.c:on_store_done        metrics.c:server_metrics_store_batch (the batch's
+ *                               figures ride on its first job), lockout.c:
+ *                               server_lockout_stored for lockout rows
  *   conn.c:conn_store_done      cpns_server_session_store_done -> conn_drive
  *     SEND            -> conn_end_attempt (lockout.c:server_lockout_end; a
  *                        failure is stored first, back through on_store_done)
  *                        -> cpns_server_session_write (KeyDelivery) -> conn_flush
- *     DONE            -> conn_finish: log.c:server_log_exchange, socket closed,
+ *     DONE            -> conn_finish: log.c:server_log_exchange (one write),
+ *                        metrics.c:server_metrics_exchange, socket closed,
  *                        addrlimit.c:server_addrlimit_release -> conn_free
  *   conn.c:on_timer             cpns_server_session_handle_expiry -> conn_drive
  *
@@ -129,6 +132,9 @@ static int conn_end_attempt(conn *c, void *owner) {
   if (uid_len == 0) {
     return 0; /* cannot happen: the User ID was looked up */
   }
+  if (!c->proof_ok) {
+    c->srv->metrics.auth_failures++;
+  }
   if (server_lockout_end(c->srv->lockout, uid, uid_len, c->proof_ok, wall_now_ms(), owner)) {
     c->store_pending = 1;
     return 1;
@@ -192,8 +198,9 @@ void conn_finish(conn *c) {
   info.error = c->error;
   info.reason = c->reason;
   info.duration_ms = cli_now_ms() - c->started_ms;
+  info.key_id = c->has_key_id ? c->key_id : NULL;
   server_log_exchange(&info);
-  log_flush_soon(srv);
+  server_metrics_exchange(&srv->metrics, info.result, info.suite, info.duration_ms);
   if (c->lockout_counted) {
     conn_end_attempt(c, NULL); /* closed before an answer: nobody waits for it */
   }
@@ -359,7 +366,11 @@ static int conn_provide_credential(conn *c, uint64_t now) {
     if (server_db_read_begin(srv->reader) == 0) {
       pass_end_soon(srv); /* ends it */
     }
-    found = server_db_lookup_user(srv->reader, uid, uid_len, srv->lookup) != 0               ? -1
+    int looked_up = server_db_lookup_user(srv->reader, uid, uid_len, srv->lookup);
+    if (looked_up != 0) {
+      srv->metrics.db_errors++;
+    }
+    found = looked_up != 0                                                                   ? -1
             : !srv->lookup->user_found                                                       ? 1
             : conn_unseal_records(c, uid, uid_len, &srv->lookup->records, &cred, &rec2) == 0 ? 0
                                                                                              : -1;
@@ -391,6 +402,9 @@ static int conn_submit_store(conn *c, uint64_t now) {
   job->user_id_len = a.user_id_norm_len;
   memcpy(job->user_id, a.user_id_norm, a.user_id_norm_len);
   memcpy(job->key_id, a.key_id, CPNS_KEY_ID_LEN);
+  memcpy(c->key_id, a.key_id, CPNS_KEY_ID_LEN);
+  c->has_key_id = 1;
+  snprintf(job->source, sizeof(job->source), "%s", c->peer); /* for the audit row */
   if (cpns_crypto_eukey_seal(job->sealed_eukey, a.eukey, srv->cfg->keys->master_key,
                              a.entity_id_norm, a.entity_id_norm_len, a.user_id_norm,
                              a.user_id_norm_len, a.key_id) != 0) {

@@ -17,6 +17,7 @@
 #include "examples/server/store.h"
 #include "examples/server/lockout.h"
 #include "examples/server/loop.h"
+#include "examples/server/metrics.h"
 #include "examples/server/ratelimit.h"
 #include "examples/server/store_thread.h"
 
@@ -37,6 +38,8 @@ typedef struct conn {
   int closed;          /* logged and socket closed; freed when the job returns */
   int error;           /* why the engine closed, for the log */
   const char *reason;  /* why we closed, for the log (overrides error) */
+  int has_key_id;      /* key_id is the assignment's (the log's keyId on success) */
+  uint8_t key_id[CPNS_KEY_ID_LEN];
   server_addr_key addr;
   size_t out_len, out_off;
   char peer[INET6_ADDRSTRLEN + 8];
@@ -77,6 +80,8 @@ struct server {
   conn *spare; /* see CONN_SPARE_MAX, linked by next */
   size_t nspare;
   int shutting_down;
+  server_metrics metrics;            /* loop thread only */
+  server_metrics_http *metrics_http; /* NULL without --metrics-listen */
 };
 
 /* conn.c: one connection. */

@@ -139,6 +139,14 @@ void server_lockout_del(server_lockout *lo) {
 
 size_t server_lockout_size(const server_lockout *lo) { return lo->used; }
 
+size_t server_lockout_active(const server_lockout *lo, uint64_t now_ms) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < lo->never_used; i++) {
+    n += lo->entries[i].id_len != 0 && now_ms < lo->entries[i].blocked_until_ms;
+  }
+  return n;
+}
+
 static size_t bucket_of(const server_lockout *lo, const uint8_t *id, size_t len) {
   uint64_t h;
   crypto_shorthash((unsigned char *)&h, id, len, lo->hash_key);

@@ -154,6 +154,9 @@ void server_lockout_stored(server_lockout *lo, const server_store_job *job);
  */
 void server_lockout_maintain(server_lockout *lo, uint64_t now_ms);
 
+/** User IDs held in memory whose back-off runs at now_ms (metrics; a scan). */
+size_t server_lockout_active(const server_lockout *lo, uint64_t now_ms);
+
 /** Number of User IDs held in memory (tests). */
 size_t server_lockout_size(const server_lockout *lo);
 

@@ -60,8 +60,8 @@ void pass_end_soon(server *srv) {
   }
 }
 
-/* stderr is fully buffered while the loop runs: flushed at the pass end. */
-void log_flush_soon(server *srv) { pass_end_soon(srv); }
+/* stderr is line-buffered while the loop runs: nothing is left to flush. */
+void log_flush_soon(server *srv) { (void)srv; }
 
 /* Lockout state is in wall-clock time: it is stored and outlives the process. */
 uint64_t wall_now_ms(void) {
@@ -165,7 +165,6 @@ static void on_pass_end(evutil_socket_t fd, short what, void *arg) {
     srv->lookup_head = srv->lookup_tail = NULL;
   }
   server_db_read_end(srv->reader);
-  fflush(stderr);
 }
 
 /* Store thread -> loop: answer every session whose batch committed. */
@@ -184,6 +183,7 @@ static void on_store_done(evutil_socket_t fd, short what, void *arg) {
   server_store_job *looked = srv->lookups != NULL ? server_store_take_done(srv->lookups) : NULL;
   while (looked != NULL) {
     server_store_job *next = looked->next;
+    srv->metrics.db_errors += looked->status != CPNS_STORE_OK;
     conn_lookup_done(looked->owner, looked);
     free(looked);
     looked = next;
@@ -191,6 +191,10 @@ static void on_store_done(evutil_socket_t fd, short what, void *arg) {
   while (job != NULL) {
     server_store_job *next = job->next;
     conn *c = job->owner;
+    if (job->batch_jobs != 0) {
+      server_metrics_store_batch(&srv->metrics, job->batch_jobs, job->batch_us);
+    }
+    srv->metrics.db_errors += job->status == CPNS_STORE_FAILED;
     if (job->kind != SERVER_STORE_ASSIGN) {
       server_lockout_stored(srv->lockout, job);
     }
@@ -210,6 +214,13 @@ static void notify_store_done(void *arg) {
   do {
     n = write(srv->wake_pipe[1], &one, 1);
   } while (n < 0 && errno == EINTR);
+}
+
+/* The gauges of a scrape (server_metrics_gauges_fn). */
+static void read_gauges(void *arg, server_metrics_gauges *g) {
+  server *srv = arg;
+  g->connections_open = srv->nconns;
+  g->lockouts_active = server_lockout_active(srv->lockout, wall_now_ms());
 }
 
 static void on_lockout_maintain(evutil_socket_t fd, short what, void *arg) {
@@ -236,6 +247,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
     return;
   }
   fprintf(stderr, "shutting down (signal %d)\n", (int)sig);
+  server_log_info("shutting down (signal %d)", (int)sig);
   log_flush_soon(srv);
   server_notify_stopping();
   srv->shutting_down = 1;
@@ -309,6 +321,8 @@ static void apply_reload(server *srv, server_config *next) {
   note_kept(kept, sizeof(kept), cur->max_conns != next->max_conns, "max-conns");
   note_kept(kept, sizeof(kept), cur->store_batch_max != next->store_batch_max, "store-batch");
   note_kept(kept, sizeof(kept), cur->lockout.capacity != next->lockout.capacity, "lockout-table");
+  note_kept(kept, sizeof(kept), str_differs(cur->metrics_listen, next->metrics_listen),
+            "metrics-listen");
   if (kept[0] != '\0') {
     fprintf(stderr, "reload: changed but kept until a restart: %s\n", kept);
   }
@@ -321,6 +335,14 @@ static void apply_reload(server *srv, server_config *next) {
   server_addrlimit_set_max_per_addr(srv->addrs, cur->max_conns_per_addr);
   server_ratelimit_set(srv->sources, cur->source_rate, cur->source_burst);
   server_lockout_set_policy(srv->lockout, &cur->lockout);
+  if (next->log_target != cur->log_target || next->log_facility != cur->log_facility) {
+    server_log_close();
+    server_log_open((server_log_target)next->log_target, next->log_facility);
+    cur->log_target = next->log_target;
+    cur->log_facility = next->log_facility;
+    fprintf(stderr, "reload: exchange lines now go to %s\n",
+            cur->log_target == SERVER_LOG_SYSLOG ? "syslog" : "stderr");
+  }
   server_lockout_settings lo;
   server_lockout_get_policy(srv->lockout, &lo);
   fprintf(stderr,
@@ -394,6 +416,7 @@ static int bind_listener(server *srv) {
   peer_name(bound, sizeof(srv->bound), (struct sockaddr *)&ss);
   fprintf(stderr, "listening on %s\n", bound);
   fflush(stderr);
+  server_log_info("listening on %s", bound);
   return 0;
 }
 
@@ -445,6 +468,8 @@ static void server_cleanup(server *srv) {
     conn_release(c);
   }
   srv->nspare = 0;
+  server_metrics_http_stop(srv->metrics_http);
+  srv->metrics_http = NULL;
   if (srv->ev_sigint != NULL)
     event_free(srv->ev_sigint);
   if (srv->ev_sigterm != NULL)
@@ -506,8 +531,9 @@ int server_run(const server_config *cfg_in) {
   /* A write past the file size limit fails (EFBIG, an SQLite I/O error the
    * exchange answers with serverError) instead of killing the server. */
   signal(SIGXFSZ, SIG_IGN);
-  /* See log_flush_soon(); exit() flushes what is left. */
-  setvbuf(stderr, NULL, _IOFBF, 1 << 16);
+  /* Whole lines, each written when made (the exchange lines bypass stdio:
+   * log.c); messages from the store thread too. */
+  setvbuf(stderr, NULL, _IOLBF, 1 << 12);
   raise_fd_limit(cfg.max_conns + 64);
   /* Only the loop thread touches libevent (the store thread writes to
    * wake_pipe), so the base runs without evthread's locks. */
@@ -597,6 +623,12 @@ int server_run(const server_config *cfg_in) {
           0 ||
       (shared && server_store_start_role(&srv.lookups, cfg.db_path, SERVER_STORE_LOOKUPS,
                                          LOOKUP_BATCH_MAX, notify_store_done, &srv) != 0)) {
+    goto out;
+  }
+  server_metrics_init(&srv.metrics);
+  if (cfg.metrics_listen != NULL &&
+      server_metrics_http_start(&srv.metrics_http, srv.base, cfg.metrics_listen, &srv.metrics,
+                                read_gauges, &srv) != 0) {
     goto out;
   }
   if (bind_listener(&srv) != 0) {

@@ -31,8 +31,11 @@ typedef struct server_config {
   uint32_t source_burst;     /**< ... and in a burst [100] */
   size_t store_batch_max;    /**< [256] */
   server_lockout_settings lockout;
-  const char *key_file;    /**< --key-file (keys are loaded; named on reload) */
-  const char *config_path; /**< --config, or NULL */
+  const char *metrics_listen; /**< HOST:PORT of GET /metrics, or NULL for none */
+  int log_target;             /**< --log: a server_log_target (log.h), opened by the caller */
+  int log_facility;           /**< --log-facility (0: LOG_DAEMON) */
+  const char *key_file;       /**< --key-file (keys are loaded; named on reload) */
+  const char *config_path;    /**< --config, or NULL */
   /**
    * SIGHUP: rereads the configuration into *out (its strings valid until
    * the next call), or NULL when there is nothing to reread. Returns 0, or

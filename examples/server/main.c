@@ -1,6 +1,8 @@
 /*
- * cpns-server: command-line front end (init, user add/del/list, serve,
- * assignments). Exit status: 0 success, 1 failure, 2 usage error.
+ * cpns-server: command-line front end (init, user add/del/passwd/list,
+ * serve, assignments, assignment revoke, audit). Exit status: 0 success,
+ * 1 failure, 2 usage error, 3 refused by the state of the database (an
+ * Entity ID not bound, a user with assignments).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -21,10 +23,16 @@
 #include "examples/common/cli.h"
 #include "examples/server/store.h"
 #include "examples/server/keyfile.h"
+#include "examples/server/log.h"
 #include "examples/server/loop.h"
 #include "examples/server/conffile.h"
+#include "examples/server/timearg.h"
 
 #define EXIT_USAGE 2
+#define EXIT_REFUSED 3
+
+/* The source address of the audit rows the commands write. */
+#define COMMAND_SOURCE "local"
 
 static const char USAGE[] =
     "Usage: cpns-server COMMAND [OPTIONS]\n"
@@ -37,13 +45,20 @@ static const char USAGE[] =
     "  suites --db PATH [--set LIST]      show or change the enabled cipher suites\n"
     "  user add --db PATH --key-file PATH --user ID [--password-file F]\n"
     "           [--ops N] [--mem-kib N]\n"
-    "  user del --db PATH --user ID\n"
+    "  user del --db PATH --user ID [--revoke-assignments]\n"
+    "  user passwd --db PATH --key-file PATH --user ID [--password-file F]\n"
     "  user list --db PATH\n"
     "  serve --db PATH --key-file PATH --listen HOST:PORT --realm REALM [limits]\n"
-    "  assignments --db PATH              list stored assignments\n"
+    "  assignments --db PATH [--history] [--entity-id URN]\n"
+    "                                     list stored assignments (and their history)\n"
+    "  assignment revoke --db PATH --entity-id URN [--reason TEXT]\n"
+    "                                     end a binding\n"
+    "  audit --db PATH [--since TIME] [--entity-id URN] [--user ID]\n"
+    "                                     show the audit trail\n"
     "\n"
     "Run `cpns-server COMMAND --help` for a command's options.\n"
-    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+    "Exit status: 0 success, 1 failure, 2 usage error, 3 refused (an Entity ID\n"
+    "not bound, a user with assignments).\n";
 
 static const char USAGE_INIT[] =
     "Usage: cpns-server init --db PATH --key-file PATH [--ops N] [--mem-kib N]\n"
@@ -87,9 +102,45 @@ static const char USAGE_USER_ADD[] =
     "distinguishable from unknown User IDs (a warning says so).\n"
     "Prints \"user: ID\" (the normalized User ID).\n";
 
-static const char USAGE_USER_DEL[] = "Usage: cpns-server user del --db PATH --user ID\n"
-                                     "\n"
-                                     "Deletes a user's credential record (assignments stay).\n";
+static const char USAGE_USER_DEL[] =
+    "Usage: cpns-server user del --db PATH --user ID [--revoke-assignments]\n"
+    "\n"
+    "Deletes a user (credential records, lockout row). Refused (exit status 3)\n"
+    "while the user has assignments, unless --revoke-assignments revokes them\n"
+    "in the same transaction (see assignment revoke): a User ID enrolled again\n"
+    "later inherits no binding.\n";
+
+static const char USAGE_USER_PASSWD[] =
+    "Usage: cpns-server user passwd --db PATH --key-file PATH --user ID\n"
+    "                               [--password-file F] [--ops N] [--mem-kib N]\n"
+    "\n"
+    "Changes a user's password: enrolls the user again in place, with a record\n"
+    "for every enabled suite, as user add does (same options, same password\n"
+    "input). Assignments stay; the user's lockout row is cleared (a running\n"
+    "serve on SQLite keeps its own count until it expires). The old password\n"
+    "stops working at once. Prints \"user: ID\" and \"suites: LIST\".\n";
+
+static const char USAGE_REVOKE[] =
+    "Usage: cpns-server assignment revoke --db PATH --entity-id URN [--reason TEXT]\n"
+    "\n"
+    "Ends the binding of an Entity ID: any enrolled user may then be assigned a\n"
+    "key for it. The revoked key stays in the history (its EUKey sealed), with\n"
+    "the reason; an audit row records it. Prints \"revoked: URN\" (normalized).\n"
+    "An Entity ID that is not bound: exit status 3.\n";
+
+static const char USAGE_AUDIT[] =
+    "Usage: cpns-server audit --db PATH [--since TIME] [--entity-id URN] [--user ID]\n"
+    "\n"
+    "Prints the audit trail, oldest first, one line per event:\n"
+    "  TIME EVENT entity=URN user=ID keyId=HEX source=ADDR result=TEXT\n"
+    "(fields absent from an event are left out; TIME in UTC with ms). Events:\n"
+    "assigned, replaced, conflict (refused: bound to another user), revoked,\n"
+    "user-added, user-removed, user-passwd, lockout (a failure that started a\n"
+    "block). Each is written in the transaction of the change it records.\n"
+    "  --since TIME      events at or after TIME: 2026-11-30T01:00:00Z (UTC) or\n"
+    "                    seconds since the epoch\n"
+    "  --entity-id URN   events of this Entity ID\n"
+    "  --user ID         events of this User ID\n";
 
 static const char USAGE_USER_LIST[] =
     "Usage: cpns-server user list --db PATH\n"
@@ -103,11 +154,15 @@ static const char USAGE_USER_LIST[] =
     "and \"re-enroll: COMMAND\"; then an empty line.\n";
 
 static const char USAGE_ASSIGNMENTS[] =
-    "Usage: cpns-server assignments --db PATH\n"
+    "Usage: cpns-server assignments --db PATH [--history] [--entity-id URN]\n"
     "\n"
     "Lists assignments, one block per Entity ID: \"entity: ...\", \"user: ...\",\n"
     "\"mode: pn-gw|pne-pn-gw\", \"keyId: HEX\", \"time: YYYY-MM-DDTHH:MM:SSZ\",\n"
-    "then an empty line. EUKeys stay sealed.\n";
+    "\"source: HOST:PORT\" (when known), then an empty line. EUKeys stay sealed.\n"
+    "  --history         every key each Entity ID had, oldest first, with\n"
+    "                    \"state: current|replaced|revoked\", \"ended: TIME\" and\n"
+    "                    \"reason: TEXT\" (revoked)\n"
+    "  --entity-id URN   this Entity ID only\n";
 
 static const char USAGE_SERVE[] =
     "Usage: cpns-server serve --db PATH --key-file PATH --listen HOST:PORT\n"
@@ -135,11 +190,17 @@ static const char USAGE_SERVE[] =
     "                           (default 3600000; at least --lockout-max-ms)\n"
     "  --lockout-table N        User IDs of the lockout table held in memory (default 65536)\n"
     "  --store-batch N          assignments per store transaction at most (default 256)\n"
+    "  --metrics-listen HOST:PORT  serve Prometheus metrics on GET /metrics there;\n"
+    "                           prints \"metrics on HOST:PORT\" once bound\n"
+    "  --log stderr|syslog      where the exchange lines go (default stderr)\n"
+    "  --log-facility NAME      syslog facility: daemon (default), user, auth,\n"
+    "                           authpriv, local0..local7\n"
     "  --config FILE            an INI file whose [serve] section holds these options\n"
     "                           as `name = value` (the command line wins); SIGHUP\n"
     "                           rereads it: --max-conns-per-addr, --source-rate,\n"
-    "                           --source-burst and --lockout-* but --lockout-table change\n"
-    "                           live, the others wait for a restart\n"
+    "                           --source-burst, --lockout-* but --lockout-table,\n"
+    "                           --log and --log-facility change live, the\n"
+    "                           others wait for a restart\n"
     "Under a service manager (NOTIFY_SOCKET) it sends READY=1 once it serves,\n"
     "RELOADING=1 and READY=1 around a reload, STOPPING=1 when it stops.\n";
 
@@ -158,6 +219,27 @@ static int normalize_user(const char *arg, uint8_t *out, size_t *out_len) {
   }
   if (rc != 0) {
     cli_print_ident_error("--user", "User ID", (const uint8_t *)arg, len, rc, &err);
+    return -1;
+  }
+  memcpy(out, buf, *out_len);
+  return 0;
+}
+
+/* Parses an Entity ID option into its normal form. Returns 0 or -1. */
+static int normalize_entity(const char *arg, uint8_t *out, size_t *out_len) {
+  size_t len = strlen(arg);
+  cpns_ident_error err;
+  uint8_t buf[CPNS_ENTITY_ID_MAX];
+  int rc;
+  if (len > CPNS_ENTITY_ID_MAX) {
+    rc = CPNS_ERR_ID_TOO_LONG;
+    err.offset = CPNS_ENTITY_ID_MAX;
+    err.expected = "a shorter Entity ID";
+  } else {
+    rc = cpns_entity_id_normalize((const uint8_t *)arg, len, buf, sizeof(buf), out_len, &err);
+  }
+  if (rc != 0) {
+    cli_print_ident_error("--entity-id", "Entity ID", (const uint8_t *)arg, len, rc, &err);
     return -1;
   }
   memcpy(out, buf, *out_len);
@@ -243,6 +325,14 @@ enum {
   OPT_SUITES,
   OPT_SET,
   OPT_CONFIG,
+  OPT_METRICS_LISTEN,
+  OPT_LOG,
+  OPT_LOG_FACILITY,
+  OPT_ENTITY_ID,
+  OPT_REASON,
+  OPT_REVOKE_ASSIGNMENTS,
+  OPT_HISTORY,
+  OPT_SINCE,
   OPT_HELP
 };
 
@@ -273,6 +363,14 @@ static const struct option LONGOPTS[] = {
     {"source-burst", required_argument, NULL, OPT_SOURCE_BURST},
     {"suites", required_argument, NULL, OPT_SUITES},
     {"set", required_argument, NULL, OPT_SET},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"log-facility", required_argument, NULL, OPT_LOG_FACILITY},
+    {"entity-id", required_argument, NULL, OPT_ENTITY_ID},
+    {"reason", required_argument, NULL, OPT_REASON},
+    {"revoke-assignments", no_argument, NULL, OPT_REVOKE_ASSIGNMENTS},
+    {"history", no_argument, NULL, OPT_HISTORY},
+    {"since", required_argument, NULL, OPT_SINCE},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -282,8 +380,12 @@ static const struct option LONGOPTS[] = {
 
 typedef struct options {
   const char *db, *key_file, *user, *password_file, *listen, *realm, *config;
+  const char *entity_id, *reason, *since;
+  int revoke_assignments, history;
   uint32_t suites; /**< --suites / --set: as server_db_set_suites() takes them; 0 = not given */
   uint64_t ops, mem_kib;
+  server_log_target log_target;
+  int log_facility; /**< 0 = LOG_DAEMON */
   server_config serve;
   uint64_t file_keys;                   /**< bit (code - OPT_DB): key seen in the file */
   char *file_strings[FILE_STRINGS_MAX]; /**< owned copies of the file's values */
@@ -326,6 +428,25 @@ static int apply_option(options *o, int code, const char *label, const char *arg
   case OPT_LISTEN: o->listen = arg; break;
   case OPT_REALM: o->realm = arg; break;
   case OPT_CONFIG: o->config = arg; break;
+  case OPT_ENTITY_ID: o->entity_id = arg; break;
+  case OPT_REASON: o->reason = arg; break;
+  case OPT_REVOKE_ASSIGNMENTS: o->revoke_assignments = 1; break;
+  case OPT_HISTORY: o->history = 1; break;
+  case OPT_SINCE: o->since = arg; break;
+  case OPT_METRICS_LISTEN: o->serve.metrics_listen = arg; break;
+  case OPT_LOG:
+    if (server_log_target_parse(arg, &o->log_target) != 0) {
+      fprintf(stderr, "%s: expected stderr or syslog, got \"%s\"\n", label, arg);
+      rc = -1;
+    }
+    break;
+  case OPT_LOG_FACILITY:
+    if (server_log_facility_parse(arg, &o->log_facility) != 0) {
+      fprintf(stderr, "%s: expected daemon, user, auth, authpriv or local0..local7, got \"%s\"\n",
+              label, arg);
+      rc = -1;
+    }
+    break;
   case OPT_OPS:
     rc = cli_parse_u64(label, arg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &o->ops);
     break;
@@ -422,7 +543,7 @@ static int file_key(void *arg, const char *where, const char *key, const char *v
   snprintf(label, sizeof(label), "%s: %s", where, key);
   const char *v = value;
   if (l->val == OPT_DB || l->val == OPT_KEY_FILE || l->val == OPT_LISTEN || l->val == OPT_REALM ||
-      l->val == OPT_USER || l->val == OPT_PASSWORD_FILE) {
+      l->val == OPT_METRICS_LISTEN) {
     /* A string option keeps its value: inih's buffer is reused. */
     char *copy = f->o->n_file_strings < FILE_STRINGS_MAX ? strdup(value) : NULL;
     if (copy == NULL) {
@@ -538,6 +659,7 @@ static const char *required_value(const options *o, int code) {
   case OPT_USER: return o->user;
   case OPT_LISTEN: return o->listen;
   case OPT_REALM: return o->realm;
+  case OPT_ENTITY_ID: return o->entity_id;
   default: return NULL;
   }
 }
@@ -666,12 +788,17 @@ static int make_records(const server_keys *keys, uint32_t suites, const uint8_t 
   return rc == 0 ? 0 : -1;
 }
 
-static int cmd_user_add(int argc, char **argv) {
+/*
+ * user add (passwd = 0) and user passwd (passwd = 1): one path, so that a
+ * changed password gets a record for every enabled suite, as enrollment.
+ */
+static int user_enroll(int argc, char **argv, int passwd) {
   static const int allowed[] = {OPT_DB,  OPT_KEY_FILE, OPT_USER, OPT_PASSWORD_FILE,
                                 OPT_OPS, OPT_MEM_KIB,  0};
   static const int required[] = {OPT_DB, OPT_KEY_FILE, OPT_USER, 0};
   options o;
-  int early = parse_options(argc, argv, allowed, required, USAGE_USER_ADD, &o);
+  int early =
+      parse_options(argc, argv, allowed, required, passwd ? USAGE_USER_PASSWD : USAGE_USER_ADD, &o);
   if (early >= 0) {
     return early;
   }
@@ -712,10 +839,16 @@ static int cmd_user_add(int argc, char **argv) {
                    &record2_len) != 0) {
     goto out;
   }
-  rc = server_db_user_put_records(db, uid, uid_len, record1_len > 0 ? record1 : NULL, record1_len,
-                                  record2_len > 0 ? record2 : NULL, record2_len);
+  rc = passwd
+           ? server_db_user_replace_records(db, uid, uid_len, record1_len > 0 ? record1 : NULL,
+                                            record1_len, record2_len > 0 ? record2 : NULL,
+                                            record2_len, COMMAND_SOURCE)
+           : server_db_user_put_records(db, uid, uid_len, record1_len > 0 ? record1 : NULL,
+                                        record1_len, record2_len > 0 ? record2 : NULL, record2_len);
   if (rc == 1) {
-    fprintf(stderr, "user %.*s already exists (delete it first to change the password)\n",
+    fprintf(stderr,
+            passwd ? "no such user: %.*s (user add enrolls a new one)\n"
+                   : "user %.*s already exists (user passwd changes its password)\n",
             (int)uid_len, (const char *)uid);
     goto out;
   }
@@ -743,10 +876,15 @@ out:
   return status;
 }
 
+static int cmd_user_add(int argc, char **argv) { return user_enroll(argc, argv, 0); }
+
+static int cmd_user_passwd(int argc, char **argv) { return user_enroll(argc, argv, 1); }
+
 static int cmd_user_del(int argc, char **argv) {
-  static const int allowed[] = {OPT_DB, OPT_USER, 0};
+  static const int allowed[] = {OPT_DB, OPT_USER, OPT_REVOKE_ASSIGNMENTS, 0};
+  static const int required[] = {OPT_DB, OPT_USER, 0};
   options o;
-  int early = parse_options(argc, argv, allowed, allowed, USAGE_USER_DEL, &o);
+  int early = parse_options(argc, argv, allowed, required, USAGE_USER_DEL, &o);
   if (early >= 0) {
     return early;
   }
@@ -759,10 +897,16 @@ static int cmd_user_del(int argc, char **argv) {
   if (server_db_open(&db, o.db, SERVER_DB_EXISTING) != 0) {
     return 1;
   }
-  int rc = server_db_user_del(db, uid, uid_len);
+  int rc = server_db_user_remove(db, uid, uid_len, o.revoke_assignments, COMMAND_SOURCE);
   server_db_close(db);
   if (rc == 1) {
     fprintf(stderr, "no such user: %.*s\n", (int)uid_len, (const char *)uid);
+  } else if (rc == 2) {
+    fprintf(stderr,
+            "user %.*s has assignments; not deleted (`cpns-server assignments --db ...` lists "
+            "them; --revoke-assignments revokes them with the user)\n",
+            (int)uid_len, (const char *)uid);
+    return EXIT_REFUSED;
   }
   return rc == 0 ? 0 : 1;
 }
@@ -817,10 +961,8 @@ static int print_user(void *arg, const uint8_t *uid, size_t uid_len, const uint8
     /* §9: the suite chosen for this user differs from an unknown User ID's. */
     printf("missing: suite %s (enrolled before it was enabled; distinguishable from unknown "
            "User IDs)\n"
-           "re-enroll: cpns-server user del --db %s --user %.*s && "
-           "cpns-server user add --db %s --key-file KEY-FILE --user %.*s\n",
-           missing, ctx->db, (int)uid_len, (const char *)uid, ctx->db, (int)uid_len,
-           (const char *)uid);
+           "re-enroll: cpns-server user passwd --db %s --key-file KEY-FILE --user %.*s\n",
+           missing, ctx->db, (int)uid_len, (const char *)uid);
   }
   printf("\n");
   return 0;
@@ -870,30 +1012,184 @@ static int cmd_user_list(int argc, char **argv) {
   return rc == 0 ? 0 : 1;
 }
 
-static int print_assignment(void *arg, const server_db_assignment *a) {
-  (void)arg;
-  char key_id[2 * CPNS_KEY_ID_LEN + 1];
-  char when[32] = "?";
-  cli_hex(key_id, a->key_id, CPNS_KEY_ID_LEN);
-  time_t t = (time_t)a->assigned_at;
+/* seconds since the epoch -> "YYYY-MM-DDTHH:MM:SSZ" ("?" if out of range). */
+static const char *format_time(char *buf, size_t len, int64_t seconds) {
+  time_t t = (time_t)seconds;
   struct tm tm;
+  snprintf(buf, len, "?");
   if (gmtime_r(&t, &tm) != NULL) {
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
   }
-  printf("entity: %.*s\nuser: %.*s\nmode: %s\nkeyId: %s\ntime: %s\n\n", (int)a->entity_id_len,
+  return buf;
+}
+
+static const char *const KEY_STATES[] = {"current", "replaced", "revoked"};
+
+/* One block of `assignments`; with_history adds the state lines. */
+static int print_assignment(void *arg, const server_db_history_row *h) {
+  const int *with_history = arg;
+  const server_db_assignment *a = &h->a;
+  char key_id[2 * CPNS_KEY_ID_LEN + 1];
+  char when[32];
+  cli_hex(key_id, a->key_id, CPNS_KEY_ID_LEN);
+  printf("entity: %.*s\nuser: %.*s\nmode: %s\nkeyId: %s\ntime: %s\n", (int)a->entity_id_len,
          (const char *)a->entity_id, (int)a->user_id_len, (const char *)a->user_id,
-         a->mode == CPNS_MODE_PNE_PLUS_PN_GW ? "pne-pn-gw" : "pn-gw", key_id, when);
+         a->mode == CPNS_MODE_PNE_PLUS_PN_GW ? "pne-pn-gw" : "pn-gw", key_id,
+         format_time(when, sizeof(when), a->assigned_at));
+  if (a->source != NULL) {
+    printf("source: %s\n", a->source);
+  }
+  if (*with_history) {
+    printf("state: %s\n", KEY_STATES[h->state]);
+    if (h->state != SERVER_DB_KEY_CURRENT) {
+      printf("ended: %s\n", format_time(when, sizeof(when), h->ended_at));
+    }
+    if (h->reason != NULL) {
+      printf("reason: %s\n", h->reason);
+    }
+  }
+  printf("\n");
   return 0;
 }
 
 static int cmd_assignments(int argc, char **argv) {
-  server_db *db;
-  const char *where = NULL;
-  int early = open_db_for_listing(argc, argv, USAGE_ASSIGNMENTS, &db, &where);
+  static const int allowed[] = {OPT_DB, OPT_HISTORY, OPT_ENTITY_ID, 0};
+  static const int required[] = {OPT_DB, 0};
+  options o;
+  int early = parse_options(argc, argv, allowed, required, USAGE_ASSIGNMENTS, &o);
   if (early >= 0) {
     return early;
   }
-  int rc = server_db_assignment_foreach(db, print_assignment, NULL);
+  uint8_t eid[CPNS_ENTITY_ID_MAX];
+  server_db_history_filter filter = {.ended = o.history};
+  if (o.entity_id != NULL) {
+    if (normalize_entity(o.entity_id, eid, &filter.entity_id_len) != 0) {
+      return EXIT_USAGE;
+    }
+    filter.entity_id = eid;
+  }
+  server_db *db = NULL;
+  if (server_db_open(&db, o.db, SERVER_DB_READER) != 0) {
+    return 1;
+  }
+  int rc = server_db_history_foreach(db, &filter, print_assignment, &o.history);
+  server_db_close(db);
+  return rc == 0 ? 0 : 1;
+}
+
+static int cmd_assignment_revoke(int argc, char **argv) {
+  static const int allowed[] = {OPT_DB, OPT_ENTITY_ID, OPT_REASON, 0};
+  static const int required[] = {OPT_DB, OPT_ENTITY_ID, 0};
+  options o;
+  int early = parse_options(argc, argv, allowed, required, USAGE_REVOKE, &o);
+  if (early >= 0) {
+    return early;
+  }
+  uint8_t eid[CPNS_ENTITY_ID_MAX];
+  size_t eid_len = 0;
+  if (normalize_entity(o.entity_id, eid, &eid_len) != 0) {
+    return EXIT_USAGE;
+  }
+  if (o.reason != NULL && strlen(o.reason) > 1024) {
+    fprintf(stderr, "--reason: at most 1024 octets\n");
+    return EXIT_USAGE;
+  }
+  server_db *db = NULL;
+  if (server_db_open(&db, o.db, SERVER_DB_EXISTING) != 0) {
+    return 1;
+  }
+  int rc = server_db_assignment_revoke(db, eid, eid_len, o.reason, COMMAND_SOURCE);
+  server_db_close(db);
+  if (rc == 1) {
+    fprintf(stderr, "Entity ID %.*s is not bound; nothing revoked\n", (int)eid_len,
+            (const char *)eid);
+    return EXIT_REFUSED;
+  }
+  if (rc != 0) {
+    return 1;
+  }
+  printf("revoked: %.*s\n", (int)eid_len, (const char *)eid);
+  return 0;
+}
+
+/* One line of `audit`. */
+static int print_audit(void *arg, const server_db_audit_row *r) {
+  (void)arg;
+  char when[40];
+  char key_id[2 * CPNS_KEY_ID_LEN + 1];
+  format_time(when, sizeof(when), r->time_ms / 1000);
+  size_t n = strlen(when);
+  if (n > 1 && when[n - 1] == 'Z') {
+    snprintf(when + n - 1, sizeof(when) - (n - 1), ".%03dZ", (int)(r->time_ms % 1000));
+  }
+  printf("%s %s", when, r->event);
+  if (r->entity_id != NULL) {
+    printf(" entity=%.*s", (int)r->entity_id_len, (const char *)r->entity_id);
+  }
+  if (r->user_id != NULL) {
+    printf(" user=%.*s", (int)r->user_id_len, (const char *)r->user_id);
+  }
+  if (r->key_id != NULL) {
+    cli_hex(key_id, r->key_id, CPNS_KEY_ID_LEN);
+    printf(" keyId=%s", key_id);
+  }
+  if (r->source != NULL) {
+    printf(" source=%s", r->source);
+  }
+  if (r->result != NULL) {
+    printf(" result=%s", r->result);
+  }
+  printf("\n");
+  return 0;
+}
+
+/*
+ * The filter of `audit` from its options (eid, uid: the caller's buffers
+ * for the normalized IDs). Returns 0, or -1 after a message (usage error).
+ */
+static int audit_filter_from(const options *o, server_db_audit_filter *f,
+                             uint8_t eid[CPNS_ENTITY_ID_MAX], uint8_t uid[CPNS_USER_ID_MAX]) {
+  memset(f, 0, sizeof(*f));
+  if (o->since != NULL && server_parse_time(o->since, &f->since_ms) != 0) {
+    fprintf(stderr,
+            "--since: expected a UTC time like 2026-11-30T01:00:00Z or seconds since the "
+            "epoch, not \"%s\"\n",
+            o->since);
+    return -1;
+  }
+  if (o->entity_id != NULL) {
+    if (normalize_entity(o->entity_id, eid, &f->entity_id_len) != 0) {
+      return -1;
+    }
+    f->entity_id = eid;
+  }
+  if (o->user != NULL) {
+    if (normalize_user(o->user, uid, &f->user_id_len) != 0) {
+      return -1;
+    }
+    f->user_id = uid;
+  }
+  return 0;
+}
+
+static int cmd_audit(int argc, char **argv) {
+  static const int allowed[] = {OPT_DB, OPT_SINCE, OPT_ENTITY_ID, OPT_USER, 0};
+  static const int required[] = {OPT_DB, 0};
+  options o;
+  int early = parse_options(argc, argv, allowed, required, USAGE_AUDIT, &o);
+  if (early >= 0) {
+    return early;
+  }
+  uint8_t eid[CPNS_ENTITY_ID_MAX], uid[CPNS_USER_ID_MAX];
+  server_db_audit_filter filter;
+  if (audit_filter_from(&o, &filter, eid, uid) != 0) {
+    return EXIT_USAGE;
+  }
+  server_db *db = NULL;
+  if (server_db_open(&db, o.db, SERVER_DB_READER) != 0) {
+    return 1;
+  }
+  int rc = server_db_audit_foreach(db, &filter, print_audit, NULL);
   server_db_close(db);
   return rc == 0 ? 0 : 1;
 }
@@ -917,6 +1213,9 @@ static const int SERVE_ALLOWED[] = {OPT_DB,
                                     OPT_LOCKOUT_WINDOW,
                                     OPT_SOURCE_RATE,
                                     OPT_SOURCE_BURST,
+                                    OPT_METRICS_LISTEN,
+                                    OPT_LOG,
+                                    OPT_LOG_FACILITY,
                                     OPT_CONFIG,
                                     0};
 static const int SERVE_REQUIRED[] = {OPT_DB, OPT_KEY_FILE, OPT_LISTEN, OPT_REALM, 0};
@@ -935,6 +1234,8 @@ static int serve_config_finish(options *o, const server_keys *keys) {
   o->serve.realm = (const uint8_t *)o->realm;
   o->serve.realm_len = realm_len;
   o->serve.keys = keys;
+  o->serve.log_target = (int)o->log_target;
+  o->serve.log_facility = o->log_facility;
   return 0;
 }
 
@@ -986,7 +1287,9 @@ static int cmd_serve(int argc, char **argv) {
     o.serve.reload = serve_reload_config;
     o.serve.reload_arg = &reload;
   }
+  server_log_open(o.log_target, o.log_facility);
   int rc = server_run(&o.serve);
+  server_log_close();
   options_free(&reload.current);
   options_free(&o);
   server_keys_free(keys);
@@ -1015,6 +1318,21 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "assignments") == 0) {
     return cmd_assignments(argc - 1, argv + 1);
   }
+  if (strcmp(cmd, "assignment") == 0) {
+    const char *sub = argc > 2 ? argv[2] : "";
+    if (strcmp(sub, "revoke") == 0) {
+      return cmd_assignment_revoke(argc - 2, argv + 2);
+    }
+    if (strcmp(sub, "--help") == 0) {
+      fputs(USAGE_REVOKE, stdout);
+      return 0;
+    }
+    fprintf(stderr, "unknown assignment command \"%s\" (revoke)\n", sub);
+    return EXIT_USAGE;
+  }
+  if (strcmp(cmd, "audit") == 0) {
+    return cmd_audit(argc - 1, argv + 1);
+  }
   if (strcmp(cmd, "suites") == 0) {
     return cmd_suites(argc - 1, argv + 1);
   }
@@ -1026,14 +1344,17 @@ int main(int argc, char **argv) {
     if (strcmp(sub, "del") == 0) {
       return cmd_user_del(argc - 2, argv + 2);
     }
+    if (strcmp(sub, "passwd") == 0) {
+      return cmd_user_passwd(argc - 2, argv + 2);
+    }
     if (strcmp(sub, "list") == 0) {
       return cmd_user_list(argc - 2, argv + 2);
     }
     if (strcmp(sub, "--help") == 0) {
-      printf("%s\n%s\n%s", USAGE_USER_ADD, USAGE_USER_DEL, USAGE_USER_LIST);
+      printf("%s\n%s\n%s\n%s", USAGE_USER_ADD, USAGE_USER_DEL, USAGE_USER_PASSWD, USAGE_USER_LIST);
       return 0;
     }
-    fprintf(stderr, "unknown user command \"%s\" (add, del, list)\n", sub);
+    fprintf(stderr, "unknown user command \"%s\" (add, del, passwd, list)\n", sub);
     return EXIT_USAGE;
   }
   fprintf(stderr, "unknown command \"%s\"\n", cmd);

@@ -193,7 +193,49 @@ int server_db_user_add(server_db *db, const uint8_t *user_id, size_t user_id_len
 }
 
 int server_db_user_del(server_db *db, const uint8_t *user_id, size_t user_id_len) {
-  return db->be->user_del(db, user_id, user_id_len);
+  return server_db_user_remove(db, user_id, user_id_len, 0, NULL);
+}
+
+int server_db_user_remove(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                          int revoke_assignments, const char *source) {
+  return db->be->user_del(db, user_id, user_id_len, revoke_assignments != 0, source);
+}
+
+int server_db_user_replace_records(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                                   const uint8_t *record1, size_t record1_len,
+                                   const uint8_t *record2, size_t record2_len, const char *source) {
+  if (record1 == NULL) {
+    record1_len = 0;
+  }
+  if (record2 == NULL) {
+    record2_len = 0;
+  }
+  if (user_id_len == 0 || user_id_len > CPNS_USER_ID_MAX ||
+      (record1_len == 0 && record2_len == 0) || record1_len > SERVER_DB_RECORD_MAX ||
+      record2_len > SERVER_DB_RECORD_MAX) {
+    fprintf(stderr,
+            "database: a user needs a User ID and one or two records of at most %d "
+            "octets\n",
+            SERVER_DB_RECORD_MAX);
+    return -1;
+  }
+  return db->be->user_replace(db, user_id, user_id_len, record1_len > 0 ? record1 : NULL,
+                              record1_len, record2_len > 0 ? record2 : NULL, record2_len, source);
+}
+
+int server_db_assignment_revoke(server_db *db, const uint8_t *entity_id, size_t entity_id_len,
+                                const char *reason, const char *source) {
+  return db->be->revoke(db, entity_id, entity_id_len, reason, source);
+}
+
+int server_db_history_foreach(server_db *db, const server_db_history_filter *filter,
+                              server_db_history_cb cb, void *arg) {
+  return db->be->history_foreach(db, filter, cb, arg);
+}
+
+int server_db_audit_foreach(server_db *db, const server_db_audit_filter *filter,
+                            server_db_audit_cb cb, void *arg) {
+  return db->be->audit_foreach(db, filter, cb, arg);
 }
 
 int server_db_lookup_user(server_db *db, const uint8_t *user_id, size_t user_id_len,

@@ -23,8 +23,10 @@
 
 /** Schema version: PRAGMA user_version on SQLite, the settings row
  * 'schema_version' on PostgreSQL. 3: users.record2 (suite 2), users.credential
- * nullable, settings 'suites'. */
-#define SERVER_DB_SCHEMA_VERSION 3
+ * nullable, settings 'suites'. 4: assignments.source, assignment_history,
+ * audit (with the triggers that write them; assignments whose user was
+ * deleted are revoked by the upgrade). */
+#define SERVER_DB_SCHEMA_VERSION 4
 
 /** Longest sealed record of either suite the store hands out (octets); a
  * longer row is reported as malformed. */
@@ -77,6 +79,8 @@ typedef struct server_db_assignment {
   const uint8_t *key_id;       /**< CPNS_KEY_ID_LEN octets */
   const uint8_t *sealed_eukey; /**< CPNS_SEALED_EUKEY_LEN octets (cpns_crypto_eukey_seal) */
   int64_t assigned_at;         /**< seconds since the epoch */
+  const char *source;          /**< the gateway's address ("HOST:PORT", NUL-terminated) or NULL;
+                                    stored with the row and in its audit rows (schema 4) */
 } server_db_assignment;
 
 /*
@@ -184,8 +188,30 @@ int server_db_user_put_records(server_db *db, const uint8_t *user_id, size_t use
 int server_db_user_add(server_db *db, const uint8_t *user_id, size_t user_id_len,
                        const cpns_credential *cred);
 
-/** Deletes a user. Returns 0, 1 if there is no such user, -1 on error. */
+/** server_db_user_remove(db, user_id, user_id_len, 0, NULL). */
 int server_db_user_del(server_db *db, const uint8_t *user_id, size_t user_id_len);
+
+/**
+ * Deletes a user in one transaction with its audit row ("user-removed",
+ * source: who asked, or NULL). While the user has assignments: refused
+ * (returns 2) unless revoke_assignments, which revokes each (history and
+ * audit rows as server_db_assignment_revoke, reason "user removed") in the
+ * same transaction, so that a User ID enrolled again inherits nothing. The
+ * user's lockout row goes too. Returns 0, 1 if there is no such user, 2 if
+ * it has assignments (nothing changed), -1 on error (message on stderr).
+ */
+int server_db_user_remove(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                          int revoke_assignments, const char *source);
+
+/**
+ * Replaces an existing user's sealed records (as server_db_user_put_records
+ * takes them) in one transaction with its audit row ("user-passwd") and the
+ * deletion of the user's lockout row; assignments stay. Returns 0, 1 if
+ * there is no such user, -1 on error (message on stderr).
+ */
+int server_db_user_replace_records(server_db *db, const uint8_t *user_id, size_t user_id_len,
+                                   const uint8_t *record1, size_t record1_len,
+                                   const uint8_t *record2, size_t record2_len, const char *source);
 
 /**
  * The per-exchange read: the user's sealed records and lockout row, in one
@@ -307,6 +333,89 @@ int server_db_read_begin(server_db *db);
 
 /** Ends the read transaction of server_db_read_begin(), if one is open. */
 void server_db_read_end(server_db *db);
+
+/**
+ * Ends the binding of a normalized Entity ID in one transaction: the row
+ * moves to the history (state revoked, its EUKey still sealed, reason kept;
+ * reason may be NULL), an audit row "revoked" is written (source: who asked,
+ * or NULL), and any enrolled user may bind the Entity ID again. Returns 0,
+ * 1 if it is not bound, -1 on error (message on stderr).
+ */
+int server_db_assignment_revoke(server_db *db, const uint8_t *entity_id, size_t entity_id_len,
+                                const char *reason, const char *source);
+
+/** State of a key in the history. */
+typedef enum server_db_key_state {
+  SERVER_DB_KEY_CURRENT = 0,  /**< the Entity ID's binding now */
+  SERVER_DB_KEY_REPLACED = 1, /**< the same user got a new key */
+  SERVER_DB_KEY_REVOKED = 2   /**< server_db_assignment_revoke, user removal, upgrade */
+} server_db_key_state;
+
+/** One key of an Entity ID's history (server_db_history_foreach). */
+typedef struct server_db_history_row {
+  server_db_assignment a; /**< as assigned (a.source may be NULL); EUKey sealed */
+  server_db_key_state state;
+  int64_t ended_at;   /**< seconds since the epoch; 0 for CURRENT */
+  const char *reason; /**< REVOKED: why, or NULL */
+} server_db_history_row;
+
+/** Which keys server_db_history_foreach() walks. */
+typedef struct server_db_history_filter {
+  const uint8_t *entity_id; /**< normalized, or NULL for every Entity ID */
+  size_t entity_id_len;
+  int ended; /**< 1: replaced and revoked keys too; 0: the current ones only */
+} server_db_history_filter;
+
+/** Callback for server_db_history_foreach(); a non-zero return stops the walk. */
+typedef int (*server_db_history_cb)(void *arg, const server_db_history_row *row);
+
+/**
+ * Walks keys in Entity ID order, each Entity ID's oldest first (the current
+ * one last). Returns 0 or -1.
+ */
+int server_db_history_foreach(server_db *db, const server_db_history_filter *filter,
+                              server_db_history_cb cb, void *arg);
+
+/** Audit events (the `event` column), written by the store in the same
+ * transaction as the change. */
+#define SERVER_DB_AUDIT_ASSIGNED "assigned"         /**< a new binding */
+#define SERVER_DB_AUDIT_REPLACED "replaced"         /**< the same user's new key */
+#define SERVER_DB_AUDIT_CONFLICT "conflict"         /**< refused: bound to another user */
+#define SERVER_DB_AUDIT_REVOKED "revoked"           /**< binding ended */
+#define SERVER_DB_AUDIT_USER_ADDED "user-added"     /**< enrolled */
+#define SERVER_DB_AUDIT_USER_REMOVED "user-removed" /**< deleted */
+#define SERVER_DB_AUDIT_USER_PASSWD "user-passwd"   /**< records replaced */
+#define SERVER_DB_AUDIT_LOCKOUT "lockout"           /**< a failure started a block */
+
+/** One audit row; absent fields are NULL (lengths 0). Never a secret. */
+typedef struct server_db_audit_row {
+  int64_t id;      /**< increasing */
+  int64_t time_ms; /**< ms since the epoch (database clock) */
+  const char *event;
+  const uint8_t *entity_id;
+  size_t entity_id_len;
+  const uint8_t *user_id;
+  size_t user_id_len;
+  const uint8_t *key_id; /**< CPNS_KEY_ID_LEN octets or NULL */
+  const char *source;    /**< gateway "HOST:PORT", "local" for a command, or NULL */
+  const char *result;    /**< outcome or reason, or NULL */
+} server_db_audit_row;
+
+/** Which rows server_db_audit_foreach() walks (zero: all). */
+typedef struct server_db_audit_filter {
+  int64_t since_ms;         /**< rows at or after; 0 = all */
+  const uint8_t *entity_id; /**< normalized, or NULL */
+  size_t entity_id_len;
+  const uint8_t *user_id; /**< normalized, or NULL */
+  size_t user_id_len;
+} server_db_audit_filter;
+
+/** Callback for server_db_audit_foreach(); a non-zero return stops the walk. */
+typedef int (*server_db_audit_cb)(void *arg, const server_db_audit_row *row);
+
+/** Walks the audit rows in the order written. Returns 0 or -1. */
+int server_db_audit_foreach(server_db *db, const server_db_audit_filter *filter,
+                            server_db_audit_cb cb, void *arg);
 
 /** Callback for server_db_assignment_foreach(). */
 typedef int (*server_db_assignment_cb)(void *arg, const server_db_assignment *a);

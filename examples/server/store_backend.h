@@ -31,7 +31,18 @@ struct server_db_backend {
   int (*put_settings)(server_db *db, const char *const *names, const uint32_t *values, size_t n);
   int (*user_put)(server_db *db, const uint8_t *uid, size_t uid_len, const uint8_t *r1,
                   size_t r1_len, const uint8_t *r2, size_t r2_len);
-  int (*user_del)(server_db *db, const uint8_t *uid, size_t uid_len);
+  /* server_db_user_remove: 0, 1 no such user, 2 has assignments, -1. */
+  int (*user_del)(server_db *db, const uint8_t *uid, size_t uid_len, int revoke,
+                  const char *source);
+  /* server_db_user_replace_records: 0, 1 no such user, -1. */
+  int (*user_replace)(server_db *db, const uint8_t *uid, size_t uid_len, const uint8_t *r1,
+                      size_t r1_len, const uint8_t *r2, size_t r2_len, const char *source);
+  int (*revoke)(server_db *db, const uint8_t *eid, size_t eid_len, const char *reason,
+                const char *source);
+  int (*history_foreach)(server_db *db, const server_db_history_filter *f, server_db_history_cb cb,
+                         void *arg);
+  int (*audit_foreach)(server_db *db, const server_db_audit_filter *f, server_db_audit_cb cb,
+                       void *arg);
   int (*user_foreach)(server_db *db, server_db_records_cb cb, void *arg);
   /* out zeroed by the caller; with_lockout = 0: the user's records only. */
   int (*lookup)(server_db *db, const uint8_t *uid, size_t uid_len, server_db_lookup *out,

@@ -71,12 +71,83 @@ static const char SCHEMA[] = "CREATE TABLE settings ("
                              " last_failure_ms bigint NOT NULL,"
                              " blocked_until_ms bigint NOT NULL);";
 
+/* The database clock in ms since the epoch, for audit rows. */
+#define NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
+/* Version 4 (as store_sqlite.c's): the source of each assignment, the
+ * history of ended keys (state 1 replaced, 2 revoked) and the audit trail.
+ * Triggers write the rows of the serve loop's changes (an assignment made
+ * or replaced, a lockout started) inside the statement that makes them:
+ * the pipelined batch gains no statement. */
+static const char SCHEMA_V4_STEP[] =
+    "ALTER TABLE assignments ADD COLUMN source text;"
+    "CREATE TABLE assignment_history ("
+    " id bigserial PRIMARY KEY,"
+    " entity_id text COLLATE \"C\" NOT NULL,"
+    " user_id text COLLATE \"C\" NOT NULL,"
+    " mode integer NOT NULL,"
+    " key_id bytea NOT NULL,"
+    " sealed_eukey bytea NOT NULL,"
+    " assigned_at bigint NOT NULL,"
+    " source text,"
+    " state integer NOT NULL,"
+    " ended_at bigint NOT NULL,"
+    " reason text);"
+    "CREATE INDEX assignment_history_by_entity ON assignment_history(entity_id, id);"
+    "CREATE TABLE audit ("
+    " id bigserial PRIMARY KEY,"
+    " time_ms bigint NOT NULL,"
+    " event text NOT NULL,"
+    " entity_id text COLLATE \"C\","
+    " user_id text COLLATE \"C\","
+    " key_id bytea,"
+    " source text,"
+    " result text);"
+    "CREATE INDEX audit_by_time ON audit(time_ms);"
+    "CREATE OR REPLACE FUNCTION cpns_assignments_audit() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+    "BEGIN"
+    " IF TG_OP = 'UPDATE' THEN"
+    "  INSERT INTO assignment_history(entity_id, user_id, mode, key_id, sealed_eukey,"
+    "  assigned_at, source, state, ended_at, reason) VALUES(OLD.entity_id, OLD.user_id,"
+    "  OLD.mode, OLD.key_id, OLD.sealed_eukey, OLD.assigned_at, OLD.source, 1,"
+    "  NEW.assigned_at, NULL);"
+    " END IF;"
+    " INSERT INTO audit(time_ms, event, entity_id, user_id, key_id, source, result)"
+    " VALUES(" NOW_MS ", CASE WHEN TG_OP = 'UPDATE' THEN 'replaced' ELSE 'assigned' END,"
+    " NEW.entity_id, NEW.user_id, NEW.key_id, NEW.source, 'ok');"
+    " RETURN NULL; END $f$;"
+    "CREATE TRIGGER assignments_audit AFTER INSERT OR UPDATE ON assignments"
+    " FOR EACH ROW EXECUTE FUNCTION cpns_assignments_audit();"
+    /* A failure that starts a block: blocked after it, not blocked at it. */
+    "CREATE OR REPLACE FUNCTION cpns_lockout_audit() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+    " IF NEW.blocked_until_ms > NEW.last_failure_ms AND (TG_OP = 'INSERT'"
+    "  OR OLD.blocked_until_ms <= NEW.last_failure_ms) THEN"
+    "  INSERT INTO audit(time_ms, event, user_id, result) VALUES(NEW.last_failure_ms,"
+    "  'lockout', NEW.user_id, 'failures ' || NEW.failures || ', blocked until ' ||"
+    "  NEW.blocked_until_ms);"
+    " END IF;"
+    " RETURN NULL; END $f$;"
+    "CREATE TRIGGER lockout_audit AFTER INSERT OR UPDATE ON lockout"
+    " FOR EACH ROW EXECUTE FUNCTION cpns_lockout_audit();";
+
+/* Moves the assignments of the CTE `gone` (deleted rows) to the history
+ * as revoked ($REASON: reason) with their audit rows ($SOURCE: source);
+ * `aud` returns a row per audit row, for a later CTE to wait for. */
+#define REVOKE_GONE(REASON, SOURCE)                                                                \
+  ", hist AS (INSERT INTO assignment_history(entity_id, user_id, mode, key_id, sealed_eukey,"      \
+  " assigned_at, source, state, ended_at, reason) SELECT entity_id, user_id, mode, key_id,"        \
+  " sealed_eukey, assigned_at, source, 2, extract(epoch from now())::bigint, " REASON              \
+  " FROM gone ORDER BY entity_id),"                                                                \
+  " aud AS (INSERT INTO audit(time_ms, event, entity_id, user_id, key_id, source, result)"         \
+  " SELECT " NOW_MS ", 'revoked', entity_id, user_id, key_id, " SOURCE ", " REASON                 \
+  " FROM gone ORDER BY entity_id RETURNING 1)"
+
 /* The prepared statements: name, SQL, parameter types. */
 typedef struct pg_stmt {
   const char *name;
   const char *sql;
   int nparams;
-  Oid types[6];
+  Oid types[8];
 } pg_stmt;
 
 enum {
@@ -85,8 +156,6 @@ enum {
   ST_LOCKOUT_GET,
   ST_SETTING_GET,
   ST_SETTING_PUT,
-  ST_USER_PUT,
-  ST_USER_DEL,
   ST_ASSIGN,
   ST_LOCKOUT_PUT,
   ST_LOCKOUT_FAIL,
@@ -129,23 +198,22 @@ static const pg_stmt STMTS[ST_COUNT] = {
                         " ON CONFLICT(name) DO UPDATE SET value = EXCLUDED.value",
                         2,
                         {OID_TEXT, OID_INT8}},
-    [ST_USER_PUT] = {"cpns_user_put",
-                     "INSERT INTO users(user_id, credential, record2, created_at)"
-                     " VALUES($1, $2, $3, $4) ON CONFLICT(user_id) DO NOTHING RETURNING 1",
-                     4,
-                     {OID_TEXT, OID_BYTEA, OID_BYTEA, OID_INT8}},
-    [ST_USER_DEL] = {"cpns_user_del", "DELETE FROM users WHERE user_id = $1", 1, {OID_TEXT}},
     /* One Entity ID, one user, decided by the database for every server: the
      * update applies to the same user's row only; no row back = conflict. */
+    /* A refusal writes its audit row in the same statement. */
     [ST_ASSIGN] = {"cpns_assign",
-                   "INSERT INTO assignments AS a(entity_id, user_id, mode, key_id, sealed_eukey,"
-                   " assigned_at) VALUES($1, $2, $3, $4, $5, $6)"
+                   "WITH up AS (INSERT INTO assignments AS a(entity_id, user_id, mode, key_id,"
+                   " sealed_eukey, assigned_at, source) VALUES($1, $2, $3, $4, $5, $6, $7)"
                    " ON CONFLICT(entity_id) DO UPDATE SET mode = EXCLUDED.mode,"
                    " key_id = EXCLUDED.key_id, sealed_eukey = EXCLUDED.sealed_eukey,"
-                   " assigned_at = EXCLUDED.assigned_at"
-                   " WHERE a.user_id = EXCLUDED.user_id RETURNING 1",
-                   6,
-                   {OID_TEXT, OID_TEXT, OID_INT8, OID_BYTEA, OID_BYTEA, OID_INT8}},
+                   " assigned_at = EXCLUDED.assigned_at, source = EXCLUDED.source"
+                   " WHERE a.user_id = EXCLUDED.user_id RETURNING 1),"
+                   " refused AS (INSERT INTO audit(time_ms, event, entity_id, user_id, key_id,"
+                   " source, result) SELECT " NOW_MS ", 'conflict', $1, $2, $4, $7,"
+                   " 'entityConflict' WHERE NOT EXISTS (SELECT 1 FROM up))"
+                   " SELECT 1 FROM up",
+                   7,
+                   {OID_TEXT, OID_TEXT, OID_INT8, OID_BYTEA, OID_BYTEA, OID_INT8, OID_TEXT}},
     [ST_LOCKOUT_PUT] = {"cpns_lockout_put",
                         "INSERT INTO lockout(user_id, failures, last_failure_ms, blocked_until_ms)"
                         " VALUES($1, $2, $3, $4) ON CONFLICT(user_id) DO UPDATE SET"
@@ -183,10 +251,10 @@ static const pg_stmt STMTS[ST_COUNT] = {
 /* Binary parameters of one statement. */
 typedef struct pg_params {
   int n;
-  const char *values[6];
-  int lengths[6];
-  int formats[6];
-  char ints[6][8];
+  const char *values[8];
+  int lengths[8];
+  int formats[8];
+  char ints[8][8];
 } pg_params;
 
 static void param_bytes(pg_params *p, const void *v, size_t len) {
@@ -209,6 +277,14 @@ static void param_i64(pg_params *p, int64_t v) {
     p->ints[p->n][i] = (char)(u >> (56 - 8 * i));
   }
   param_bytes(p, p->ints[p->n], 8);
+}
+
+static void param_text_or_null(pg_params *p, const char *text) {
+  if (text != NULL) {
+    param_bytes(p, text, strlen(text));
+  } else {
+    param_null(p);
+  }
 }
 
 static int64_t get_i64(const PGresult *r, int row, int col) {
@@ -410,15 +486,46 @@ static int read_version(pg_db *db, int *version) {
   return 0;
 }
 
+/*
+ * Version 3 -> 4 in one transaction, the settings table locked first so
+ * that servers starting together upgrade once (the others find version 4).
+ * Assignments of users deleted before version 4 would go to whoever is
+ * enrolled under the User ID next: they are revoked.
+ */
+static int upgrade_to_v4(pg_db *db) {
+  int version = 0;
+  if (exec_plain(db, "BEGIN; LOCK TABLE settings IN EXCLUSIVE MODE", "upgrading the schema") != 0) {
+    return -1;
+  }
+  if (read_version(db, &version) != 0) {
+    goto fail;
+  }
+  if (version == 3 &&
+      (exec_plain(db, SCHEMA_V4_STEP, "upgrading the schema to version 4") != 0 ||
+       exec_plain(db,
+                  "WITH gone AS (DELETE FROM assignments WHERE user_id NOT IN"
+                  " (SELECT user_id FROM users) RETURNING *)" REVOKE_GONE(
+                      "'user deleted before schema 4'", "'upgrade'") " SELECT count(*) FROM gone",
+                  "revoking the assignments of deleted users") != 0 ||
+       exec_plain(db, "UPDATE settings SET value = 4 WHERE name = 'schema_version'",
+                  "upgrading the schema") != 0)) {
+    goto fail;
+  }
+  return exec_plain(db, "COMMIT", "upgrading the schema");
+fail:
+  exec_plain(db, "ROLLBACK", "rolling back");
+  return -1;
+}
+
 /* Creates the schema in one transaction (version 3: the first on PostgreSQL). */
 static int create_schema(pg_db *db) {
-  char sql[sizeof(SCHEMA) + 512];
+  char sql[sizeof(SCHEMA) + sizeof(SCHEMA_V4_STEP) + 512];
   snprintf(sql, sizeof(sql),
-           "BEGIN;%sINSERT INTO settings(name, value) VALUES('schema_version', %d),"
+           "BEGIN;%s%sINSERT INTO settings(name, value) VALUES('schema_version', %d),"
            " ('%s', %d), ('%s', %d), ('%s', %u);COMMIT",
-           SCHEMA, SERVER_DB_SCHEMA_VERSION, SERVER_DB_SETTING_OPS, CPNS_KDF_OPS_DEFAULT,
-           SERVER_DB_SETTING_MEM, CPNS_KDF_MEM_KIB_DEFAULT, SERVER_DB_SETTING_SUITES,
-           SERVER_DB_SUITES_UPGRADED);
+           SCHEMA, SCHEMA_V4_STEP, SERVER_DB_SCHEMA_VERSION, SERVER_DB_SETTING_OPS,
+           CPNS_KDF_OPS_DEFAULT, SERVER_DB_SETTING_MEM, CPNS_KDF_MEM_KIB_DEFAULT,
+           SERVER_DB_SETTING_SUITES, SERVER_DB_SUITES_UPGRADED);
   if (exec_plain(db, sql, "creating the schema") != 0) {
     exec_plain(db, "ROLLBACK", "rolling back");
     return -1;
@@ -470,6 +577,10 @@ static int pg_open(server_db **out, const char *uri, server_db_mode mode,
       goto fail;
     }
     db->base.created = 1;
+  } else if (version == 3) {
+    if (upgrade_to_v4(db) != 0) {
+      goto fail;
+    }
   } else if (version < SERVER_DB_SCHEMA_VERSION) {
     /* Cannot happen: PostgreSQL support starts at version 3. */
     fprintf(stderr, "database %s has schema version %d, older than any PostgreSQL schema\n",
@@ -541,6 +652,26 @@ static int pg_put_settings(server_db *base, const char *const *names, const uint
   return ok ? 0 : -1;
 }
 
+/* Runs one statement with parameters (types inferred, binary in and out):
+ * the result (caller clears) or NULL (reported). */
+static PGresult *run_sql(pg_db *db, const char *sql, const pg_params *p, const char *what) {
+  if (pg_connect(db, 1) != 0) {
+    return NULL;
+  }
+  PGresult *r = PQexecParams(db->conn, sql, p->n, NULL, p->values, p->lengths, p->formats, 1);
+  ExecStatusType s = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+    report_result(db, r, what);
+    PQclear(r);
+    note_lost(db);
+    return NULL;
+  }
+  return r;
+}
+
+/* Each command below is one statement (its CTEs are one atomic change
+ * with the audit rows), so no transaction is left open on an error. */
+
 static int pg_user_put(server_db *base, const uint8_t *uid, size_t uid_len, const uint8_t *r1,
                        size_t r1_len, const uint8_t *r2, size_t r2_len) {
   pg_db *db = (pg_db *)base;
@@ -557,7 +688,14 @@ static int pg_user_put(server_db *base, const uint8_t *uid, size_t uid_len, cons
     param_null(&p);
   }
   param_i64(&p, (int64_t)time(NULL));
-  PGresult *r = run(db, ST_USER_PUT, &p, "adding a user");
+  PGresult *r = run_sql(db,
+                        "WITH ins AS (INSERT INTO users(user_id, credential, record2, created_at)"
+                        " VALUES($1::text, $2::bytea, $3::bytea, $4::bigint)"
+                        " ON CONFLICT(user_id) DO NOTHING RETURNING user_id),"
+                        " aud AS (INSERT INTO audit(time_ms, event, user_id, source, result)"
+                        " SELECT " NOW_MS ", 'user-added', user_id, 'local', 'ok' FROM ins)"
+                        " SELECT 1 FROM ins",
+                        &p, "adding a user");
   if (r == NULL) {
     return -1;
   }
@@ -566,15 +704,89 @@ static int pg_user_put(server_db *base, const uint8_t *uid, size_t uid_len, cons
   return rc;
 }
 
-static int pg_user_del(server_db *base, const uint8_t *uid, size_t uid_len) {
+static int pg_user_del(server_db *base, const uint8_t *uid, size_t uid_len, int revoke,
+                       const char *source) {
   pg_db *db = (pg_db *)base;
   pg_params p = {0};
   param_bytes(&p, uid, uid_len);
-  PGresult *r = run(db, ST_USER_DEL, &p, "deleting a user");
+  param_i64(&p, revoke);
+  param_text_or_null(&p, source);
+  /* existed, had assignments, deleted: all seen in the statement's snapshot. */
+  PGresult *r = run_sql(
+      db,
+      "WITH has AS (SELECT EXISTS(SELECT 1 FROM assignments WHERE user_id = $1::text) AS v),"
+      " gone_user AS (DELETE FROM users WHERE user_id = $1::text AND ($2::bigint <> 0"
+      " OR NOT (SELECT v FROM has)) RETURNING user_id),"
+      " gone AS (DELETE FROM assignments WHERE user_id = $1::text"
+      " AND EXISTS (SELECT 1 FROM gone_user) RETURNING *)" REVOKE_GONE(
+          "'user removed'",
+          "$3::text") ","
+                      " lk AS (DELETE FROM lockout WHERE user_id IN (SELECT user_id FROM "
+                      "gone_user)),"
+                      " aud_user AS (INSERT INTO audit(time_ms, event, user_id, source, result)"
+                      " SELECT " NOW_MS ", 'user-removed', user_id, $3::text, 'ok' FROM gone_user"
+                      " WHERE (SELECT count(*) FROM aud) >= 0)" /* after the revoked rows */
+                      " SELECT EXISTS(SELECT 1 FROM gone_user), EXISTS(SELECT 1 FROM users WHERE "
+                      "user_id = $1::text)",
+      &p, "deleting a user");
   if (r == NULL) {
     return -1;
   }
-  int rc = strcmp(PQcmdTuples(r), "0") == 0 ? 1 : 0;
+  int rc = -1;
+  if (PQntuples(r) == 1) {
+    rc = get_bool(r, 0, 0) ? 0 : get_bool(r, 0, 1) ? 2 : 1;
+  }
+  PQclear(r);
+  return rc;
+}
+
+static int pg_user_replace(server_db *base, const uint8_t *uid, size_t uid_len, const uint8_t *r1,
+                           size_t r1_len, const uint8_t *r2, size_t r2_len, const char *source) {
+  pg_db *db = (pg_db *)base;
+  pg_params p = {0};
+  param_bytes(&p, uid, uid_len);
+  if (r1 != NULL) {
+    param_bytes(&p, r1, r1_len);
+  } else {
+    param_null(&p);
+  }
+  if (r2 != NULL) {
+    param_bytes(&p, r2, r2_len);
+  } else {
+    param_null(&p);
+  }
+  param_text_or_null(&p, source);
+  PGresult *r = run_sql(db,
+                        "WITH up AS (UPDATE users SET credential = $2::bytea, record2 = $3::bytea"
+                        " WHERE user_id = $1::text RETURNING user_id),"
+                        " lk AS (DELETE FROM lockout WHERE user_id IN (SELECT user_id FROM up)),"
+                        " aud AS (INSERT INTO audit(time_ms, event, user_id, source, result)"
+                        " SELECT " NOW_MS ", 'user-passwd', user_id, $4::text, 'ok' FROM up)"
+                        " SELECT 1 FROM up",
+                        &p, "changing a user's records");
+  if (r == NULL) {
+    return -1;
+  }
+  int rc = PQntuples(r) == 1 ? 0 : 1;
+  PQclear(r);
+  return rc;
+}
+
+static int pg_revoke(server_db *base, const uint8_t *eid, size_t eid_len, const char *reason,
+                     const char *source) {
+  pg_db *db = (pg_db *)base;
+  pg_params p = {0};
+  param_bytes(&p, eid, eid_len);
+  param_text_or_null(&p, reason);
+  param_text_or_null(&p, source);
+  PGresult *r = run_sql(db,
+                        "WITH gone AS (DELETE FROM assignments WHERE entity_id = $1::text"
+                        " RETURNING *)" REVOKE_GONE("$2::text", "$3::text") " SELECT 1 FROM gone",
+                        &p, "revoking an assignment");
+  if (r == NULL) {
+    return -1;
+  }
+  int rc = PQntuples(r) == 1 ? 0 : 1;
   PQclear(r);
   return rc;
 }
@@ -635,12 +847,13 @@ static int pg_lookup(server_db *base, const uint8_t *uid, size_t uid_len, server
 
 /* Runs a query row by row (bounded memory for any table size): calls row_fn
  * on each single-row result until it returns non-zero. Returns 0 or -1. */
-static int walk(pg_db *db, const char *sql, int (*row_fn)(void *arg, const PGresult *r), void *arg,
-                const char *what) {
+static int walk_params(pg_db *db, const char *sql, const pg_params *p,
+                       int (*row_fn)(void *arg, const PGresult *r), void *arg, const char *what) {
   if (pg_connect(db, 1) != 0) {
     return -1;
   }
-  if (!PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 1) ||
+  if (!PQsendQueryParams(db->conn, sql, p != NULL ? p->n : 0, NULL, p != NULL ? p->values : NULL,
+                         p != NULL ? p->lengths : NULL, p != NULL ? p->formats : NULL, 1) ||
       !PQsetSingleRowMode(db->conn)) {
     report_conn(db, what);
     return -1;
@@ -660,6 +873,11 @@ static int walk(pg_db *db, const char *sql, int (*row_fn)(void *arg, const PGres
     PQclear(r);
   }
   return rc;
+}
+
+static int walk(pg_db *db, const char *sql, int (*row_fn)(void *arg, const PGresult *r), void *arg,
+                const char *what) {
+  return walk_params(db, sql, NULL, row_fn, arg, what);
 }
 
 typedef struct user_walk {
@@ -715,6 +933,119 @@ static int pg_assignment_foreach(server_db *base, server_db_assignment_cb cb, vo
               assignment_row, &w, "listing assignments");
 }
 
+/* A nullable text column, or NULL. */
+static const char *text_or_null(const PGresult *r, int col) {
+  return PQgetisnull(r, 0, col) ? NULL : PQgetvalue(r, 0, col);
+}
+
+static int32_t get_i32(const PGresult *r, int col) {
+  const unsigned char *m = (const unsigned char *)PQgetvalue(r, 0, col);
+  return PQgetlength(r, 0, col) != 4
+             ? -1
+             : (int32_t)((uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3]);
+}
+
+typedef struct history_walk {
+  server_db_history_cb cb;
+  void *arg;
+} history_walk;
+
+static int history_row(void *arg, const PGresult *r) {
+  const history_walk *w = arg;
+  server_db_history_row h;
+  memset(&h, 0, sizeof(h));
+  int32_t state = get_i32(r, 7);
+  if (PQgetlength(r, 0, 2) != 4 || PQgetlength(r, 0, 3) != CPNS_KEY_ID_LEN ||
+      PQgetlength(r, 0, 4) != CPNS_SEALED_EUKEY_LEN || state < 0 || state > 2) {
+    fprintf(stderr, "database: malformed assignment row skipped\n");
+    return 0;
+  }
+  h.a.entity_id = (const uint8_t *)PQgetvalue(r, 0, 0);
+  h.a.entity_id_len = (size_t)PQgetlength(r, 0, 0);
+  h.a.user_id = (const uint8_t *)PQgetvalue(r, 0, 1);
+  h.a.user_id_len = (size_t)PQgetlength(r, 0, 1);
+  h.a.mode = (int)get_i32(r, 2);
+  h.a.key_id = (const uint8_t *)PQgetvalue(r, 0, 3);
+  h.a.sealed_eukey = (const uint8_t *)PQgetvalue(r, 0, 4);
+  h.a.assigned_at = get_i64(r, 0, 5);
+  h.a.source = text_or_null(r, 6);
+  h.state = (server_db_key_state)state;
+  h.ended_at = get_i64(r, 0, 8);
+  h.reason = text_or_null(r, 9);
+  return w->cb(w->arg, &h);
+}
+
+static int pg_history_foreach(server_db *base, const server_db_history_filter *f,
+                              server_db_history_cb cb, void *arg) {
+  history_walk w = {cb, arg};
+  pg_params p = {0};
+  if (f != NULL && f->entity_id != NULL) {
+    param_bytes(&p, f->entity_id, f->entity_id_len);
+  } else {
+    param_null(&p);
+  }
+  param_i64(&p, f != NULL && f->ended);
+  /* The current key sorts after its predecessors (history ids first). */
+  return walk_params((pg_db *)base,
+                     "SELECT entity_id, user_id, mode, key_id, sealed_eukey, assigned_at, source,"
+                     " state, ended_at, reason FROM ("
+                     " SELECT entity_id, user_id, mode, key_id, sealed_eukey, assigned_at, source,"
+                     " state, ended_at, reason, id AS ord FROM assignment_history"
+                     " WHERE $2::bigint <> 0"
+                     " UNION ALL SELECT entity_id, user_id, mode, key_id, sealed_eukey,"
+                     " assigned_at, source, 0, 0::bigint, NULL, 9223372036854775807"
+                     " FROM assignments) k"
+                     " WHERE $1::text IS NULL OR entity_id = $1::text ORDER BY entity_id, ord",
+                     &p, history_row, &w, "listing assignments");
+}
+
+typedef struct audit_walk {
+  server_db_audit_cb cb;
+  void *arg;
+} audit_walk;
+
+static int audit_row(void *arg, const PGresult *r) {
+  const audit_walk *w = arg;
+  server_db_audit_row row;
+  memset(&row, 0, sizeof(row));
+  row.id = get_i64(r, 0, 0);
+  row.time_ms = get_i64(r, 0, 1);
+  row.event = PQgetvalue(r, 0, 2);
+  row.entity_id = (const uint8_t *)text_or_null(r, 3);
+  row.entity_id_len = row.entity_id != NULL ? (size_t)PQgetlength(r, 0, 3) : 0;
+  row.user_id = (const uint8_t *)text_or_null(r, 4);
+  row.user_id_len = row.user_id != NULL ? (size_t)PQgetlength(r, 0, 4) : 0;
+  row.key_id = PQgetisnull(r, 0, 5) || PQgetlength(r, 0, 5) != CPNS_KEY_ID_LEN
+                   ? NULL
+                   : (const uint8_t *)PQgetvalue(r, 0, 5);
+  row.source = text_or_null(r, 6);
+  row.result = text_or_null(r, 7);
+  return w->cb(w->arg, &row);
+}
+
+static int pg_audit_foreach(server_db *base, const server_db_audit_filter *f, server_db_audit_cb cb,
+                            void *arg) {
+  audit_walk w = {cb, arg};
+  pg_params p = {0};
+  param_i64(&p, f != NULL ? f->since_ms : 0);
+  if (f != NULL && f->entity_id != NULL) {
+    param_bytes(&p, f->entity_id, f->entity_id_len);
+  } else {
+    param_null(&p);
+  }
+  if (f != NULL && f->user_id != NULL) {
+    param_bytes(&p, f->user_id, f->user_id_len);
+  } else {
+    param_null(&p);
+  }
+  return walk_params((pg_db *)base,
+                     "SELECT id, time_ms, event, entity_id, user_id, key_id, source, result"
+                     " FROM audit WHERE time_ms >= $1::bigint"
+                     " AND ($2::text IS NULL OR entity_id = $2::text)"
+                     " AND ($3::text IS NULL OR user_id = $3::text) ORDER BY id",
+                     &p, audit_row, &w, "reading the audit trail");
+}
+
 static cpns_store_status pg_assign(server_db *base, const server_db_assignment *a) {
   pg_db *db = (pg_db *)base;
   pg_params p = {0};
@@ -724,6 +1055,7 @@ static cpns_store_status pg_assign(server_db *base, const server_db_assignment *
   param_bytes(&p, a->key_id, CPNS_KEY_ID_LEN);
   param_bytes(&p, a->sealed_eukey, CPNS_SEALED_EUKEY_LEN);
   param_i64(&p, a->assigned_at);
+  param_text_or_null(&p, a->source);
   PGresult *r = run(db, ST_ASSIGN, &p, "storing an assignment");
   if (r == NULL) {
     return CPNS_STORE_FAILED;
@@ -979,6 +1311,7 @@ static int write_make(void *arg, size_t i, pg_params *p, const char **sql) {
     param_bytes(p, w->assignment.key_id, CPNS_KEY_ID_LEN);
     param_bytes(p, w->assignment.sealed_eukey, CPNS_SEALED_EUKEY_LEN);
     param_i64(p, w->assignment.assigned_at);
+    param_text_or_null(p, w->assignment.source);
     return ST_ASSIGN;
   case SERVER_DB_WRITE_LOCKOUT_PUT:
     param_bytes(p, w->user_id, w->user_id_len);
@@ -1117,6 +1450,10 @@ const server_db_backend server_db_pg_backend = {
     .put_settings = pg_put_settings,
     .user_put = pg_user_put,
     .user_del = pg_user_del,
+    .user_replace = pg_user_replace,
+    .revoke = pg_revoke,
+    .history_foreach = pg_history_foreach,
+    .audit_foreach = pg_audit_foreach,
     .user_foreach = pg_user_foreach,
     .lookup = pg_lookup,
     .assignment_foreach = pg_assignment_foreach,

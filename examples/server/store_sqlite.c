@@ -21,7 +21,7 @@ typedef struct sqlite_db {
   server_db base; /* first: a server_db * is a sqlite_db * */
   sqlite3 *conn;
   sqlite3_stmt *user_get;
-  sqlite3_stmt *assign;
+  sqlite3_stmt *assign, *conflict_audit;
   /* Lockout rows: get on every connection, the writes on the store's. */
   sqlite3_stmt *lockout_get, *lockout_put, *lockout_del, *lockout_purge;
   /* Transaction statements, parsed once: the store thread's, and the
@@ -86,17 +86,82 @@ static const char SCHEMA_V3_STEP[] =
     "DROP TABLE users;"
     "ALTER TABLE users_v3 RENAME TO users;";
 
+/* The database clock in ms since the epoch, for audit rows. */
+#define NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+
+/* Version 4: the source of each assignment, the history of ended keys and
+ * the audit trail. Triggers write the rows of the changes the serve loop
+ * makes (an assignment made or replaced, a lockout started), so they land
+ * in the same transaction as the change at no extra statement; the
+ * commands write theirs explicitly. States: 1 replaced, 2 revoked. */
+static const char SCHEMA_V4_STEP[] =
+    "ALTER TABLE assignments ADD COLUMN source TEXT;"
+    "CREATE TABLE assignment_history ("
+    " id INTEGER PRIMARY KEY,"
+    " entity_id TEXT NOT NULL,"
+    " user_id TEXT NOT NULL,"
+    " mode INTEGER NOT NULL,"
+    " key_id BLOB NOT NULL,"
+    " sealed_eukey BLOB NOT NULL,"
+    " assigned_at INTEGER NOT NULL,"
+    " source TEXT,"
+    " state INTEGER NOT NULL,"
+    " ended_at INTEGER NOT NULL,"
+    " reason TEXT);"
+    "CREATE INDEX assignment_history_by_entity ON assignment_history(entity_id, id);"
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY,"
+    " time_ms INTEGER NOT NULL,"
+    " event TEXT NOT NULL,"
+    " entity_id TEXT,"
+    " user_id TEXT,"
+    " key_id BLOB,"
+    " source TEXT,"
+    " result TEXT);"
+    "CREATE INDEX audit_by_time ON audit(time_ms);"
+    "CREATE TRIGGER assignments_made AFTER INSERT ON assignments BEGIN"
+    " INSERT INTO audit(time_ms, event, entity_id, user_id, key_id, source, result)"
+    " VALUES(" NOW_MS ", 'assigned', NEW.entity_id, NEW.user_id, NEW.key_id, NEW.source, 'ok');"
+    " END;"
+    "CREATE TRIGGER assignments_replaced AFTER UPDATE ON assignments BEGIN"
+    " INSERT INTO assignment_history(entity_id, user_id, mode, key_id, sealed_eukey,"
+    " assigned_at, source, state, ended_at, reason) VALUES(OLD.entity_id, OLD.user_id,"
+    " OLD.mode, OLD.key_id, OLD.sealed_eukey, OLD.assigned_at, OLD.source, 1,"
+    " NEW.assigned_at, NULL);"
+    " INSERT INTO audit(time_ms, event, entity_id, user_id, key_id, source, result)"
+    " VALUES(" NOW_MS ", 'replaced', NEW.entity_id, NEW.user_id, NEW.key_id, NEW.source, 'ok');"
+    " END;"
+    /* A failure that starts a block: blocked after it, not blocked at it. */
+    "CREATE TRIGGER lockout_started AFTER INSERT ON lockout"
+    " WHEN NEW.blocked_until_ms > NEW.last_failure_ms BEGIN"
+    " INSERT INTO audit(time_ms, event, user_id, result) VALUES(NEW.last_failure_ms,"
+    " 'lockout', NEW.user_id, 'failures ' || NEW.failures || ', blocked until ' ||"
+    " NEW.blocked_until_ms);"
+    " END;"
+    "CREATE TRIGGER lockout_restarted AFTER UPDATE ON lockout"
+    " WHEN NEW.blocked_until_ms > NEW.last_failure_ms"
+    " AND OLD.blocked_until_ms <= NEW.last_failure_ms BEGIN"
+    " INSERT INTO audit(time_ms, event, user_id, result) VALUES(NEW.last_failure_ms,"
+    " 'lockout', NEW.user_id, 'failures ' || NEW.failures || ', blocked until ' ||"
+    " NEW.blocked_until_ms);"
+    " END;";
+
 static const char SETTING_OPS[] = SERVER_DB_SETTING_OPS;
 static const char SETTING_MEM[] = SERVER_DB_SETTING_MEM;
 
 /* The upsert decides the entity conflict: it updates only the same user's row. */
 static const char ASSIGN_SQL[] =
-    "INSERT INTO assignments(entity_id, user_id, mode, key_id, sealed_eukey, assigned_at)"
-    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+    "INSERT INTO assignments(entity_id, user_id, mode, key_id, sealed_eukey, assigned_at,"
+    " source) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
     " ON CONFLICT(entity_id) DO UPDATE SET mode = excluded.mode,"
     " key_id = excluded.key_id, sealed_eukey = excluded.sealed_eukey,"
-    " assigned_at = excluded.assigned_at"
+    " assigned_at = excluded.assigned_at, source = excluded.source"
     " WHERE assignments.user_id = excluded.user_id";
+
+/* The audit row of a refused assignment (the upsert changed nothing). */
+static const char CONFLICT_AUDIT_SQL[] =
+    "INSERT INTO audit(time_ms, event, entity_id, user_id, key_id, source, result)"
+    " VALUES(" NOW_MS ", 'conflict', ?1, ?2, ?3, ?4, 'entityConflict')";
 
 static const char USER_GET_SQL[] = "SELECT credential, record2 FROM users WHERE user_id = ?1";
 
@@ -276,6 +341,21 @@ static int upgrade_to_v3(sqlite_db *db) {
   return exec(db, "PRAGMA user_version = 3");
 }
 
+static int revoke_where(sqlite_db *db, const char *where, const uint8_t *key, size_t key_len,
+                        const char *reason, const char *source);
+
+/* Version 3 -> 4, inside the caller's transaction. Assignments of users
+ * deleted before version 4 would go to whoever is enrolled under the User
+ * ID next: they are revoked. */
+static int upgrade_to_v4(sqlite_db *db) {
+  if (exec(db, SCHEMA_V4_STEP) != 0 ||
+      revoke_where(db, "user_id NOT IN (SELECT user_id FROM users)", NULL, 0,
+                   "user deleted before schema 4", "upgrade") < 0) {
+    return -1;
+  }
+  return exec(db, "PRAGMA user_version = 4");
+}
+
 /*
  * Brings the schema to SERVER_DB_SCHEMA_VERSION in one transaction, each
  * step taking it from version N to N + 1. Sets *upgraded when an existing
@@ -324,6 +404,12 @@ static int migrate(sqlite_db *db, const char *path, server_db_mode mode, int *up
   }
   if (version == 2) {
     if (upgrade_to_v3(db) != 0) {
+      goto fail;
+    }
+    version = 3;
+  }
+  if (version == 3) {
+    if (upgrade_to_v4(db) != 0) {
       goto fail;
     }
   }
@@ -435,6 +521,8 @@ static int sqlite_open(server_db **out, const char *path, server_db_mode mode,
       (mode != SERVER_DB_READER &&
        (sqlite3_prepare_v3(db->conn, ASSIGN_SQL, -1, SQLITE_PREPARE_PERSISTENT, &db->assign,
                            NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->conn, CONFLICT_AUDIT_SQL, -1, SQLITE_PREPARE_PERSISTENT,
+                           &db->conflict_audit, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(db->conn, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &db->begin,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(db->conn, "ROLLBACK", -1, SQLITE_PREPARE_PERSISTENT, &db->rollback,
@@ -456,6 +544,7 @@ static void sqlite_close(server_db *base) {
   sqlite_db *db = (sqlite_db *)base;
   sqlite3_finalize(db->user_get);
   sqlite3_finalize(db->assign);
+  sqlite3_finalize(db->conflict_audit);
   sqlite3_finalize(db->begin);
   sqlite3_finalize(db->commit);
   sqlite3_finalize(db->rollback);
@@ -472,16 +561,97 @@ static int bind_text(sqlite3_stmt *st, int col, const uint8_t *s, size_t len) {
   return sqlite3_bind_text(st, col, (const char *)s, (int)len, SQLITE_STATIC);
 }
 
+/* Runs one statement of a command (prepared for this call): binds text
+ * parameters ?1.. (NULL binds NULL) and steps it to the end. Returns the
+ * rows changed, or -1 (reported; constraint errors too). */
+static int64_t run_sql(sqlite_db *db, const char *sql, const char *what, int n,
+                       const char *const *text, const size_t *len) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL) != SQLITE_OK) {
+    report(db, what);
+    return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    if (text[i] != NULL) {
+      sqlite3_bind_text(st, i + 1, text[i], (int)len[i], SQLITE_STATIC);
+    }
+  }
+  int64_t rc = -1;
+  int s;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+  }
+  if (s == SQLITE_DONE) {
+    rc = (int64_t)sqlite3_changes64(db->conn);
+  } else {
+    report(db, what);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* One audit row written by a command, inside its transaction. */
+static int audit_command(sqlite_db *db, const char *event, const uint8_t *uid, size_t uid_len,
+                         const char *source, const char *result) {
+  const char *text[] = {event, (const char *)uid, source, result};
+  const size_t len[] = {strlen(event), uid_len, source != NULL ? strlen(source) : 0,
+                        result != NULL ? strlen(result) : 0};
+  return run_sql(db,
+                 "INSERT INTO audit(time_ms, event, user_id, source, result)"
+                 " VALUES(" NOW_MS ", ?1, ?2, ?3, ?4)",
+                 "writing an audit row", 4, text, len) == 1
+             ? 0
+             : -1;
+}
+
+/*
+ * Revokes the assignments matching where (an SQL condition on the
+ * assignments table, with ?1 = key when key is not NULL), inside the
+ * caller's transaction: history rows (state 2), audit rows, then the rows
+ * go. Returns the assignments revoked, or -1.
+ */
+static int revoke_where(sqlite_db *db, const char *where, const uint8_t *key, size_t key_len,
+                        const char *reason, const char *source) {
+  char sql[768];
+  const char *text[] = {(const char *)key, reason, source};
+  const size_t len[] = {key_len, reason != NULL ? strlen(reason) : 0,
+                        source != NULL ? strlen(source) : 0};
+  snprintf(
+      sql, sizeof(sql),
+      "INSERT INTO assignment_history(entity_id, user_id, mode, key_id, sealed_eukey,"
+      " assigned_at, source, state, ended_at, reason) SELECT entity_id, user_id, mode,"
+      " key_id, sealed_eukey, assigned_at, source, 2, CAST(strftime('%%s', 'now') AS INTEGER), ?2"
+      " FROM assignments WHERE %s ORDER BY entity_id",
+      where);
+  if (run_sql(db, sql, "revoking assignments", 3, text, len) < 0) {
+    return -1;
+  }
+  snprintf(sql, sizeof(sql),
+           "INSERT INTO audit(time_ms, event, entity_id, user_id, key_id, source, result)"
+           " SELECT " NOW_MS ", 'revoked', entity_id, user_id, key_id, ?3, ?2"
+           " FROM assignments WHERE %s ORDER BY entity_id",
+           where);
+  if (run_sql(db, sql, "revoking assignments", 3, text, len) < 0) {
+    return -1;
+  }
+  snprintf(sql, sizeof(sql), "DELETE FROM assignments WHERE %s", where);
+  int64_t n = run_sql(db, sql, "revoking assignments", 1, text, len);
+  return n < 0 ? -1 : (int)n;
+}
+
 static int sqlite_user_put(server_db *base, const uint8_t *user_id, size_t user_id_len,
                            const uint8_t *r1, size_t r1_len, const uint8_t *r2, size_t r2_len) {
   sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = NULL;
   int rc = -1;
+  if (exec(db, "BEGIN IMMEDIATE") != 0) {
+    return -1;
+  }
   if (sqlite3_prepare_v2(db->conn,
                          "INSERT INTO users(user_id, credential, record2, created_at)"
                          " VALUES(?1, ?2, ?3, ?4)",
                          -1, &st, NULL) != SQLITE_OK) {
     report(db, "adding a user");
+    exec(db, "ROLLBACK");
     return -1;
   }
   bind_text(st, 1, user_id, user_id_len);
@@ -501,23 +671,235 @@ static int sqlite_user_put(server_db *base, const uint8_t *user_id, size_t user_
     report(db, "adding a user");
   }
   sqlite3_finalize(st);
+  if (rc == 0 &&
+      audit_command(db, SERVER_DB_AUDIT_USER_ADDED, user_id, user_id_len, "local", "ok") != 0) {
+    rc = -1;
+  }
+  if (rc != 0 || exec(db, "COMMIT") != 0) {
+    exec(db, "ROLLBACK");
+    return rc == 0 ? -1 : rc;
+  }
+  return 0;
+}
+
+static int sqlite_user_del(server_db *base, const uint8_t *user_id, size_t user_id_len, int revoke,
+                           const char *source) {
+  sqlite_db *db = (sqlite_db *)base;
+  const char *text[] = {(const char *)user_id};
+  const size_t len[] = {user_id_len};
+  if (exec(db, "BEGIN IMMEDIATE") != 0) {
+    return -1;
+  }
+  int64_t n = run_sql(db, "DELETE FROM users WHERE user_id = ?1", "deleting a user", 1, text, len);
+  int rc = n < 0 ? -1 : n == 0 ? 1 : 0;
+  if (rc == 0) {
+    sqlite3_stmt *st = NULL;
+    int has = -1;
+    if (sqlite3_prepare_v2(db->conn, "SELECT EXISTS(SELECT 1 FROM assignments WHERE user_id = ?1)",
+                           -1, &st, NULL) == SQLITE_OK) {
+      bind_text(st, 1, user_id, user_id_len);
+      if (sqlite3_step(st) == SQLITE_ROW) {
+        has = sqlite3_column_int(st, 0);
+      }
+    }
+    sqlite3_finalize(st);
+    if (has < 0) {
+      report(db, "deleting a user");
+      rc = -1;
+    } else if (has && !revoke) {
+      rc = 2;
+    } else if ((has && revoke_where(db, "user_id = ?1", user_id, user_id_len, "user removed",
+                                    source) < 0) ||
+               run_sql(db, "DELETE FROM lockout WHERE user_id = ?1", "deleting a user", 1, text,
+                       len) < 0 ||
+               audit_command(db, SERVER_DB_AUDIT_USER_REMOVED, user_id, user_id_len, source,
+                             "ok") != 0) {
+      rc = -1;
+    }
+  }
+  if (rc != 0 || exec(db, "COMMIT") != 0) {
+    exec(db, "ROLLBACK");
+    return rc == 0 ? -1 : rc;
+  }
+  return 0;
+}
+
+static int sqlite_user_replace(server_db *base, const uint8_t *user_id, size_t user_id_len,
+                               const uint8_t *r1, size_t r1_len, const uint8_t *r2, size_t r2_len,
+                               const char *source) {
+  sqlite_db *db = (sqlite_db *)base;
+  sqlite3_stmt *st = NULL;
+  int rc = -1;
+  if (exec(db, "BEGIN IMMEDIATE") != 0) {
+    return -1;
+  }
+  if (sqlite3_prepare_v2(db->conn,
+                         "UPDATE users SET credential = ?2, record2 = ?3 WHERE user_id = ?1", -1,
+                         &st, NULL) == SQLITE_OK) {
+    bind_text(st, 1, user_id, user_id_len);
+    if (r1 != NULL) {
+      sqlite3_bind_blob(st, 2, r1, (int)r1_len, SQLITE_STATIC);
+    }
+    if (r2 != NULL) {
+      sqlite3_bind_blob(st, 3, r2, (int)r2_len, SQLITE_STATIC);
+    }
+    if (sqlite3_step(st) == SQLITE_DONE) {
+      rc = sqlite3_changes(db->conn) > 0 ? 0 : 1;
+    }
+  }
+  if (rc < 0) {
+    report(db, "changing a user's records");
+  }
+  sqlite3_finalize(st);
+  const char *text[] = {(const char *)user_id};
+  const size_t len[] = {user_id_len};
+  if (rc == 0 &&
+      (run_sql(db, "DELETE FROM lockout WHERE user_id = ?1", "clearing a lockout row", 1, text,
+               len) < 0 ||
+       audit_command(db, SERVER_DB_AUDIT_USER_PASSWD, user_id, user_id_len, source, "ok") != 0)) {
+    rc = -1;
+  }
+  if (rc != 0 || exec(db, "COMMIT") != 0) {
+    exec(db, "ROLLBACK");
+    return rc == 0 ? -1 : rc;
+  }
+  return 0;
+}
+
+static int sqlite_revoke(server_db *base, const uint8_t *entity_id, size_t entity_id_len,
+                         const char *reason, const char *source) {
+  sqlite_db *db = (sqlite_db *)base;
+  if (exec(db, "BEGIN IMMEDIATE") != 0) {
+    return -1;
+  }
+  int n = revoke_where(db, "entity_id = ?1", entity_id, entity_id_len, reason, source);
+  if (n <= 0 || exec(db, "COMMIT") != 0) {
+    exec(db, "ROLLBACK");
+    return n == 0 ? 1 : -1;
+  }
+  return 0;
+}
+
+/* Text column or NULL. */
+static const char *column_text_or_null(sqlite3_stmt *st, int col) {
+  return sqlite3_column_type(st, col) == SQLITE_NULL ? NULL
+                                                     : (const char *)sqlite3_column_text(st, col);
+}
+
+static int sqlite_history_foreach(server_db *base, const server_db_history_filter *f,
+                                  server_db_history_cb cb, void *arg) {
+  sqlite_db *db = (sqlite_db *)base;
+  sqlite3_stmt *st = NULL;
+  /* The current key sorts after its predecessors (history ids first). */
+  static const char sql[] =
+      "SELECT entity_id, user_id, mode, key_id, sealed_eukey, assigned_at, source, state,"
+      " ended_at, reason FROM ("
+      " SELECT entity_id, user_id, mode, key_id, sealed_eukey, assigned_at, source, state,"
+      " ended_at, reason, id AS ord FROM assignment_history WHERE ?2"
+      " UNION ALL SELECT entity_id, user_id, mode, key_id, sealed_eukey, assigned_at, source,"
+      " 0, 0, NULL, 9223372036854775807 FROM assignments)"
+      " WHERE ?1 IS NULL OR entity_id = ?1 ORDER BY entity_id, ord";
+  if (sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL) != SQLITE_OK) {
+    report(db, "listing assignments");
+    return -1;
+  }
+  if (f != NULL && f->entity_id != NULL) {
+    bind_text(st, 1, f->entity_id, f->entity_id_len);
+  }
+  sqlite3_bind_int(st, 2, f != NULL && f->ended);
+  int rc = 0;
+  for (;;) {
+    int s = sqlite3_step(st);
+    if (s == SQLITE_DONE) {
+      break;
+    }
+    if (s != SQLITE_ROW) {
+      report(db, "listing assignments");
+      rc = -1;
+      break;
+    }
+    server_db_history_row h;
+    memset(&h, 0, sizeof(h));
+    h.a.entity_id = sqlite3_column_text(st, 0);
+    h.a.entity_id_len = (size_t)sqlite3_column_bytes(st, 0);
+    h.a.user_id = sqlite3_column_text(st, 1);
+    h.a.user_id_len = (size_t)sqlite3_column_bytes(st, 1);
+    h.a.mode = sqlite3_column_int(st, 2);
+    h.a.key_id = sqlite3_column_blob(st, 3);
+    size_t key_id_len = (size_t)sqlite3_column_bytes(st, 3);
+    h.a.sealed_eukey = sqlite3_column_blob(st, 4);
+    size_t sealed_len = (size_t)sqlite3_column_bytes(st, 4);
+    h.a.assigned_at = (int64_t)sqlite3_column_int64(st, 5);
+    h.a.source = column_text_or_null(st, 6);
+    int state = sqlite3_column_int(st, 7);
+    h.ended_at = (int64_t)sqlite3_column_int64(st, 8);
+    h.reason = column_text_or_null(st, 9);
+    if (h.a.entity_id == NULL || h.a.user_id == NULL || h.a.key_id == NULL ||
+        key_id_len != CPNS_KEY_ID_LEN || h.a.sealed_eukey == NULL ||
+        sealed_len != CPNS_SEALED_EUKEY_LEN || state < 0 || state > 2) {
+      fprintf(stderr, "database: malformed assignment row skipped\n");
+      continue;
+    }
+    h.state = (server_db_key_state)state;
+    if (cb(arg, &h) != 0) {
+      break;
+    }
+  }
+  sqlite3_finalize(st);
   return rc;
 }
 
-static int sqlite_user_del(server_db *base, const uint8_t *user_id, size_t user_id_len) {
+static int sqlite_audit_foreach(server_db *base, const server_db_audit_filter *f,
+                                server_db_audit_cb cb, void *arg) {
   sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db->conn, "DELETE FROM users WHERE user_id = ?1", -1, &st, NULL) !=
-      SQLITE_OK) {
-    report(db, "deleting a user");
+  if (sqlite3_prepare_v2(db->conn,
+                         "SELECT id, time_ms, event, entity_id, user_id, key_id, source, result"
+                         " FROM audit WHERE time_ms >= ?1 AND (?2 IS NULL OR entity_id = ?2)"
+                         " AND (?3 IS NULL OR user_id = ?3) ORDER BY id",
+                         -1, &st, NULL) != SQLITE_OK) {
+    report(db, "reading the audit trail");
     return -1;
   }
-  bind_text(st, 1, user_id, user_id_len);
-  int rc = -1;
-  if (sqlite3_step(st) == SQLITE_DONE) {
-    rc = sqlite3_changes(db->conn) > 0 ? 0 : 1;
-  } else {
-    report(db, "deleting a user");
+  sqlite3_bind_int64(st, 1, f != NULL ? (sqlite3_int64)f->since_ms : 0);
+  if (f != NULL && f->entity_id != NULL) {
+    bind_text(st, 2, f->entity_id, f->entity_id_len);
+  }
+  if (f != NULL && f->user_id != NULL) {
+    bind_text(st, 3, f->user_id, f->user_id_len);
+  }
+  int rc = 0;
+  for (;;) {
+    int s = sqlite3_step(st);
+    if (s == SQLITE_DONE) {
+      break;
+    }
+    if (s != SQLITE_ROW) {
+      report(db, "reading the audit trail");
+      rc = -1;
+      break;
+    }
+    server_db_audit_row row;
+    memset(&row, 0, sizeof(row));
+    row.id = (int64_t)sqlite3_column_int64(st, 0);
+    row.time_ms = (int64_t)sqlite3_column_int64(st, 1);
+    row.event = column_text_or_null(st, 2);
+    row.entity_id = (const uint8_t *)column_text_or_null(st, 3);
+    row.entity_id_len = row.entity_id != NULL ? (size_t)sqlite3_column_bytes(st, 3) : 0;
+    row.user_id = (const uint8_t *)column_text_or_null(st, 4);
+    row.user_id_len = row.user_id != NULL ? (size_t)sqlite3_column_bytes(st, 4) : 0;
+    row.key_id = sqlite3_column_blob(st, 5);
+    if (row.key_id != NULL && sqlite3_column_bytes(st, 5) != CPNS_KEY_ID_LEN) {
+      row.key_id = NULL;
+    }
+    row.source = column_text_or_null(st, 6);
+    row.result = column_text_or_null(st, 7);
+    if (row.event == NULL) {
+      row.event = "?";
+    }
+    if (cb(arg, &row) != 0) {
+      break;
+    }
   }
   sqlite3_finalize(st);
   return rc;
@@ -637,6 +1019,8 @@ static int sqlite_user_foreach(server_db *base, server_db_records_cb cb, void *a
   return rc;
 }
 
+static int run_prepared(sqlite_db *db, sqlite3_stmt *st, const char *what);
+
 static cpns_store_status sqlite_assign(server_db *base, const server_db_assignment *a) {
   sqlite_db *db = (sqlite_db *)base;
   sqlite3_stmt *st = db->assign;
@@ -649,6 +1033,9 @@ static cpns_store_status sqlite_assign(server_db *base, const server_db_assignme
   sqlite3_bind_blob(st, 4, a->key_id, CPNS_KEY_ID_LEN, SQLITE_STATIC);
   sqlite3_bind_blob(st, 5, a->sealed_eukey, CPNS_SEALED_EUKEY_LEN, SQLITE_STATIC);
   sqlite3_bind_int64(st, 6, (sqlite3_int64)a->assigned_at);
+  if (a->source != NULL) {
+    sqlite3_bind_text(st, 7, a->source, -1, SQLITE_STATIC);
+  }
   cpns_store_status status = CPNS_STORE_FAILED;
   if (sqlite3_step(st) == SQLITE_DONE) {
     /* No row changed: the WHERE of the upsert found another user's binding. */
@@ -658,6 +1045,18 @@ static cpns_store_status sqlite_assign(server_db *base, const server_db_assignme
   }
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
+  if (status == CPNS_STORE_CONFLICT) {
+    st = db->conflict_audit;
+    bind_text(st, 1, a->entity_id, a->entity_id_len);
+    bind_text(st, 2, a->user_id, a->user_id_len);
+    sqlite3_bind_blob(st, 3, a->key_id, CPNS_KEY_ID_LEN, SQLITE_STATIC);
+    if (a->source != NULL) {
+      sqlite3_bind_text(st, 4, a->source, -1, SQLITE_STATIC);
+    }
+    if (run_prepared(db, st, "auditing a refused assignment") != 0) {
+      status = CPNS_STORE_FAILED; /* the batch must not commit without it */
+    }
+  }
   return status;
 }
 
@@ -863,6 +1262,10 @@ const server_db_backend server_db_sqlite_backend = {
     .put_settings = sqlite_put_settings,
     .user_put = sqlite_user_put,
     .user_del = sqlite_user_del,
+    .user_replace = sqlite_user_replace,
+    .revoke = sqlite_revoke,
+    .history_foreach = sqlite_history_foreach,
+    .audit_foreach = sqlite_audit_foreach,
     .user_foreach = sqlite_user_foreach,
     .lookup = sqlite_lookup,
     .assignment_foreach = sqlite_assignment_foreach,

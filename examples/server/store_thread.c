@@ -91,7 +91,8 @@ static void store_batch(server_store *st, server_store_job *batch, size_t n) {
                                            .mode = j->mode,
                                            .key_id = j->key_id,
                                            .sealed_eukey = j->sealed_eukey,
-                                           .assigned_at = j->assigned_at};
+                                           .assigned_at = j->assigned_at,
+                                           .source = j->source[0] != '\0' ? j->source : NULL};
     x->user_id = j->user_id;
     x->user_id_len = j->user_id_len;
     x->lockout = j->lockout;
@@ -137,6 +138,8 @@ static void *store_main(void *arg) {
       store_batch(st, batch, n);
     }
     uint64_t spent = mono_us() - t0;
+    batch->batch_jobs = (uint32_t)n;
+    batch->batch_us = spent;
 
     pthread_mutex_lock(&st->lock);
     st->busy_us += spent;

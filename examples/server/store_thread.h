@@ -43,6 +43,10 @@ typedef struct server_store_job {
   server_db_lockout lockout;
   server_db_lockout_policy policy; /**< LOCKOUT_FAIL */
   server_db_lookup *lookup;        /**< LOOKUP: the submitter's buffer */
+  /** Set by the store thread on the first job of each batch (0 on the others):
+   * the batch's jobs and the time it took to store them, for the metrics. */
+  uint32_t batch_jobs;
+  uint64_t batch_us;
   int mode;
   int64_t assigned_at;
   size_t entity_id_len;
@@ -51,6 +55,7 @@ typedef struct server_store_job {
   uint8_t user_id[CPNS_USER_ID_MAX];
   uint8_t key_id[CPNS_KEY_ID_LEN];
   uint8_t sealed_eukey[CPNS_SEALED_EUKEY_LEN];
+  char source[64]; /**< ASSIGN: the peer's "HOST:PORT" for the audit row ("" = none) */
 } server_store_job;
 
 typedef struct server_store server_store;

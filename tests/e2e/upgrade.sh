@@ -10,6 +10,8 @@
 # gateway (suite 2 only) gets its key.
 # Then a schema-2 database (fixture tests/e2e/v2) is upgraded to 3 (suite-2
 # records) by any command: users, assignments and lockout rows kept.
+# Then a schema-3 database (fixture tests/e2e/v3) is upgraded to 4: the
+# binding a deleted user left behind is revoked (history, audit row).
 # SQLite only: the fixture is a release-1 SQLite file, and the secrets are
 # searched in the file and its WAL (sealed_at_rest.sh checks PostgreSQL).
 E2E_SQLITE_ONLY="upgrades SQLite files of release 1"
@@ -128,12 +130,12 @@ ok "suite 2 enabled: alice (enrolled before it) is served suite 1 when the gatew
 server_stop || fail "cpns-server did not stop cleanly"
 "$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
 [ "$(grep -c '^missing: suite 2 ' "$T/list.out")" = 2 ] || fail "user list: $(cat "$T/list.out")"
-grep -q "^re-enroll: cpns-server user del --db $T/server.db --user alice@example.com && cpns-server user add --db $T/server.db --key-file KEY-FILE --user alice@example.com\$" \
+grep -q "^re-enroll: cpns-server user passwd --db $T/server.db --key-file KEY-FILE --user alice@example.com\$" \
   "$T/list.out" || fail "user list, no re-enroll command for alice: $(cat "$T/list.out")"
-# The command it names, with the key file.
-"$CPNS_SERVER" user del --db "$T/server.db" --user alice@example.com >"$T/del.out" 2>&1 ||
-  fail "user del: $(cat "$T/del.out")"
-user_add alice@example.com "$T/alice.pw"
+# The command it names, with the key file: alice keeps her assignments.
+"$CPNS_SERVER" user passwd --db "$T/server.db" --key-file "$T/server.key" \
+  --user alice@example.com --password-file "$T/alice.pw" >"$T/pw.out" 2>&1 ||
+  fail "user passwd: $(cat "$T/pw.out")"
 "$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 || fail "user list: $(cat "$T/list.out")"
 [ "$(grep -c '^missing: suite 2 ' "$T/list.out")" = 1 ] || fail "user list: $(cat "$T/list.out")"
 sed -n '/^user: alice@example.com$/,/^$/p' "$T/list.out" | grep -q '^suites: 2,1$' ||
@@ -175,7 +177,7 @@ cmp -s "$T/assignments.out" "$V2/assignments.txt" ||
 [ "$(grep -c '^defaults: yes$' "$T/list.out")" = 2 ] && grep -q '^default-ops: 1$' "$T/list.out" ||
   fail "user list after the upgrade to 3: $(cat "$T/list.out")"
 if command -v sqlite3 >/dev/null 2>&1; then
-  [ "$(sqlite3 "$T/server.db" 'PRAGMA user_version')" = 3 ] || fail "schema version not 3"
+  [ "$(sqlite3 "$T/server.db" 'PRAGMA user_version')" = 4 ] || fail "schema version not 4"
   [ "$(sqlite3 "$T/server.db" "SELECT value FROM settings WHERE name = 'suites'")" = 1 ] ||
     fail "upgraded suites not 1"
   [ "$(sqlite3 "$T/server.db" "SELECT failures FROM lockout WHERE user_id = 'bob@example.com'")" = 1 ] ||
@@ -191,12 +193,50 @@ expect_rc 0 "alice after the upgrade to 3"
 GW_KS="$T/bob2.ks" gw_assign urn:dev:mac:0011223344aa bob@example.com "$T/bob2.pw" --allow-suite1
 expect_result entityConflict "bob on alice's entity from schema 2"
 server_stop || fail "cpns-server did not stop cleanly"
-ok "schema 2 upgraded to 3 by assignments: users, defaults, assignments and lockout rows kept"
+ok "schema 2 upgraded to 3 and 4 by assignments: users, defaults, assignments and lockout rows kept"
+
+# --- schema 3 -> 4 (fixture tests/e2e/v3): history and audit tables; the
+# binding that the deleted bob left behind is revoked, so bob enrolled
+# again (someone else) inherits nothing.
+V3="$(cd "$(dirname "$0")" && pwd)/v3"
+rm -f "$T"/server.db*
+cp "$V3/server.db" "$V3/server.key" "$T/"
+cp "$V3/alice.pw" "$T/alice3.pw"
+cp "$V3/bob.pw" "$T/bob3.pw"
+chmod 600 "$T/server.key" "$T/server.db" "$T/alice3.pw" "$T/bob3.pw"
+grep -q '^user: bob@example.com$' "$V3/assignments.txt" || fail "fixture v3 without bob's binding"
+"$CPNS_SERVER" assignments --db "$T/server.db" >"$T/assignments.out" 2>&1 ||
+  fail "assignments on schema 3: $(cat "$T/assignments.out")"
+sed -n '/^entity: urn:dev:mac:00112233aa00$/,/^$/p' "$V3/assignments.txt" >"$T/alice3.txt"
+cmp -s "$T/assignments.out" "$T/alice3.txt" ||
+  fail "after the upgrade to 4, want alice's binding only: $(cat "$T/assignments.out")"
+if command -v sqlite3 >/dev/null 2>&1; then
+  [ "$(sqlite3 "$T/server.db" 'PRAGMA user_version')" = 4 ] || fail "schema version not 4"
+fi
+"$CPNS_SERVER" assignments --db "$T/server.db" --history >"$T/hist.out" 2>&1 ||
+  fail "assignments --history: $(cat "$T/hist.out")"
+sed -n '/^entity: urn:dev:mac:00112233bb00$/,/^$/p' "$T/hist.out" >"$T/bob3.txt"
+grep -q '^user: bob@example.com$' "$T/bob3.txt" && grep -q '^state: revoked$' "$T/bob3.txt" &&
+  grep -q '^reason: user deleted before schema 4$' "$T/bob3.txt" ||
+  fail "bob's orphaned binding in the history: $(cat "$T/hist.out")"
+"$CPNS_SERVER" audit --db "$T/server.db" >"$T/audit.out" 2>&1 || fail "audit: $(cat "$T/audit.out")"
+grep -q ' revoked entity=urn:dev:mac:00112233bb00 user=bob@example.com .*source=upgrade' \
+  "$T/audit.out" || fail "audit after the upgrade: $(cat "$T/audit.out")"
+user_add bob@example.com "$T/alice3.pw" # someone else, with another password
+server_start
+gw_assign urn:dev:mac:00112233aa00 alice@example.com "$T/alice3.pw"
+expect_rc 0 "alice after the upgrade to 4"
+GW_KS="$T/carol.ks" gw_assign urn:dev:mac:00112233bb00 alice@example.com "$T/alice3.pw"
+expect_rc 0 "alice binds the Entity ID the deleted bob had"
+GW_KS="$T/bob3.ks" gw_assign urn:dev:mac:00112233bb00 bob@example.com "$T/alice3.pw"
+expect_result entityConflict "the new bob on the Entity ID the old bob had"
+server_stop || fail "cpns-server did not stop cleanly"
+ok "schema 3 upgraded to 4: alice's binding kept, the deleted bob's revoked (history, audit); the new bob inherits nothing"
 
 if command -v sqlite3 >/dev/null 2>&1; then
-  sqlite3 "$T/server.db" 'PRAGMA user_version = 4' || fail "sqlite3"
-  "$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 && fail "schema 4 accepted"
-  grep -q 'schema version 4, newer than this program' "$T/list.out" ||
-    fail "schema 4: $(cat "$T/list.out")"
-  ok "a newer schema (4) is refused and named"
+  sqlite3 "$T/server.db" 'PRAGMA user_version = 5' || fail "sqlite3"
+  "$CPNS_SERVER" user list --db "$T/server.db" >"$T/list.out" 2>&1 && fail "schema 5 accepted"
+  grep -q 'schema version 5, newer than this program' "$T/list.out" ||
+    fail "schema 5: $(cat "$T/list.out")"
+  ok "a newer schema (5) is refused and named"
 fi

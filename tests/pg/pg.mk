@@ -13,7 +13,9 @@ PG_E2E_TESTS = tests/e2e/pg/config_file.sh tests/e2e/pg/notify_ready.sh tests/e2
 	tests/e2e/pg/stall.sh tests/e2e/pg/kdf_bounds.sh tests/e2e/pg/defaults.sh \
 	tests/e2e/pg/lockout_flood.sh tests/e2e/pg/lockout_restart.sh \
 	tests/e2e/pg/source_budget.sh tests/e2e/pg/secret_files.sh \
-	tests/e2e/pg/sealed_at_rest.sh tests/e2e/pg/suite2.sh tests/e2e/pg/allow_suite1.sh
+	tests/e2e/pg/sealed_at_rest.sh tests/e2e/pg/suite2.sh tests/e2e/pg/allow_suite1.sh \
+	tests/e2e/pg/lifecycle.sh
+PG_E2E_TESTS += tests/e2e/pg/metrics.sh
 PG_ONLY_TESTS = tests/e2e/pg_two_servers.sh tests/e2e/pg_immediate_stop.sh
 EXTRA_DIST += tests/pg/cluster.sh tests/pg/with-cluster.sh tests/e2e/sealed_at_rest.sh \
 	tests/e2e/pg_lib.sh $(PG_E2E_TESTS) $(PG_ONLY_TESTS) bench/backends.sh doc/deploy.md
