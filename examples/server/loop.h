@@ -54,7 +54,8 @@ typedef struct server_config {
  * closes the database. Prints "listening on HOST:PORT" once bound, then
  * tells a service manager READY=1 (notify.h). On SIGHUP it applies what
  * cfg->reload returns of the options that can change live (connection
- * limit per address, source rate and burst, lockout policy) and names the
+ * limit per address, source rate and burst, lockout policy, log target)
+ * and names the
  * others that differ (kept until a restart).
  * Returns 0 after a clean shutdown, -1 if it could not start.
  */

@@ -14,7 +14,7 @@ server_init
 pwfile alice 'correct horse battery'
 user_add alice@example.com "$T/alice.pw"
 
-# write_conf BURST [LISTEN]: the configuration file, rewritten in place.
+# write_conf BURST [LISTEN [LOG]]: the configuration file, rewritten in place.
 write_conf() {
   (umask 077 && cat >"$T/serve.conf") <<EOF2 || fail "cannot write $T/serve.conf"
 [serve]
@@ -25,6 +25,7 @@ realm = $REALM
 # 1 per second refill: a budget spent stays spent however slowly this runs.
 source-rate = 1
 source-burst = $1
+log = ${3:-stderr}
 EOF2
 }
 
@@ -50,8 +51,10 @@ notify_expect "READY=1 STATUS=serving on 127.0.0.1:$SERVER_PORT" "start"
 later=$(flood_later 40)
 [ "$later" = 0 ] || fail "burst 200: $later of 40 got tryLater"
 
-# Lowered to 10: the 160 tokens left are cut to 10.
-write_conf 10 127.0.0.1:1
+# Lowered to 10: the 160 tokens left are cut to 10. The exchange lines go
+# to syslog from now on (none reaches stderr; where there is no /dev/log
+# they are dropped).
+write_conf 10 127.0.0.1:1 syslog
 reload "burst 10"
 later=$(flood_later 40)
 [ "$later" -ge 25 ] || fail "after reload to burst 10: only $later of 40 got tryLater"
@@ -73,6 +76,8 @@ grep -q "reloaded $T/serve.conf: max-conns-per-addr 16, source-rate 1, source-bu
   "$T/server.log" || fail "no reload line in the log"
 grep -q "reload: changed but kept until a restart: listen" "$T/server.log" ||
   fail "changed listen not named"
+grep -q "reload: exchange lines now go to syslog" "$T/server.log" || fail "log target not changed"
+! grep -q "result=success" "$T/server.log" || fail "an exchange line on stderr after log = syslog"
 grep -q "$T/serve.conf:2: source-burst: expected a number" "$T/server.log" ||
   fail "broken file's fault not logged"
 grep -q "reload: $T/serve.conf refused, the running configuration stays" "$T/server.log" ||
