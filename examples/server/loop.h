@@ -55,8 +55,7 @@ typedef struct server_config {
  * tells a service manager READY=1 (notify.h). On SIGHUP it applies what
  * cfg->reload returns of the options that can change live (connection
  * limit per address, source rate and burst, lockout policy, log target)
- * and names the
- * others that differ (kept until a restart).
+ * and names the others that differ (kept until a restart).
  * Returns 0 after a clean shutdown, -1 if it could not start.
  */
 int server_run(const server_config *cfg);
