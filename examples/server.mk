@@ -17,16 +17,45 @@ if ENABLE_EXAMPLES
 bin_PROGRAMS += examples/cpns-server
 dist_man_MANS += doc/cpns-server.1
 examples_cpns_server_SOURCES = examples/server/main.c \
+	examples/server/conffile.h examples/server/conffile.c \
+	examples/server/notify.h examples/server/notify.c \
 	examples/server/loop.h examples/server/loop.c \
 	examples/server/conn.h examples/server/conn.c \
 	examples/server/metrics.h examples/server/metrics.c $(SERVER_UNIT_SOURCES) \
 	examples/server/json_out.h examples/server/json_out.c \
 	examples/common/json.h examples/common/json.c
 examples_cpns_server_CFLAGS = $(OWN_CFLAGS) $(LIBEVENT_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS) \
-	$(JANSSON_CFLAGS)
+	$(JANSSON_CFLAGS) $(INIH_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 examples_cpns_server_LDFLAGS = $(AM_LDFLAGS) -pthread
 examples_cpns_server_LDADD = $(CORE_LIBS) $(LIBEVENT_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS) \
-	$(JANSSON_LIBS)
+	$(JANSSON_LIBS) $(INIH_LIBS) $(LIBSYSTEMD_LIBS)
+
+# Running it as a service: the example configuration, the systemd unit and
+# its sysusers.d/tmpfiles.d snippets (configure --with-systemdsystemunitdir,
+# --with-sysusersdir, --with-tmpfilesdir; "no" skips the unit and snippets).
+dist_doc_DATA = doc/cpns-server.conf.example
+if INSTALL_SYSTEMD_UNIT
+dist_systemdsystemunit_DATA = examples/server/cpns-server.service
+install-data-local: install-cpns-server-snippets
+uninstall-local: uninstall-cpns-server-snippets
+endif
+
+# Readiness and reload through NOTIFY_SOCKET (tests/e2e/notify_listen).
+SERVER_SERVICE_E2E_TESTS = tests/e2e/config_file.sh tests/e2e/notify_ready.sh \
+	tests/e2e/reload.sh
+TESTS += $(SERVER_SERVICE_E2E_TESTS)
+check_PROGRAMS += tests/e2e/notify_listen
+tests_e2e_notify_listen_SOURCES = tests/e2e/notify_listen.c
+tests_e2e_notify_listen_CFLAGS = $(AM_CFLAGS) $(OWN_WARN_CFLAGS)
+AM_TESTS_ENVIRONMENT += CPNS_SD_NOTIFY='$(have_libsystemd)'; export CPNS_SD_NOTIFY;
+
+# The configuration file reader: any octets through its checks and libinih.
+FUZZ_TARGETS += fuzz/fuzz_server_config
+fuzz_fuzz_server_config_SOURCES = fuzz/fuzz_server_config.c examples/server/conffile.h \
+	examples/server/conffile.c
+fuzz_fuzz_server_config_CFLAGS = $(FUZZER_CC_FLAGS) $(INIH_CFLAGS)
+fuzz_fuzz_server_config_LDFLAGS = $(FUZZER_LINK_FLAGS)
+fuzz_fuzz_server_config_LDADD = $(INIH_LIBS)
 
 check_PROGRAMS += tests/test_server_store
 TESTS += tests/test_server_store
@@ -91,3 +120,20 @@ fuzz_fuzz_json_text_LDFLAGS = $(FUZZER_LINK_FLAGS)
 fuzz_fuzz_json_text_LDADD = $(CORE_LIBS) $(JANSSON_LIBS)
 endif
 EXTRA_DIST += fuzz/corpus/json_text
+EXTRA_DIST += examples/server/cpns-server.service \
+	examples/server/cpns-server.sysusers examples/server/cpns-server.tmpfiles \
+	tests/e2e/config_file.sh tests/e2e/notify_ready.sh tests/e2e/reload.sh \
+	tests/e2e/notify_lib.sh fuzz/fuzz_server_config.c fuzz/fuzz_server_config.dict \
+	fuzz/fuzz_server_config.options fuzz/corpus/server_config
+
+# The sysusers.d/tmpfiles.d snippets, installed as cpns-server.conf (the
+# name the tools look for) when the unit is (see above).
+install-cpns-server-snippets:
+	$(MKDIR_P) '$(DESTDIR)$(sysusersdir)' '$(DESTDIR)$(tmpfilesdir)'
+	$(INSTALL_DATA) $(srcdir)/examples/server/cpns-server.sysusers \
+		'$(DESTDIR)$(sysusersdir)/cpns-server.conf'
+	$(INSTALL_DATA) $(srcdir)/examples/server/cpns-server.tmpfiles \
+		'$(DESTDIR)$(tmpfilesdir)/cpns-server.conf'
+uninstall-cpns-server-snippets:
+	rm -f '$(DESTDIR)$(sysusersdir)/cpns-server.conf' '$(DESTDIR)$(tmpfilesdir)/cpns-server.conf'
+.PHONY: install-cpns-server-snippets uninstall-cpns-server-snippets

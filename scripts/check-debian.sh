@@ -126,4 +126,21 @@ step "4c. README demo against /usr/bin/cpns-server and /usr/bin/cpns-gateway"
 (cd "$work/use" && CPNS_SERVER=/usr/bin/cpns-server CPNS_GATEWAY=/usr/bin/cpns-gateway \
   sh "$tree/scripts/demo.sh")
 
+step "4d. the service: unit, sysusers/tmpfiles snippets, conffile"
+for f in /lib/systemd/system/cpns-server.service /usr/lib/sysusers.d/cpns-server.conf \
+  /usr/lib/tmpfiles.d/cpns-server.conf /etc/cpns/cpns-server.conf; do
+  [ -f "$f" ] || fail "cpns-server did not install $f"
+done
+dpkg-query -W -f '${Conffiles}\n' cpns-server | grep -q '^ /etc/cpns/cpns-server.conf ' ||
+  fail "/etc/cpns/cpns-server.conf is not a conffile"
+if command -v systemd-analyze >/dev/null; then
+  systemd-analyze verify --man=no /lib/systemd/system/cpns-server.service
+  systemd-analyze security --offline=yes /lib/systemd/system/cpns-server.service | tail -n 1
+fi
+if getent passwd cpns-server >/dev/null; then
+  echo "system user: $(getent passwd cpns-server)"
+else
+  echo "system user cpns-server not made (no systemd-sysusers on this machine)"
+fi
+
 printf '\ndebian: packages built, lintian clean of errors, installed programs work\n'

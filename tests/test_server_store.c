@@ -1042,6 +1042,35 @@ START_TEST(test_lockout_after_threshold_and_growth) {
 }
 END_TEST
 
+/* A reload (SIGHUP) changes the policy of a running table: counts stay. */
+START_TEST(test_lockout_policy_changed_live) {
+  server_lockout_settings s = {.threshold = 5, .base_ms = 1000, .max_ms = 4000, .capacity = 8};
+  lockout_fixture f;
+  fixture_start(&f, &s);
+  uint64_t t = 1000000;
+  fail_attempt(&f, "alice", t);
+  fail_attempt(&f, "alice", t);
+  ck_assert_int_eq(begin(&f, "alice", t), SERVER_LOCKOUT_GO); /* 2 of 5 */
+  server_lockout_end(f.lo, ALICE, 5, 0, t, NULL);             /* 3rd failure */
+  server_lockout_settings lower = {.threshold = 3, .base_ms = 2000, .capacity = 1};
+  server_lockout_set_policy(f.lo, &lower);
+  server_lockout_settings now;
+  server_lockout_get_policy(f.lo, &now);
+  ck_assert_uint_eq(now.threshold, 3);
+  ck_assert_uint_eq(now.base_ms, 2000);
+  ck_assert_uint_eq(now.max_ms, 900000);     /* zero: the default */
+  ck_assert_uint_eq(now.window_ms, 3600000); /* zero: the default */
+  ck_assert_uint_eq(now.capacity, 8);        /* the table keeps its size */
+  /* The 3 failures counted meet the new threshold: blocked from now on. */
+  fail_attempt(&f, "alice", t + 1);
+  ck_assert_int_eq(begin(&f, "alice", t + 1 + 3999), SERVER_LOCKOUT_THROTTLED);
+  ck_assert_int_eq(begin(&f, "alice", t + 1 + 4000), SERVER_LOCKOUT_GO); /* 2 s doubled */
+  server_lockout_end(f.lo, ALICE, 5, 1, t + 1 + 4000, NULL);
+  ck_assert_int_eq(flush(&f), 0);
+  fixture_stop(&f);
+}
+END_TEST
+
 START_TEST(test_lockout_success_resets_and_costs_no_write) {
   lockout_fixture f;
   fixture_start(&f, NULL); /* defaults: 5 attempts */
@@ -1261,6 +1290,26 @@ START_TEST(test_ratelimit_ipv6_by_64_and_mapped_v4) {
 }
 END_TEST
 
+/* A reload lowers the burst: tokens above it are cut; raising it refills. */
+START_TEST(test_ratelimit_set_live) {
+  server_ratelimit *rl = NULL;
+  ck_assert_int_eq(server_ratelimit_new(&rl, 1, 100, 16), 0);
+  server_addr_key a = v4_key(0x7f000001);
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 1000), 0); /* 99 left */
+  ck_assert_int_eq(server_ratelimit_set(rl, 1, 0), -1);
+  ck_assert_int_eq(server_ratelimit_set(rl, 1, 3), 0);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(server_ratelimit_take(rl, &a, 1000), 0);
+  }
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 1000), 1);
+  ck_assert_int_eq(server_ratelimit_set(rl, 10, 50), 0);
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 1099), 1); /* 0.99 of a token */
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 1100), 0); /* 10 per second now */
+  ck_assert_int_eq(server_ratelimit_take(rl, &a, 1100), 1);
+  server_ratelimit_del(rl);
+}
+END_TEST
+
 START_TEST(test_ratelimit_full_table) {
   server_ratelimit *rl = NULL;
   ck_assert_int_eq(server_ratelimit_new(&rl, 10, 10, 2), 0);
@@ -1456,6 +1505,7 @@ static Suite *server_store_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_lockout_after_threshold_and_growth);
   tcase_add_test(tc, test_lockout_success_resets_and_costs_no_write);
+  tcase_add_test(tc, test_lockout_policy_changed_live);
   tcase_add_test(tc, test_lockout_never_drops_live_entries);
   tcase_add_test(tc, test_lockout_survives_restart);
   tcase_add_test(tc, test_lockout_expired_purged);
@@ -1463,6 +1513,7 @@ static Suite *server_store_suite(void) {
   tcase_add_test(tc, test_ratelimit_burst_refill_per_source);
   tcase_add_test(tc, test_ratelimit_ipv6_by_64_and_mapped_v4);
   tcase_add_test(tc, test_ratelimit_full_table);
+  tcase_add_test(tc, test_ratelimit_set_live);
   tcase_add_test(tc, test_addrlimit_per_address_and_total);
   tcase_add_test(tc, test_addrlimit_ipv6_per_64);
   tcase_add_test(tc, test_log_escape_control_chars);

@@ -126,3 +126,9 @@ void server_addrlimit_release(server_addrlimit *al, const server_addr_key *key) 
     al->entries--;
   }
 }
+
+void server_addrlimit_set_max_per_addr(server_addrlimit *al, size_t max_per_addr) {
+  if (max_per_addr > 0) {
+    al->max_per_addr = max_per_addr;
+  }
+}

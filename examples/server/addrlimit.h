@@ -26,6 +26,12 @@ int server_addrlimit_new(server_addrlimit **al, size_t max_addrs, size_t max_per
 /** Frees the table; NULL is allowed. */
 void server_addrlimit_del(server_addrlimit *al);
 
+/**
+ * Changes the connections allowed per address: open ones stay, new ones
+ * are refused until an address is below the new limit (>= 1).
+ */
+void server_addrlimit_set_max_per_addr(server_addrlimit *al, size_t max_per_addr);
+
 /** Fills *key from an AF_INET or AF_INET6 address (see server_addr_key). Returns 0 or -1. */
 int server_addr_key_from(server_addr_key *key, const struct sockaddr *sa, socklen_t len);
 

@@ -46,12 +46,14 @@ typedef struct conn {
 } conn;
 
 struct server {
-  const server_config *cfg;
+  server_config *cfg; /* SIGHUP changes its live limits (loop.c) */
   cpns_server_settings settings;
   struct event_base *base;
   struct evconnlistener *listener;
   struct event *ev_sigint, *ev_sigterm, *ev_store_done, *ev_grace, *ev_accept_pause;
-  int wake_pipe[2]; /* store thread -> loop; the loop's base needs no locks */
+  struct event *ev_sighup;
+  char bound[INET6_ADDRSTRLEN + 8]; /* the listener's address, for STATUS= */
+  int wake_pipe[2];                 /* store thread -> loop; the loop's base needs no locks */
   /* Work deferred to the end of the current pass of the loop: the pass's
    * log lines in one write(), its assignments in one store hand-over, its
    * credential lookups in one read transaction. */

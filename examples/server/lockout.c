@@ -55,6 +55,37 @@ int server_lockout_new_shared(server_lockout **out, const server_lockout_setting
   return rc;
 }
 
+/* The policy's defaults (lockout.h), capacity aside. */
+static void normalize_policy(server_lockout_settings *s) {
+  if (s->threshold == 0) {
+    s->threshold = 5;
+  }
+  if (s->base_ms == 0) {
+    s->base_ms = 1000;
+  }
+  if (s->max_ms == 0) {
+    s->max_ms = 15 * 60 * 1000;
+  }
+  if (s->window_ms == 0) {
+    s->window_ms = 60 * 60 * 1000;
+  }
+  /* A block must not outlive the failures it stands for. */
+  if (s->window_ms < s->max_ms) {
+    s->window_ms = s->max_ms;
+  }
+}
+
+void server_lockout_set_policy(server_lockout *lo, const server_lockout_settings *settings) {
+  size_t capacity = lo->cfg.capacity;
+  lo->cfg = *settings;
+  lo->cfg.capacity = capacity;
+  normalize_policy(&lo->cfg);
+}
+
+void server_lockout_get_policy(const server_lockout *lo, server_lockout_settings *settings) {
+  *settings = lo->cfg;
+}
+
 int server_lockout_new(server_lockout **out, const server_lockout_settings *settings,
                        server_db *reader, server_lockout_emit_fn emit, void *emit_arg) {
   *out = NULL;
@@ -65,22 +96,7 @@ int server_lockout_new(server_lockout **out, const server_lockout_settings *sett
   if (settings != NULL) {
     lo->cfg = *settings;
   }
-  if (lo->cfg.threshold == 0) {
-    lo->cfg.threshold = 5;
-  }
-  if (lo->cfg.base_ms == 0) {
-    lo->cfg.base_ms = 1000;
-  }
-  if (lo->cfg.max_ms == 0) {
-    lo->cfg.max_ms = 15 * 60 * 1000;
-  }
-  if (lo->cfg.window_ms == 0) {
-    lo->cfg.window_ms = 60 * 60 * 1000;
-  }
-  /* A block must not outlive the failures it stands for. */
-  if (lo->cfg.window_ms < lo->cfg.max_ms) {
-    lo->cfg.window_ms = lo->cfg.max_ms;
-  }
+  normalize_policy(&lo->cfg);
   if (lo->cfg.capacity == 0) {
     lo->cfg.capacity = 65536;
   }

@@ -101,6 +101,16 @@ int server_lockout_new_shared(server_lockout **lo, const server_lockout_settings
 /** Frees the table; NULL is allowed. Jobs still out are the caller's. */
 void server_lockout_del(server_lockout *lo);
 
+/**
+ * Changes the policy of a running table (threshold, base_ms, max_ms,
+ * window_ms; zero fields take the defaults; capacity stays). Counts held
+ * are kept and judged by the new policy from the next attempt on.
+ */
+void server_lockout_set_policy(server_lockout *lo, const server_lockout_settings *settings);
+
+/** The policy in force, defaults filled in. */
+void server_lockout_get_policy(const server_lockout *lo, server_lockout_settings *settings);
+
 typedef enum server_lockout_verdict {
   SERVER_LOCKOUT_GO = 0,         /**< Counted: go on, then server_lockout_end(). */
   SERVER_LOCKOUT_THROTTLED = 1,  /**< Within a back-off: tryLater, not counted. */

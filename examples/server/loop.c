@@ -33,6 +33,7 @@
 #include "examples/server/conn.h"
 #include "examples/server/store.h"
 #include "examples/server/log.h"
+#include "examples/server/notify.h"
 #include "examples/server/ratelimit.h"
 #include "examples/server/store_thread.h"
 
@@ -248,6 +249,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
   fprintf(stderr, "shutting down (signal %d)\n", (int)sig);
   server_log_info("shutting down (signal %d)", (int)sig);
   log_flush_soon(srv);
+  server_notify_stopping();
   srv->shutting_down = 1;
   if (srv->listener != NULL) {
     evconnlistener_free(srv->listener);
@@ -269,6 +271,111 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
   }
   struct timeval tv = {.tv_sec = SHUTDOWN_GRACE_MS / 1000, .tv_usec = 0};
   event_add(srv->ev_grace, &tv);
+}
+
+/* The defaults of the numbers serve fills in itself (the others are the
+ * library's and the lockout table's). */
+static void fill_defaults(server_config *cfg) {
+  if (cfg->max_conns == 0) {
+    cfg->max_conns = SERVER_MAX_CONNS_DEFAULT;
+  }
+  if (cfg->max_conns_per_addr == 0) {
+    cfg->max_conns_per_addr = SERVER_MAX_CONNS_PER_ADDR_DEFAULT;
+  }
+  if (cfg->source_rate == 0) {
+    cfg->source_rate = SERVER_SOURCE_RATE_DEFAULT;
+  }
+  if (cfg->source_burst == 0) {
+    cfg->source_burst = SERVER_SOURCE_BURST_DEFAULT;
+  }
+}
+
+static int str_differs(const char *a, const char *b) {
+  return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* Appends ", name" (or "name") to list when differs. */
+static void note_kept(char *list, size_t len, int differs, const char *name) {
+  if (differs) {
+    size_t used = strlen(list);
+    snprintf(list + used, len - used, "%s%s", used > 0 ? ", " : "", name);
+  }
+}
+
+/* Applies the live options of next; names the others that changed. */
+static void apply_reload(server *srv, server_config *next) {
+  server_config *cur = srv->cfg;
+  fill_defaults(next);
+  char kept[512] = "";
+  note_kept(kept, sizeof(kept), str_differs(cur->db_path, next->db_path), "db");
+  note_kept(kept, sizeof(kept), str_differs(cur->key_file, next->key_file), "key-file");
+  note_kept(kept, sizeof(kept), str_differs(cur->listen, next->listen), "listen");
+  note_kept(kept, sizeof(kept),
+            cur->realm_len != next->realm_len ||
+                memcmp(cur->realm, next->realm, cur->realm_len) != 0,
+            "realm");
+  note_kept(kept, sizeof(kept), cur->max_pdu_len != next->max_pdu_len, "max-pdu");
+  note_kept(kept, sizeof(kept), cur->pdu_timeout_ms != next->pdu_timeout_ms, "pdu-timeout-ms");
+  note_kept(kept, sizeof(kept), cur->exchange_timeout_ms != next->exchange_timeout_ms,
+            "exchange-timeout-ms");
+  note_kept(kept, sizeof(kept), cur->max_conns != next->max_conns, "max-conns");
+  note_kept(kept, sizeof(kept), cur->store_batch_max != next->store_batch_max, "store-batch");
+  note_kept(kept, sizeof(kept), cur->lockout.capacity != next->lockout.capacity, "lockout-table");
+  note_kept(kept, sizeof(kept), str_differs(cur->metrics_listen, next->metrics_listen),
+            "metrics-listen");
+  if (kept[0] != '\0') {
+    fprintf(stderr, "reload: changed but kept until a restart: %s\n", kept);
+  }
+  cur->max_conns_per_addr = next->max_conns_per_addr;
+  cur->source_rate = next->source_rate;
+  cur->source_burst = next->source_burst;
+  size_t capacity = cur->lockout.capacity;
+  cur->lockout = next->lockout;
+  cur->lockout.capacity = capacity;
+  server_addrlimit_set_max_per_addr(srv->addrs, cur->max_conns_per_addr);
+  server_ratelimit_set(srv->sources, cur->source_rate, cur->source_burst);
+  server_lockout_set_policy(srv->lockout, &cur->lockout);
+  if (next->log_target != cur->log_target || next->log_facility != cur->log_facility) {
+    server_log_close();
+    server_log_open((server_log_target)next->log_target, next->log_facility);
+    cur->log_target = next->log_target;
+    cur->log_facility = next->log_facility;
+    fprintf(stderr, "reload: exchange lines now go to %s\n",
+            cur->log_target == SERVER_LOG_SYSLOG ? "syslog" : "stderr");
+  }
+  server_lockout_settings lo;
+  server_lockout_get_policy(srv->lockout, &lo);
+  fprintf(stderr,
+          "reloaded %s: max-conns-per-addr %zu, source-rate %u, source-burst %u, "
+          "lockout-threshold %u, lockout-base-ms %llu, lockout-max-ms %llu, "
+          "lockout-window-ms %llu\n",
+          cur->config_path, cur->max_conns_per_addr, (unsigned)cur->source_rate,
+          (unsigned)cur->source_burst, (unsigned)lo.threshold, (unsigned long long)lo.base_ms,
+          (unsigned long long)lo.max_ms, (unsigned long long)lo.window_ms);
+}
+
+/* SIGHUP: rereads the configuration file; a bad one changes nothing. */
+static void on_sighup(evutil_socket_t sig, short what, void *arg) {
+  (void)sig;
+  (void)what;
+  server *srv = arg;
+  if (srv->shutting_down) {
+    return;
+  }
+  server_notify_reloading();
+  server_config next;
+  memset(&next, 0, sizeof(next));
+  if (srv->cfg->reload == NULL) {
+    fprintf(stderr, "reload: nothing to reread (serve was started without --config)\n");
+  } else if (srv->cfg->reload(srv->cfg->reload_arg, &next) != 0) {
+    fprintf(stderr, "reload: %s refused, the running configuration stays\n", srv->cfg->config_path);
+  } else {
+    apply_reload(srv, &next);
+  }
+  fflush(stderr); /* the log says what happened before READY=1 acknowledges it */
+  char status[sizeof(srv->bound) + 32];
+  snprintf(status, sizeof(status), "serving on %s", srv->bound);
+  server_notify_ready(status);
 }
 
 static int bind_listener(server *srv) {
@@ -301,12 +408,12 @@ static int bind_listener(server *srv) {
   evconnlistener_set_error_cb(srv->listener, on_accept_error);
   struct sockaddr_storage ss;
   socklen_t sslen = sizeof(ss);
-  char bound[INET6_ADDRSTRLEN + 8];
+  char *bound = srv->bound;
   if (getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&ss, &sslen) != 0) {
     fprintf(stderr, "getsockname: %s\n", strerror(errno));
     return -1;
   }
-  peer_name(bound, sizeof(bound), (struct sockaddr *)&ss);
+  peer_name(bound, sizeof(srv->bound), (struct sockaddr *)&ss);
   fprintf(stderr, "listening on %s\n", bound);
   fflush(stderr);
   server_log_info("listening on %s", bound);
@@ -367,6 +474,8 @@ static void server_cleanup(server *srv) {
     event_free(srv->ev_sigint);
   if (srv->ev_sigterm != NULL)
     event_free(srv->ev_sigterm);
+  if (srv->ev_sighup != NULL)
+    event_free(srv->ev_sighup);
   if (srv->ev_store_done != NULL)
     event_free(srv->ev_store_done);
   for (int i = 0; i < 2; i++) {
@@ -399,18 +508,7 @@ static void server_cleanup(server *srv) {
 
 int server_run(const server_config *cfg_in) {
   server_config cfg = *cfg_in;
-  if (cfg.max_conns == 0) {
-    cfg.max_conns = SERVER_MAX_CONNS_DEFAULT;
-  }
-  if (cfg.max_conns_per_addr == 0) {
-    cfg.max_conns_per_addr = SERVER_MAX_CONNS_PER_ADDR_DEFAULT;
-  }
-  if (cfg.source_rate == 0) {
-    cfg.source_rate = SERVER_SOURCE_RATE_DEFAULT;
-  }
-  if (cfg.source_burst == 0) {
-    cfg.source_burst = SERVER_SOURCE_BURST_DEFAULT;
-  }
+  fill_defaults(&cfg);
   server srv;
   memset(&srv, 0, sizeof(srv));
   srv.cfg = &cfg;
@@ -507,6 +605,7 @@ int server_run(const server_config *cfg_in) {
   srv.ev_pass_end = event_new(srv.base, -1, 0, on_pass_end, &srv);
   srv.ev_sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
   srv.ev_sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
+  srv.ev_sighup = evsignal_new(srv.base, SIGHUP, on_sighup, &srv);
   srv.ev_grace = evtimer_new(srv.base, on_grace_end, &srv);
   srv.ev_accept_pause = evtimer_new(srv.base, on_accept_pause_end, &srv);
   srv.ev_lockout_maintain = event_new(srv.base, -1, EV_PERSIST, on_lockout_maintain, &srv);
@@ -514,6 +613,7 @@ int server_run(const server_config *cfg_in) {
   if (srv.ev_store_done == NULL || srv.ev_pass_end == NULL || srv.ev_lockout_maintain == NULL ||
       event_add(srv.ev_lockout_maintain, &maintain_tv) != 0 || srv.ev_sigint == NULL ||
       srv.ev_sigterm == NULL || srv.ev_grace == NULL || srv.ev_accept_pause == NULL ||
+      srv.ev_sighup == NULL || event_add(srv.ev_sighup, NULL) != 0 ||
       event_add(srv.ev_sigint, NULL) != 0 || event_add(srv.ev_sigterm, NULL) != 0 ||
       event_add(srv.ev_store_done, NULL) != 0) {
     fprintf(stderr, "cannot set up the event loop\n");
@@ -534,6 +634,10 @@ int server_run(const server_config *cfg_in) {
   if (bind_listener(&srv) != 0) {
     goto out;
   }
+  /* Bound, database open, store threads running: a connection is served. */
+  char status[sizeof(srv.bound) + 32];
+  snprintf(status, sizeof(status), "serving on %s", srv.bound);
+  server_notify_ready(status);
   event_base_dispatch(srv.base);
   uint64_t batches = 0, jobs = 0, busy_us = 0;
   server_store_stats(srv.store, &batches, &jobs, &busy_us);

@@ -32,6 +32,17 @@ typedef struct server_config {
   size_t store_batch_max;    /**< [256] */
   server_lockout_settings lockout;
   const char *metrics_listen; /**< HOST:PORT of GET /metrics, or NULL for none */
+  int log_target;             /**< --log: a server_log_target (log.h), opened by the caller */
+  int log_facility;           /**< --log-facility (0: LOG_DAEMON) */
+  const char *key_file;       /**< --key-file (keys are loaded; named on reload) */
+  const char *config_path;    /**< --config, or NULL */
+  /**
+   * SIGHUP: rereads the configuration into *out (its strings valid until
+   * the next call), or NULL when there is nothing to reread. Returns 0, or
+   * -1 after printing why.
+   */
+  int (*reload)(void *arg, struct server_config *out);
+  void *reload_arg;
 } server_config;
 
 #define SERVER_MAX_CONNS_DEFAULT 1024
@@ -40,7 +51,11 @@ typedef struct server_config {
 /**
  * Runs the server until SIGINT or SIGTERM, then stops accepting, lets
  * exchanges waiting for the store finish, drains the store thread and
- * closes the database. Prints "listening on HOST:PORT" once bound.
+ * closes the database. Prints "listening on HOST:PORT" once bound, then
+ * tells a service manager READY=1 (notify.h). On SIGHUP it applies what
+ * cfg->reload returns of the options that can change live (connection
+ * limit per address, source rate and burst, lockout policy, log target)
+ * and names the others that differ (kept until a restart).
  * Returns 0 after a clean shutdown, -1 if it could not start.
  */
 int server_run(const server_config *cfg);

@@ -27,6 +27,7 @@
 #include "examples/server/keyfile.h"
 #include "examples/server/log.h"
 #include "examples/server/loop.h"
+#include "examples/server/conffile.h"
 #include "examples/server/timearg.h"
 
 #define EXIT_USAGE 2
@@ -171,6 +172,7 @@ static const char USAGE_ASSIGNMENTS[] =
 static const char USAGE_SERVE[] =
     "Usage: cpns-server serve --db PATH --key-file PATH --listen HOST:PORT\n"
     "                         --realm REALM [OPTIONS]\n"
+    "       cpns-server serve --config FILE [OPTIONS]\n"
     "\n"
     "Serves EUKey assignments until SIGINT or SIGTERM. Unknown User IDs get\n"
     "the enrollment defaults stored by init. A schema-1 database is upgraded\n"
@@ -197,7 +199,15 @@ static const char USAGE_SERVE[] =
     "                           prints \"metrics on HOST:PORT\" once bound\n"
     "  --log stderr|syslog      where the exchange lines go (default stderr)\n"
     "  --log-facility NAME      syslog facility: daemon (default), user, auth,\n"
-    "                           authpriv, local0..local7\n";
+    "                           authpriv, local0..local7\n"
+    "  --config FILE            an INI file whose [serve] section holds these options\n"
+    "                           as `name = value` (the command line wins); SIGHUP\n"
+    "                           rereads it: --max-conns-per-addr, --source-rate,\n"
+    "                           --source-burst, --lockout-* but --lockout-table,\n"
+    "                           --log and --log-facility change live, the\n"
+    "                           others wait for a restart\n"
+    "Under a service manager (NOTIFY_SOCKET) it sends READY=1 once it serves,\n"
+    "RELOADING=1 and READY=1 around a reload, STOPPING=1 when it stops.\n";
 
 /* Parses a User ID option into its normal form. Returns 0 or -1. */
 static int normalize_user(const char *arg, uint8_t *out, size_t *out_len) {
@@ -319,6 +329,7 @@ enum {
   OPT_SOURCE_BURST,
   OPT_SUITES,
   OPT_SET,
+  OPT_CONFIG,
   OPT_METRICS_LISTEN,
   OPT_LOG,
   OPT_LOG_FACILITY,
@@ -331,8 +342,51 @@ enum {
   OPT_HELP
 };
 
+/* The long options of every command; a configuration file's keys too. */
+static const struct option LONGOPTS[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"user", required_argument, NULL, OPT_USER},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"ops", required_argument, NULL, OPT_OPS},
+    {"mem-kib", required_argument, NULL, OPT_MEM_KIB},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"realm", required_argument, NULL, OPT_REALM},
+    {"max-pdu", required_argument, NULL, OPT_MAX_PDU},
+    {"pdu-timeout-ms", required_argument, NULL, OPT_PDU_TIMEOUT},
+    {"exchange-timeout-ms", required_argument, NULL, OPT_EXCHANGE_TIMEOUT},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"max-conns-per-addr", required_argument, NULL, OPT_MAX_CONNS_PER_ADDR},
+    {"lockout-threshold", required_argument, NULL, OPT_LOCKOUT_THRESHOLD},
+    {"lockout-base-ms", required_argument, NULL, OPT_LOCKOUT_BASE},
+    {"lockout-max-ms", required_argument, NULL, OPT_LOCKOUT_MAX},
+    {"lockout-table", required_argument, NULL, OPT_LOCKOUT_TABLE},
+    {"fake-ops", required_argument, NULL, OPT_FAKE_OPS},
+    {"fake-mem-kib", required_argument, NULL, OPT_FAKE_MEM},
+    {"store-batch", required_argument, NULL, OPT_STORE_BATCH},
+    {"lockout-window-ms", required_argument, NULL, OPT_LOCKOUT_WINDOW},
+    {"source-rate", required_argument, NULL, OPT_SOURCE_RATE},
+    {"source-burst", required_argument, NULL, OPT_SOURCE_BURST},
+    {"suites", required_argument, NULL, OPT_SUITES},
+    {"set", required_argument, NULL, OPT_SET},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"log-facility", required_argument, NULL, OPT_LOG_FACILITY},
+    {"entity-id", required_argument, NULL, OPT_ENTITY_ID},
+    {"reason", required_argument, NULL, OPT_REASON},
+    {"revoke-assignments", no_argument, NULL, OPT_REVOKE_ASSIGNMENTS},
+    {"history", no_argument, NULL, OPT_HISTORY},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0}};
+
+/* String values read from a configuration file (db, key-file, listen, realm). */
+#define FILE_STRINGS_MAX 8
+
 typedef struct options {
-  const char *db, *key_file, *user, *password_file, *listen, *realm;
+  const char *db, *key_file, *user, *password_file, *listen, *realm, *config;
   const char *entity_id, *reason, *since;
   int revoke_assignments, history;
   uint32_t suites; /**< --suites / --set: as server_db_set_suites() takes them; 0 = not given */
@@ -341,178 +395,210 @@ typedef struct options {
   server_log_target log_target;
   int log_facility; /**< 0 = LOG_DAEMON */
   server_config serve;
+  uint64_t file_keys;                   /**< bit (code - OPT_DB): key seen in the file */
+  char *file_strings[FILE_STRINGS_MAX]; /**< owned copies of the file's values */
+  size_t n_file_strings;
 } options;
 
 static const char *required_value(const options *o, int code);
 
+static void options_free(options *o) {
+  for (size_t i = 0; i < o->n_file_strings; i++) {
+    free(o->file_strings[i]);
+  }
+  o->n_file_strings = 0;
+}
+
+static int allowed_has(const int *allowed, int code) {
+  for (const int *a = allowed; *a != 0; a++) {
+    if (*a == code) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /*
- * Parses argv for one command into a zeroed *o: allowed lists the option
- * codes it takes, required (a subset of the string options) those it must
- * have; both end in 0. Returns -1 to go on, or the exit code to return now:
- * 0 when --help was printed, EXIT_USAGE on a usage error.
+ * Sets option code to arg in *o: the one definition of what each option
+ * takes, for the command line and the configuration file. label names the
+ * option in messages ("--max-pdu", or "FILE:LINE: max-pdu"). Returns 0, or
+ * -1 with a message on stderr.
  */
-static int parse_options(int argc, char **argv, const int *allowed, const int *required,
-                         const char *usage, options *o) {
-  static const struct option longopts[] = {
-      {"db", required_argument, NULL, OPT_DB},
-      {"key-file", required_argument, NULL, OPT_KEY_FILE},
-      {"user", required_argument, NULL, OPT_USER},
-      {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-      {"ops", required_argument, NULL, OPT_OPS},
-      {"mem-kib", required_argument, NULL, OPT_MEM_KIB},
-      {"listen", required_argument, NULL, OPT_LISTEN},
-      {"realm", required_argument, NULL, OPT_REALM},
-      {"max-pdu", required_argument, NULL, OPT_MAX_PDU},
-      {"pdu-timeout-ms", required_argument, NULL, OPT_PDU_TIMEOUT},
-      {"exchange-timeout-ms", required_argument, NULL, OPT_EXCHANGE_TIMEOUT},
-      {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
-      {"max-conns-per-addr", required_argument, NULL, OPT_MAX_CONNS_PER_ADDR},
-      {"lockout-threshold", required_argument, NULL, OPT_LOCKOUT_THRESHOLD},
-      {"lockout-base-ms", required_argument, NULL, OPT_LOCKOUT_BASE},
-      {"lockout-max-ms", required_argument, NULL, OPT_LOCKOUT_MAX},
-      {"lockout-table", required_argument, NULL, OPT_LOCKOUT_TABLE},
-      {"fake-ops", required_argument, NULL, OPT_FAKE_OPS},
-      {"fake-mem-kib", required_argument, NULL, OPT_FAKE_MEM},
-      {"store-batch", required_argument, NULL, OPT_STORE_BATCH},
-      {"lockout-window-ms", required_argument, NULL, OPT_LOCKOUT_WINDOW},
-      {"source-rate", required_argument, NULL, OPT_SOURCE_RATE},
-      {"source-burst", required_argument, NULL, OPT_SOURCE_BURST},
-      {"suites", required_argument, NULL, OPT_SUITES},
-      {"set", required_argument, NULL, OPT_SET},
-      {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
-      {"log", required_argument, NULL, OPT_LOG},
-      {"log-facility", required_argument, NULL, OPT_LOG_FACILITY},
-      {"entity-id", required_argument, NULL, OPT_ENTITY_ID},
-      {"reason", required_argument, NULL, OPT_REASON},
-      {"revoke-assignments", no_argument, NULL, OPT_REVOKE_ASSIGNMENTS},
-      {"history", no_argument, NULL, OPT_HISTORY},
-      {"since", required_argument, NULL, OPT_SINCE},
-      {"json", no_argument, NULL, OPT_JSON},
-      {"help", no_argument, NULL, OPT_HELP},
-      {NULL, 0, NULL, 0}};
+static int apply_option(options *o, int code, const char *label, const char *arg) {
   const uint64_t day_ms = 24ull * 3600 * 1000;
-  memset(o, 0, sizeof(*o));
+  uint64_t v = 0;
+  int rc = 0;
+  switch (code) {
+  case OPT_DB: o->db = arg; break;
+  case OPT_KEY_FILE: o->key_file = arg; break;
+  case OPT_USER: o->user = arg; break;
+  case OPT_PASSWORD_FILE: o->password_file = arg; break;
+  case OPT_LISTEN: o->listen = arg; break;
+  case OPT_REALM: o->realm = arg; break;
+  case OPT_CONFIG: o->config = arg; break;
+  case OPT_ENTITY_ID: o->entity_id = arg; break;
+  case OPT_REASON: o->reason = arg; break;
+  case OPT_REVOKE_ASSIGNMENTS: o->revoke_assignments = 1; break;
+  case OPT_HISTORY: o->history = 1; break;
+  case OPT_SINCE: o->since = arg; break;
+  case OPT_JSON: o->json = 1; break;
+  case OPT_METRICS_LISTEN: o->serve.metrics_listen = arg; break;
+  case OPT_LOG:
+    if (server_log_target_parse(arg, &o->log_target) != 0) {
+      fprintf(stderr, "%s: expected stderr or syslog, got \"%s\"\n", label, arg);
+      rc = -1;
+    }
+    break;
+  case OPT_LOG_FACILITY:
+    if (server_log_facility_parse(arg, &o->log_facility) != 0) {
+      fprintf(stderr, "%s: expected daemon, user, auth, authpriv or local0..local7, got \"%s\"\n",
+              label, arg);
+      rc = -1;
+    }
+    break;
+  case OPT_OPS:
+    rc = cli_parse_u64(label, arg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &o->ops);
+    break;
+  case OPT_MEM_KIB:
+    rc = cli_parse_u64(label, arg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX, &o->mem_kib);
+    break;
+  case OPT_MAX_PDU:
+    rc = cli_parse_u64(label, arg, 16, 1 << 20, &v);
+    o->serve.max_pdu_len = (size_t)v;
+    break;
+  case OPT_PDU_TIMEOUT: rc = cli_parse_u64(label, arg, 1, day_ms, &o->serve.pdu_timeout_ms); break;
+  case OPT_EXCHANGE_TIMEOUT:
+    rc = cli_parse_u64(label, arg, 1, day_ms, &o->serve.exchange_timeout_ms);
+    break;
+  case OPT_MAX_CONNS:
+    rc = cli_parse_u64(label, arg, 1, 1000000, &v);
+    o->serve.max_conns = (size_t)v;
+    break;
+  case OPT_MAX_CONNS_PER_ADDR:
+    rc = cli_parse_u64(label, arg, 1, 1000000, &v);
+    o->serve.max_conns_per_addr = (size_t)v;
+    break;
+  case OPT_LOCKOUT_THRESHOLD:
+    rc = cli_parse_u64(label, arg, 1, 1000000, &v);
+    o->serve.lockout.threshold = (uint32_t)v;
+    break;
+  case OPT_LOCKOUT_BASE:
+    rc = cli_parse_u64(label, arg, 1, day_ms, &o->serve.lockout.base_ms);
+    break;
+  case OPT_LOCKOUT_MAX: rc = cli_parse_u64(label, arg, 1, day_ms, &o->serve.lockout.max_ms); break;
+  case OPT_LOCKOUT_TABLE:
+    rc = cli_parse_u64(label, arg, 1, 16000000, &v);
+    o->serve.lockout.capacity = (size_t)v;
+    break;
+  case OPT_LOCKOUT_WINDOW:
+    rc = cli_parse_u64(label, arg, 1, 30 * day_ms, &o->serve.lockout.window_ms);
+    break;
+  case OPT_SOURCE_RATE:
+    rc = cli_parse_u64(label, arg, 1, 1000000, &v);
+    o->serve.source_rate = (uint32_t)v;
+    break;
+  case OPT_SOURCE_BURST:
+    rc = cli_parse_u64(label, arg, 1, 1000000, &v);
+    o->serve.source_burst = (uint32_t)v;
+    break;
+  case OPT_FAKE_OPS:
+  case OPT_FAKE_MEM:
+    /* Removed: parameters apart from enrollment's revealed who exists. */
+    fprintf(stderr,
+            "%s was removed: unknown User IDs get the enrollment defaults stored "
+            "in the database (cpns-server init --ops N --mem-kib N)\n",
+            label);
+    rc = -1;
+    break;
+  case OPT_STORE_BATCH:
+    rc = cli_parse_u64(label, arg, 1, 100000, &v);
+    o->serve.store_batch_max = (size_t)v;
+    break;
+  case OPT_SUITES:
+  case OPT_SET: rc = suites_parse(label, arg, &o->suites); break;
+  default: break;
+  }
+  return rc;
+}
+
+/* What a configuration file is read with: the command's options. */
+typedef struct file_ctx {
+  options *o;
+  const int *allowed;
+} file_ctx;
+
+/* server_config_key_fn: one key of [serve], an option of the command. */
+static int file_key(void *arg, const char *where, const char *key, const char *value) {
+  file_ctx *f = arg;
+  const struct option *l = LONGOPTS;
+  while (l->name != NULL && strcmp(l->name, key) != 0) {
+    l = l + 1;
+  }
+  if (l->name == NULL || l->val == OPT_HELP || l->val == OPT_CONFIG ||
+      !allowed_has(f->allowed, l->val)) {
+    fprintf(stderr, "%s: unknown key \"%s\"%s\n", where, key,
+            l->name != NULL && l->val == OPT_CONFIG ? " (a file names no other file)"
+            : l->name != NULL && l->val != OPT_HELP ? " (not an option of serve)"
+                                                    : "");
+    return -1;
+  }
+  uint64_t bit = (uint64_t)1 << (l->val - OPT_DB);
+  if ((f->o->file_keys & bit) != 0) {
+    fprintf(stderr, "%s: duplicate key \"%s\"\n", where, key);
+    return -1;
+  }
+  f->o->file_keys |= bit;
+  char label[4300];
+  snprintf(label, sizeof(label), "%s: %s", where, key);
+  const char *v = value;
+  if (l->val == OPT_DB || l->val == OPT_KEY_FILE || l->val == OPT_LISTEN || l->val == OPT_REALM ||
+      l->val == OPT_METRICS_LISTEN) {
+    /* A string option keeps its value: inih's buffer is reused. */
+    char *copy = f->o->n_file_strings < FILE_STRINGS_MAX ? strdup(value) : NULL;
+    if (copy == NULL) {
+      fprintf(stderr, "%s: out of memory\n", where);
+      return -1;
+    }
+    f->o->file_strings[f->o->n_file_strings++] = copy;
+    v = copy;
+  }
+  if (*v == '\0') {
+    fprintf(stderr, "%s: empty value\n", label);
+    return -1;
+  }
+  return apply_option(f->o, l->val, label, v) == 0 ? 0 : -1;
+}
+
+/*
+ * Parses argv for one command into *o, over what it holds: allowed lists
+ * the option codes it takes (ends in 0). Returns -1 to go on, or the exit
+ * code to return now: 0 when --help was printed, EXIT_USAGE on a usage error.
+ */
+static int parse_argv(int argc, char **argv, const int *allowed, const char *usage, options *o) {
   optind = 1;
   opterr = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "", LONGOPTS, NULL)) != -1) {
     if (c == OPT_HELP) {
       fputs(usage, stdout);
       return 0;
     }
-    int ok = 0;
-    for (const int *a = allowed; *a != 0; a++) {
-      ok |= *a == c;
-    }
-    if (!ok) {
+    if (!allowed_has(allowed, c)) {
       if (c != '?') {
         fprintf(stderr, "option not valid for this command: %s\n", argv[optind - 1]);
       }
       fputs(usage, stderr);
       return EXIT_USAGE;
     }
-    uint64_t v = 0;
-    int rc = 0;
-    switch (c) {
-    case OPT_DB: o->db = optarg; break;
-    case OPT_KEY_FILE: o->key_file = optarg; break;
-    case OPT_USER: o->user = optarg; break;
-    case OPT_PASSWORD_FILE: o->password_file = optarg; break;
-    case OPT_LISTEN: o->listen = optarg; break;
-    case OPT_REALM: o->realm = optarg; break;
-    case OPT_ENTITY_ID: o->entity_id = optarg; break;
-    case OPT_REASON: o->reason = optarg; break;
-    case OPT_REVOKE_ASSIGNMENTS: o->revoke_assignments = 1; break;
-    case OPT_HISTORY: o->history = 1; break;
-    case OPT_SINCE: o->since = optarg; break;
-    case OPT_JSON: o->json = 1; break;
-    case OPT_OPS:
-      rc = cli_parse_u64("--ops", optarg, CPNS_OPS_LIMIT_MIN, CPNS_OPS_LIMIT_MAX, &o->ops);
-      break;
-    case OPT_MEM_KIB:
-      rc = cli_parse_u64("--mem-kib", optarg, CPNS_MEM_LIMIT_KIB_MIN, CPNS_MEM_LIMIT_KIB_MAX,
-                         &o->mem_kib);
-      break;
-    case OPT_MAX_PDU:
-      rc = cli_parse_u64("--max-pdu", optarg, 16, 1 << 20, &v);
-      o->serve.max_pdu_len = (size_t)v;
-      break;
-    case OPT_PDU_TIMEOUT:
-      rc = cli_parse_u64("--pdu-timeout-ms", optarg, 1, day_ms, &o->serve.pdu_timeout_ms);
-      break;
-    case OPT_EXCHANGE_TIMEOUT:
-      rc = cli_parse_u64("--exchange-timeout-ms", optarg, 1, day_ms, &o->serve.exchange_timeout_ms);
-      break;
-    case OPT_MAX_CONNS:
-      rc = cli_parse_u64("--max-conns", optarg, 1, 1000000, &v);
-      o->serve.max_conns = (size_t)v;
-      break;
-    case OPT_MAX_CONNS_PER_ADDR:
-      rc = cli_parse_u64("--max-conns-per-addr", optarg, 1, 1000000, &v);
-      o->serve.max_conns_per_addr = (size_t)v;
-      break;
-    case OPT_LOCKOUT_THRESHOLD:
-      rc = cli_parse_u64("--lockout-threshold", optarg, 1, 1000000, &v);
-      o->serve.lockout.threshold = (uint32_t)v;
-      break;
-    case OPT_LOCKOUT_BASE:
-      rc = cli_parse_u64("--lockout-base-ms", optarg, 1, day_ms, &o->serve.lockout.base_ms);
-      break;
-    case OPT_LOCKOUT_MAX:
-      rc = cli_parse_u64("--lockout-max-ms", optarg, 1, day_ms, &o->serve.lockout.max_ms);
-      break;
-    case OPT_LOCKOUT_TABLE:
-      rc = cli_parse_u64("--lockout-table", optarg, 1, 16000000, &v);
-      o->serve.lockout.capacity = (size_t)v;
-      break;
-    case OPT_LOCKOUT_WINDOW:
-      rc =
-          cli_parse_u64("--lockout-window-ms", optarg, 1, 30 * day_ms, &o->serve.lockout.window_ms);
-      break;
-    case OPT_SOURCE_RATE:
-      rc = cli_parse_u64("--source-rate", optarg, 1, 1000000, &v);
-      o->serve.source_rate = (uint32_t)v;
-      break;
-    case OPT_SOURCE_BURST:
-      rc = cli_parse_u64("--source-burst", optarg, 1, 1000000, &v);
-      o->serve.source_burst = (uint32_t)v;
-      break;
-    case OPT_FAKE_OPS:
-    case OPT_FAKE_MEM:
-      /* Removed: parameters apart from enrollment's revealed who exists. */
-      fprintf(stderr,
-              "%s was removed: unknown User IDs get the enrollment defaults stored "
-              "in the database (cpns-server init --ops N --mem-kib N)\n",
-              c == OPT_FAKE_OPS ? "--fake-ops" : "--fake-mem-kib");
-      rc = -1;
-      break;
-    case OPT_STORE_BATCH:
-      rc = cli_parse_u64("--store-batch", optarg, 1, 100000, &v);
-      o->serve.store_batch_max = (size_t)v;
-      break;
-    case OPT_METRICS_LISTEN: o->serve.metrics_listen = optarg; break;
-    case OPT_LOG:
-      if (server_log_target_parse(optarg, &o->log_target) != 0) {
-        fprintf(stderr, "--log: expected stderr or syslog, got \"%s\"\n", optarg);
-        rc = -1;
+    const char *name = "?";
+    for (const struct option *l = LONGOPTS; l->name != NULL; l++) {
+      if (l->val == c) {
+        name = l->name;
       }
-      break;
-    case OPT_LOG_FACILITY:
-      if (server_log_facility_parse(optarg, &o->log_facility) != 0) {
-        fprintf(stderr,
-                "--log-facility: expected daemon, user, auth, authpriv or local0..local7, "
-                "got \"%s\"\n",
-                optarg);
-        rc = -1;
-      }
-      break;
-    case OPT_SUITES:
-    case OPT_SET:
-      rc = suites_parse(c == OPT_SUITES ? "--suites" : "--set", optarg, &o->suites);
-      break;
-    default: break;
     }
-    if (rc != 0) {
+    char label[64];
+    snprintf(label, sizeof(label), "--%s", name);
+    if (apply_option(o, c, label, optarg) != 0) {
       return EXIT_USAGE;
     }
   }
@@ -521,11 +607,17 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
     fputs(usage, stderr);
     return EXIT_USAGE;
   }
+  return -1;
+}
+
+/* The required options (ends in 0) are there. Returns -1, or EXIT_USAGE. */
+static int check_required(const options *o, const int *required, const char *usage) {
   for (const int *r = required; *r != 0; r++) {
     if (required_value(o, *r) == NULL) {
-      for (const struct option *l = longopts; l->name != NULL; l++) {
+      for (const struct option *l = LONGOPTS; l->name != NULL; l++) {
         if (l->val == *r) {
-          fprintf(stderr, "missing --%s\n", l->name);
+          fprintf(stderr, "missing --%s%s\n", l->name,
+                  o->config != NULL ? " (on the command line or in the configuration file)" : "");
         }
       }
       fputs(usage, stderr);
@@ -533,6 +625,39 @@ static int parse_options(int argc, char **argv, const int *allowed, const int *r
     }
   }
   return -1;
+}
+
+/*
+ * Parses argv for one command into a zeroed *o (see parse_argv); required
+ * (a subset of the string options, ends in 0) lists those it must have.
+ */
+static int parse_options(int argc, char **argv, const int *allowed, const int *required,
+                         const char *usage, options *o) {
+  memset(o, 0, sizeof(*o));
+  int early = parse_argv(argc, argv, allowed, usage, o);
+  return early >= 0 ? early : check_required(o, required, usage);
+}
+
+/*
+ * serve's options: the configuration file of --config (if given), then the
+ * command line over it. Returns as parse_argv(); *o is options_free()d by
+ * the caller in any case.
+ */
+static int parse_serve_options(int argc, char **argv, const int *allowed, const int *required,
+                               const char *usage, options *o) {
+  memset(o, 0, sizeof(*o));
+  int early = parse_argv(argc, argv, allowed, usage, o);
+  if (early >= 0 || o->config == NULL) {
+    return early >= 0 ? early : check_required(o, required, usage);
+  }
+  const char *config = o->config;
+  memset(o, 0, sizeof(*o));
+  file_ctx f = {.o = o, .allowed = allowed};
+  if (server_config_read(config, file_key, &f) != 0) {
+    return 1;
+  }
+  early = parse_argv(argc, argv, allowed, usage, o);
+  return early >= 0 ? early : check_required(o, required, usage);
 }
 
 /* The value of a string option, for the required check. */
@@ -1198,53 +1323,104 @@ static int cmd_audit(int argc, char **argv) {
   return rc == 0 ? 0 : 1;
 }
 
+static const int SERVE_ALLOWED[] = {OPT_DB,
+                                    OPT_KEY_FILE,
+                                    OPT_LISTEN,
+                                    OPT_REALM,
+                                    OPT_MAX_PDU,
+                                    OPT_PDU_TIMEOUT,
+                                    OPT_EXCHANGE_TIMEOUT,
+                                    OPT_MAX_CONNS,
+                                    OPT_MAX_CONNS_PER_ADDR,
+                                    OPT_LOCKOUT_THRESHOLD,
+                                    OPT_LOCKOUT_BASE,
+                                    OPT_LOCKOUT_MAX,
+                                    OPT_LOCKOUT_TABLE,
+                                    OPT_FAKE_OPS,
+                                    OPT_FAKE_MEM,
+                                    OPT_STORE_BATCH,
+                                    OPT_LOCKOUT_WINDOW,
+                                    OPT_SOURCE_RATE,
+                                    OPT_SOURCE_BURST,
+                                    OPT_METRICS_LISTEN,
+                                    OPT_LOG,
+                                    OPT_LOG_FACILITY,
+                                    OPT_CONFIG,
+                                    0};
+static const int SERVE_REQUIRED[] = {OPT_DB, OPT_KEY_FILE, OPT_LISTEN, OPT_REALM, 0};
+
+/* o->serve completed from the string options. Returns 0, or -1 (message). */
+static int serve_config_finish(options *o, const server_keys *keys) {
+  size_t realm_len = strlen(o->realm);
+  if (realm_len == 0 || realm_len > CPNS_REALM_MAX) {
+    fprintf(stderr, "--realm: expected 1 to %d octets\n", CPNS_REALM_MAX);
+    return -1;
+  }
+  o->serve.db_path = o->db;
+  o->serve.listen = o->listen;
+  o->serve.key_file = o->key_file;
+  o->serve.config_path = o->config;
+  o->serve.realm = (const uint8_t *)o->realm;
+  o->serve.realm_len = realm_len;
+  o->serve.keys = keys;
+  o->serve.log_target = (int)o->log_target;
+  o->serve.log_facility = o->log_facility;
+  return 0;
+}
+
+/* What SIGHUP rereads: the same file and command line. */
+typedef struct serve_reload {
+  int argc;
+  char **argv;
+  const server_keys *keys;
+  options current; /* the last reload's, owning its strings */
+} serve_reload;
+
+/* server_config.reload */
+static int serve_reload_config(void *arg, server_config *out) {
+  serve_reload *r = arg;
+  options n;
+  int early = parse_serve_options(r->argc, r->argv, SERVE_ALLOWED, SERVE_REQUIRED, USAGE_SERVE, &n);
+  if (early >= 0 || serve_config_finish(&n, r->keys) != 0) {
+    options_free(&n);
+    return -1;
+  }
+  options_free(&r->current);
+  r->current = n;
+  *out = n.serve;
+  return 0;
+}
+
 static int cmd_serve(int argc, char **argv) {
-  static const int allowed[] = {OPT_DB,
-                                OPT_KEY_FILE,
-                                OPT_LISTEN,
-                                OPT_REALM,
-                                OPT_MAX_PDU,
-                                OPT_PDU_TIMEOUT,
-                                OPT_EXCHANGE_TIMEOUT,
-                                OPT_MAX_CONNS,
-                                OPT_MAX_CONNS_PER_ADDR,
-                                OPT_LOCKOUT_THRESHOLD,
-                                OPT_LOCKOUT_BASE,
-                                OPT_LOCKOUT_MAX,
-                                OPT_LOCKOUT_TABLE,
-                                OPT_FAKE_OPS,
-                                OPT_FAKE_MEM,
-                                OPT_STORE_BATCH,
-                                OPT_LOCKOUT_WINDOW,
-                                OPT_SOURCE_RATE,
-                                OPT_SOURCE_BURST,
-                                OPT_METRICS_LISTEN,
-                                OPT_LOG,
-                                OPT_LOG_FACILITY,
-                                0};
-  static const int required[] = {OPT_DB, OPT_KEY_FILE, OPT_LISTEN, OPT_REALM, 0};
   options o;
-  int early = parse_options(argc, argv, allowed, required, USAGE_SERVE, &o);
+  int early = parse_serve_options(argc, argv, SERVE_ALLOWED, SERVE_REQUIRED, USAGE_SERVE, &o);
   if (early >= 0) {
+    options_free(&o);
     return early;
   }
   size_t realm_len = strlen(o.realm);
   if (realm_len == 0 || realm_len > CPNS_REALM_MAX) {
     fprintf(stderr, "--realm: expected 1 to %d octets\n", CPNS_REALM_MAX);
+    options_free(&o);
     return EXIT_USAGE;
   }
   server_keys *keys = NULL;
   if (server_keyfile_load(o.key_file, &keys) != 0) {
+    options_free(&o);
     return 1;
   }
-  o.serve.db_path = o.db;
-  o.serve.listen = o.listen;
-  o.serve.realm = (const uint8_t *)o.realm;
-  o.serve.realm_len = realm_len;
-  o.serve.keys = keys;
+  serve_config_finish(&o, keys);
+  serve_reload reload = {.argc = argc, .argv = argv, .keys = keys};
+  memset(&reload.current, 0, sizeof(reload.current));
+  if (o.config != NULL) {
+    o.serve.reload = serve_reload_config;
+    o.serve.reload_arg = &reload;
+  }
   server_log_open(o.log_target, o.log_facility);
   int rc = server_run(&o.serve);
   server_log_close();
+  options_free(&reload.current);
+  options_free(&o);
   server_keys_free(keys);
   return rc == 0 ? 0 : 1;
 }

@@ -75,6 +75,15 @@ void server_ratelimit_del(server_ratelimit *rl) {
   free(rl);
 }
 
+int server_ratelimit_set(server_ratelimit *rl, uint32_t rate, uint32_t burst) {
+  if (rate == 0 || burst == 0) {
+    return -1;
+  }
+  rl->rate = rate;
+  rl->burst_milli = (uint64_t)burst * MILLI;
+  return 0;
+}
+
 size_t server_ratelimit_size(const server_ratelimit *rl) { return rl->used; }
 
 static uint32_t *chain_of(server_ratelimit *rl, const server_addr_key *key) {
@@ -122,7 +131,8 @@ static void lru_push_front(server_ratelimit *rl, uint32_t i) {
 static void refill(const server_ratelimit *rl, bucket *b, uint64_t now_ms) {
   if (now_ms > b->updated_ms) {
     uint64_t elapsed = now_ms - b->updated_ms;
-    uint64_t room = rl->burst_milli - b->tokens_milli;
+    /* A bucket fuller than a lowered burst (server_ratelimit_set) is full. */
+    uint64_t room = b->tokens_milli < rl->burst_milli ? rl->burst_milli - b->tokens_milli : 0;
     /* rate thousandths per ms; elapsed >= room / rate fills it (no overflow). */
     b->tokens_milli =
         elapsed >= room / rl->rate + 1 ? rl->burst_milli : b->tokens_milli + elapsed * rl->rate;
@@ -140,7 +150,7 @@ static int drop_full(server_ratelimit *rl, uint64_t now_ms) {
     bucket *b = &rl->buckets[i];
     uint32_t prev = b->lru_prev;
     refill(rl, b, now_ms);
-    if (b->tokens_milli == rl->burst_milli) {
+    if (b->tokens_milli >= rl->burst_milli) {
       uint32_t *link;
       find(rl, &b->key, &link);
       *link = b->hash_next;
@@ -185,6 +195,9 @@ int server_ratelimit_take(server_ratelimit *rl, const server_addr_key *key, uint
   lru_push_front(rl, i);
   bucket *b = &rl->buckets[i];
   refill(rl, b, now_ms);
+  if (b->tokens_milli > rl->burst_milli) {
+    b->tokens_milli = rl->burst_milli; /* the burst was lowered, no time passed */
+  }
   if (b->tokens_milli < MILLI) {
     return 1;
   }

@@ -29,6 +29,12 @@ int server_ratelimit_new(server_ratelimit **rl, uint32_t rate, uint32_t burst, s
 void server_ratelimit_del(server_ratelimit *rl);
 
 /**
+ * Changes rate and burst (>= 1) of a running table: buckets keep their
+ * tokens, those above the new burst are cut to it. Returns 0 or -1.
+ */
+int server_ratelimit_set(server_ratelimit *rl, uint32_t rate, uint32_t burst);
+
+/**
  * Takes a token from key's bucket at now_ms (a monotonic clock). Returns 0,
  * or 1 when the bucket is empty or the table full of buckets still refilling.
  */

@@ -143,10 +143,16 @@ user_add() {
 # most 100 lines, or EOF if it dies). The rest of its stderr goes to
 # $T/server.log.
 server_start() {
+  server_start_args --db "$DB" --key-file "$T/server.key" \
+    --listen 127.0.0.1:0 --realm "$REALM" "$@"
+}
+
+# server_start_args [SERVE OPTIONS...]: server_start with only the options
+# given (e.g. --config FILE).
+server_start_args() {
   rm -f "$T/server.fifo"
   mkfifo "$T/server.fifo" || fail "mkfifo"
-  "$CPNS_SERVER" serve --db "$DB" --key-file "$T/server.key" \
-    --listen 127.0.0.1:0 --realm "$REALM" "$@" 2>"$T/server.fifo" &
+  "$CPNS_SERVER" serve "$@" 2>"$T/server.fifo" &
   SERVER_PID=$!
   exec 3<"$T/server.fifo"
   SERVER_PORT=

@@ -7,7 +7,8 @@
 #
 # tests/e2e/pg/NAME.sh runs tests/e2e/NAME.sh with CPNS_E2E_BACKEND=pg. Not
 # wrapped, SQLite only (they say why): upgrade.sh, db_busy.sh, demo.sh.
-PG_E2E_TESTS = tests/e2e/pg/success.sh tests/e2e/pg/auth.sh tests/e2e/pg/replace.sh \
+PG_E2E_TESTS = tests/e2e/pg/config_file.sh tests/e2e/pg/notify_ready.sh tests/e2e/pg/reload.sh \
+	tests/e2e/pg/success.sh tests/e2e/pg/auth.sh tests/e2e/pg/replace.sh \
 	tests/e2e/pg/lockout.sh tests/e2e/pg/restart.sh tests/e2e/pg/hostile.sh \
 	tests/e2e/pg/stall.sh tests/e2e/pg/kdf_bounds.sh tests/e2e/pg/defaults.sh \
 	tests/e2e/pg/lockout_flood.sh tests/e2e/pg/lockout_restart.sh \
