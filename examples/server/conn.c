@@ -142,6 +142,46 @@ static int conn_end_attempt(conn *c, void *owner) {
   return 0;
 }
 
+/*
+ * Suite 2 (PROTOCOL.md §6): the gateway learns from KE2 alone whether its
+ * guess was right, so the attempt ends as a failure before KE2 leaves, and
+ * KE2 waits for that failure's commit (owner c; conn_store_done) as a held
+ * authenticationFailed does. A verified ke3 forgives it (conn_settle_s2).
+ * Returns 1 when c waits for the job, 0 when KE2 may go, -1 when the failure
+ * could not be queued (no KE2 then).
+ */
+static int conn_precount_s2(conn *c) {
+  const uint8_t *eid = NULL, *uid = NULL;
+  size_t eid_len = 0, uid_len = 0;
+  c->lockout_counted = 0;
+  c->s2_precounted = 1;
+  cpns_server_session_get_ids(c->session, &eid, &eid_len, &uid, &uid_len);
+  if (uid_len == 0) {
+    return 0; /* cannot happen: the User ID was looked up */
+  }
+  if (server_lockout_end(c->srv->lockout, uid, uid_len, 0, wall_now_ms(), c)) {
+    c->store_pending = 1;
+    return 1;
+  }
+  return -1; /* out of memory: kept in memory as unsaved, not committed */
+}
+
+/* The end of a suite-2 exchange whose attempt was counted before KE2: a
+ * verified ke3 clears the count, anything else was that failure already. */
+static void conn_settle_s2(conn *c) {
+  const uint8_t *eid = NULL, *uid = NULL;
+  size_t eid_len = 0, uid_len = 0;
+  c->s2_precounted = 0;
+  if (!c->proof_ok) {
+    c->srv->metrics.auth_failures++;
+    return;
+  }
+  cpns_server_session_get_ids(c->session, &eid, &eid_len, &uid, &uid_len);
+  if (uid_len > 0) {
+    server_lockout_forgive(c->srv->lockout, uid, uid_len);
+  }
+}
+
 void conn_free(conn *c) {
   server *srv = c->srv;
   if (c->prev != NULL) {
@@ -203,6 +243,9 @@ void conn_finish(conn *c) {
   server_metrics_exchange(&srv->metrics, info.result, info.suite, info.duration_ms);
   if (c->lockout_counted) {
     conn_end_attempt(c, NULL); /* closed before an answer: nobody waits for it */
+  }
+  if (c->s2_precounted) {
+    conn_settle_s2(c);
   }
   if (c->ev_read != NULL)
     event_del(c->ev_read);
@@ -474,10 +517,29 @@ void conn_drive(conn *c) {
       /* A KeyDelivery is queued: the attempt's verdict. A failure is made
        * durable before the peer learns it (lockout.h). */
       cpns_result queued;
-      if (c->lockout_counted && cpns_server_session_get_result(c->session, &queued) == 0 &&
-          conn_end_attempt(c, c)) {
+      int is_delivery = cpns_server_session_get_result(c->session, &queued) == 0;
+      int suite = 0;
+      if (is_delivery && c->s2_precounted) {
+        conn_settle_s2(c);
+      }
+      if (c->lockout_counted && is_delivery && conn_end_attempt(c, c)) {
         event_del(c->ev_read);
         break;
+      }
+      if (c->lockout_counted && !is_delivery &&
+          cpns_server_session_get_suite(c->session, &suite) == 0 &&
+          suite == CPNS_SUITE_OPAQUE3DH_RISTRETTO255_SHA512_ARGON2ID) {
+        int held = conn_precount_s2(c);
+        if (held != 0) {
+          event_del(c->ev_read);
+          if (held < 0) {
+            c->s2_precounted = 0; /* not an authentication failure */
+            c->reason = "lockout failure not stored";
+            conn_finish(c);
+            return;
+          }
+          break;
+        }
       }
       size_t written = 0;
       int rc = cpns_server_session_write(c->session, c->out, CPNS_PDU_MAX_ENCODED, &written, now);
@@ -617,6 +679,14 @@ void conn_store_done(conn *c, const server_store_job *job) {
   if (c->closed) {
     conn_free(c);
   } else if (job->kind != SERVER_STORE_ASSIGN) {
+    cpns_result queued;
+    if (job->status != CPNS_STORE_OK && cpns_server_session_get_result(c->session, &queued) != 0) {
+      /* A KE2 must not leave without its failure committed (§6): close. */
+      c->s2_precounted = 0; /* not an authentication failure */
+      c->reason = "lockout failure not stored";
+      conn_finish(c);
+      return;
+    }
     conn_drive(c); /* sends the answer the failure waited for */
   } else {
     int rc = cpns_server_session_store_done(c->session, job->status, cli_now_ms());

@@ -34,6 +34,8 @@ typedef struct conn {
   uint64_t started_ms;
   int store_pending;   /* a job is with the store thread (or the lookup worker) */
   int lockout_counted; /* a lockout attempt begun and not ended */
+  int s2_precounted;   /* suite 2: the attempt ended as a failure before KE2
+                          left; a verified ke3 clears it (server_lockout_forgive) */
   int proof_ok;        /* the peer's proof verified (the engine asked to store) */
   int closed;          /* logged and socket closed; freed when the job returns */
   int error;           /* why the engine closed, for the log */

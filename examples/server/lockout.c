@@ -447,6 +447,33 @@ int server_lockout_end(server_lockout *lo, const uint8_t *id, size_t len, int su
   return waits;
 }
 
+void server_lockout_forgive(server_lockout *lo, const uint8_t *id, size_t len) {
+  if (len > CPNS_USER_ID_MAX) {
+    len = CPNS_USER_ID_MAX;
+  }
+  uint32_t *link;
+  uint32_t i = find(lo, id, len, &link);
+  if (i == NONE) {
+    /* Its committed failure left memory; the table still has the row. */
+    server_store_job *job = calloc(1, sizeof(*job));
+    if (job != NULL) {
+      job->kind = SERVER_STORE_LOCKOUT_DEL;
+      job->user_id_len = len;
+      memcpy(job->user_id, id, len);
+      lo->emit(lo->emit_arg, job);
+    }
+    return;
+  }
+  entry *e = &lo->entries[i];
+  e->attempts = 0;
+  e->blocked_until_ms = 0;
+  e->last_failure_ms = 0;
+  if (e->row || e->unsaved) {
+    save(lo, e, NULL); /* a delete */
+  }
+  settle(lo, i);
+}
+
 void server_lockout_stored(server_lockout *lo, const server_store_job *job) {
   uint32_t *link;
   uint32_t i = find(lo, job->user_id, job->user_id_len, &link);

@@ -142,6 +142,14 @@ int server_lockout_end(server_lockout *lo, const uint8_t *user_id, size_t len, i
                        uint64_t now_ms, void *owner);
 
 /**
+ * A verified proof after the attempt already ended as a failure (suite 2
+ * counts its attempt before KE2 leaves, PROTOCOL.md §6): forgets the User
+ * ID's failures as a successful server_lockout_end() would, without ending
+ * an attempt; emits a delete job (owner NULL) when a row may exist.
+ */
+void server_lockout_forgive(server_lockout *lo, const uint8_t *user_id, size_t len);
+
+/**
  * A job emitted by this table came back from the store (status set); the
  * caller frees it afterwards. The reader's read transaction must have ended
  * since the commit (server_db_read_end), so later reads see it.
