@@ -1,9 +1,10 @@
 #!/bin/sh
 # End to end: a lockout survives a clean stop (SIGTERM) and a crash
-# (kill -9), and its back-off still ends after a restart. Suite 1, whose
-# failures are answered (authenticationFailed) only once stored: with suite 2
-# the gateway learns the verdict from KE2 and the server counts the failure
-# when it sees the close (cpns-server(1), Lockout: what a crash can lose).
+# (kill -9), and its back-off still ends after a restart. Suite 1 first,
+# whose failures are answered (authenticationFailed) only once stored; then
+# suite 2, where the gateway learns the verdict from KE2 alone: the server
+# commits the attempt as a failure before KE2 leaves (cpns-server(1),
+# Lockout: what a crash can lose).
 . "$(dirname "$0")/lib.sh"
 
 ENTITY=urn:dev:mac:0011223344ff
@@ -74,3 +75,31 @@ while [ "$GW_RC" != 0 ]; do
   GW_KS="$T/bob.ks" gw_assign "$ENTITY" bob@example.com "$T/bob.pw"
 done
 ok "bob's back-off ended after the restart: assigned"
+
+# Suite 2: a wrong guess is known to the gateway from KE2, which the server
+# sends only once the failure is committed; a crash right after the 5th
+# gateway returned loses none. carol is enrolled with a suite-2 record.
+server_kill
+"$CPNS_SERVER" suites --db "$DB" --set 2,1 >"$T/suites.out" 2>&1 ||
+  fail "suites --set 2,1: $(cat "$T/suites.out")"
+pwfile carol 'carol carol carol'
+user_add carol@example.com "$T/carol.pw"
+GW_OPTS= # the gateway's defaults: suite 2 only
+ENTITY2=urn:dev:mac:0011223344fe
+server_start $LONG
+GW_KS="$T/carol.ks"
+export GW_KS
+gw_assign "$ENTITY2" carol@example.com "$T/wrong.pw"
+expect_rc 3 "carol: failure 1"
+i=2
+while [ $i -le 5 ]; do
+  gw_assign "$ENTITY2" carol@example.com "$T/wrong.pw"
+  expect_rc 3 "carol: failure $i"
+  i=$((i + 1))
+done
+server_kill
+server_start $LONG
+gw_assign "$ENTITY2" carol@example.com "$T/carol.pw"
+expect_rc 4 "carol (suite 2) after 5 failures, kill -9 and restart"
+expect_result tryLater "carol (suite 2) after 5 failures, kill -9 and restart"
+ok "suite 2: locked after 5 failures, kill -9 right after the last and restart"
