@@ -18,7 +18,9 @@
  *                        both: conn_unseal_records (the user's sealed records),
  *                          conn_answer_credential:
  *                          cpns_server_session_provide_records (suite, §6)
- *     SEND            -> cpns_server_session_write (KeyChallenge) -> conn_flush
+ *     SEND            -> suite 2: conn_precount_s2 (server_lockout_end as a failure
+ *                        before KE2; KE2 waits for its commit, on_store_done)
+ *                        -> cpns_server_session_write (KeyChallenge) -> conn_flush
  *                        (on_write resumes conn_drive when the socket blocked)
  *     RECEIVE         -> wait: on_read -> cpns_server_session_read (the proof)
  *     NEED_STORE      -> conn_submit_store: cpns_crypto_eukey_seal, job queued
@@ -32,7 +34,8 @@
  *                               server_lockout_stored for lockout rows
  *   conn.c:conn_store_done      cpns_server_session_store_done -> conn_drive
  *     SEND            -> conn_end_attempt (lockout.c:server_lockout_end; a
- *                        failure is stored first, back through on_store_done)
+ *                        failure is stored first, back through on_store_done;
+ *                        suite 2: conn_settle_s2, a verified ke3 forgives)
  *                        -> cpns_server_session_write (KeyDelivery) -> conn_flush
  *     DONE            -> conn_finish: log.c:server_log_exchange (one write),
  *                        metrics.c:server_metrics_exchange, socket closed,

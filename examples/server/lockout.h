@@ -21,13 +21,18 @@
  * success of a User ID with no failures on record writes nothing. A failure
  * writes the row (failures, last failure, blocked-until, wall-clock ms since
  * the epoch); the caller holds the failure's answer until that job has come
- * back (net.c), so every failure a peer was told about is committed
- * (unless the store failed: then it stays in memory and is retried). What a
- * crash (kill -9, power loss) can lose is therefore: the failures of
+ * back (conn.c), so every failure a peer was told about is committed
+ * (unless the store failed: then it stays in memory and is retried). Suite 2
+ * tells the peer with KE2 (PROTOCOL.md §6): its attempt ends as a failure
+ * before KE2 is sent, KE2 waits for that job (and is not sent if it fails),
+ * and a verified ke3 then forgives it (server_lockout_forgive). What a crash
+ * (kill -9, power loss) can lose is therefore: the failures of suite-1
  * exchanges that ended without an answer (closed, timed out) whose job was
  * in the store batch being written or queued behind it (at most one batch
- * when the store keeps up), and the attempts in flight: at most `threshold`
- * per User ID, and no more than the open connections in all. A clean stop
+ * when the store keeps up), the attempts in flight (at most `threshold` per
+ * User ID, and no more than the open connections in all), none of which
+ * told its peer anything yet, and a suite-2 success's delete (one failure
+ * too many kept). A clean stop
  * (SIGTERM) loses nothing: open exchanges end as failures and the store
  * drains its queue.
  *
