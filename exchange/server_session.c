@@ -659,6 +659,18 @@ int cpns_server_session_get_suite(const cpns_server_session *s, int *suite) {
   return 0;
 }
 
+int cpns_server_session_withdraw_challenge(cpns_server_session *s, cpns_result result,
+                                           uint64_t now_ms) {
+  (void)now_ms; /* a KeyDelivery has no deadline of its own: DONE once written */
+  if (s == NULL || (result != CPNS_RESULT_TRY_LATER && result != CPNS_RESULT_SERVER_ERROR)) {
+    return CPNS_ERR_INVALID_ARGUMENT;
+  }
+  if (s->state != CPNS_SERVER_SEND || s->after_send != CPNS_SERVER_RECEIVE) {
+    return CPNS_ERR_STATE;
+  }
+  return queue_delivery(s, result, NULL);
+}
+
 int cpns_server_session_get_result(const cpns_server_session *s, cpns_result *result) {
   if (s == NULL || result == NULL) {
     return CPNS_ERR_INVALID_ARGUMENT;

@@ -151,7 +151,7 @@ static int conn_end_attempt(conn *c, void *owner) {
  * KE2 waits for that failure's commit (owner c; conn_store_done) as a held
  * authenticationFailed does. A verified ke3 forgives it (conn_settle_s2).
  * Returns 1 when c waits for the job, 0 when KE2 may go, -1 when the failure
- * could not be queued (no KE2 then).
+ * could not be queued (serverError instead of KE2).
  */
 static int conn_precount_s2(conn *c) {
   const uint8_t *eid = NULL, *uid = NULL;
@@ -167,6 +167,19 @@ static int conn_precount_s2(conn *c) {
     return 1;
   }
   return -1; /* out of memory: kept in memory as unsaved, not committed */
+}
+
+/* The suite-2 failure counted before KE2 could not be stored: serverError
+ * instead of KE2 (the count stays in memory, retried by the lockout's
+ * upkeep). Returns 0, or -1 when the engine refused. */
+static int conn_withdraw_challenge(conn *c, uint64_t now) {
+  c->s2_precounted = 0; /* answered, not an authentication failure */
+  int rc = cpns_server_session_withdraw_challenge(c->session, CPNS_RESULT_SERVER_ERROR, now);
+  if (rc != 0) {
+    c->error = rc;
+    return -1;
+  }
+  return 0;
 }
 
 /* The end of a suite-2 exchange whose attempt was counted before KE2: a
@@ -535,13 +548,14 @@ void conn_drive(conn *c) {
         int held = conn_precount_s2(c);
         if (held != 0) {
           event_del(c->ev_read);
-          if (held < 0) {
-            c->s2_precounted = 0; /* not an authentication failure */
-            c->reason = "lockout failure not stored";
+          if (held > 0) {
+            break;
+          }
+          if (conn_withdraw_challenge(c, now) != 0) {
             conn_finish(c);
             return;
           }
-          break;
+          continue; /* sends serverError instead */
         }
       }
       size_t written = 0;
@@ -683,10 +697,9 @@ void conn_store_done(conn *c, const server_store_job *job) {
     conn_free(c);
   } else if (job->kind != SERVER_STORE_ASSIGN) {
     cpns_result queued;
-    if (job->status != CPNS_STORE_OK && cpns_server_session_get_result(c->session, &queued) != 0) {
-      /* A KE2 must not leave without its failure committed (§6): close. */
-      c->s2_precounted = 0; /* not an authentication failure */
-      c->reason = "lockout failure not stored";
+    /* A KE2 must not leave without its failure committed (§6). */
+    if (job->status != CPNS_STORE_OK && cpns_server_session_get_result(c->session, &queued) != 0 &&
+        conn_withdraw_challenge(c, cli_now_ms()) != 0) {
       conn_finish(c);
       return;
     }

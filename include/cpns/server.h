@@ -207,6 +207,19 @@ CPNS_EXTERN int cpns_server_session_get_suite(const cpns_server_session *s, int 
 CPNS_EXTERN int cpns_server_session_write(cpns_server_session *s, uint8_t *out, size_t outlen,
                                           size_t *written, uint64_t now_ms);
 
+/**
+ * In state SEND with a KeyChallenge queued (cpns_server_session_get_result()
+ * gives CPNS_ERR_STATE), replaces it by a KeyDelivery with result
+ * CPNS_RESULT_TRY_LATER or CPNS_RESULT_SERVER_ERROR (then DONE after the
+ * write), for a host that cannot send the challenge: for suite 2 a host
+ * counts the attempt as a lockout failure before KE2 leaves (§6), and a
+ * failure it cannot store must not let KE2 go. The exchange's secrets are
+ * wiped. Returns 0, CPNS_ERR_INVALID_ARGUMENT (s NULL, another result) or
+ * CPNS_ERR_STATE (no challenge queued).
+ */
+CPNS_EXTERN int cpns_server_session_withdraw_challenge(cpns_server_session *s, cpns_result result,
+                                                       uint64_t now_ms);
+
 /** In state NEED_STORE, describes the assignment. Returns 0 or CPNS_ERR_STATE. */
 CPNS_EXTERN int cpns_server_session_get_assignment(const cpns_server_session *s,
                                                    cpns_server_assignment *a);

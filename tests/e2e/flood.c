@@ -13,6 +13,8 @@
  *   sent N challenge N tryLater N other N unanswered N seconds S
  * and exits 0, or 1 if it could not run or MAX_SECONDS (default 300; a
  * safety bound so that a broken server cannot hang the tests) passed.
+ * The gateway's defaults (version 2, suite 2 only), or suites 2 and 1 with
+ * CPNS_FLOOD_ALLOW_SUITE1=1 in the environment.
  */
 #define _GNU_SOURCE
 
@@ -86,6 +88,9 @@ static int make_request(slot *s) {
   gs.mode = CPNS_MODE_PN_GW;
   gs.password = password;
   gs.password_len = sizeof(password) - 1;
+  /* Offers suite 1 too (a server preferring it then runs suite 1). */
+  const char *allow1 = getenv("CPNS_FLOOD_ALLOW_SUITE1");
+  gs.allow_suite1 = allow1 != NULL && strcmp(allow1, "1") == 0;
   cpns_gateway *gw = NULL;
   uint64_t t = now_ms();
   int rc = cpns_gateway_new(&gw, &gs, NULL, t);
