@@ -237,6 +237,45 @@ START_TEST(test_server_session_provide_credential_unknown_uses_random_key) {
 }
 END_TEST
 
+/* A host that cannot let the challenge go (suite 2: its lockout failure not
+ * stored) replaces it by a KeyDelivery refusal; nothing else is accepted. */
+START_TEST(test_server_session_withdraw_challenge) {
+  cpns_server_settings ss = hx_server_settings();
+  cpns_server_session *s = NULL;
+  cpns_key_request req;
+  cpns_pdu pdu;
+  cpns_result result;
+  uint8_t buf[CPNS_PDU_MAX_ENCODED];
+  size_t len;
+  hx_first_request(&req);
+  memset(&pdu, 0, sizeof pdu);
+  pdu.type = CPNS_PDU_KEY_REQUEST;
+  pdu.u.key_request = req;
+  len = hx_encode(&pdu, buf, sizeof buf);
+  ck_assert_int_eq(cpns_server_session_new(&s, &ss, NULL, 0), 0);
+  ck_assert_int_eq(cpns_server_session_withdraw_challenge(s, CPNS_RESULT_SERVER_ERROR, 0),
+                   CPNS_ERR_STATE); /* RECEIVE */
+  ck_assert_int_eq(hx_server_feed(s, buf, len, 0, 0), 0);
+  cpns_credential *cred = hx_credential(HX_PASSWORD);
+  ck_assert_int_eq(cpns_server_session_provide_credential(s, cred, 0, 0), 0);
+  sodium_free(cred);
+  ck_assert_int_eq(cpns_server_session_get_state(s), CPNS_SERVER_SEND);
+  ck_assert_int_eq(cpns_server_session_get_result(s, &result), CPNS_ERR_STATE);
+  ck_assert_int_eq(cpns_server_session_withdraw_challenge(NULL, CPNS_RESULT_SERVER_ERROR, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_server_session_withdraw_challenge(s, CPNS_RESULT_SUCCESS, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_server_session_withdraw_challenge(s, CPNS_RESULT_AUTHENTICATION_FAILED, 0),
+                   CPNS_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(cpns_server_session_withdraw_challenge(s, CPNS_RESULT_TRY_LATER, 0), 0);
+  /* The refusal replaced the challenge: a second withdrawal finds none. */
+  ck_assert_int_eq(cpns_server_session_withdraw_challenge(s, CPNS_RESULT_SERVER_ERROR, 0),
+                   CPNS_ERR_STATE);
+  hx_expect_refusal(s, CPNS_RESULT_TRY_LATER);
+  cpns_server_session_del(s);
+}
+END_TEST
+
 /* Each repeated field of the second KeyRequest changed in turn (§4). */
 START_TEST(test_server_session_read_repeat_differs) {
   cpns_key_request first, second;
@@ -1338,6 +1377,7 @@ static Suite *server_session_suite(void) {
   tcase_add_test(tc, test_server_session_exchange_wrong_password);
   tcase_add_test(tc, test_server_session_exchange_unknown_user_same_shape);
   tcase_add_test(tc, test_server_session_provide_credential_unknown_uses_random_key);
+  tcase_add_test(tc, test_server_session_withdraw_challenge);
   tcase_add_loop_test(tc, test_server_session_read_repeat_differs, 0, 7);
   tcase_add_test(tc, test_server_session_read_repeat_same_succeeds);
   tcase_add_test(tc, test_server_session_read_wrong_server_nonce);
