@@ -209,46 +209,51 @@ static const char USAGE_SERVE[] =
     "Under a service manager (NOTIFY_SOCKET) it sends READY=1 once it serves,\n"
     "RELOADING=1 and READY=1 around a reload, STOPPING=1 when it stops.\n";
 
-/* Parses a User ID option into its normal form. Returns 0 or -1. */
-static int normalize_user(const char *arg, uint8_t *out, size_t *out_len) {
+/* One kind of identifier an option takes, and how it is normalized. */
+typedef struct ident_option {
+  const char *option;   /**< "--user" */
+  const char *what;     /**< "User ID", in messages */
+  const char *too_long; /**< what is expected when the argument is too long */
+  size_t max;           /**< CPNS_USER_ID_MAX or CPNS_ENTITY_ID_MAX */
+  int (*normalize)(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen,
+                   size_t *outlen_written, cpns_ident_error *err);
+} ident_option;
+
+static const ident_option USER_ID_OPTION = {"--user", "User ID", "at most 253 octets",
+                                            CPNS_USER_ID_MAX, cpns_user_id_normalize};
+static const ident_option ENTITY_ID_OPTION = {"--entity-id", "Entity ID", "a shorter Entity ID",
+                                              CPNS_ENTITY_ID_MAX, cpns_entity_id_normalize};
+
+/* Parses an identifier option into its normal form (out holds k->max
+ * octets). Returns 0, or -1 after a message on stderr. */
+static int normalize_ident(const ident_option *k, const char *arg, uint8_t *out, size_t *out_len) {
   size_t len = strlen(arg);
   cpns_ident_error err;
-  uint8_t buf[CPNS_USER_ID_MAX];
+  uint8_t buf[CPNS_ENTITY_ID_MAX > CPNS_USER_ID_MAX ? CPNS_ENTITY_ID_MAX : CPNS_USER_ID_MAX];
   int rc;
-  if (len > CPNS_USER_ID_MAX) {
+  if (len > k->max) {
     rc = CPNS_ERR_ID_TOO_LONG;
-    err.offset = CPNS_USER_ID_MAX;
-    err.expected = "at most 253 octets";
+    err.offset = k->max;
+    err.expected = k->too_long;
   } else {
-    rc = cpns_user_id_normalize((const uint8_t *)arg, len, buf, sizeof(buf), out_len, &err);
+    rc = k->normalize((const uint8_t *)arg, len, buf, k->max, out_len, &err);
   }
   if (rc != 0) {
-    cli_print_ident_error("--user", "User ID", (const uint8_t *)arg, len, rc, &err);
+    cli_print_ident_error(k->option, k->what, (const uint8_t *)arg, len, rc, &err);
     return -1;
   }
   memcpy(out, buf, *out_len);
   return 0;
 }
 
+/* Parses a User ID option into its normal form. Returns 0 or -1. */
+static int normalize_user(const char *arg, uint8_t *out, size_t *out_len) {
+  return normalize_ident(&USER_ID_OPTION, arg, out, out_len);
+}
+
 /* Parses an Entity ID option into its normal form. Returns 0 or -1. */
 static int normalize_entity(const char *arg, uint8_t *out, size_t *out_len) {
-  size_t len = strlen(arg);
-  cpns_ident_error err;
-  uint8_t buf[CPNS_ENTITY_ID_MAX];
-  int rc;
-  if (len > CPNS_ENTITY_ID_MAX) {
-    rc = CPNS_ERR_ID_TOO_LONG;
-    err.offset = CPNS_ENTITY_ID_MAX;
-    err.expected = "a shorter Entity ID";
-  } else {
-    rc = cpns_entity_id_normalize((const uint8_t *)arg, len, buf, sizeof(buf), out_len, &err);
-  }
-  if (rc != 0) {
-    cli_print_ident_error("--entity-id", "Entity ID", (const uint8_t *)arg, len, rc, &err);
-    return -1;
-  }
-  memcpy(out, buf, *out_len);
-  return 0;
+  return normalize_ident(&ENTITY_ID_OPTION, arg, out, out_len);
 }
 
 /*
