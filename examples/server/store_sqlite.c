@@ -787,6 +787,20 @@ static const char *column_text_or_null(sqlite3_stmt *st, int col) {
                                                      : (const char *)sqlite3_column_text(st, col);
 }
 
+/* Steps a listing: 1 = a row, 0 = no more rows, -1 = an error (reported
+ * as "what"). */
+static int next_row(sqlite_db *db, sqlite3_stmt *st, const char *what) {
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) {
+    return 1;
+  }
+  if (s == SQLITE_DONE) {
+    return 0;
+  }
+  report(db, what);
+  return -1;
+}
+
 static int sqlite_history_foreach(server_db *base, const server_db_history_filter *f,
                                   server_db_history_cb cb, void *arg) {
   sqlite_db *db = (sqlite_db *)base;
@@ -808,17 +822,8 @@ static int sqlite_history_foreach(server_db *base, const server_db_history_filte
     bind_text(st, 1, f->entity_id, f->entity_id_len);
   }
   sqlite3_bind_int(st, 2, f != NULL && f->ended);
-  int rc = 0;
-  for (;;) {
-    int s = sqlite3_step(st);
-    if (s == SQLITE_DONE) {
-      break;
-    }
-    if (s != SQLITE_ROW) {
-      report(db, "listing assignments");
-      rc = -1;
-      break;
-    }
+  int rc;
+  while ((rc = next_row(db, st, "listing assignments")) == 1) {
     server_db_history_row h;
     memset(&h, 0, sizeof(h));
     h.a.entity_id = sqlite3_column_text(st, 0);
@@ -843,6 +848,7 @@ static int sqlite_history_foreach(server_db *base, const server_db_history_filte
     }
     h.state = (server_db_key_state)state;
     if (cb(arg, &h) != 0) {
+      rc = 0;
       break;
     }
   }
@@ -869,17 +875,8 @@ static int sqlite_audit_foreach(server_db *base, const server_db_audit_filter *f
   if (f != NULL && f->user_id != NULL) {
     bind_text(st, 3, f->user_id, f->user_id_len);
   }
-  int rc = 0;
-  for (;;) {
-    int s = sqlite3_step(st);
-    if (s == SQLITE_DONE) {
-      break;
-    }
-    if (s != SQLITE_ROW) {
-      report(db, "reading the audit trail");
-      rc = -1;
-      break;
-    }
+  int rc;
+  while ((rc = next_row(db, st, "reading the audit trail")) == 1) {
     server_db_audit_row row;
     memset(&row, 0, sizeof(row));
     row.id = (int64_t)sqlite3_column_int64(st, 0);
@@ -899,6 +896,7 @@ static int sqlite_audit_foreach(server_db *base, const server_db_audit_filter *f
       row.event = "?";
     }
     if (cb(arg, &row) != 0) {
+      rc = 0;
       break;
     }
   }
@@ -1117,17 +1115,8 @@ static int sqlite_assignment_foreach(server_db *base, server_db_assignment_cb cb
     report(db, "listing assignments");
     return -1;
   }
-  int rc = 0;
-  for (;;) {
-    int s = sqlite3_step(st);
-    if (s == SQLITE_DONE) {
-      break;
-    }
-    if (s != SQLITE_ROW) {
-      report(db, "listing assignments");
-      rc = -1;
-      break;
-    }
+  int rc;
+  while ((rc = next_row(db, st, "listing assignments")) == 1) {
     server_db_assignment a;
     a.entity_id = sqlite3_column_text(st, 0);
     a.entity_id_len = (size_t)sqlite3_column_bytes(st, 0);
@@ -1146,6 +1135,7 @@ static int sqlite_assignment_foreach(server_db *base, server_db_assignment_cb cb
       continue;
     }
     if (cb(arg, &a) != 0) {
+      rc = 0;
       break;
     }
   }
